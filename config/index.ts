@@ -1,0 +1,118 @@
+/**
+ * One zod schema is the service's configuration and its type. Read once at start-up
+ * (`loadConfig(process.env)`) and passed down; nothing else reads `process.env`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+export const configSchema = z.object({
+  ORCHESTRATOR_PORT: int(0, 65535).default(3001),
+  ORCHESTRATOR_HOST: z.string().default('127.0.0.1'),
+  ORCHESTRATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  ORCHESTRATOR_AUTH_DISABLED: bool.default(false),
+  /** Largest JSON body the API accepts. */
+  ORCHESTRATOR_BODY_LIMIT: z.string().default('64kb'),
+
+  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('agent-runs'),
+
+  VALKEY_HOST: z.string().default('localhost'),
+  VALKEY_PORT: int(1, 65535).default(6379),
+  VALKEY_PASSWORD: z.string().optional(),
+  /** How long agent/task state and transcripts stay in Valkey after a run ends. */
+  STATE_TTL_SECONDS: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
+
+  CLAUDE_API_KEY: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  AGENT_MODEL: z.string().default('claude-sonnet-4-5'),
+  AGENT_MAX_TOKENS_PER_TURN: int(256, 128000).default(8192),
+  AGENT_MAX_TURNS: int(1, 10000).default(50),
+  AGENT_MAX_OUTPUT_TOKENS: int(1000, 100_000_000).default(500_000),
+  AGENT_MAX_WALL_TIME_SECONDS: int(10, 7 * 24 * 3600).default(3600),
+  AGENT_MAX_FEEDBACK_ROUNDS: int(0, 20).default(3),
+  MODEL_REQUEST_TIMEOUT_SECONDS: int(5, 3600).default(600),
+
+  TOOL_TIMEOUT_SECONDS: int(1, 3600).default(120),
+  TOOL_OUTPUT_MAX_BYTES: int(1024, 1_000_000).default(30_000),
+
+  WORKSPACE_ROOT: z.string().default(path.resolve('.data/workspaces')),
+  GIT_ALLOWED_SCHEMES: csv.default(['https', 'ssh']),
+  GIT_AUTHOR_NAME: z.string().default('Orchestrator Agent'),
+  GIT_AUTHOR_EMAIL: z.string().email().default('agent@orchestrator.local'),
+  /** Token for https remotes, handed to git through a credential helper, never in a URL. */
+  GIT_HTTPS_TOKEN: z.string().optional(),
+  GIT_HTTPS_USERNAME: z.string().default('x-access-token'),
+  /** Private key for ssh remotes. */
+  GIT_SSH_KEY_PATH: z.string().optional(),
+  GIT_PUSH_ENABLED: bool.default(true),
+
+  SANDBOX_ENABLED: bool.default(false),
+  SANDBOX_IMAGE: z.string().default('orchestrator-sandbox:latest'),
+  SANDBOX_MEMORY_MB: int(16, 1_000_000).default(2048),
+  SANDBOX_CPUS: z.coerce.number().positive().max(512).default(1),
+  SANDBOX_PIDS_LIMIT: int(8, 100_000).default(256),
+  SANDBOX_TMPFS_MB: int(1, 100_000).default(256),
+  /** Docker network for agent containers; `none` (no network) unless set. */
+  SANDBOX_NETWORK: z.string().default('none'),
+  SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS: int(0, 600).default(10),
+  DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+
+  GATE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(600),
+  GATE_COVERAGE_THRESHOLD: z.coerce.number().min(0).max(100).default(85),
+
+  COORDINATOR_URL: z.string().url().optional(),
+  COORDINATOR_TIMEOUT_SECONDS: int(1, 600).default(30),
+
+  /** How long kill waits for the workflow to reach `killed` before the API terminates it. */
+  KILL_DEADLINE_SECONDS: int(1, 3600).default(15),
+  REAPER_INTERVAL_SECONDS: int(5, 24 * 3600).default(300),
+
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; an invalid variable fails fast, naming the variable and the value it got. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const shown = isSecretVariable(name) ? '[redacted]' : JSON.stringify(cleaned[name]);
+      return `${name}=${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export function isSecretVariable(name: string): boolean {
+  return /KEY|TOKEN|PASSWORD|SECRET/.test(name) && !name.endsWith('_PATH');
+}
+
+/** The model API key: `CLAUDE_API_KEY` (the seed's name) or the SDK's `ANTHROPIC_API_KEY`. */
+export function modelApiKey(config: Config): string | undefined {
+  return config.CLAUDE_API_KEY ?? config.ANTHROPIC_API_KEY;
+}

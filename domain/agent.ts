@@ -1,0 +1,148 @@
+/**
+ * The contract between the API, the workflow and the activities: names, inputs, results.
+ * Pure types and constants only, so workflow code can import it.
+ */
+import type { AgentStatus } from './lifecycle';
+import type { GateResult } from './gates';
+
+export const AGENT_TYPES = ['worker', 'reviewer', 'tester'] as const;
+export type AgentType = (typeof AGENT_TYPES)[number];
+
+export const GATE_PROFILES = ['strict', 'standard', 'minimal', 'custom'] as const;
+export type GateProfile = (typeof GATE_PROFILES)[number];
+
+export const DEFAULT_GATE_PROFILE: Readonly<Record<AgentType, GateProfile>> = {
+  worker: 'standard',
+  reviewer: 'strict',
+  tester: 'minimal',
+};
+
+export const WORKFLOW_TYPE = 'agentRun';
+export const KILL_SIGNAL = 'kill';
+export const STATUS_QUERY = 'status';
+export const DEFAULT_PRIORITY = 5;
+
+export function workflowIdFor(agentId: string): string {
+  return `agent-${agentId}`;
+}
+
+export function agentIdFromWorkflowId(workflowId: string): string | undefined {
+  return workflowId.startsWith('agent-') ? workflowId.slice('agent-'.length) : undefined;
+}
+
+/** Branch an agent works on: `agent/<taskId>/<first 8 chars of agentId>`. */
+export function agentBranchName(taskId: string, agentId: string): string {
+  return `agent/${taskId}/${agentId.slice(0, 8)}`;
+}
+
+export interface AgentContext {
+  repository: string;
+  branch: string;
+  workItems: string[];
+  skills: string[];
+  /** Gate names for the `custom` profile. */
+  gates?: string[];
+}
+
+export interface AgentRunInput {
+  agentId: string;
+  taskId: string;
+  agentType: AgentType;
+  gateProfile: GateProfile;
+  priority: number;
+  context: AgentContext;
+  /** ISO time the API accepted the spawn. */
+  spawnedAt: string;
+  budgets: AgentBudgets;
+  /** How many times failed gates / blocked commits go back to the agent before the run fails. */
+  maxFeedbackRounds: number;
+  /** Set only by continue-as-new: where the previous run left off. */
+  resume?: AgentLoopCheckpoint;
+}
+
+export interface AgentLoopCheckpoint {
+  workspace: WorkspaceInfo;
+  sandbox?: SandboxInfo;
+  startedAt: string;
+  startedAtMs: number;
+  turn: number;
+  messageCount: number;
+  outputTokens: number;
+  inputTokens: number;
+  stateSeq: number;
+  feedbackRounds: { gates: number; secrets: number };
+}
+
+export interface AgentBudgets {
+  maxTurns: number;
+  maxOutputTokens: number;
+  maxWallTimeSeconds: number;
+}
+
+export interface WorkspaceInfo {
+  /** Absolute path of the agent's worktree on the worker host. */
+  path: string;
+  branch: string;
+  baseBranch: string;
+  baseSha: string;
+  /** Bare mirror the worktree belongs to. */
+  mirrorPath: string;
+}
+
+export interface SandboxInfo {
+  containerId: string;
+  containerName: string;
+}
+
+export interface AgentResult {
+  branch?: string;
+  commitSha?: string;
+  pushed: boolean;
+  salvageRef?: string;
+  gates?: GateResult[];
+  turns: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What the `status` query, the Valkey projection and `GET /agents/:id/status` carry. */
+export interface AgentStatusView {
+  agentId: string;
+  taskId: string;
+  agentType: AgentType;
+  status: AgentStatus;
+  phase?: AgentPhase;
+  spawnedAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  error?: string;
+  errorType?: string;
+  result?: AgentResult;
+}
+
+export type AgentPhase =
+  | 'preparing-workspace'
+  | 'starting-sandbox'
+  | 'agent-loop'
+  | 'pre-commit-gates'
+  | 'secret-scan'
+  | 'commit'
+  | 'post-commit-gates'
+  | 'conflict-check'
+  | 'push'
+  | 'cleanup'
+  | 'done';
+
+/** `ApplicationFailure` types the workflow and the coordinator branch on. */
+export const FAILURE_TYPES = {
+  invalidInput: 'InvalidInput',
+  budgetExceeded: 'BudgetExceeded',
+  gateFailed: 'GateFailed',
+  secretDetected: 'SecretDetected',
+  mergeConflict: 'MergeConflict',
+  modelRequestRejected: 'ModelRequestRejected',
+  sandboxUnavailable: 'SandboxUnavailable',
+  pathOutsideWorkspace: 'PathOutsideWorkspace',
+  coordinatorVeto: 'CoordinatorVeto',
+  nothingToCommit: 'NothingToCommit',
+} as const;

@@ -1,0 +1,151 @@
+/**
+ * The Valkey projection of agent state. Temporal is the source of truth; this is what the
+ * coordinator and dashboards read. Every write carries a sequence number and goes through one
+ * Lua script, so a retried or late write never moves state backwards and terminal states absorb.
+ */
+import type Redis from 'ioredis';
+import type { AgentContext, AgentStatusView, AgentType } from '../../domain/agent';
+import { TERMINAL_STATUSES, type AgentStatus } from '../../domain/lifecycle';
+import { keys } from './keys';
+
+export interface StoredAgentState extends AgentStatusView {
+  seq: number;
+  updatedAt: string;
+}
+
+export interface StoredTaskState {
+  taskId: string;
+  agentId: string;
+  agentType: AgentType;
+  status: AgentStatus;
+  context?: AgentContext;
+  spawnedAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  seq: number;
+  updatedAt: string;
+}
+
+/** What is published on `orchestrator:events` for every status change. */
+export interface LifecycleEvent {
+  agentId: string;
+  taskId: string;
+  from: AgentStatus | null;
+  to: AgentStatus;
+  at: string;
+  reason?: string;
+}
+
+export interface AgentStateWrite {
+  seq: number;
+  view: AgentStatusView;
+  context?: AgentContext;
+  reason?: string;
+  at: string;
+}
+
+// Returns {applied, previousStatus}. Applied only when seq is newer and the stored state is not
+// terminal (or is the same terminal state). Publishes an event only when the status changed.
+const APPLY_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+local seq = tonumber(ARGV[1])
+local newStatus = ARGV[5]
+local prev = ''
+if cur then
+  local ok, decoded = pcall(cjson.decode, cur)
+  if ok and type(decoded) == 'table' then
+    prev = decoded['status'] or ''
+    if tonumber(decoded['seq'] or -1) >= seq then return {0, prev} end
+    for term in string.gmatch(ARGV[6], '[^,]+') do
+      if prev == term and newStatus ~= prev then return {0, prev} end
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+local ttl = tonumber(ARGV[7])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+if prev ~= newStatus then
+  local event = cjson.decode(ARGV[4])
+  if prev == '' then event['from'] = cjson.null else event['from'] = prev end
+  redis.call('PUBLISH', KEYS[3], cjson.encode(event))
+end
+return {1, prev}
+`;
+
+export interface AgentStateStoreOptions {
+  /** TTL applied once a run is terminal; live runs never expire. */
+  terminalTtlSeconds: number;
+}
+
+export class AgentStateStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: AgentStateStoreOptions,
+  ) {}
+
+  /** Writes the agent and task state; returns whether it was applied (false for stale or post-terminal writes). */
+  async write(w: AgentStateWrite): Promise<{ applied: boolean; previousStatus: AgentStatus | null }> {
+    const { view } = w;
+    const agent: StoredAgentState = { ...stripUndefined(view), seq: w.seq, updatedAt: w.at };
+    const task: StoredTaskState = stripUndefined({
+      taskId: view.taskId,
+      agentId: view.agentId,
+      agentType: view.agentType,
+      status: view.status,
+      context: w.context,
+      spawnedAt: view.spawnedAt,
+      startedAt: view.startedAt,
+      completedAt: view.completedAt,
+      seq: w.seq,
+      updatedAt: w.at,
+    });
+    const event: Omit<LifecycleEvent, 'from'> = stripUndefined({
+      agentId: view.agentId,
+      taskId: view.taskId,
+      to: view.status,
+      at: w.at,
+      reason: w.reason,
+    });
+    const terminal = TERMINAL_STATUSES.includes(view.status);
+    const [applied, prev] = (await this.redis.eval(
+      APPLY_SCRIPT,
+      3,
+      keys.agent(view.agentId),
+      keys.task(view.taskId),
+      keys.events,
+      String(w.seq),
+      JSON.stringify(agent),
+      JSON.stringify(task),
+      JSON.stringify(event),
+      view.status,
+      TERMINAL_STATUSES.join(','),
+      String(terminal ? this.options.terminalTtlSeconds : 0),
+    )) as [number, string];
+    return { applied: applied === 1, previousStatus: (prev || null) as AgentStatus | null };
+  }
+
+  async getAgent(agentId: string): Promise<StoredAgentState | null> {
+    const raw = await this.redis.get(keys.agent(agentId));
+    return raw ? (JSON.parse(raw) as StoredAgentState) : null;
+  }
+
+  async getTask(taskId: string): Promise<StoredTaskState | null> {
+    const raw = await this.redis.get(keys.task(taskId));
+    return raw ? (JSON.parse(raw) as StoredTaskState) : null;
+  }
+
+  /** Removes an agent's keys (used by cleanup of state the service created and no longer needs). */
+  async deleteAgent(agentId: string, taskId: string): Promise<void> {
+    await this.redis.del(keys.agent(agentId), keys.transcript(agentId));
+    const task = await this.getTask(taskId);
+    if (task?.agentId === agentId) await this.redis.del(keys.task(taskId));
+  }
+}
+
+function stripUndefined<T extends object>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}

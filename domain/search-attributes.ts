@@ -1,0 +1,16 @@
+/**
+ * Typed search attributes of an agent run, so the Web UI and kill-all can filter on them.
+ * The dev server registers them at start (scripts/temporal-dev.sh); compose registers them
+ * through admin-tools.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const SA = {
+  taskId: defineSearchAttributeKey('TaskId', SearchAttributeType.KEYWORD),
+  agentType: defineSearchAttributeKey('AgentType', SearchAttributeType.KEYWORD),
+  agentStatus: defineSearchAttributeKey('AgentStatus', SearchAttributeType.KEYWORD),
+  repository: defineSearchAttributeKey('Repository', SearchAttributeType.KEYWORD),
+  gateProfile: defineSearchAttributeKey('GateProfile', SearchAttributeType.KEYWORD),
+} as const;
+
+export const SEARCH_ATTRIBUTE_NAMES = Object.values(SA).map((k) => k.name);

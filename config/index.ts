@@ -37,7 +37,7 @@ export const configSchema = z.object({
   CLAUDE_API_KEY: z.string().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
-  AGENT_MODEL: z.string().default('claude-sonnet-4-5'),
+  AGENT_MODEL: z.string().default('claude-sonnet-5-5'),
   AGENT_MAX_TOKENS_PER_TURN: int(256, 128000).default(8192),
   AGENT_MAX_TURNS: int(1, 10000).default(50),
   AGENT_MAX_OUTPUT_TOKENS: int(1000, 100_000_000).default(500_000),

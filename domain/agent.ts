@@ -56,6 +56,8 @@ export interface AgentRunInput {
   budgets: AgentBudgets;
   /** How many times failed gates / blocked commits go back to the agent before the run fails. */
   maxFeedbackRounds: number;
+  /** Continue-as-new after this many turns in one run (default: when Temporal suggests it). */
+  turnsPerRun?: number;
   /** Set only by continue-as-new: where the previous run left off. */
   resume?: AgentLoopCheckpoint;
 }
@@ -70,7 +72,7 @@ export interface AgentLoopCheckpoint {
   outputTokens: number;
   inputTokens: number;
   stateSeq: number;
-  feedbackRounds: { gates: number; secrets: number };
+  feedbackRounds: number;
 }
 
 export interface AgentBudgets {
@@ -118,6 +120,12 @@ export interface AgentStatusView {
   error?: string;
   errorType?: string;
   result?: AgentResult;
+  progress?: { turn: number; inputTokens: number; outputTokens: number };
+}
+
+export interface KillRequest {
+  reason?: string;
+  requestedBy?: string;
 }
 
 export type AgentPhase =

@@ -16,3 +16,8 @@ export interface GateResult {
   outputTail?: string;
   detail?: string;
 }
+
+/** Gates that run on the working tree before the commit; the rest run on the commit before push. */
+export const PRE_COMMIT_GATES: readonly GateName[] = ['typecheck', 'lint', 'tests', 'coverage'];
+export const POST_COMMIT_GATES: readonly GateName[] = ['build', 'integration', 'review'];
+export type GatePhase = 'pre-commit' | 'post-commit';

@@ -1,0 +1,35 @@
+/** System prompts and the first user message, per agent type. */
+import type { AgentRunInput, AgentType } from '../../domain/agent';
+
+const COMMON = `You are an autonomous software engineer working in a git worktree.
+Use the bash tool to run commands and the str_replace_based_edit_tool to read and edit files.
+Paths are relative to the repository root unless absolute inside it; nothing outside the repository is reachable.
+Do not commit, push or change branches: the orchestrator commits your work, scans it for secrets and runs quality gates.
+Never write credentials, tokens or keys into files.
+When you are done, answer with a short summary and no tool call.`;
+
+const ROLE: Readonly<Record<AgentType, string>> = {
+  worker: 'Implement the task completely, with tests, so that typecheck, lint, tests and coverage gates pass.',
+  reviewer:
+    'Review the code on this branch. You may read files and run commands (tests, linters) but must not modify files. End with a verdict line "VERDICT: APPROVE" or "VERDICT: REQUEST_CHANGES" and your reasons.',
+  tester: 'Write or improve automated tests for the task and make sure the test suite passes.',
+};
+
+export function systemPrompt(agentType: AgentType, workspaceDir: string): string {
+  return `${COMMON}\n\nRepository root: ${workspaceDir}\n\nYour role: ${agentType}. ${ROLE[agentType]}`;
+}
+
+export function initialUserMessage(input: Pick<AgentRunInput, 'taskId' | 'agentType' | 'context'>): string {
+  const { taskId, context } = input;
+  const list = (items: string[]) => (items.length ? items.map((i) => `- ${i}`).join('\n') : '- (none given)');
+  return [
+    `Task: ${taskId}`,
+    `Repository: ${context.repository} (base branch ${context.branch})`,
+    `Work items:\n${list(context.workItems)}`,
+    `Skills to apply:\n${list(context.skills)}`,
+  ].join('\n\n');
+}
+
+export const REVIEW_SYSTEM_PROMPT = `You are a strict code reviewer. You receive a unified diff.
+Judge correctness, security, tests and readability. Answer with your findings and a final line
+"VERDICT: APPROVE" or "VERDICT: REQUEST_CHANGES".`;

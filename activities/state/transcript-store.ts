@@ -1,0 +1,44 @@
+/**
+ * The agent's conversation, kept outside workflow history: one Valkey hash per agent, one field
+ * per message index. Writes are idempotent (the same index always holds the same message), so a
+ * retried activity overwrites rather than appends, and the workflow passes only a count around.
+ */
+import type Redis from 'ioredis';
+import type Anthropic from '@anthropic-ai/sdk';
+import { keys } from './keys';
+
+export interface TranscriptMessage {
+  role: 'user' | 'assistant';
+  content: string | Anthropic.ContentBlockParam[];
+  /** Usage of the model call that produced an assistant message, so a replayed turn reports the same. */
+  usage?: { input_tokens: number; output_tokens: number };
+  stop_reason?: string | null;
+}
+
+export class TranscriptStore {
+  constructor(private readonly redis: Redis) {}
+
+  async put(agentId: string, index: number, message: TranscriptMessage): Promise<void> {
+    await this.redis.hset(keys.transcript(agentId), String(index), JSON.stringify(message));
+  }
+
+  async get(agentId: string, index: number): Promise<TranscriptMessage | null> {
+    const raw = await this.redis.hget(keys.transcript(agentId), String(index));
+    return raw ? (JSON.parse(raw) as TranscriptMessage) : null;
+  }
+
+  /** Messages `[0, count)` in order; throws when one is missing, since a gap means a lost write. */
+  async range(agentId: string, count: number): Promise<TranscriptMessage[]> {
+    if (count === 0) return [];
+    const fields = Array.from({ length: count }, (_, i) => String(i));
+    const raws = await this.redis.hmget(keys.transcript(agentId), ...fields);
+    return raws.map((raw, i) => {
+      if (raw === null) throw new Error(`transcript of agent ${agentId} is missing message ${i}`);
+      return JSON.parse(raw) as TranscriptMessage;
+    });
+  }
+
+  async expire(agentId: string, ttlSeconds: number): Promise<void> {
+    await this.redis.expire(keys.transcript(agentId), ttlSeconds);
+  }
+}

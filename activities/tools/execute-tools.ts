@@ -1,0 +1,96 @@
+/**
+ * Executes one assistant message's tool calls and stores the tool results as the next user
+ * message. Idempotent per message index: if the results are already stored, nothing runs again.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import type { TranscriptStore } from '../state/transcript-store';
+import { runEditorCommand, ToolInputError, type EditorCommand } from './editor';
+import { PathOutsideWorkspaceError } from './local-runner';
+import type { CommandRunner } from './runner';
+
+export interface ToolBatchInput {
+  agentId: string;
+  /** Index of the user message to write; the tool calls are in the message before it. */
+  messageIndex: number;
+  readOnly: boolean;
+}
+
+export interface ToolBatchResult {
+  toolCalls: number;
+  failed: number;
+  reused: boolean;
+}
+
+export interface ToolBatchDeps {
+  transcripts: TranscriptStore;
+  runner: CommandRunner;
+  hostRoot: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+}
+
+export async function executeToolBatch(
+  deps: ToolBatchDeps,
+  input: ToolBatchInput,
+  ctx: { signal?: AbortSignal; heartbeat?: (details?: unknown) => void },
+): Promise<ToolBatchResult> {
+  if (await deps.transcripts.get(input.agentId, input.messageIndex)) return { toolCalls: 0, failed: 0, reused: true };
+  const assistant = await deps.transcripts.get(input.agentId, input.messageIndex - 1);
+  if (!assistant || assistant.role !== 'assistant' || typeof assistant.content === 'string') {
+    throw new Error(`message ${input.messageIndex - 1} of agent ${input.agentId} is not an assistant message with tool calls`);
+  }
+  const calls = assistant.content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use');
+  const results: Anthropic.ToolResultBlockParam[] = [];
+  let failed = 0;
+  for (const [i, call] of calls.entries()) {
+    ctx.heartbeat?.({ tool: call.name, index: i });
+    if (ctx.signal?.aborted) throw new Error('cancelled');
+    const { text, isError } = await executeOne(deps, call, input.readOnly, ctx);
+    if (isError) failed += 1;
+    results.push({ type: 'tool_result', tool_use_id: call.id, content: text, ...(isError ? { is_error: true } : {}) });
+  }
+  if (ctx.signal?.aborted) throw new Error('cancelled');
+  await deps.transcripts.put(input.agentId, input.messageIndex, { role: 'user', content: results });
+  return { toolCalls: calls.length, failed, reused: false };
+}
+
+async function executeOne(
+  deps: ToolBatchDeps,
+  call: Anthropic.ToolUseBlockParam,
+  readOnly: boolean,
+  ctx: { signal?: AbortSignal; heartbeat?: (details?: unknown) => void },
+): Promise<{ text: string; isError: boolean }> {
+  const args = (call.input ?? {}) as Record<string, unknown>;
+  try {
+    if (call.name === 'bash') {
+      if (args.restart) return { text: 'Each command runs in a fresh shell; nothing to restart.', isError: false };
+      if (typeof args.command !== 'string' || !args.command.trim()) return { text: 'bash needs a command', isError: true };
+      const res = await deps.runner.run(args.command, {
+        timeoutMs: deps.timeoutMs,
+        maxOutputBytes: deps.maxOutputBytes,
+        signal: ctx.signal,
+        onProgress: () => ctx.heartbeat?.({ tool: 'bash' }),
+      });
+      if (res.aborted) throw new Error('cancelled');
+      const notes = [
+        res.timedOut ? `[command timed out after ${Math.round(deps.timeoutMs / 1000)}s and was stopped]` : '',
+        res.oomKilled ? '[command was killed: out of memory]' : '',
+        `[exit code ${res.exitCode ?? 'none'}]`,
+      ].filter(Boolean);
+      return { text: `${res.output}${res.output.endsWith('\n') || !res.output ? '' : '\n'}${notes.join('\n')}`, isError: res.timedOut };
+    }
+    if (call.name === 'str_replace_based_edit_tool') {
+      const text = await runEditorCommand(args as unknown as EditorCommand, {
+        hostRoot: deps.hostRoot,
+        visibleRoot: deps.runner.workspaceDir,
+        readOnly,
+        maxOutputBytes: deps.maxOutputBytes,
+      });
+      return { text, isError: false };
+    }
+    return { text: `unknown tool ${JSON.stringify(call.name)}`, isError: true };
+  } catch (err) {
+    if (err instanceof ToolInputError || err instanceof PathOutsideWorkspaceError) return { text: `Error: ${err.message}`, isError: true };
+    throw err;
+  }
+}

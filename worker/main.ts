@@ -1,0 +1,72 @@
+/**
+ * Worker process: connects to Temporal, Valkey and (when the sandbox is enabled) Docker, runs the
+ * agentRun workflow and its activities, and reaps worktrees and containers of closed workflows.
+ */
+import Docker from 'dockerode';
+import Redis from 'ioredis';
+import pino from 'pino';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, modelApiKey } from '../config';
+import { buildActivities } from './wiring';
+import { createWorker } from './create-worker';
+import { workflowClosedCheck } from './closed-check';
+import { startReaper } from './reaper';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
+  if (!modelApiKey(config)) log.warn('CLAUDE_API_KEY (or ANTHROPIC_API_KEY) is not set: agent runs will fail at their first model call');
+
+  const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });
+  let docker: Docker | undefined;
+  if (config.SANDBOX_ENABLED) docker = new Docker({ socketPath: config.DOCKER_SOCKET });
+  const { activities, workspaces, sandbox } = buildActivities(config, {
+    redis,
+    docker,
+    log: (msg, meta) => log.debug(meta ?? {}, msg),
+  });
+  if (sandbox) {
+    try {
+      await sandbox.ping();
+    } catch (err) {
+      throw new Error(`SANDBOX_ENABLED=true but no Docker engine answers at ${config.DOCKER_SOCKET}: ${(err as Error).message}`);
+    }
+  }
+
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
+  const worker = await createWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, activities });
+
+  const reaper = startReaper({
+    intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
+    isClosed: workflowClosedCheck(client),
+    targets: [
+      { name: 'worktrees', reap: (isClosed) => workspaces.reap(isClosed) },
+      ...(sandbox ? [{ name: 'containers', reap: (isClosed: (id: string) => Promise<boolean>) => sandbox.reap(isClosed) }] : []),
+    ],
+    log,
+  });
+
+  const stop = () => {
+    log.info('shutting down');
+    worker.shutdown();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, sandbox: config.SANDBOX_ENABLED }, 'worker started');
+  try {
+    await worker.run();
+  } finally {
+    reaper.stop();
+    await connection.close();
+    await client.connection.close();
+    redis.disconnect();
+  }
+}
+
+main().catch((err: unknown) => {
+  // Bootstrap errors only: configuration errors name the variable, never a secret value.
+  process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+/**
+ * The one place that turns configuration and live clients into activity dependencies.
+ * worker/main.ts and the tests both build activities through here.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type Docker from 'dockerode';
+import type Redis from 'ioredis';
+import type { Config } from '../config';
+import { modelApiKey } from '../config';
+import { createActivities, type ActivityDeps } from '../activities';
+import { createGitWorkspaces, type GitWorkspaces } from '../activities/git';
+import { createCoordinatorClient } from '../activities/gates';
+import { createDockerSandbox, type DockerSandbox } from '../activities/sandbox';
+import { AgentStateStore } from '../activities/state/agent-state-store';
+import { TranscriptStore } from '../activities/state/transcript-store';
+import { redactSecrets } from '../scanner';
+
+export interface WiredServices {
+  deps: ActivityDeps;
+  workspaces: GitWorkspaces;
+  sandbox?: DockerSandbox;
+}
+
+export function buildActivityDeps(config: Config, clients: { redis: Redis; docker?: Docker; log?: (msg: string, meta?: Record<string, unknown>) => void }): WiredServices {
+  const workspaces = createGitWorkspaces({
+    workspaceRoot: config.WORKSPACE_ROOT,
+    allowedSchemes: config.GIT_ALLOWED_SCHEMES,
+    author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL },
+    credentials: { httpsToken: config.GIT_HTTPS_TOKEN, httpsUsername: config.GIT_HTTPS_USERNAME, sshKeyPath: config.GIT_SSH_KEY_PATH },
+    pushEnabled: config.GIT_PUSH_ENABLED,
+    log: clients.log,
+  });
+  const sandbox =
+    config.SANDBOX_ENABLED && clients.docker
+      ? createDockerSandbox(clients.docker, {
+          image: config.SANDBOX_IMAGE,
+          memoryMb: config.SANDBOX_MEMORY_MB,
+          cpus: config.SANDBOX_CPUS,
+          pidsLimit: config.SANDBOX_PIDS_LIMIT,
+          tmpfsMb: config.SANDBOX_TMPFS_MB,
+          network: config.SANDBOX_NETWORK,
+          gracefulStopTimeoutSeconds: config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS,
+        })
+      : undefined;
+  const deps: ActivityDeps = {
+    states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS }),
+    transcripts: new TranscriptStore(clients.redis),
+    // The key stays in the worker: it is read here and nowhere else, never passed to a workflow or sandbox.
+    anthropic: new Anthropic({ apiKey: modelApiKey(config) ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 0 }),
+    workspaces,
+    sandbox,
+    coordinator: config.COORDINATOR_URL
+      ? createCoordinatorClient({ baseUrl: config.COORDINATOR_URL, timeoutMs: config.COORDINATOR_TIMEOUT_SECONDS * 1000 })
+      : undefined,
+    settings: {
+      model: config.AGENT_MODEL,
+      maxTokensPerTurn: config.AGENT_MAX_TOKENS_PER_TURN,
+      modelRequestTimeoutMs: config.MODEL_REQUEST_TIMEOUT_SECONDS * 1000,
+      toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
+      toolOutputMaxBytes: config.TOOL_OUTPUT_MAX_BYTES,
+      stateTtlSeconds: config.STATE_TTL_SECONDS,
+      gateTimeoutMs: config.GATE_TIMEOUT_SECONDS * 1000,
+      coverageThreshold: config.GATE_COVERAGE_THRESHOLD,
+    },
+    redact: redactSecrets,
+  };
+  return { deps, workspaces, sandbox };
+}
+
+export function buildActivities(config: Config, clients: Parameters<typeof buildActivityDeps>[1]) {
+  const wired = buildActivityDeps(config, clients);
+  return { ...wired, activities: createActivities(wired.deps) };
+}

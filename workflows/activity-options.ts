@@ -1,0 +1,64 @@
+/**
+ * Named activity option sets: every proxy has explicit timeouts and a bounded retry policy.
+ * Long activities heartbeat, so a dead worker or a cancellation is noticed within the heartbeat timeout.
+ */
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { FAILURE_TYPES } from '../domain/agent';
+
+const nonRetryableErrorTypes = [
+  FAILURE_TYPES.invalidInput,
+  FAILURE_TYPES.pathOutsideWorkspace,
+  FAILURE_TYPES.sandboxUnavailable,
+  FAILURE_TYPES.modelRequestRejected,
+  'CoordinatorRejected',
+];
+
+const backoff: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes };
+
+/** Valkey writes and other quick bookkeeping. */
+export const quick: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { ...backoff, maximumAttempts: 10 },
+};
+
+/** Git and sandbox operations: can take minutes on a big repository. */
+export const workspace: ActivityOptions = {
+  startToCloseTimeout: '20m',
+  heartbeatTimeout: '30s',
+  retry: { ...backoff, maximumAttempts: 5 },
+};
+
+/** One model call; rate limits and overload are retried with backoff (or the server's retry-after). */
+export const modelCall: ActivityOptions = {
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8, nonRetryableErrorTypes },
+};
+
+/** One batch of tool calls; a crash re-runs the batch (commands are at-least-once). */
+export const toolBatch: ActivityOptions = {
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '10s',
+  retry: { ...backoff, maximumAttempts: 3 },
+};
+
+/** Quality gates: long builds and test suites. */
+export const gates: ActivityOptions = {
+  startToCloseTimeout: '3h',
+  heartbeatTimeout: '30s',
+  retry: { ...backoff, maximumAttempts: 2 },
+};
+
+/** The coordinator may be down for a while: retry for up to an hour, never lose the report. */
+export const coordinator: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
+};
+
+/** Cleanup must finish: it runs outside cancellation and retries generously. */
+export const cleanup: ActivityOptions = {
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  retry: { ...backoff, maximumAttempts: 20 },
+};

@@ -20,6 +20,7 @@ import type { CoordinatorPort, SandboxPort } from './ports';
 import type { GitWorkspaces } from './git';
 import { evaluateGates, formatGateFeedback, profileGates, resolveGateCommands, runGates as runGateCommands } from './gates';
 import { PRE_COMMIT_GATES } from '../domain/gates';
+import { readAtBase } from './read-at-base';
 import { scanAddedLines, type SecretFinding } from '../scanner';
 
 export interface ActivityDeps {
@@ -159,7 +160,8 @@ export function createActivities(deps: ActivityDeps) {
       const results = await classified(async () =>
         runGateCommands({
           runner: runnerFor(args.workspace, args.sandbox),
-          definitions: await resolveGateCommands(args.workspace.path),
+          // Gate definitions come from the base commit, so an agent cannot weaken its own gates.
+          definitions: await resolveGateCommands(args.workspace.path, { readWorkspaceFile: (rel) => readAtBase(args.workspace, rel) }),
           gates: wanted,
           timeoutMs: settings.gateTimeoutMs,
           coverageThreshold: settings.coverageThreshold,
@@ -171,7 +173,7 @@ export function createActivities(deps: ActivityDeps) {
         }),
       );
       const evaluation = evaluateGates(args.profile, results);
-      return { results, passed: evaluation.passed, feedback: evaluation.passed ? '' : formatGateFeedback(results, args.round, args.maxRounds) };
+      return { results, passed: evaluation.passed, feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds) };
     },
 
     /** Stages everything and scans the added lines; findings come back redacted. */

@@ -18,10 +18,13 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
-    identity: opts.identity,
+    ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     // Tool batches and gates are long and mostly waiting on child processes or Docker.
     maxConcurrentActivityTaskExecutions: 50,
     shutdownGraceTime: '10s',
+    // Cancellation reaches an activity in the answer to a heartbeat: heartbeat often so a kill lands within a second.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
   });
 }

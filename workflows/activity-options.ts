@@ -2,7 +2,7 @@
  * Named activity option sets: every proxy has explicit timeouts and a bounded retry policy.
  * Long activities heartbeat, so a dead worker or a cancellation is noticed within the heartbeat timeout.
  */
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import { FAILURE_TYPES } from '../domain/agent';
 
 const nonRetryableErrorTypes = [
@@ -12,6 +12,12 @@ const nonRetryableErrorTypes = [
   FAILURE_TYPES.modelRequestRejected,
   'CoordinatorRejected',
 ];
+
+/**
+ * Long activities are cancelled through their heartbeat and the workflow waits until they have
+ * really stopped, so cleanup never removes a worktree under a still-running command.
+ */
+const waitForStop = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
 
 const backoff: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes };
 
@@ -23,6 +29,7 @@ export const quick: ActivityOptions = {
 
 /** Git and sandbox operations: can take minutes on a big repository. */
 export const workspace: ActivityOptions = {
+  ...waitForStop,
   startToCloseTimeout: '20m',
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 5 },
@@ -30,6 +37,7 @@ export const workspace: ActivityOptions = {
 
 /** One model call; rate limits and overload are retried with backoff (or the server's retry-after). */
 export const modelCall: ActivityOptions = {
+  ...waitForStop,
   startToCloseTimeout: '15m',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8, nonRetryableErrorTypes },
@@ -37,6 +45,7 @@ export const modelCall: ActivityOptions = {
 
 /** One batch of tool calls; a crash re-runs the batch (commands are at-least-once). */
 export const toolBatch: ActivityOptions = {
+  ...waitForStop,
   startToCloseTimeout: '1h',
   heartbeatTimeout: '10s',
   retry: { ...backoff, maximumAttempts: 3 },
@@ -44,6 +53,7 @@ export const toolBatch: ActivityOptions = {
 
 /** Quality gates: long builds and test suites. */
 export const gates: ActivityOptions = {
+  ...waitForStop,
   startToCloseTimeout: '3h',
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 2 },

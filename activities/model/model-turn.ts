@@ -58,7 +58,7 @@ export async function runModelTurn(
       { signal: ctx.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
     );
   } catch (err) {
-    if (ctx.signal?.aborted) throw err; // cancellation: let the SDK's abort error through
+    if (ctx.signal?.aborted) throw ctx.signal.reason ?? err; // cancelled: report the cancellation, not the abort
     throw classifyModelError(err);
   } finally {
     if (beat) clearInterval(beat);

@@ -44,12 +44,12 @@ export async function executeToolBatch(
   let failed = 0;
   for (const [i, call] of calls.entries()) {
     ctx.heartbeat?.({ tool: call.name, index: i });
-    if (ctx.signal?.aborted) throw new Error('cancelled');
+    if (ctx.signal?.aborted) throw abortReason(ctx.signal);
     const { text, isError } = await executeOne(deps, call, input.readOnly, ctx);
     if (isError) failed += 1;
     results.push({ type: 'tool_result', tool_use_id: call.id, content: text, ...(isError ? { is_error: true } : {}) });
   }
-  if (ctx.signal?.aborted) throw new Error('cancelled');
+  if (ctx.signal?.aborted) throw abortReason(ctx.signal);
   await deps.transcripts.put(input.agentId, input.messageIndex, { role: 'user', content: results });
   return { toolCalls: calls.length, failed, reused: false };
 }
@@ -71,7 +71,7 @@ async function executeOne(
         signal: ctx.signal,
         onProgress: () => ctx.heartbeat?.({ tool: 'bash' }),
       });
-      if (res.aborted) throw new Error('cancelled');
+      if (res.aborted) throw abortReason(ctx.signal);
       const notes = [
         res.timedOut ? `[command timed out after ${Math.round(deps.timeoutMs / 1000)}s and was stopped]` : '',
         res.oomKilled ? '[command was killed: out of memory]' : '',
@@ -93,4 +93,9 @@ async function executeOne(
     if (err instanceof ToolInputError || err instanceof PathOutsideWorkspaceError) return { text: `Error: ${err.message}`, isError: true };
     throw err;
   }
+}
+
+/** The activity's cancellation (Temporal's CancelledFailure) rather than a generic error. */
+function abortReason(signal?: AbortSignal): unknown {
+  return signal?.reason ?? new Error('tool batch cancelled');
 }

@@ -6,7 +6,8 @@
  * sandbox for untrusted work.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { OutputBuffer } from './output-buffer';
 import type { CommandRunner, RunOptions, RunResult } from './runner';
@@ -23,6 +24,7 @@ export class LocalRunner implements CommandRunner {
     const cwd = resolveInside(this.workspaceDir, options.cwd ?? '.');
     const started = Date.now();
     const output = new OutputBuffer(options.maxOutputBytes);
+    mkdirSync(path.join(os.tmpdir(), 'agent-home', path.basename(this.workspaceDir)), { recursive: true });
     return new Promise<RunResult>((resolve, reject) => {
       const child = spawn(this.shell, ['-c', command], {
         cwd,
@@ -30,7 +32,8 @@ export class LocalRunner implements CommandRunner {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-          HOME: this.workspaceDir,
+          // HOME outside the worktree, so tool caches (.npm, .cache) never end up in a commit.
+          HOME: path.join(os.tmpdir(), 'agent-home', path.basename(this.workspaceDir)),
           LANG: 'C.UTF-8',
           TERM: 'dumb',
           CI: 'true',

@@ -1,0 +1,172 @@
+/**
+ * The agentRun workflow end to end: real Temporal dev server, real Valkey, real git, the real
+ * Anthropic SDK against the scripted fake Messages API.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { keys } from '../activities/state/keys';
+import type { AgentStatusView } from '../domain/agent';
+import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
+import { eventually, startHarness, TEST_MODEL_KEY, type Harness } from './support/harness';
+import { subscribe } from './support/redis';
+
+describe('agentRun workflow', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const agentState = async (agentId: string) => {
+    const raw = await h.redis.get(keys.agent(agentId));
+    return raw ? (JSON.parse(raw) as AgentStatusView) : null;
+  };
+
+  it('runs a worker agent spawning -> running -> completed and commits its tool changes on the agent branch', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-happy-1';
+    h.fakeModel.script(taskId, [
+      {
+        text: 'Creating the file.',
+        tools: [
+          { name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'hello.txt', file_text: 'hello world\n' } },
+          { name: 'bash', input: { command: 'cat hello.txt && echo "cwd=$(pwd)"' } },
+        ],
+      },
+      { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'str_replace', path: 'hello.txt', old_str: 'world', new_str: 'agents' } }] },
+      { text: 'Done: hello.txt says hello.' },
+    ]);
+    const events = await subscribe(keys.events);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    const final = await handle.result();
+    await events.stop();
+
+    expect(final.status).toBe('completed');
+    const branch = `agent/${taskId}/${agentId.slice(0, 8)}`;
+    expect(final.result).toMatchObject({ branch, pushed: true, turns: 3 });
+    expect(final.result?.commitSha).toMatch(/^[0-9a-f]{40}$/);
+    expect(final.result?.gates?.map((g) => [g.name, g.outcome])).toEqual([['tests', 'passed']]);
+
+    // The commit is on the agent branch at the remote, never on main.
+    expect(remoteBranches(remote.dir)).toEqual(expect.arrayContaining([`refs/heads/${branch}`, 'refs/heads/main']));
+    expect(showFile(remote.dir, branch, 'hello.txt')).toBe('hello agents');
+    expect(git(remote.dir, 'rev-parse', branch)).toBe(final.result?.commitSha);
+    expect(() => showFile(remote.dir, 'main', 'hello.txt')).toThrow();
+
+    // What the model saw: the task, the tools, the tool results; the key came from the worker's environment.
+    const reqs = h.fakeModel.requestsFor(taskId);
+    expect(reqs).toHaveLength(3);
+    const first = reqs[0]!;
+    expect(first.headers.authorization ?? first.headers['x-api-key']).toContain(TEST_MODEL_KEY);
+    expect(first.body.tools?.map((t) => t.name).sort()).toEqual(['bash', 'str_replace_based_edit_tool']);
+    expect(JSON.stringify(first.body.messages[0])).toEqual(expect.stringContaining('US-001 say hello'));
+    expect(JSON.stringify(first.body.messages[0])).toEqual(expect.stringContaining('typescript'));
+    const toolResults = JSON.stringify(reqs[1]!.body.messages[2]);
+    expect(toolResults).toContain('hello world');
+    expect(toolResults).toContain('File created');
+    expect(reqs[2]!.body.messages).toHaveLength(5);
+
+    // Valkey: the projection and one event per transition.
+    expect(await agentState(agentId)).toMatchObject({ status: 'completed', taskId, agentType: 'worker' });
+    const mine = events.messages.filter((e) => (e as { agentId: string }).agentId === agentId) as { from: string | null; to: string }[];
+    expect(mine.map((e) => `${e.from}->${e.to}`)).toEqual(['null->spawning', 'spawning->running', 'running->completed']);
+
+    // The worktree is gone; the history carries no conversation.
+    expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).not.toContain('hello world');
+    expect(history).not.toContain(TEST_MODEL_KEY);
+  });
+
+  it('fails with a reason naming the turn budget when max turns is reached', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-budget-1';
+    const loop = { tools: [{ name: 'bash' as const, input: { command: 'echo again' } }] };
+    h.fakeModel.script(taskId, [loop, loop, loop, loop]);
+    const handle = await h.spawn({ taskId, repository: remote.url, budgets: { maxTurns: 2, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+    expect(cause.type).toBe('BudgetExceeded');
+    expect(cause.message).toContain('max turns (2) reached');
+    const agentId = handle.workflowId.replace('agent-', '');
+    expect(await agentState(agentId)).toMatchObject({ status: 'failed', errorType: 'BudgetExceeded' });
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(2);
+  });
+
+  it('is killed during a model turn: the in-flight request is abandoned and the workspace cleaned', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-kill-model';
+    h.fakeModel.script(taskId, [{ text: 'thinking slowly', delayMs: 60_000 }]);
+    const handle = await h.spawn({ taskId, repository: remote.url });
+    const agentId = handle.workflowId.replace('agent-', '');
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 30_000, 'the model call');
+    const t0 = Date.now();
+    await handle.signal('kill', { reason: 'operator stop' });
+    const final = await handle.result();
+    expect(final.status).toBe('killed');
+    expect(final.error).toBe('killed: operator stop');
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(await agentState(agentId)).toMatchObject({ status: 'killed' });
+    expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    const history = await handle.fetchHistory();
+    const cancelled = history.events?.filter((e) => e.activityTaskCanceledEventAttributes) ?? [];
+    expect(cancelled.length).toBe(1);
+  });
+
+  it('is killed during a tool run: the command stops, uncommitted work goes to a salvage ref', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-kill-tool';
+    h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo wip > wip.txt; sleep 60; touch finished.txt' } }] }]);
+    const handle = await h.spawn({ taskId, repository: remote.url });
+    const agentId = handle.workflowId.replace('agent-', '');
+    const worktree = path.join(h.workspaceRoot, 'worktrees', agentId);
+    await eventually(async () => existsSync(path.join(worktree, 'wip.txt')), 30_000, 'the tool to start');
+    await handle.signal('kill', { reason: 'stop the tool' });
+    const final = await handle.result();
+    expect(final.status).toBe('killed');
+    expect(final.result?.salvageRef).toBe(`refs/agents/${agentId}/salvage`);
+    expect(existsSync(worktree)).toBe(false);
+    const mirror = path.join(h.workspaceRoot, 'mirrors');
+    const mirrorDir = path.join(mirror, require('node:fs').readdirSync(mirror).find((d: string) => d.endsWith('.git')));
+    expect(git(mirrorDir, 'show', `refs/agents/${agentId}/salvage:wip.txt`)).toBe('wip');
+    const history = await handle.fetchHistory();
+    expect(history.events?.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
+  });
+
+  it('is killed while preparing its workspace and ends killed with nothing left behind', async () => {
+    // A repository big enough that cloning takes a moment.
+    const big: Record<string, string> = nodeProjectFiles();
+    const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
+    for (let i = 0; i < 40; i++) big[`blob/${i}.bin`] = randomBytes(512 * 1024).toString('base64');
+    const remote = createRemoteRepo(big);
+    const taskId = 'T-kill-clone';
+    const handle = await h.spawn({ taskId, repository: remote.url });
+    const agentId = handle.workflowId.replace('agent-', '');
+    await eventually(async () => (await agentState(agentId))?.phase === 'preparing-workspace', 30_000, 'preparing');
+    await handle.signal('kill', { reason: 'stop while cloning' });
+    const final = await handle.result();
+    expect(final.status).toBe('killed');
+    expect(final.startedAt).toBeUndefined();
+    expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it('answers the status query while running and keeps the AgentStatus search attribute current', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-query-1';
+    h.fakeModel.script(taskId, [{ text: 'slow', delayMs: 60_000 }]);
+    const handle = await h.spawn({ taskId, repository: remote.url });
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 30_000, 'the model call');
+    const status = await handle.query<AgentStatusView>('status');
+    expect(status).toMatchObject({ status: 'running', phase: 'agent-loop', taskId });
+    const desc = await handle.describe();
+    expect(desc.typedSearchAttributes.getAll().find((p) => p.key.name === 'AgentStatus')?.value).toBe('running');
+    await handle.signal('kill', { reason: 'done looking' });
+    await handle.result();
+  });
+});

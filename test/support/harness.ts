@@ -1,0 +1,148 @@
+/**
+ * One worker on a fresh task queue against the real Temporal dev server and Valkey, with the
+ * scripted fake model, built through the same wiring as worker/main.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import type Redis from 'ioredis';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../config';
+import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput } from '../../domain/agent';
+import { SA } from '../../domain/search-attributes';
+import { buildActivities } from '../../worker/wiring';
+import { createWorker } from '../../worker/create-worker';
+import type { agentRun } from '../../workflows';
+import { testEnv } from './env';
+import { FakeModelServer } from './fake-model';
+import { connectTestRedis } from './redis';
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** Bundles workflows/ once per test file. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, log: () => {} };
+
+export const TEST_MODEL_KEY = 'sk-ant-api03-fake-key-for-the-scripted-server-only';
+
+export interface Harness {
+  config: Config;
+  env: Record<string, string>;
+  client: Client;
+  redis: Redis;
+  fakeModel: FakeModelServer;
+  workspaceRoot: string;
+  taskQueue: string;
+  services: ReturnType<typeof buildActivities>;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  spawn(overrides: Partial<AgentRunInput> & { taskId: string; repository: string }): Promise<WorkflowHandle<typeof agentRun>>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}, opts: { worker?: boolean } = {}): Promise<Harness> {
+  const taskQueue = `test-${randomUUID()}`;
+  const fakeModel = new FakeModelServer();
+  const baseUrl = await fakeModel.start();
+  const workspaceRoot = mkdtempSync(path.join(os.tmpdir(), 'agents-'));
+  const fullEnv: Record<string, string> = {
+    TEMPORAL_ADDRESS: testEnv.temporalAddress,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    VALKEY_HOST: testEnv.valkeyHost,
+    VALKEY_PORT: String(testEnv.valkeyPort),
+    WORKSPACE_ROOT: workspaceRoot,
+    GIT_ALLOWED_SCHEMES: 'file,https,ssh',
+    ANTHROPIC_BASE_URL: baseUrl,
+    CLAUDE_API_KEY: TEST_MODEL_KEY,
+    TOOL_TIMEOUT_SECONDS: '60',
+    GATE_TIMEOUT_SECONDS: '60',
+    REAPER_INTERVAL_SECONDS: '3600',
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
+  const redis = connectTestRedis();
+  const docker = config.SANDBOX_ENABLED ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
+  const services = buildActivities(config, { redis, docker });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+
+  const h: Harness = {
+    config,
+    env: fullEnv,
+    client,
+    redis,
+    fakeModel,
+    workspaceRoot,
+    taskQueue,
+    services,
+    async startWorker() {
+      worker = await createWorker({ connection, namespace: 'default', taskQueue, activities: services.activities, workflowBundle: await workflowBundle() });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (!worker) return;
+      worker.shutdown();
+      await running;
+      worker = undefined;
+    },
+    async spawn(o) {
+      const agentId = o.agentId ?? randomUUID();
+      const agentType = o.agentType ?? 'worker';
+      const input: AgentRunInput = {
+        agentId,
+        taskId: o.taskId,
+        agentType,
+        gateProfile: o.gateProfile ?? DEFAULT_GATE_PROFILE[agentType],
+        priority: o.priority ?? 5,
+        context: o.context ?? { repository: o.repository, branch: 'main', workItems: ['US-001 say hello'], skills: ['typescript'] },
+        spawnedAt: new Date().toISOString(),
+        budgets: o.budgets ?? { maxTurns: 20, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 },
+        maxFeedbackRounds: o.maxFeedbackRounds ?? 2,
+        turnsPerRun: o.turnsPerRun,
+      };
+      return client.workflow.start<typeof agentRun>('agentRun', {
+        workflowId: workflowIdFor(agentId),
+        taskQueue,
+        args: [input],
+        typedSearchAttributes: [
+          { key: SA.taskId, value: input.taskId },
+          { key: SA.agentType, value: agentType },
+          { key: SA.agentStatus, value: 'spawning' },
+          { key: SA.repository, value: input.context.repository },
+          { key: SA.gateProfile, value: input.gateProfile },
+        ],
+        staticSummary: `${agentType} on ${input.taskId}`,
+        priority: { priorityKey: input.priority },
+      });
+    },
+    async close() {
+      await h.stopWorker();
+      await connection.close();
+      await client.connection.close();
+      await fakeModel.stop();
+      await redis.quit();
+      rmSync(workspaceRoot, { recursive: true, force: true });
+    },
+  };
+  if (opts.worker !== false) await h.startWorker();
+  return h;
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type Redis from 'ioredis';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../config';
 import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput } from '../../domain/agent';
 import { SA } from '../../domain/search-attributes';
@@ -19,6 +19,13 @@ import type { agentRun } from '../../workflows';
 import { testEnv } from './env';
 import { FakeModelServer } from './fake-model';
 import { connectTestRedis } from './redis';
+
+// Only warnings and errors from the SDK: expected retries in tests would drown the output otherwise.
+try {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+} catch {
+  // already installed in this process
+}
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /** Bundles workflows/ once per test file. */

@@ -21,6 +21,7 @@ import type { GitWorkspaces } from './git';
 import { evaluateGates, formatGateFeedback, profileGates, resolveGateCommands, runGates as runGateCommands } from './gates';
 import { PRE_COMMIT_GATES } from '../domain/gates';
 import { readAtBase } from './read-at-base';
+import { giveToSandboxUser } from './tools/ownership';
 import { scanAddedLines, type SecretFinding } from '../scanner';
 
 export interface ActivityDeps {
@@ -41,6 +42,7 @@ export interface ActivityDeps {
     stateTtlSeconds: number;
     gateTimeoutMs: number;
     coverageThreshold: number;
+    sandboxUser: { uid: number; gid: number };
   };
   /** Applied to gate output before it leaves the worker (secrets out). */
   redact?: (text: string) => string;
@@ -102,6 +104,8 @@ export function createActivities(deps: ActivityDeps) {
     async startSandbox(args: { agentId: string; taskId: string; workspace: WorkspaceInfo }): Promise<SandboxInfo | null> {
       if (!deps.sandbox) return null;
       const sandbox = deps.sandbox;
+      // The container runs as the worktree's owner: never let that be root.
+      await giveToSandboxUser(args.workspace.path, settings.sandboxUser);
       return classified(() =>
         sandbox.start({ agentId: args.agentId, taskId: args.taskId, workspacePath: args.workspace.path, signal: activityOp().signal }),
       );

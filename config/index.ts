@@ -68,6 +68,9 @@ export const configSchema = z.object({
   /** Docker network for agent containers; `none` (no network) unless set. */
   SANDBOX_NETWORK: z.string().default('none'),
   SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS: int(0, 600).default(10),
+  /** Owner given to worktrees of sandboxed agents when the worker runs as root, so containers run unprivileged. */
+  SANDBOX_UID: int(1, 2 ** 31).default(1000),
+  SANDBOX_GID: int(1, 2 ** 31).default(1000),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
 
   GATE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(600),

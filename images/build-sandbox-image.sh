@@ -8,7 +8,11 @@ set -euo pipefail
 IMAGE="${SANDBOX_IMAGE:-orchestrator-sandbox:latest}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
-PACKAGES="bash,git,coreutils,ca-certificates,nodejs,npm,procps"
+# debootstrap installs the base set; the rest goes in with the chroot's apt, because
+# `--include=nodejs,npm` pulls ~300 node-* packages that debootstrap's one-pass configure
+# cannot order ("Failure while configuring base packages ... npm is at fault").
+BASE_PACKAGES="bash,coreutils,ca-certificates"
+EXTRA_PACKAGES="git nodejs npm procps"
 FORCE=0
 [[ "${1:-}" == "--force" ]] && FORCE=1
 
@@ -25,10 +29,26 @@ fi
 [[ $(id -u) -eq 0 ]] || { echo "debootstrap needs root" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
 ROOTFS="$WORK/rootfs"
+cleanup() {
+  mountpoint -q "$ROOTFS/proc" 2>/dev/null && umount "$ROOTFS/proc"
+  if [[ -f "$ROOTFS/debootstrap/debootstrap.log" ]]; then
+    echo "--- tail of debootstrap.log ---" >&2
+    tail -n 40 "$ROOTFS/debootstrap/debootstrap.log" >&2
+  fi
+  rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
 
-debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOTFS" "$MIRROR"
+debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$ROOTFS" "$MIRROR"
+
+cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
+mount -t proc proc "$ROOTFS/proc"
+chroot "$ROOTFS" apt-get update -qq
+chroot "$ROOTFS" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $EXTRA_PACKAGES
+chroot "$ROOTFS" apt-get clean
+umount "$ROOTFS/proc"
+: >"$ROOTFS/etc/resolv.conf"
 
 # The container runs as the worktree owner's uid with HOME=/workspace; give uid 1000 a name
 # so tools that look the user up (git, npm) do not complain.

@@ -61,6 +61,7 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
       stateTtlSeconds: config.STATE_TTL_SECONDS,
       gateTimeoutMs: config.GATE_TIMEOUT_SECONDS * 1000,
       coverageThreshold: config.GATE_COVERAGE_THRESHOLD,
+      sandboxUser: { uid: config.SANDBOX_UID, gid: config.SANDBOX_GID },
     },
     redact: redactSecrets,
   };

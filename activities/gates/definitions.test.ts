@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InvalidGateConfigError } from './errors';
+import { resolveGateCommands } from './definitions';
+import { createRepo, type TempRepo } from './test-fixtures';
+
+describe('resolveGateCommands', () => {
+  let repo: TempRepo | undefined;
+  afterEach(() => repo?.cleanup());
+
+  it('maps package.json scripts to gates, run through npm', async () => {
+    repo = createRepo({
+      scripts: { typecheck: 'tsc', lint: 'eslint .', test: 'jest', build: 'tsc -b', 'test:integration': 'jest -c it', coverage: 'c8 jest', 'test:coverage': 'jest --coverage' },
+    });
+    const defs = await resolveGateCommands(repo.dir);
+    expect(defs.source).toBe('package.json');
+    expect(Object.fromEntries(Object.entries(defs.commands).map(([gate, def]) => [gate, def.command]))).toEqual({
+      typecheck: 'npm run --silent typecheck',
+      lint: 'npm run --silent lint',
+      tests: 'npm run --silent test',
+      coverage: 'npm run --silent test:coverage',
+      build: 'npm run --silent build',
+      integration: 'npm run --silent test:integration',
+    });
+    expect(defs.coverage).toEqual({
+      summaryPath: 'coverage/coverage-summary.json',
+      summaryHostPath: path.join(repo.dir, 'coverage/coverage-summary.json'),
+      metric: 'lines',
+    });
+  });
+
+  it('falls back to the "coverage" script, and leaves coverage to the tests run when there is neither', async () => {
+    repo = createRepo({ scripts: { test: 'jest', coverage: 'c8 jest' } });
+    expect((await resolveGateCommands(repo.dir)).commands.coverage?.command).toBe('npm run --silent coverage');
+    repo.cleanup();
+    repo = createRepo({ scripts: { test: 'jest' } });
+    expect((await resolveGateCommands(repo.dir)).commands.coverage).toBeUndefined();
+  });
+
+  it('leaves gates without a script undefined, so they are reported missing', async () => {
+    repo = createRepo({ scripts: { test: 'jest', lint: 42 as unknown as string } });
+    expect(Object.keys((await resolveGateCommands(repo.dir)).commands)).toEqual(['tests']);
+  });
+
+  it('reports a repository with neither gates.json nor package.json as having no gates', async () => {
+    repo = createRepo();
+    expect(await resolveGateCommands(repo.dir)).toMatchObject({ source: 'none', commands: {} });
+  });
+
+  it('takes .orchestrator/gates.json over package.json, entirely', async () => {
+    repo = createRepo({
+      scripts: { test: 'jest', lint: 'eslint .' },
+      files: {
+        '.orchestrator/gates.json': JSON.stringify({
+          gates: { tests: { command: 'make test', timeoutSeconds: 30 } },
+          coverage: { summaryPath: 'out/summary.json', threshold: 70, metric: 'minimum' },
+        }),
+      },
+    });
+    const defs = await resolveGateCommands(repo.dir);
+    expect(defs.source).toBe('gates.json');
+    expect(defs.commands).toEqual({ tests: { command: 'make test', timeoutSeconds: 30 } });
+    expect(defs.coverage).toEqual({
+      summaryPath: 'out/summary.json',
+      summaryHostPath: path.join(repo.dir, 'out/summary.json'),
+      threshold: 70,
+      metric: 'minimum',
+    });
+  });
+
+  it.each([
+    ['a command of the wrong type', { gates: { lint: { command: 7 } } }, 'gates.lint.command'],
+    ['an empty command', { gates: { tests: { command: '  ' } } }, 'gates.tests.command'],
+    ['a misspelt field', { gates: { tests: { command: 'x', timeout: 5 } } }, 'gates.tests.timeout'],
+    ['an unknown gate', { gates: { fuzz: { command: 'x' } } }, 'gates.fuzz'],
+    ['review as a command', { gates: { review: { command: 'x' } } }, 'gates.review'],
+    ['a threshold above 100', { gates: {}, coverage: { threshold: 120 } }, 'coverage.threshold'],
+    ['no gates object', { coverage: {} }, 'gates'],
+    ['a summary path outside the repository', { gates: {}, coverage: { summaryPath: '../../etc/x.json' } }, 'coverage.summaryPath'],
+  ])('refuses a gates.json with %s, naming the field', async (_case, content, field) => {
+    repo = createRepo({ files: { '.orchestrator/gates.json': JSON.stringify(content) } });
+    const error = await resolveGateCommands(repo.dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidGateConfigError);
+    expect(error).toMatchObject({ field, type: 'InvalidGateConfig', retryable: false });
+    expect((error as Error).message).toContain(`.orchestrator/gates.json: ${field}:`);
+  });
+
+  it('refuses a gates.json that is not JSON', async () => {
+    repo = createRepo({ files: { '.orchestrator/gates.json': '{ gates: ' } });
+    await expect(resolveGateCommands(repo.dir)).rejects.toThrow(/\.orchestrator\/gates\.json: not valid JSON/);
+  });
+
+  it('refuses a package.json that links outside the repository', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'gates-outside-'));
+    try {
+      writeFileSync(path.join(outside, 'package.json'), JSON.stringify({ scripts: { test: 'true' } }));
+      repo = createRepo();
+      symlinkSync(path.join(outside, 'package.json'), path.join(repo.dir, 'package.json'));
+      await expect(resolveGateCommands(repo.dir)).rejects.toThrow(/package\.json: is a link to a file outside/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('reads through the given reader, so gates can come from the base commit instead of the working tree', async () => {
+    repo = createRepo({ scripts: { test: 'exit 0' } });
+    const read = jest.fn(async (file: string) => (file === 'package.json' ? JSON.stringify({ scripts: { test: 'jest', lint: 'eslint' } }) : undefined));
+    const defs = await resolveGateCommands(repo.dir, { readWorkspaceFile: read });
+    expect(Object.keys(defs.commands)).toEqual(['lint', 'tests']);
+    expect(read).toHaveBeenCalledWith('.orchestrator/gates.json');
+  });
+});

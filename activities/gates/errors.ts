@@ -1,0 +1,66 @@
+/**
+ * Errors the gate activities throw. Each carries a `type` and says whether a retry can help,
+ * so the activity wrapper can turn any of them into an `ApplicationFailure` with
+ * `{ type, nonRetryable: !retryable }` without knowing the class.
+ */
+import { FAILURE_TYPES } from '../../domain/agent';
+
+export abstract class GateError extends Error {
+  abstract readonly type: string;
+  abstract readonly retryable: boolean;
+}
+
+/** A gate list or profile that names something that is not a gate (bad spawn request). */
+export class InvalidGateSelectionError extends GateError {
+  readonly type = FAILURE_TYPES.invalidInput;
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidGateSelectionError';
+  }
+}
+
+/**
+ * The repository's gate configuration (`.orchestrator/gates.json` or `package.json`) cannot be
+ * read as one. Retrying reads the same file, so it is not retryable.
+ */
+export class InvalidGateConfigError extends GateError {
+  readonly type = 'InvalidGateConfig';
+  readonly retryable = false;
+  constructor(
+    /** Workspace-relative file the problem is in. */
+    readonly file: string,
+    /** Dotted path of the offending field, when there is one. */
+    readonly field: string | undefined,
+    reason: string,
+  ) {
+    super(`${file}: ${field ? `${field}: ` : ''}${reason}`);
+    this.name = 'InvalidGateConfigError';
+  }
+}
+
+/** The coordinator could not be reached or answered "not now" (network, timeout, 5xx, 408, 429). */
+export class CoordinatorUnavailableError extends GateError {
+  readonly type = 'CoordinatorUnavailable';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'CoordinatorUnavailableError';
+  }
+}
+
+/** The coordinator refused the request (4xx) or answered with a body that is not a verdict. */
+export class CoordinatorRejectedError extends GateError {
+  readonly type = 'CoordinatorRejected';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'CoordinatorRejectedError';
+  }
+}

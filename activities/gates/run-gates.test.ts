@@ -1,0 +1,235 @@
+import type { GateName } from '../../domain/gates';
+import { LocalRunner } from '../tools/local-runner';
+import type { CommandRunner } from '../tools/runner';
+import { resolveGateCommands } from './definitions';
+import { evaluateGates, profileGates } from './profiles';
+import { runGates, type GateProgress, type RunGatesOptions } from './run-gates';
+import { coverageWriterScript, createRepo, type TempRepo } from './test-fixtures';
+
+const ASSERTING_TEST = [
+  "const assert = require('node:assert');",
+  "const { add } = require('./add');",
+  "assert.strictEqual(add(2, 2), 4, 'add(2, 2) should be 4');",
+  "console.log('all tests passed');",
+].join('\n');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('runGates', () => {
+  let repo: TempRepo | undefined;
+  afterEach(() => repo?.cleanup());
+
+  async function run(gates: GateName[], extra: Partial<RunGatesOptions> = {}) {
+    const dir = repo!.dir;
+    return runGates({
+      runner: new LocalRunner(dir),
+      definitions: await resolveGateCommands(dir),
+      gates,
+      timeoutMs: 30_000,
+      coverageThreshold: 85,
+      ...extra,
+    });
+  }
+
+  it('fails the tests gate with the assertion in the output tail, and passes it once the code is fixed', async () => {
+    repo = createRepo({
+      scripts: { test: 'node test.js' },
+      files: { 'test.js': ASSERTING_TEST, 'add.js': 'exports.add = (a, b) => a - b;' },
+    });
+
+    const [failed] = await run(['tests'], { commitSha: 'abc123' });
+    expect(failed).toMatchObject({ name: 'tests', outcome: 'failed', command: 'npm run --silent test', exitCode: 1, commitSha: 'abc123' });
+    expect(failed?.outputTail).toContain('add(2, 2) should be 4');
+    expect(failed?.durationMs).toBeGreaterThan(0);
+
+    repo.write('add.js', 'exports.add = (a, b) => a + b;');
+    const [passed] = await run(['tests']);
+    expect(passed).toMatchObject({ name: 'tests', outcome: 'passed', exitCode: 0 });
+    expect(passed?.outputTail).toContain('all tests passed');
+  });
+
+  it('fails standard when coverage is under the threshold, while the same repository passes minimal', async () => {
+    repo = createRepo({ scripts: { test: 'node test.js' }, files: { 'test.js': coverageWriterScript({ lines: 60, branches: 40 }) } });
+
+    const standard = await run(profileGates('standard'));
+    expect(standard.map((r) => [r.name, r.outcome])).toEqual([
+      ['typecheck', 'missing'],
+      ['lint', 'missing'],
+      ['tests', 'passed'],
+      ['coverage', 'failed'],
+    ]);
+    const coverage = standard.find((r) => r.name === 'coverage');
+    expect(coverage?.detail).toMatch(/lines coverage 60% < threshold 85%.*branches 40%/);
+    expect(coverage?.command).toBe('npm run --silent test');
+    expect(evaluateGates('standard', standard)).toEqual({ passed: false, failing: [coverage] });
+
+    const minimal = await run(profileGates('minimal'));
+    expect(evaluateGates('minimal', minimal)).toEqual({ passed: true, failing: [] });
+  });
+
+  it('passes coverage at the threshold, using the dedicated coverage script when there is one', async () => {
+    repo = createRepo({
+      scripts: { test: 'node -e "process.exit(0)"', 'test:coverage': 'node cov.js' },
+      files: { 'cov.js': coverageWriterScript({ lines: 85 }) },
+    });
+    const results = await run(['tests', 'coverage']);
+    expect(results[1]).toMatchObject({ name: 'coverage', outcome: 'passed', command: 'npm run --silent test:coverage', exitCode: 0 });
+  });
+
+  it('never passes coverage on a summary left over from an earlier run', async () => {
+    repo = createRepo({
+      scripts: { test: 'node -e "console.log(1)"' },
+      files: { 'coverage/coverage-summary.json': '{"total":{"lines":{"pct":100},"statements":{"pct":100},"functions":{"pct":100},"branches":{"pct":100}}}' },
+    });
+    const results = await run(['tests', 'coverage']);
+    expect(results[1]).toMatchObject({ name: 'coverage', outcome: 'missing' });
+    expect(results[1]?.detail).toContain('no coverage summary at coverage/coverage-summary.json');
+  });
+
+  it('runs the tests command for coverage when tests are not among the gates', async () => {
+    repo = createRepo({ scripts: { test: 'node test.js' }, files: { 'test.js': coverageWriterScript({ lines: 90 }) } });
+    const results = await run(profileGates('custom', ['coverage']));
+    expect(results).toEqual([expect.objectContaining({ name: 'coverage', outcome: 'passed', command: 'npm run --silent test' })]);
+  });
+
+  it('reports a profile gate the repository lacks as missing, and the profile decides what that costs', async () => {
+    repo = createRepo({ scripts: { test: 'node test.js', typecheck: 'node -e ""' }, files: { 'test.js': coverageWriterScript({ lines: 95 }) } });
+
+    const standard = await run(profileGates('standard'));
+    const lint = standard.find((r) => r.name === 'lint');
+    expect(lint).toMatchObject({ outcome: 'missing', detail: 'no "lint" script in package.json' });
+    expect(lint?.command).toBeUndefined();
+    expect(evaluateGates('standard', standard).passed).toBe(true);
+
+    const strict = await run(profileGates('strict'));
+    expect(evaluateGates('strict', strict).failing.map((r) => [r.name, r.outcome])).toEqual([
+      ['lint', 'missing'],
+      ['build', 'missing'],
+      ['integration', 'missing'],
+      ['review', 'missing'],
+    ]);
+  });
+
+  it('runs the gates of .orchestrator/gates.json instead of package.json scripts, with its coverage threshold', async () => {
+    repo = createRepo({
+      scripts: { test: 'node -e "process.exit(1)"', lint: 'node -e ""' },
+      files: {
+        'ok.js': coverageWriterScript({ lines: 60 }),
+        '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'node ok.js' } }, coverage: { threshold: 50 } }),
+      },
+    });
+    const results = await run(['lint', 'tests', 'coverage']);
+    expect(results.map((r) => [r.name, r.outcome, r.command])).toEqual([
+      ['lint', 'missing', undefined],
+      ['tests', 'passed', 'node ok.js'],
+      ['coverage', 'passed', 'node ok.js'],
+    ]);
+    expect(results[2]?.detail).toContain('threshold 50%');
+  });
+
+  it('stops a gate that exceeds its timeout, reports it, skips coverage and still runs the remaining gates', async () => {
+    repo = createRepo({
+      scripts: { test: 'node slow.js', build: 'node -e "console.log(\'built\')"' },
+      files: {
+        'slow.js': "console.log('starting slow suite'); setTimeout(() => require('node:fs').writeFileSync('late-marker', 'x'), 1500);",
+        // The repository asks for an hour; the configured timeout is the ceiling.
+        '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'npm run --silent test', timeoutSeconds: 3600 }, build: { command: 'npm run --silent build' } } }),
+      },
+    });
+    const started = Date.now();
+    const results = await run(['tests', 'coverage', 'build'], { timeoutMs: 500 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(results.map((r) => [r.name, r.outcome])).toEqual([
+      ['tests', 'timeout'],
+      ['coverage', 'timeout'],
+      ['build', 'passed'],
+    ]);
+    expect(results[0]?.detail).toBe('timed out after 0.5s; the command was stopped');
+    expect(results[0]?.outputTail).toContain('starting slow suite');
+    expect(results[1]?.detail).toMatch(/not run: the tests gate timed out/);
+
+    await sleep(2000);
+    expect(repo.exists('late-marker')).toBe(false);
+  });
+
+  it('stops the running gate on cancellation and rejects with the abort reason, running no further gate', async () => {
+    repo = createRepo({
+      scripts: { test: 'node slow.js', build: 'node -e "require(\'node:fs\').writeFileSync(\'built\', \'\')"' },
+      files: { 'slow.js': "setTimeout(() => require('node:fs').writeFileSync('late-marker', 'x'), 1500);" },
+    });
+    const controller = new AbortController();
+    const reason = new Error('agent killed');
+    const progress: GateProgress[] = [];
+    setTimeout(() => controller.abort(reason), 500);
+    await expect(run(['tests', 'build'], { signal: controller.signal, onProgress: (p) => progress.push(p) })).rejects.toBe(reason);
+    expect(progress.every((p) => p.gate === 'tests' && !p.result)).toBe(true);
+
+    await sleep(1500);
+    expect(repo.exists('late-marker')).toBe(false);
+    expect(repo.exists('built')).toBe(false);
+  });
+
+  it('passes every output tail, command and detail through the redaction hook', async () => {
+    repo = createRepo({
+      scripts: { test: 'node -e "console.log(\'token=sk-live-1234567890\'); process.exitCode = 1"' },
+    });
+    const redact = (text: string) => text.replace(/sk-live-\w+/g, '[REDACTED]');
+    const results = await run(['tests', 'review'], {
+      redact,
+      review: async () => ({ approved: false, summary: 'hard-coded key sk-live-1234567890 in config.ts' }),
+    });
+    expect(results[0]?.outputTail).toContain('token=[REDACTED]');
+    expect(results[1]?.detail).toBe('hard-coded key [REDACTED] in config.ts');
+    expect(JSON.stringify(results)).not.toContain('sk-live-1234567890');
+  });
+
+  it('keeps only the end of long output: at most 60 lines and 4 KB', async () => {
+    repo = createRepo({ scripts: { test: 'node -e "for (let i = 1; i <= 5000; i++) console.log(\'line \' + i + \' \' + \'x\'.repeat(40)); process.exitCode = 2"' } });
+    const [result] = await run(['tests']);
+    const tail = result?.outputTail ?? '';
+    expect(tail.split('\n').length).toBeLessThanOrEqual(61);
+    expect(Buffer.byteLength(tail)).toBeLessThanOrEqual(4096 + 40);
+    expect(tail.startsWith('[... earlier output omitted ...]')).toBe(true);
+    expect(tail.trimEnd().split('\n').pop()).toMatch(/^line 5000 x+$/);
+  });
+
+  it('decides review with the callback: approval passes, a veto fails, a crash is an error, no reviewer is missing', async () => {
+    repo = createRepo();
+    const verdict = (approved: boolean) => async () => ({ approved, summary: approved ? 'looks good' : 'missing tests for edge cases' });
+    expect((await run(['review'], { review: verdict(true) }))[0]).toMatchObject({ outcome: 'passed', detail: 'looks good' });
+    expect((await run(['review'], { review: verdict(false) }))[0]).toMatchObject({ outcome: 'failed', detail: 'missing tests for edge cases' });
+    const crash = async () => {
+      throw new Error('model overloaded');
+    };
+    expect((await run(['review'], { review: crash }))[0]).toMatchObject({ outcome: 'error', detail: expect.stringContaining('model overloaded') });
+    expect((await run(['review']))[0]).toMatchObject({ outcome: 'missing' });
+  });
+
+  it('reports a gate whose command cannot be started as an error, not a failure of the agent', async () => {
+    repo = createRepo({ scripts: { test: 'node test.js' } });
+    const broken: CommandRunner = {
+      workspaceDir: '/workspace',
+      run: () => Promise.reject(new Error('sandbox container is gone')),
+    };
+    const results = await runGates({
+      runner: broken,
+      definitions: await resolveGateCommands(repo.dir),
+      gates: ['tests', 'coverage'],
+      timeoutMs: 1000,
+      coverageThreshold: 85,
+    });
+    expect(results.map((r) => [r.name, r.outcome])).toEqual([
+      ['tests', 'error'],
+      ['coverage', 'error'],
+    ]);
+    expect(results[0]?.detail).toContain('sandbox container is gone');
+  });
+
+  it('reports progress when each gate starts and finishes', async () => {
+    repo = createRepo({ scripts: { test: 'node -e ""' } });
+    const progress: GateProgress[] = [];
+    await run(['lint', 'tests'], { onProgress: (p) => progress.push(p) });
+    const milestones = progress.map((p) => `${p.gate}:${p.result?.outcome ?? 'start'}`);
+    expect(milestones.filter((m, i) => m !== milestones[i - 1])).toEqual(['lint:start', 'lint:missing', 'tests:start', 'tests:passed']);
+  });
+});

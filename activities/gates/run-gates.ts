@@ -1,0 +1,243 @@
+/**
+ * Runs a set of quality gates through a `CommandRunner` (the agent's sandbox or the confined
+ * local runner) and reports one `GateResult` per gate.
+ *
+ * Gates run one after another and all of them run, even after a failure, so the agent sees every
+ * problem in one round instead of one per round. The exception is coverage after tests timed out:
+ * it would wait out the same slow suite again.
+ */
+import { rm } from 'node:fs/promises';
+import type { GateName, GateOutcome, GateResult } from '../../domain/gates';
+import type { CommandRunner } from '../tools/runner';
+import { judgeCoverage, parseCoverageSummary } from './coverage';
+import { missingGateDetail, readInsideWorkspace, type CommandGateName, type GateCommand, type GateDefinitions } from './definitions';
+import { outputTail } from './output-tail';
+import { inCanonicalOrder } from './profiles';
+
+/** What the runner keeps of a gate's output; only the tail is reported, but redaction sees this much. */
+export const GATE_OUTPUT_MAX_BYTES = 64 * 1024;
+const REVIEW_SUMMARY_MAX_CHARS = 4000;
+
+export interface ReviewVerdict {
+  approved: boolean;
+  summary: string;
+}
+
+/** Sent when a gate starts, periodically while it runs (for heartbeats), and with its result. */
+export interface GateProgress {
+  gate: GateName;
+  result?: GateResult;
+}
+
+export interface RunGatesOptions {
+  runner: CommandRunner;
+  definitions: GateDefinitions;
+  gates: readonly GateName[];
+  /** Per-gate timeout. A repository may ask for less (`timeoutSeconds`), never more. */
+  timeoutMs: number;
+  /** Configured coverage threshold in percent; the repository's `gates.json` may override it. */
+  coverageThreshold: number;
+  /** Recorded on every result (post-commit gates). */
+  commitSha?: string;
+  /** Aborting stops the running gate and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  onProgress?: (progress: GateProgress) => void;
+  /** Decides the `review` gate; without it `review` is `missing`. */
+  review?: (context: { signal?: AbortSignal }) => Promise<ReviewVerdict>;
+  /** Applied to every output tail, command and detail before it leaves this module. */
+  redact?: (text: string) => string;
+}
+
+type GateReport = Omit<GateResult, 'name' | 'durationMs' | 'commitSha'>;
+
+/** Runs `gates` in canonical order (tests before coverage) and returns one result per gate. */
+export async function runGates(options: RunGatesOptions): Promise<GateResult[]> {
+  const { signal, onProgress, commitSha } = options;
+  const redact = options.redact ?? ((text: string) => text);
+  const gates = inCanonicalOrder(options.gates);
+  const results: GateResult[] = [];
+  const ctx: GateContext = { ...options, redact, gates, results };
+
+  for (const gate of gates) {
+    signal?.throwIfAborted();
+    onProgress?.({ gate });
+    const started = Date.now();
+    const report = await runGate(gate, ctx);
+    const result = compact({
+      name: gate,
+      outcome: report.outcome,
+      durationMs: Date.now() - started,
+      commitSha,
+      command: report.command === undefined ? undefined : redact(report.command),
+      exitCode: report.exitCode,
+      outputTail: report.outputTail,
+      detail: report.detail === undefined ? undefined : redact(report.detail),
+    });
+    results.push(result);
+    onProgress?.({ gate, result });
+  }
+  return results;
+}
+
+interface GateContext extends RunGatesOptions {
+  redact: (text: string) => string;
+  gates: GateName[];
+  /** Results so far, in run order. */
+  results: GateResult[];
+}
+
+function runGate(gate: GateName, ctx: GateContext): Promise<GateReport> {
+  if (gate === 'review') return runReview(ctx);
+  if (gate === 'coverage') return runCoverage(ctx);
+  return runCommandGate(gate, ctx);
+}
+
+async function runCommandGate(gate: Exclude<CommandGateName, 'coverage'>, ctx: GateContext): Promise<GateReport> {
+  const definition = ctx.definitions.commands[gate];
+  if (!definition) return { outcome: 'missing', detail: missingGateDetail(gate, ctx.definitions) };
+  // Coverage may read what this tests run writes: make sure it cannot read an older summary.
+  if (gate === 'tests' && ctx.gates.includes('coverage') && !ctx.definitions.commands.coverage) {
+    await removeCoverageSummary(ctx);
+  }
+  return execute(gate, definition, ctx);
+}
+
+/**
+ * Coverage comes from its own command when the repository has one; otherwise from the tests run
+ * of this round (or a tests run made for it, when tests are not among the gates).
+ * A summary that never appears means different things: a dedicated coverage command that wrote
+ * none failed; a plain tests run that wrote none shows the repository does not measure
+ * coverage, which is `missing`, and the profile's table decides what that costs.
+ */
+async function runCoverage(ctx: GateContext): Promise<GateReport> {
+  const { commands } = ctx.definitions;
+  const tests = ctx.results.find((r) => r.name === 'tests');
+  if (tests && (tests.outcome === 'timeout' || tests.outcome === 'error')) {
+    return {
+      outcome: tests.outcome,
+      detail: `not run: the tests gate ${tests.outcome === 'timeout' ? 'timed out' : 'could not run'}, so coverage cannot be measured`,
+    };
+  }
+
+  if (commands.coverage) {
+    await removeCoverageSummary(ctx);
+    const run = await execute('coverage', commands.coverage, ctx);
+    return judgeAfterRun(run, 'failed', ctx);
+  }
+  if (tests && tests.outcome !== 'missing') {
+    const judged = await judgeSummary(ctx, 'missing');
+    return { ...judged, command: tests.command, detail: `${judged.detail} [measured from the tests run]` };
+  }
+  if (commands.tests && !tests) {
+    await removeCoverageSummary(ctx);
+    const run = await execute('coverage', commands.tests, ctx);
+    return judgeAfterRun(run, 'missing', ctx);
+  }
+  return { outcome: 'missing', detail: missingGateDetail('coverage', ctx.definitions) };
+}
+
+async function judgeAfterRun(run: GateReport, whenAbsent: 'failed' | 'missing', ctx: GateContext): Promise<GateReport> {
+  if (run.outcome === 'timeout' || run.outcome === 'error') return run;
+  const judged = await judgeSummary(ctx, whenAbsent);
+  if (run.outcome === 'failed') return { ...run, detail: `the command failed; ${judged.detail}` };
+  return { ...run, outcome: judged.outcome, detail: judged.detail };
+}
+
+async function judgeSummary(
+  ctx: GateContext,
+  whenAbsent: 'failed' | 'missing',
+): Promise<{ outcome: GateOutcome; detail: string }> {
+  const { coverage, workspaceHostPath } = ctx.definitions;
+  let text: string | undefined;
+  try {
+    text = await readInsideWorkspace(workspaceHostPath, coverage.summaryHostPath);
+  } catch (err) {
+    return { outcome: 'failed', detail: `cannot read ${coverage.summaryPath}: ${(err as Error).message}` };
+  }
+  if (text === undefined) {
+    return {
+      outcome: whenAbsent,
+      detail:
+        `no coverage summary at ${coverage.summaryPath}` +
+        (whenAbsent === 'missing'
+          ? '; add a "test:coverage" script (or make the tests write an istanbul json-summary there) to measure coverage'
+          : ' after the coverage command; configure the json-summary reporter'),
+    };
+  }
+  try {
+    const verdict = judgeCoverage(parseCoverageSummary(text), coverage.metric, coverage.threshold ?? ctx.coverageThreshold);
+    return { outcome: verdict.passed ? 'passed' : 'failed', detail: verdict.detail };
+  } catch (err) {
+    return { outcome: 'failed', detail: `${coverage.summaryPath}: ${(err as Error).message}` };
+  }
+}
+
+async function removeCoverageSummary(ctx: GateContext): Promise<void> {
+  // rm on a symlink removes the link, never its target. Anything else odd is left for the read to report.
+  await rm(ctx.definitions.coverage.summaryHostPath, { force: true }).catch(() => undefined);
+}
+
+async function runReview(ctx: GateContext): Promise<GateReport> {
+  if (!ctx.review) return { outcome: 'missing', detail: 'no reviewer is configured for this run' };
+  try {
+    const verdict = await ctx.review({ signal: ctx.signal });
+    ctx.signal?.throwIfAborted();
+    return { outcome: verdict.approved ? 'passed' : 'failed', detail: truncate(verdict.summary, REVIEW_SUMMARY_MAX_CHARS) };
+  } catch (err) {
+    ctx.signal?.throwIfAborted();
+    return { outcome: 'error', detail: `the review could not be completed: ${(err as Error).message}` };
+  }
+}
+
+async function execute(gate: CommandGateName, definition: GateCommand, ctx: GateContext): Promise<GateReport> {
+  const timeoutMs = Math.min(ctx.timeoutMs, (definition.timeoutSeconds ?? Infinity) * 1000);
+  const { command } = definition;
+  let res;
+  try {
+    res = await ctx.runner.run(command, {
+      timeoutMs,
+      maxOutputBytes: GATE_OUTPUT_MAX_BYTES,
+      signal: ctx.signal,
+      onProgress: ctx.onProgress && (() => ctx.onProgress?.({ gate })),
+      env: definition.env,
+    });
+  } catch (err) {
+    ctx.signal?.throwIfAborted();
+    return { outcome: 'error', command, detail: `the command could not be started: ${(err as Error).message}` };
+  }
+  if (res.aborted) {
+    ctx.signal?.throwIfAborted();
+    throw new DOMException('the gate run was aborted', 'AbortError');
+  }
+  const tail = outputTail(res.output, ctx.redact);
+  if (res.timedOut) {
+    return {
+      outcome: 'timeout',
+      command,
+      exitCode: res.exitCode,
+      outputTail: tail,
+      detail: `timed out after ${formatSeconds(timeoutMs)}; the command was stopped`,
+    };
+  }
+  if (res.exitCode === 0) return { outcome: 'passed', command, exitCode: 0, outputTail: tail };
+  return {
+    outcome: 'failed',
+    command,
+    exitCode: res.exitCode,
+    outputTail: tail,
+    detail: res.oomKilled ? 'killed: out of memory' : res.exitCode === null ? 'killed by a signal' : undefined,
+  };
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)} [... truncated]`;
+}
+
+/** Drops undefined fields, so results serialise the same way however they were built. */
+function compact(result: GateResult): GateResult {
+  return Object.fromEntries(Object.entries(result).filter(([, v]) => v !== undefined)) as unknown as GateResult;
+}

@@ -1,0 +1,107 @@
+/**
+ * Removing worktrees, and the reaper that finds the ones a crashed worker left behind.
+ * Nothing is deleted silently: uncommitted work is salvaged to a ref first, and a directory
+ * git does not know as a worktree is moved aside rather than deleted. Agent branches stay in
+ * the mirror (they are small and may be the only copy when push is disabled).
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { GitContext, OperationOptions } from './context';
+import { GitAbortedError } from './errors';
+import { exists } from './mirror';
+import { assertRealInside } from './paths';
+import { withRepoLock } from './repo-lock';
+import { publishSalvage, snapshotUncommitted, type SalvageResult, type WorktreeLocation } from './salvage';
+import { assertAgentId } from './validate';
+import { allWorktreeEntries, assertWorkspacePaths, findAdminDir, moveAside } from './worktree-admin';
+
+export interface RemoveResult {
+  /** False when there was no worktree to remove (already gone). */
+  removed: boolean;
+  /** Set when uncommitted work was saved before removal. */
+  salvage?: SalvageResult;
+}
+
+export interface WorktreeListing {
+  agentId: string;
+  path: string;
+  /** Undefined for a directory no mirror has registered (moved aside by reap). */
+  mirrorPath?: string;
+}
+
+/** Removes an agent's worktree and its admin entry, salvaging uncommitted work first. Idempotent. */
+export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, options: OperationOptions = {}): Promise<RemoveResult> {
+  assertWorkspacePaths(ctx.layout, ws);
+  const agentId = path.basename(ws.path);
+  assertAgentId(agentId);
+  if (!(await exists(ws.mirrorPath))) {
+    // No mirror, so no registration: keep the directory aside if there is one.
+    if (await exists(ws.path)) await moveAside(ctx, await assertRealInside(ctx.layout.worktreesDir, ws.path));
+    return { removed: false };
+  }
+  const outcome = await withRepoLock(
+    ws.mirrorPath,
+    async () => {
+      if (!(await exists(ws.path))) {
+        await ctx.git(['-C', ws.mirrorPath, 'worktree', 'prune'], options);
+        return { removed: false };
+      }
+      await assertRealInside(ctx.layout.worktreesDir, ws.path);
+      if (!(await findAdminDir(ws.mirrorPath, ws.path))) {
+        await moveAside(ctx, ws.path);
+        return { removed: true };
+      }
+      const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
+      await ctx.git(['-C', ws.mirrorPath, 'worktree', 'remove', '--force', '--', ws.path], options).catch(async (err: unknown) => {
+        // git refuses some worktrees (populated submodules, a rewritten .git file); keep those aside.
+        if (err instanceof GitAbortedError) throw err;
+        ctx.log('git: worktree remove refused, moving the directory aside', { path: ws.path, error: (err as Error).message });
+        await moveAside(ctx, ws.path);
+      });
+      await ctx.git(['-C', ws.mirrorPath, 'worktree', 'prune'], options);
+      ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
+      return { removed: true, snapshot };
+    },
+    { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
+  );
+  if (!('snapshot' in outcome) || !outcome.snapshot?.ref) return { removed: outcome.removed };
+  return { removed: outcome.removed, salvage: await publishSalvage(ctx, ws, outcome.snapshot, options) };
+}
+
+/** Every directory under `<root>/worktrees`, with the mirror that registered it. */
+export async function listWorktrees(ctx: GitContext): Promise<WorktreeListing[]> {
+  const dirs = await readdir(ctx.layout.worktreesDir, { withFileTypes: true }).catch(() => []);
+  const registered = await allWorktreeEntries(ctx.layout);
+  return dirs
+    .filter((d) => d.isDirectory())
+    .map((d) => {
+      const worktreePath = path.join(ctx.layout.worktreesDir, d.name);
+      return { agentId: d.name, path: worktreePath, mirrorPath: registered.find((e) => e.worktreePath === worktreePath)?.mirrorPath };
+    });
+}
+
+/**
+ * Salvages then removes the worktrees whose workflow is closed; returns how many were removed.
+ * One failing worktree (or an unanswered isClosed) is logged and skipped, not fatal to the sweep.
+ */
+export async function reap(ctx: GitContext, isClosed: (agentId: string) => Promise<boolean>, options: OperationOptions = {}): Promise<number> {
+  let removed = 0;
+  for (const entry of await listWorktrees(ctx)) {
+    try {
+      if (!(await isClosed(entry.agentId))) continue;
+      if (!entry.mirrorPath) {
+        await moveAside(ctx, entry.path);
+        removed++;
+        continue;
+      }
+      const result = await removeWorkspace(ctx, { path: entry.path, mirrorPath: entry.mirrorPath }, options);
+      if (result.removed) removed++;
+      options.onProgress?.();
+    } catch (err) {
+      if (err instanceof GitAbortedError) throw err;
+      ctx.log('git: reaping a worktree failed', { agentId: entry.agentId, error: (err as Error).message });
+    }
+  }
+  if (removed) ctx.log('git: reaped worktrees', { event: 'reap', removed });
+  return removed;
+}

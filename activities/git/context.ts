@@ -1,0 +1,45 @@
+/**
+ * What every git operation receives: the caller's dependencies, the directory layout, a git
+ * runner bound to the secrets it must scrub, and the shared per-call options.
+ */
+import type { GitCredentials } from './credentials';
+import type { WorkspaceLayout } from './paths';
+import type { GitRunner } from './run-git';
+
+export type GitLog = (msg: string, meta?: Record<string, unknown>) => void;
+
+export interface GitDeps {
+  workspaceRoot: string;
+  /** URL schemes accepted for repositories (`https`, `ssh`; `file` in tests). */
+  allowedSchemes: string[];
+  /** Identity for agent and salvage commits; never taken from the host's git config. */
+  author: { name: string; email: string };
+  credentials: GitCredentials;
+  pushEnabled: boolean;
+  log?: GitLog;
+  /** Upper bound for one git process (default one hour); heartbeats and aborts handle the rest. */
+  commandTimeoutMs?: number;
+}
+
+/** Accepted by every long operation so an activity can heartbeat and be cancelled. */
+export interface OperationOptions {
+  signal?: AbortSignal;
+  onProgress?: () => void;
+}
+
+export interface GitContext {
+  deps: GitDeps;
+  layout: WorkspaceLayout;
+  git: GitRunner;
+  log: GitLog;
+}
+
+/** Environment that makes git record `deps.author` as author and committer. */
+export function authorEnv(author: GitDeps['author']): Record<string, string> {
+  return {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+  };
+}

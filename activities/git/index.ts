@@ -1,0 +1,80 @@
+/**
+ * Per-agent git worktrees from a mirror cache. `createGitWorkspaces(deps)` is the only entry
+ * point the activities need; everything it returns is async, and the long operations take
+ * `{ signal, onProgress }` so an activity can heartbeat and be cancelled.
+ */
+import type { WorkspaceInfo } from '../../domain/agent';
+import { checkMergeable, type MergeCheck } from './merge-check';
+import { commit, diffAgainstBase, headSha, stageAll, stagedDiff, type CommitResult } from './changes';
+import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
+import type { GitContext, GitDeps, OperationOptions } from './context';
+import { credentialSecrets } from './credentials';
+import { workspaceLayout } from './paths';
+import { prepareWorkspace, type PrepareRequest } from './prepare';
+import { pushAgentBranch, type PushResult } from './push';
+import { createGitRunner } from './run-git';
+import { salvage, type SalvageResult, type WorktreeLocation } from './salvage';
+
+export type { GitDeps, OperationOptions } from './context';
+export type { PrepareRequest } from './prepare';
+export type { CommitResult } from './changes';
+export type { MergeCheck } from './merge-check';
+export type { PushResult } from './push';
+export type { SalvageResult, WorktreeLocation } from './salvage';
+export type { RemoveResult, WorktreeListing } from './cleanup';
+export * from './errors';
+export { salvageRefFor } from './salvage';
+
+export interface GitWorkspaces {
+  /** Mirror (clone once, then fetch) + a worktree on `agent/<taskId>/<agentId8>` from `origin/<baseBranch>`. */
+  prepare(req: PrepareRequest, options?: OperationOptions): Promise<WorkspaceInfo>;
+  /** `git add --all` in the worktree. */
+  stageAll(ws: WorkspaceInfo, options?: OperationOptions): Promise<void>;
+  /** `git diff --cached -U0 --no-color`, for the secret scanner. */
+  stagedDiff(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
+  /** Commits the index as deps.author; `{ nothingToCommit: true }` when it is empty. */
+  commit(ws: WorkspaceInfo, message: string, options?: OperationOptions): Promise<CommitResult>;
+  headSha(ws: WorkspaceInfo): Promise<string>;
+  /** The agent branch's changes since it forked from `origin/<base>`, for an AI review. */
+  diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
+  /** Fetches the base and merges in memory: `{ clean: false, conflicts }` lists conflicting paths. */
+  checkMergeable(ws: WorkspaceInfo, options?: OperationOptions): Promise<MergeCheck>;
+  /** Pushes `refs/heads/agent/...` with a lease; never the base branch; a no-op when push is disabled. */
+  push(ws: WorkspaceInfo, options?: OperationOptions): Promise<PushResult>;
+  /** Uncommitted work to `refs/agents/<agentId>/salvage` (pushed when allowed); `{}` when clean. */
+  salvage(ws: WorktreeLocation, agentId: string, options?: OperationOptions): Promise<SalvageResult>;
+  /** Removes the worktree and its admin entry (salvaging first if dirty); a missing worktree is fine. */
+  remove(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
+  listWorktrees(): Promise<WorktreeListing[]>;
+  /** Salvages and removes the worktrees whose workflow is closed; returns the number removed. */
+  reap(isClosed: (agentId: string) => Promise<boolean>, options?: OperationOptions): Promise<number>;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 60 * 60_000;
+
+/** Builds the git workspace operations over `deps.workspaceRoot`. */
+export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
+  const ctx: GitContext = {
+    deps,
+    layout: workspaceLayout(deps.workspaceRoot),
+    git: createGitRunner({
+      secrets: credentialSecrets(deps.credentials),
+      defaultTimeoutMs: deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    }),
+    log: deps.log ?? (() => undefined),
+  };
+  return {
+    prepare: (req, options) => prepareWorkspace(ctx, req, options),
+    stageAll: (ws, options) => stageAll(ctx, ws, options),
+    stagedDiff: (ws, options) => stagedDiff(ctx, ws, options),
+    commit: (ws, message, options) => commit(ctx, ws, message, options),
+    headSha: (ws) => headSha(ctx, ws),
+    diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
+    checkMergeable: (ws, options) => checkMergeable(ctx, ws, options),
+    push: (ws, options) => pushAgentBranch(ctx, ws, options),
+    salvage: (ws, agentId, options) => salvage(ctx, ws, agentId, options),
+    remove: (ws, options) => removeWorkspace(ctx, ws, options),
+    listWorktrees: () => listWorktrees(ctx),
+    reap: (isClosed, options) => reap(ctx, isClosed, options),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The bare mirror of a remote: created once (init + fetch into a temporary directory, renamed
+ * into place, so a crash never leaves a half-made mirror that looks complete) and fetched on
+ * every later use. Remote branches land in refs/remotes/origin/*, so `fetch --prune` can
+ * never touch the agent branches kept in refs/heads/*. Callers hold withRepoLock.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { GitContext, OperationOptions } from './context';
+import { networkAccess } from './credentials';
+import { GitInputError } from './errors';
+import { normaliseRepositoryUrl } from './paths';
+import { assertRepositoryUrl } from './validate';
+
+export const FETCH_REFSPEC = '+refs/heads/*:refs/remotes/origin/*';
+
+/** Creates the mirror for `url` if missing, otherwise fetches it; reports which it did. */
+export async function ensureMirror(
+  ctx: GitContext,
+  mirrorPath: string,
+  url: string,
+  options: OperationOptions,
+): Promise<{ cloned: boolean }> {
+  if (await exists(mirrorPath)) {
+    const configured = await mirrorRemoteUrl(ctx, mirrorPath);
+    if (normaliseRepositoryUrl(configured) !== normaliseRepositoryUrl(url)) {
+      throw new GitInputError(`mirror ${path.basename(mirrorPath)} belongs to another repository`);
+    }
+    await fetchAll(ctx, mirrorPath, url, options);
+    ctx.log('git: mirror fetched', { event: 'fetch', mirrorPath });
+    return { cloned: false };
+  }
+  await removeAbandonedClones(mirrorPath);
+  const tmp = `${mirrorPath}.tmp-${randomBytes(4).toString('hex')}`;
+  try {
+    await ctx.git(['init', '--quiet', '--bare', '--', tmp], options);
+    for (const [key, value] of [
+      ['remote.origin.url', url],
+      ['remote.origin.fetch', FETCH_REFSPEC],
+      // Auto-gc must finish before the repository lock is released, not in the background.
+      ['gc.autoDetach', 'false'],
+    ] as const) {
+      await ctx.git(['-C', tmp, 'config', key, value], options);
+    }
+    await fetchAll(ctx, tmp, url, options);
+    await rename(tmp, mirrorPath);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  ctx.log('git: mirror cloned', { event: 'clone', mirrorPath });
+  return { cloned: true };
+}
+
+/** Brings one remote branch up to date in the mirror (the conflict check needs only the target). */
+export async function fetchBranch(ctx: GitContext, mirrorPath: string, branch: string, options: OperationOptions): Promise<void> {
+  const url = await mirrorRemoteUrl(ctx, mirrorPath);
+  const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
+  await ctx.git(
+    ['-C', mirrorPath, ...net.args, 'fetch', '--quiet', '--no-tags', '--', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
+    { ...options, env: net.env },
+  );
+}
+
+/** The mirror's origin URL, re-validated: the config file is on disk and could have been edited. */
+export async function mirrorRemoteUrl(ctx: GitContext, mirrorPath: string): Promise<string> {
+  const { stdout } = await ctx.git(['-C', mirrorPath, 'config', '--get', 'remote.origin.url']);
+  const url = stdout.trim();
+  assertRepositoryUrl(url, ctx.deps.allowedSchemes);
+  return url;
+}
+
+async function fetchAll(ctx: GitContext, repoPath: string, url: string, options: OperationOptions): Promise<void> {
+  const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
+  await ctx.git(['-C', repoPath, ...net.args, 'fetch', '--quiet', '--prune', '--', 'origin'], { ...options, env: net.env });
+}
+
+/** Temporary clones a crashed process left; safe to delete because we hold the repository lock. */
+async function removeAbandonedClones(mirrorPath: string): Promise<void> {
+  const dir = path.dirname(mirrorPath);
+  const prefix = `${path.basename(mirrorPath)}.tmp-`;
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((e) => e.startsWith(prefix)).map((e) => rm(path.join(dir, e), { recursive: true, force: true })));
+}
+
+export async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The commit `ref` names in `repoPath`, or undefined when there is none. */
+export async function resolveCommit(ctx: GitContext, repoPath: string, ref: string): Promise<string | undefined> {
+  const { stdout, exitCode } = await ctx.git(['-C', repoPath, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
+    okExitCodes: [0, 1],
+  });
+  return exitCode === 0 ? stdout.trim() : undefined;
+}

@@ -1,0 +1,93 @@
+/**
+ * Prepares an agent's workspace: validate the request, bring the mirror up to date, and add a
+ * worktree on a fresh `agent/<taskId>/<agentId8>` branch from `origin/<baseBranch>`.
+ * Idempotent for activity retries: an existing worktree for the agent is returned as is.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
+import type { GitContext, OperationOptions } from './context';
+import { GitInputError } from './errors';
+import { ensureMirror, exists, resolveCommit } from './mirror';
+import { mirrorPathFor, worktreePathFor } from './paths';
+import { removeStaleGitLocks, withRepoLock } from './repo-lock';
+import { assertAgentId, assertBranchName, assertRepositoryUrl, assertTaskId } from './validate';
+import { findAdminDir, moveAside } from './worktree-admin';
+
+export interface PrepareRequest {
+  agentId: string;
+  taskId: string;
+  repository: string;
+  baseBranch: string;
+}
+
+export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, options: OperationOptions = {}): Promise<WorkspaceInfo> {
+  // Everything from the request is checked before a directory is made or a process started.
+  assertAgentId(req.agentId);
+  assertTaskId(req.taskId);
+  assertRepositoryUrl(req.repository, ctx.deps.allowedSchemes);
+  assertBranchName(req.baseBranch, 'base branch');
+  const branch = agentBranchName(req.taskId, req.agentId);
+  assertBranchName(branch, 'agent branch');
+  const worktreePath = worktreePathFor(ctx.layout, req.agentId);
+  const mirrorPath = mirrorPathFor(ctx.layout, req.repository);
+
+  await mkdir(ctx.layout.mirrorsDir, { recursive: true });
+  await mkdir(ctx.layout.worktreesDir, { recursive: true });
+
+  return withRepoLock(
+    mirrorPath,
+    async () => {
+      if (await exists(mirrorPath)) {
+        const removed = await removeStaleGitLocks(mirrorPath, { worktreeName: req.agentId });
+        if (removed.length) ctx.log('git: removed stale git locks', { mirrorPath, removed });
+      }
+      await ensureMirror(ctx, mirrorPath, req.repository, options);
+
+      const baseRef = `refs/remotes/origin/${req.baseBranch}`;
+      const baseSha = await resolveCommit(ctx, mirrorPath, baseRef);
+      if (!baseSha) throw new GitInputError(`base branch "${req.baseBranch}" does not exist in the repository`);
+      const info: WorkspaceInfo = { path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
+
+      if (await exists(worktreePath)) {
+        const adminDir = await findAdminDir(mirrorPath, worktreePath);
+        if (adminDir) return resumeExisting(ctx, info, adminDir, req.agentId);
+        await moveAside(ctx, worktreePath);
+      }
+      await ctx.git(['-C', mirrorPath, 'worktree', 'prune'], options);
+      const reuseBranch = await branchBelongsToAgent(ctx, mirrorPath, branch, req.agentId);
+      const addArgs = reuseBranch
+        ? ['worktree', 'add', '--', worktreePath, branch] // a retry after the worktree was removed: keep the agent's commits
+        : ['worktree', 'add', '--no-track', '-b', branch, '--', worktreePath, baseSha];
+      // Parallel checkout (one worker per core): writing the files is most of a warm prepare.
+      await ctx.git(['-C', mirrorPath, '-c', 'checkout.workers=0', ...addArgs], options);
+      if (!reuseBranch) await ctx.git(['-C', mirrorPath, 'update-ref', baseMarkerRef(req.agentId), baseSha], options);
+      ctx.log('git: worktree added', { event: 'worktree-add', agentId: req.agentId, branch, mirrorPath, reusedBranch: reuseBranch });
+      return info;
+    },
+    { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
+  );
+}
+
+/** The worktree survived a previous attempt; report it with the base it was made from. */
+async function resumeExisting(ctx: GitContext, info: WorkspaceInfo, adminDir: string, agentId: string): Promise<WorkspaceInfo> {
+  const head = (await readFile(path.join(adminDir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  if (head !== `ref: refs/heads/${info.branch}`) throw new GitInputError(`worktree ${info.path} already exists on another branch`);
+  const baseSha = await resolveCommit(ctx, info.mirrorPath, baseMarkerRef(agentId));
+  ctx.log('git: worktree already present', { event: 'worktree-reuse', path: info.path });
+  return baseSha ? { ...info, baseSha } : info;
+}
+
+/**
+ * Records where an agent's branch started. It marks the branch as this agent's, so a retry
+ * reuses it while another agent whose id shares the first 8 characters is refused.
+ */
+function baseMarkerRef(agentId: string): string {
+  return `refs/agents/${agentId}/base`;
+}
+
+async function branchBelongsToAgent(ctx: GitContext, mirrorPath: string, branch: string, agentId: string): Promise<boolean> {
+  if (!(await resolveCommit(ctx, mirrorPath, `refs/heads/${branch}`))) return false;
+  if (await resolveCommit(ctx, mirrorPath, baseMarkerRef(agentId))) return true;
+  throw new GitInputError(`branch ${branch} already belongs to another agent (agent ids share their first 8 characters)`);
+}

@@ -1,0 +1,27 @@
+import { scrubCredentials } from './redact';
+
+describe('scrubCredentials', () => {
+  it('removes a known secret in plain, URL-encoded and base64 form', () => {
+    const secret = 'p@ss/word+1';
+    const text = `a ${secret} b ${encodeURIComponent(secret)} c ${Buffer.from(secret).toString('base64')}`;
+    expect(scrubCredentials(text, [secret])).toBe('a [redacted] b [redacted] c [redacted]');
+  });
+
+  it('removes credential shapes it was not told about', () => {
+    const out = scrubCredentials(
+      [
+        "fatal: unable to access 'https://bob:hunter2@example.com/r.git/'",
+        'Authorization: Bearer abc.def.ghi',
+        'password=letmein',
+        'token ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      ].join('\n'),
+    );
+    for (const leaked of ['hunter2', 'abc.def.ghi', 'letmein', 'ghp_abcdefghij']) expect(out).not.toContain(leaked);
+    expect(out).toContain('https://[redacted]@example.com/r.git/');
+  });
+
+  it('leaves ordinary git output alone', () => {
+    const text = "error: failed to push some refs to 'file:///tmp/r.git'";
+    expect(scrubCredentials(text, ['unrelated-secret'])).toBe(text);
+  });
+});

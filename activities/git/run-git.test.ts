@@ -1,0 +1,56 @@
+import { GitAbortedError, GitCommandFailedError } from './errors';
+import { createGitRunner, gitBaseEnv, subcommandOf } from './run-git';
+
+describe('runGit', () => {
+  const secret = 'sekrit-token-value-123';
+  const git = createGitRunner({ secrets: [secret], defaultTimeoutMs: 30_000, hostEnv: { ...process.env, CLAUDE_API_KEY: 'sk-host-secret' } });
+  // An "ssh" that just sleeps: a remote that never answers.
+  const hangingRemote = { GIT_SSH_COMMAND: 'sleep 30;', GIT_SSH_VARIANT: 'ssh' };
+
+  it('returns stdout and the exit code, treating listed exit codes as answers', async () => {
+    const ok = await git(['--version']);
+    expect(ok).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^git version/) });
+    const answer = await git(['-C', '/', 'rev-parse', '--is-inside-work-tree'], { okExitCodes: [0, 128] });
+    expect(answer.exitCode).toBe(128);
+  });
+
+  it('fails with the subcommand, the exit code and scrubbed stderr', async () => {
+    const attempt = git(['-C', '/nonexistent', 'ls-remote', `https://user:${secret}@example.invalid/x`]);
+    await expect(attempt).rejects.toBeInstanceOf(GitCommandFailedError);
+    const err = (await attempt.catch((e: unknown) => e)) as GitCommandFailedError;
+    expect(err.subcommand).toBe('ls-remote');
+    expect(err.exitCode).not.toBe(0);
+    expect(err.message).not.toContain(secret);
+  });
+
+  it('passes only allowlisted host variables and ignores global git config', () => {
+    const env = gitBaseEnv({ PATH: '/bin', HOME: '/home/w', CLAUDE_API_KEY: 'sk-host-secret', GIT_DIR: '/evil' });
+    expect(env).toMatchObject({ PATH: '/bin', HOME: '/home/w', GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
+    expect(env).not.toHaveProperty('CLAUDE_API_KEY');
+    expect(env).not.toHaveProperty('GIT_DIR');
+  });
+
+  it('stops git and its children when the signal aborts, heartbeating meanwhile', async () => {
+    const ac = new AbortController();
+    let beats = 0;
+    setTimeout(() => ac.abort(), 1300);
+    const started = Date.now();
+    await expect(
+      git(['ls-remote', 'ssh://example.invalid/repo.git'], { env: hangingRemote, signal: ac.signal, onProgress: () => beats++ }),
+    ).rejects.toBeInstanceOf(GitAbortedError);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(beats).toBeGreaterThanOrEqual(1);
+  });
+
+  it('fails a command that outlives its timeout as retryable', async () => {
+    await expect(git(['ls-remote', 'ssh://example.invalid/repo.git'], { env: hangingRemote, timeoutMs: 300 })).rejects.toMatchObject({
+      type: 'GitCommandFailed',
+      nonRetryable: false,
+      message: expect.stringContaining('timed out'),
+    });
+  });
+
+  it('names the subcommand after global options', () => {
+    expect(subcommandOf(['-C', '/x', '-c', 'a=b', '--git-dir=/y', 'worktree', 'add'])).toBe('worktree');
+  });
+});

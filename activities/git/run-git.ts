@@ -1,0 +1,174 @@
+/**
+ * The one place a git process starts: an argument array (never a shell), an environment
+ * rebuilt from an allowlist (so no host secret reaches git or its hooks), system and global
+ * git config ignored (behaviour must not depend on the host's ~/.gitconfig), exit codes
+ * returned rather than guessed from text (merge-tree and diff use them as answers), and
+ * cancellation that stops the whole process group.
+ *
+ * simple-git was the first choice, but its unsafe-operation guard rejects exactly the
+ * per-command credential.helper and GIT_SSH_COMMAND this module relies on, and it folds exit
+ * codes into error text; a thin spawn wrapper is smaller than the workarounds.
+ */
+import { spawn } from 'node:child_process';
+import { GitAbortedError, GitCommandFailedError } from './errors';
+import { scrubCredentials } from './redact';
+
+export interface GitRunOptions {
+  /** Working directory; git is also pointed at repositories explicitly with --git-dir / -C. */
+  cwd?: string;
+  /** Extra variables for this child only (credential plumbing, author identity). */
+  env?: Record<string, string>;
+  /** Written to stdin (commit messages), so they never go through argv. */
+  input?: string;
+  /** Exit codes that are answers rather than failures (default: only 0). */
+  okExitCodes?: readonly number[];
+  signal?: AbortSignal;
+  /** Called about once a second while git runs, so an activity can heartbeat. */
+  onProgress?: () => void;
+  timeoutMs?: number;
+  /** Output beyond this fails the command instead of being silently cut (a diff must be whole). */
+  maxOutputBytes?: number;
+}
+
+export interface GitRunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type GitRunner = (args: readonly string[], options?: GitRunOptions) => Promise<GitRunResult>;
+
+export interface GitRunnerSettings {
+  /** Values scrubbed from every error message (the https token, its Basic form). */
+  secrets: readonly string[];
+  defaultTimeoutMs: number;
+  /** Source of pass-through variables; defaults to the worker's environment. */
+  hostEnv?: NodeJS.ProcessEnv;
+}
+
+const PASS_THROUGH_ENV = [
+  'PATH', 'HOME', 'TMPDIR', 'SSH_AUTH_SOCK',
+  'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY',
+  'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+];
+
+/** Config every invocation carries: no hooks, no fsmonitor daemon, nothing that runs repository-supplied programs. */
+const SAFETY_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
+
+const KILL_GRACE_MS = 2000;
+const PROGRESS_INTERVAL_MS = 1000;
+const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+
+/** Builds a runner bound to the secrets it must scrub and the host environment it may pass on. */
+export function createGitRunner(settings: GitRunnerSettings): GitRunner {
+  const baseEnv = gitBaseEnv(settings.hostEnv ?? process.env);
+  return (args, options = {}) => runGit(args, options, baseEnv, settings);
+}
+
+/** The environment every git child starts from. */
+export function gitBaseEnv(hostEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of PASS_THROUGH_ENV) {
+    const value = hostEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
+  return {
+    ...env,
+    LC_ALL: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    GCM_INTERACTIVE: 'never',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_OPTIONAL_LOCKS: '0',
+  };
+}
+
+function runGit(
+  args: readonly string[],
+  options: GitRunOptions,
+  baseEnv: Record<string, string>,
+  settings: GitRunnerSettings,
+): Promise<GitRunResult> {
+  const subcommand = subcommandOf(args);
+  if (options.signal?.aborted) return Promise.reject(new GitAbortedError(subcommand));
+  const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const timeoutMs = options.timeoutMs ?? settings.defaultTimeoutMs;
+
+  return new Promise<GitRunResult>((resolve, reject) => {
+    const child = spawn('git', [...SAFETY_CONFIG, ...args], {
+      cwd: options.cwd,
+      env: { ...baseEnv, ...options.env },
+      detached: true, // own process group: remote helpers and ssh stop with git
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let bytes = 0;
+    let stopReason: 'aborted' | 'timeout' | 'overflow' | undefined;
+
+    const stop = (reason: typeof stopReason) => {
+      stopReason ??= reason;
+      signalGroup(child.pid, 'SIGTERM');
+      setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+    };
+    const onAbort = () => stop('aborted');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
+    const progress = options.onProgress ? setInterval(options.onProgress, PROGRESS_INTERVAL_MS) : undefined;
+    const collect = (sink: Buffer[]) => (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) return stop('overflow');
+      sink.push(chunk);
+    };
+    child.stdout.on('data', collect(stdout));
+    child.stderr.on('data', collect(stderr));
+    child.stdin.on('error', () => undefined); // git may exit before reading stdin
+    child.stdin.end(options.input ?? '');
+
+    const finish = () => {
+      clearTimeout(timer);
+      if (progress) clearInterval(progress);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (err) => {
+      finish();
+      reject(new GitCommandFailedError(`git ${subcommand} could not start: ${err.message}`, subcommand, null));
+    });
+    child.on('close', (code) => {
+      finish();
+      const out = Buffer.concat(stdout).toString('utf8');
+      const err = Buffer.concat(stderr).toString('utf8');
+      if (stopReason === 'aborted') return reject(new GitAbortedError(subcommand));
+      if (stopReason) {
+        const why = stopReason === 'timeout' ? `timed out after ${timeoutMs} ms` : `produced more than ${maxBytes} bytes`;
+        return reject(new GitCommandFailedError(`git ${subcommand} ${why}`, subcommand, code));
+      }
+      const exitCode = code ?? -1;
+      if (!(options.okExitCodes ?? [0]).includes(exitCode)) {
+        const detail = scrubCredentials((err.trim() || out.trim()).slice(-4000), settings.secrets);
+        return reject(new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode));
+      }
+      resolve({ stdout: out, stderr: err, exitCode });
+    });
+  });
+}
+
+/** The git subcommand in an argument list, skipping global options and their values. */
+export function subcommandOf(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-c' || arg === '-C') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return '?';
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Saves an agent's uncommitted work (staged, unstaged and untracked) before its worktree goes:
+ * a commit built through a temporary index (GIT_INDEX_FILE) and commit-tree, stored at
+ * `refs/agents/<agentId>/salvage`. Neither the agent branch nor the worktree's index moves.
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkspaceInfo } from '../../domain/agent';
+import { authorEnv, type GitContext, type OperationOptions } from './context';
+import { hasUncommittedChanges } from './changes';
+import { exists, resolveCommit } from './mirror';
+import { pushRefspec } from './push';
+import { withRepoLock } from './repo-lock';
+import { assertAgentId } from './validate';
+import { assertWorkspacePaths, findAdminDir, worktreeArgs } from './worktree-admin';
+
+export type WorktreeLocation = Pick<WorkspaceInfo, 'path' | 'mirrorPath'>;
+
+export interface SalvageResult {
+  ref?: string;
+  commitSha?: string;
+  /** Whether the salvage ref reached the remote (false when push is disabled or refused). */
+  pushed?: boolean;
+}
+
+export function salvageRefFor(agentId: string): string {
+  return `refs/agents/${agentId}/salvage`;
+}
+
+/** Snapshots uncommitted work to the salvage ref, then pushes it when allowed (best effort). */
+export async function salvage(ctx: GitContext, ws: WorktreeLocation, agentId: string, options: OperationOptions = {}): Promise<SalvageResult> {
+  assertAgentId(agentId);
+  assertWorkspacePaths(ctx.layout, ws);
+  const snapshot = await withRepoLock(ws.mirrorPath, () => snapshotUncommitted(ctx, ws, agentId, options), {
+    signal: options.signal,
+    onProgress: options.onProgress,
+    log: ctx.log,
+  });
+  return publishSalvage(ctx, ws, snapshot, options);
+}
+
+/** The snapshot half of salvage; the caller holds the repository lock. */
+export async function snapshotUncommitted(
+  ctx: GitContext,
+  ws: WorktreeLocation,
+  agentId: string,
+  options: OperationOptions,
+): Promise<SalvageResult> {
+  if (!(await exists(ws.path))) return {};
+  const adminDir = await findAdminDir(ws.mirrorPath, ws.path);
+  if (!adminDir) {
+    ctx.log('git: cannot salvage, worktree is not registered', { path: ws.path });
+    return {};
+  }
+  const wt = worktreeArgs(adminDir, ws.path);
+  if (!(await hasUncommittedChanges(ctx, wt, ws.path, options))) return {};
+
+  const ref = salvageRefFor(agentId);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'git-salvage-'));
+  try {
+    const indexFile = path.join(scratch, 'index');
+    // Starting from the real index keeps its stat cache: only changed files are hashed again.
+    await copyFile(path.join(adminDir, 'index'), indexFile).catch(() => undefined);
+    const env = { ...authorEnv(ctx.deps.author), GIT_INDEX_FILE: indexFile };
+    const run = (args: string[], input?: string) => ctx.git([...wt, ...args], { ...options, cwd: ws.path, env, input });
+
+    await run(['add', '--all']);
+    const tree = (await run(['write-tree'])).stdout.trim();
+    const head = (await run(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
+    const previous = await resolveCommit(ctx, ws.mirrorPath, ref);
+    if (previous && (await sameSnapshot(ctx, ws.mirrorPath, previous, tree, head))) return { ref, commitSha: previous };
+
+    const message = `salvage: uncommitted work of agent ${agentId}\n`;
+    const commitSha = (await run(['commit-tree', tree, '-p', head], message)).stdout.trim();
+    await ctx.git(['-C', ws.mirrorPath, 'update-ref', '-m', 'salvage', ref, commitSha], options);
+    ctx.log('git: uncommitted work salvaged', { event: 'salvage', agentId, ref, commitSha });
+    return { ref, commitSha };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Pushes the salvage ref when push is enabled; a refusal is logged, never fatal. */
+export async function publishSalvage(ctx: GitContext, ws: WorktreeLocation, snapshot: SalvageResult, options: OperationOptions): Promise<SalvageResult> {
+  if (!snapshot.ref) return snapshot;
+  if (!ctx.deps.pushEnabled) return { ...snapshot, pushed: false };
+  try {
+    await pushRefspec(ctx, ws.mirrorPath, `+${snapshot.ref}:${snapshot.ref}`, [], options);
+    return { ...snapshot, pushed: true };
+  } catch (err) {
+    ctx.log('git: salvage ref kept locally, push failed', { ref: snapshot.ref, error: (err as Error).message });
+    return { ...snapshot, pushed: false };
+  }
+}
+
+/** A repeated salvage of unchanged work reuses the existing commit instead of stacking a new one. */
+async function sameSnapshot(ctx: GitContext, mirrorPath: string, commitSha: string, tree: string, parent: string): Promise<boolean> {
+  const { stdout } = await ctx.git(['-C', mirrorPath, 'show', '--no-patch', '--format=%T %P', commitSha]);
+  return stdout.trim() === `${tree} ${parent}`;
+}

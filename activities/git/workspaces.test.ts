@@ -1,0 +1,345 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FAILURE_TYPES } from '../../domain/agent';
+import { createGitWorkspaces, GitCommandFailedError, GitInputError, type GitDeps } from './index';
+import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from './test-fixtures';
+
+const AGENT_A = '1a2b3c4d-0000-4000-8000-00000000000a';
+const AGENT_B = '5e6f7a8b-0000-4000-8000-00000000000b';
+
+describe('git workspaces', () => {
+  let tmp: string;
+  let n = 0;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'git-workspaces-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** A fresh remote and workspace root per test, so tests never share state. */
+  function setup(overrides: Partial<GitDeps> = {}, files: Record<string, string> = { 'README.md': 'hello\n', 'src/app.ts': 'export const x = 1;\n' }) {
+    const dir = path.join(tmp, `case-${++n}`);
+    const remote = createRemote(path.join(dir, 'remote'), files);
+    const deps = testDeps(path.join(dir, 'ws'), overrides);
+    return { dir, remote, deps, workspaces: createGitWorkspaces(deps) };
+  }
+
+  const request = (remote: TestRemote, agentId: string, taskId = 'T-1') => ({ agentId, taskId, repository: remote.url, baseBranch: 'main' });
+
+  it('gives two concurrent agents on one repository separate worktrees and branches, and pushes both', async () => {
+    const { remote, deps, workspaces } = setup();
+    const [a, b] = await Promise.all([workspaces.prepare(request(remote, AGENT_A)), workspaces.prepare(request(remote, AGENT_B))]);
+
+    expect(a.path).toBe(path.join(deps.workspaceRoot, 'worktrees', AGENT_A));
+    expect(b.path).toBe(path.join(deps.workspaceRoot, 'worktrees', AGENT_B));
+    expect(a.branch).toBe('agent/T-1/1a2b3c4d');
+    expect(b.branch).toBe('agent/T-1/5e6f7a8b');
+    expect(a.mirrorPath).toBe(b.mirrorPath);
+    expect(a.mirrorPath).toMatch(/\/mirrors\/[0-9a-f]{16}\.git$/);
+    expect(a.baseSha).toBe(remote.sha('refs/heads/main'));
+
+    writeFiles(a.path, { 'a.txt': 'from agent a\n' });
+    writeFiles(b.path, { 'b.txt': 'from agent b\n' });
+    const commits = await Promise.all(
+      [a, b].map(async (ws) => {
+        await workspaces.stageAll(ws);
+        return workspaces.commit(ws, `work of ${ws.branch}`);
+      }),
+    );
+    const pushes = await Promise.all([workspaces.push(a), workspaces.push(b)]);
+
+    expect(pushes.map((p) => p.pushed)).toEqual([true, true]);
+    expect(remote.sha(`refs/heads/${a.branch}`)).toBe(commits[0]!.commitSha);
+    expect(remote.sha(`refs/heads/${b.branch}`)).toBe(commits[1]!.commitSha);
+    expect(git(['show', '--format=%an <%ae>|%cn <%ce>', '--no-patch', commits[0]!.commitSha!], remote.barePath)).toBe(
+      'Agent Smith <agent@orchestrator.test>|Agent Smith <agent@orchestrator.test>',
+    );
+    expect(git(['ls-tree', '--name-only', b.branch], remote.barePath).split('\n')).not.toContain('a.txt');
+  });
+
+  it('reuses the mirror for a second agent: fetched, never cloned again', async () => {
+    const { remote, deps, workspaces } = setup();
+    const first = await workspaces.prepare(request(remote, AGENT_A));
+    const marker = path.join(first.mirrorPath, 'orchestrator-marker');
+    writeFileSync(marker, 'still here');
+    const inode = statSync(first.mirrorPath).ino;
+    const moved = remote.commit({ 'README.md': 'hello again\n' }, 'upstream moves');
+
+    const second = await workspaces.prepare(request(remote, AGENT_B));
+
+    expect(second.mirrorPath).toBe(first.mirrorPath);
+    expect(statSync(second.mirrorPath).ino).toBe(inode);
+    expect(readFileSync(marker, 'utf8')).toBe('still here');
+    expect(deps.logs.map((l) => l.meta?.event).filter((e) => e === 'clone' || e === 'fetch')).toEqual(['clone', 'fetch']);
+    expect(second.baseSha).toBe(moved); // the fetch brought the new base
+  });
+
+  it('stages, shows the staged diff for scanning, and reports an empty index as nothing to commit', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    await workspaces.stageAll(ws);
+    expect(await workspaces.commit(ws, 'nothing yet')).toEqual({ nothingToCommit: true });
+
+    writeFiles(ws.path, { 'src/app.ts': 'export const x = 2;\n', 'new.txt': 'token = abc\n' });
+    await workspaces.stageAll(ws);
+    const diff = await workspaces.stagedDiff(ws);
+    expect(diff).toContain('+export const x = 2;');
+    expect(diff).toContain('+token = abc');
+    expect(diff).toContain('@@ -1 +1 @@'); // -U0: no context lines
+
+    const { commitSha } = await workspaces.commit(ws, '-m looks like an option but is a message');
+    expect(commitSha).toBe(await workspaces.headSha(ws));
+    expect(git(['log', '-1', '--format=%s', commitSha!], ws.mirrorPath)).toBe('-m looks like an option but is a message');
+    const review = await workspaces.diffAgainstBase(ws);
+    expect(review).toContain('+++ b/new.txt');
+    expect(review).toContain('+export const x = 2;');
+  });
+
+  it('returns the existing worktree when prepare is retried for the same agent', async () => {
+    const { remote, workspaces } = setup();
+    const first = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(first.path, { 'wip.txt': 'work in progress\n' });
+    const again = await workspaces.prepare(request(remote, AGENT_A));
+    expect(again).toEqual(first);
+    expect(readFileSync(path.join(first.path, 'wip.txt'), 'utf8')).toBe('work in progress\n');
+  });
+
+  it('reuses the agent branch when prepare runs again after its worktree was removed', async () => {
+    const { remote, workspaces } = setup();
+    const first = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(first.path, { 'a.txt': 'committed\n' });
+    await workspaces.stageAll(first);
+    const { commitSha } = await workspaces.commit(first, 'work');
+    await workspaces.remove(first);
+
+    const again = await workspaces.prepare(request(remote, AGENT_A));
+    expect(again).toEqual(first);
+    expect(await workspaces.headSha(again)).toBe(commitSha);
+  });
+
+  it('refuses an agent whose id shares its first 8 characters with another agent on the task', async () => {
+    const { remote, workspaces } = setup();
+    await workspaces.prepare(request(remote, AGENT_A));
+    const twin = `${AGENT_A.slice(0, 8)}-ffff-4000-8000-000000000000`;
+    await expect(workspaces.prepare(request(remote, twin))).rejects.toMatchObject({
+      type: FAILURE_TYPES.invalidInput,
+      message: expect.stringContaining('already belongs to another agent'),
+    });
+  });
+
+  it('reports the conflicting path when the target branch moved on the same lines, and pushes nothing', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'src/app.ts': 'export const x = 42; // agent\n' });
+    await workspaces.stageAll(ws);
+    const { commitSha } = await workspaces.commit(ws, 'agent change');
+    const remoteMain = remote.commit({ 'src/app.ts': 'export const x = 7; // upstream\n' }, 'upstream change');
+
+    const result = await workspaces.checkMergeable(ws);
+
+    expect(result).toEqual({ clean: false, conflicts: ['src/app.ts'] });
+    expect(remote.sha(`refs/heads/${ws.branch}`)).toBeUndefined();
+    expect(remote.sha('refs/heads/main')).toBe(remoteMain);
+    // The worktree was not touched: same HEAD, clean status, the agent's content.
+    expect(await workspaces.headSha(ws)).toBe(commitSha);
+    expect(git(['status', '--porcelain'], ws.path)).toBe('');
+    expect(readFileSync(path.join(ws.path, 'src/app.ts'), 'utf8')).toBe('export const x = 42; // agent\n');
+  });
+
+  it('reports a clean merge when the target branch moved elsewhere', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'src/app.ts': 'export const x = 42;\n' });
+    await workspaces.stageAll(ws);
+    await workspaces.commit(ws, 'agent change');
+    remote.commit({ 'README.md': 'upstream readme\n' }, 'upstream change');
+    expect(await workspaces.checkMergeable(ws)).toEqual({ clean: true });
+  });
+
+  it('salvages uncommitted and untracked work to a ref, leaves the branch where it was, and removes the worktree', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'README.md': 'edited but not committed\n', 'notes/untracked.md': 'never added\n' });
+    const branchBefore = git(['rev-parse', `refs/heads/${ws.branch}`], ws.mirrorPath);
+
+    const saved = await workspaces.salvage(ws, AGENT_A);
+
+    expect(saved.ref).toBe(`refs/agents/${AGENT_A}/salvage`);
+    expect(saved.pushed).toBe(true);
+    expect(git(['show', `${saved.ref}:README.md`], ws.mirrorPath)).toBe('edited but not committed');
+    expect(git(['show', `${saved.ref}:notes/untracked.md`], ws.mirrorPath)).toBe('never added');
+    expect(git(['rev-parse', `${saved.ref}^`], ws.mirrorPath)).toBe(branchBefore);
+    expect(remote.sha(saved.ref!)).toBe(saved.commitSha);
+    expect(git(['rev-parse', `refs/heads/${ws.branch}`], ws.mirrorPath)).toBe(branchBefore);
+    expect(git(['status', '--porcelain'], ws.path)).toContain('?? notes/'); // the real index is untouched: still untracked
+
+    const removed = await workspaces.remove(ws);
+    expect(removed.removed).toBe(true);
+    expect(removed.salvage?.commitSha).toBe(saved.commitSha); // unchanged work is not salvaged twice
+    expect(existsSync(ws.path)).toBe(false);
+    expect(git(['worktree', 'list', '--porcelain'], ws.mirrorPath)).not.toContain(ws.path);
+    expect(git(['rev-parse', `refs/heads/${ws.branch}`], ws.mirrorPath)).toBe(branchBefore);
+
+    expect(await workspaces.remove(ws)).toEqual({ removed: false }); // idempotent
+  });
+
+  it('moves a worktree git refuses to remove aside instead of deleting it', async () => {
+    const { remote, deps, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { '.git': 'gitdir: /somewhere/else\n', 'keep.txt': 'precious\n' }); // an agent rewrote its .git file
+
+    const result = await workspaces.remove(ws);
+
+    expect(result.removed).toBe(true);
+    expect(existsSync(ws.path)).toBe(false);
+    const [kept] = readdirSync(path.join(deps.workspaceRoot, 'orphaned'));
+    expect(readFileSync(path.join(deps.workspaceRoot, 'orphaned', kept!, 'keep.txt'), 'utf8')).toBe('precious\n');
+    expect(git(['worktree', 'list', '--porcelain'], ws.mirrorPath)).not.toContain(ws.path);
+  });
+
+  it('salvages nothing from a clean worktree', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    expect(await workspaces.salvage(ws, AGENT_A)).toEqual({});
+    expect(tryGit(['rev-parse', '--verify', '--quiet', `refs/agents/${AGENT_A}/salvage`], ws.mirrorPath)).toBeUndefined();
+  });
+
+  it('reaps only the worktrees whose workflow is closed, after salvaging them', async () => {
+    const { remote, deps } = setup();
+    // A worker that crashed: it created two worktrees and is gone.
+    const crashed = createGitWorkspaces(deps);
+    const closed = await crashed.prepare(request(remote, AGENT_A));
+    const running = await crashed.prepare(request(remote, AGENT_B));
+    writeFiles(closed.path, { 'unsaved.txt': 'left behind\n' });
+
+    const restarted = createGitWorkspaces(deps);
+    expect((await restarted.listWorktrees()).map((w) => w.agentId).sort()).toEqual([AGENT_A, AGENT_B].sort());
+    const asked: string[] = [];
+    const count = await restarted.reap(async (agentId) => {
+      asked.push(agentId);
+      return agentId === AGENT_A;
+    });
+
+    expect(count).toBe(1);
+    expect(asked.sort()).toEqual([AGENT_A, AGENT_B].sort());
+    expect(existsSync(closed.path)).toBe(false);
+    expect(existsSync(running.path)).toBe(true);
+    expect(git(['show', `refs/agents/${AGENT_A}/salvage:unsaved.txt`], closed.mirrorPath)).toBe('left behind');
+    expect(await restarted.listWorktrees()).toEqual([{ agentId: AGENT_B, path: running.path, mirrorPath: running.mirrorPath }]);
+  });
+
+  describe('refuses hostile input before git runs', () => {
+    const cases: Array<[string, (url: string) => { agentId: string; taskId: string; repository: string; baseBranch: string }]> = [
+      ['--upload-pack as the URL', () => ({ agentId: AGENT_A, taskId: 'T-1', repository: '--upload-pack=touch /tmp/pwned', baseBranch: 'main' })],
+      ['an ext:: remote helper as the URL', () => ({ agentId: AGENT_A, taskId: 'T-1', repository: 'ext::sh -c touch% /tmp/pwned', baseBranch: 'main' })],
+      ['a scheme that is not allowed', () => ({ agentId: AGENT_A, taskId: 'T-1', repository: 'https://example.com/r.git', baseBranch: 'main' })],
+      ['-b as the base branch', (url) => ({ agentId: AGENT_A, taskId: 'T-1', repository: url, baseBranch: '-b' })],
+      ['--orphan as the base branch', (url) => ({ agentId: AGENT_A, taskId: 'T-1', repository: url, baseBranch: '--orphan' })],
+      ['../../x as the base branch', (url) => ({ agentId: AGENT_A, taskId: 'T-1', repository: url, baseBranch: '../../x' })],
+      ['../../x as the task id', (url) => ({ agentId: AGENT_A, taskId: '../../x', repository: url, baseBranch: 'main' })],
+      ['../../x as the agent id', (url) => ({ agentId: '../../x', taskId: 'T-1', repository: url, baseBranch: 'main' })],
+    ];
+    it.each(cases)('%s', async (_name, make) => {
+      const { remote, deps, workspaces } = setup();
+      const attempt = workspaces.prepare(make(remote.url));
+      await expect(attempt).rejects.toBeInstanceOf(GitInputError);
+      await expect(attempt).rejects.toMatchObject({ type: FAILURE_TYPES.invalidInput, nonRetryable: true });
+      expect(existsSync(path.join(deps.workspaceRoot, 'mirrors'))).toBe(false);
+      expect(existsSync(deps.workspaceRoot)).toBe(false);
+    });
+  });
+
+  it('reports an unknown base branch as invalid input', async () => {
+    const { remote, workspaces } = setup();
+    await expect(workspaces.prepare({ ...request(remote, AGENT_A), baseBranch: 'does-not-exist' })).rejects.toMatchObject({
+      type: FAILURE_TYPES.invalidInput,
+      message: expect.stringContaining('"does-not-exist" does not exist'),
+    });
+  });
+
+  it('refuses to push the base branch or anything outside agent/', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    const mainBefore = remote.sha('refs/heads/main');
+    await expect(workspaces.push({ ...ws, branch: 'main' })).rejects.toMatchObject({ type: FAILURE_TYPES.invalidInput });
+    await expect(workspaces.push({ ...ws, baseBranch: ws.branch })).rejects.toBeInstanceOf(GitInputError);
+    await expect(workspaces.push({ ...ws, branch: 'release/1.0' })).rejects.toBeInstanceOf(GitInputError);
+    expect(remote.sha('refs/heads/main')).toBe(mainBefore);
+  });
+
+  it('refuses a workspace whose path points outside the workspace root', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    await expect(workspaces.stageAll({ ...ws, path: path.join(ws.path, '../../../etc') })).rejects.toMatchObject({
+      type: FAILURE_TYPES.pathOutsideWorkspace,
+    });
+    await expect(workspaces.remove({ ...ws, mirrorPath: '/tmp' })).rejects.toMatchObject({ type: FAILURE_TYPES.pathOutsideWorkspace });
+  });
+
+  it('does not push when push is disabled, and says so', async () => {
+    const { remote, workspaces } = setup({ pushEnabled: false });
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'a.txt': 'a\n' });
+    await workspaces.stageAll(ws);
+    await workspaces.commit(ws, 'work');
+    const result = await workspaces.push(ws);
+    expect(result).toMatchObject({ pushed: false, remoteRef: `refs/heads/${ws.branch}`, skipped: expect.stringContaining('disabled') });
+    expect(remote.sha(`refs/heads/${ws.branch}`)).toBeUndefined();
+  });
+
+  it('pushes again idempotently, and will not overwrite an agent branch someone else moved', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'a.txt': 'a\n' });
+    await workspaces.stageAll(ws);
+    await workspaces.commit(ws, 'work');
+    expect((await workspaces.push(ws)).pushed).toBe(true);
+    expect((await workspaces.push(ws)).pushed).toBe(true);
+
+    const foreign = remote.commit({ 'b.txt': 'someone else\n' }, 'foreign push', ws.branch);
+    writeFiles(ws.path, { 'a.txt': 'a2\n' });
+    await workspaces.stageAll(ws);
+    await workspaces.commit(ws, 'more work');
+    await expect(workspaces.push(ws)).rejects.toBeInstanceOf(GitCommandFailedError);
+    expect(remote.sha(`refs/heads/${ws.branch}`)).toBe(foreign);
+  });
+
+  it('never shows the https token in an error message', async () => {
+    const token = 'ghp_S3cretT0kenThatMustNeverLeak0123456789';
+    const { remote, deps, workspaces } = setup({
+      allowedSchemes: ['file', 'https'],
+      credentials: { httpsToken: token, httpsUsername: 'x-access-token' },
+    });
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'a.txt': 'a\n' });
+    await workspaces.stageAll(ws);
+    await workspaces.commit(ws, 'work');
+    git(['config', 'remote.origin.url', 'https://127.0.0.1:9/repo.git'], ws.mirrorPath); // nothing listens on port 9
+
+    const error = await workspaces.push(ws).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+
+    expect(error).toBeInstanceOf(GitCommandFailedError);
+    expect(error!.message).toMatch(/127\.0\.0\.1/);
+    expect(error!.message).not.toContain(token);
+    expect(JSON.stringify(deps.logs)).not.toContain(token);
+    expect(readFileSync(path.join(ws.mirrorPath, 'config'), 'utf8')).not.toContain(token);
+  });
+
+  it('removes git lock files a crashed process left, while holding the repository lock', async () => {
+    const { remote, workspaces } = setup();
+    const first = await workspaces.prepare(request(remote, AGENT_A));
+    remote.commit({ 'README.md': 'moved\n' }, 'upstream moves');
+    const stale = path.join(first.mirrorPath, 'refs', 'remotes', 'origin', 'main.lock');
+    writeFileSync(stale, '');
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(stale, longAgo, longAgo);
+
+    const second = await workspaces.prepare(request(remote, AGENT_B));
+
+    expect(existsSync(stale)).toBe(false);
+    expect(second.baseSha).toBe(remote.sha('refs/heads/main'));
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Finds a worktree's admin directory (`<mirror>/worktrees/<name>`) from the mirror side.
+ * Commands in a worktree run with explicit --git-dir / --work-tree taken from there, never
+ * from the `.git` file inside the worktree: the agent can write that file, and pointing it
+ * at a repository with hooks or an fsmonitor would make our own git run its programs.
+ */
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { WorkspaceInfo } from '../../domain/agent';
+import type { GitContext } from './context';
+import { GitInputError, WorkspacePathError } from './errors';
+import { assertInside, type WorkspaceLayout } from './paths';
+import { assertBranchName } from './validate';
+
+export interface WorktreeEntry {
+  /** `<mirror>/worktrees/<name>` */
+  adminDir: string;
+  mirrorPath: string;
+  /** The worktree directory the entry points at. */
+  worktreePath: string;
+}
+
+/** Every worktree registered in one mirror. */
+export async function worktreeEntries(mirrorPath: string): Promise<WorktreeEntry[]> {
+  const adminRoot = path.join(mirrorPath, 'worktrees');
+  const names = await readdir(adminRoot).catch(() => [] as string[]);
+  const entries = await Promise.all(
+    names.map(async (name) => {
+      const adminDir = path.join(adminRoot, name);
+      const gitdir = await readFile(path.join(adminDir, 'gitdir'), 'utf8').catch(() => undefined);
+      // `gitdir` holds `<worktree>/.git`.
+      return gitdir ? { adminDir, mirrorPath, worktreePath: path.dirname(path.resolve(gitdir.trim())) } : undefined;
+    }),
+  );
+  return entries.filter((e): e is WorktreeEntry => e !== undefined);
+}
+
+/** Every worktree registered in any mirror under the workspace root. */
+export async function allWorktreeEntries(layout: WorkspaceLayout): Promise<WorktreeEntry[]> {
+  const mirrors = (await readdir(layout.mirrorsDir).catch(() => [] as string[])).filter((n) => n.endsWith('.git'));
+  return (await Promise.all(mirrors.map((m) => worktreeEntries(path.join(layout.mirrorsDir, m))))).flat();
+}
+
+export async function findAdminDir(mirrorPath: string, worktreePath: string): Promise<string | undefined> {
+  const target = path.resolve(worktreePath);
+  return (await worktreeEntries(mirrorPath)).find((e) => e.worktreePath === target)?.adminDir;
+}
+
+/** Global options that run git in `worktreePath` with the given admin directory. */
+export function worktreeArgs(adminDir: string, worktreePath: string): string[] {
+  return [`--git-dir=${adminDir}`, `--work-tree=${worktreePath}`];
+}
+
+/**
+ * A WorkspaceInfo comes back from workflow history; its paths and branch names are checked
+ * again before use, and the worktree must be registered in its mirror.
+ */
+export async function openWorkspace(layout: WorkspaceLayout, ws: WorkspaceInfo): Promise<{ adminDir: string; args: string[] }> {
+  assertWorkspacePaths(layout, ws);
+  assertBranchName(ws.branch, 'agent branch');
+  assertBranchName(ws.baseBranch, 'base branch');
+  const adminDir = await findAdminDir(ws.mirrorPath, ws.path);
+  if (!adminDir) throw new GitInputError(`no worktree is registered at ${ws.path}`);
+  return { adminDir, args: worktreeArgs(adminDir, ws.path) };
+}
+
+export function assertWorkspacePaths(layout: WorkspaceLayout, ws: Pick<WorkspaceInfo, 'path' | 'mirrorPath'>): void {
+  assertInside(layout.worktreesDir, ws.path);
+  assertInside(layout.mirrorsDir, ws.mirrorPath);
+  if (path.dirname(path.resolve(ws.path)) !== layout.worktreesDir) throw new WorkspacePathError('worktree path must be <root>/worktrees/<agentId>');
+  if (path.dirname(path.resolve(ws.mirrorPath)) !== layout.mirrorsDir || !ws.mirrorPath.endsWith('.git')) {
+    throw new WorkspacePathError('mirror path must be <root>/mirrors/<hash>.git');
+  }
+}
+
+/** A directory with no worktree registration (a crash mid-add) is kept aside, not deleted. */
+export async function moveAside(ctx: GitContext, dir: string): Promise<string> {
+  const orphaned = path.join(ctx.layout.root, 'orphaned');
+  await mkdir(orphaned, { recursive: true });
+  const target = path.join(orphaned, `${path.basename(dir)}-${Date.now()}`);
+  await rename(dir, target);
+  ctx.log('git: unregistered directory moved aside', { from: dir, to: target });
+  return target;
+}
+

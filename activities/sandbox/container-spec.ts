@@ -1,0 +1,86 @@
+/**
+ * What an agent container looks like: a pure function from configuration to Docker's create
+ * options, so the hardening can be read (and tested) in one place.
+ */
+import type Docker from 'dockerode';
+import { DEFAULT_KEEP_ALIVE_COMMAND, type SandboxConfig } from './config';
+import { SandboxInvalidInputError } from './errors';
+
+/** Where the worktree appears inside the container. */
+export const CONTAINER_WORKSPACE = '/workspace';
+
+export const LABELS = {
+  agentId: 'orchestrator.agentId',
+  taskId: 'orchestrator.taskId',
+  managed: 'orchestrator.managed',
+} as const;
+
+/** The only variables a container sees: no host variable (and so no key) is passed through. */
+export const CONTAINER_ENV: readonly string[] = [
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  `HOME=${CONTAINER_WORKSPACE}`,
+  'LANG=C.UTF-8',
+];
+
+// Docker's own rule for container names, bounded so the name stays readable.
+const CONTAINER_NAME_PART = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** `orchestrator-agent-<agentId>`; throws for ids Docker could not use in a name. */
+export function containerNameFor(agentId: string): string {
+  if (!CONTAINER_NAME_PART.test(agentId)) {
+    throw new SandboxInvalidInputError(`agent id ${JSON.stringify(agentId)} cannot name a container`);
+  }
+  return `orchestrator-agent-${agentId}`;
+}
+
+export interface ContainerSpecInput {
+  agentId: string;
+  taskId: string;
+  /** Absolute host path of the worktree. */
+  workspacePath: string;
+  /** Owner of the worktree; the container runs as this user so the files stay editable. */
+  user: { uid: number; gid: number };
+}
+
+/** Create options for an agent's container: locked down, with the worktree as the only writable mount. */
+export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput): Docker.ContainerCreateOptions {
+  const memoryBytes = cfg.memoryMb * 1024 * 1024;
+  return {
+    name: containerNameFor(input.agentId),
+    Image: cfg.image,
+    Cmd: [...(cfg.keepAliveCommand ?? DEFAULT_KEEP_ALIVE_COMMAND)],
+    User: `${input.user.uid}:${input.user.gid}`,
+    WorkingDir: CONTAINER_WORKSPACE,
+    Env: [...CONTAINER_ENV],
+    Labels: {
+      [LABELS.agentId]: input.agentId,
+      [LABELS.taskId]: input.taskId,
+      [LABELS.managed]: 'true',
+    },
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    OpenStdin: false,
+    NetworkDisabled: cfg.network === 'none',
+    StopSignal: 'SIGTERM',
+    StopTimeout: cfg.gracefulStopTimeoutSeconds,
+    HostConfig: {
+      // docker-init as PID 1 forwards SIGTERM to the main process and reaps exec'd orphans.
+      Init: true,
+      Mounts: [{ Type: 'bind', Source: input.workspacePath, Target: CONTAINER_WORKSPACE, ReadOnly: false }],
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${cfg.tmpfsMb}m,mode=1777` },
+      ReadonlyRootfs: true,
+      Memory: memoryBytes,
+      MemorySwap: memoryBytes,
+      NanoCpus: Math.round(cfg.cpus * 1e9),
+      PidsLimit: cfg.pidsLimit,
+      NetworkMode: cfg.network,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      RestartPolicy: { Name: 'no' },
+      AutoRemove: false,
+    },
+  };
+}

@@ -1,0 +1,321 @@
+/**
+ * Runs an agent's commands inside its container through Docker exec, with the same semantics
+ * as the LocalRunner: working directory confined to the workspace, output capped (head and
+ * tail kept), timeout and abort stop the whole process group (SIGTERM, then SIGKILL), and
+ * nothing started by a command outlives it.
+ *
+ * Docker exec has no kill API, so each command runs under a small wrapper that records its
+ * PID (which is also its process-group id: runc starts every exec in a new session) in /tmp;
+ * stopping it is a second exec that signals that group.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { SandboxInfo } from '../../domain/agent';
+import { OutputBuffer } from '../tools/output-buffer';
+import { resolveInside } from '../tools/local-runner';
+import type { CommandRunner, RunOptions, RunResult } from '../tools/runner';
+import { CONTAINER_WORKSPACE } from './container-spec';
+import { isConflict, isEngineUnreachable, isNotFound, mapEngineError } from './docker-errors';
+import { SandboxCommandFailedError, SandboxInvalidInputError } from './errors';
+import { ExecStreamDemuxer } from './exec-stream';
+import { oomKilledSince } from './oom';
+
+export interface DockerRunnerOptions {
+  /** Between SIGTERM and SIGKILL when a command is stopped. */
+  killGraceMs?: number;
+  /** How often `onProgress` is called while a command runs. */
+  progressIntervalMs?: number;
+  /** How long to wait for the output to close after SIGKILL before giving up on it. */
+  closeGraceMs?: number;
+}
+
+const EXIT_SIGKILL = 128 + 9;
+const ORPHAN_CHECK_INTERVAL_MS = 250;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Variables every command gets besides the container's PATH/HOME/LANG (as LocalRunner sets them). */
+const COMMAND_ENV: readonly string[] = ['TERM=dumb', 'CI=true', 'GIT_TERMINAL_PROMPT=0'];
+
+// $0 is the command, $1 the PID file. `exec` keeps the PID, so the recorded PID is the command's
+// own and its process group holds everything it starts. The `-x` test is a shell builtin, so
+// picking bash when the image has it costs nothing per command.
+const WRAPPER_SCRIPT =
+  'echo $$ > "$1" 2>/dev/null; if [ -x /bin/bash ]; then exec /bin/bash -c "$0"; fi; exec /bin/sh -c "$0"';
+
+// Signals the recorded group. Only builtins (read, kill, test) before the kill, so it still
+// works when a fork bomb has used up the pids limit. Busybox's kill takes no `--`.
+function signalScript(signal: 'TERM' | 'KILL', waitForPidFile: boolean, removePidFile: boolean): string {
+  return [
+    waitForPidFile ? 'i=0; while [ ! -s "$1" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done;' : '',
+    '[ -s "$1" ] || exit 0; read pid < "$1";',
+    `kill -${signal} -$pid 2>/dev/null;`,
+    removePidFile ? 'rm -f "$1";' : '',
+    'exit 0',
+  ].join(' ');
+}
+
+export class DockerRunner implements CommandRunner {
+  readonly workspaceDir = CONTAINER_WORKSPACE;
+  private readonly killGraceMs: number;
+  private readonly progressIntervalMs: number;
+  private readonly closeGraceMs: number;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly info: SandboxInfo,
+    options: DockerRunnerOptions = {},
+  ) {
+    this.killGraceMs = options.killGraceMs ?? 2000;
+    this.progressIntervalMs = options.progressIntervalMs ?? 1000;
+    this.closeGraceMs = options.closeGraceMs ?? 5000;
+  }
+
+  async run(command: string, options: RunOptions): Promise<RunResult> {
+    const workingDir = resolveInside(CONTAINER_WORKSPACE, options.cwd ?? '.');
+    const started = Date.now();
+    if (options.signal?.aborted) {
+      return { exitCode: null, output: '', truncated: false, timedOut: false, aborted: true, durationMs: 0 };
+    }
+    const container = this.docker.getContainer(this.info.containerId);
+    const pidFile = `/tmp/.exec-${randomUUID()}.pid`;
+    const { exec, stream } = await this.startExec(container, {
+      Cmd: ['/bin/sh', '-c', WRAPPER_SCRIPT, command, pidFile],
+      AttachStdin: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      WorkingDir: workingDir,
+      Env: [...COMMAND_ENV, ...commandEnv(options.env)],
+    });
+
+    const output = new OutputBuffer(options.maxOutputBytes);
+    const demuxer = new ExecStreamDemuxer((text) => output.push(text));
+    const closed = new Promise<void>((resolve) => {
+      stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
+    });
+
+    let timedOut = false;
+    let aborted = false;
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= this.stopCommand(container, pidFile, stream, closed);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort(); // aborted while the exec was being set up
+    const progress = options.onProgress ? setInterval(options.onProgress, this.progressIntervalMs) : undefined;
+    const watcher = this.watchForOrphans(exec, container, pidFile);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(timer);
+      if (progress) clearInterval(progress);
+      watcher.cancel();
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    demuxer.end();
+
+    // The command is done; make sure nothing it started in the background lingers.
+    const [exitCode] = await Promise.all([
+      exitCodeOf(exec),
+      this.signalGroup(container, pidFile, 'KILL', { removePidFile: true }),
+      stopping,
+    ]);
+    // Killed, or no exit code at all: the OOM killer, or the container went away under the command.
+    let oomKilled = false;
+    if (exitCode === EXIT_SIGKILL || exitCode === null) {
+      await this.requireContainer(container);
+      oomKilled = await oomKilledSince(this.docker, this.info.containerId, started);
+    }
+    return {
+      exitCode,
+      output: output.toString(),
+      truncated: output.truncated,
+      timedOut,
+      aborted,
+      oomKilled,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /** Throws when the container stopped or went away under the command (killswitch, reaper, crash). */
+  private async requireContainer(container: Docker.Container): Promise<void> {
+    const name = this.info.containerName;
+    let state: Docker.ContainerInspectInfo['State'];
+    try {
+      state = (await container.inspect()).State;
+    } catch (err) {
+      if (!isNotFound(err)) throw mapEngineError(err);
+      throw new SandboxCommandFailedError(`sandbox ${name} was removed while the command ran`, false, { cause: err });
+    }
+    if (!state.Running) {
+      const why = state.OOMKilled ? 'the container was OOM-killed' : `status ${state.Status}, exit code ${state.ExitCode}`;
+      throw new SandboxCommandFailedError(`sandbox ${name} stopped while the command ran (${why})`, false);
+    }
+  }
+
+  /**
+   * When the command has exited but something it started in the background still holds its
+   * output open, the engine keeps the stream open for a while; ending that group right away
+   * returns the result sooner (and LocalRunner does not let such processes outlive a command either).
+   */
+  private watchForOrphans(exec: Docker.Exec, container: Docker.Container, pidFile: string): { cancel(): void } {
+    let cancelled = false;
+    let busy = false;
+    const interval = setInterval(() => {
+      if (busy || cancelled) return;
+      busy = true;
+      exec
+        .inspect()
+        .then(async (info) => {
+          if (info.Running || cancelled) return;
+          clearInterval(interval);
+          await this.signalGroup(container, pidFile, 'KILL', {});
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          busy = false;
+        });
+    }, ORPHAN_CHECK_INTERVAL_MS);
+    return {
+      cancel: () => {
+        cancelled = true;
+        clearInterval(interval);
+      },
+    };
+  }
+
+  private async startExec(
+    container: Docker.Container,
+    spec: Docker.ExecCreateOptions,
+  ): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+    try {
+      const exec = await container.exec(spec);
+      const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+      return { exec, stream };
+    } catch (err) {
+      throw this.execError(err);
+    }
+  }
+
+  private execError(err: unknown): unknown {
+    const mapped = mapEngineError(err);
+    if (mapped !== err) return mapped;
+    const name = this.info.containerName;
+    if (isNotFound(err)) return new SandboxCommandFailedError(`sandbox ${name} no longer exists`, false, { cause: err });
+    if (isConflict(err)) return new SandboxCommandFailedError(`sandbox ${name} is not running`, false, { cause: err });
+    return new SandboxCommandFailedError(`could not run a command in ${name}: ${(err as Error).message}`, true, {
+      cause: err,
+    });
+  }
+
+  /** SIGTERM to the group; SIGKILL if it is still there after the grace period. */
+  private async stopCommand(container: Docker.Container, pidFile: string, stream: Duplex, closed: Promise<void>) {
+    await this.signalGroup(container, pidFile, 'TERM', { waitForPidFile: true });
+    if (await settlesWithin(closed, this.killGraceMs)) return;
+    await this.signalGroup(container, pidFile, 'KILL', {});
+    if (await settlesWithin(closed, this.closeGraceMs)) return;
+    // The signal could not be delivered (the container is starved of pids or stopping):
+    // stop waiting for the output; stopping the container will end what is left.
+    stream.destroy();
+  }
+
+  /**
+   * Signals the command's process group through a second exec. Retries, because when a
+   * command has used up the pids limit the exec itself can fail to start; as a last resort
+   * it lifts the limit for a moment to make room for the kill.
+   */
+  private async signalGroup(
+    container: Docker.Container,
+    pidFile: string,
+    signal: 'TERM' | 'KILL',
+    opts: { waitForPidFile?: boolean; removePidFile?: boolean },
+  ): Promise<boolean> {
+    const cmd = ['/bin/sh', '-c', signalScript(signal, !!opts.waitForPidFile, !!opts.removePidFile), 'signal', pidFile];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const result = await this.helperExec(container, cmd);
+      if (result === 'done') return true;
+      if (result === 'gone') return false;
+      await delay(50 * (attempt + 1));
+    }
+    return this.withRaisedPidsLimit(container, async () => (await this.helperExec(container, cmd)) === 'done');
+  }
+
+  private async withRaisedPidsLimit(container: Docker.Container, fn: () => Promise<boolean>): Promise<boolean> {
+    let limit: number | undefined;
+    try {
+      limit = (await container.inspect()).HostConfig.PidsLimit ?? undefined;
+      if (!limit || limit <= 0) return false;
+      await container.update({ PidsLimit: limit + 16 });
+      return await fn();
+    } catch {
+      return false;
+    } finally {
+      if (limit && limit > 0) await container.update({ PidsLimit: limit }).catch(() => undefined);
+    }
+  }
+
+  /** Runs a short helper command; 'retry' when it could not start, 'gone' when the container is. */
+  private async helperExec(container: Docker.Container, cmd: string[]): Promise<'done' | 'retry' | 'gone'> {
+    try {
+      const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false });
+      const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+      stream.resume();
+      await new Promise<void>((resolve) => {
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+      });
+      return (await exitCodeOf(exec)) === 0 ? 'done' : 'retry';
+    } catch (err) {
+      if (isNotFound(err) || isConflict(err) || isEngineUnreachable(err)) return 'gone';
+      return 'retry';
+    }
+  }
+}
+
+function commandEnv(env: Record<string, string> | undefined): string[] {
+  return Object.entries(env ?? {}).map(([name, value]) => {
+    if (!ENV_NAME.test(name)) throw new SandboxInvalidInputError(`invalid environment variable name ${JSON.stringify(name)}`);
+    return `${name}=${value}`;
+  });
+}
+
+/** The exec's exit code; the engine can take a moment to record it after the output closes. */
+async function exitCodeOf(exec: Docker.Exec): Promise<number | null> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    try {
+      const info = await exec.inspect();
+      if (!info.Running) return info.ExitCode;
+    } catch {
+      return null;
+    }
+    await delay(50);
+  }
+  return null;
+}
+
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -2,6 +2,7 @@
  * The agentRun workflow end to end: real Temporal dev server, real Valkey, real git, the real
  * Anthropic SDK against the scripted fake Messages API.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -151,7 +152,6 @@ describe('agentRun workflow', () => {
   it('is killed while preparing its workspace and ends killed with nothing left behind', async () => {
     // A repository big enough that cloning takes a moment.
     const big: Record<string, string> = nodeProjectFiles();
-    const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
     for (let i = 0; i < 40; i++) big[`blob/${i}.bin`] = randomBytes(512 * 1024).toString('base64');
     const remote = createRemoteRepo(big);
     const taskId = 'T-kill-clone';

@@ -22,7 +22,7 @@ import { evaluateGates, formatGateFeedback, profileGates, resolveGateCommands, r
 import { PRE_COMMIT_GATES } from '../domain/gates';
 import { readAtBase } from './read-at-base';
 import { giveToSandboxUser } from './tools/ownership';
-import { scanAddedLines, type SecretFinding } from '../scanner';
+import { ALLOWLIST_FILE, loadAllowlist, scanAddedLines, type SecretFinding } from '../scanner';
 
 export interface ActivityDeps {
   states: AgentStateStore;
@@ -184,7 +184,9 @@ export function createActivities(deps: ActivityDeps) {
     async scanStagedChanges(args: { workspace: WorkspaceInfo }): Promise<{ findings: SecretFinding[] }> {
       await deps.workspaces.stageAll(args.workspace);
       const diff = await deps.workspaces.stagedDiff(args.workspace);
-      return { findings: scanAddedLines(diff).findings };
+      // The repository's accepted values come from its base commit: an agent cannot allowlist its own leak.
+      const allowText = await readAtBase(args.workspace, ALLOWLIST_FILE);
+      return { findings: scanAddedLines(diff, { allowlist: allowText ? loadAllowlist(allowText) : undefined }).findings };
     },
 
     async commitChanges(args: { workspace: WorkspaceInfo; agentId: string; taskId: string; agentType: AgentType }) {

@@ -80,7 +80,7 @@ export const configSchema = z.object({
   COORDINATOR_TIMEOUT_SECONDS: int(1, 600).default(30),
 
   /** How long kill waits for the workflow to reach `killed` before the API terminates it. */
-  KILL_DEADLINE_SECONDS: int(1, 3600).default(15),
+  KILL_DEADLINE_SECONDS: int(1, 3600).default(30),
   REAPER_INTERVAL_SECONDS: int(5, 24 * 3600).default(300),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,0 +1,243 @@
+/**
+ * The agent operations behind the REST API: spawn, status, kill, kill-all. Routes validate and
+ * call exactly one of these; everything here talks to Temporal and Valkey through injected clients.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import {
+  agentIdFromWorkflowId,
+  DEFAULT_GATE_PROFILE,
+  DEFAULT_PRIORITY,
+  WORKFLOW_TYPE,
+  workflowIdFor,
+  type AgentRunInput,
+  type AgentStatusView,
+} from '../domain/agent';
+import { isTerminal, type AgentStatus } from '../domain/lifecycle';
+import { SA } from '../domain/search-attributes';
+import type { AgentStateStore } from '../activities/state/agent-state-store';
+import { keys } from '../activities/state/keys';
+import { readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
+import { AgentNotFoundError, KillFailedError } from './errors';
+import { killAgents, type KillOrder, type KillSwitchDeps } from './killswitch';
+import type { SpawnRequest } from './request-schemas';
+import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, type ClaimOwnerState } from './spawn-claim';
+
+export interface AgentsServiceDeps {
+  client: Client;
+  redis: Redis;
+  store: AgentStateStore;
+  config: Config;
+  logger: Logger;
+  /** Removes an agent's sandbox containers by label; used when a kill has to be forced. */
+  removeAgentContainers?: (agentId: string) => Promise<number>;
+  now: () => Date;
+  tuning?: Partial<AgentsServiceTuning>;
+}
+
+/** Knobs that are not configuration (tests shorten them). */
+export interface AgentsServiceTuning {
+  /**
+   * How long a `status` query may wait for a worker.
+   * @default 1000
+   */
+  statusQueryTimeoutMs: number;
+  /**
+   * How often a kill checks whether the workflow has ended.
+   * @default 100
+   */
+  killPollIntervalMs: number;
+  /**
+   * Most Temporal/Valkey calls in flight during kill-all.
+   * @default 10
+   */
+  killConcurrency: number;
+}
+
+const DEFAULT_TUNING: AgentsServiceTuning = { statusQueryTimeoutMs: 1000, killPollIntervalMs: 100, killConcurrency: 10 };
+
+export interface SpawnResult {
+  /** False when a live agent already owned this task and agent type. */
+  created: boolean;
+  agentId: string;
+  status: AgentStatus;
+}
+
+export interface KillResult extends AgentStatusView {
+  /** The agent had already reached a final status; nothing was stopped. */
+  alreadyFinished: boolean;
+  /** Workers did not stop it in time; the API terminated the workflow itself. */
+  forced: boolean;
+  containersRemoved?: number;
+}
+
+export interface KillAllResult {
+  message: string;
+  total: number;
+  killed: number;
+  failed: number;
+  alreadyFinished: number;
+  forced: number;
+  errors: { agentId: string; error: string }[];
+}
+
+export interface AgentsService {
+  spawn(request: SpawnRequest): Promise<SpawnResult>;
+  /** @throws AgentNotFoundError */
+  status(agentId: string): Promise<AgentStatusView>;
+  /** @throws AgentNotFoundError, KillFailedError */
+  kill(agentId: string, order: KillOrder): Promise<KillResult>;
+  killAll(order: KillOrder): Promise<KillAllResult>;
+}
+
+export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
+  const { client, redis, store, config, logger, now } = deps;
+  const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+  const statusSource: StatusSourceDeps = { client, store, namespace: config.TEMPORAL_NAMESPACE, queryTimeoutMs: tuning.statusQueryTimeoutMs };
+  const killSwitch: KillSwitchDeps = {
+    client,
+    redis,
+    store,
+    statusSource,
+    logger,
+    deadlineMs: config.KILL_DEADLINE_SECONDS * 1000,
+    pollIntervalMs: tuning.killPollIntervalMs,
+    concurrency: tuning.killConcurrency,
+    removeAgentContainers: deps.removeAgentContainers,
+    now,
+  };
+
+  /** Whether the agent holding a spawn claim still runs. */
+  async function claimOwnerState(agentId: string): Promise<ClaimOwnerState> {
+    const stored = await store.getAgent(agentId);
+    if (stored && isTerminal(stored.status)) return { kind: 'finished' };
+    const workflow = await readWorkflowState(statusSource, agentId, { query: false });
+    if (!workflow) return { kind: 'missing' };
+    if (!workflow.open) return { kind: 'finished' };
+    return { kind: 'live', status: stored?.status ?? workflow.view.status };
+  }
+
+  async function spawn(request: SpawnRequest): Promise<SpawnResult> {
+    const { taskId, agentType } = request;
+    const agentId = randomUUID();
+    const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType), agentId, {
+      ...DEFAULT_SPAWN_CLAIM_OPTIONS,
+      ttlSeconds: config.STATE_TTL_SECONDS,
+    });
+    const claimed = await claim.acquire(claimOwnerState);
+    if (!claimed.acquired) {
+      logger.info({ agentId: claimed.agentId, taskId, agentType }, 'spawn: agent already live for this task; not starting another');
+      return { created: false, agentId: claimed.agentId, status: claimed.status };
+    }
+
+    const input = buildRunInput(request, agentId, config, now());
+    try {
+      await client.workflow.start(WORKFLOW_TYPE, {
+        workflowId: workflowIdFor(agentId),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        args: [input],
+        typedSearchAttributes: [
+          { key: SA.taskId, value: taskId },
+          { key: SA.agentType, value: agentType },
+          { key: SA.agentStatus, value: 'spawning' },
+          { key: SA.repository, value: input.context.repository },
+          { key: SA.gateProfile, value: input.gateProfile },
+        ],
+        staticSummary: `${agentType} on ${taskId}, ${input.context.repository}@${input.context.branch}`,
+        priority: { priorityKey: input.priority },
+        memo: { spawnedAt: input.spawnedAt },
+      });
+    } catch (err) {
+      await claim.release().catch(() => undefined);
+      throw err;
+    }
+    logger.info({ agentId, taskId, agentType, gateProfile: input.gateProfile, priority: input.priority }, 'spawn: agent workflow started');
+    return { created: true, agentId, status: 'spawning' };
+  }
+
+  async function status(agentId: string): Promise<AgentStatusView> {
+    const view = await readAgentStatus(statusSource, agentId);
+    if (!view) throw new AgentNotFoundError(agentId);
+    return view;
+  }
+
+  async function kill(agentId: string, order: KillOrder): Promise<KillResult> {
+    const [outcome] = await killAgents(killSwitch, [agentId], order);
+    if (!outcome || outcome.outcome === 'not-found') throw new AgentNotFoundError(agentId);
+    if (outcome.outcome === 'failed' || !outcome.view) throw new KillFailedError(agentId, `kill of agent ${agentId} failed: ${outcome.error ?? 'unknown error'}`);
+    logger.info({ agentId, outcome: outcome.outcome, requestedBy: order.requestedBy }, 'kill: done');
+    return {
+      ...outcome.view,
+      alreadyFinished: outcome.outcome === 'already-finished',
+      forced: outcome.outcome === 'forced',
+      ...(outcome.containersRemoved === undefined ? {} : { containersRemoved: outcome.containersRemoved }),
+    };
+  }
+
+  async function killAll(order: KillOrder): Promise<KillAllResult> {
+    const agentIds = await listLiveAgentIds(client, config.TEMPORAL_TASK_QUEUE);
+    const outcomes = await killAgents(killSwitch, agentIds, order);
+    const count = (...kinds: string[]) => outcomes.filter((o) => kinds.includes(o.outcome)).length;
+    const killed = count('killed', 'forced');
+    const errors = outcomes.filter((o) => o.outcome === 'failed').map((o) => ({ agentId: o.agentId, error: o.error ?? 'unknown error' }));
+    logger.warn({ total: agentIds.length, killed, failed: errors.length, requestedBy: order.requestedBy }, 'kill-all: done');
+    return {
+      message: `Kill all completed: ${killed} killed, ${errors.length} failed`,
+      total: agentIds.length,
+      killed,
+      failed: errors.length,
+      alreadyFinished: count('already-finished', 'not-found'),
+      forced: count('forced'),
+      errors,
+    };
+  }
+
+  return { spawn, status, kill, killAll };
+}
+
+/** The workflow input for a validated spawn request. */
+export function buildRunInput(request: SpawnRequest, agentId: string, config: Config, at: Date): AgentRunInput {
+  const { context } = request;
+  return {
+    agentId,
+    taskId: request.taskId,
+    agentType: request.agentType,
+    gateProfile: request.gateProfile ?? DEFAULT_GATE_PROFILE[request.agentType],
+    priority: request.priority ?? DEFAULT_PRIORITY,
+    context: {
+      repository: context.repository,
+      branch: context.branch,
+      workItems: context.workItems,
+      skills: context.skills,
+      ...(context.gates ? { gates: context.gates } : {}),
+    },
+    spawnedAt: at.toISOString(),
+    budgets: {
+      maxTurns: config.AGENT_MAX_TURNS,
+      maxOutputTokens: config.AGENT_MAX_OUTPUT_TOKENS,
+      maxWallTimeSeconds: config.AGENT_MAX_WALL_TIME_SECONDS,
+    },
+    maxFeedbackRounds: config.AGENT_MAX_FEEDBACK_ROUNDS,
+  };
+}
+
+/**
+ * Running agent workflows on this deployment's task queue, from visibility. Scoped to the task
+ * queue so one deployment's kill-all never reaches another's agents on a shared namespace.
+ */
+export async function listLiveAgentIds(client: Client, taskQueue: string): Promise<string[]> {
+  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = ${quoteVisibilityString(taskQueue)}`;
+  const ids = new Set<string>();
+  for await (const execution of client.workflow.list({ query })) {
+    const agentId = agentIdFromWorkflowId(execution.workflowId);
+    if (agentId) ids.add(agentId);
+  }
+  return [...ids];
+}
+
+function quoteVisibilityString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}

@@ -1,0 +1,76 @@
+/**
+ * `GET /health` (the process answers) and `GET /health/ready` (it can do its job: Temporal
+ * answers, Valkey answers, and a worker polls the task queue). No auth: probes call these.
+ */
+import { Router } from 'express';
+import type { Client } from '@temporalio/client';
+import type Redis from 'ioredis';
+import { hasWorkflowPollers } from './agent-status';
+import { withTimeout } from './concurrency';
+import { errorMessage } from './errors';
+
+export interface ReadinessDeps {
+  client: Client;
+  redis: Redis;
+  namespace: string;
+  taskQueue: string;
+  /**
+   * Longest any one check may take.
+   * @default 2000
+   */
+  checkTimeoutMs?: number;
+}
+
+export interface CheckResult {
+  status: 'up' | 'down';
+  error?: string;
+}
+
+export type CheckName = 'temporal' | 'valkey' | 'worker';
+
+export interface ReadinessReport {
+  ready: boolean;
+  /** Names of the failed checks. */
+  down: CheckName[];
+  checks: Record<CheckName, CheckResult>;
+}
+
+const up: CheckResult = { status: 'up' };
+const down = (error: string): CheckResult => ({ status: 'down', error });
+
+/** Runs the readiness checks concurrently, each bounded by a timeout. */
+export async function checkReadiness(deps: ReadinessDeps): Promise<ReadinessReport> {
+  const timeoutMs = deps.checkTimeoutMs ?? 2000;
+  const [temporalAndWorker, valkey] = await Promise.all([
+    checkTemporal(deps, timeoutMs),
+    withTimeout(deps.redis.ping(), timeoutMs, 'Valkey PING').then(
+      () => up,
+      (err: unknown) => down(errorMessage(err)),
+    ),
+  ]);
+  const checks = { ...temporalAndWorker, valkey };
+  const failed = (Object.keys(checks) as CheckName[]).filter((name) => checks[name].status === 'down');
+  return { ready: failed.length === 0, down: failed, checks };
+}
+
+async function checkTemporal(deps: ReadinessDeps, timeoutMs: number): Promise<Pick<ReadinessReport['checks'], 'temporal' | 'worker'>> {
+  try {
+    const polled = await deps.client.withDeadline(Date.now() + timeoutMs, () => hasWorkflowPollers(deps.client, deps.namespace, deps.taskQueue));
+    return { temporal: up, worker: polled ? up : down(`no worker polls task queue "${deps.taskQueue}"`) };
+  } catch (err) {
+    return { temporal: down(errorMessage(err)), worker: down('unknown: Temporal did not answer') };
+  }
+}
+
+export function healthRouter(deps: ReadinessDeps & { uptimeSeconds: () => number }): Router {
+  const router = Router();
+  router.get('/', (_req, res) => {
+    res.json({ status: 'ok', uptime: deps.uptimeSeconds() });
+  });
+  router.get('/ready', async (_req, res) => {
+    const report = await checkReadiness(deps);
+    if (report.ready) res.json({ status: 'ready', checks: report.checks });
+    else res.status(503).json({ status: 'not_ready', down: report.down, checks: report.checks });
+  });
+  return router;
+}

@@ -1,0 +1,237 @@
+/**
+ * The killswitch. A kill asks the workflow to stop (the `kill` signal is accepted even with no
+ * worker), waits a bounded time for the run to end, and otherwise stops it without the workers:
+ * terminate the workflow, remove its containers by label, record `killed` in Valkey. Many agents
+ * are killed in phases (signal all, wait on all, force the rest), so killing N agents takes about
+ * one deadline, not N.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { KILL_SIGNAL, workflowIdFor, type AgentStatusView, type KillRequest } from '../domain/agent';
+import { isTerminal } from '../domain/lifecycle';
+import type { AgentStateStore } from '../activities/state/agent-state-store';
+import { appendKillAudit, type KillAuditRecord } from '../activities/state/audit-log';
+import { publicView, readProjection, readWorkflowState, type StatusSourceDeps } from './agent-status';
+import { mapWithConcurrency, sleep, withTimeout } from './concurrency';
+import { errorMessage } from './errors';
+
+/** Added to the stored sequence number so the API's forced `killed` outranks any write the workflow still has in flight. */
+export const FORCED_KILL_SEQ_OFFSET = 1_000_000;
+
+export interface KillSwitchDeps {
+  client: Client;
+  redis: Redis;
+  store: AgentStateStore;
+  statusSource: StatusSourceDeps;
+  logger: Logger;
+  /** How long to wait for the workflow to end by itself before forcing it. */
+  deadlineMs: number;
+  pollIntervalMs: number;
+  /** Most Temporal/Valkey calls in flight at once. */
+  concurrency: number;
+  removeAgentContainers?: (agentId: string) => Promise<number>;
+  now: () => Date;
+}
+
+/** Why and by whom agents are killed. */
+export interface KillOrder {
+  reason: string;
+  /** A non-secret identity of the caller, for the signal and the audit trail. */
+  requestedBy: string;
+}
+
+export type KillOutcomeKind = 'killed' | 'forced' | 'already-finished' | 'not-found' | 'failed';
+
+export interface KillOutcome {
+  agentId: string;
+  outcome: KillOutcomeKind;
+  /** Final status, when known. */
+  view?: AgentStatusView;
+  containersRemoved?: number;
+  error?: string;
+}
+
+interface Waiting {
+  agentId: string;
+  deadlineAt: number;
+  lastView: AgentStatusView;
+}
+
+/** Kills each agent and records an audit entry per agent; never rejects for one agent's failure. */
+export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string[], order: KillOrder): Promise<KillOutcome[]> {
+  const outcomes = new Map<string, KillOutcome>();
+  const waiting: Waiting[] = [];
+  const settle = (o: KillOutcome): void => {
+    outcomes.set(o.agentId, o);
+  };
+
+  await mapWithConcurrency(agentIds, deps.concurrency, (agentId) =>
+    guarded(agentId, settle, async () => {
+      const result = await requestKill(deps, agentId, order);
+      if ('outcome' in result) settle(result);
+      else waiting.push(result);
+    }),
+  );
+
+  while (waiting.length > 0) {
+    const now = Date.now();
+    const expired = takeWhere(waiting, (w) => w.deadlineAt <= now);
+    await mapWithConcurrency(expired, deps.concurrency, (w) =>
+      guarded(w.agentId, settle, async () => {
+        settle(await forceKill(deps, w, order));
+      }),
+    );
+    const ended = await mapWithConcurrency(waiting, deps.concurrency, async (w) => {
+      try {
+        return await checkEnded(deps, w);
+      } catch (err) {
+        deps.logger.warn({ agentId: w.agentId, err: errorMessage(err) }, 'kill: status check failed; will retry until the deadline');
+        return undefined;
+      }
+    });
+    for (const outcome of ended) if (outcome) settle(outcome);
+    takeWhere(waiting, (w) => outcomes.has(w.agentId));
+    if (waiting.length > 0) await sleep(deps.pollIntervalMs);
+  }
+
+  const results = agentIds.map((agentId) => outcomes.get(agentId) ?? { agentId, outcome: 'failed' as const, error: 'no outcome' });
+  await mapWithConcurrency(results, deps.concurrency, (o) => audit(deps, o, order));
+  return results;
+}
+
+/** Sends the kill signal to a running agent; settles at once when there is nothing to stop. */
+async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrder): Promise<KillOutcome | Waiting> {
+  const state = await readWorkflowState(deps.statusSource, agentId, { query: false });
+  if (!state) {
+    // Temporal no longer knows it (retention); the projection may still hold its final state.
+    const stored = await readProjection(deps.store, agentId);
+    return stored ? { agentId, outcome: 'already-finished', view: publicView(stored) } : { agentId, outcome: 'not-found' };
+  }
+  if (!state.open) return { agentId, outcome: 'already-finished', view: await finalView(deps, state.view) };
+  try {
+    await deps.client.workflow.getHandle(workflowIdFor(agentId)).signal<[KillRequest]>(KILL_SIGNAL, { reason: order.reason, requestedBy: order.requestedBy });
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return settledAfterClose(deps, agentId, state.view); // it closed between describe and signal
+  }
+  return { agentId, deadlineAt: Date.now() + deps.deadlineMs, lastView: state.view };
+}
+
+/**
+ * An outcome once the agent has ended, or `undefined` while it still runs. The workflow records
+ * its final status in Valkey as the last step of cleanup, so that is checked first; a closed
+ * workflow counts too (it may have ended without reaching Valkey).
+ */
+async function checkEnded(deps: KillSwitchDeps, w: Waiting): Promise<KillOutcome | undefined> {
+  const stored = await readProjection(deps.store, w.agentId);
+  if (stored && isTerminal(stored.status)) {
+    const view = publicView(stored);
+    return { agentId: w.agentId, outcome: view.status === 'killed' ? 'killed' : 'already-finished', view };
+  }
+  const state = await readWorkflowState(deps.statusSource, w.agentId, { query: false });
+  if (state?.open) {
+    w.lastView = state.view;
+    return undefined;
+  }
+  return settledAfterClose(deps, w.agentId, state?.view ?? w.lastView);
+}
+
+async function settledAfterClose(deps: KillSwitchDeps, agentId: string, temporalView: AgentStatusView): Promise<KillOutcome> {
+  const view = await finalView(deps, temporalView);
+  return { agentId, outcome: view.status === 'killed' ? 'killed' : 'already-finished', view };
+}
+
+/** The workflow did not end in time: stop it without the workers. */
+async function forceKill(deps: KillSwitchDeps, w: Waiting, order: KillOrder): Promise<KillOutcome> {
+  const { agentId } = w;
+  const error = `killed: ${order.reason} (forced: workers unresponsive)`;
+  try {
+    await deps.client.workflow.getHandle(workflowIdFor(agentId)).terminate(error);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return settledAfterClose(deps, agentId, w.lastView); // it ended on its own just now
+  }
+  deps.logger.warn({ agentId, deadlineMs: deps.deadlineMs }, 'kill: workflow did not stop by the deadline; terminated it');
+
+  const view = await recordForcedKill(deps, w.lastView, error, order.reason);
+  if (!deps.removeAgentContainers) return { agentId, outcome: 'forced', view };
+  try {
+    const containersRemoved = await deps.removeAgentContainers(agentId);
+    return { agentId, outcome: 'forced', view, containersRemoved };
+  } catch (err) {
+    return { agentId, outcome: 'failed', view, error: `workflow terminated, but removing its containers failed: ${errorMessage(err)}` };
+  }
+}
+
+/** Longest a kill waits on a Valkey write (the projection, the audit record) once the run is stopped. */
+const VALKEY_WRITE_TIMEOUT_MS = 2000;
+
+/** Writes `killed` to the projection; Valkey trouble is logged, not fatal, because the run is already stopped. */
+async function recordForcedKill(deps: KillSwitchDeps, temporalView: AgentStatusView, error: string, reason: string): Promise<AgentStatusView> {
+  const at = deps.now().toISOString();
+  const { phase: _phase, ...base } = temporalView;
+  try {
+    return await withTimeout(writeForcedKill(deps, temporalView.agentId, base, { error, reason, at }), VALKEY_WRITE_TIMEOUT_MS, 'Valkey write');
+  } catch (err) {
+    deps.logger.error({ agentId: temporalView.agentId, err: errorMessage(err) }, 'kill: could not record killed in Valkey');
+    return { ...base, status: 'killed', error, completedAt: at };
+  }
+}
+
+async function writeForcedKill(
+  deps: KillSwitchDeps,
+  agentId: string,
+  temporalBase: AgentStatusView,
+  kill: { error: string; reason: string; at: string },
+): Promise<AgentStatusView> {
+  const stored = await deps.store.getAgent(agentId);
+  const { phase: _phase, ...base } = stored ? publicView(stored) : temporalBase;
+  const view: AgentStatusView = { ...base, status: 'killed', error: kill.error, completedAt: kill.at };
+  const written = await deps.store.write({ seq: (stored?.seq ?? 0) + FORCED_KILL_SEQ_OFFSET, view, at: kill.at, reason: `forced kill: ${kill.reason}` });
+  if (written.applied) return view;
+  const current = await deps.store.getAgent(agentId); // it reached a final status first
+  return current ? publicView(current) : view;
+}
+
+/** The projection's terminal state when it has one (richer: result, error), else Temporal's. */
+async function finalView(deps: KillSwitchDeps, temporalView: AgentStatusView): Promise<AgentStatusView> {
+  const stored = await readProjection(deps.store, temporalView.agentId);
+  return stored && isTerminal(stored.status) ? publicView(stored) : temporalView;
+}
+
+const AUDIT_OUTCOME: Record<KillOutcomeKind, KillAuditRecord['outcome'] | undefined> = {
+  killed: 'killed',
+  forced: 'forced',
+  'already-finished': 'already-finished',
+  failed: 'failed',
+  'not-found': undefined,
+};
+
+async function audit(deps: KillSwitchDeps, o: KillOutcome, order: KillOrder): Promise<void> {
+  const outcome = AUDIT_OUTCOME[o.outcome];
+  if (!outcome) return;
+  const record: KillAuditRecord = { agentId: o.agentId, requestedBy: order.requestedBy, reason: order.reason, outcome, at: deps.now().toISOString() };
+  if (o.error) record.detail = o.error;
+  try {
+    await withTimeout(appendKillAudit(deps.redis, record), VALKEY_WRITE_TIMEOUT_MS, 'audit append');
+  } catch (err) {
+    deps.logger.error({ agentId: o.agentId, outcome, err: errorMessage(err) }, 'kill: could not append the audit record');
+  }
+}
+
+async function guarded(agentId: string, settle: (o: KillOutcome) => void, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    settle({ agentId, outcome: 'failed', error: errorMessage(err) });
+  }
+}
+
+/** Removes and returns the items matching `predicate`, in place. */
+function takeWhere<T>(items: T[], predicate: (item: T) => boolean): T[] {
+  const taken = items.filter(predicate);
+  const kept = items.filter((item) => !predicate(item));
+  items.splice(0, items.length, ...kept);
+  return taken;
+}

@@ -1,0 +1,71 @@
+/**
+ * Starts the REST API: loads configuration, creates the Temporal and Valkey clients, listens on
+ * ORCHESTRATOR_HOST:ORCHESTRATOR_PORT, and shuts down cleanly on SIGINT/SIGTERM.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import Docker from 'dockerode';
+import Redis from 'ioredis';
+import pino from 'pino';
+import { loadConfig } from '../config';
+import { AgentStateStore } from '../activities/state/agent-state-store';
+import { removeAgentContainers as removeContainersByLabel } from '../activities/sandbox/managed-containers';
+import { createApp, REDACTED_LOG_PATHS } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'orchestrator-api' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } });
+
+  // Lazy: the API starts (and /health/ready reports Temporal down) even when Temporal is not up yet.
+  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Fail fast while Valkey is away instead of queueing requests behind reconnects.
+  const redis = new Redis({
+    host: config.VALKEY_HOST,
+    port: config.VALKEY_PORT,
+    password: config.VALKEY_PASSWORD,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+  });
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'valkey connection error'));
+  const store = new AgentStateStore(redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS });
+
+  // The killswitch removes an agent's containers by label itself when no worker is left to do it.
+  const docker = config.SANDBOX_ENABLED ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
+  const removeAgentContainers = docker
+    ? (agentId: string) => removeContainersByLabel(docker, agentId, config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS)
+    : undefined;
+  const app = createApp({ client, redis, store, config, logger, removeAgentContainers });
+  const server = createServer(app);
+  server.listen(config.ORCHESTRATOR_PORT, config.ORCHESTRATOR_HOST);
+  await once(server, 'listening');
+  logger.info({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT, taskQueue: config.TEMPORAL_TASK_QUEUE }, 'orchestrator API listening');
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+    await redis.quit().catch(() => redis.disconnect());
+    await connection.close();
+    logger.info('stopped');
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  // The configured logger may not exist yet (bad configuration), so use a plain one.
+  pino().fatal({ err }, 'orchestrator API failed to start');
+  process.exit(1);
+});

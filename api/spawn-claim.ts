@@ -1,0 +1,95 @@
+/**
+ * Race-safe idempotency for spawns: one Valkey key per (taskId, agentType) holds the agent that
+ * owns the task. `SET NX` decides concurrent spawns; a claim is replaced (compare-and-set) only
+ * when its agent has finished, or when its workflow never appeared within a grace period (the
+ * claimer died between claiming and starting).
+ */
+import type Redis from 'ioredis';
+import type { AgentStatus } from '../domain/lifecycle';
+import { sleep } from './concurrency';
+import { ApiError } from './errors';
+
+interface StoredClaim {
+  agentId: string;
+  /** Epoch ms; compared with the wall clock by every API instance, so it is real time. */
+  claimedAt: number;
+}
+
+/** What the owner of an existing claim is doing. */
+export type ClaimOwnerState = { kind: 'live'; status: AgentStatus } | { kind: 'finished' } | { kind: 'missing' };
+
+export type ClaimResult = { acquired: true } | { acquired: false; agentId: string; status: AgentStatus };
+
+export interface SpawnClaimOptions {
+  ttlSeconds: number;
+  /** How long a claim whose workflow does not exist yet is presumed to be mid-start. */
+  pendingGraceMs: number;
+  retryDelayMs: number;
+}
+
+export const DEFAULT_SPAWN_CLAIM_OPTIONS: Omit<SpawnClaimOptions, 'ttlSeconds'> = { pendingGraceMs: 10_000, retryDelayMs: 25 };
+
+const REPLACE_IF_UNCHANGED = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
+const DELETE_IF_UNCHANGED = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** A claim held by this process for one spawn attempt. */
+export class SpawnClaim {
+  private readonly value: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    readonly agentId: string,
+    private readonly options: SpawnClaimOptions,
+  ) {
+    this.value = JSON.stringify({ agentId, claimedAt: Date.now() } satisfies StoredClaim);
+  }
+
+  /**
+   * Claims the key for `agentId`, or reports the live agent that already owns it.
+   * `ownerState` tells whether an existing claim's agent is live, finished or not started yet.
+   */
+  async acquire(ownerState: (agentId: string) => Promise<ClaimOwnerState>): Promise<ClaimResult> {
+    const ttlMs = this.options.ttlSeconds * 1000;
+    const giveUpAt = Date.now() + 2 * this.options.pendingGraceMs;
+    while (Date.now() < giveUpAt) {
+      if ((await this.redis.set(this.key, this.value, 'PX', ttlMs, 'NX')) === 'OK') return { acquired: true };
+      const current = await this.redis.get(this.key);
+      if (current === null) continue; // released in between: try again
+      const claim = parseClaim(current);
+      if (claim) {
+        const owner = await ownerState(claim.agentId);
+        if (owner.kind === 'live') return { acquired: false, agentId: claim.agentId, status: owner.status };
+        if (owner.kind === 'missing' && Date.now() - claim.claimedAt < this.options.pendingGraceMs) {
+          await sleep(this.options.retryDelayMs);
+          continue;
+        }
+      }
+      const replaced = await this.redis.eval(REPLACE_IF_UNCHANGED, 1, this.key, current, this.value, String(ttlMs));
+      if (replaced === 1) return { acquired: true };
+    }
+    throw new ApiError(409, 'spawn_in_progress', 'another spawn for this task and agent type is in progress; retry later');
+  }
+
+  /** Gives the claim back (the workflow could not be started), unless someone replaced it. */
+  async release(): Promise<void> {
+    await this.redis.eval(DELETE_IF_UNCHANGED, 1, this.key, this.value);
+  }
+}
+
+function parseClaim(raw: string): StoredClaim | undefined {
+  try {
+    const parsed = JSON.parse(raw) as Partial<StoredClaim>;
+    return typeof parsed.agentId === 'string' && typeof parsed.claimedAt === 'number' ? (parsed as StoredClaim) : undefined;
+  } catch {
+    return undefined;
+  }
+}

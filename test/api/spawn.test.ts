@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { AgentRunInput } from '../../domain/agent';
+import { SA } from '../../domain/search-attributes';
+import { keys } from '../../activities/state/keys';
+import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
+
+/** Spawn behaviour with no worker on the task queue: workflows start and wait, `spawning`. */
+describe('POST /agents/spawn (real Temporal, no worker)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { AGENT_MAX_TURNS: '7', AGENT_MAX_OUTPUT_TOKENS: '12345', AGENT_MAX_WALL_TIME_SECONDS: '600', AGENT_MAX_FEEDBACK_ROUNDS: '2' } });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  const handleOf = (agentId: string) => api.client.workflow.getHandle(`agent-${agentId}`);
+
+  async function startInput(agentId: string): Promise<AgentRunInput> {
+    const history = await handleOf(agentId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return defaultPayloadConverter.fromPayload<AgentRunInput>(payload!);
+  }
+
+  async function countWorkflowsForTask(taskId: string): Promise<number> {
+    let n = 0;
+    for await (const _ of api.client.workflow.list({ query: `TaskId = '${taskId}' AND TaskQueue = '${api.taskQueue}'` })) n++;
+    return n;
+  }
+
+  it('starts an agentRun workflow with search attributes, summary, priority and the full input (202)', async () => {
+    const body = spawnBody({ priority: 3 });
+    const res = await api.request('POST', '/agents/spawn', { body });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ agentId: expect.any(String), status: 'spawning' });
+    const agentId: string = res.body.agentId;
+
+    const d = await handleOf(agentId).describe();
+    expect(d.type).toBe('agentRun');
+    expect(d.status.name).toBe('RUNNING');
+    expect(d.taskQueue).toBe(api.taskQueue);
+    expect(d.priority?.priorityKey).toBe(3);
+    expect(await d.staticSummary()).toBe(`worker on ${String(body.taskId)}, https://git.example.com/repo.git@main`);
+    const sa = d.typedSearchAttributes;
+    expect([sa.get(SA.taskId), sa.get(SA.agentType), sa.get(SA.agentStatus), sa.get(SA.repository), sa.get(SA.gateProfile)]).toEqual([
+      body.taskId,
+      'worker',
+      'spawning',
+      'https://git.example.com/repo.git',
+      'standard',
+    ]);
+
+    const input = await startInput(agentId);
+    expect(input).toEqual({
+      agentId,
+      taskId: body.taskId,
+      agentType: 'worker',
+      gateProfile: 'standard',
+      priority: 3,
+      context: { repository: 'https://git.example.com/repo.git', branch: 'main', workItems: ['US-001'], skills: ['typescript'] },
+      spawnedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      budgets: { maxTurns: 7, maxOutputTokens: 12345, maxWallTimeSeconds: 600 },
+      maxFeedbackRounds: 2,
+    });
+  });
+
+  it.each([
+    ['reviewer', 'strict'],
+    ['tester', 'minimal'],
+  ])('gives a %s the %s gate profile and priority 5 by default', async (agentType, profile) => {
+    const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ agentType }) });
+    expect(res.status).toBe(202);
+    const d = await handleOf(res.body.agentId).describe();
+    expect(d.typedSearchAttributes.get(SA.gateProfile)).toBe(profile);
+    expect(d.priority?.priorityKey).toBe(5);
+  });
+
+  it('passes the custom gates through to the workflow', async () => {
+    const body = spawnBody({ gateProfile: 'custom' });
+    (body.context as Record<string, unknown>).gates = ['typecheck', 'tests'];
+    const res = await api.request('POST', '/agents/spawn', { body });
+    const input = await startInput(res.body.agentId);
+    expect(input.gateProfile).toBe('custom');
+    expect(input.context.gates).toEqual(['typecheck', 'tests']);
+  });
+
+  it('returns the live agent (200) instead of starting a second one for the same task and agent type', async () => {
+    const body = spawnBody();
+    const first = await api.request('POST', '/agents/spawn', { body });
+    const second = await api.request('POST', '/agents/spawn', { body });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual({ agentId: first.body.agentId, status: 'spawning' });
+    expect(await countWorkflowsForTask(String(body.taskId))).toBe(1);
+  });
+
+  it('starts exactly one workflow for five concurrent duplicate spawns', async () => {
+    const body = spawnBody();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => api.request('POST', '/agents/spawn', { body })));
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 202]);
+    expect(new Set(responses.map((r) => r.body.agentId)).size).toBe(1);
+    await new Promise((r) => setTimeout(r, 500)); // give visibility time to show a second workflow, were there one
+    expect(await countWorkflowsForTask(String(body.taskId))).toBe(1);
+  });
+
+  it('starts a separate agent for another agent type on the same task', async () => {
+    const body = spawnBody();
+    const worker = await api.request('POST', '/agents/spawn', { body });
+    const reviewer = await api.request('POST', '/agents/spawn', { body: { ...body, agentType: 'reviewer' } });
+    expect(reviewer.status).toBe(202);
+    expect(reviewer.body.agentId).not.toBe(worker.body.agentId);
+  });
+
+  it('starts a new agent once the previous one for the task has ended', async () => {
+    const body = spawnBody();
+    const first = await api.request('POST', '/agents/spawn', { body });
+    await handleOf(first.body.agentId).terminate('done for the test');
+    const again = await api.request('POST', '/agents/spawn', { body });
+    expect(again.status).toBe(202);
+    expect(again.body.agentId).not.toBe(first.body.agentId);
+    expect(JSON.parse((await api.redis.get(keys.spawnClaim(String(body.taskId), 'worker')))!).agentId).toBe(again.body.agentId);
+  });
+
+  it('starts a new agent when the existing claim is for an agent the Valkey projection shows finished', async () => {
+    const body = spawnBody();
+    const first = await api.request('POST', '/agents/spawn', { body });
+    await api.store.write({
+      seq: 1,
+      view: { agentId: first.body.agentId, taskId: String(body.taskId), agentType: 'worker', status: 'failed', spawnedAt: new Date().toISOString() },
+      at: new Date().toISOString(),
+    });
+    const again = await api.request('POST', '/agents/spawn', { body });
+    expect(again.status).toBe(202);
+    expect(again.body.agentId).not.toBe(first.body.agentId);
+  });
+
+  it('replaces a claim whose workflow never started (its claimer died mid-spawn)', async () => {
+    const body = spawnBody();
+    const ghost = randomUUID();
+    await api.redis.set(keys.spawnClaim(String(body.taskId), 'worker'), JSON.stringify({ agentId: ghost, claimedAt: Date.now() - 60_000 }));
+    const res = await api.request('POST', '/agents/spawn', { body });
+    expect(res.status).toBe(202);
+    expect(res.body.agentId).not.toBe(ghost);
+  });
+
+  it('waits for a fresh claim whose workflow is still being started, then returns that agent', async () => {
+    const body = spawnBody();
+    const agentId = randomUUID();
+    await api.redis.set(keys.spawnClaim(String(body.taskId), 'worker'), JSON.stringify({ agentId, claimedAt: Date.now() }));
+    const pending = api.request('POST', '/agents/spawn', { body });
+    await new Promise((r) => setTimeout(r, 300));
+    // The "other instance" finishes starting its workflow.
+    await api.client.workflow.start('agentRun', {
+      workflowId: `agent-${agentId}`,
+      taskQueue: api.taskQueue,
+      args: [{}],
+      typedSearchAttributes: [{ key: SA.agentStatus, value: 'spawning' }],
+    });
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.body.agentId).toBe(agentId);
+  });
+
+  it('shows the new agent in status right away', async () => {
+    const res = await api.request('POST', '/agents/spawn', { body: spawnBody() });
+    const status = await eventually(async () => {
+      const r = await api.request('GET', `/agents/${res.body.agentId}/status`);
+      return r.status === 200 ? r : undefined;
+    }, 'status');
+    expect(status.body.status).toBe('spawning');
+  });
+});

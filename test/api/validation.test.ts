@@ -1,0 +1,206 @@
+import pino from 'pino';
+import { createApp, AuthConfigurationError } from '../../api/app';
+import { spawnBody, startTestApi, TEST_API_KEY, type TestApi } from './api-harness';
+
+const context = (overrides: Record<string, unknown>) => ({
+  repository: 'https://git.example.com/repo.git',
+  branch: 'main',
+  workItems: ['US-001'],
+  skills: ['typescript'],
+  ...overrides,
+});
+
+describe('REST API: authentication, validation and error shape', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  describe('authentication', () => {
+    it.each([
+      ['no X-API-Key header', { anonymous: true }],
+      ['a wrong key of the same length', { anonymous: true, headers: { 'X-API-Key': TEST_API_KEY.replace(/.$/, 'X') } }],
+      ['a wrong key of another length', { anonymous: true, headers: { 'X-API-Key': 'short' } }],
+      ['the key in Authorization instead', { anonymous: true, headers: { Authorization: `Bearer ${TEST_API_KEY}` } }],
+    ])('refuses /agents requests with %s (401)', async (_name, options) => {
+      const res = await api.request('POST', '/agents/spawn', { body: spawnBody(), ...options });
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid X-API-Key header' } });
+    });
+
+    it('guards every /agents route, including unknown ones', async () => {
+      for (const [method, path] of [
+        ['GET', '/agents/00000000-0000-4000-8000-000000000000/status'],
+        ['POST', '/agents/00000000-0000-4000-8000-000000000000/kill'],
+        ['POST', '/agents/kill-all'],
+        ['GET', '/agents/whatever'],
+      ] as const) {
+        expect((await api.request(method, path, { anonymous: true })).status).toBe(401);
+      }
+    });
+
+    it('serves /health without a key', async () => {
+      const res = await api.request('GET', '/health', { anonymous: true });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ status: 'ok', uptime: expect.any(Number) });
+    });
+
+    it('refuses to build the app without an API key', () => {
+      const logger = pino({ level: 'silent' });
+      const config = { ...api.config, ORCHESTRATOR_API_KEY: undefined };
+      expect(() => createApp({ client: api.client, redis: api.redis, store: api.store, config, logger })).toThrow(AuthConfigurationError);
+    });
+
+    it('runs without auth only when ORCHESTRATOR_AUTH_DISABLED=true, warning at start', async () => {
+      const open = await startTestApi({ env: { ORCHESTRATOR_API_KEY: '', ORCHESTRATOR_AUTH_DISABLED: 'true' } });
+      try {
+        expect(open.logs.some((line) => line.includes('"level":40') && line.includes('ORCHESTRATOR_AUTH_DISABLED=true'))).toBe(true);
+        const res = await open.request('GET', '/agents/00000000-0000-4000-8000-000000000000/status', { anonymous: true });
+        expect(res.status).toBe(404);
+      } finally {
+        await open.close();
+      }
+    });
+  });
+
+  describe('spawn body validation', () => {
+    const longList = Array.from({ length: 101 }, (_, i) => `US-${i}`);
+    const cases: [string, unknown, string][] = [
+      ['missing taskId', spawnBody({ taskId: undefined }), 'taskId: is required'],
+      ['empty taskId', spawnBody({ taskId: '' }), 'taskId: must be a non-empty string'],
+      ['numeric taskId', spawnBody({ taskId: 42 }), 'taskId: must be a string'],
+      ['oversized taskId', spawnBody({ taskId: 'T'.repeat(129) }), 'taskId: must be 1-128 characters'],
+      ['taskId with a control character', spawnBody({ taskId: 'T-1\n' }), 'taskId: must be 1-128 characters'],
+      ['taskId with a path', spawnBody({ taskId: '../../etc' }), 'taskId: must be 1-128 characters'],
+      ['unknown agent type', spawnBody({ agentType: 'root' }), 'agentType: must be one of worker, reviewer, tester'],
+      ['missing agent type', spawnBody({ agentType: undefined }), 'agentType: is required'],
+      ['unknown gate profile', spawnBody({ gateProfile: 'lax' }), 'gateProfile: must be one of strict, standard, minimal, custom'],
+      ['priority below 1', spawnBody({ priority: 0 }), 'priority: must be between 1 and 10'],
+      ['priority above 10', spawnBody({ priority: 11 }), 'priority: must be between 1 and 10'],
+      ['fractional priority', spawnBody({ priority: 2.5 }), 'priority: must be an integer'],
+      ['priority as a string', spawnBody({ priority: '5' }), 'priority: must be a number'],
+      ['missing context', spawnBody({ context: undefined }), 'context: is required'],
+      ['context as a string', spawnBody({ context: 'repo' }), 'context: must be an object'],
+      ['remote-helper repository', spawnBody({ context: context({ repository: 'ext::evil' }) }), 'context.repository: remote helper "ext::" is not allowed'],
+      ['repository with a command', spawnBody({ context: context({ repository: 'ext::sh -c touch% /tmp/pwned' }) }), 'context.repository: must not contain whitespace'],
+      ['file repository when not allowed', spawnBody({ context: context({ repository: 'file:///srv/repo.git' }) }), 'context.repository: scheme "file" is not allowed'],
+      ['repository with credentials', spawnBody({ context: context({ repository: 'https://user:pw@git.example.com/r.git' }) }), 'context.repository: must not embed credentials'],
+      ['option-like repository', spawnBody({ context: context({ repository: '--upload-pack=touch /tmp/x' }) }), 'context.repository:'],
+      ['option-like branch', spawnBody({ context: context({ branch: '-D' }) }), 'context.branch: must not start with "-"'],
+      ['branch with ..', spawnBody({ context: context({ branch: 'a..b' }) }), 'context.branch: must not contain ".."'],
+      ['branch with a NUL', spawnBody({ context: context({ branch: 'main\u0000' }) }), 'context.branch: must not contain control characters'],
+      ['workItems not an array', spawnBody({ context: context({ workItems: 'US-001' }) }), 'context.workItems: must be an array of strings'],
+      ['too many workItems', spawnBody({ context: context({ workItems: longList }) }), 'context.workItems: must have at most 100 items'],
+      ['oversized work item', spawnBody({ context: context({ workItems: ['x'.repeat(201)] }) }), 'context.workItems.0: must be at most 200 characters'],
+      ['work item with an escape sequence', spawnBody({ context: context({ workItems: ['ok', '\u001b[31mred'] }) }), 'context.workItems.1: must not contain control characters'],
+      ['empty work item', spawnBody({ context: context({ workItems: [''] }) }), 'context.workItems.0: must not be empty'],
+      ['skills not an array', spawnBody({ context: context({ skills: { ts: true } }) }), 'context.skills: must be an array of strings'],
+      ['non-string skill', spawnBody({ context: context({ skills: [1] }) }), 'context.skills.0: must be a string'],
+      ['unknown top-level field', spawnBody({ command: 'rm -rf /' }), 'command: is not a known field'],
+      ['unknown context field', spawnBody({ context: context({ token: 'ghp_x' }) }), 'context.token: is not a known field'],
+      ['custom profile without gates', spawnBody({ gateProfile: 'custom' }), 'context.gates: is required when gateProfile is custom'],
+      ['gates without the custom profile', spawnBody({ context: context({ gates: ['lint'] }) }), 'context.gates: is only allowed when gateProfile is custom'],
+      ['unknown gate', spawnBody({ gateProfile: 'custom', context: context({ gates: ['lint', 'deploy'] }) }), 'context.gates.1: must be one of'],
+      ['repeated gate', spawnBody({ gateProfile: 'custom', context: context({ gates: ['lint', 'lint'] }) }), 'context.gates: must not repeat a gate'],
+      ['an array body', [spawnBody()], 'body: must be a JSON object'],
+    ];
+
+    it.each(cases)('rejects %s with 400 naming the field', async (_name, body, message) => {
+      const res = await api.request('POST', '/agents/spawn', { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.message).toContain(message);
+      expect(res.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: message.split(':')[0] })]));
+    });
+
+    it('reports every bad field at once', async () => {
+      const res = await api.request('POST', '/agents/spawn', { body: { taskId: '', agentType: 'x', context: context({ branch: '' }), extra: 1 } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['agentType', 'context.branch', 'extra', 'taskId']);
+    });
+
+    it('accepts a custom gate profile with its gates (202)', async () => {
+      const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ gateProfile: 'custom', priority: 1, context: context({ gates: ['lint', 'tests'] }) }) });
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ agentId: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'spawning' });
+    });
+  });
+
+  describe('transport errors', () => {
+    it('answers 413 for a body over ORCHESTRATOR_BODY_LIMIT', async () => {
+      const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ context: context({ workItems: ['x'.repeat(70 * 1024)] }) }) });
+      expect(res.status).toBe(413);
+      expect(res.body.error.code).toBe('payload_too_large');
+    });
+
+    it.each([
+      ['text/plain', 'hello'],
+      ['application/x-www-form-urlencoded', 'taskId=T-1'],
+      ['multipart/form-data; boundary=x', '--x--'],
+    ])('answers 415 for a %s body', async (type, body) => {
+      const res = await api.request('POST', '/agents/spawn', { body, headers: { 'Content-Type': type } });
+      expect(res.status).toBe(415);
+      expect(res.body.error.code).toBe('unsupported_media_type');
+    });
+
+    it.each([['{"taskId": '], ['null'], ['"just a string"']])('answers 400 for the malformed JSON body %s', async (body) => {
+      const res = await api.request('POST', '/agents/spawn', { body, headers: { 'Content-Type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('malformed_json');
+    });
+
+    it.each([
+      ['a word', 'GET', '/agents/not-a-uuid/status'],
+      ['a number', 'POST', '/agents/12345/kill'],
+      ['300 characters', 'GET', `/agents/${'a'.repeat(300)}/status`],
+    ])('answers 400 for an agent id that is %s, not a UUID', async (_name, method, path) => {
+      const res = await api.request(method, path);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe('agentId: must be a UUID');
+    });
+
+    it.each([
+      ['an unknown field', { reason: 'x', force: true }, 'force: is not a known field'],
+      ['a control character', { reason: 'stop\u0007now' }, 'reason: must not contain control characters'],
+      ['an oversized reason', { reason: 'r'.repeat(501) }, 'reason: must be at most 500 characters'],
+      ['a numeric reason', { reason: 7 }, 'reason: must be a string'],
+    ])('rejects a kill body with %s (400)', async (_name, body, message) => {
+      const res = await api.request('POST', '/agents/00000000-0000-4000-8000-000000000000/kill', { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe(message);
+    });
+
+    it.each([
+      ['GET', '/nowhere'],
+      ['GET', '/agents/spawn'],
+      ['DELETE', '/agents/00000000-0000-4000-8000-000000000000/status'],
+    ])('answers unknown route %s %s with a JSON 404', async (method, path) => {
+      const res = await api.request(method, path);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ error: { code: 'not_found', message: expect.stringContaining('no route') } });
+    });
+
+    it('answers 404 not_found for an agent nobody knows', async () => {
+      const res = await api.request('GET', '/agents/00000000-0000-4000-8000-000000000000/status');
+      expect(res.status).toBe(404);
+      expect(res.body.error).toEqual({ code: 'not_found', message: 'agent 00000000-0000-4000-8000-000000000000 not found' });
+    });
+  });
+
+  it('never writes the API key to the logs, and never sends a stack trace', async () => {
+    const responses = await Promise.all([
+      api.request('POST', '/agents/spawn', { body: spawnBody() }),
+      api.request('POST', '/agents/spawn', { body: '{bad', headers: { 'Content-Type': 'application/json' } }),
+      api.request('GET', '/agents/nope/status'),
+      api.request('GET', '/agents/00000000-0000-4000-8000-000000000000/status', { headers: { Authorization: 'Bearer secret-bearer-token' } }),
+    ]);
+    const logText = api.logs.join('');
+    expect(logText).toContain('[redacted]');
+    expect(logText).not.toContain(TEST_API_KEY);
+    expect(logText).not.toContain('secret-bearer-token');
+    for (const res of responses) expect(JSON.stringify(res.body)).not.toMatch(/\bat .*\.ts:\d+|"stack"/);
+  });
+});

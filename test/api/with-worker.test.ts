@@ -1,0 +1,138 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { createWorker } from '../../worker/create-worker';
+import { SA } from '../../domain/search-attributes';
+import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
+import { OwnRedisServer } from './own-redis-server';
+import { COMPLETE_IMMEDIATELY } from './stand-in-workflow';
+
+/**
+ * The API with a live worker on its task queue, running a stand-in workflow (test/api/stand-in-workflow.ts)
+ * so these tests do not depend on the agent machinery; and its own Valkey, which a test stops.
+ */
+describe('REST API with a live worker and its own Valkey', () => {
+  let valkey: OwnRedisServer;
+  let api: TestApi;
+  let connection: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+
+  beforeAll(async () => {
+    valkey = await OwnRedisServer.start();
+    api = await startTestApi({ env: { VALKEY_HOST: '127.0.0.1', VALKEY_PORT: String(valkey.port) } });
+    connection = await NativeConnection.connect({ address: api.config.TEMPORAL_ADDRESS });
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./stand-in-workflow'), logger: quiet });
+    // The stand-in workflow calls no activities.
+    worker = await createWorker({ connection, namespace: api.config.TEMPORAL_NAMESPACE, taskQueue: api.taskQueue, activities: {} as Activities, workflowBundle, identity: `api-test@${process.pid}` });
+    running = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await connection?.close();
+    await api?.close();
+    await valkey?.stop();
+  });
+
+  it('is ready when Temporal and Valkey answer and a worker polls the task queue', async () => {
+    const res = await eventually(async () => {
+      const r = await api.request('GET', '/health/ready', { anonymous: true });
+      return r.status === 200 ? r : undefined;
+    }, 'ready');
+    expect(res.body).toEqual({ status: 'ready', checks: { temporal: { status: 'up' }, valkey: { status: 'up' }, worker: { status: 'up' } } });
+  });
+
+  it('answers 503 naming Valkey while Valkey is down, and 200 again once it is back', async () => {
+    await valkey.stop();
+    const down = await api.request('GET', '/health/ready', { anonymous: true });
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ status: 'not_ready', down: ['valkey'], checks: { valkey: { status: 'down', error: expect.any(String) }, temporal: { status: 'up' } } });
+
+    await valkey.start();
+    const back = await eventually(async () => {
+      const r = await api.request('GET', '/health/ready', { anonymous: true });
+      return r.status === 200 ? r : undefined;
+    }, 'ready after Valkey restart');
+    expect(back.body.status).toBe('ready');
+  });
+
+  it('keeps the killswitch and status working while Valkey is down; spawn answers 503', async () => {
+    const agentId: string = (await api.request('POST', '/agents/spawn', { body: spawnBody() })).body.agentId;
+    await eventually(async () => (await api.request('GET', `/agents/${agentId}/status`)).body.status === 'running', 'running');
+    await valkey.stop();
+    try {
+      const spawn = await api.request('POST', '/agents/spawn', { body: spawnBody() });
+      expect(spawn.status).toBe(503);
+      expect(spawn.body.error.code).toBe('valkey_unavailable');
+      expect((await api.request('GET', `/agents/${agentId}/status`)).body.status).toBe('running');
+
+      const started = Date.now();
+      const kill = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'valkey outage drill' } });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(kill.status).toBe(200);
+      expect(kill.body).toMatchObject({ agentId, status: 'killed', forced: false });
+      expect(api.logs.some((line) => line.includes('could not append the audit record'))).toBe(true);
+    } finally {
+      await valkey.start();
+    }
+  });
+
+  it('answers 503 naming the worker when nobody polls the task queue', async () => {
+    const lonely = await startTestApi();
+    try {
+      const res = await lonely.request('GET', '/health/ready', { anonymous: true });
+      expect(res.status).toBe(503);
+      expect(res.body.down).toEqual(['worker']);
+      expect(res.body.checks.worker.error).toContain(lonely.taskQueue);
+    } finally {
+      await lonely.close();
+    }
+  });
+
+  it('answers 503 naming Temporal (and so the worker) when Temporal does not answer', async () => {
+    const unreachable = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+    const cut = await startTestApi({ deps: { client: unreachable } });
+    try {
+      const res = await cut.request('GET', '/health/ready', { anonymous: true });
+      expect(res.status).toBe(503);
+      expect(res.body.down.sort()).toEqual(['temporal', 'worker']);
+    } finally {
+      await cut.close();
+      await unreachable.connection.close();
+    }
+  });
+
+  it('reads a running agent through the status query when Valkey has no key', async () => {
+    const spawned = await api.request('POST', '/agents/spawn', { body: spawnBody() });
+    const res = await eventually(async () => {
+      const r = await api.request('GET', `/agents/${spawned.body.agentId}/status`);
+      return r.body.status === 'running' ? r : undefined;
+    }, 'running');
+    expect(res.body).toMatchObject({ agentId: spawned.body.agentId, status: 'running', startedAt: expect.any(String) });
+  });
+
+  it('kills a live agent through the signal path, before the deadline and without forcing', async () => {
+    const agentId: string = (await api.request('POST', '/agents/spawn', { body: spawnBody() })).body.agentId;
+    await eventually(async () => (await api.request('GET', `/agents/${agentId}/status`)).body.status === 'running', 'running');
+    const started = Date.now();
+    const res = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'stop please' } });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agentId, status: 'killed', forced: false, alreadyFinished: false });
+    const d = await api.client.workflow.getHandle(`agent-${agentId}`).describe();
+    expect(d.status.name).toBe('COMPLETED');
+    expect(d.typedSearchAttributes.get(SA.agentStatus)).toBe('killed');
+  });
+
+  it('answers a kill of an agent that completed with its final status', async () => {
+    const body = spawnBody({ context: { repository: 'https://git.example.com/r.git', branch: 'main', workItems: [COMPLETE_IMMEDIATELY], skills: [] } });
+    const agentId: string = (await api.request('POST', '/agents/spawn', { body })).body.agentId;
+    await api.client.workflow.getHandle(`agent-${agentId}`).result();
+    const res = await api.request('POST', `/agents/${agentId}/kill`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agentId, status: 'completed', alreadyFinished: true, forced: false });
+  });
+});
+
+const quiet = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, log: () => {} };

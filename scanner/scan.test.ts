@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { loadAllowlist } from './allow';
+import { hostileText } from './corpus';
+import { RULES } from './rules';
+import { SAMPLERS, createRng, samplePositive } from './samples';
+import { redactSecrets, scanText } from './scan';
+
+const rng = createRng(2024);
+const ghToken = (): string => SAMPLERS['github-pat']!.make(rng);
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+describe('scanText', () => {
+  it('reports file, 1-based line and column, rule, redacted match and sha256 fingerprint', () => {
+    const token = ghToken();
+    const { findings, skipped } = scanText(`line one\n  const t = "${token}";\n`, 'src/a.ts');
+    expect(skipped).toEqual([]);
+    expect(findings).toEqual([
+      {
+        file: 'src/a.ts',
+        line: 2,
+        column: 14,
+        ruleId: 'github-pat',
+        description: expect.any(String),
+        match: 'ghp_…',
+        fingerprint: sha256(token),
+      },
+    ]);
+  });
+
+  it('handles CRLF line endings and several findings on one line', () => {
+    const a = ghToken();
+    const b = ghToken();
+    const { findings } = scanText(`x\r\nA=${a} B=${b}\r\n`, 'f');
+    expect(findings.map((f) => [f.line, f.column])).toEqual([
+      [2, 3],
+      [2, 6 + a.length],
+    ]);
+  });
+
+  it('finds secrets among non-ASCII text, with columns in UTF-16 code units', () => {
+    const token = ghToken();
+    const { findings } = scanText(`// café ☕ 😀\nconst 名前 = "${token}"; // İstanbul\n`, 'u.ts');
+    expect(findings.map((f) => [f.line, f.column, f.ruleId])).toEqual([[2, 13, 'github-pat']]);
+  });
+
+  it('lets the specific rule win over the generic one for the same value', () => {
+    const { findings } = scanText(`GITHUB_TOKEN="${ghToken()}"`, 'f');
+    expect(findings.map((f) => f.ruleId)).toEqual(['github-pat']);
+  });
+
+  it('reports a private key once, at its BEGIN line, with the same fingerprint raw or JSON-escaped', () => {
+    const key = SAMPLERS['private-key']!.make(createRng(3)).replace(/^-----BEGIN [A-Z ]*-----/, '-----BEGIN RSA PRIVATE KEY-----').replace(/-----END [A-Z ]*-----$/, '-----END RSA PRIVATE KEY-----');
+    const raw = scanText(`# deploy key\n${key}\n`, 'id_rsa');
+    const escaped = scanText(`{"key": "${key.replace(/\n/g, '\\n')}"}`, 'k.json');
+    expect(raw.findings.map((f) => [f.ruleId, f.line, f.column])).toEqual([['private-key', 2, 1]]);
+    expect(escaped.findings.map((f) => f.ruleId)).toEqual(['private-key']);
+    expect(escaped.findings[0]?.fingerprint).toBe(raw.findings[0]?.fingerprint);
+  });
+
+  it('ignores documented examples, placeholders, references, hashes, UUIDs and integrity strings', () => {
+    const decoys = [
+      'aws_access_key_id = AKIAIOSFODNN7EXAMPLE',
+      'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      'OPENAI_API_KEY=<YOUR_KEY>',
+      'API_KEY=${API_KEY}',
+      'token: "{{ x }}"',
+      'STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      'SECRET_KEY=changeme',
+      'API_KEY=your-api-key-here',
+      'password = "****************"',
+      'const key = process.env.OPENAI_API_KEY;',
+      'token = os.environ["GITHUB_TOKEN"]',
+      'export GITHUB_TOKEN=$GH_TOKEN',
+      `password_sha1 = "${createRng(1).chars('0123456789abcdef', 40)}"`,
+      `sha256: ${createRng(2).chars('0123456789abcdef', 64)}`,
+      'session_token_id = "3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b"',
+      `"integrity": "sha512-${createRng(3).chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 86)}=="`,
+    ];
+    expect(scanText(decoys.join('\n'), 'decoys.env').findings).toEqual([]);
+  });
+
+  it('drops a token whose checksum does not verify', () => {
+    const token = ghToken();
+    const broken = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+    expect(scanText(`t = "${broken}"`, 'f').findings).toEqual([]);
+  });
+
+  it('accepts a line carrying the orchestrator:allow marker', () => {
+    const text = `const fixture = "${ghToken()}"; // orchestrator:allow test fixture`;
+    expect(scanText(text, 'f').findings).toEqual([]);
+  });
+
+  it('accepts fingerprints and path globs from the allowlist', () => {
+    const token = ghToken();
+    const other = ghToken();
+    const allowlist = loadAllowlist(`# accepted\n${sha256(token)}\nfixtures/**\n`);
+    const text = `a=${token}\nb=${other}\n`;
+    expect(scanText(text, 'src/x.ts', { allowlist }).findings.map((f) => f.line)).toEqual([2]);
+    expect(scanText(text, 'fixtures/deep/x.ts', { allowlist }).findings).toEqual([]);
+  });
+
+  it('skips files over the size cap and binary files, with a note', () => {
+    expect(scanText('a'.repeat(101), 'big.txt', { maxFileBytes: 100 })).toEqual({
+      findings: [],
+      skipped: [{ file: 'big.txt', reason: 'file larger than 100 bytes' }],
+    });
+    expect(scanText('é'.repeat(60), 'utf8.txt', { maxFileBytes: 100 }).skipped).toHaveLength(1);
+    expect(scanText(`\u0000PNG ${ghToken()}`, 'img.png').skipped).toEqual([{ file: 'img.png', reason: 'binary file' }]);
+  });
+
+  it('skips candidate lines over the length cap with a note and scans the rest', () => {
+    const long = `token=${'a'.repeat(300)} ${ghToken()}`;
+    const { findings, skipped } = scanText(`${long}\nx=${ghToken()}\n`, 'min.js', { maxLineLength: 200 });
+    expect(findings.map((f) => f.line)).toEqual([2]);
+    expect(skipped).toEqual([{ file: 'min.js', reason: 'line 1 longer than 200 characters' }]);
+  });
+
+  it('never puts a secret in its output, even for short ones', () => {
+    for (const id of ['generic-secret', 'postgres-url', 'private-key', 'aws-secret-access-key']) {
+      const sample = samplePositive(id, rng);
+      const result = scanText(sample.lines.join('\n'), 'f');
+      expect(result.findings.length).toBeGreaterThan(0);
+      const json = JSON.stringify(result);
+      expect(json).not.toContain(sample.secret);
+      for (const f of result.findings) expect(f.match).toMatch(/^.{0,4}…$/);
+    }
+  });
+
+  it('runs through 1 MB of hostile near misses', () => {
+    const text = hostileText(7, 1 << 20);
+    const { findings } = scanText(text, 'hostile.txt');
+    // Only the random values assigned to secret names in the flood are plausible secrets.
+    expect(findings.every((f) => f.ruleId === 'generic-secret')).toBe(true);
+  });
+
+  it('accepts a custom rule table', () => {
+    const rules = RULES.filter((r) => r.id === 'npm-token');
+    expect(scanText(`x=${ghToken()}`, 'f', { rules }).findings).toEqual([]);
+  });
+});
+
+describe('redactSecrets', () => {
+  it('replaces each secret by its redacted form and leaves the rest', () => {
+    const token = ghToken();
+    expect(redactSecrets(`push failed for ${token} at origin`)).toBe('push failed for ghp_… at origin');
+  });
+
+  it('redacts even on lines marked allowed and in very long lines', () => {
+    const token = ghToken();
+    const text = `${'x'.repeat(30_000)} ${token} // orchestrator:allow`;
+    expect(redactSecrets(text)).not.toContain(token);
+  });
+});

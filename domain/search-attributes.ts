@@ -1,7 +1,7 @@
 /**
  * Typed search attributes of an agent run, so the Web UI and kill-all can filter on them.
- * The dev server registers them at start (scripts/temporal-dev.sh); compose registers them
- * through admin-tools.
+ * The dev server registers them at start (scripts/lib.sh start_temporal); compose registers them
+ * in deploy/scripts/setup-namespace.sh.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 

@@ -5,18 +5,26 @@
  *
  * Default mode has no worker on the task queue, so every kill takes the forced path (wait for
  * KILL_DEADLINE_SECONDS, then terminate): it measures the worst case the killswitch promises.
- * `--with-worker` is meant to measure the signal path with the real workflow; see `startWorkerMode`.
+ * `--with-worker` runs the real `agentRun` workflow on an in-process worker (test/support/harness)
+ * against a file:// repository and the scripted fake model, whose first answer hangs: every agent
+ * is killed while `running`, inside its model call, so kills take the signal path (cancel the
+ * activity, clean up the worktree, record `killed`). The deadline is 30 s there, so a forced
+ * kill would show as one.
  */
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import pino from 'pino';
-import { loadConfig, type Config } from '../config';
+import { loadConfig } from '../config';
 import { AgentStateStore } from '../activities/state/agent-state-store';
 import { createApp } from '../api/app';
+import { createRemoteRepo, nodeProjectFiles } from '../test/support/git-fixtures';
+import { startHarness } from '../test/support/harness';
 
 const SINGLE_KILLS = 5;
 const KILL_ALL_AGENTS = 20;
@@ -26,14 +34,22 @@ const progress = (msg: string) => process.stderr.write(`${msg}\n`);
 
 interface Mode {
   name: 'forced' | 'with-worker';
+  taskQueue: string;
+  /** Configuration the API runs with, before the task queue and key are set. */
+  apiEnv: Record<string, string | undefined>;
+  repository: string;
+  /** Called before an agent on `taskId` is spawned. */
+  prepare(taskId: string): void;
+  /** Resolves once the agents on these tasks are where a kill should find them. */
+  waitLive(taskIds: readonly string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
 async function main(): Promise<void> {
   const withWorker = process.argv.includes('--with-worker');
-  const taskQueue = `bench-kill-${randomUUID()}`;
-  const config = loadConfig({ KILL_DEADLINE_SECONDS: '2', ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, ORCHESTRATOR_API_KEY: API_KEY, ORCHESTRATOR_AUTH_DISABLED: 'false' });
-  const mode: Mode = withWorker ? await startWorkerMode(config) : { name: 'forced', stop: async () => undefined };
+  const mode: Mode = withWorker ? await startWorkerMode() : forcedMode();
+  const taskQueue = mode.taskQueue;
+  const config = loadConfig({ ...mode.apiEnv, TEMPORAL_TASK_QUEUE: taskQueue, ORCHESTRATOR_API_KEY: API_KEY, ORCHESTRATOR_AUTH_DISABLED: 'false' });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 1 });
@@ -55,26 +71,38 @@ async function main(): Promise<void> {
       if (!res.ok) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(json)}`);
       return json;
     };
-    const spawn = async (): Promise<string> =>
-      (await api('/agents/spawn', {
-        taskId: `B-${randomUUID().slice(0, 8)}`,
+    const spawn = async (taskId: string): Promise<string> => {
+      mode.prepare(taskId);
+      return (await api('/agents/spawn', {
+        taskId,
         agentType: 'worker',
-        context: { repository: 'https://git.example.com/bench.git', branch: 'main', workItems: ['bench'], skills: [] },
+        gateProfile: 'minimal',
+        context: { repository: mode.repository, branch: 'main', workItems: ['bench'], skills: [] },
       })).agentId as string;
+    };
+    const newTaskId = () => `B-${randomUUID().slice(0, 8)}`;
 
     progress(`mode ${mode.name}, deadline ${config.KILL_DEADLINE_SECONDS}s: ${SINGLE_KILLS} single kills`);
     const singleMs: number[] = [];
+    let singleForced = 0;
     for (let i = 0; i < SINGLE_KILLS; i++) {
-      const agentId = await spawn();
+      const taskId = newTaskId();
+      const agentId = await spawn(taskId);
+      await mode.waitLive([taskId]);
       const started = performance.now();
       const result = await api(`/agents/${agentId}/kill`, { reason: 'bench' });
       singleMs.push(performance.now() - started);
       if (result.status !== 'killed') throw new Error(`agent ${agentId} ended ${String(result.status)}`);
+      if (result.forced) singleForced++;
     }
 
     progress(`kill-all of ${KILL_ALL_AGENTS} agents`);
-    await Promise.all(Array.from({ length: KILL_ALL_AGENTS }, spawn));
+    const taskIds = Array.from({ length: KILL_ALL_AGENTS }, newTaskId);
+    const spawnStarted = performance.now();
+    await Promise.all(taskIds.map(spawn));
+    await mode.waitLive(taskIds);
     await waitUntilVisible(client, taskQueue, KILL_ALL_AGENTS);
+    const spawnToLiveMs = performance.now() - spawnStarted;
     const started = performance.now();
     const killAll = await api('/agents/kill-all', { reason: 'bench' });
     const killAllMs = performance.now() - started;
@@ -84,30 +112,80 @@ async function main(): Promise<void> {
         bench: 'kill',
         mode: mode.name,
         deadlineSeconds: config.KILL_DEADLINE_SECONDS,
-        singleKill: { samples: singleMs.length, minMs: round(Math.min(...singleMs)), p50Ms: round(median(singleMs)), maxMs: round(Math.max(...singleMs)) },
-        killAll: { agents: KILL_ALL_AGENTS, ms: round(killAllMs), total: killAll.total, killed: killAll.killed, forced: killAll.forced, failed: killAll.failed },
+        ...(withWorker ? { killedWhile: 'running, in the model call (fake model answer pending)' } : {}),
+        singleKill: { samples: singleMs.length, minMs: round(Math.min(...singleMs)), p50Ms: round(median(singleMs)), maxMs: round(Math.max(...singleMs)), forced: singleForced },
+        killAll: {
+          agents: KILL_ALL_AGENTS,
+          ms: round(killAllMs),
+          total: killAll.total,
+          killed: killAll.killed,
+          forced: killAll.forced,
+          failed: killAll.failed,
+          ...(withWorker ? { spawnToAllLiveMs: round(spawnToLiveMs) } : {}),
+        },
         node: process.version,
         cpus: os.cpus().length,
       }),
     );
   } finally {
-    await mode.stop();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+    await mode.stop();
     await connection.close();
     redis.disconnect();
   }
 }
 
+/** No worker: agents stay `spawning` and every kill is forced at the deadline. */
+function forcedMode(): Mode {
+  const taskQueue = `bench-kill-${randomUUID()}`;
+  return {
+    name: 'forced',
+    taskQueue,
+    apiEnv: { KILL_DEADLINE_SECONDS: '2', ...process.env },
+    repository: 'https://git.example.com/bench.git',
+    prepare: () => undefined,
+    // Single kills go out at once (nothing will run them); kill-all waits for visibility in main.
+    waitLive: async () => undefined,
+    stop: async () => undefined,
+  };
+}
+
 /**
- * The signal path needs a worker running the real `agentRun` workflow with activities that can
- * reach a repository and a model (the fake model server of test/support). Left to wire with the
- * worker: start it on `config.TEMPORAL_TASK_QUEUE` here and return its stop function.
+ * The real workflow on an in-process worker (the test harness: fresh task queue, fake model,
+ * workspace in a temp dir) and a local bare repository with a passing `npm test`.
  */
-async function startWorkerMode(_config: Config): Promise<Mode> {
-  throw new Error('--with-worker is not wired yet: it needs worker/create-worker with the real workflow, a repository and the fake model');
+async function startWorkerMode(): Promise<Mode> {
+  const h = await startHarness();
+  const remote = createRemoteRepo(nodeProjectFiles());
+  return {
+    name: 'with-worker',
+    taskQueue: h.taskQueue,
+    apiEnv: { KILL_DEADLINE_SECONDS: '30', ...process.env, GIT_ALLOWED_SCHEMES: 'file,https,ssh' },
+    repository: remote.url,
+    // The first model call never answers before the kill (the fake model drops it when the client goes away).
+    prepare: (taskId) => h.fakeModel.script(taskId, [{ text: 'still thinking', delayMs: 600_000 }]),
+    async waitLive(taskIds) {
+      const deadline = Date.now() + 120_000;
+      const inModelCall = () => taskIds.every((t) => h.fakeModel.requestsFor(t).length > 0);
+      while (!inModelCall()) {
+        if (Date.now() > deadline) throw new Error(`not all of ${taskIds.length} agents reached their model call`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop() {
+      for await (const execution of h.client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${h.taskQueue}'` })) {
+        await h.client.workflow
+          .getHandle(execution.workflowId)
+          .terminate('bench cleanup')
+          .catch(() => undefined);
+      }
+      await h.close();
+      rmSync(path.dirname(remote.dir), { recursive: true, force: true });
+    },
+  };
 }
 
 async function waitUntilVisible(client: Client, taskQueue: string, count: number): Promise<void> {
@@ -130,7 +208,10 @@ function median(values: number[]): number {
 
 const round = (ms: number) => Math.round(ms);
 
-main().catch((err: unknown) => {
-  progress(`kill bench failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+main()
+  // The fake model's pending replies hold timers (600 s) even after their requests were abandoned.
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
+    progress(`kill bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });

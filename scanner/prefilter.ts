@@ -18,14 +18,22 @@ export interface Prefilter {
   readonly output: readonly (readonly number[])[];
 }
 
-/** A line that contains at least one keyword, with the rules whose keywords it contains. */
+/** A line that contains at least one keyword. */
 export interface CandidateLine {
   /** Offset of the first character of the line. */
   readonly start: number;
   /** Offset just past the line's last character (the `\n` or the end of the text). */
   readonly end: number;
-  /** Keyword occurrences as flat pairs: rule index, absolute offset where the keyword starts. */
-  readonly hits: readonly number[];
+  /** This line's keyword occurrences are `hitRule[k]`, `hitStart[k]` for hitFrom <= k < hitTo. */
+  readonly hitFrom: number;
+  readonly hitTo: number;
+}
+
+/** Lines that contain keywords, and the keyword occurrences (rule index, offset where the keyword starts). */
+export interface Candidates {
+  readonly lines: CandidateLine[];
+  readonly hitRule: Int32Array;
+  readonly hitStart: Int32Array;
 }
 
 /** Builds the automaton over all rules' keywords; throws if a keyword is not lower-case ASCII. */
@@ -93,90 +101,107 @@ export function buildPrefilter(rules: readonly Rule[]): Prefilter {
  * positions. Line numbers are left to the caller, which needs them only for the few lines
  * that yield a finding.
  */
-export function candidateLines(prefilter: Prefilter, text: string): CandidateLine[] {
-  const { delta, output } = prefilter;
+export function candidateLines(prefilter: Prefilter, text: string): Candidates {
+  const { output } = prefilter;
   const length = text.length;
-  // The automaton reads bytes: one per UTF-16 code unit (latin1), so offsets are unchanged. A
-  // non-ASCII unit aliases an ASCII one (`& 127`); that can only add a hit, which the rule's
-  // regex then rejects. Reading a byte array is about twice as fast as charCodeAt.
+  const { ends, states, count } = runAutomaton(prefilter, text);
+
+  // Expand each hit into the keywords ending there; a line is opened at its first hit.
+  let total = 0;
+  for (let h = 0; h < count; h++) total += (output[(states[h] as number) >> 7] as readonly number[]).length;
+  const hitRule = new Int32Array(total);
+  const hitStart = new Int32Array(total);
+  const lines: CandidateLine[] = [];
+  let k = 0;
+  let lineStart = 0;
+  let lineEnd = -1;
+  let lineFrom = 0;
+  for (let h = 0; h < count; h++) {
+    const i = ends[h] as number;
+    if (i >= lineEnd) {
+      if (lineEnd >= 0) lines.push({ start: lineStart, end: lineEnd, hitFrom: lineFrom, hitTo: k });
+      lineStart = i;
+      while (lineStart > 0 && text.charCodeAt(lineStart - 1) !== 10) lineStart--;
+      lineEnd = i;
+      while (lineEnd < length && text.charCodeAt(lineEnd) !== 10) lineEnd++;
+      lineFrom = k;
+    }
+    const out = output[(states[h] as number) >> 7] as readonly number[];
+    for (let o = 0; o < out.length; o++) {
+      const packed = out[o] as number;
+      hitRule[k] = packed >>> 8;
+      hitStart[k] = i + 1 - (packed & 0xff);
+      k++;
+    }
+  }
+  if (lineEnd >= 0) lines.push({ start: lineStart, end: lineEnd, hitFrom: lineFrom, hitTo: k });
+  return { lines, hitRule, hitStart };
+}
+
+const MAX_RETAINED_BYTES = 8 * 1024 * 1024;
+
+/** Reused across calls (the scanner is synchronous), grown on demand. */
+let scratchBytes = Buffer.allocUnsafe(1 << 16);
+let hitEnds = new Int32Array(4096);
+let hitStates = new Int32Array(4096);
+
+/**
+ * Where keywords end in `text`, and the automaton state there, in order.
+ *
+ * The automaton reads one byte per UTF-16 code unit (latin1), masked to 7 bits, so offsets
+ * are the text's; a non-ASCII unit aliases an ASCII one, which can only add a hit that the
+ * rule's regex then rejects. Reading bytes is about twice as fast as charCodeAt.
+ */
+function runAutomaton(prefilter: Prefilter, text: string): { ends: Int32Array; states: Int32Array; count: number } {
+  const length = text.length;
   if (scratchBytes.length < length && length <= MAX_RETAINED_BYTES) scratchBytes = Buffer.allocUnsafe(Math.max(length, scratchBytes.length * 2));
   const bytes = scratchBytes.length >= length ? scratchBytes : Buffer.allocUnsafe(length);
   bytes.write(text, 0, length, 'latin1');
-
-  cursor[0] = 0;
-  cursor[1] = 0;
-  cursor[2] = 0;
-  for (;;) {
-    runAutomaton(delta, bytes, length, scratchEnds, scratchStates);
-    if ((cursor[0] as number) >= length) break;
-    grow();
-  }
-  const count = cursor[2] as number;
-  if (process.env.LOOPONLY) return [];
-  const ends = scratchEnds;
-  const states = scratchStates;
-
-  const lines: CandidateLine[] = [];
-  let currentEnd = -1;
-  let hits: number[] = [];
-  for (let h = 0; h < count; h++) {
-    const i = ends[h] as number;
-    if (i >= currentEnd) {
-      const end = bytes.indexOf(10, i);
-      currentEnd = end === -1 || end >= length ? length : end;
-      hits = [];
-      lines.push({ start: bytes.lastIndexOf(10, i) + 1, end: currentEnd, hits });
+  let count = 0;
+  let state = 0;
+  for (let from = 0; from < length; ) {
+    if (count === hitEnds.length) {
+      const ends = new Int32Array(hitEnds.length * 2);
+      const states = new Int32Array(hitStates.length * 2);
+      ends.set(hitEnds);
+      states.set(hitStates);
+      hitEnds = ends;
+      hitStates = states;
     }
-    const out = output[(states[h] as number) >> 7] as readonly number[];
-    for (let k = 0; k < out.length; k++) {
-      const packed = out[k] as number;
-      hits.push(packed >>> 8, i + 1 - (packed & 0xff));
-    }
+    from = runUntilFull(prefilter.delta, bytes, from, length, state, count);
+    state = loopState;
+    count = loopCount;
   }
-  return lines;
+  return { ends: hitEnds, states: hitStates, count };
 }
 
-/** Automaton position, state and hit count, kept between calls of runAutomaton. */
-const cursor = new Int32Array(3);
+/** State and hit count where the last runUntilFull call stopped. */
+let loopState = 0;
+let loopCount = 0;
 
 /**
- * The hot loop, alone in its function so the compiler keeps it tight: runs from `cursor` and
- * records where keywords end until the text or the hit buffers run out.
+ * The hot loop, alone in a small function so the compiler keeps it tight: one table lookup
+ * and one sign test per character. Stops at the end of the text or when the hit buffers are
+ * full, and returns where it stopped.
  */
-function runAutomaton(delta: Int32Array, bytes: Uint8Array, length: number, ends: Int32Array, states: Int32Array): void {
-  let i = cursor[0] as number;
-  let state = cursor[1] as number;
-  let count = cursor[2] as number;
+function runUntilFull(delta: Int32Array, bytes: Uint8Array, from: number, to: number, state: number, count: number): number {
+  const ends = hitEnds;
+  const states = hitStates;
   const capacity = ends.length;
-  for (; i < length; i++) {
+  let i = from;
+  for (; i < to; i++) {
     state = delta[state + ((bytes[i] as number) & 127)] as number;
     if (state < 0) {
       state = -state - 1;
       ends[count] = i;
       states[count] = state;
-      count++;
-      if (count === capacity) {
+      if (++count === capacity) {
         i++;
         break;
       }
     }
   }
-  cursor[0] = i;
-  cursor[1] = state;
-  cursor[2] = count;
-}
-
-/** Reused across calls (the scanner is synchronous), grown on demand. */
-const MAX_RETAINED_BYTES = 8 * 1024 * 1024;
-let scratchBytes = Buffer.allocUnsafe(1 << 16);
-let scratchEnds = new Int32Array(4096);
-let scratchStates = new Int32Array(4096);
-
-function grow(): void {
-  const ends = new Int32Array(scratchEnds.length * 2);
-  const states = new Int32Array(scratchStates.length * 2);
-  ends.set(scratchEnds);
-  states.set(scratchStates);
-  scratchEnds = ends;
-  scratchStates = states;
+  loopState = state;
+  loopCount = count;
+  return i;
 }

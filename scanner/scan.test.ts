@@ -39,8 +39,9 @@ describe('scanText', () => {
 
   it('finds secrets among non-ASCII text, with columns in UTF-16 code units', () => {
     const token = ghToken();
-    const { findings } = scanText(`// café ☕ 😀\nconst 名前 = "${token}"; // İstanbul\n`, 'u.ts');
-    expect(findings.map((f) => [f.line, f.column, f.ruleId])).toEqual([[2, 13, 'github-pat']]);
+    // U+4E0A (上) has the low byte of '\n': it must not split the line.
+    const { findings } = scanText(`// café ☕ 😀\nconst 名前上 = "${token}"; // İstanbul\n`, 'u.ts');
+    expect(findings.map((f) => [f.line, f.column, f.ruleId])).toEqual([[2, 14, 'github-pat']]);
   });
 
   it('lets the specific rule win over the generic one for the same value', () => {

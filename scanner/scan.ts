@@ -154,17 +154,17 @@ function detect(
 ): Candidate[] {
   const candidates: Candidate[] = [];
   const searchedLine = new Int32Array(engine.rules.length).fill(-1);
-  for (const cand of candidateLines(engine.prefilter, text)) {
+  const { lines, hitRule, hitStart } = candidateLines(engine.prefilter, text);
+  for (const cand of lines) {
     if (cand.end - cand.start > maxLineLength) {
       onLongLine(cand.start);
       continue;
     }
     const line = text.slice(cand.start, cand.end);
     if (honourInlineAllow && line.includes(INLINE_ALLOW_MARKER)) continue;
-    const { hits } = cand;
-    for (let h = 0; h < hits.length; h += 2) {
-      const ruleIndex = hits[h] as number;
-      const keywordAt = hits[h + 1] as number;
+    for (let h = cand.hitFrom; h < cand.hitTo; h++) {
+      const ruleIndex = hitRule[h] as number;
+      const keywordAt = hitStart[h] as number;
       const { rule, regex } = engine.rules[ruleIndex] as CompiledRule;
       if (rule.anchored === false) {
         // Searched once per line, whichever keyword brought it here.

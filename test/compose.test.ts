@@ -107,7 +107,8 @@ describe(`${COMPOSE_FILE} with the compose CLI`, () => {
     expect(tool.label).toBeTruthy();
   });
 
-  const withTool = tool ? it : it.skip;
+  // Without a tool the first test fails with the install hint; these then fail too, loudly.
+  const withTool = it;
 
   withTool(`passes \`config --quiet\` (${tool?.label ?? 'no tool'})`, () => {
     const res = run([...tool!.argv, '-f', COMPOSE_FILE, 'config', '--quiet'], composeEnv());
@@ -120,7 +121,8 @@ describe(`${COMPOSE_FILE} with the compose CLI`, () => {
     expect(res.stderr).toContain(name);
   });
 
-  (tool?.json ? describe : describe.skip)('rendered model (config --format json)', () => {
+  // Compose v1 (Debian's docker-compose) has no JSON output: there the file-text checks below stand in.
+  if (tool?.json) describe('rendered model (config --format json)', () => {
     interface Svc {
       image?: string;
       build?: unknown;

@@ -461,6 +461,8 @@ export const RULES: readonly Rule[] = [
     keywords: ['accountkey'],
     pattern: /AccountKey\s{0,3}=\s{0,3}([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/i,
     minEntropy: 4.5,
+    // The storage emulator's key is public, published with Azurite.
+    validate: (_s, m) => !/AccountName\s{0,3}=\s{0,3}devstoreaccount1/i.test(m.input),
   },
   {
     id: 'azure-ad-client-secret',

@@ -449,6 +449,7 @@ export const SAMPLERS: Readonly<Record<string, Sampler>> = {
       ['conn = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=<account-key>;EndpointSuffix=core.windows.net"'],
       [`conn = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=${randomToken(rng, B64, 40)}==;"`],
       ['conn = "AccountName=devstoreaccount1;AccountKey=' + 'x'.repeat(86) + '=="'],
+      [`conn = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${randomToken(rng, B64, 86)}==;"`],
     ],
   },
   'azure-ad-client-secret': {

@@ -8,14 +8,15 @@ export interface Rule {
   /** Lower-case ASCII literals; a line meets `pattern` only if one of them occurs in it (ASCII case-insensitively). */
   readonly keywords: readonly string[];
   /**
-   * Where the secret is (flags other than `i`/`s`/`m`/`u` are replaced by the engine). Must be linear-time: bounded quantifiers and a leading boundary, no nested quantifiers.
+   * Where the secret is; the engine sets the `d`, `g` and `y` flags itself. Must be linear-time:
+   * bounded quantifiers, a leading boundary, no nested quantifiers.
    */
   readonly pattern: RegExp;
   /** Capture group holding the secret; default: the first group that took part, else the whole match. */
   readonly secretGroup?: number;
   /** Minimum Shannon entropy (bits per char) of the secret. */
   readonly minEntropy?: number;
-  /** Checksum / structure check on the secret; `m` is the whole match (its `input` is the searched text). */
+  /** Checksum / structure check on the secret; `m` is the match, whose `input` is the line (the whole text for multi-line rules). */
   readonly validate?: (secret: string, m: RegExpExecArray) => boolean;
   /** Known non-secrets for this rule (documented examples...), tested against the secret. */
   readonly allow?: readonly RegExp[];

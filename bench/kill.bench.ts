@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     progress(`mode ${mode.name}, deadline ${config.KILL_DEADLINE_SECONDS}s: ${SINGLE_KILLS} single kills`);
     const singleMs: number[] = [];
     let singleForced = 0;
+    const breakdowns: KillBreakdown[] = [];
     for (let i = 0; i < SINGLE_KILLS; i++) {
       const taskId = newTaskId();
       const agentId = await spawn(taskId);
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
       singleMs.push(performance.now() - started);
       if (result.status !== 'killed') throw new Error(`agent ${agentId} ended ${String(result.status)}`);
       if (result.forced) singleForced++;
+      if (withWorker) breakdowns.push(await killBreakdown(client, agentId));
     }
 
     progress(`kill-all of ${KILL_ALL_AGENTS} agents`);
@@ -113,7 +115,20 @@ async function main(): Promise<void> {
         mode: mode.name,
         deadlineSeconds: config.KILL_DEADLINE_SECONDS,
         ...(withWorker ? { killedWhile: 'running, in the model call (fake model answer pending)' } : {}),
-        singleKill: { samples: singleMs.length, minMs: round(Math.min(...singleMs)), p50Ms: round(median(singleMs)), maxMs: round(Math.max(...singleMs)), forced: singleForced },
+        singleKill: {
+          samples: singleMs.length,
+          minMs: round(Math.min(...singleMs)),
+          p50Ms: round(median(singleMs)),
+          maxMs: round(Math.max(...singleMs)),
+          forced: singleForced,
+          ...(withWorker
+            ? {
+                // p50 of each step, from the Temporal server's event times in each run's history.
+                p50SignalToActivityCancelledMs: round(median(breakdowns.map((b) => b.signalToActivityCancelledMs))),
+                p50ActivityCancelledToClosedMs: round(median(breakdowns.map((b) => b.activityCancelledToClosedMs))),
+              }
+            : {}),
+        },
         killAll: {
           agents: KILL_ALL_AGENTS,
           ms: round(killAllMs),
@@ -176,9 +191,21 @@ async function startWorkerMode(): Promise<Mode> {
       }
     },
     async stop() {
-      for await (const execution of h.client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${h.taskQueue}'` })) {
+      // Killed runs close a moment after the API saw `killed` in Valkey: let them, then terminate any leftover.
+      const running = async () => {
+        const ids: string[] = [];
+        for await (const e of h.client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${h.taskQueue}'` })) ids.push(e.workflowId);
+        return ids;
+      };
+      const deadline = Date.now() + 10_000;
+      let left = await running();
+      while (left.length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        left = await running();
+      }
+      for (const workflowId of left) {
         await h.client.workflow
-          .getHandle(execution.workflowId)
+          .getHandle(workflowId)
           .terminate('bench cleanup')
           .catch(() => undefined);
       }
@@ -186,6 +213,29 @@ async function startWorkerMode(): Promise<Mode> {
       rmSync(path.dirname(remote.dir), { recursive: true, force: true });
     },
   };
+}
+
+interface KillBreakdown {
+  /** Kill signal recorded to the in-flight model activity reported cancelled (it learns it from a heartbeat). */
+  signalToActivityCancelledMs: number;
+  /** Activity cancelled to the workflow closed (cleanup: salvage, worktree removal, `killed` recorded). */
+  activityCancelledToClosedMs: number;
+}
+
+async function killBreakdown(client: Client, agentId: string): Promise<KillBreakdown> {
+  const handle = client.workflow.getHandle(`agent-${agentId}`);
+  await handle.result(); // the API answers once Valkey says `killed`, just before the workflow closes
+  const history = await handle.fetchHistory();
+  const timeOf = (pick: (e: NonNullable<typeof history.events>[number]) => unknown): number => {
+    const event = history.events?.find((e) => pick(e));
+    const t = event?.eventTime;
+    if (!t) throw new Error(`agent ${agentId}: an expected history event is missing`);
+    return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+  };
+  const signalled = timeOf((e) => e.workflowExecutionSignaledEventAttributes);
+  const cancelled = timeOf((e) => e.activityTaskCanceledEventAttributes);
+  const closed = timeOf((e) => e.workflowExecutionCompletedEventAttributes);
+  return { signalToActivityCancelledMs: cancelled - signalled, activityCancelledToClosedMs: closed - cancelled };
 }
 
 async function waitUntilVisible(client: Client, taskQueue: string, count: number): Promise<void> {

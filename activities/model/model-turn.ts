@@ -44,7 +44,8 @@ export async function runModelTurn(
   if (stored?.role === 'assistant') return summarise(stored.content, stored.stop_reason ?? null, stored.usage, true);
 
   const messages = await deps.transcripts.range(input.agentId, input.messageCount);
-  const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, 5000) : undefined;
+  // Heartbeat every second: a kill reaches this activity in the answer to a heartbeat.
+  const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, 1000) : undefined;
   let response: Anthropic.Message;
   try {
     response = await deps.anthropic.messages.create(

@@ -21,6 +21,7 @@ import type { GitWorkspaces } from './git';
 import { evaluateGates, formatGateFeedback, profileGates, resolveGateCommands, runGates as runGateCommands } from './gates';
 import { PRE_COMMIT_GATES } from '../domain/gates';
 import { readAtBase } from './read-at-base';
+import { TypedError } from './typed-error';
 import { giveToSandboxUser } from './tools/ownership';
 import { ALLOWLIST_FILE, loadAllowlist, scanAddedLines, type SecretFinding } from '../scanner';
 
@@ -54,7 +55,7 @@ function activityOp() {
   return { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat(), heartbeat: (d?: unknown) => ctx.heartbeat(d) };
 }
 
-/** Errors that carry a `type` from our modules become non-retryable failures when the type says bad input or policy. */
+/** Our modules' errors become failures with their `type`: non-retryable for bad input and policy refusals. */
 const NON_RETRYABLE_TYPES = new Set<string>([
   FAILURE_TYPES.invalidInput,
   FAILURE_TYPES.pathOutsideWorkspace,
@@ -67,14 +68,9 @@ async function classified<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    const type = (err as { type?: unknown }).type;
-    const retryable = (err as { retryable?: unknown }).retryable;
-    const message = err instanceof Error ? err.message : String(err);
-    if (typeof type === 'string' && (NON_RETRYABLE_TYPES.has(type) || retryable === false)) {
-      throw ApplicationFailure.nonRetryable(message, type);
-    }
-    throw err;
+    if (err instanceof ApplicationFailure || !(err instanceof TypedError)) throw err;
+    if (!err.retryable || NON_RETRYABLE_TYPES.has(err.type)) throw ApplicationFailure.nonRetryable(err.message, err.type);
+    throw ApplicationFailure.retryable(err.message, err.type);
   }
 }
 

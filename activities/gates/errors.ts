@@ -4,11 +4,9 @@
  * `{ type, nonRetryable: !retryable }` without knowing the class.
  */
 import { FAILURE_TYPES } from '../../domain/agent';
+import { TypedError } from '../typed-error';
 
-export abstract class GateError extends Error {
-  abstract readonly type: string;
-  abstract readonly retryable: boolean;
-}
+export abstract class GateError extends TypedError {}
 
 /** A gate list or profile that names something that is not a gate (bad spawn request). */
 export class InvalidGateSelectionError extends GateError {

@@ -1,8 +1,9 @@
 /**
  * Errors the git activities throw. Each carries a `type` the activity layer copies onto an
- * `ApplicationFailure`, and `nonRetryable` for failures a retry cannot fix (bad input, policy).
+ * `ApplicationFailure`, and `retryable: false` for failures a retry cannot fix (bad input, policy).
  */
 import { FAILURE_TYPES } from '../../domain/agent';
+import { TypedError } from '../typed-error';
 
 /** Failure types specific to git, alongside the shared ones in FAILURE_TYPES. */
 export const GIT_FAILURE_TYPES = {
@@ -10,15 +11,12 @@ export const GIT_FAILURE_TYPES = {
   aborted: 'GitAborted',
 } as const;
 
-export abstract class GitWorkspaceError extends Error {
-  abstract readonly type: string;
-  abstract readonly nonRetryable: boolean;
-}
+export abstract class GitWorkspaceError extends TypedError {}
 
 /** Input that must never reach git: a bad URL, branch, task id or agent id. */
 export class GitInputError extends GitWorkspaceError {
   readonly type = FAILURE_TYPES.invalidInput;
-  readonly nonRetryable = true;
+  readonly retryable = false;
   constructor(message: string) {
     super(message);
     this.name = 'GitInputError';
@@ -28,7 +26,7 @@ export class GitInputError extends GitWorkspaceError {
 /** A path that would resolve outside the workspace root. */
 export class WorkspacePathError extends GitWorkspaceError {
   readonly type = FAILURE_TYPES.pathOutsideWorkspace;
-  readonly nonRetryable = true;
+  readonly retryable = false;
   constructor(message: string) {
     super(message);
     this.name = 'WorkspacePathError';
@@ -38,7 +36,7 @@ export class WorkspacePathError extends GitWorkspaceError {
 /** The agent branch no longer merges cleanly into its target; `conflicts` lists the paths. */
 export class MergeConflictError extends GitWorkspaceError {
   readonly type = FAILURE_TYPES.mergeConflict;
-  readonly nonRetryable = true;
+  readonly retryable = false;
   constructor(readonly conflicts: string[]) {
     super(`agent branch conflicts with its target in ${conflicts.length} path(s): ${conflicts.slice(0, 20).join(', ')}`);
     this.name = 'MergeConflictError';
@@ -48,7 +46,7 @@ export class MergeConflictError extends GitWorkspaceError {
 /** A git process failed; usually transient (network, a lock held by a crashed process). */
 export class GitCommandFailedError extends GitWorkspaceError {
   readonly type = GIT_FAILURE_TYPES.commandFailed;
-  readonly nonRetryable = false;
+  readonly retryable = true;
   constructor(
     message: string,
     readonly subcommand: string,
@@ -62,7 +60,7 @@ export class GitCommandFailedError extends GitWorkspaceError {
 /** The caller's AbortSignal fired (activity cancelled) while git was running. */
 export class GitAbortedError extends GitWorkspaceError {
   readonly type = GIT_FAILURE_TYPES.aborted;
-  readonly nonRetryable = true;
+  readonly retryable = false;
   constructor(subcommand: string) {
     super(`git ${subcommand} was aborted`);
     this.name = 'GitAbortedError';

@@ -45,7 +45,7 @@ describe('runGit', () => {
   it('fails a command that outlives its timeout as retryable', async () => {
     await expect(git(['ls-remote', 'ssh://example.invalid/repo.git'], { env: hangingRemote, timeoutMs: 300 })).rejects.toMatchObject({
       type: 'GitCommandFailed',
-      nonRetryable: false,
+      retryable: true,
       message: expect.stringContaining('timed out'),
     });
   });

@@ -243,7 +243,7 @@ describe('git workspaces', () => {
       const { remote, deps, workspaces } = setup();
       const attempt = workspaces.prepare(make(remote.url));
       await expect(attempt).rejects.toBeInstanceOf(GitInputError);
-      await expect(attempt).rejects.toMatchObject({ type: FAILURE_TYPES.invalidInput, nonRetryable: true });
+      await expect(attempt).rejects.toMatchObject({ type: FAILURE_TYPES.invalidInput, retryable: false });
       expect(existsSync(path.join(deps.workspaceRoot, 'mirrors'))).toBe(false);
       expect(existsSync(deps.workspaceRoot)).toBe(false);
     });

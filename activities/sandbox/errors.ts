@@ -3,13 +3,10 @@
  * non-retryable or retryable `ApplicationFailure`, so the workflow can branch on it.
  */
 import { FAILURE_TYPES } from '../../domain/agent';
+import { TypedError } from '../typed-error';
 
 /** Base class: every sandbox failure names its `type`. */
-export abstract class SandboxError extends Error {
-  abstract readonly type: string;
-  /** Whether retrying the same call may succeed (the engine was briefly away, a race). */
-  abstract readonly retryable: boolean;
-}
+export abstract class SandboxError extends TypedError {}
 
 /** The Docker engine did not answer (socket missing, refused, timed out). Retryable. */
 export class SandboxUnavailableError extends SandboxError {

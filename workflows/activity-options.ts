@@ -39,7 +39,8 @@ export const workspace: ActivityOptions = {
 export const modelCall: ActivityOptions = {
   ...waitForStop,
   startToCloseTimeout: '15m',
-  heartbeatTimeout: '30s',
+  // The call heartbeats every second, so a dead worker is noticed quickly and the turn retried.
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8, nonRetryableErrorTypes },
 };
 

@@ -107,9 +107,13 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
         .join('\n\n'),
     );
 
+  let indexedStatus: AgentStatus = status; // the API indexes 'spawning' at start; continue-as-new carries the rest
   const record = async (reason?: string) => {
     seq += 1;
-    wf.upsertSearchAttributes([{ key: SA.agentStatus, value: status }]);
+    if (status !== indexedStatus) {
+      wf.upsertSearchAttributes([{ key: SA.agentStatus, value: status }]);
+      indexedStatus = status;
+    }
     showDetails();
     await quick.recordState({ seq, view: view(), context: input.context, reason, at: new Date().toISOString() });
   };

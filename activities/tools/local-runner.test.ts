@@ -54,3 +54,22 @@ describe('LocalRunner', () => {
     expect(resolveInside(dir, 'a/b')).toBe(path.join(dir, 'a/b'));
   });
 });
+
+describe('LocalRunner after a worker crash', () => {
+  it('stops the process group a dead worker left running before it runs the next command', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'local-runner-crash-'));
+    try {
+      // A command from the "dead" worker: started, never awaited, like a SIGKILLed worker's.
+      const first = new LocalRunner(dir);
+      void first.run('sleep 30; touch survived', { timeoutMs: 60_000, maxOutputBytes: 1000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const retried = new LocalRunner(dir);
+      const res = await retried.run('echo retried', { timeoutMs: 10_000, maxOutputBytes: 1000 });
+      expect(res.output.trim()).toBe('retried');
+      const { execSync } = await import('node:child_process');
+      expect(execSync('ps -eo args').toString()).not.toContain('sleep 30; touch survived');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

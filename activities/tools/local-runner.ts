@@ -6,7 +6,7 @@
  * sandbox for untrusted work.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OutputBuffer } from './output-buffer';
@@ -24,7 +24,13 @@ export class LocalRunner implements CommandRunner {
     const cwd = resolveInside(this.workspaceDir, options.cwd ?? '.');
     const started = Date.now();
     const output = new OutputBuffer(options.maxOutputBytes);
-    mkdirSync(path.join(os.tmpdir(), 'agent-home', path.basename(this.workspaceDir)), { recursive: true });
+    const home = path.join(os.tmpdir(), 'agent-home', path.basename(this.workspaceDir));
+    mkdirSync(home, { recursive: true });
+    // A worker that died mid-command left its process group running in this worktree: stop it
+    // before the retried command starts, so the two never run side by side.
+    const pgidFile = path.join(home, '.running-pgid');
+    const stale = Number(readFileSyncOrEmpty(pgidFile));
+    if (stale > 0) signalGroup(stale, 'SIGKILL');
     return new Promise<RunResult>((resolve, reject) => {
       const child = spawn(this.shell, ['-c', command], {
         cwd,
@@ -33,7 +39,7 @@ export class LocalRunner implements CommandRunner {
         env: {
           PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
           // HOME outside the worktree, so tool caches (.npm, .cache) never end up in a commit.
-          HOME: path.join(os.tmpdir(), 'agent-home', path.basename(this.workspaceDir)),
+          HOME: home,
           LANG: 'C.UTF-8',
           TERM: 'dumb',
           CI: 'true',
@@ -41,6 +47,7 @@ export class LocalRunner implements CommandRunner {
           ...options.env,
         },
       });
+      if (child.pid) writeFileSync(pgidFile, String(child.pid));
       let timedOut = false;
       let aborted = false;
       const stop = () => {
@@ -71,6 +78,7 @@ export class LocalRunner implements CommandRunner {
         options.signal?.removeEventListener('abort', onAbort);
         // The shell is gone; make sure nothing it started in the background lingers.
         signalGroup(child.pid, 'SIGKILL');
+        rmSync(pgidFile, { force: true });
         resolve({
           exitCode: code,
           output: output.toString(),
@@ -106,5 +114,13 @@ export class PathOutsideWorkspaceError extends Error {
   constructor(readonly requested: string) {
     super(`path ${JSON.stringify(requested)} is outside the workspace`);
     this.name = 'PathOutsideWorkspaceError';
+  }
+}
+
+function readFileSyncOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }

@@ -14,6 +14,7 @@ import { loadConfig, type Config } from '../../config';
 import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput } from '../../domain/agent';
 import { SA } from '../../domain/search-attributes';
 import { buildActivities } from '../../worker/wiring';
+import type { Activities } from '../../activities';
 import { createWorker } from '../../worker/create-worker';
 import type { agentRun } from '../../workflows';
 import { testEnv } from './env';
@@ -53,7 +54,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, opts: { worker?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  worker?: boolean;
+  /** Lets a test interpose on activities (e.g. fail one after it did its work, to force a retry). */
+  wrapActivities?: (activities: Activities) => Activities;
+}
+
+export async function startHarness(env: Record<string, string> = {}, opts: HarnessOptions = {}): Promise<Harness> {
   const taskQueue = `test-${randomUUID()}`;
   const fakeModel = new FakeModelServer();
   const baseUrl = await fakeModel.start();
@@ -91,7 +98,8 @@ export async function startHarness(env: Record<string, string> = {}, opts: { wor
     taskQueue,
     services,
     async startWorker() {
-      worker = await createWorker({ connection, namespace: 'default', taskQueue, activities: services.activities, workflowBundle: await workflowBundle() });
+      const activities = opts.wrapActivities ? opts.wrapActivities(services.activities) : services.activities;
+      worker = await createWorker({ connection, namespace: 'default', taskQueue, activities, workflowBundle: await workflowBundle() });
       running = worker.run();
     },
     async stopWorker() {

@@ -1,0 +1,138 @@
+/**
+ * Records real agentRun histories for the replay test (test/replay.test.ts):
+ *
+ *   npx tsx scripts/record-histories.ts [name ...]
+ *
+ * Each scenario runs through the test harness (a worker on a fresh task queue against the
+ * Temporal dev server and Valkey at TEMPORAL_ADDRESS / VALKEY_HOST / VALKEY_PORT, and the scripted
+ * fake model) and is saved to test/fixtures/histories/<name>.json, then replayed once against the
+ * current workflow code as a check. Re-record after a deliberate, versioned workflow change only:
+ * the point of the fixtures is that old histories keep replaying.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { agentRun } from '../workflows';
+import { createRemoteRepo, nodeProjectFiles } from '../test/support/git-fixtures';
+import { eventually, startHarness, type Harness } from '../test/support/harness';
+import { loadHistoryDir, replayHistories, saveHistory } from '../worker/replay';
+
+const HISTORIES_DIR = path.resolve(__dirname, '../test/fixtures/histories');
+
+interface Scenario {
+  name: string;
+  /** Starts the run and waits until it has closed with the expected outcome. */
+  run(h: Harness): Promise<WorkflowHandle<typeof agentRun>>;
+}
+
+const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
+
+async function expectStatus(handle: WorkflowHandle<typeof agentRun>, status: string): Promise<void> {
+  const final = await handle.result();
+  if (final.status !== status) throw new Error(`${handle.workflowId}: expected ${status}, got ${final.status}`);
+}
+
+async function expectFailure(handle: WorkflowHandle<typeof agentRun>, type: string): Promise<void> {
+  const err = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const cause = err instanceof WorkflowFailedError ? (err.cause as { type?: string } | undefined) : undefined;
+  if (cause?.type !== type) throw new Error(`${handle.workflowId}: expected a ${type} failure, got ${String(err)}`);
+}
+
+const scenarios: Scenario[] = [
+  {
+    // Two tool calls in one turn, the minimal gate profile (npm test) passing, commit and push.
+    name: 'completed-with-tools',
+    async run(h) {
+      const taskId = 'H-completed';
+      h.fakeModel.script(taskId, [
+        { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'hello.txt', file_text: 'hello\n' } }, bash('cat hello.txt')] },
+        { text: 'Done.' },
+      ]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+      await expectStatus(handle, 'completed');
+      return handle;
+    },
+  },
+  {
+    // The gate fails once (broken.txt makes npm test fail), the feedback goes back, the agent fixes it.
+    name: 'completed-after-gate-feedback',
+    async run(h) {
+      const taskId = 'H-feedback';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo x > broken.txt && echo y > work.txt')] }, { text: 'Done.' }, { tools: [bash('rm broken.txt')] }, { text: 'Fixed.' }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+      await expectStatus(handle, 'completed');
+      return handle;
+    },
+  },
+  {
+    name: 'failed-turn-budget',
+    async run(h) {
+      const taskId = 'H-budget';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo again')] }, { tools: [bash('echo again')] }, { tools: [bash('echo again')] }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, budgets: { maxTurns: 2, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } });
+      await expectFailure(handle, 'BudgetExceeded');
+      return handle;
+    },
+  },
+  {
+    name: 'killed-during-tool',
+    async run(h) {
+      const taskId = 'H-kill-tool';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt; sleep 60')] }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url });
+      const wip = path.join(h.workspaceRoot, 'worktrees', agentIdOf(handle), 'wip.txt');
+      await eventually(async () => existsSync(wip), 60_000, 'the tool to start');
+      await handle.signal('kill', { reason: 'recorded kill' });
+      await expectStatus(handle, 'killed');
+      return handle;
+    },
+  },
+  {
+    // One turn per run: the recorded history is the first run, which ends in continue-as-new.
+    name: 'continued-as-new',
+    async run(h) {
+      const taskId = 'H-continue';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo one > one.txt')] }, { tools: [bash('echo two > two.txt')] }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal', turnsPerRun: 1 });
+      await expectStatus(handle, 'completed');
+      const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+      if (!started?.continuedExecutionRunId || !started.firstExecutionRunId) throw new Error(`${handle.workflowId}: expected the run to have continued as new`);
+      return h.client.workflow.getHandle<typeof agentRun>(handle.workflowId, started.firstExecutionRunId);
+    },
+  },
+];
+
+async function main(names: string[]): Promise<void> {
+  const unknown = names.filter((n) => !scenarios.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  const chosen = names.length ? scenarios.filter((s) => names.includes(s.name)) : scenarios;
+  const h = await startHarness();
+  try {
+    for (const s of chosen) {
+      const t0 = Date.now();
+      const handle = await s.run(h);
+      const history = await handle.fetchHistory();
+      const file = path.join(HISTORIES_DIR, `${s.name}.json`);
+      await saveHistory(file, history);
+      process.stdout.write(`${s.name}: ${history.events?.length ?? 0} events in ${Math.round((Date.now() - t0) / 1000)}s -> ${path.relative(process.cwd(), file)}\n`);
+    }
+  } finally {
+    await h.close();
+  }
+  const failed = (await replayHistories(await loadHistoryDir(HISTORIES_DIR))).filter((o) => o.error);
+  for (const f of failed) process.stderr.write(`replay failed: ${f.workflowId}: ${f.error?.message}\n`);
+  if (failed.length) throw new Error(`${failed.length} recorded histories do not replay`);
+  process.stdout.write('all recorded histories replay against the current workflow code\n');
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`record-histories: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

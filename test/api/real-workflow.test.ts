@@ -1,0 +1,183 @@
+/**
+ * The REST API against the REAL `agentRun` workflow and a real worker (test/support/harness.ts):
+ * real Temporal dev server, real Valkey, real git on a file:// remote, the scripted fake model.
+ * The app starts workflows on `h.config.TEMPORAL_TASK_QUEUE`, which the harness worker polls.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pino from 'pino';
+import { AgentStateStore } from '../../activities/state/agent-state-store';
+import { readKillAudit } from '../../activities/state/audit-log';
+import { createApp } from '../../api/app';
+import { requesterIdentity } from '../../api/auth';
+import { createRemoteRepo, git, nodeProjectFiles, showFile } from '../support/git-fixtures';
+import { eventually, startHarness, type Harness } from '../support/harness';
+
+const API_KEY = 'real-workflow-api-key-0123456789';
+const HANG = { text: 'thinking for a long time', delayMs: 60_000 };
+
+interface Response {
+  status: number;
+  // Tests read arbitrary fields; the shape is what is under test.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+describe('REST API against the real agentRun workflow and a live worker', () => {
+  let h: Harness;
+  let store: AgentStateStore;
+  let server: Server;
+  let baseUrl: string;
+  let remote: { dir: string; url: string };
+
+  beforeAll(async () => {
+    // A deadline far above a signal-path kill (about a second), so any `forced` answer is a real failure.
+    h = await startHarness({ ORCHESTRATOR_API_KEY: API_KEY, KILL_DEADLINE_SECONDS: '20' });
+    store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600 });
+    const app = createApp({ client: h.client, redis: h.redis, store, config: h.config, logger: pino({ level: 'silent' }) });
+    server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    remote = createRemoteRepo(nodeProjectFiles());
+  });
+  afterAll(async () => {
+    if (h) {
+      // Killed runs close a moment after the API saw `killed` in Valkey: let them; then terminate
+      // whatever a failed test left running on this task queue (only this file's worker polls it).
+      const running = async () => {
+        const ids: string[] = [];
+        for await (const e of h.client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${h.taskQueue}'` })) ids.push(e.workflowId);
+        return ids;
+      };
+      const left = await eventually(async () => {
+        const ids = await running();
+        return ids.length === 0 ? ids : undefined;
+      }, 5000).catch(running);
+      for (const workflowId of left) {
+        await h.client.workflow
+          .getHandle(workflowId)
+          .terminate('test cleanup')
+          .catch(() => undefined);
+      }
+    }
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await h?.close();
+  });
+
+  const request = async (method: string, urlPath: string, body?: unknown): Promise<Response> => {
+    const res = await fetch(`${baseUrl}${urlPath}`, {
+      method,
+      headers: { 'X-API-Key': API_KEY, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  const spawn = async (taskId: string): Promise<string> => {
+    const res = await request('POST', '/agents/spawn', {
+      taskId,
+      agentType: 'worker',
+      gateProfile: 'minimal',
+      context: { repository: remote.url, branch: 'main', workItems: ['US-001 say hello'], skills: ['typescript'] },
+    });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'spawning' });
+    return res.body.agentId as string;
+  };
+  const statusOf = async (agentId: string): Promise<Response['body']> => (await request('GET', `/agents/${agentId}/status`)).body;
+  const waitForStatus = (agentId: string, statuses: string[], timeoutMs = 30_000) =>
+    eventually(
+      async () => {
+        const view = await statusOf(agentId);
+        return statuses.includes(view.status) ? view : undefined;
+      },
+      timeoutMs,
+      `agent ${agentId} to reach ${statuses.join(' or ')}`,
+    );
+  /** Running and inside its (hanging) model call. */
+  const waitInModelCall = async (agentId: string, taskId: string) => {
+    await waitForStatus(agentId, ['running']);
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 30_000, `the model call of ${taskId}`);
+  };
+  const worktreeOf = (agentId: string) => path.join(h.workspaceRoot, 'worktrees', agentId);
+  const auditFor = async (agentId: string) => (await readKillAudit(h.redis, 1000)).filter((r) => r.agentId === agentId);
+
+  let completedAgentId: string;
+  let killedAgentId: string;
+
+  it('spawns over HTTP, the agent runs its tool call and the status shows completed with the pushed branch', async () => {
+    const taskId = `T-real-${randomUUID().slice(0, 8)}`;
+    h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo "hello from the agent" > hello.txt && cat hello.txt' } }] }, { text: 'Done.' }]);
+    const agentId = await spawn(taskId);
+    completedAgentId = agentId;
+
+    const final = await waitForStatus(agentId, ['completed', 'failed', 'killed'], 60_000);
+    expect(final).toMatchObject({ agentId, taskId, agentType: 'worker', status: 'completed', startedAt: expect.any(String), completedAt: expect.any(String) });
+    const branch = `agent/${taskId}/${agentId.slice(0, 8)}`;
+    expect(final.result).toMatchObject({ branch, pushed: true, turns: 2 });
+    expect(final.result.commitSha).toMatch(/^[0-9a-f]{40}$/);
+    expect(git(remote.dir, 'rev-parse', branch)).toBe(final.result.commitSha);
+    expect(showFile(remote.dir, branch, 'hello.txt')).toBe('hello from the agent');
+    // The tool really ran: its output went back to the model.
+    expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[1]!.body.messages[2])).toContain('hello from the agent');
+    expect(existsSync(worktreeOf(agentId))).toBe(false);
+  });
+
+  it('kills an agent in a hanging model call through the signal path: killed, not forced, within seconds, audited', async () => {
+    const taskId = `T-real-${randomUUID().slice(0, 8)}`;
+    h.fakeModel.script(taskId, [HANG]);
+    const agentId = await spawn(taskId);
+    killedAgentId = agentId;
+    await waitInModelCall(agentId, taskId);
+
+    const started = Date.now();
+    const res = await request('POST', `/agents/${agentId}/kill`, { reason: 'operator stop' });
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agentId, status: 'killed', alreadyFinished: false, error: 'killed: operator stop' });
+    expect(res.body.forced ?? false).toBe(false);
+    // The model-turn activity learns of the cancellation from its next heartbeat (every second), then
+    // cleanup runs; the forced path would take the 20 s deadline.
+    expect(elapsed).toBeLessThan(5000);
+    expect(existsSync(worktreeOf(agentId))).toBe(false);
+    expect((await h.client.workflow.getHandle(`agent-${agentId}`).describe()).status.name).toBe('COMPLETED');
+    expect(await auditFor(agentId)).toEqual([expect.objectContaining({ outcome: 'killed', reason: 'operator stop', requestedBy: requesterIdentity(API_KEY) })]);
+  });
+
+  it('answers a kill of a finished agent with its final status and alreadyFinished', async () => {
+    const again = await request('POST', `/agents/${killedAgentId}/kill`, { reason: 'second' });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ agentId: killedAgentId, status: 'killed', alreadyFinished: true, forced: false, error: 'killed: operator stop' });
+
+    const done = await request('POST', `/agents/${completedAgentId}/kill`);
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ agentId: completedAgentId, status: 'completed', alreadyFinished: true, forced: false, result: { pushed: true } });
+    expect((await auditFor(completedAgentId)).map((r) => r.outcome)).toEqual(['already-finished']);
+  });
+
+  it('kill-all stops 5 live agents in their model calls: all killed, none forced, worktrees gone', async () => {
+    const taskIds = Array.from({ length: 5 }, () => `T-real-${randomUUID().slice(0, 8)}`);
+    for (const taskId of taskIds) h.fakeModel.script(taskId, [HANG]);
+    const agentIds = await Promise.all(taskIds.map((taskId) => spawn(taskId)));
+    await Promise.all(agentIds.map((agentId, i) => waitInModelCall(agentId, taskIds[i]!)));
+
+    const started = Date.now();
+    const res = await request('POST', '/agents/kill-all', { reason: 'incident drill' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ total: 5, killed: 5, failed: 0, forced: 0, errors: [] });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const agentId of agentIds) {
+      expect(await store.getAgent(agentId)).toMatchObject({ status: 'killed' });
+      expect(existsSync(worktreeOf(agentId))).toBe(false);
+      expect((await auditFor(agentId)).map((r) => r.outcome)).toEqual(['killed']);
+    }
+  });
+});

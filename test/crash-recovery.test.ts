@@ -1,0 +1,186 @@
+/**
+ * A worker process killed with SIGKILL in the middle of an agent run: a new worker picks the run
+ * up from its history and finishes it, and no model turn that had already been answered is asked
+ * again. The killed worker is a real `tsx worker/main.ts` process in its own process group.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { workflowClosedCheck } from '../worker/closed-check';
+import type { agentRun } from '../workflows';
+import { createRemoteRepo, git, nodeProjectFiles, showFile } from './support/git-fixtures';
+import { eventually, startHarness, workflowBundle, type Harness } from './support/harness';
+import type { RecordedRequest } from './support/fake-model';
+
+const ROOT = path.resolve(__dirname, '..');
+/** The child worker bundles the workflows with webpack at start: 10-20 s on a 2-core machine. */
+const WORKER_PICKUP_MS = 90_000;
+const CRASH_TEST_TIMEOUT_MS = 240_000;
+
+describe('a worker killed mid-run', () => {
+  let h: Harness;
+  let child: ChildProcess | undefined;
+  let childOutput = '';
+
+  beforeAll(async () => {
+    h = await startHarness({}, { worker: false });
+    await workflowBundle(); // bundled once up front, so the restart after a crash is quick
+  });
+  afterEach(async () => {
+    await killWorkerProcess();
+    await h.stopWorker();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  /** `tsx worker/main.ts` in its own process group, configured like the harness's in-process worker. */
+  const startWorkerProcess = () => {
+    childOutput = '';
+    child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['worker/main.ts'], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...h.env, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT, LOG_LEVEL: 'warn' },
+    });
+    child.stdout?.on('data', (c: Buffer) => (childOutput += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (childOutput += c.toString()));
+    return child;
+  };
+
+  /** SIGKILL to the worker's whole process group (tsx and the node process it starts); waits for the exit. */
+  const killWorkerProcess = async () => {
+    const c = child;
+    child = undefined;
+    if (!c?.pid || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    process.kill(-c.pid, 'SIGKILL');
+    await exited;
+  };
+
+  /** Waits for `what` while failing fast, with the worker's output, if the worker process dies first. */
+  const waitWhileWorkerRuns = (fn: () => Promise<boolean>, what: string) =>
+    eventually(
+      async () => {
+        if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`the worker process exited before ${what}:\n${childOutput}`);
+        return fn();
+      },
+      WORKER_PICKUP_MS,
+      what,
+    );
+
+  const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
+  const worktreeOf = (agentId: string) => path.join(h.workspaceRoot, 'worktrees', agentId);
+  /** How many requests the model got for each conversation length (one length = one turn). */
+  const requestsPerTurn = (reqs: RecordedRequest[]) => {
+    const counts = new Map<number, number>();
+    for (const r of reqs) counts.set(r.body.messages.length, (counts.get(r.body.messages.length) ?? 0) + 1);
+    return Object.fromEntries(counts);
+  };
+
+  it(
+    'resumes a run killed during a tool run on a new worker, re-running the batch but no model turn',
+    async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-crash-tool';
+      h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo start > started.txt; sleep 6; echo done > slept.txt' } }] }, { text: 'Done.' }]);
+      startWorkerProcess();
+      const handle: WorkflowHandle<typeof agentRun> = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+      const agentId = agentIdOf(handle);
+
+      await waitWhileWorkerRuns(async () => existsSync(path.join(worktreeOf(agentId), 'started.txt')), 'the tool run to start');
+      expect(h.fakeModel.requestsFor(taskId)).toHaveLength(1);
+      expect(existsSync(path.join(worktreeOf(agentId), 'slept.txt'))).toBe(false);
+      await killWorkerProcess();
+
+      await h.startWorker();
+      const final = await handle.result();
+
+      expect(final.status).toBe('completed');
+      // Turn 1 before the crash, turn 2 after it: the tool batch ran again (at least once), the model was not asked again.
+      const reqs = h.fakeModel.requestsFor(taskId);
+      expect(reqs).toHaveLength(2);
+      expect(reqs.map((r) => r.body.messages.length)).toEqual([1, 3]);
+      expect(JSON.stringify(reqs[1]!.body.messages[2])).toContain('[exit code 0]');
+      expect(final.result).toMatchObject({ turns: 2, pushed: true });
+      const branch = final.result!.branch!;
+      expect(showFile(remote.dir, branch, 'slept.txt')).toBe('done');
+      expect(git(remote.dir, 'rev-parse', branch)).toBe(final.result?.commitSha);
+      expect(existsSync(worktreeOf(agentId))).toBe(false);
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'resumes a run killed during a model call: only the unanswered turn is asked again',
+    async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-crash-model';
+      const firstTurn = { tools: [{ name: 'bash' as const, input: { command: 'echo one > one.txt' } }] };
+      // The fake model counts the abandoned request as served, so the retried turn 1 gets the second reply.
+      h.fakeModel.script(taskId, [{ ...firstTurn, delayMs: 8000 }, firstTurn, { text: 'Done.' }]);
+      startWorkerProcess();
+      const handle: WorkflowHandle<typeof agentRun> = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+
+      await waitWhileWorkerRuns(async () => h.fakeModel.requestsFor(taskId).length === 1, 'the first model call');
+      await killWorkerProcess();
+      expect(h.fakeModel.requestsFor(taskId)).toHaveLength(1);
+
+      await h.startWorker();
+      const final = await handle.result();
+
+      expect(final.status).toBe('completed');
+      const perTurn = requestsPerTurn(h.fakeModel.requestsFor(taskId));
+      // Turn 1 (a one-message conversation) was in flight at the crash, so it may be asked twice; turn 2 only once.
+      expect(perTurn[1]).toBeLessThanOrEqual(2);
+      expect(perTurn).toMatchObject({ 3: 1 });
+      expect(Object.keys(perTurn).sort()).toEqual(['1', '3']);
+      expect(final.result).toMatchObject({ turns: 2, pushed: true });
+      expect(showFile(remote.dir, final.result!.branch!, 'one.txt')).toBe('one');
+      expect(existsSync(worktreeOf(agentIdOf(handle)))).toBe(false);
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'leaves a worktree behind when the crashed run is terminated, and the reaper salvages and removes it',
+    async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-crash-reap';
+      h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo wip > wip.txt; sleep 3' } }] }]);
+      startWorkerProcess();
+      const handle = await h.spawn({ taskId, repository: remote.url });
+      const agentId = agentIdOf(handle);
+      await waitWhileWorkerRuns(async () => existsSync(path.join(worktreeOf(agentId), 'wip.txt')), 'the tool run to start');
+      await killWorkerProcess();
+      // What the API does when no worker brings the run to `killed` by the kill deadline.
+      await handle.terminate('workers down');
+
+      const isClosed = workflowClosedCheck(h.client);
+      expect(await isClosed(agentId)).toBe(true);
+      expect(existsSync(worktreeOf(agentId))).toBe(true);
+      expect(await h.services.workspaces.reap(isClosed)).toBe(1);
+      expect(existsSync(worktreeOf(agentId))).toBe(false);
+      // The uncommitted work is kept at the salvage ref in the mirror.
+      const mirrors = path.join(h.workspaceRoot, 'mirrors');
+      const salvaged = readdirSync(mirrors)
+        .filter((d) => d.endsWith('.git'))
+        .flatMap((d) => {
+          try {
+            return [git(path.join(mirrors, d), 'show', `refs/agents/${agentId}/salvage:wip.txt`)];
+          } catch {
+            return [];
+          }
+        });
+      expect(salvaged).toEqual(['wip']);
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
+
+  it('leaves nothing in the worktrees folder after the crashes, and the reaper finds nothing more to do', async () => {
+    expect(readdirSync(path.join(h.workspaceRoot, 'worktrees'))).toEqual([]);
+    expect(existsSync(path.join(h.workspaceRoot, 'orphaned'))).toBe(false);
+    expect(await h.services.workspaces.reap(workflowClosedCheck(h.client))).toBe(0);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * Determinism: every recorded agentRun history (test/fixtures/histories, recorded by
+ * scripts/record-histories.ts) replays against the current workflow code, and a workflow changed
+ * so that it issues a different command sequence does not. No Temporal server is needed.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, Worker, type ReplayResult, type WorkflowBundle } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { loadHistoryDir, loadHistoryFile, replayHistories, type NamedHistory } from '../worker/replay';
+import { workflowBundle } from './support/harness';
+
+const ROOT = path.resolve(__dirname, '..');
+const HISTORIES = path.join(ROOT, 'test/fixtures/histories');
+const WORKFLOW_SOURCE = path.join(ROOT, 'workflows/agent-run.ts');
+/** Each replay worker bundles the workflows with webpack: allow for a slow machine. */
+const REPLAY_TIMEOUT_MS = 180_000;
+
+const quietLogger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, log: () => {} };
+
+/** Runs the replay CLI as `npm run replay` would; resolves with its exit code and output. */
+function runReplayCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(path.join(ROOT, 'node_modules/.bin/tsx'), ['worker/replay-cli.ts', ...args], { cwd: ROOT, timeout: REPLAY_TIMEOUT_MS }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function collect(results: AsyncIterable<ReplayResult>): Promise<ReplayResult[]> {
+  const all: ReplayResult[] = [];
+  for await (const r of results) all.push(r);
+  return all;
+}
+
+describe('replaying recorded agentRun histories', () => {
+  let histories: NamedHistory[];
+  let scratch: string;
+
+  beforeAll(async () => {
+    histories = await loadHistoryDir(HISTORIES);
+    // Inside the repository (.data is git-ignored) so the copied workflow resolves node_modules.
+    mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+    scratch = mkdtempSync(path.join(ROOT, '.data/replay-mutant-'));
+  });
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** workflows/agent-run.ts copied with its relative imports made absolute, changed by `mutate`, and bundled. */
+  const bundleCopy = async (name: string, mutate: (source: string) => string): Promise<WorkflowBundle> => {
+    const dir = path.join(scratch, name, 'workflows');
+    mkdirSync(dir, { recursive: true });
+    const source = readFileSync(WORKFLOW_SOURCE, 'utf8').replace(/(from\s+')(\.{1,2}\/[^']*)(')/g, (_m, pre: string, rel: string, post: string) => {
+      return `${pre}${path.resolve(path.dirname(WORKFLOW_SOURCE), rel)}${post}`;
+    });
+    writeFileSync(path.join(dir, 'agent-run.ts'), mutate(source));
+    writeFileSync(path.join(dir, 'index.ts'), "export { agentRun, killSignal, statusQuery } from './agent-run';\n");
+    return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
+  };
+
+  it('has the recorded scenarios: completed with tools and gates, gate feedback, failed on the turn budget, killed during a tool run, continued as new', () => {
+    expect(histories.map((h) => h.workflowId)).toEqual([
+      'completed-after-gate-feedback',
+      'completed-with-tools',
+      'continued-as-new',
+      'failed-turn-budget',
+      'killed-during-tool',
+    ]);
+    for (const { history } of histories) expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name).toBe('agentRun');
+  });
+
+  it(
+    'replays every recorded history against the current workflow code',
+    async () => {
+      const outcomes = await replayHistories(histories, { workflowBundle: await workflowBundle() });
+      expect(outcomes.map((o) => ({ workflowId: o.workflowId, error: o.error?.message }))).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+    },
+    REPLAY_TIMEOUT_MS,
+  );
+
+  it(
+    'fails with a DeterminismViolationError when the workflow issues an extra command before its first state write',
+    async () => {
+      const anchor = "await record('spawn accepted');";
+      expect(readFileSync(WORKFLOW_SOURCE, 'utf8').split(anchor)).toHaveLength(2);
+      const completed = histories.filter((h) => h.workflowId === 'completed-with-tools');
+      expect(completed).toHaveLength(1);
+
+      // The copy itself replays: whatever fails below fails because of the mutation, not the copying.
+      const unchanged = await collect(Worker.runReplayHistories({ workflowBundle: await bundleCopy('unchanged', (s) => s) }, completed));
+      expect(unchanged.map((r) => r.error)).toEqual([undefined]);
+
+      const mutant = await bundleCopy('mutant', (s) => s.replace(anchor, `await quick.headSha({ workspace: undefined as never }).catch(() => undefined);\n      ${anchor}`));
+      const results = await collect(Worker.runReplayHistories({ workflowBundle: mutant }, completed));
+      expect(results).toHaveLength(1);
+      const [result] = results;
+      expect(result).toMatchObject({ workflowId: 'completed-with-tools', runId: expect.any(String) });
+      expect(result!.error).toBeInstanceOf(DeterminismViolationError);
+      expect(result!.error?.name).toBe('DeterminismViolationError');
+      expect(result!.error?.message).toMatch(/nondeterminism/i);
+
+      // The single-history form throws the same error.
+      await expect(Worker.runReplayHistory({ workflowBundle: mutant }, completed[0]!.history, 'completed-with-tools')).rejects.toBeInstanceOf(DeterminismViolationError);
+    },
+    REPLAY_TIMEOUT_MS,
+  );
+
+  it(
+    'replay CLI: exits 0 for a recorded history file, 1 for a history the code does not match, 2 for a bad invocation',
+    async () => {
+      // A history whose first recordState was scheduled under another activity name: the current code cannot match it.
+      const tampered = path.join(scratch, 'tampered.json');
+      const json = JSON.parse(readFileSync(path.join(HISTORIES, 'failed-turn-budget.json'), 'utf8')) as { events: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] };
+      const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordState');
+      scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'renamedActivity';
+      writeFileSync(tampered, JSON.stringify(json));
+      await expect(loadHistoryFile(tampered)).resolves.toMatchObject({ workflowId: 'tampered' });
+
+      const [ok, bad, usage, missing] = await Promise.all([
+        runReplayCli(['--file', 'test/fixtures/histories/completed-with-tools.json']),
+        runReplayCli(['--file', tampered]),
+        runReplayCli([]),
+        runReplayCli(['--file', path.join(scratch, 'no-such-history.json')]),
+      ]);
+      expect(ok).toMatchObject({ code: 0, stdout: 'replay ok: completed-with-tools\n' });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('nondeterminism: tampered');
+      expect(bad.stderr).toContain('DeterminismViolationError');
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain('usage: replay');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('no-such-history.json');
+    },
+    REPLAY_TIMEOUT_MS,
+  );
+});

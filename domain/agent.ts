@@ -3,7 +3,7 @@
  * Pure types and constants only, so workflow code can import it.
  */
 import type { AgentStatus } from './lifecycle';
-import type { GateResult } from './gates';
+import type { GateName, GateResult } from './gates';
 
 export const AGENT_TYPES = ['worker', 'reviewer', 'tester'] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
@@ -41,7 +41,7 @@ export interface AgentContext {
   workItems: string[];
   skills: string[];
   /** Gate names for the `custom` profile. */
-  gates?: string[];
+  gates?: GateName[];
 }
 
 export interface AgentRunInput {

@@ -188,7 +188,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
       workspace: workspace!,
       sandbox,
       profile: input.gateProfile,
-      customGates: input.context.gates as never,
+      customGates: input.context.gates,
       phase: gatePhase,
       commitSha,
       round: feedbackRounds + 1,

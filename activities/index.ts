@@ -144,6 +144,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async runGates(args: {
       agentId: string;
+      taskId: string;
       agentType: AgentType;
       workspace: WorkspaceInfo;
       sandbox?: SandboxInfo;
@@ -166,7 +167,7 @@ export function createActivities(deps: ActivityDeps) {
           timeoutMs: settings.gateTimeoutMs,
           coverageThreshold: settings.coverageThreshold,
           commitSha: args.commitSha,
-          review: () => reviewDiff(args.workspace, op.signal),
+          review: () => reviewDiff(args.taskId, args.workspace, op.signal),
           redact: deps.redact,
           signal: op.signal,
           onProgress: () => op.heartbeat(),
@@ -242,7 +243,7 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
-  async function reviewDiff(ws: WorkspaceInfo, signal: AbortSignal): Promise<{ approved: boolean; summary: string }> {
+  async function reviewDiff(taskId: string, ws: WorkspaceInfo, signal: AbortSignal): Promise<{ approved: boolean; summary: string }> {
     const diff = await deps.workspaces.diffAgainstBase(ws);
     if (!diff.trim()) return { approved: true, summary: 'No changes to review.' };
     try {
@@ -251,7 +252,7 @@ export function createActivities(deps: ActivityDeps) {
           model: settings.model,
           max_tokens: 2048,
           system: REVIEW_SYSTEM_PROMPT,
-          messages: [{ role: 'user', content: `Review this diff:\n\n${diff.slice(0, 200_000)}` }],
+          messages: [{ role: 'user', content: `Task: ${taskId}\n\nReview this diff:\n\n${diff.slice(0, 200_000)}` }],
         },
         { signal, timeout: settings.modelRequestTimeoutMs, maxRetries: 0 },
       );

@@ -184,6 +184,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
     await enterPhase(gatePhase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates');
     const outcome = await gateOps.runGates({
       agentId: input.agentId,
+      taskId: input.taskId,
       agentType: input.agentType,
       workspace: workspace!,
       sandbox,

@@ -23,6 +23,8 @@ export interface AppDeps {
   logger: Logger;
   /** Removes an agent's sandbox containers by label; wired when `SANDBOX_ENABLED`. */
   removeAgentContainers?: (agentId: string) => Promise<number>;
+  /** With the sandbox enabled: answers when the Docker engine does (a readiness check). */
+  pingSandbox?: () => Promise<void>;
   /** Clock for timestamps (spawnedAt, audit records). @default () => new Date() */
   now?: () => Date;
   /** Timing knobs tests shorten. */
@@ -80,6 +82,7 @@ export function createApp(deps: AppDeps): Express {
       redis: deps.redis,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
+      pingSandbox: deps.pingSandbox,
       uptimeSeconds: () => Math.floor((now().getTime() - startedAt) / 1000),
     }),
   );

@@ -19,6 +19,8 @@ export interface ReadinessDeps {
    * @default 2000
    */
   checkTimeoutMs?: number;
+  /** Present when SANDBOX_ENABLED: agents cannot run without a Docker engine. */
+  pingSandbox?: () => Promise<void>;
 }
 
 export interface CheckResult {
@@ -26,13 +28,13 @@ export interface CheckResult {
   error?: string;
 }
 
-export type CheckName = 'temporal' | 'valkey' | 'worker';
+export type CheckName = 'temporal' | 'valkey' | 'worker' | 'sandbox';
 
 export interface ReadinessReport {
   ready: boolean;
   /** Names of the failed checks. */
   down: CheckName[];
-  checks: Record<CheckName, CheckResult>;
+  checks: Partial<Record<CheckName, CheckResult>>;
 }
 
 const up: CheckResult = { status: 'up' };
@@ -41,15 +43,18 @@ const down = (error: string): CheckResult => ({ status: 'down', error });
 /** Runs the readiness checks concurrently, each bounded by a timeout. */
 export async function checkReadiness(deps: ReadinessDeps): Promise<ReadinessReport> {
   const timeoutMs = deps.checkTimeoutMs ?? 2000;
-  const [temporalAndWorker, valkey] = await Promise.all([
-    checkTemporal(deps, timeoutMs),
-    withTimeout(deps.redis.ping(), timeoutMs, 'Valkey PING').then(
+  const probe = (p: Promise<unknown>, what: string) =>
+    withTimeout(p, timeoutMs, what).then(
       () => up,
       (err: unknown) => down(errorMessage(err)),
-    ),
+    );
+  const [temporalAndWorker, valkey, sandbox] = await Promise.all([
+    checkTemporal(deps, timeoutMs),
+    probe(deps.redis.ping(), 'Valkey PING'),
+    deps.pingSandbox ? probe(deps.pingSandbox(), 'Docker ping') : undefined,
   ]);
-  const checks = { ...temporalAndWorker, valkey };
-  const failed = (Object.keys(checks) as CheckName[]).filter((name) => checks[name].status === 'down');
+  const checks: ReadinessReport['checks'] = { ...temporalAndWorker, valkey, ...(sandbox ? { sandbox } : {}) };
+  const failed = (Object.keys(checks) as CheckName[]).filter((name) => checks[name]?.status === 'down');
   return { ready: failed.length === 0, down: failed, checks };
 }
 

@@ -109,6 +109,9 @@ async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrd
     return stored ? { agentId, outcome: 'already-finished', view: publicView(stored) } : { agentId, outcome: 'not-found' };
   }
   if (!state.open) return { agentId, outcome: 'already-finished', view: await finalView(deps, state.view) };
+  // The workflow records its final status just before it closes: in that gap it has already finished.
+  const projected = await readProjection(deps.store, agentId);
+  if (projected && isTerminal(projected.status)) return { agentId, outcome: 'already-finished', view: publicView(projected) };
   try {
     await deps.client.workflow.getHandle(workflowIdFor(agentId)).signal<[KillRequest]>(KILL_SIGNAL, { reason: order.reason, requestedBy: order.requestedBy });
   } catch (err) {

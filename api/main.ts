@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const removeAgentContainers = docker
     ? (agentId: string) => removeContainersByLabel(docker, agentId, config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS)
     : undefined;
-  const app = createApp({ client, redis, store, config, logger, removeAgentContainers });
+  const pingSandbox = docker ? async () => void (await docker.ping()) : undefined;
+  const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox });
   const server = createServer(app);
   server.listen(config.ORCHESTRATOR_PORT, config.ORCHESTRATOR_HOST);
   await once(server, 'listening');

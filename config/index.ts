@@ -112,7 +112,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 export function isSecretVariable(name: string): boolean {
-  return /KEY|TOKEN|PASSWORD|SECRET/.test(name) && !name.endsWith('_PATH');
+  // By suffix: VALKEY_PORT contains "KEY" but is no secret; GIT_SSH_KEY_PATH is a path.
+  return /(^|_)(KEY|TOKEN|PASSWORD|SECRET)$/.test(name);
 }
 
 /** The model API key: `CLAUDE_API_KEY` (the seed's name) or the SDK's `ANTHROPIC_API_KEY`. */

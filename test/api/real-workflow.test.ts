@@ -148,7 +148,10 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     // cleanup runs; the forced path would take the 20 s deadline.
     expect(elapsed).toBeLessThan(5000);
     expect(existsSync(worktreeOf(agentId))).toBe(false);
-    expect((await h.client.workflow.getHandle(`agent-${agentId}`).describe()).status.name).toBe('COMPLETED');
+    // The API answers once Valkey says `killed` (the run's last write); the workflow closes right after.
+    const handle = h.client.workflow.getHandle(`agent-${agentId}`);
+    expect(await handle.result()).toMatchObject({ status: 'killed' });
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
     expect(await auditFor(agentId)).toEqual([expect.objectContaining({ outcome: 'killed', reason: 'operator stop', requestedBy: requesterIdentity(API_KEY) })]);
   });
 

@@ -72,8 +72,11 @@ export class FakeModelServer {
     this.served.set(key, index + 1);
     const reply: ScriptedReply = script?.[index] ?? { text: 'Done.' };
     if ('delayMs' in reply && reply.delayMs) {
+      // Stop waiting (and let the process exit) as soon as the client hangs up.
+      let timer: NodeJS.Timeout | undefined;
       const closed = new Promise<void>((r) => req.socket.once('close', () => r()));
-      await Promise.race([new Promise((r) => setTimeout(r, reply.delayMs)), closed]);
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, reply.delayMs))), closed]);
+      clearTimeout(timer);
       if (req.socket.destroyed) return;
     }
     if ('status' in reply) {

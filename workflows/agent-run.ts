@@ -37,7 +37,7 @@ const cleanupOps = wf.proxyActivities<Activities>(options.cleanup);
 export const killSignal = wf.defineSignal<[KillRequest]>(KILL_SIGNAL);
 export const statusQuery = wf.defineQuery<AgentStatusView>(STATUS_QUERY);
 
-/** A run that ends `failed` throws this type of failure, carrying the final status as details. */
+/** Why a run fails, raised inside the workflow; it ends as an ApplicationFailure of the same type carrying the final status. */
 class RunFailure extends Error {
   constructor(
     message: string,

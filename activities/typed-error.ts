@@ -6,4 +6,9 @@
 export abstract class TypedError extends Error {
   abstract readonly type: string;
   abstract readonly retryable: boolean;
+
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }

@@ -4,31 +4,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import type { Client } from '@temporalio/client';
-import type Redis from 'ioredis';
-import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Config } from '../config';
-import type { AgentStateStore } from '../activities/state/agent-state-store';
 import { agentsRouter } from './agents-routes';
-import { createAgentsService, type AgentsServiceTuning } from './agents-service';
+import { createAgentsService, type AgentsServiceDeps } from './agents-service';
 import { errorHandler, notFoundHandler, requireJsonBody } from './http-errors';
 import { healthRouter } from './health';
 
-export interface AppDeps {
-  client: Client;
-  redis: Redis;
-  store: AgentStateStore;
-  config: Config;
-  logger: Logger;
-  /** Removes an agent's sandbox containers by label; wired when `SANDBOX_ENABLED`. */
-  removeAgentContainers?: (agentId: string) => Promise<number>;
+/** The service's dependencies, with the clock optional, plus what only the HTTP layer needs. */
+export interface AppDeps extends Omit<AgentsServiceDeps, 'now'> {
   /** With the sandbox enabled: answers when the Docker engine does (a readiness check). */
   pingSandbox?: () => Promise<void>;
   /** Clock for timestamps (spawnedAt, audit records). @default () => new Date() */
   now?: () => Date;
-  /** Timing knobs tests shorten. */
-  tuning?: Partial<AgentsServiceTuning>;
 }
 
 /** Header values never written to logs. */

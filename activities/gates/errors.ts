@@ -14,7 +14,6 @@ export class InvalidGateSelectionError extends GateError {
   readonly retryable = false;
   constructor(message: string) {
     super(message);
-    this.name = 'InvalidGateSelectionError';
   }
 }
 
@@ -33,7 +32,6 @@ export class InvalidGateConfigError extends GateError {
     reason: string,
   ) {
     super(`${file}: ${field ? `${field}: ` : ''}${reason}`);
-    this.name = 'InvalidGateConfigError';
   }
 }
 
@@ -46,7 +44,6 @@ export class CoordinatorUnavailableError extends GateError {
     readonly status?: number,
   ) {
     super(message);
-    this.name = 'CoordinatorUnavailableError';
   }
 }
 
@@ -59,6 +56,5 @@ export class CoordinatorRejectedError extends GateError {
     readonly status?: number,
   ) {
     super(message);
-    this.name = 'CoordinatorRejectedError';
   }
 }

@@ -19,7 +19,6 @@ export class GitInputError extends GitWorkspaceError {
   readonly retryable = false;
   constructor(message: string) {
     super(message);
-    this.name = 'GitInputError';
   }
 }
 
@@ -29,7 +28,6 @@ export class WorkspacePathError extends GitWorkspaceError {
   readonly retryable = false;
   constructor(message: string) {
     super(message);
-    this.name = 'WorkspacePathError';
   }
 }
 
@@ -39,7 +37,6 @@ export class MergeConflictError extends GitWorkspaceError {
   readonly retryable = false;
   constructor(readonly conflicts: string[]) {
     super(`agent branch conflicts with its target in ${conflicts.length} path(s): ${conflicts.slice(0, 20).join(', ')}`);
-    this.name = 'MergeConflictError';
   }
 }
 
@@ -53,7 +50,6 @@ export class GitCommandFailedError extends GitWorkspaceError {
     readonly exitCode: number | null,
   ) {
     super(message);
-    this.name = 'GitCommandFailedError';
   }
 }
 
@@ -63,6 +59,5 @@ export class GitAbortedError extends GitWorkspaceError {
   readonly retryable = false;
   constructor(subcommand: string) {
     super(`git ${subcommand} was aborted`);
-    this.name = 'GitAbortedError';
   }
 }

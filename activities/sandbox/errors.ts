@@ -14,7 +14,6 @@ export class SandboxUnavailableError extends SandboxError {
   readonly retryable = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'SandboxUnavailableError';
   }
 }
 
@@ -24,7 +23,6 @@ export class SandboxImageMissingError extends SandboxError {
   readonly retryable = false;
   constructor(readonly image: string) {
     super(`sandbox image ${image} is not present; build it with images/build-sandbox-image.sh`);
-    this.name = 'SandboxImageMissingError';
   }
 }
 
@@ -37,7 +35,6 @@ export class SandboxStartFailedError extends SandboxError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'SandboxStartFailedError';
   }
 }
 
@@ -53,7 +50,6 @@ export class SandboxCommandFailedError extends SandboxError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'SandboxCommandFailedError';
   }
 }
 
@@ -63,7 +59,6 @@ export class SandboxInvalidInputError extends SandboxError {
   readonly retryable = false;
   constructor(message: string) {
     super(message);
-    this.name = 'SandboxInvalidInputError';
   }
 }
 
@@ -78,7 +73,6 @@ export class SandboxCleanupFailedError extends SandboxError {
     super(
       `removed ${removed} container(s), ${failures.length} failed: ${failures.map(describe).join('; ')}`,
     );
-    this.name = 'SandboxCleanupFailedError';
   }
 }
 

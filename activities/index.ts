@@ -167,7 +167,7 @@ export function createActivities(deps: ActivityDeps) {
           timeoutMs: settings.gateTimeoutMs,
           coverageThreshold: settings.coverageThreshold,
           commitSha: args.commitSha,
-          review: () => reviewDiff(args.taskId, args.workspace, op.signal),
+          review: () => reviewDiff(args.taskId, args.workspace, op.signal, op.onProgress),
           redact: deps.redact,
           signal: op.signal,
           onProgress: () => op.heartbeat(),
@@ -243,9 +243,11 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
-  async function reviewDiff(taskId: string, ws: WorkspaceInfo, signal: AbortSignal): Promise<{ approved: boolean; summary: string }> {
+  async function reviewDiff(taskId: string, ws: WorkspaceInfo, signal: AbortSignal, heartbeat: () => void): Promise<{ approved: boolean; summary: string }> {
     const diff = await deps.workspaces.diffAgainstBase(ws);
     if (!diff.trim()) return { approved: true, summary: 'No changes to review.' };
+    // A review can take a while: keep heartbeating so the gate activity is not timed out.
+    const beat = setInterval(heartbeat, 1000);
     try {
       const response = await deps.anthropic.messages.create(
         {
@@ -259,7 +261,10 @@ export function createActivities(deps: ActivityDeps) {
       const text = assistantText(response.content as Anthropic.ContentBlockParam[]);
       return { approved: /VERDICT:\s*APPROVE/i.test(text), summary: text.slice(-4000) };
     } catch (err) {
+      if (signal.aborted) throw signal.reason ?? err;
       throw classifyModelError(err);
+    } finally {
+      clearInterval(beat);
     }
   }
 }

@@ -17,7 +17,6 @@ export interface GateResult {
   detail?: string;
 }
 
-/** Gates that run on the working tree before the commit; the rest run on the commit before push. */
+/** Gates that run on the working tree before the commit; the rest (build, integration, review) run on the commit before push. */
 export const PRE_COMMIT_GATES: readonly GateName[] = ['typecheck', 'lint', 'tests', 'coverage'];
-export const POST_COMMIT_GATES: readonly GateName[] = ['build', 'integration', 'review'];
 export type GatePhase = 'pre-commit' | 'post-commit';

@@ -137,13 +137,6 @@ export class AgentStateStore {
     const raw = await this.redis.get(keys.task(taskId));
     return raw ? (JSON.parse(raw) as StoredTaskState) : null;
   }
-
-  /** Removes an agent's keys (used by cleanup of state the service created and no longer needs). */
-  async deleteAgent(agentId: string, taskId: string): Promise<void> {
-    await this.redis.del(keys.agent(agentId), keys.transcript(agentId));
-    const task = await this.getTask(taskId);
-    if (task?.agentId === agentId) await this.redis.del(keys.task(taskId));
-  }
 }
 
 function stripUndefined<T extends object>(obj: T): T {

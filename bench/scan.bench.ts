@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { corpusFiles, scoreFindings, type CorpusFile } from '../scanner/corpus';
+import { corpusFiles, scoreFindings, type CorpusFile } from '../test/support/scanner/corpus';
 import { scanText } from '../scanner';
 
 const TARGET_BYTES = Number(process.env.SCAN_BENCH_MB ?? 100) * 1024 * 1024;

@@ -1,4 +1,4 @@
-import { generateCorpus, scoreFindings } from './corpus';
+import { generateCorpus, scoreFindings } from '../test/support/scanner/corpus';
 import { RULES } from './rules';
 import { scanText } from './scan';
 

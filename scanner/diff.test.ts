@@ -1,5 +1,5 @@
 import { parseAddedLines, scanAddedLines } from './diff';
-import { SAMPLERS, createRng } from './samples';
+import { SAMPLERS, createRng } from '../test/support/scanner/samples';
 
 const rng = createRng(99);
 const token = (): string => SAMPLERS['github-pat']!.make(rng);

@@ -1,6 +1,6 @@
 import { buildPrefilter, candidateLines } from './prefilter';
 import { RULES } from './rules';
-import { createRng } from './samples';
+import { createRng } from '../test/support/scanner/samples';
 
 const prefilter = buildPrefilter(RULES);
 

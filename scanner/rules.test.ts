@@ -1,5 +1,5 @@
 import { RULES } from './rules';
-import { SAMPLERS, createRng, samplePositive } from './samples';
+import { SAMPLERS, createRng, samplePositive } from '../test/support/scanner/samples';
 import { scanText } from './scan';
 
 const SAMPLES_PER_RULE = 25;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { loadAllowlist } from './allow';
-import { hostileText } from './corpus';
+import { hostileText } from '../test/support/scanner/corpus';
 import { RULES } from './rules';
-import { SAMPLERS, createRng, samplePositive } from './samples';
+import { SAMPLERS, createRng, samplePositive } from '../test/support/scanner/samples';
 import { redactSecrets, scanText } from './scan';
 
 const rng = createRng(2024);

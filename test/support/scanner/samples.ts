@@ -3,7 +3,7 @@
  * sampler per rule. Tests, the labelled corpus and the benchmark build their inputs here at run
  * time, so no secret-shaped literal ever sits in the repository.
  */
-import { bech32Encode, withBase62Crc32 } from './checksums';
+import { bech32Encode, withBase62Crc32 } from '../../../scanner/checksums';
 
 /** Deterministic pseudo-random source (mulberry32). */
 export interface Rng {

@@ -4,7 +4,7 @@
  * scanner reports (documented example keys, placeholders, environment references, hashes,
  * UUIDs, lockfile integrity strings, base64 images, public keys, tokens with a bad checksum).
  */
-import { RULES } from './rules';
+import { RULES } from '../../../scanner/rules';
 import { ALNUM, B64, B64URL, DIGITS, HEX, LOWER, UPPER, createRng, samplePositive, type Rng } from './samples';
 
 /** A secret planted in a corpus file; `line` (1-based) is where a scanner should report it. */

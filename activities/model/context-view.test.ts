@@ -1,0 +1,142 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { contextView, NO_COMPACTION, shorten, type CompactionPolicy, type ConversationMessage, type ViewMessage } from './context-view';
+
+const OUTPUT = (turn: number) => Array.from({ length: 400 }, (_, i) => `turn ${turn} line ${i} of the build log`).join('\n'); // ~12 KB
+
+/** A transcript of `turns` tool turns (each printing ~12 KB), ending with the user message of the last turn. */
+function transcript(turns: number, output = OUTPUT): ConversationMessage[] {
+  const messages: ConversationMessage[] = [{ role: 'user', content: 'Task: T-1\n\nDo the thing.' }];
+  for (let t = 1; t <= turns; t++) {
+    messages.push({ role: 'assistant', content: [{ type: 'text', text: `step ${t}` }, { type: 'tool_use', id: `toolu_${t}`, name: 'bash', input: { command: `make step${t}` } }] });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${t}`, content: output(t) }] });
+  }
+  return messages;
+}
+
+const policy: CompactionPolicy = { compactAtTokens: 40_000, compactToTokens: 25_000, fixedTokens: 1_500, keepRecentTurns: 2 };
+
+/** Every tool_use is answered by a tool_result with its id in the next message, and every tool_result answers one. */
+function assertPairsValid(messages: ViewMessage[]): void {
+  expect(messages[0]?.role).toBe('user');
+  messages.forEach((m, i) => {
+    expect(m.role).toBe(i % 2 === 0 ? 'user' : 'assistant');
+    const uses = m.content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use').map((b) => b.id);
+    const answered = (messages[i + 1]?.content ?? []).filter((b): b is Anthropic.ToolResultBlockParam => b.type === 'tool_result').map((b) => b.tool_use_id);
+    if (m.role === 'assistant') expect(answered).toEqual(uses);
+    if (m.role === 'user' && i > 0) {
+      const results = m.content.filter((b): b is Anthropic.ToolResultBlockParam => b.type === 'tool_result').map((b) => b.tool_use_id);
+      const asked = messages[i - 1]!.content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use').map((b) => b.id);
+      expect(results).toEqual(asked);
+    }
+  });
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+describe('context view', () => {
+  it('sends the transcript as it is while it fits, with every content as blocks and nothing but role and content', () => {
+    const t = transcript(2);
+    (t[1] as ConversationMessage & { usage?: unknown }).usage = { input_tokens: 1 };
+    const view = contextView(t, policy);
+    expect(view.messages).toHaveLength(5);
+    expect(view.messages[0]).toEqual({ role: 'user', content: [{ type: 'text', text: 'Task: T-1\n\nDo the thing.' }] });
+    expect(json(view.messages.slice(1))).toBe(json(t.slice(1).map(({ role, content }) => ({ role, content }))));
+    expect(view).toMatchObject({ clearedBefore: 1, dropped: 0, overBound: false });
+  });
+
+  it('never compacts with compaction off', () => {
+    const view = contextView(transcript(60), NO_COMPACTION);
+    expect(view.messages).toHaveLength(121);
+    expect(view.clearedBefore).toBe(1);
+  });
+
+  it('keeps every request of a 60-turn run under the bound, with valid tool pairs and the newest turns whole', () => {
+    for (let turns = 1; turns <= 60; turns++) {
+      const t = transcript(turns);
+      const view = contextView(t, policy);
+      expect(view.overBound).toBe(false);
+      expect(view.estimatedTokens).toBeLessThanOrEqual(policy.compactAtTokens);
+      assertPairsValid(view.messages);
+      // The last two turns (four messages) are sent exactly as stored.
+      const recent = Math.min(4, 2 * turns);
+      expect(json(view.messages.slice(-recent)) === json(t.slice(-recent))).toBe(true);
+      expect(view.messages[0]!.content[0]).toEqual({ type: 'text', text: 'Task: T-1\n\nDo the thing.' });
+    }
+  });
+
+  it('does not touch the transcript it is given', () => {
+    const t = transcript(40);
+    const before = json(t);
+    contextView(t, policy);
+    expect(json(t)).toBe(before);
+  });
+
+  it('gives the same bytes for the same transcript (a retried turn sends what the first attempt sent)', () => {
+    expect(json(contextView(transcript(33), policy))).toBe(json(contextView(transcript(33), policy)));
+  });
+
+  it('compacts in steps: between steps each request repeats the previous one and appends to it', () => {
+    let previous: ViewMessage[] | undefined;
+    let steps = 0;
+    for (let turns = 1; turns <= 60; turns++) {
+      const view = contextView(transcript(turns), policy).messages;
+      if (previous) {
+        const extends_ = json(view.slice(0, previous.length)) === json(previous);
+        if (!extends_) steps += 1;
+      }
+      previous = view;
+    }
+    // ~4 K tokens per turn, 15 K of headroom between the marks: a step every few turns, not every turn.
+    expect(steps).toBeGreaterThan(3);
+    expect(steps).toBeLessThan(20);
+  });
+
+  it('shortens old tool results to head and tail with a note, keeping ids and error flags', () => {
+    const t = transcript(30);
+    (t[2]!.content as Anthropic.ToolResultBlockParam[])[0]!.is_error = true;
+    const view = contextView(t, policy);
+    expect(view.clearedBefore).toBeGreaterThan(2);
+    const first = view.messages[2]!.content[0] as Anthropic.ToolResultBlockParam;
+    expect(first).toMatchObject({ type: 'tool_result', tool_use_id: 'toolu_1', is_error: true });
+    expect(first.content).toContain('turn 1 line 0 of the build log');
+    expect(first.content).toContain('turn 1 line 399 of the build log');
+    expect(first.content).toMatch(/\[\.\.\. \d+ characters of this tool output were cleared from the context/);
+    expect((first.content as string).length).toBeLessThan(1000);
+  });
+
+  it('shortens long tool inputs (a file written) in old turns', () => {
+    const t = transcript(30);
+    const use = (t[1]!.content as Anthropic.ContentBlockParam[])[1] as Anthropic.ToolUseBlockParam;
+    use.name = 'str_replace_based_edit_tool';
+    use.input = { command: 'create', path: 'big.txt', file_text: 'x'.repeat(50_000) };
+    const sent = contextView(t, policy).messages[1]!.content[1] as Anthropic.ToolUseBlockParam;
+    expect(sent).toMatchObject({ id: 'toolu_1', name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'big.txt' } });
+    expect((sent.input as { file_text: string }).file_text.length).toBeLessThan(1000);
+  });
+
+  it('leaves the oldest whole turns out, with a note after the task, when shortened turns alone pass the bound', () => {
+    // Many turns with small outputs: shortening cannot help, only leaving turns out can.
+    const t = transcript(400, (turn) => `ok ${turn} `.repeat(40));
+    const view = contextView(t, { ...policy, compactAtTokens: 20_000, compactToTokens: 12_000 });
+    expect(view.dropped).toBeGreaterThan(0);
+    expect(view.dropped % 2).toBe(0);
+    expect(view.overBound).toBe(false);
+    assertPairsValid(view.messages);
+    expect(view.messages[0]!.content[0]).toEqual({ type: 'text', text: 'Task: T-1\n\nDo the thing.' });
+    expect(view.messages[0]!.content[1]).toEqual({ type: 'text', text: expect.stringContaining(`the ${view.dropped / 2} oldest turn(s)`) });
+    expect(view.messages[1]).toEqual(t[1 + view.dropped]);
+  });
+
+  it('reports a view it cannot bring under the bound (the newest turns alone are too big)', () => {
+    const view = contextView(transcript(3, () => 'y'.repeat(200_000)), policy);
+    expect(view.overBound).toBe(true);
+    assertPairsValid(view.messages);
+  });
+
+  it('never cuts a surrogate pair in half', () => {
+    const text = `${'a'.repeat(399)}😀${'b'.repeat(1000)}😀${'c'.repeat(199)}`;
+    const short = shorten(text, 'tool output');
+    expect(short).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+    expect(short).not.toMatch(/(?<![\ud800-\udbff])[\udc00-\udfff]/);
+  });
+});

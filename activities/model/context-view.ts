@@ -1,0 +1,175 @@
+/**
+ * What the model is sent: a view of the transcript, computed deterministically from it.
+ *
+ * The transcript in Valkey keeps every message whole, for audit. The view keeps a long run under a
+ * context bound: when a request would pass `compactAtTokens`, older turns are compacted until it
+ * is down to `compactToTokens`:
+ *  1. tool results (and long tool inputs, such as a file written) older than the newest
+ *     `keepRecentTurns` turns are cut to their head and tail with a note. Every tool_use keeps its
+ *     id and every tool_result its tool_use_id, so each pair stays valid;
+ *  2. when that is not enough, the oldest whole turns (an assistant message and the user message
+ *     answering it, so pairs leave together) are left out, and a note in the first message says
+ *     how many.
+ * The first message (the task) is never changed.
+ *
+ * Compaction moves in steps, with hysteresis: the boundaries only advance when a request would
+ * pass the high mark, and then far enough to reach the low mark. Between two steps every request
+ * repeats the previous one byte for byte and appends to it, so the prompt cache holds; a step
+ * rewrites the cache once from the first changed message on.
+ *
+ * The boundaries are not stored: they are recomputed by replaying the rule over every earlier
+ * request point of the transcript, so the same transcript always gives the same bytes (a retried
+ * turn sends exactly what the first attempt sent).
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { estimateMessageTokens } from './token-estimate';
+
+export interface ConversationMessage {
+  role: 'user' | 'assistant';
+  content: string | Anthropic.ContentBlockParam[];
+}
+
+export interface ViewMessage {
+  role: 'user' | 'assistant';
+  content: Anthropic.ContentBlockParam[];
+}
+
+export interface CompactionPolicy {
+  /** Compact when a request would carry more than this many estimated tokens (Infinity: never). */
+  compactAtTokens: number;
+  /** A compaction step brings the request down to this many estimated tokens. */
+  compactToTokens: number;
+  /** Estimated tokens of tools and system prompt, sent with every request. */
+  fixedTokens: number;
+  /** The newest turns (an assistant message and the results answering it) always go whole. */
+  keepRecentTurns: number;
+}
+
+export interface ContextView {
+  messages: ViewMessage[];
+  /** Messages `[1 + dropped, clearedBefore)` are sent shortened. */
+  clearedBefore: number;
+  /** Messages `[1, 1 + dropped)` are left out. */
+  dropped: number;
+  /** Estimated tokens of the whole request (fixed part included). */
+  estimatedTokens: number;
+  /** Even the most compact view the rule allows is above `compactAtTokens`. */
+  overBound: boolean;
+}
+
+export const NO_COMPACTION: CompactionPolicy = { compactAtTokens: Infinity, compactToTokens: Infinity, fixedTokens: 0, keepRecentTurns: 0 };
+
+/** Text longer than this is shortened in compacted messages. */
+const SHORTEN_ABOVE = 800;
+const KEEP_HEAD = 400;
+const KEEP_TAIL = 200;
+
+/** The view of `transcript` (messages `[0, n)`, the last one a user message) for the request at `n`. */
+export function contextView(transcript: readonly ConversationMessage[], policy: CompactionPolicy): ContextView {
+  const n = transcript.length;
+  const full = transcript.map(normalise);
+  const compact = full.map((m, i) => (i === 0 ? m : compactMessage(m)));
+  const F = prefixSums(full.map(estimateMessageTokens));
+  const C = prefixSums(compact.map(estimateMessageTokens));
+  const first = F[1] ?? 0;
+
+  const size = (r: number, w: number, d: number): number => {
+    const start = 1 + d;
+    const cleared = Math.max(w, start);
+    return policy.fixedTokens + first + noteTokens(d) + (C[cleared]! - C[start]!) + (F[r]! - F[cleared]!);
+  };
+
+  let w = 1;
+  let d = 0;
+  // Replay the rule at every request point: each assistant message answered one, and `n` is this one.
+  for (let r = 1; r <= n; r++) {
+    if (r < n && transcript[r]!.role !== 'assistant') continue;
+    if (size(r, w, d) <= policy.compactAtTokens) continue;
+    const wMax = Math.max(w, r - 2 * policy.keepRecentTurns);
+    while (w < wMax && size(r, w, d) > policy.compactToTokens) w += 1;
+    if (size(r, w, d) <= policy.compactAtTokens) continue;
+    const dMax = evenFloor(w - 1);
+    while (d < dMax && size(r, w, d) > policy.compactToTokens) d += 2;
+  }
+
+  const messages: ViewMessage[] = [];
+  if (n > 0) messages.push(d > 0 ? withNote(full[0]!, d) : full[0]!);
+  for (let i = 1 + d; i < n; i++) messages.push(i < w ? compact[i]! : full[i]!);
+  const estimatedTokens = n > 0 ? size(n, w, d) : policy.fixedTokens;
+  return { messages, clearedBefore: Math.max(w, 1 + d), dropped: d, estimatedTokens, overBound: estimatedTokens > policy.compactAtTokens };
+}
+
+/** Content as a block array, and nothing but role and content (stored metadata stays out). */
+function normalise(message: ConversationMessage): ViewMessage {
+  const content = typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
+  return { role: message.role, content };
+}
+
+function compactMessage(message: ViewMessage): ViewMessage {
+  let changed = false;
+  const content = message.content.map((block) => {
+    const next = compactBlock(block);
+    if (next !== block) changed = true;
+    return next;
+  });
+  return changed ? { role: message.role, content } : message;
+}
+
+function compactBlock(block: Anthropic.ContentBlockParam): Anthropic.ContentBlockParam {
+  if (block.type === 'tool_result') {
+    if (typeof block.content === 'string') {
+      const text = shorten(block.content, 'tool output');
+      return text === block.content ? block : { ...block, content: text };
+    }
+    if (!block.content) return block;
+    const compacted = block.content.map((part) =>
+      part.type === 'text' ? { ...part, text: shorten(part.text, 'tool output') } : { type: 'text' as const, text: `[${part.type} output cleared from the context]` },
+    );
+    return { ...block, content: compacted };
+  }
+  if (block.type === 'tool_use' && block.input && typeof block.input === 'object') {
+    const input = block.input as Record<string, unknown>;
+    const long = Object.entries(input).filter(([, v]) => typeof v === 'string' && v.length > SHORTEN_ABOVE);
+    if (long.length === 0) return block;
+    return { ...block, input: { ...input, ...Object.fromEntries(long.map(([k, v]) => [k, shorten(v as string, 'tool input')])) } };
+  }
+  return block;
+}
+
+/** Head and tail of a long text around a note; short texts unchanged. */
+export function shorten(text: string, what: string): string {
+  if (text.length <= SHORTEN_ABOVE) return text;
+  const head = text.slice(0, safeCut(text, KEEP_HEAD));
+  const tail = text.slice(safeCut(text, text.length - KEEP_TAIL));
+  const omitted = text.length - head.length - tail.length;
+  return `${head}\n[... ${omitted} characters of this ${what} were cleared from the context to save space; the run's transcript keeps them. Run the command again if you need them.]\n${tail}`;
+}
+
+/** Moves a cut off the middle of a surrogate pair. */
+function safeCut(text: string, at: number): number {
+  const code = text.charCodeAt(at - 1);
+  return code >= 0xd800 && code <= 0xdbff ? at - 1 : at;
+}
+
+function dropNote(dropped: number): string {
+  return `[Context note: the ${dropped / 2} oldest turn(s) of this conversation were left out to keep it within the context budget; the run's transcript keeps them.]`;
+}
+
+function noteTokens(dropped: number): number {
+  return dropped > 0 ? estimateMessageTokens({ role: 'user', content: [{ type: 'text', text: dropNote(dropped) }] }) : 0;
+}
+
+/** The note goes after the task's blocks, so the task block keeps its bytes (and its cache entry). */
+function withNote(first: ViewMessage, dropped: number): ViewMessage {
+  return { role: first.role, content: [...first.content, { type: 'text', text: dropNote(dropped) }] };
+}
+
+function prefixSums(values: number[]): number[] {
+  const sums = [0];
+  for (const v of values) sums.push(sums[sums.length - 1]! + v);
+  return sums;
+}
+
+function evenFloor(x: number): number {
+  return x <= 0 ? 0 : x - (x % 2);
+}

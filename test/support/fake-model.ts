@@ -2,7 +2,24 @@
  * A scripted fake of the Anthropic Messages API: `POST /v1/messages` answers with the next
  * scripted reply for the agent (found by the task id in the first user message), and every
  * request is recorded so tests can assert what the model saw. The real SDK talks to it.
+ *
+ * It bills like the API, so tests and `npm run bench:tokens` can measure caching and compaction:
+ *  - tokens: one per 4 characters of each block's JSON (an approximate tokenizer; the service's
+ *    own estimate uses 3, so it errs high), plus the fixed prompt the API adds for tool use
+ *    (346 tokens) and for each Anthropic-defined tool (bash 245, text editor 700);
+ *  - the prompt cache: the request is rendered as tools -> system -> messages, one hash per
+ *    block prefix with `cache_control` stripped (markers are not part of what is matched). Each
+ *    breakpoint (at most 4, else 400) looks back up to 20 blocks for a prefix an earlier request
+ *    wrote; the longest hit is read (`cache_read_input_tokens`), the rest up to the last
+ *    breakpoint is written (`cache_creation_input_tokens`) when that prefix reaches the model's
+ *    minimum (1,024 tokens by default), the rest is `input_tokens`. Entries live 5 minutes (or
+ *    1 hour), refreshed on every read;
+ *  - from the second request of an agent on, whether the request repeats the previous request's
+ *    prefix up to its last breakpoint byte for byte (`prefixCheck`);
+ *  - `max_tokens`: a scripted answer longer than it stops with `max_tokens`; a request over the
+ *    context window is refused with 400, as the API does.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,11 +28,30 @@ export interface ToolCall {
   input: Record<string, unknown>;
 }
 
-/** One scripted answer: tool calls (stop_reason tool_use), or final text (end_turn), or an HTTP error. */
+/**
+ * One scripted answer: tool calls (stop_reason tool_use), or final text (end_turn), or an HTTP
+ * error. `outputTokens` bills that many output tokens instead of the answer's own size.
+ */
 export type ScriptedReply =
-  | { tools: ToolCall[]; text?: string; delayMs?: number }
-  | { text: string; delayMs?: number }
+  | { tools: ToolCall[]; text?: string; delayMs?: number; outputTokens?: number }
+  | { text: string; delayMs?: number; outputTokens?: number }
   | { status: number; body?: unknown; headers?: Record<string, string> };
+
+export interface FakeUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+}
+
+export interface PrefixCheck {
+  /** Blocks of the previous request up to and including its last breakpoint. */
+  comparedBlocks: number;
+  identical: boolean;
+  /** Index of the first block that differs (when not identical). */
+  firstDifference?: number;
+}
 
 export interface RecordedRequest {
   key: string;
@@ -25,8 +61,47 @@ export interface RecordedRequest {
     tools?: { name: string; type?: string }[];
     messages: { role: string; content: unknown }[];
     max_tokens: number;
+    cache_control?: unknown;
   };
   headers: http.IncomingHttpHeaders;
+  /** All input tokens of the request (uncached, written and read); absent when it was refused. */
+  requestTokens?: number;
+  /** Block indices (tools, system, message blocks) that carried `cache_control`. */
+  breakpoints?: number[];
+  usage?: FakeUsage;
+  /** Against the previous request of the same agent; absent on its first request. */
+  prefixCheck?: PrefixCheck;
+}
+
+export interface FakeModelOptions {
+  /** Shortest prefix the cache stores. @default 1024 */
+  minCacheableTokens?: number;
+  /** Largest request accepted. @default 1_000_000 */
+  contextWindowTokens?: number;
+}
+
+export interface FakeAccount {
+  requests: number;
+  inputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+  outputTokens: number;
+  /** Largest request (all input tokens) received. */
+  peakRequestTokens: number;
+}
+
+const CHARS_PER_TOKEN = 4;
+const LOOKBACK_BLOCKS = 20;
+const MAX_BREAKPOINTS = 4;
+const TOOL_USE_SYSTEM_PROMPT_TOKENS = 346;
+const BUILT_IN_TOOL_TOKENS: Record<string, number> = { bash: 245, text_editor: 700 };
+const TTL_MS = { '5m': 5 * 60_000, '1h': 60 * 60_000 } as const;
+
+interface RenderedBlock {
+  /** The block's JSON without `cache_control`, with its role and whether it opens a message. */
+  json: string;
+  tokens: number;
+  ttl?: '5m' | '1h';
 }
 
 export class FakeModelServer {
@@ -35,6 +110,16 @@ export class FakeModelServer {
   private served = new Map<string, number>();
   readonly requests: RecordedRequest[] = [];
   private idCounter = 0;
+  private readonly cache = new Map<string, number>();
+  /** Per agent: the block JSONs of its previous request up to its last breakpoint. */
+  private readonly lastPrefix = new Map<string, string[]>();
+  private readonly minCacheable: number;
+  private readonly contextWindow: number;
+
+  constructor(options: FakeModelOptions = {}) {
+    this.minCacheable = options.minCacheableTokens ?? 1024;
+    this.contextWindow = options.contextWindowTokens ?? 1_000_000;
+  }
 
   /** Scripts the replies for the agent whose first message names `key` (the task id). */
   script(key: string, replies: ScriptedReply[]): void {
@@ -44,6 +129,21 @@ export class FakeModelServer {
 
   requestsFor(key: string): RecordedRequest[] {
     return this.requests.filter((r) => r.key === key);
+  }
+
+  /** What the agent was billed for, summed over its answered requests. */
+  accountFor(key: string): FakeAccount {
+    const account: FakeAccount = { requests: 0, inputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, outputTokens: 0, peakRequestTokens: 0 };
+    for (const r of this.requestsFor(key)) {
+      if (!r.usage) continue;
+      account.requests += 1;
+      account.inputTokens += r.usage.input_tokens;
+      account.cacheCreationInputTokens += r.usage.cache_creation_input_tokens;
+      account.cacheReadInputTokens += r.usage.cache_read_input_tokens;
+      account.outputTokens += r.usage.output_tokens;
+      account.peakRequestTokens = Math.max(account.peakRequestTokens, r.requestTokens ?? 0);
+    }
+    return account;
   }
 
   async start(): Promise<string> {
@@ -66,7 +166,8 @@ export class FakeModelServer {
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body'];
     const key = this.keyOf(body);
-    this.requests.push({ key, body, headers: req.headers });
+    const recorded: RecordedRequest = { key, body, headers: req.headers };
+    this.requests.push(recorded);
     const script = this.scripts.get(key);
     const index = this.served.get(key) ?? 0;
     this.served.set(key, index + 1);
@@ -84,10 +185,39 @@ export class FakeModelServer {
       res.end(JSON.stringify(reply.body ?? { type: 'error', error: { type: 'api_error', message: 'scripted failure' } }));
       return;
     }
-    const content: unknown[] = [];
+
+    const blocks = render(body);
+    const breakpoints = blocks.flatMap((b, i) => (b.ttl ? [i] : []));
+    const requestTokens = blocks.reduce((sum, b) => sum + b.tokens, 0);
+    if (breakpoints.length > MAX_BREAKPOINTS) {
+      return invalidRequest(res, `A maximum of ${MAX_BREAKPOINTS} blocks with cache_control may be provided. Found ${breakpoints.length}.`);
+    }
+    if (requestTokens > this.contextWindow) {
+      return invalidRequest(res, `prompt is too long: ${requestTokens} tokens > ${this.contextWindow} maximum`);
+    }
+    recorded.requestTokens = requestTokens;
+    recorded.breakpoints = breakpoints;
+    recorded.prefixCheck = this.checkPrefix(key, blocks, breakpoints);
+    const cached = this.bill(body.model, blocks, breakpoints);
+
+    let content: unknown[] = [];
     if (reply.text) content.push({ type: 'text', text: reply.text });
     const toolCalls = 'tools' in reply ? reply.tools : [];
     for (const t of toolCalls) content.push({ type: 'tool_use', id: `toolu_${++this.idCounter}`, name: t.name, input: t.input });
+    let stopReason = toolCalls.length ? 'tool_use' : 'end_turn';
+    let outputTokens = reply.outputTokens ?? Math.ceil(JSON.stringify(content).length / CHARS_PER_TOKEN);
+    if (outputTokens > body.max_tokens) {
+      content = [{ type: 'text', text: (reply.text ?? '').slice(0, body.max_tokens * CHARS_PER_TOKEN) || '...' }];
+      stopReason = 'max_tokens';
+      outputTokens = body.max_tokens;
+    }
+    recorded.usage = {
+      input_tokens: requestTokens - cached.read - cached.written5m - cached.written1h,
+      output_tokens: outputTokens,
+      cache_creation_input_tokens: cached.written5m + cached.written1h,
+      cache_read_input_tokens: cached.read,
+      cache_creation: { ephemeral_5m_input_tokens: cached.written5m, ephemeral_1h_input_tokens: cached.written1h },
+    };
     res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${this.idCounter}` });
     res.end(
       JSON.stringify({
@@ -96,16 +226,99 @@ export class FakeModelServer {
         role: 'assistant',
         model: body.model,
         content,
-        stop_reason: toolCalls.length ? 'tool_use' : 'end_turn',
+        stop_reason: stopReason,
         stop_sequence: null,
-        usage: { input_tokens: 100, output_tokens: 50 },
+        usage: recorded.usage,
       }),
     );
   }
 
+  /** Reads the longest cached prefix within the lookback of a breakpoint, writes up to the last breakpoint. */
+  private bill(model: string, blocks: RenderedBlock[], breakpoints: number[]): { read: number; written5m: number; written1h: number } {
+    const now = Date.now();
+    const hashes: string[] = [];
+    const cumulative: number[] = [];
+    let hash = createHash('sha256').update(model).digest('hex');
+    let tokens = 0;
+    for (const b of blocks) {
+      hash = createHash('sha256').update(hash).update('\u0000').update(b.json).digest('hex');
+      hashes.push(hash);
+      tokens += b.tokens;
+      cumulative.push(tokens);
+    }
+    const live = (i: number) => (this.cache.get(hashes[i]!) ?? 0) > now;
+
+    let hit = -1;
+    for (const bp of breakpoints) {
+      for (let i = bp; i >= Math.max(0, bp - LOOKBACK_BLOCKS + 1); i--) {
+        if (live(i)) {
+          hit = Math.max(hit, i);
+          break;
+        }
+      }
+    }
+    const read = hit >= 0 ? cumulative[hit]! : 0;
+    if (hit >= 0) this.cache.set(hashes[hit]!, now + TTL_MS[blocks[hit]!.ttl ?? '5m']);
+
+    let written5m = 0;
+    let written1h = 0;
+    let from = read;
+    for (const bp of breakpoints) {
+      if (bp <= hit || cumulative[bp]! < this.minCacheable) continue;
+      const ttl = blocks[bp]!.ttl!;
+      this.cache.set(hashes[bp]!, now + TTL_MS[ttl]);
+      if (ttl === '1h') written1h += cumulative[bp]! - from;
+      else written5m += cumulative[bp]! - from;
+      from = cumulative[bp]!;
+    }
+    return { read, written5m, written1h };
+  }
+
+  private checkPrefix(key: string, blocks: RenderedBlock[], breakpoints: number[]): PrefixCheck | undefined {
+    const previous = this.lastPrefix.get(key);
+    const last = breakpoints[breakpoints.length - 1];
+    this.lastPrefix.set(key, last === undefined ? [] : blocks.slice(0, last + 1).map((b) => b.json));
+    if (!previous) return undefined;
+    const firstDifference = previous.findIndex((json, i) => blocks[i]?.json !== json);
+    return firstDifference < 0 ? { comparedBlocks: previous.length, identical: true } : { comparedBlocks: previous.length, identical: false, firstDifference };
+  }
+
   private keyOf(body: RecordedRequest['body']): string {
     const first = body.messages[0]?.content;
-    const text = typeof first === 'string' ? first : JSON.stringify(first ?? '');
+    const text = typeof first === 'string' ? first : ((first as { text?: string }[] | undefined) ?? []).map((b) => b.text ?? '').join('\n');
     return /Task: (\S+)/.exec(text)?.[1] ?? 'unknown';
   }
+}
+
+/** The request as the API renders it: tools, then system, then each message's blocks. */
+function render(body: RecordedRequest['body']): RenderedBlock[] {
+  const blocks: RenderedBlock[] = [];
+  const push = (value: Record<string, unknown>, extraTokens = 0, wrap: (stripped: unknown) => unknown = (s) => s) => {
+    const { cache_control, ...stripped } = value;
+    const ownJson = JSON.stringify(stripped);
+    blocks.push({
+      json: JSON.stringify(wrap(stripped)),
+      tokens: Math.ceil(ownJson.length / CHARS_PER_TOKEN) + extraTokens,
+      ttl: cache_control ? ((cache_control as { ttl?: '5m' | '1h' }).ttl ?? '5m') : undefined,
+    });
+  };
+  (body.tools ?? []).forEach((tool, i) => {
+    const builtIn = Object.entries(BUILT_IN_TOOL_TOKENS).find(([prefix]) => tool.type?.startsWith(prefix))?.[1] ?? 0;
+    push(tool as unknown as Record<string, unknown>, builtIn + (i === 0 ? TOOL_USE_SYSTEM_PROMPT_TOKENS : 0), (s) => ({ tool: s }));
+  });
+  const system = typeof body.system === 'string' ? [{ type: 'text', text: body.system }] : ((body.system as Record<string, unknown>[] | undefined) ?? []);
+  for (const block of system) push(block, 0, (s) => ({ system: s }));
+  for (const message of body.messages) {
+    const content = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : (message.content as Record<string, unknown>[]);
+    content.forEach((block, i) => push(block, 0, (s) => ({ role: message.role, opens: i === 0, block: s })));
+  }
+  // Top-level cache_control (automatic caching) marks the last block.
+  const last = blocks[blocks.length - 1];
+  if (body.cache_control && last && !last.ttl) last.ttl = (body.cache_control as { ttl?: '5m' | '1h' }).ttl ?? '5m';
+  return blocks;
+}
+
+function invalidRequest(res: http.ServerResponse, message: string): void {
+  res.writeHead(400, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message } }));
 }

@@ -1,0 +1,93 @@
+/**
+ * The fake Messages API bills like the real one: the tests and the token benchmark rely on its
+ * prompt-cache accounting, so it is tested here through the real SDK.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { FakeModelServer } from './fake-model';
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
+const big = (label: string, chars = 8000) => `${label} ${'x'.repeat(chars)}`; // ~2,000 tokens
+
+type Msg = Anthropic.MessageParam;
+const user = (text: string, marked = false): Msg => ({ role: 'user', content: [{ type: 'text', text, ...(marked ? { cache_control: EPHEMERAL } : {}) }] });
+const assistant = (text: string): Msg => ({ role: 'assistant', content: [{ type: 'text', text }] });
+
+describe('fake model: usage like the API', () => {
+  let fake: FakeModelServer;
+  let client: Anthropic;
+  beforeEach(async () => {
+    fake = new FakeModelServer({ contextWindowTokens: 50_000 });
+    client = new Anthropic({ apiKey: 'test', baseURL: await fake.start(), maxRetries: 0 });
+  });
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  const send = (messages: Msg[], extra: Partial<Anthropic.MessageCreateParamsNonStreaming> = {}) =>
+    client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 1000, system: [{ type: 'text', text: 'You are terse.' }], messages, ...extra });
+
+  it('bills everything as input without breakpoints', async () => {
+    const first = await send([user(`Task: A ${big('a')}`)]);
+    const again = await send([user(`Task: A ${big('a')}`)]);
+    for (const r of [first, again]) expect(r.usage).toMatchObject({ cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    expect(again.usage.input_tokens).toBe(first.usage.input_tokens);
+    expect(first.usage.input_tokens).toBeGreaterThan(2000);
+  });
+
+  it('writes the prefix up to a breakpoint, then reads it when the next request repeats it', async () => {
+    const turn1 = [user(`Task: B ${big('b')}`, true)];
+    const r1 = await send(turn1);
+    expect(r1.usage.cache_read_input_tokens).toBe(0);
+    expect(r1.usage.cache_creation_input_tokens).toBe(fake.requests[0]!.requestTokens);
+    expect(r1.usage.input_tokens).toBe(0);
+
+    // Rolling breakpoint: the old marker goes, a new one marks the end.
+    const turn2 = [user(`Task: B ${big('b')}`), assistant('ok'), user(big('more', 400), true)];
+    const r2 = await send(turn2);
+    expect(r2.usage.cache_read_input_tokens).toBe(r1.usage.cache_creation_input_tokens);
+    expect(r2.usage.cache_creation_input_tokens).toBe(fake.requests[1]!.requestTokens! - r2.usage.cache_read_input_tokens!);
+    expect(fake.requests[1]!.prefixCheck).toEqual({ comparedBlocks: fake.requests[0]!.breakpoints!.at(-1)! + 1, identical: true });
+  });
+
+  it('tells when a request changed the previous prefix, and bills the changed part as a write', async () => {
+    await send([user(`Task: C ${big('c')}`, true)]);
+    const r2 = await send([user(`Task: C ${big('C')}`, true)]);
+    expect(fake.requests[1]!.prefixCheck).toMatchObject({ identical: false, firstDifference: 1 });
+    expect(r2.usage.cache_read_input_tokens).toBe(0);
+  });
+
+  it('finds an earlier prefix only within 20 blocks of a breakpoint', async () => {
+    const base = [user(`Task: D ${big('d')}`, true)];
+    await send(base);
+    // 24 more blocks after the cached one, one breakpoint at the end: the lookback misses.
+    const turns: Msg[] = [];
+    for (let i = 0; i < 12; i++) turns.push(assistant(`a${i}`), user(`u${i}`));
+    (turns.at(-1)!.content as Anthropic.TextBlockParam[])[0]!.cache_control = EPHEMERAL;
+    const far = await send([user(`Task: D ${big('d')}`), ...turns]);
+    expect(far.usage.cache_read_input_tokens).toBe(0);
+    // The same request with a breakpoint also on the cached block reads it.
+    const near = await send([user(`Task: D ${big('d')}`, true), ...turns]);
+    expect(near.usage.cache_read_input_tokens).toBeGreaterThan(2000);
+  });
+
+  it('caches nothing below the minimum cacheable length', async () => {
+    const r = await send([user('Task: E short', true)]);
+    expect(r.usage).toMatchObject({ cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+  });
+
+  it('refuses more than 4 breakpoints and requests over the context window, as the API does', async () => {
+    const five = [user('Task: F', true), assistant('a'), user('b', true), assistant('c'), user('d', true), assistant('e'), user('f', true)];
+    await expect(send(five, { system: [{ type: 'text', text: 's', cache_control: EPHEMERAL }] })).rejects.toMatchObject({ status: 400 });
+    await expect(send([user(`Task: F ${'z'.repeat(250_000)}`)])).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('stops at max_tokens and bills the scripted output size', async () => {
+    fake.script('G', [{ text: 'long answer', outputTokens: 5000 }, { text: 'short', outputTokens: 10 }]);
+    const cut = await send([user('Task: G')], { max_tokens: 300 });
+    expect(cut.stop_reason).toBe('max_tokens');
+    expect(cut.usage.output_tokens).toBe(300);
+    const whole = await send([user('Task: G')]);
+    expect(whole.usage.output_tokens).toBe(10);
+    expect(fake.accountFor('G')).toMatchObject({ requests: 2, outputTokens: 310 });
+  });
+});

@@ -6,6 +6,8 @@ describe('runGit', () => {
   const git = createGitRunner({ secrets: [secret], defaultTimeoutMs: 30_000, hostEnv: { ...process.env, CLAUDE_API_KEY: 'sk-host-secret' } });
   // An "ssh" that just sleeps: a remote that never answers.
   const hangingRemote = { GIT_SSH_COMMAND: 'sleep 30;', GIT_SSH_VARIANT: 'ssh' };
+  // Every transport is refused unless a command opts in, as network commands do.
+  const allowSsh = ['-c', 'protocol.ssh.allow=always'];
 
   it('returns stdout and the exit code, treating listed exit codes as answers', async () => {
     const ok = await git(['--version']);
@@ -36,14 +38,14 @@ describe('runGit', () => {
     setTimeout(() => ac.abort(), 1300);
     const started = Date.now();
     await expect(
-      git(['ls-remote', 'ssh://example.invalid/repo.git'], { env: hangingRemote, signal: ac.signal, onProgress: () => beats++ }),
+      git([...allowSsh, 'ls-remote', 'ssh://example.invalid/repo.git'], { env: hangingRemote, signal: ac.signal, onProgress: () => beats++ }),
     ).rejects.toBeInstanceOf(GitAbortedError);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(beats).toBeGreaterThanOrEqual(1);
   });
 
   it('fails a command that outlives its timeout as retryable', async () => {
-    await expect(git(['ls-remote', 'ssh://example.invalid/repo.git'], { env: hangingRemote, timeoutMs: 300 })).rejects.toMatchObject({
+    await expect(git([...allowSsh, 'ls-remote', 'ssh://example.invalid/repo.git'], { env: hangingRemote, timeoutMs: 300 })).rejects.toMatchObject({
       type: 'GitCommandFailed',
       retryable: true,
       message: expect.stringContaining('timed out'),

@@ -1,7 +1,7 @@
 /**
- * The one place a git process starts: an argument array (never a shell), an environment
- * rebuilt from an allowlist (so no host secret reaches git or its hooks), system and global
- * git config ignored (behaviour must not depend on the host's ~/.gitconfig), exit codes
+ * The one place a git process starts: an argument array (never a shell), the hardening of
+ * ./hardening.ts (an environment rebuilt from an allowlist, no system or global config, no hooks,
+ * fsmonitor, submodules, lazy fetch or attribute drivers), exit codes
  * returned rather than guessed from text (merge-tree and diff use them as answers), and
  * cancellation that stops the whole process group.
  *
@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { GitAbortedError, GitCommandFailedError } from './errors';
+import { assertCallerEnv, gitBaseEnv, HARDENED_CONFIG } from './hardening';
 import { scrubCredentials } from './redact';
 
 export interface GitRunOptions {
@@ -28,10 +29,14 @@ export interface GitRunOptions {
   timeoutMs?: number;
   /** Output beyond this fails the command instead of being silently cut (a diff must be whole). */
   maxOutputBytes?: number;
+  /** Also return stdout as bytes (blob content is not necessarily UTF-8). */
+  binaryStdout?: boolean;
 }
 
 export interface GitRunResult {
   stdout: string;
+  /** Set when `binaryStdout` was asked for. */
+  stdoutBytes?: Buffer;
   stderr: string;
   exitCode: number;
 }
@@ -46,15 +51,6 @@ export interface GitRunnerSettings {
   hostEnv?: NodeJS.ProcessEnv;
 }
 
-const PASS_THROUGH_ENV = [
-  'PATH', 'HOME', 'TMPDIR', 'SSH_AUTH_SOCK',
-  'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY',
-  'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-];
-
-/** Config every invocation carries: no hooks, no fsmonitor daemon, nothing that runs repository-supplied programs. */
-const SAFETY_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
-
 const KILL_GRACE_MS = 2000;
 const PROGRESS_INTERVAL_MS = 1000;
 const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
@@ -65,24 +61,7 @@ export function createGitRunner(settings: GitRunnerSettings): GitRunner {
   return (args, options = {}) => runGit(args, options, baseEnv, settings);
 }
 
-/** The environment every git child starts from. */
-export function gitBaseEnv(hostEnv: NodeJS.ProcessEnv): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of PASS_THROUGH_ENV) {
-    const value = hostEnv[name];
-    if (value !== undefined) env[name] = value;
-  }
-  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
-  return {
-    ...env,
-    LC_ALL: 'C',
-    GIT_TERMINAL_PROMPT: '0',
-    GCM_INTERACTIVE: 'never',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_OPTIONAL_LOCKS: '0',
-  };
-}
+export { gitBaseEnv } from './hardening';
 
 function runGit(
   args: readonly string[],
@@ -92,11 +71,12 @@ function runGit(
 ): Promise<GitRunResult> {
   const subcommand = subcommandOf(args);
   if (options.signal?.aborted) return Promise.reject(new GitAbortedError(subcommand));
+  assertCallerEnv(options.env);
   const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const timeoutMs = options.timeoutMs ?? settings.defaultTimeoutMs;
 
   return new Promise<GitRunResult>((resolve, reject) => {
-    const child = spawn('git', [...SAFETY_CONFIG, ...args], {
+    const child = spawn('git', [...HARDENED_CONFIG, ...args], {
       cwd: options.cwd,
       env: { ...baseEnv, ...options.env },
       detached: true, // own process group: remote helpers and ssh stop with git
@@ -137,7 +117,8 @@ function runGit(
     });
     child.on('close', (code) => {
       finish();
-      const out = Buffer.concat(stdout).toString('utf8');
+      const outBytes = Buffer.concat(stdout);
+      const out = options.binaryStdout ? '' : outBytes.toString('utf8');
       const err = Buffer.concat(stderr).toString('utf8');
       if (stopReason === 'aborted') return reject(new GitAbortedError(subcommand));
       if (stopReason) {
@@ -149,7 +130,7 @@ function runGit(
         const detail = scrubCredentials((err.trim() || out.trim()).slice(-4000), settings.secrets);
         return reject(new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode));
       }
-      resolve({ stdout: out, stderr: err, exitCode });
+      resolve({ stdout: out, stderr: err, exitCode, ...(options.binaryStdout ? { stdoutBytes: outBytes } : {}) });
     });
   });
 }

@@ -1,0 +1,58 @@
+import { LINE_PIECE_CHARS, LINE_PIECE_OVERLAP, scanContent } from './content';
+import { loadAllowlist } from './allow';
+import { scanText } from './scan';
+
+// A GitHub token with a valid checksum (the rule verifies it), generated once for these tests.
+const TOKEN = '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';
+
+describe('scanContent', () => {
+  it('finds a secret on a line far longer than scanText reads, at its real line and column', () => {
+    const prefix = `${'x'.repeat(150_000)} `;
+    const text = `first\nconst blob = "${prefix}${TOKEN}";\n`;
+    expect(scanText(text, 'a.js').findings).toEqual([]); // what the diff scan used to see
+    const { findings, skipped } = scanContent(text, 'a.js');
+    expect(skipped).toEqual([]);
+    expect(findings.map((f) => [f.ruleId, f.line, f.column])).toEqual([['github-pat', 2, 'const blob = "'.length + prefix.length + 1]]);
+  });
+
+  it('finds a secret that straddles the boundary between two pieces of a long line', () => {
+    const boundary = LINE_PIECE_CHARS - 10; // the token starts 10 characters before the first piece ends
+    const text = `${'a '.repeat(boundary / 2)}${TOKEN} ${'b '.repeat(LINE_PIECE_CHARS)}`;
+    expect(LINE_PIECE_OVERLAP).toBeGreaterThan(TOKEN.length);
+    expect(scanContent(text, 'f').findings.map((f) => [f.line, f.column])).toEqual([[1, boundary + 1]]);
+  });
+
+  it('scans content with NUL bytes: UTF-16 text and strings inside binary data', () => {
+    const utf16 = Buffer.from(`token = "${TOKEN}"\n`, 'utf16le');
+    const binary = Buffer.concat([Buffer.from([0, 1, 2, 0, 0, 255]), Buffer.from(`\0${TOKEN}\0`), Buffer.alloc(1000)]);
+    expect(scanText(utf16.toString('utf8'), 'u').skipped).toEqual([{ file: 'u', reason: 'binary file' }]);
+    expect(scanContent(utf16, 'u').findings.map((f) => f.ruleId)).toEqual(['github-pat']);
+    expect(scanContent(binary, 'b').findings.map((f) => f.ruleId)).toEqual(['github-pat']);
+  });
+
+  it('scans a text larger than the file cap in windows, including the last bytes', () => {
+    const filler = 'const value = 1;\n'.repeat(300_000); // ~5 MB
+    const { findings, skipped } = scanContent(`${filler}k = "${TOKEN}"\n`, 'big.js');
+    expect(skipped).toEqual([]);
+    expect(findings.map((f) => f.line)).toEqual([300_001]);
+  });
+
+  it('finds a private key split by a window boundary', () => {
+    const pem = ['-----BEGIN RSA PRIVATE KEY-----', ...Array.from({ length: 25 }, (_, i) => `MIIEowIBAAKCAQEA${String(i).padStart(2, '0')}q3vK8xR2mZp7YtW9sN4uL6dF1hJ0cB5gE8aQwXyZ`), '-----END RSA PRIVATE KEY-----'].join('\n');
+    // Enough lines before it that the key sits across the first window's end.
+    const before = `${'y'.repeat(99)}\n`.repeat(9_995);
+    const { findings } = scanContent(`${before}${pem}\n`, 'k.pem');
+    expect(findings.map((f) => f.ruleId)).toContain('private-key');
+  });
+
+  it('ignores inline allow markers when asked to (an untrusted author cannot allowlist its own leak)', () => {
+    const text = `const t = "${TOKEN}"; // orchestrator:allow\n`;
+    expect(scanContent(text, 'f').findings).toEqual([]);
+    expect(scanContent(text, 'f', { honourInlineAllow: false }).findings.map((f) => [f.ruleId, f.column])).toEqual([['github-pat', 12]]);
+  });
+
+  it('still honours the allowlist file (read from the base commit by callers)', () => {
+    const allowlist = loadAllowlist('fixtures/**\n');
+    expect(scanContent(`t = "${TOKEN}"`, 'fixtures/token.txt', { allowlist }).findings).toEqual([]);
+  });
+});

@@ -1,63 +1,143 @@
 /**
- * The agent's changes inside its worktree: stage, show the staged diff (input to the secret
- * scanner), commit as the configured author, and diff the branch against its base (input to
- * the AI review). Hooks never run (run-git disables them) and signing is off.
+ * The agent's changes inside its worktree: stage them (refusing nested repositories), scan what
+ * the commit would add (blob by blob, see scan-changes.ts), commit as the configured author, and
+ * diff the branch against its base (input to the AI review). Every command runs with the
+ * worktree's admin directory from the mirror (never the worktree's own `.git`) and the
+ * hardening of run-git; hooks never run and signing is off.
  */
 import type { WorkspaceInfo } from '../../domain/agent';
+import type { Allowlist } from '../../scanner';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
-import { GitInputError } from './errors';
+import { GitCommandFailedError, GitInputError } from './errors';
+import { inspectTree } from './inspect-tree';
+import { scanTreeChanges, type ChangeScan } from './scan-changes';
 import { openWorkspace } from './worktree-admin';
 
-export type CommitResult = { commitSha: string; nothingToCommit?: undefined } | { nothingToCommit: true; commitSha?: undefined };
+export type CommitResult =
+  | { commitSha: string; nothingToCommit?: undefined; /** The commit existed already (a retried activity). */ reused?: boolean }
+  | { nothingToCommit: true; commitSha?: undefined };
 
-const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv'];
-
-export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<void> {
-  const wt = await openWorkspace(ctx.layout, ws);
-  await ctx.git([...wt.args, 'add', '--all'], { ...options, cwd: ws.path });
+export interface StagedScan extends ChangeScan {
+  /** The tree that was scanned; commit() can insist on committing exactly this. */
+  tree: string;
+  /** Why staging was refused (nested repositories); nothing was staged then. */
+  refused?: string;
 }
 
-/** `git diff --cached -U0`: the lines about to be committed, whole (a cut diff could hide a secret). */
+/** Trailer that marks a commit as made by this service for an agent. */
+export const AGENT_TRAILER = 'Agent-Id';
+/** Largest blob the scan reads by default; larger ones block the commit. */
+export const DEFAULT_SCAN_MAX_BLOB_BYTES = 64 * 1024 * 1024;
+
+const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv', '--text', '--ignore-submodules=all'];
+
+/**
+ * `git add --all` in the worktree, after checking that no nested repository (a `.git` below the
+ * root) is there: git would read it (and block on a FIFO planted as its HEAD). Returns the reason
+ * when staging is refused, for the agent.
+ */
+export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<{ refused?: string }> {
+  const wt = await openWorkspace(ctx.layout, ws);
+  const inspection = await inspectTree(ws.path, options);
+  if (inspection.nestedGit.length > 0) {
+    return {
+      refused:
+        `nested git repositories are not allowed in the worktree: ${inspection.nestedGit.join(', ')}. ` +
+        'Remove them (rm -rf each .git) or copy the files in without their .git, then finish again.',
+    };
+  }
+  await ctx.git([...wt.args, 'add', '--all'], options);
+  return {};
+}
+
+/**
+ * `git diff --cached -U0`, attributes and all.
+ * @deprecated kept until the activities use stageAndScan; a rendered diff is not what is committed.
+ */
 export async function stagedDiff(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<string> {
   const wt = await openWorkspace(ctx.layout, ws);
-  const { stdout } = await ctx.git([...wt.args, 'diff', '--cached', '-U0', ...DIFF_FLAGS], { ...options, cwd: ws.path });
+  const { stdout } = await ctx.git([...wt.args, 'diff', '--cached', '-U0', ...DIFF_FLAGS], options);
   return stdout;
 }
 
-/** Commits what is staged; an empty index is a result, not an error. */
-export async function commit(ctx: GitContext, ws: WorkspaceInfo, message: string, options: OperationOptions = {}): Promise<CommitResult> {
+/** Stages everything and scans the blobs the commit would add or change relative to HEAD. */
+export async function stageAndScan(
+  ctx: GitContext,
+  ws: WorkspaceInfo,
+  options: OperationOptions & { allowlist?: Allowlist; maxBlobBytes?: number } = {},
+): Promise<StagedScan> {
+  const wt = await openWorkspace(ctx.layout, ws);
+  const staged = await stageAll(ctx, ws, options);
+  const head = await revParse(ctx, wt.args, 'HEAD^{tree}');
+  if (staged.refused) return { tree: head, refused: staged.refused, findings: [], unscannable: [], scannedFiles: 0, scannedBytes: 0 };
+  const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
+  const scan = await scanTreeChanges(ctx, wt.args, head, tree, { ...options, maxBlobBytes: options.maxBlobBytes ?? DEFAULT_SCAN_MAX_BLOB_BYTES });
+  return { tree, ...scan };
+}
+
+/**
+ * Commits what is staged, with `Agent-Id: <agentId>` among its trailers. An empty index is a
+ * result, not an error, unless HEAD is already this agent's commit: then an earlier attempt of
+ * this very step committed and the retry reports that commit. With `expectedTree`, the staged
+ * tree must be the one that was scanned.
+ */
+export async function commit(
+  ctx: GitContext,
+  ws: WorkspaceInfo,
+  message: string,
+  options: OperationOptions & { agentId?: string; expectedTree?: string } = {},
+): Promise<CommitResult> {
   if (typeof message !== 'string' || message.trim() === '') throw new GitInputError('commit message must not be empty');
   const wt = await openWorkspace(ctx.layout, ws);
-  const staged = await ctx.git([...wt.args, 'diff', '--cached', '--quiet'], { ...options, cwd: ws.path, okExitCodes: [0, 1] });
-  if (staged.exitCode === 0) return { nothingToCommit: true };
+  const staged = await ctx.git([...wt.args, 'diff', '--cached', '--quiet', '--ignore-submodules=none'], { ...options, okExitCodes: [0, 1] });
+  if (staged.exitCode === 0) {
+    const head = await revParse(ctx, wt.args, 'HEAD^{commit}');
+    if (options.agentId && head !== ws.baseSha && (await trailerOf(ctx, wt.args, head, AGENT_TRAILER)) === options.agentId) {
+      return { commitSha: head, reused: true };
+    }
+    return { nothingToCommit: true };
+  }
+  if (options.expectedTree) {
+    const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
+    if (tree !== options.expectedTree) {
+      throw new GitCommandFailedError(`the staged tree ${tree.slice(0, 12)} is not the scanned tree ${options.expectedTree.slice(0, 12)}`, 'commit', null);
+    }
+  }
   // The message goes through stdin: no argv limit, and nothing in it is read as an option.
   await ctx.git([...wt.args, 'commit', '--quiet', '--no-verify', '--no-gpg-sign', '--cleanup=whitespace', '--file=-'], {
     ...options,
-    cwd: ws.path,
     input: message,
     env: authorEnv(ctx.deps.author),
   });
-  return { commitSha: await headSha(ctx, ws) };
+  return { commitSha: await revParse(ctx, wt.args, 'HEAD^{commit}') };
 }
 
 export async function headSha(ctx: GitContext, ws: WorkspaceInfo): Promise<string> {
   const wt = await openWorkspace(ctx.layout, ws);
-  const { stdout } = await ctx.git([...wt.args, 'rev-parse', '--verify', 'HEAD^{commit}'], { cwd: ws.path });
-  return stdout.trim();
+  return revParse(ctx, wt.args, 'HEAD^{commit}');
 }
 
-/** Everything the agent branch adds since it forked from `origin/<base>` (three-dot diff). */
+/** Everything the agent branch adds since it forked from `origin/<base>` (three-dot diff), content shown as text whatever the attributes say. */
 export async function diffAgainstBase(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<string> {
-  const wt = await openWorkspace(ctx.layout, ws);
+  await openWorkspace(ctx.layout, ws);
   const { stdout } = await ctx.git(
-    [...wt.args, 'diff', ...DIFF_FLAGS, `refs/remotes/origin/${ws.baseBranch}...refs/heads/${ws.branch}`, '--'],
-    { ...options, cwd: ws.path },
+    ['-C', ws.mirrorPath, 'diff', ...DIFF_FLAGS, `refs/remotes/origin/${ws.baseBranch}...refs/heads/${ws.branch}`, '--'],
+    options,
   );
   return stdout;
 }
 
 /** True when the worktree has staged, unstaged or untracked (not ignored) changes. */
-export async function hasUncommittedChanges(ctx: GitContext, adminArgs: string[], worktreePath: string, options: OperationOptions = {}): Promise<boolean> {
-  const { stdout } = await ctx.git([...adminArgs, 'status', '--porcelain', '-z', '--untracked-files=all'], { ...options, cwd: worktreePath });
+export async function hasUncommittedChanges(ctx: GitContext, adminArgs: string[], options: OperationOptions = {}): Promise<boolean> {
+  const { stdout } = await ctx.git([...adminArgs, 'status', '--porcelain', '-z', '--untracked-files=all', '--ignore-submodules=all'], options);
   return stdout.length > 0;
+}
+
+async function revParse(ctx: GitContext, repoArgs: readonly string[], rev: string): Promise<string> {
+  return (await ctx.git([...repoArgs, 'rev-parse', '--verify', '--end-of-options', rev])).stdout.trim();
+}
+
+async function trailerOf(ctx: GitContext, repoArgs: readonly string[], commitSha: string, key: string): Promise<string | undefined> {
+  const { stdout } = await ctx.git([...repoArgs, 'log', '-1', `--format=%(trailers:key=${key},valueonly,separator=%x00)`, commitSha, '--']);
+  return stdout.split('\0')[0]?.trim() || undefined;
 }

@@ -4,7 +4,7 @@
  * git does not know as a worktree is moved aside rather than deleted. Agent branches stay in
  * the mirror (they are small and may be the only copy when push is disabled).
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { GitContext, OperationOptions } from './context';
 import { GitAbortedError } from './errors';
@@ -52,12 +52,9 @@ export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, opt
         return { removed: true };
       }
       const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
-      await ctx.git(['-C', ws.mirrorPath, 'worktree', 'remove', '--force', '--', ws.path], options).catch(async (err: unknown) => {
-        // git refuses some worktrees (populated submodules, a rewritten .git file); keep those aside.
-        if (err instanceof GitAbortedError) throw err;
-        ctx.log('git: worktree remove refused, moving the directory aside', { path: ws.path, error: (err as Error).message });
-        await moveAside(ctx, ws.path);
-      });
+      // Removed by us, not `git worktree remove`: that reads the worktree's `.git`, which the
+      // agent may have replaced. fs.rm deletes links, never what they point at.
+      await rm(ws.path, { recursive: true, force: true });
       await ctx.git(['-C', ws.mirrorPath, 'worktree', 'prune'], options);
       ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
       return { removed: true, snapshot };
@@ -65,7 +62,7 @@ export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, opt
     { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
   );
   if (!('snapshot' in outcome) || !outcome.snapshot?.ref) return { removed: outcome.removed };
-  return { removed: outcome.removed, salvage: await publishSalvage(ctx, ws, outcome.snapshot, options) };
+  return { removed: outcome.removed, salvage: await publishSalvage(ctx, ws, outcome.snapshot, agentId, options) };
 }
 
 /** Every directory under `<root>/worktrees`, with the mirror that registered it. */

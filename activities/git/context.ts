@@ -19,6 +19,8 @@ export interface GitDeps {
   log?: GitLog;
   /** Upper bound for one git process (default one hour); heartbeats and aborts handle the rest. */
   commandTimeoutMs?: number;
+  /** Largest blob the secret scan reads (default 64 MiB); a larger one blocks the commit or salvage push. */
+  scanMaxBlobBytes?: number;
 }
 
 /** Accepted by every long operation so an activity can heartbeat and be cancelled. */

@@ -5,19 +5,22 @@
  */
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
-import { commit, diffAgainstBase, headSha, stageAll, stagedDiff, type CommitResult } from './changes';
+import { commit, diffAgainstBase, headSha, stageAll, stageAndScan, stagedDiff, type CommitResult, type StagedScan } from './changes';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
 import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { workspaceLayout } from './paths';
 import { prepareWorkspace, type PrepareRequest } from './prepare';
+import { readAtBase } from './read-blob';
+import type { Allowlist } from '../../scanner';
 import { pushAgentBranch, type PushResult } from './push';
 import { createGitRunner } from './run-git';
 import { salvage, type SalvageResult, type WorktreeLocation } from './salvage';
 
 export type { GitDeps, OperationOptions } from './context';
 export type { PrepareRequest } from './prepare';
-export type { CommitResult } from './changes';
+export type { CommitResult, StagedScan } from './changes';
+export type { ChangeScan, UnscannableFile } from './scan-changes';
 export type { MergeCheck } from './merge-check';
 export type { PushResult } from './push';
 export type { SalvageResult, WorktreeLocation } from './salvage';
@@ -28,12 +31,19 @@ export { salvageRefFor } from './salvage';
 export interface GitWorkspaces {
   /** Mirror (clone once, then fetch) + a worktree on `agent/<taskId>/<agentId8>` from `origin/<baseBranch>`. */
   prepare(req: PrepareRequest, options?: OperationOptions): Promise<WorkspaceInfo>;
-  /** `git add --all` in the worktree. */
-  stageAll(ws: WorkspaceInfo, options?: OperationOptions): Promise<void>;
-  /** `git diff --cached -U0 --no-color`, for the secret scanner. */
+  /** `git add --all` in the worktree; refused (with the reason) when it holds nested repositories. */
+  stageAll(ws: WorkspaceInfo, options?: OperationOptions): Promise<{ refused?: string }>;
+  /** @deprecated `git diff --cached -U0`; use stageAndScan. */
   stagedDiff(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
-  /** Commits the index as deps.author; `{ nothingToCommit: true }` when it is empty. */
-  commit(ws: WorkspaceInfo, message: string, options?: OperationOptions): Promise<CommitResult>;
+  /** Stages, then secret-scans every blob the commit would add or change (see scan-changes.ts). */
+  stageAndScan(ws: WorkspaceInfo, options?: OperationOptions & { allowlist?: Allowlist }): Promise<StagedScan>;
+  /**
+   * Commits the index as deps.author; `{ nothingToCommit: true }` when it is empty, unless HEAD is
+   * already this agent's commit (a retry), which is then reported with `reused: true`.
+   */
+  commit(ws: WorkspaceInfo, message: string, options?: OperationOptions & { agentId?: string; expectedTree?: string }): Promise<CommitResult>;
+  /** A regular file as the agent's base commit has it, read from the mirror; undefined when absent. */
+  readAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, relativePath: string, options?: OperationOptions): Promise<string | undefined>;
   headSha(ws: WorkspaceInfo): Promise<string>;
   /** The agent branch's changes since it forked from `origin/<base>`, for an AI review. */
   diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
@@ -67,7 +77,9 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),
     stageAll: (ws, options) => stageAll(ctx, ws, options),
     stagedDiff: (ws, options) => stagedDiff(ctx, ws, options),
+    stageAndScan: (ws, options) => stageAndScan(ctx, ws, { maxBlobBytes: deps.scanMaxBlobBytes, ...options }),
     commit: (ws, message, options) => commit(ctx, ws, message, options),
+    readAtBase: (ws, relativePath, options) => readAtBase(ctx, ws, relativePath, options),
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
     checkMergeable: (ws, options) => checkMergeable(ctx, ws, options),

@@ -2,14 +2,21 @@
  * Saves an agent's uncommitted work (staged, unstaged and untracked) before its worktree goes:
  * a commit built through a temporary index (GIT_INDEX_FILE) and commit-tree, stored at
  * `refs/agents/<agentId>/salvage`. Neither the agent branch nor the worktree's index moves.
+ * Nested `.git` entries are renamed first (git must not enter a repository the agent planted),
+ * and the snapshot is secret-scanned before it is pushed: one with findings, or with content the
+ * scanner cannot read, stays in the mirror on this host and never reaches the remote.
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
-import { hasUncommittedChanges } from './changes';
+import { DEFAULT_SCAN_MAX_BLOB_BYTES, hasUncommittedChanges } from './changes';
+import { inspectTree, disableNestedGit } from './inspect-tree';
 import { exists, resolveCommit } from './mirror';
+import { readFileAtCommit } from './read-blob';
+import { scanTreeChanges } from './scan-changes';
+import { ALLOWLIST_FILE, loadAllowlist } from '../../scanner';
 import { pushRefspec } from './push';
 import { withRepoLock } from './repo-lock';
 import { assertAgentId } from './validate';
@@ -22,6 +29,8 @@ export interface SalvageResult {
   commitSha?: string;
   /** Whether the salvage ref reached the remote (false when push is disabled or refused). */
   pushed?: boolean;
+  /** Why the snapshot was kept on this host instead of pushed (the secret scan blocked it). */
+  withheld?: string;
 }
 
 export function salvageRefFor(agentId: string): string {
@@ -37,7 +46,7 @@ export async function salvage(ctx: GitContext, ws: WorktreeLocation, agentId: st
     onProgress: options.onProgress,
     log: ctx.log,
   });
-  return publishSalvage(ctx, ws, snapshot, options);
+  return publishSalvage(ctx, ws, snapshot, agentId, options);
 }
 
 /** The snapshot half of salvage; the caller holds the repository lock. */
@@ -54,7 +63,11 @@ export async function snapshotUncommitted(
     return {};
   }
   const wt = worktreeArgs(adminDir, ws.path);
-  if (!(await hasUncommittedChanges(ctx, wt, ws.path, options))) return {};
+  if ((await inspectTree(ws.path, options)).nestedGit.length > 0) {
+    const renamed = await disableNestedGit(ws.path);
+    ctx.log('git: nested .git entries renamed before salvage', { path: ws.path, renamed });
+  }
+  if (!(await hasUncommittedChanges(ctx, wt, options))) return {};
 
   const ref = salvageRefFor(agentId);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'git-salvage-'));
@@ -63,7 +76,7 @@ export async function snapshotUncommitted(
     // Starting from the real index keeps its stat cache: only changed files are hashed again.
     await copyFile(path.join(adminDir, 'index'), indexFile).catch(() => undefined);
     const env = { ...authorEnv(ctx.deps.author), GIT_INDEX_FILE: indexFile };
-    const run = (args: string[], input?: string) => ctx.git([...wt, ...args], { ...options, cwd: ws.path, env, input });
+    const run = (args: string[], input?: string) => ctx.git([...wt, ...args], { ...options, env, input });
 
     await run(['add', '--all']);
     const tree = (await run(['write-tree'])).stdout.trim();
@@ -81,10 +94,21 @@ export async function snapshotUncommitted(
   }
 }
 
-/** Pushes the salvage ref when push is enabled; a refusal is logged, never fatal. */
-export async function publishSalvage(ctx: GitContext, ws: WorktreeLocation, snapshot: SalvageResult, options: OperationOptions): Promise<SalvageResult> {
-  if (!snapshot.ref) return snapshot;
+/** Pushes the salvage ref when push is enabled and the scan finds nothing; a refusal is logged, never fatal. */
+export async function publishSalvage(
+  ctx: GitContext,
+  ws: WorktreeLocation,
+  snapshot: SalvageResult,
+  agentId: string,
+  options: OperationOptions,
+): Promise<SalvageResult> {
+  if (!snapshot.ref || !snapshot.commitSha) return snapshot;
   if (!ctx.deps.pushEnabled) return { ...snapshot, pushed: false };
+  const withheld = await salvageScanVerdict(ctx, ws.mirrorPath, snapshot.commitSha, agentId, options);
+  if (withheld) {
+    ctx.log('git: salvage kept on this host, the secret scan blocked it', { event: 'salvage-withheld', agentId, ref: snapshot.ref, reason: withheld });
+    return { ...snapshot, pushed: false, withheld };
+  }
   try {
     await pushRefspec(ctx, ws.mirrorPath, `+${snapshot.ref}:${snapshot.ref}`, [], options);
     return { ...snapshot, pushed: true };
@@ -98,4 +122,24 @@ export async function publishSalvage(ctx: GitContext, ws: WorktreeLocation, snap
 async function sameSnapshot(ctx: GitContext, mirrorPath: string, commitSha: string, tree: string, parent: string): Promise<boolean> {
   const { stdout } = await ctx.git(['-C', mirrorPath, 'show', '--no-patch', '--format=%T %P', commitSha]);
   return stdout.trim() === `${tree} ${parent}`;
+}
+
+/**
+ * Scans what the snapshot adds over its parent (the agent branch, whose commits were scanned when
+ * they were made); returns why it must not leave the host, or undefined when it may.
+ */
+async function salvageScanVerdict(ctx: GitContext, mirrorPath: string, commitSha: string, agentId: string, options: OperationOptions): Promise<string | undefined> {
+  const repo = ['-C', mirrorPath];
+  const base = await resolveCommit(ctx, mirrorPath, `refs/agents/${agentId}/base`);
+  const allowText = base ? await readFileAtCommit(ctx, mirrorPath, base, ALLOWLIST_FILE, options).catch(() => undefined) : undefined;
+  const scan = await scanTreeChanges(ctx, repo, `${commitSha}^`, commitSha, {
+    ...options,
+    allowlist: allowText ? loadAllowlist(allowText) : undefined,
+    maxBlobBytes: ctx.deps.scanMaxBlobBytes ?? DEFAULT_SCAN_MAX_BLOB_BYTES,
+  });
+  const problems = [
+    ...scan.findings.map((f) => `${f.file}:${f.line} ${f.ruleId}`),
+    ...scan.unscannable.map((u) => `${u.file}: ${u.reason}`),
+  ];
+  return problems.length > 0 ? `secret scan: ${problems.slice(0, 10).join('; ')}` : undefined;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FAILURE_TYPES } from '../../domain/agent';
@@ -183,8 +183,8 @@ describe('git workspaces', () => {
     expect(await workspaces.remove(ws)).toEqual({ removed: false }); // idempotent
   });
 
-  it('moves a worktree git refuses to remove aside instead of deleting it', async () => {
-    const { remote, deps, workspaces } = setup();
+  it('removes a worktree whose .git file the agent rewrote, salvaging its work first', async () => {
+    const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote, AGENT_A));
     writeFiles(ws.path, { '.git': 'gitdir: /somewhere/else\n', 'keep.txt': 'precious\n' }); // an agent rewrote its .git file
 
@@ -192,8 +192,7 @@ describe('git workspaces', () => {
 
     expect(result.removed).toBe(true);
     expect(existsSync(ws.path)).toBe(false);
-    const [kept] = readdirSync(path.join(deps.workspaceRoot, 'orphaned'));
-    expect(readFileSync(path.join(deps.workspaceRoot, 'orphaned', kept!, 'keep.txt'), 'utf8')).toBe('precious\n');
+    expect(git(['show', `${result.salvage!.ref}:keep.txt`], ws.mirrorPath)).toBe('precious');
     expect(git(['worktree', 'list', '--porcelain'], ws.mirrorPath)).not.toContain(ws.path);
   });
 

@@ -1,0 +1,175 @@
+/**
+ * The git module against a worktree an attacker wrote: a rewritten `.git` with a promisor remote,
+ * an ssh command and an fsmonitor; nested repositories with filter drivers and a FIFO for a HEAD;
+ * attributes that hide content from a diff; secrets in long lines, behind NUL bytes and in large
+ * files. Real git, real files; a marker file on the host shows whether anything ran.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createGitWorkspaces, type GitDeps } from './index';
+import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from './test-fixtures';
+
+const AGENT = '9c8b7a6d-0000-4000-8000-00000000000c';
+// A GitHub token with a valid checksum (the scanner verifies it).
+const TOKEN = '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';
+
+describe('git module on a hostile worktree', () => {
+  let tmp: string;
+  let marker: string;
+  let n = 0;
+  let cases = 0;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'git-hostile-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  beforeEach(() => {
+    marker = path.join(tmp, `pwned-${++n}`);
+  });
+
+  function setup(overrides: Partial<GitDeps> = {}, files: Record<string, string> = { 'README.md': 'hello\n', 'package.json': '{"scripts":{"test":"node test.js"}}\n' }) {
+    const dir = path.join(tmp, `case-${++cases}`);
+    const remote = createRemote(path.join(dir, 'remote'), files);
+    const deps = testDeps(path.join(dir, 'ws'), overrides);
+    return { remote, deps, workspaces: createGitWorkspaces(deps) };
+  }
+  const request = (remote: TestRemote) => ({ agentId: AGENT, taskId: 'T-hostile', repository: remote.url, baseBranch: 'main' });
+
+  /** A program that leaves the marker; any git that runs it fails the test. */
+  function markerScript(): string {
+    const script = path.join(tmp, `run-${n}.sh`);
+    writeFileSync(script, `#!/bin/sh\necho "$@" >> ${marker}\nenv >> ${marker}\n`);
+    chmodSync(script, 0o755);
+    return script;
+  }
+
+  it('never uses a .git the agent wrote: promisor remote, ssh command, fsmonitor and hooks stay unused', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    const script = markerScript();
+    // The agent replaces its .git pointer with a whole repository of its own.
+    rmSync(path.join(ws.path, '.git'), { force: true });
+    execFileSync('git', ['init', '-q', ws.path + '/.git-tmp']);
+    execFileSync('mv', [path.join(ws.path, '.git-tmp', '.git'), path.join(ws.path, '.git')]);
+    rmSync(path.join(ws.path, '.git-tmp'), { recursive: true });
+    writeFileSync(
+      path.join(ws.path, '.git', 'config'),
+      `[core]\n\trepositoryformatversion = 1\n\tsshCommand = ${script}\n\tfsmonitor = ${script}\n\thooksPath = ${path.dirname(script)}\n` +
+        `[extensions]\n\tpartialClone = origin\n[remote "origin"]\n\turl = ssh://attacker.invalid/x.git\n\tpromisor = true\n` +
+        `[filter "evil"]\n\tclean = ${script}\n\tsmudge = ${script}\n\trequired = true\n`,
+    );
+    writeFiles(ws.path, { '.gitattributes': '* filter=evil\n', 'src/new.ts': 'export const y = 2;\n' });
+
+    const scan = await workspaces.stageAndScan(ws);
+    const committed = await workspaces.commit(ws, 'agent work', { agentId: AGENT, expectedTree: scan.tree });
+    expect(await workspaces.readAtBase(ws, 'package.json')).toContain('node test.js');
+    await workspaces.diffAgainstBase(ws);
+    writeFiles(ws.path, { 'wip.txt': 'not committed\n' });
+    const removed = await workspaces.remove(ws);
+
+    expect(existsSync(marker)).toBe(false);
+    expect(scan.refused).toBeUndefined();
+    expect(git(['show', `${committed.commitSha}:src/new.ts`], ws.mirrorPath)).toBe('export const y = 2;');
+    expect(git(['show', `${removed.salvage!.ref}:wip.txt`], ws.mirrorPath)).toBe('not committed');
+  });
+
+  it('refuses to stage a nested repository, without reading it, and tells why', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    const script = markerScript();
+    execFileSync('git', ['init', '-q', path.join(ws.path, 'vendor/lib')]);
+    writeFileSync(path.join(ws.path, 'vendor/lib/.git/config'), `[core]\n\tfsmonitor = ${script}\n[filter "evil"]\n\tclean = ${script}\n`);
+    writeFiles(ws.path, { 'vendor/lib/.gitattributes': '* filter=evil\n', 'vendor/lib/a.txt': 'a\n' });
+    // A second one whose .git file points at a directory with a FIFO for HEAD: git would block on it.
+    mkdirSync(path.join(ws.path, 'trap/d/objects'), { recursive: true });
+    mkdirSync(path.join(ws.path, 'trap/d/refs'), { recursive: true });
+    execFileSync('mkfifo', [path.join(ws.path, 'trap/d/HEAD')]);
+    writeFileSync(path.join(ws.path, 'trap/.git'), 'gitdir: d\n');
+
+    const started = Date.now();
+    const scan = await workspaces.stageAndScan(ws);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(scan.refused).toMatch(/nested git repositories are not allowed in the worktree: .*vendor\/lib\/\.git/);
+    expect(scan.refused).toContain('trap/.git');
+    expect(git(['--git-dir', path.join(ws.mirrorPath, 'worktrees', AGENT), 'ls-files', '--stage'])).not.toMatch(/^160000/m);
+
+    // Salvage (when the run ends) renames the nested .git entries instead of entering them.
+    const removed = await workspaces.remove(ws);
+    expect(existsSync(marker)).toBe(false);
+    expect(git(['show', `${removed.salvage!.ref}:vendor/lib/a.txt`], ws.mirrorPath)).toBe('a');
+  });
+
+  it('scans committed blobs, not a rendered diff: -diff attributes, long lines, NUL bytes and large files are read', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, {
+      '.gitattributes': '*.js -diff\n*.dat binary\n',
+      'hidden.js': `module.exports = "${TOKEN}";\n`,
+      'long.txt': `${'z'.repeat(30_000)} ${TOKEN}\n`,
+      'big.txt': `${'filler line\n'.repeat(250_000)}token=${TOKEN}\n`,
+    });
+    writeFileSync(path.join(ws.path, 'nul.dat'), Buffer.concat([Buffer.from([0, 0, 7]), Buffer.from(` ${TOKEN} `)]));
+
+    const scan = await workspaces.stageAndScan(ws);
+    expect(scan.findings.map((f) => f.file).sort()).toEqual(['big.txt', 'hidden.js', 'long.txt', 'nul.dat']);
+    expect(scan.unscannable).toEqual([]);
+    expect(JSON.stringify(scan)).not.toContain(TOKEN);
+  });
+
+  it('reports a blob over the size limit as unscannable, and leaves secrets that were already there alone', async () => {
+    const { remote, workspaces } = setup({ scanMaxBlobBytes: 1024 * 1024 }, { 'README.md': 'hello\n', 'fixtures/old.txt': `old = ${TOKEN}\n` });
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { 'huge.bin': 'x'.repeat(2 * 1024 * 1024), 'fixtures/old.txt': `old = ${TOKEN}\nmore = 1\n` });
+    const scan = await workspaces.stageAndScan(ws);
+    expect(scan.unscannable).toEqual([{ file: 'huge.bin', reason: expect.stringContaining('more than the 1.0 MB the secret scanner reads') }]);
+    expect(scan.findings).toEqual([]);
+  });
+
+  it('recognises its own commit on a retry instead of reporting nothing to commit', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    expect(await workspaces.commit(ws, `nothing\n\nAgent-Id: ${AGENT}\n`, { agentId: AGENT })).toEqual({ nothingToCommit: true });
+    writeFiles(ws.path, { 'a.txt': 'a\n' });
+    await workspaces.stageAndScan(ws);
+    const message = `T-hostile: work\n\nAgent-Id: ${AGENT}\nTask-Id: T-hostile\n`;
+    const first = await workspaces.commit(ws, message, { agentId: AGENT });
+    const retried = await workspaces.commit(ws, message, { agentId: AGENT });
+    expect(retried).toEqual({ commitSha: first.commitSha, reused: true });
+    expect(await workspaces.commit(ws, message, { agentId: 'another-agent' })).toEqual({ nothingToCommit: true });
+  });
+
+  it('keeps a salvage snapshot with a secret on this host', async () => {
+    const { remote, deps, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { 'creds.txt': `token=${TOKEN}\n` });
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    expect(salvaged).toMatchObject({ ref: `refs/agents/${AGENT}/salvage`, pushed: false, withheld: expect.stringContaining('creds.txt:1 github-pat') });
+    expect(tryGit(['rev-parse', '--verify', '--quiet', salvaged.ref!], remote.barePath)).toBeUndefined();
+    expect(deps.logs.some((l) => l.meta?.event === 'salvage-withheld')).toBe(true);
+    // A clean one still goes out.
+    const { remote: remote2, workspaces: w2 } = setup();
+    const ws2 = await w2.prepare(request(remote2));
+    writeFiles(ws2.path, { 'notes.txt': 'fine\n' });
+    expect(await w2.salvage(ws2, AGENT)).toMatchObject({ pushed: true });
+  });
+
+  it('reads gate configuration from the base commit only, refusing links', async () => {
+    const { remote, workspaces } = setup({}, { 'README.md': 'hello\n', 'package.json': '{"scripts":{"test":"node test.js"}}\n' });
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { 'package.json': '{"scripts":{"test":"true"}}\n' });
+    expect(await workspaces.readAtBase(ws, 'package.json')).toBe('{"scripts":{"test":"node test.js"}}\n');
+    expect(await workspaces.readAtBase(ws, '.orchestrator/gates.json')).toBeUndefined();
+    await expect(workspaces.readAtBase(ws, '../x')).rejects.toThrow(/not a path inside the repository/);
+    // A base commit whose package.json is a symlink is refused, not followed.
+    const { remote: linked, workspaces: w2 } = setup({}, { 'README.md': 'x\n' });
+    const work = mkdtempSync(path.join(tmp, 'dev-'));
+    git(['clone', '-q', linked.barePath, work]);
+    symlinkSync('/etc/passwd', path.join(work, 'package.json'));
+    git(['add', '-A'], work);
+    execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@b', 'commit', '-qm', 'link'], { cwd: work });
+    git(['push', '-q', 'origin', 'HEAD:main'], work);
+    const ws2 = await w2.prepare(request(linked));
+    await expect(w2.readAtBase(ws2, 'package.json')).rejects.toThrow(/not a regular file/);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * A look at an agent-written directory tree without trusting it: the walk holds a descriptor
+ * per directory and opens each child below it without following links (tools/safe-fs), so
+ * neither a symlink nor a component swapped halfway can lead it outside; nothing but
+ * directories is opened (a FIFO cannot block it); it stays on the tree's own filesystem. It
+ * answers what the host needs before git or a budget check touches the tree: how many bytes
+ * it holds, which `.git` entries sit below the root (nested repositories, or `.git` files
+ * pointing anywhere), and which special files exist.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { lstatAt, openDirAt, openRoot, readDirNames, renameAt, withDirAt } from '../tools/safe-fs';
+
+export interface TreeInspection {
+  /** Apparent size of the regular files and symlinks, in bytes (a sparse file counts in full). */
+  bytes: number;
+  entries: number;
+  /** Relative paths of `.git` entries below the root (the root's own `.git` is not listed). */
+  nestedGit: string[];
+  /** Relative paths of FIFOs, sockets and device nodes (the first few). */
+  special: string[];
+}
+
+export interface InspectOptions {
+  /** Stop walking once more than this many bytes are seen (`bytes` is then a lower bound). */
+  stopAtBytes?: number;
+  signal?: AbortSignal;
+  /** Called every few thousand entries, so an activity can heartbeat. */
+  onProgress?: () => void;
+}
+
+const MAX_LISTED = 20;
+const PROGRESS_EVERY = 2000;
+
+export async function inspectTree(root: string, options: InspectOptions = {}): Promise<TreeInspection> {
+  const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], special: [] };
+  const rootHandle = await openRoot(root);
+  try {
+    const rootDev = (await rootHandle.stat()).dev;
+    await walk(rootHandle, '', rootDev, result, options);
+  } finally {
+    await rootHandle.close();
+  }
+  return result;
+}
+
+async function walk(dir: FileHandle, rel: string, rootDev: number, result: TreeInspection, options: InspectOptions): Promise<void> {
+  options.signal?.throwIfAborted();
+  for (const entry of await readDirNames(dir)) {
+    if (options.stopAtBytes !== undefined && result.bytes > options.stopAtBytes) return;
+    const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+    result.entries += 1;
+    if (result.entries % PROGRESS_EVERY === 0) options.onProgress?.();
+    if (entry.name === '.git') {
+      // The root's own `.git` is git's pointer file (never read); any other is a nested repository.
+      if (rel !== '' && result.nestedGit.length < MAX_LISTED) result.nestedGit.push(childRel);
+      continue;
+    }
+    const st = await lstatAt(dir, entry.name);
+    if (!st) continue; // gone meanwhile
+    if (st.isDirectory()) {
+      if (st.dev !== rootDev) continue;
+      const child = await openDirAt(dir, entry.name, childRel).catch(() => undefined); // replaced meanwhile
+      if (!child) continue;
+      try {
+        await walk(child, childRel, rootDev, result, options);
+      } finally {
+        await child.close();
+      }
+    } else if (st.isFile() || st.isSymbolicLink()) {
+      result.bytes += st.size;
+    } else if (result.special.length < MAX_LISTED) {
+      result.special.push(childRel);
+    }
+  }
+}
+
+/**
+ * Renames every `.git` entry below the root (not the root's own) to `.git-disabled-<n>`, without
+ * following links: used before salvaging a worktree that is about to be deleted, so git never
+ * enters a repository the agent planted, and its content is still kept as plain files.
+ * Returns the paths that were renamed.
+ */
+export async function disableNestedGit(root: string): Promise<string[]> {
+  const renamed: string[] = [];
+  for (let pass = 0; pass < 100; pass++) {
+    const { nestedGit } = await inspectTree(root);
+    if (nestedGit.length === 0) return renamed;
+    const rootHandle = await openRoot(root);
+    try {
+      for (const rel of nestedGit) {
+        const parents = rel.split('/').slice(0, -1);
+        const to = `.git-disabled-${Date.now().toString(36)}-${renamed.length}`;
+        await withDirAt(rootHandle, parents, (dir) => renameAt(dir, '.git', to));
+        renamed.push(rel);
+      }
+    } finally {
+      await rootHandle.close();
+    }
+  }
+  throw new Error(`${root}: nested .git entries keep appearing`);
+}

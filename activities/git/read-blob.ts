@@ -1,0 +1,76 @@
+/**
+ * Reading files as a commit has them, from the service's mirror: never from the worktree (the
+ * agent writes there) and never through a rendering that attributes could change (`cat-file`
+ * prints the blob as stored). Only regular files count: a symlink in the tree is refused
+ * rather than followed, a missing path is `undefined`.
+ */
+import type { WorkspaceInfo } from '../../domain/agent';
+import type { GitContext, OperationOptions } from './context';
+import { GitInputError } from './errors';
+import { assertInside } from './paths';
+
+const COMMIT_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** Configuration files (gates.json, package.json, .secretsignore) are small; a huge one is refused. */
+export const DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+export interface TreeEntry {
+  mode: string;
+  type: string;
+  oid: string;
+}
+
+/** The tree entry at `relativePath` in `commitish`, or undefined when there is none. */
+export async function treeEntry(
+  ctx: GitContext,
+  mirrorPath: string,
+  commitSha: string,
+  relativePath: string,
+  options: OperationOptions = {},
+): Promise<TreeEntry | undefined> {
+  if (!COMMIT_SHA.test(commitSha)) throw new GitInputError(`not a commit id: ${JSON.stringify(commitSha)}`);
+  assertTreePath(relativePath);
+  const { stdout } = await ctx.git(['-C', mirrorPath, 'ls-tree', '-z', '--full-tree', commitSha, '--', relativePath], options);
+  // `<mode> SP <type> SP <oid> TAB <path> NUL`; a directory lists itself as a tree entry.
+  const record = stdout.split('\0').find((r) => r.endsWith(`\t${relativePath}`));
+  if (!record) return undefined;
+  const [mode = '', type = '', oid = ''] = record.slice(0, record.indexOf('\t')).split(' ');
+  return { mode, type, oid };
+}
+
+/** The content of a regular file at `commitSha`, or undefined when the commit has no such file. */
+export async function readFileAtCommit(
+  ctx: GitContext,
+  mirrorPath: string,
+  commitSha: string,
+  relativePath: string,
+  options: OperationOptions & { maxBytes?: number } = {},
+): Promise<string | undefined> {
+  const entry = await treeEntry(ctx, mirrorPath, commitSha, relativePath, options);
+  if (!entry) return undefined;
+  if (entry.type !== 'blob' || (entry.mode !== '100644' && entry.mode !== '100755')) {
+    throw new GitInputError(`${relativePath} at ${commitSha.slice(0, 12)} is not a regular file (mode ${entry.mode})`);
+  }
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES;
+  const size = Number((await ctx.git(['-C', mirrorPath, 'cat-file', '-s', entry.oid], options)).stdout.trim());
+  if (size > maxBytes) throw new GitInputError(`${relativePath} at ${commitSha.slice(0, 12)} is larger than ${maxBytes} bytes`);
+  return (await ctx.git(['-C', mirrorPath, 'cat-file', 'blob', entry.oid], options)).stdout;
+}
+
+/** A path inside a tree: relative, no `.`/`..` segments, no empty segments. */
+function assertTreePath(relativePath: string): void {
+  const parts = relativePath.split('/');
+  if (relativePath === '' || parts.some((p) => p === '' || p === '.' || p === '..') || relativePath.includes('\0')) {
+    throw new GitInputError(`not a path inside the repository: ${JSON.stringify(relativePath)}`);
+  }
+}
+
+/** A file at the agent's base commit, from its mirror (gate definitions, package scripts, the allowlist). */
+export async function readAtBase(
+  ctx: GitContext,
+  ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>,
+  relativePath: string,
+  options: OperationOptions = {},
+): Promise<string | undefined> {
+  assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
+  return readFileAtCommit(ctx, ws.mirrorPath, ws.baseSha, relativePath, options);
+}

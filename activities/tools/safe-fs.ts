@@ -1,0 +1,164 @@
+/**
+ * File access inside an agent-written tree without following links or racing the agent.
+ *
+ * Node has no openat(2), but Linux resolves `/proc/self/fd/<fd>/<name>` from the directory the
+ * descriptor holds, not from a path: opening one name at a time below a directory descriptor,
+ * with O_NOFOLLOW, is openat with O_NOFOLLOW. A walk that holds descriptors cannot be redirected
+ * by renaming or re-linking a component halfway (the time-of-check/time-of-use race), and a
+ * symlink anywhere on the way is refused instead of followed. Every open is O_NONBLOCK, so a
+ * FIFO or a device never blocks a libuv thread; callers check the type with fstat before reading.
+ */
+import { constants, promises as fs, type Dirent, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+export class UnsafePathError extends Error {
+  constructor(
+    message: string,
+    /** `symlink`, `not-directory`, `not-found`, `special`, `hard-link`, `too-large`, `invalid` */
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'UnsafePathError';
+  }
+}
+
+/** The path of `name` below an open directory, resolved by the kernel from the descriptor. */
+export function atPath(dir: FileHandle, name: string): string {
+  return `/proc/self/fd/${dir.fd}/${name}`;
+}
+
+/** Opens a directory itself (the walk's anchor); refuses a symlink. */
+export async function openRoot(dirPath: string): Promise<FileHandle> {
+  try {
+    return await fs.open(dirPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (err) {
+    throw describe(err, dirPath);
+  }
+}
+
+/** Opens the subdirectory `name` of `dir` without following a link. */
+export async function openDirAt(dir: FileHandle, name: string, displayPath = name): Promise<FileHandle> {
+  assertName(name);
+  try {
+    return await fs.open(atPath(dir, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (err) {
+    throw describe(err, displayPath);
+  }
+}
+
+/** Opens the file `name` of `dir` for reading, non-blocking and without following a link. */
+export async function openFileAt(dir: FileHandle, name: string, displayPath = name): Promise<FileHandle> {
+  assertName(name);
+  try {
+    return await fs.open(atPath(dir, name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (err) {
+    throw describe(err, displayPath);
+  }
+}
+
+/**
+ * Opens (creating it when missing) the file `name` of `dir` for writing, without truncating:
+ * the caller checks with fstat that it is a regular file before it truncates and writes.
+ */
+export async function openFileForWriteAt(dir: FileHandle, name: string, displayPath = name, mode = 0o644): Promise<{ handle: FileHandle; created: boolean }> {
+  assertName(name);
+  try {
+    return { handle: await fs.open(atPath(dir, name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, mode), created: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw describe(err, displayPath);
+  }
+  try {
+    return { handle: await fs.open(atPath(dir, name), O_WRONLY | O_NOFOLLOW | O_NONBLOCK), created: false };
+  } catch (err) {
+    throw describe(err, displayPath);
+  }
+}
+
+/** Creates the directory `name` in `dir` if it is missing (an existing symlink is refused when opened). */
+export async function mkdirAt(dir: FileHandle, name: string, displayPath = name, mode = 0o755): Promise<boolean> {
+  assertName(name);
+  try {
+    await fs.mkdir(atPath(dir, name), { mode });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw describe(err, displayPath);
+  }
+}
+
+/** lstat of `name` in `dir`; undefined when it does not exist. */
+export async function lstatAt(dir: FileHandle, name: string): Promise<Stats | undefined> {
+  assertName(name);
+  try {
+    return await fs.lstat(atPath(dir, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** Renames `from` to `to` inside one directory; a symlink is renamed as a link, never followed. */
+export async function renameAt(dir: FileHandle, from: string, to: string): Promise<void> {
+  assertName(from);
+  assertName(to);
+  await fs.rename(atPath(dir, from), atPath(dir, to));
+}
+
+/** Entry names of an open directory. */
+export async function readDirNames(dir: FileHandle): Promise<Dirent[]> {
+  return fs.readdir(`/proc/self/fd/${dir.fd}`, { withFileTypes: true });
+}
+
+/**
+ * Walks `segments` below `root` (each one a directory, no links), runs `fn` with the last
+ * directory's descriptor, and closes every descriptor it opened. `create` makes missing
+ * directories on the way (mkdir -p without following links).
+ */
+export async function withDirAt<T>(
+  root: FileHandle,
+  segments: readonly string[],
+  fn: (dir: FileHandle) => Promise<T>,
+  options: { create?: boolean; onCreate?: (dir: FileHandle, name: string) => Promise<void> } = {},
+): Promise<T> {
+  const opened: FileHandle[] = [];
+  try {
+    let current = root;
+    for (const [i, segment] of segments.entries()) {
+      const display = segments.slice(0, i + 1).join('/');
+      if (options.create && (await mkdirAt(current, segment, display))) await options.onCreate?.(current, segment);
+      current = await openDirAt(current, segment, display);
+      opened.push(current);
+    }
+    return await fn(current);
+  } finally {
+    await Promise.all(opened.map((h) => h.close().catch(() => undefined)));
+  }
+}
+
+/** One path component: no separators, not `.` or `..`, no NUL. */
+function assertName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new UnsafePathError(`invalid path component ${JSON.stringify(name)}`, 'invalid');
+  }
+}
+
+function describe(err: unknown, displayPath: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ELOOP':
+      return new UnsafePathError(`${displayPath} is a symbolic link; links are not followed`, 'symlink');
+    case 'ENOTDIR':
+      return new UnsafePathError(`${displayPath}: a path component is not a directory (or is a symbolic link)`, 'not-directory');
+    case 'ENOENT':
+      return new UnsafePathError(`${displayPath}: no such file or directory`, 'not-found');
+    case 'ENXIO':
+    case 'ENODEV':
+      return new UnsafePathError(`${displayPath} is not a regular file`, 'special');
+    case 'EISDIR':
+      return new UnsafePathError(`${displayPath} is a directory`, 'not-directory');
+    default:
+      return err instanceof Error ? err : new Error(String(err));
+  }
+}

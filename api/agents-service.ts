@@ -210,6 +210,7 @@ export function buildRunInput(request: SpawnRequest, agentId: string, config: Co
     context: {
       repository: context.repository,
       branch: context.branch,
+      ...(context.instructions ? { instructions: context.instructions } : {}),
       workItems: context.workItems,
       skills: context.skills,
       ...(context.gates ? { gates: context.gates } : {}),

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AGENT_TYPES, GATE_PROFILES } from '../domain/agent';
 import { GATE_NAMES } from '../domain/gates';
+import { TASK_LIMITS } from '../domain/task';
 import { validateBranchName, validateRepositoryUrl, validateTaskId, type Validation } from '../domain/git-input';
 
 export const MAX_LIST_ITEMS = 100;
@@ -16,6 +17,9 @@ export const PRIORITY_MAX = 10;
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** Free text may break lines and indent; other control characters (escape sequences, NUL) are refused. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const requiredOr = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
@@ -27,6 +31,40 @@ function text(maxLength: number) {
     .max(maxLength, `must be at most ${maxLength} characters`)
     .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters');
 }
+
+/** Multi-line free text (instructions, descriptions), bounded in characters or UTF-8 bytes. */
+function freeText(max: number, unit: 'characters' | 'bytes' = 'characters') {
+  const size = (s: string) => (unit === 'bytes' ? Buffer.byteLength(s, 'utf8') : s.length);
+  return z
+    .string({ error: requiredOr('must be a string') })
+    .min(1, 'must not be empty')
+    .refine((s) => size(s) <= max, `must be at most ${max} ${unit}`)
+    .refine((s) => !CONTROL_CHARS_BUT_LINES.test(s), 'must not contain control characters other than line breaks and tabs');
+}
+
+const workItemObject = z.strictObject(
+  {
+    id: text(TASK_LIMITS.workItemIdLength),
+    title: text(TASK_LIMITS.workItemTitleLength).optional(),
+    description: freeText(TASK_LIMITS.workItemDescriptionLength).optional(),
+    acceptanceCriteria: z
+      .array(freeText(TASK_LIMITS.acceptanceCriterionLength), { error: 'must be an array of strings' })
+      .max(TASK_LIMITS.acceptanceCriteria, `must have at most ${TASK_LIMITS.acceptanceCriteria} items`)
+      .optional(),
+  },
+  { error: requiredOr('must be a work item id (a string) or an object { id, title?, description?, acceptanceCriteria? }') },
+);
+
+/**
+ * A work item as an id (the seed's contract) or an object. Dispatched on the value's type rather
+ * than a zod union, so an error names the exact field instead of "invalid input".
+ */
+const workItemRef = z.unknown().transform((value, ctx) => {
+  const parsed = (typeof value === 'string' ? text(MAX_LIST_ITEM_LENGTH) : workItemObject).safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+});
 
 function stringList(maxItems: number) {
   return z.array(text(MAX_LIST_ITEM_LENGTH), { error: 'must be an array of strings' }).max(maxItems, `must have at most ${maxItems} items`);
@@ -62,7 +100,11 @@ export function spawnRequestSchema(allowedSchemes: readonly string[]) {
           {
             repository: validated((url) => validateRepositoryUrl(url, allowedSchemes)),
             branch: validated(validateBranchName),
-            workItems: stringList(MAX_LIST_ITEMS).default([]),
+            instructions: freeText(TASK_LIMITS.instructionsBytes, 'bytes').optional(),
+            workItems: z
+              .array(workItemRef, { error: 'must be an array of work item ids or objects' })
+              .max(MAX_LIST_ITEMS, `must have at most ${MAX_LIST_ITEMS} items`)
+              .default([]),
             skills: stringList(MAX_LIST_ITEMS).default([]),
             gates: z
               .array(oneOf(GATE_NAMES), { error: 'must be an array of gate names' })

@@ -4,6 +4,7 @@
  */
 import type { AgentStatus } from './lifecycle';
 import type { GateName, GateResult } from './gates';
+import type { WorkItemRef } from './task';
 
 export const AGENT_TYPES = ['worker', 'reviewer', 'tester'] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
@@ -38,7 +39,9 @@ export function agentBranchName(taskId: string, agentId: string): string {
 export interface AgentContext {
   repository: string;
   branch: string;
-  workItems: string[];
+  /** What to do, in the coordinator's words (at most 32 KB). */
+  instructions?: string;
+  workItems: WorkItemRef[];
   skills: string[];
   /** Gate names for the `custom` profile. */
   gates?: GateName[];

@@ -1,5 +1,6 @@
 /** System prompts and the first user message, per agent type. */
 import type { AgentRunInput, AgentType } from '../../domain/agent';
+import { taskMessage } from './task-message';
 
 const COMMON = `You are an autonomous software engineer working in a git worktree.
 Use the bash tool to run commands and the str_replace_based_edit_tool to read and edit files.
@@ -21,13 +22,14 @@ export function systemPrompt(agentType: AgentType, workspaceDir: string): string
 
 export function initialUserMessage(input: Pick<AgentRunInput, 'taskId' | 'agentType' | 'context'>): string {
   const { taskId, context } = input;
-  const list = (items: string[]) => (items.length ? items.map((i) => `- ${i}`).join('\n') : '- (none given)');
-  return [
-    `Task: ${taskId}`,
-    `Repository: ${context.repository} (base branch ${context.branch})`,
-    `Work items:\n${list(context.workItems)}`,
-    `Skills to apply:\n${list(context.skills)}`,
-  ].join('\n\n');
+  return taskMessage({
+    taskId,
+    repository: context.repository,
+    branch: context.branch,
+    instructions: context.instructions,
+    workItems: context.workItems,
+    skills: context.skills,
+  });
 }
 
 export const REVIEW_SYSTEM_PROMPT = `You are a strict code reviewer. You receive a unified diff.

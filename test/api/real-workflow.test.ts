@@ -81,12 +81,12 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     });
     return { status: res.status, body: (await res.json()) as unknown };
   };
-  const spawn = async (taskId: string): Promise<string> => {
+  const spawn = async (taskId: string, context: Record<string, unknown> = {}): Promise<string> => {
     const res = await request('POST', '/agents/spawn', {
       taskId,
       agentType: 'worker',
       gateProfile: 'minimal',
-      context: { repository: remote.url, branch: 'main', workItems: ['US-001 say hello'], skills: ['typescript'] },
+      context: { repository: remote.url, branch: 'main', workItems: ['US-001 say hello'], skills: ['typescript'], ...context },
     });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'spawning' });
@@ -106,6 +106,11 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
   const waitInModelCall = async (agentId: string, taskId: string) => {
     await waitForStatus(agentId, ['running']);
     await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 30_000, `the model call of ${taskId}`);
+  };
+  /** The text of the first user message the model received for a task. */
+  const firstMessageText = (taskId: string): string => {
+    const content = h.fakeModel.requestsFor(taskId)[0]!.body.messages[0]!.content;
+    return typeof content === 'string' ? content : (content as { text?: string }[]).map((b) => b.text ?? '').join('\n');
   };
   const worktreeOf = (agentId: string) => path.join(h.workspaceRoot, 'worktrees', agentId);
   const auditFor = async (agentId: string) => (await readKillAudit(h.redis, 1000)).filter((r) => r.agentId === agentId);
@@ -129,6 +134,25 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     // The tool really ran: its output went back to the model.
     expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[1]!.body.messages[2])).toContain('hello from the agent');
     expect(existsSync(worktreeOf(agentId))).toBe(false);
+    // The seed's body (work items as ids) still states the task.
+    expect(firstMessageText(taskId)).toContain('## Work items\n\n- US-001 say hello');
+  });
+
+  it('states the task in the first request: instructions and structured work items with acceptance criteria', async () => {
+    const taskId = `T-real-${randomUUID().slice(0, 8)}`;
+    h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo ok > ok.txt' } }] }, { text: 'Done.' }]);
+    const instructions = 'Add a greeting module.\n\tKeep the public API stable; no new dependencies.';
+    const agentId = await spawn(taskId, {
+      instructions,
+      workItems: [{ id: 'US-7', title: 'Greeting', description: 'Say hello to the caller.', acceptanceCriteria: ['greet() returns "hello"', 'covered by a test'] }, 'US-8'],
+    });
+    expect(await waitForStatus(agentId, ['completed', 'failed', 'killed'], 60_000)).toMatchObject({ status: 'completed' });
+    const first = firstMessageText(taskId);
+    expect(first).toContain(`## Instructions\n\n${instructions}`);
+    expect(first).toContain('### US-7: Greeting\n\nSay hello to the caller.\n\nAcceptance criteria:\n- greet() returns "hello"\n- covered by a test');
+    expect(first).toContain('- US-8');
+    // The stored task context keeps what the coordinator sent.
+    expect((await store.getTask(taskId))?.context).toMatchObject({ instructions, workItems: [{ id: 'US-7', title: 'Greeting' }, 'US-8'] });
   });
 
   it('kills an agent in a hanging model call through the signal path: killed, not forced, within seconds, audited', async () => {

@@ -1,0 +1,45 @@
+import { parseReview, REVIEW_LIMITS } from './review';
+
+describe('review verdict', () => {
+  it('reads the verdict and the findings in the asked format', () => {
+    const answer = [
+      'The change adds a cache but forgets to invalidate it.',
+      '',
+      'FINDINGS:',
+      '- [major] src/cache.ts:42 entries never expire, so stale prices are served',
+      '- [nit] README.md:7 typo in "recieve"',
+      '- [minor] the tests do not cover the error path',
+      'VERDICT: REQUEST_CHANGES',
+    ].join('\n');
+    expect(parseReview(answer)).toEqual({
+      verdict: 'request_changes',
+      findings: [
+        { severity: 'major', file: 'src/cache.ts', line: 42, text: 'entries never expire, so stale prices are served' },
+        { severity: 'nit', file: 'README.md', line: 7, text: 'typo in "recieve"' },
+        { severity: 'minor', text: 'the tests do not cover the error path' },
+      ],
+      summary: 'The change adds a cache but forgets to invalidate it.',
+    });
+  });
+
+  it('approves with no findings', () => {
+    expect(parseReview('Looks good.\nFINDINGS:\n- none\nVERDICT: APPROVE')).toEqual({ verdict: 'approve', findings: [], summary: 'Looks good.' });
+  });
+
+  it('takes the last verdict and tolerates markdown emphasis', () => {
+    expect(parseReview('I first thought VERDICT: APPROVE was right.\n**VERDICT:** REQUEST_CHANGES').verdict).toBe('request_changes');
+    expect(parseReview('**FINDINGS:**\n* [blocker] a.ts:1 broken\n**VERDICT: APPROVE**')).toMatchObject({ verdict: 'approve', findings: [{ severity: 'blocker', file: 'a.ts', line: 1 }] });
+  });
+
+  it('says none when the answer has no verdict', () => {
+    expect(parseReview('I ran out of ideas.')).toEqual({ verdict: 'none', findings: [], summary: 'I ran out of ideas.' });
+  });
+
+  it('bounds what it keeps (the result travels in workflow history)', () => {
+    const many = Array.from({ length: 80 }, (_, i) => `- [minor] f${i}.ts:${i + 1} ${'x'.repeat(900)}`);
+    const outcome = parseReview(`${'s'.repeat(5000)}\nFINDINGS:\n${many.join('\n')}\nVERDICT: REQUEST_CHANGES`);
+    expect(outcome.findings).toHaveLength(REVIEW_LIMITS.findings);
+    expect(outcome.findings[0]!.text.length).toBe(REVIEW_LIMITS.findingLength);
+    expect(outcome.summary.length).toBe(REVIEW_LIMITS.summaryLength);
+  });
+});

@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { corpusFiles, scoreFindings, type CorpusFile } from '../test/support/scanner/corpus';
 import { scanText } from '../scanner';
+import { runEvaluation } from './scan-eval';
 
 const TARGET_BYTES = Number(process.env.SCAN_BENCH_MB ?? 100) * 1024 * 1024;
 const SECRETLINT_BUDGET_MS = 300_000;
@@ -117,6 +118,9 @@ async function compare(
 }
 
 async function main(): Promise<void> {
+  const mode = process.argv[2] ?? 'all';
+  if (mode === 'eval' || mode === 'all') await runEvaluation();
+  if (mode === 'eval') return;
   const dir = mkdtempSync(path.join(tmpdir(), 'scan-bench-'));
   try {
     const files = writeCorpus(dir);

@@ -19,9 +19,25 @@ function pemBody(secret: string): string {
   return secret.replace(/\\[nrt]/g, '').replace(/[^A-Za-z0-9+/=]/g, '');
 }
 
+/**
+ * A key body, not a template. Runs of one character are collapsed before the placeholder test:
+ * key encodings have fixed runs of their own (every unencrypted OpenSSH key starts
+ * `b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB…`), and a body of one repeated
+ * character fails the entropy test anyway.
+ */
 function validPemBody(secret: string): boolean {
   const body = pemBody(secret);
-  return body.length >= 64 && !isPlaceholder(secret.slice(0, 80)) && shannonEntropy(body.slice(0, 512)) >= 4.5;
+  const head = secret.slice(0, 80).replace(/(.)\1{3,}/g, '$1');
+  return body.length >= 64 && !isPlaceholder(head) && shannonEntropy(body.slice(0, 512)) >= 4.5;
+}
+
+const PEM_PRIVATE_KEY = /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----((?:(?!-----)[\s\S]){64,20000})-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+
+/** A base64-encoded PEM file (Kubernetes Secret data, Helm values, CI variables) that holds a private key. */
+function validBase64Pem(secret: string): boolean {
+  const decoded = Buffer.from(secret.replace(/\s+/g, ''), 'base64').toString('latin1');
+  const m = PEM_PRIVATE_KEY.exec(decoded);
+  return m !== null && validPemBody(m[1] as string);
 }
 
 /** A password in a connection URL: group 1 of the match is the user name. */
@@ -158,9 +174,20 @@ export const RULES: readonly Rule[] = [
     description: 'PEM, OpenSSH or PGP private key',
     keywords: ['-----begin'],
     multiline: true,
-    pattern: /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----((?:(?!-----)[\s\S]){64,20000})-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----/,
+    pattern: PEM_PRIVATE_KEY,
     validate: validPemBody,
     normalize: pemBody,
+    placeholderCheck: false,
+  },
+  {
+    id: 'private-key-base64',
+    description: 'Base64-encoded PEM or OpenSSH private key',
+    // base64 of "-----BEGIN " at the start of a value; `base64` without -w0 wraps at 76 columns.
+    keywords: ['ls0tls1crudjti'],
+    multiline: true,
+    pattern: /(?<![A-Za-z0-9+/])(LS0tLS1CRUdJTi[A-Za-z0-9+/]{60,30000}={0,2}(?:\r?\n[ \t]{0,20}[A-Za-z0-9+/]{4,76}={0,2}(?![^\r\n])){0,400})/,
+    validate: validBase64Pem,
+    normalize: (s) => s.replace(/\s+/g, ''),
     placeholderCheck: false,
   },
   {

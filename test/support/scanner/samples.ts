@@ -269,6 +269,23 @@ export const SAMPLERS: Readonly<Record<string, Sampler>> = {
       pem(rng, 'RSA', 8).replace(/RSA PRIVATE KEY/g, 'CERTIFICATE').split('\n'),
     ],
   },
+  'private-key-base64': {
+    make: (rng) => base64Of(pem(rng, rng.pick(['RSA', 'OPENSSH', 'EC', '']), rng.range(6, 20)) + '\n'),
+    embed: (secret, rng) =>
+      rng.pick([
+        () => ({ lines: ['apiVersion: v1', 'kind: Secret', 'data:', `  tls.key: ${secret}`], line: 3 }),
+        () => ({ lines: [`DEPLOY_KEY_B64="${secret}"`], line: 0 }),
+        () => {
+          const rows = secret.match(/.{1,76}/g) ?? [];
+          return { lines: ['signing_key: |', ...rows.map((r) => `  ${r}`)], line: 1 };
+        },
+      ])(),
+    nearMisses: (rng) => [
+      [`  tls.crt: ${base64Of(pem(rng, 'RSA', 8).replace(/RSA PRIVATE KEY/g, 'CERTIFICATE'))}`],
+      [`  key.pub: ${base64Of(pem(rng, 'RSA', 8).replace(/PRIVATE KEY/g, 'PUBLIC KEY'))}`],
+      [`  tls.key: ${base64Of('-----BEGIN PRIVATE KEY-----\n<paste here>\n-----END PRIVATE KEY-----\n')}`],
+    ],
+  },
   'aws-access-key-id': {
     ...prefixed('AWS_ACCESS_KEY_ID', (rng) => rng.pick(['AKIA', 'ASIA', 'ABIA', 'ACCA']), UPPER + '234567', 16),
     nearMisses: (rng) => [

@@ -6,7 +6,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowE
 import { AGENT_TYPES, STATUS_QUERY, WORKFLOW_TYPE, workflowIdFor, type AgentResult, type AgentStatusView, type AgentType } from '../domain/agent';
 import { isAgentStatus, isTerminal, type AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
-import type { AgentStateStore, StoredAgentState } from '../activities/state/agent-state-store';
+import type { AgentStateStore, StoredAgentState } from '../state/agent-state-store';
 import { withTimeout } from './concurrency';
 
 export interface StatusSourceDeps {

@@ -18,13 +18,13 @@ import {
 } from '../domain/agent';
 import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
-import type { AgentStateStore } from '../activities/state/agent-state-store';
-import { keys } from '../activities/state/keys';
+import type { AgentStateStore } from '../state/agent-state-store';
+import { keys } from '../state/keys';
 import { readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
-import { AgentNotFoundError, KillFailedError } from './errors';
+import { AgentNotFoundError, ApiError, KillFailedError } from './errors';
 import { killAgents, type KillOrder, type KillSwitchDeps } from './killswitch';
 import type { SpawnRequest } from './request-schemas';
-import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, type ClaimOwnerState } from './spawn-claim';
+import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, SpawnInProgressError, type ClaimOwnerState } from '../state/spawn-claim';
 
 export interface AgentsServiceDeps {
   client: Client;
@@ -127,7 +127,9 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
       ...DEFAULT_SPAWN_CLAIM_OPTIONS,
       ttlSeconds: config.STATE_TTL_SECONDS,
     });
-    const claimed = await claim.acquire(claimOwnerState);
+    const claimed = await claim.acquire(claimOwnerState).catch((err: unknown) => {
+      throw err instanceof SpawnInProgressError ? new ApiError(409, 'spawn_in_progress', err.message) : err;
+    });
     if (!claimed.acquired) {
       logger.info({ agentId: claimed.agentId, taskId, agentType }, 'spawn: agent already live for this task; not starting another');
       return { created: false, agentId: claimed.agentId, status: claimed.status };

@@ -43,15 +43,6 @@ export class KillFailedError extends ApiError {
   }
 }
 
-/** A backing service (Temporal, Valkey) did not answer (503). */
-export class DependencyUnavailableError extends ApiError {
-  constructor(dependency: 'temporal' | 'valkey', cause?: unknown) {
-    super(503, `${dependency}_unavailable`, `${dependency} is unavailable`);
-    this.name = 'DependencyUnavailableError';
-    this.cause = cause;
-  }
-}
-
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { loadConfig } from '../config';
-import { AgentStateStore } from '../activities/state/agent-state-store';
+import { AgentStateStore } from '../state/agent-state-store';
 import { removeAgentContainers as removeContainersByLabel } from '../activities/sandbox/managed-containers';
 import { createApp, REDACTED_LOG_PATHS } from './app';
 

@@ -22,7 +22,7 @@ import type { RecordedRequest } from '../test/support/fake-model';
 import { createRemoteRepo } from '../test/support/git-fixtures';
 import { startHarness, type Harness } from '../test/support/harness';
 import { connectTestRedis } from '../test/support/redis';
-import { keys } from '../activities/state/keys';
+import { keys } from '../state/keys';
 
 const AGENTS_PER_MODE = 5;
 const SANDBOX_IMAGE = 'orchestrator-sandbox-test:busybox';

@@ -21,7 +21,7 @@ import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { loadConfig } from '../config';
-import { AgentStateStore } from '../activities/state/agent-state-store';
+import { AgentStateStore } from '../state/agent-state-store';
 import { createApp } from '../api/app';
 import { createRemoteRepo, nodeProjectFiles } from '../test/support/git-fixtures';
 import { startHarness } from '../test/support/harness';

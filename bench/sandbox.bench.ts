@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { createDockerSandbox } from '../activities/sandbox';
-import { ensureTestImage, TEST_IMAGE } from '../activities/sandbox/test-image';
+import { ensureTestImage, TEST_IMAGE } from '../test/support/sandbox-test-image';
 import { LocalRunner } from '../activities/tools/local-runner';
 import type { RunOptions } from '../activities/tools/runner';
 

@@ -143,17 +143,3 @@ export type AgentPhase =
   | 'push'
   | 'cleanup'
   | 'done';
-
-/** `ApplicationFailure` types the workflow and the coordinator branch on. */
-export const FAILURE_TYPES = {
-  invalidInput: 'InvalidInput',
-  budgetExceeded: 'BudgetExceeded',
-  gateFailed: 'GateFailed',
-  secretDetected: 'SecretDetected',
-  mergeConflict: 'MergeConflict',
-  modelRequestRejected: 'ModelRequestRejected',
-  sandboxUnavailable: 'SandboxUnavailable',
-  pathOutsideWorkspace: 'PathOutsideWorkspace',
-  coordinatorVeto: 'CoordinatorVeto',
-  nothingToCommit: 'NothingToCommit',
-} as const;

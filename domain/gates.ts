@@ -20,3 +20,9 @@ export interface GateResult {
 /** Gates that run on the working tree before the commit; the rest (build, integration, review) run on the commit before push. */
 export const PRE_COMMIT_GATES: readonly GateName[] = ['typecheck', 'lint', 'tests', 'coverage'];
 export type GatePhase = 'pre-commit' | 'post-commit';
+
+/** What the AI review gate decides. */
+export interface ReviewVerdict {
+  approved: boolean;
+  summary: string;
+}

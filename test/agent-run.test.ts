@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { keys } from '../activities/state/keys';
+import { keys } from '../state/keys';
 import type { AgentStatusView } from '../domain/agent';
 import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
 import { eventually, startHarness, TEST_MODEL_KEY, type Harness } from './support/harness';

@@ -4,7 +4,7 @@
  * so that it issues a different command sequence does not. No Temporal server is needed.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker, type ReplayResult, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
@@ -13,7 +13,9 @@ import { workflowBundle } from './support/harness';
 
 const ROOT = path.resolve(__dirname, '..');
 const HISTORIES = path.join(ROOT, 'test/fixtures/histories');
-const WORKFLOW_SOURCE = path.join(ROOT, 'workflows/agent-run.ts');
+const WORKFLOWS_DIR = path.join(ROOT, 'workflows');
+/** The file the mutation test changes: where the first state write is issued. */
+const MUTATED_FILE = 'phases.ts';
 /** Each replay worker bundles the workflows with webpack: allow for a slow machine. */
 const REPLAY_TIMEOUT_MS = 180_000;
 
@@ -49,15 +51,16 @@ describe('replaying recorded agentRun histories', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  /** workflows/agent-run.ts copied with its relative imports made absolute, changed by `mutate`, and bundled. */
+  /** workflows/ copied (imports outside it made absolute), its phases changed by `mutate`, and bundled. */
   const bundleCopy = async (name: string, mutate: (source: string) => string): Promise<WorkflowBundle> => {
     const dir = path.join(scratch, name, 'workflows');
     mkdirSync(dir, { recursive: true });
-    const source = readFileSync(WORKFLOW_SOURCE, 'utf8').replace(/(from\s+')(\.{1,2}\/[^']*)(')/g, (_m, pre: string, rel: string, post: string) => {
-      return `${pre}${path.resolve(path.dirname(WORKFLOW_SOURCE), rel)}${post}`;
-    });
-    writeFileSync(path.join(dir, 'agent-run.ts'), mutate(source));
-    writeFileSync(path.join(dir, 'index.ts'), "export { agentRun, killSignal, statusQuery } from './agent-run';\n");
+    for (const file of readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+      const source = readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8').replace(/(from\s+')(\.\.\/[^']*)(')/g, (_m, pre: string, rel: string, post: string) => {
+        return `${pre}${path.resolve(WORKFLOWS_DIR, rel)}${post}`;
+      });
+      writeFileSync(path.join(dir, file), file === MUTATED_FILE ? mutate(source) : source);
+    }
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
@@ -84,8 +87,8 @@ describe('replaying recorded agentRun histories', () => {
   it(
     'fails with a DeterminismViolationError when the workflow issues an extra command before its first state write',
     async () => {
-      const anchor = "await record('spawn accepted');";
-      expect(readFileSync(WORKFLOW_SOURCE, 'utf8').split(anchor)).toHaveLength(2);
+      const anchor = "await run.record('spawn accepted');";
+      expect(readFileSync(path.join(WORKFLOWS_DIR, MUTATED_FILE), 'utf8').split(anchor)).toHaveLength(2);
       const completed = histories.filter((h) => h.workflowId === 'completed-with-tools');
       expect(completed).toHaveLength(1);
 
@@ -93,7 +96,7 @@ describe('replaying recorded agentRun histories', () => {
       const unchanged = await collect(Worker.runReplayHistories({ workflowBundle: await bundleCopy('unchanged', (s) => s) }, completed));
       expect(unchanged.map((r) => r.error)).toEqual([undefined]);
 
-      const mutant = await bundleCopy('mutant', (s) => s.replace(anchor, `await quick.headSha({ workspace: undefined as never }).catch(() => undefined);\n      ${anchor}`));
+      const mutant = await bundleCopy('mutant', (s) => s.replace(anchor, `await headSha({ workspace: undefined as never }).catch(() => undefined);\n  ${anchor}`));
       const results = await collect(Worker.runReplayHistories({ workflowBundle: mutant }, completed));
       expect(results).toHaveLength(1);
       const [result] = results;

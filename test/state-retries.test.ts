@@ -2,7 +2,7 @@
  * The Valkey projection stays exact when the state activity is retried: every write is applied,
  * then the activity fails once as if the worker died before reporting, and Temporal retries it.
  */
-import { keys } from '../activities/state/keys';
+import { keys } from '../state/keys';
 import type { Activities } from '../activities';
 import { createRemoteRepo, nodeProjectFiles } from './support/git-fixtures';
 import { startHarness, type Harness } from './support/harness';

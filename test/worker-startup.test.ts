@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { loadConfig } from '../config';
-import { AgentStateStore } from '../activities/state/agent-state-store';
+import { AgentStateStore } from '../state/agent-state-store';
 import { createApp } from '../api/app';
 import { testEnv } from './support/env';
 import { connectTestRedis } from './support/redis';

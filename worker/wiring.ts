@@ -11,8 +11,8 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { createGitWorkspaces, type GitWorkspaces } from '../activities/git';
 import { createCoordinatorClient } from '../activities/gates';
 import { createDockerSandbox, type DockerSandbox } from '../activities/sandbox';
-import { AgentStateStore } from '../activities/state/agent-state-store';
-import { TranscriptStore } from '../activities/state/transcript-store';
+import { AgentStateStore } from '../state/agent-state-store';
+import { TranscriptStore } from '../state/transcript-store';
 import { redactSecrets } from '../scanner';
 
 export interface WiredServices {

@@ -1,17 +1,10 @@
 /**
  * Named activity option sets: every proxy has explicit timeouts and a bounded retry policy.
+ * Which failures are final is decided by the failures themselves (domain/failures.ts, applied
+ * when an activity throws), so no policy here keeps a list of its own.
  * Long activities heartbeat, so a dead worker or a cancellation is noticed within the heartbeat timeout.
  */
 import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import { FAILURE_TYPES } from '../domain/agent';
-
-const nonRetryableErrorTypes = [
-  FAILURE_TYPES.invalidInput,
-  FAILURE_TYPES.pathOutsideWorkspace,
-  FAILURE_TYPES.sandboxUnavailable,
-  FAILURE_TYPES.modelRequestRejected,
-  'CoordinatorRejected',
-];
 
 /**
  * Long activities are cancelled through their heartbeat and the workflow waits until they have
@@ -19,7 +12,7 @@ const nonRetryableErrorTypes = [
  */
 const waitForStop = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
 
-const backoff: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes };
+const backoff: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
 
 /** Valkey writes and other quick bookkeeping. */
 export const quick: ActivityOptions = {
@@ -41,7 +34,7 @@ export const modelCall: ActivityOptions = {
   startToCloseTimeout: '15m',
   // The call heartbeats every second, so a dead worker is noticed quickly and the turn retried.
   heartbeatTimeout: '10s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8, nonRetryableErrorTypes },
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
 };
 
 /** One batch of tool calls; a crash re-runs the batch (commands are at-least-once). */
@@ -64,7 +57,7 @@ export const gates: ActivityOptions = {
 export const coordinator: ActivityOptions = {
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '1h',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
 /** Cleanup must finish: it runs outside cancellation and retries generously. */

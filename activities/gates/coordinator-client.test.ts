@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createCoordinatorClient, type GateReportRequest } from './coordinator-client';
 import { CoordinatorRejectedError, CoordinatorUnavailableError } from './errors';
-import { startFakeCoordinator, type FakeCoordinator } from './test-fixtures';
+import { startFakeCoordinator, type FakeCoordinator } from '../../test/support/gate-fixtures';
 
 const report: GateReportRequest = {
   agentId: '3f2b9c1e-0000-4000-8000-000000000001',

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidGateConfigError } from './errors';
 import { resolveGateCommands } from './definitions';
-import { createRepo, type TempRepo } from './test-fixtures';
+import { createRepo, type TempRepo } from '../../test/support/gate-fixtures';
 
 describe('resolveGateCommands', () => {
   let repo: TempRepo | undefined;

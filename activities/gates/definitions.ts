@@ -7,7 +7,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { GateName } from '../../domain/gates';
-import { PathOutsideWorkspaceError, resolveInside } from '../tools/local-runner';
+import { PathOutsideWorkspaceError, resolveInside } from '../host/paths';
 import { InvalidGateConfigError } from './errors';
 
 /** Gates that run a command; `review` is decided by a callback instead. */

@@ -1,20 +1,14 @@
 /**
- * Errors the gate activities throw. Each carries a `type` and says whether a retry can help,
- * so the activity wrapper can turn any of them into an `ApplicationFailure` with
- * `{ type, nonRetryable: !retryable }` without knowing the class.
+ * Errors the gate activities throw. Each names a `type` from domain/failures.ts, which decides
+ * whether a retry can help.
  */
-import { FAILURE_TYPES } from '../../domain/agent';
-import { TypedError } from '../typed-error';
+import { TypedError } from '../../domain/typed-error';
 
 export abstract class GateError extends TypedError {}
 
 /** A gate list or profile that names something that is not a gate (bad spawn request). */
 export class InvalidGateSelectionError extends GateError {
-  readonly type = FAILURE_TYPES.invalidInput;
-  readonly retryable = false;
-  constructor(message: string) {
-    super(message);
-  }
+  readonly type = 'InvalidInput';
 }
 
 /**
@@ -23,7 +17,6 @@ export class InvalidGateSelectionError extends GateError {
  */
 export class InvalidGateConfigError extends GateError {
   readonly type = 'InvalidGateConfig';
-  readonly retryable = false;
   constructor(
     /** Workspace-relative file the problem is in. */
     readonly file: string,
@@ -38,7 +31,6 @@ export class InvalidGateConfigError extends GateError {
 /** The coordinator could not be reached or answered "not now" (network, timeout, 5xx, 408, 429). */
 export class CoordinatorUnavailableError extends GateError {
   readonly type = 'CoordinatorUnavailable';
-  readonly retryable = true;
   constructor(
     message: string,
     readonly status?: number,
@@ -50,7 +42,6 @@ export class CoordinatorUnavailableError extends GateError {
 /** The coordinator refused the request (4xx) or answered with a body that is not a verdict. */
 export class CoordinatorRejectedError extends GateError {
   readonly type = 'CoordinatorRejected';
-  readonly retryable = false;
   constructor(
     message: string,
     readonly status?: number,

@@ -4,7 +4,7 @@ import type { CommandRunner } from '../tools/runner';
 import { resolveGateCommands } from './definitions';
 import { evaluateGates, profileGates } from './profiles';
 import { runGates, type GateProgress, type RunGatesOptions } from './run-gates';
-import { coverageWriterScript, createRepo, type TempRepo } from './test-fixtures';
+import { coverageWriterScript, createRepo, type TempRepo } from '../../test/support/gate-fixtures';
 
 const ASSERTING_TEST = [
   "const assert = require('node:assert');",

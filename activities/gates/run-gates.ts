@@ -7,7 +7,7 @@
  * it would wait out the same slow suite again.
  */
 import { rm } from 'node:fs/promises';
-import type { GateName, GateOutcome, GateResult } from '../../domain/gates';
+import type { GateName, GateOutcome, GateResult, ReviewVerdict } from '../../domain/gates';
 import type { CommandRunner } from '../tools/runner';
 import { judgeCoverage, parseCoverageSummary } from './coverage';
 import { missingGateDetail, readInsideWorkspace, type CommandGateName, type GateCommand, type GateDefinitions } from './definitions';
@@ -17,11 +17,6 @@ import { inCanonicalOrder } from './profiles';
 /** What the runner keeps of a gate's output; only the tail is reported, but redaction sees this much. */
 export const GATE_OUTPUT_MAX_BYTES = 64 * 1024;
 const REVIEW_SUMMARY_MAX_CHARS = 4000;
-
-export interface ReviewVerdict {
-  approved: boolean;
-  summary: string;
-}
 
 /** Sent when a gate starts, periodically while it runs (for heartbeats), and with its result. */
 export interface GateProgress {

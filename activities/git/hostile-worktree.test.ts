@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { createGitWorkspaces, type GitDeps } from './index';
-import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from './test-fixtures';
+import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from '../../test/support/git-workspace-fixtures';
 
 const AGENT = '9c8b7a6d-0000-4000-8000-00000000000c';
 // A GitHub token with a valid checksum (the scanner verifies it).

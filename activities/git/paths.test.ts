@@ -1,6 +1,6 @@
 import { parseConflictedPaths } from './merge-check';
 import { assertInside, mirrorPathFor, normaliseRepositoryUrl, workspaceLayout, worktreePathFor } from './paths';
-import { WorkspacePathError } from './errors';
+import { PathOutsideWorkspaceError as WorkspacePathError } from '../host/paths';
 
 describe('workspace paths', () => {
   const layout = workspaceLayout('/srv/ws');

@@ -5,9 +5,10 @@
  *   <root>/worktrees/<agentId>                              one worktree per agent
  */
 import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { WorkspacePathError } from './errors';
+import { assertInside } from '../host/paths';
+
+export { assertInside, assertRealInside } from '../host/paths';
 
 export interface WorkspaceLayout {
   root: string;
@@ -38,22 +39,4 @@ export function mirrorPathFor(layout: WorkspaceLayout, url: string): string {
 
 export function worktreePathFor(layout: WorkspaceLayout, agentId: string): string {
   return assertInside(layout.worktreesDir, path.join(layout.worktreesDir, agentId));
-}
-
-/** Returns `candidate` resolved, or throws when it is not strictly inside `parent`. */
-export function assertInside(parent: string, candidate: string): string {
-  const resolved = path.resolve(candidate);
-  const rel = path.relative(path.resolve(parent), resolved);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new WorkspacePathError(`path ${resolved} is outside ${parent}`);
-  }
-  return resolved;
-}
-
-/** As assertInside, after following symlinks, for paths that already exist. */
-export async function assertRealInside(parent: string, candidate: string): Promise<string> {
-  assertInside(parent, candidate);
-  const [realParent, realCandidate] = await Promise.all([realpath(parent), realpath(candidate)]);
-  assertInside(realParent, realCandidate);
-  return path.resolve(candidate);
 }

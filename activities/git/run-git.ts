@@ -9,7 +9,7 @@
  * per-command credential.helper and GIT_SSH_COMMAND this module relies on, and it folds exit
  * codes into error text; a thin spawn wrapper is smaller than the workarounds.
  */
-import { spawn } from 'node:child_process';
+import { runProcessGroup, type ProcessGroupResult } from '../host/process-group';
 import { GitAbortedError, GitCommandFailedError } from './errors';
 import { assertCallerEnv, gitBaseEnv, HARDENED_CONFIG } from './hardening';
 import { scrubCredentials } from './redact';
@@ -51,8 +51,6 @@ export interface GitRunnerSettings {
   hostEnv?: NodeJS.ProcessEnv;
 }
 
-const KILL_GRACE_MS = 2000;
-const PROGRESS_INTERVAL_MS = 1000;
 const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 /** Builds a runner bound to the secrets it must scrub and the host environment it may pass on. */
@@ -63,76 +61,52 @@ export function createGitRunner(settings: GitRunnerSettings): GitRunner {
 
 export { gitBaseEnv } from './hardening';
 
-function runGit(
+async function runGit(
   args: readonly string[],
   options: GitRunOptions,
   baseEnv: Record<string, string>,
   settings: GitRunnerSettings,
 ): Promise<GitRunResult> {
   const subcommand = subcommandOf(args);
-  if (options.signal?.aborted) return Promise.reject(new GitAbortedError(subcommand));
+  if (options.signal?.aborted) throw new GitAbortedError(subcommand);
   assertCallerEnv(options.env);
   const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const timeoutMs = options.timeoutMs ?? settings.defaultTimeoutMs;
-
-  return new Promise<GitRunResult>((resolve, reject) => {
-    const child = spawn('git', [...HARDENED_CONFIG, ...args], {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let bytes = 0;
+  let run: ProcessGroupResult;
+  try {
+    run = await runProcessGroup('git', [...HARDENED_CONFIG, ...args], {
       cwd: options.cwd,
       env: { ...baseEnv, ...options.env },
-      detached: true, // own process group: remote helpers and ssh stop with git
-      stdio: ['pipe', 'pipe', 'pipe'],
+      input: options.input ?? '',
+      timeoutMs,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      onOutput: (chunk, stream, stop) => {
+        bytes += chunk.length;
+        if (bytes > maxBytes) return stop('overflow');
+        (stream === 'stdout' ? stdout : stderr).push(chunk);
+      },
     });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let bytes = 0;
-    let stopReason: 'aborted' | 'timeout' | 'overflow' | undefined;
-
-    const stop = (reason: typeof stopReason) => {
-      stopReason ??= reason;
-      signalGroup(child.pid, 'SIGTERM');
-      setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
-    };
-    const onAbort = () => stop('aborted');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => stop('timeout'), timeoutMs);
-    const progress = options.onProgress ? setInterval(options.onProgress, PROGRESS_INTERVAL_MS) : undefined;
-    const collect = (sink: Buffer[]) => (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > maxBytes) return stop('overflow');
-      sink.push(chunk);
-    };
-    child.stdout.on('data', collect(stdout));
-    child.stderr.on('data', collect(stderr));
-    child.stdin.on('error', () => undefined); // git may exit before reading stdin
-    child.stdin.end(options.input ?? '');
-
-    const finish = () => {
-      clearTimeout(timer);
-      if (progress) clearInterval(progress);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    child.on('error', (err) => {
-      finish();
-      reject(new GitCommandFailedError(`git ${subcommand} could not start: ${err.message}`, subcommand, null));
-    });
-    child.on('close', (code) => {
-      finish();
-      const outBytes = Buffer.concat(stdout);
-      const out = options.binaryStdout ? '' : outBytes.toString('utf8');
-      const err = Buffer.concat(stderr).toString('utf8');
-      if (stopReason === 'aborted') return reject(new GitAbortedError(subcommand));
-      if (stopReason) {
-        const why = stopReason === 'timeout' ? `timed out after ${timeoutMs} ms` : `produced more than ${maxBytes} bytes`;
-        return reject(new GitCommandFailedError(`git ${subcommand} ${why}`, subcommand, code));
-      }
-      const exitCode = code ?? -1;
-      if (!(options.okExitCodes ?? [0]).includes(exitCode)) {
-        const detail = scrubCredentials((err.trim() || out.trim()).slice(-4000), settings.secrets);
-        return reject(new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode));
-      }
-      resolve({ stdout: out, stderr: err, exitCode, ...(options.binaryStdout ? { stdoutBytes: outBytes } : {}) });
-    });
-  });
+  } catch (err) {
+    throw new GitCommandFailedError(`git ${subcommand} could not start: ${(err as Error).message}`, subcommand, null);
+  }
+  const outBytes = Buffer.concat(stdout);
+  const out = options.binaryStdout ? '' : outBytes.toString('utf8');
+  const err = Buffer.concat(stderr).toString('utf8');
+  if (run.stopReason === 'aborted') throw new GitAbortedError(subcommand);
+  if (run.stopReason) {
+    const why = run.stopReason === 'timeout' ? `timed out after ${timeoutMs} ms` : `produced more than ${maxBytes} bytes`;
+    throw new GitCommandFailedError(`git ${subcommand} ${why}`, subcommand, run.exitCode);
+  }
+  const exitCode = run.exitCode ?? -1;
+  if (!(options.okExitCodes ?? [0]).includes(exitCode)) {
+    const detail = scrubCredentials((err.trim() || out.trim()).slice(-4000), settings.secrets);
+    throw new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode);
+  }
+  return { stdout: out, stderr: err, exitCode, ...(options.binaryStdout ? { stdoutBytes: outBytes } : {}) };
 }
 
 /** The git subcommand in an argument list, skipping global options and their values. */
@@ -143,13 +117,4 @@ export function subcommandOf(args: readonly string[]): string {
     else if (!arg.startsWith('-')) return arg;
   }
   return '?';
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
 }

@@ -1,9 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FAILURE_TYPES } from '../../domain/agent';
 import { createGitWorkspaces, GitCommandFailedError, GitInputError, type GitDeps } from './index';
-import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from './test-fixtures';
+import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from '../../test/support/git-workspace-fixtures';
 
 const AGENT_A = '1a2b3c4d-0000-4000-8000-00000000000a';
 const AGENT_B = '5e6f7a8b-0000-4000-8000-00000000000b';
@@ -122,7 +121,7 @@ describe('git workspaces', () => {
     await workspaces.prepare(request(remote, AGENT_A));
     const twin = `${AGENT_A.slice(0, 8)}-ffff-4000-8000-000000000000`;
     await expect(workspaces.prepare(request(remote, twin))).rejects.toMatchObject({
-      type: FAILURE_TYPES.invalidInput,
+      type: 'InvalidInput',
       message: expect.stringContaining('already belongs to another agent'),
     });
   });
@@ -242,7 +241,7 @@ describe('git workspaces', () => {
       const { remote, deps, workspaces } = setup();
       const attempt = workspaces.prepare(make(remote.url));
       await expect(attempt).rejects.toBeInstanceOf(GitInputError);
-      await expect(attempt).rejects.toMatchObject({ type: FAILURE_TYPES.invalidInput, retryable: false });
+      await expect(attempt).rejects.toMatchObject({ type: 'InvalidInput', retryable: false });
       expect(existsSync(path.join(deps.workspaceRoot, 'mirrors'))).toBe(false);
       expect(existsSync(deps.workspaceRoot)).toBe(false);
     });
@@ -251,7 +250,7 @@ describe('git workspaces', () => {
   it('reports an unknown base branch as invalid input', async () => {
     const { remote, workspaces } = setup();
     await expect(workspaces.prepare({ ...request(remote, AGENT_A), baseBranch: 'does-not-exist' })).rejects.toMatchObject({
-      type: FAILURE_TYPES.invalidInput,
+      type: 'InvalidInput',
       message: expect.stringContaining('"does-not-exist" does not exist'),
     });
   });
@@ -260,7 +259,7 @@ describe('git workspaces', () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote, AGENT_A));
     const mainBefore = remote.sha('refs/heads/main');
-    await expect(workspaces.push({ ...ws, branch: 'main' })).rejects.toMatchObject({ type: FAILURE_TYPES.invalidInput });
+    await expect(workspaces.push({ ...ws, branch: 'main' })).rejects.toMatchObject({ type: 'InvalidInput' });
     await expect(workspaces.push({ ...ws, baseBranch: ws.branch })).rejects.toBeInstanceOf(GitInputError);
     await expect(workspaces.push({ ...ws, branch: 'release/1.0' })).rejects.toBeInstanceOf(GitInputError);
     expect(remote.sha('refs/heads/main')).toBe(mainBefore);
@@ -270,9 +269,9 @@ describe('git workspaces', () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote, AGENT_A));
     await expect(workspaces.stageAll({ ...ws, path: path.join(ws.path, '../../../etc') })).rejects.toMatchObject({
-      type: FAILURE_TYPES.pathOutsideWorkspace,
+      type: 'PathOutsideWorkspace',
     });
-    await expect(workspaces.remove({ ...ws, mirrorPath: '/tmp' })).rejects.toMatchObject({ type: FAILURE_TYPES.pathOutsideWorkspace });
+    await expect(workspaces.remove({ ...ws, mirrorPath: '/tmp' })).rejects.toMatchObject({ type: 'PathOutsideWorkspace' });
   });
 
   it('does not push when push is disabled, and says so', async () => {

@@ -8,7 +8,8 @@ import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext } from './context';
-import { GitInputError, WorkspacePathError } from './errors';
+import { PathOutsideWorkspaceError } from '../host/paths';
+import { GitInputError } from './errors';
 import { assertInside, type WorkspaceLayout } from './paths';
 import { assertBranchName } from './validate';
 
@@ -67,9 +68,9 @@ export async function openWorkspace(layout: WorkspaceLayout, ws: WorkspaceInfo):
 export function assertWorkspacePaths(layout: WorkspaceLayout, ws: Pick<WorkspaceInfo, 'path' | 'mirrorPath'>): void {
   assertInside(layout.worktreesDir, ws.path);
   assertInside(layout.mirrorsDir, ws.mirrorPath);
-  if (path.dirname(path.resolve(ws.path)) !== layout.worktreesDir) throw new WorkspacePathError('worktree path must be <root>/worktrees/<agentId>');
+  if (path.dirname(path.resolve(ws.path)) !== layout.worktreesDir) throw new PathOutsideWorkspaceError('worktree path must be <root>/worktrees/<agentId>');
   if (path.dirname(path.resolve(ws.mirrorPath)) !== layout.mirrorsDir || !ws.mirrorPath.endsWith('.git')) {
-    throw new WorkspacePathError('mirror path must be <root>/mirrors/<hash>.git');
+    throw new PathOutsideWorkspaceError('mirror path must be <root>/mirrors/<hash>.git');
   }
 }
 

@@ -5,8 +5,8 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AgentType } from '../../domain/agent';
-import type { TranscriptMessage, TranscriptStore } from '../state/transcript-store';
-import { classifyModelError } from './classify-error';
+import type { TranscriptMessage, TranscriptStore } from '../../state/transcript-store';
+import { callModel, type ModelClient } from './call-model';
 import { systemPrompt } from './prompts';
 import { toolsFor } from './tools';
 
@@ -27,12 +27,10 @@ export interface ModelTurnResult {
   reused: boolean;
 }
 
-export interface ModelTurnDeps {
-  anthropic: Anthropic;
+export interface ModelTurnDeps extends ModelClient {
   transcripts: TranscriptStore;
   model: string;
   maxTokensPerTurn: number;
-  requestTimeoutMs: number;
 }
 
 export async function runModelTurn(
@@ -44,26 +42,17 @@ export async function runModelTurn(
   if (stored?.role === 'assistant') return summarise(stored.content, stored.stop_reason ?? null, stored.usage, true);
 
   const messages = await deps.transcripts.range(input.agentId, input.messageCount);
-  // Heartbeat every second: a kill reaches this activity in the answer to a heartbeat.
-  const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, 1000) : undefined;
-  let response: Anthropic.Message;
-  try {
-    response = await deps.anthropic.messages.create(
-      {
-        model: deps.model,
-        max_tokens: deps.maxTokensPerTurn,
-        system: systemPrompt(input.agentType, input.workspaceDir),
-        tools: toolsFor(input.agentType),
-        messages: messages.map(({ role, content }): Anthropic.MessageParam => ({ role, content })),
-      },
-      { signal: ctx.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
-    );
-  } catch (err) {
-    if (ctx.signal?.aborted) throw ctx.signal.reason ?? err; // cancelled: report the cancellation, not the abort
-    throw classifyModelError(err);
-  } finally {
-    if (beat) clearInterval(beat);
-  }
+  const response = await callModel(
+    deps,
+    {
+      model: deps.model,
+      max_tokens: deps.maxTokensPerTurn,
+      system: systemPrompt(input.agentType, input.workspaceDir),
+      tools: toolsFor(input.agentType),
+      messages: messages.map(({ role, content }): Anthropic.MessageParam => ({ role, content })),
+    },
+    ctx,
+  );
   const usage = { input_tokens: response.usage.input_tokens, output_tokens: response.usage.output_tokens };
   await deps.transcripts.put(input.agentId, input.messageCount, {
     role: 'assistant',

@@ -1,6 +1,4 @@
-/** Sandbox settings, taken from the service configuration's SANDBOX_* variables. */
-import type { Config } from '../../config';
-
+/** Sandbox settings; worker/wiring.ts fills them from the SANDBOX_* variables. */
 export interface SandboxConfig {
   /** Image every agent container runs (built locally: no registry is reachable). */
   image: string;
@@ -22,16 +20,3 @@ export interface SandboxConfig {
 }
 
 export const DEFAULT_KEEP_ALIVE_COMMAND: readonly string[] = ['sleep', 'infinity'];
-
-/** Maps the service configuration onto the sandbox's. */
-export function sandboxConfigFrom(config: Config): SandboxConfig {
-  return {
-    image: config.SANDBOX_IMAGE,
-    memoryMb: config.SANDBOX_MEMORY_MB,
-    cpus: config.SANDBOX_CPUS,
-    pidsLimit: config.SANDBOX_PIDS_LIMIT,
-    tmpfsMb: config.SANDBOX_TMPFS_MB,
-    network: config.SANDBOX_NETWORK || 'none',
-    gracefulStopTimeoutSeconds: config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS,
-  };
-}

@@ -6,7 +6,7 @@ import type { SandboxInfo } from '../../domain/agent';
 import type { SandboxConfig } from './config';
 import { buildContainerSpec, containerNameFor } from './container-spec';
 import { isConflict, isNotFound, isNotModified, mapEngineError } from './docker-errors';
-import { SandboxError, SandboxImageMissingError, SandboxInvalidInputError, SandboxStartFailedError } from './errors';
+import { SandboxError, SandboxImageMissingError, SandboxInvalidInputError, SandboxStartFailedError, SandboxWorkspaceUnusableError } from './errors';
 
 export interface StartSandboxInput {
   agentId: string;
@@ -97,9 +97,7 @@ async function worktreeOwner(workspacePath: string): Promise<{ uid: number; gid:
     return { uid: st.uid, gid: st.gid };
   } catch (err) {
     if (err instanceof SandboxInvalidInputError) throw err;
-    throw new SandboxStartFailedError(`workspace ${workspacePath} is not readable: ${(err as Error).message}`, false, {
-      cause: err,
-    });
+    throw new SandboxWorkspaceUnusableError(`workspace ${workspacePath} is not readable: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -118,7 +116,7 @@ function startError(err: unknown): unknown {
   const mapped = mapEngineError(err);
   if (mapped !== err) return mapped;
   if ((err as Error | undefined)?.name === 'AbortError') return err;
-  return new SandboxStartFailedError(`could not start the sandbox: ${(err as Error).message}`, true, { cause: err });
+  return new SandboxStartFailedError(`could not start the sandbox: ${(err as Error).message}`, { cause: err });
 }
 
 /**

@@ -13,11 +13,11 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { SandboxInfo } from '../../domain/agent';
 import { OutputBuffer } from '../tools/output-buffer';
-import { resolveInside } from '../tools/local-runner';
+import { resolveInside } from '../host/paths';
 import type { CommandRunner, RunOptions, RunResult } from '../tools/runner';
 import { CONTAINER_WORKSPACE } from './container-spec';
 import { isConflict, isEngineUnreachable, isNotFound, mapEngineError } from './docker-errors';
-import { SandboxCommandFailedError, SandboxInvalidInputError } from './errors';
+import { SandboxCommandFailedError, SandboxGoneError, SandboxInvalidInputError } from './errors';
 import { ExecStreamDemuxer } from './exec-stream';
 import { oomKilledSince } from './oom';
 
@@ -157,11 +157,11 @@ export class DockerRunner implements CommandRunner {
       state = (await container.inspect()).State;
     } catch (err) {
       if (!isNotFound(err)) throw mapEngineError(err);
-      throw new SandboxCommandFailedError(`sandbox ${name} was removed while the command ran`, false, { cause: err });
+      throw new SandboxGoneError(`sandbox ${name} was removed while the command ran`, { cause: err });
     }
     if (!state.Running) {
       const why = state.OOMKilled ? 'the container was OOM-killed' : `status ${state.Status}, exit code ${state.ExitCode}`;
-      throw new SandboxCommandFailedError(`sandbox ${name} stopped while the command ran (${why})`, false);
+      throw new SandboxGoneError(`sandbox ${name} stopped while the command ran (${why})`);
     }
   }
 
@@ -213,11 +213,9 @@ export class DockerRunner implements CommandRunner {
     const mapped = mapEngineError(err);
     if (mapped !== err) return mapped;
     const name = this.info.containerName;
-    if (isNotFound(err)) return new SandboxCommandFailedError(`sandbox ${name} no longer exists`, false, { cause: err });
-    if (isConflict(err)) return new SandboxCommandFailedError(`sandbox ${name} is not running`, false, { cause: err });
-    return new SandboxCommandFailedError(`could not run a command in ${name}: ${(err as Error).message}`, true, {
-      cause: err,
-    });
+    if (isNotFound(err)) return new SandboxGoneError(`sandbox ${name} no longer exists`, { cause: err });
+    if (isConflict(err)) return new SandboxGoneError(`sandbox ${name} is not running`, { cause: err });
+    return new SandboxCommandFailedError(`could not run a command in ${name}: ${(err as Error).message}`, { cause: err });
   }
 
   /** SIGTERM to the group; SIGKILL if it is still there after the grace period. */

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { SandboxInfo } from '../../domain/agent';
-import { PathOutsideWorkspaceError } from '../tools/local-runner';
+import { PathOutsideWorkspaceError } from '../host/paths';
 import type { CommandRunner, RunOptions } from '../tools/runner';
 import type { SandboxConfig } from './config';
 import { createDockerSandbox, type DockerSandbox } from './docker-sandbox';
-import { SandboxCommandFailedError, SandboxImageMissingError, SandboxUnavailableError } from './errors';
-import { ensureTestImage, TEST_IMAGE } from './test-image';
+import { SandboxGoneError, SandboxImageMissingError, SandboxUnavailableError } from './errors';
+import { ensureTestImage, TEST_IMAGE } from '../../test/support/sandbox-test-image';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const baseConfig: SandboxConfig = {
@@ -351,7 +351,7 @@ describe('start', () => {
 
   it('fails a running command clearly when its container is removed under it', async () => {
     const { info } = await startAgent(sandbox);
-    const outcome = expect(sandbox.runner(info).run('sleep 46', opts)).rejects.toThrow(SandboxCommandFailedError);
+    const outcome = expect(sandbox.runner(info).run('sleep 46', opts)).rejects.toThrow(SandboxGoneError);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await docker.getContainer(info.containerId).remove({ force: true });
     await outcome;
@@ -360,7 +360,7 @@ describe('start', () => {
   it('fails a command clearly once the container is gone', async () => {
     const { info } = await startAgent(sandbox);
     await sandbox.stop(info);
-    await expect(sandbox.runner(info).run('true', opts)).rejects.toThrow(SandboxCommandFailedError);
+    await expect(sandbox.runner(info).run('true', opts)).rejects.toThrow(SandboxGoneError);
   });
 });
 

@@ -1,78 +1,62 @@
 /**
- * Errors the sandbox raises. Each carries a `type` that the activity layer copies into a
- * non-retryable or retryable `ApplicationFailure`, so the workflow can branch on it.
+ * Errors the sandbox raises. Each names a `type` from domain/failures.ts, which decides whether
+ * a retry can help; a failure that can be either (an engine hiccup, or a container that is
+ * gone) is two classes.
  */
-import { FAILURE_TYPES } from '../../domain/agent';
-import { TypedError } from '../typed-error';
+import { TypedError } from '../../domain/typed-error';
 
 /** Base class: every sandbox failure names its `type`. */
 export abstract class SandboxError extends TypedError {}
 
-/** The Docker engine did not answer (socket missing, refused, timed out). Retryable. */
+/** The Docker engine did not answer (socket missing, refused, timed out). */
 export class SandboxUnavailableError extends SandboxError {
-  readonly type = FAILURE_TYPES.sandboxUnavailable;
-  readonly retryable = true;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+  readonly type = 'SandboxUnavailable';
 }
 
 /** The configured image is not present; no registry can be reached, so it must be built. */
 export class SandboxImageMissingError extends SandboxError {
   readonly type = 'SandboxImageMissing';
-  readonly retryable = false;
   constructor(readonly image: string) {
     super(`sandbox image ${image} is not present; build it with images/build-sandbox-image.sh`);
   }
 }
 
-/** The container could not be created or started (bad workspace, engine refused the spec). */
+/** The engine could not create or start the container (transient: a retry may succeed). */
 export class SandboxStartFailedError extends SandboxError {
   readonly type = 'SandboxStartFailed';
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+}
+
+/** The workspace cannot be mounted (missing or unreadable): starting again cannot help. */
+export class SandboxWorkspaceUnusableError extends SandboxError {
+  readonly type = 'SandboxWorkspaceUnusable';
+}
+
+/** The engine refused to run a command for a reason that may pass (a retry may succeed). */
+export class SandboxCommandFailedError extends SandboxError {
+  readonly type = 'SandboxCommandFailed';
 }
 
 /**
- * A command could not be run at all (the container is gone or stopped, the exec was refused).
- * A command that runs and exits non-zero is a result, not this error.
+ * The container stopped or was removed while in use. A command that runs and exits non-zero is
+ * a result, not this error.
  */
-export class SandboxCommandFailedError extends SandboxError {
-  readonly type = 'SandboxCommandFailed';
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+export class SandboxGoneError extends SandboxError {
+  readonly type = 'SandboxGone';
 }
 
 /** Input that can never work (an agent id Docker cannot name a container after). */
 export class SandboxInvalidInputError extends SandboxError {
-  readonly type = FAILURE_TYPES.invalidInput;
-  readonly retryable = false;
-  constructor(message: string) {
-    super(message);
-  }
+  readonly type = 'InvalidInput';
 }
 
 /** Some containers could not be removed; `removed` says how many were. */
 export class SandboxCleanupFailedError extends SandboxError {
   readonly type = 'SandboxCleanupFailed';
-  readonly retryable = true;
   constructor(
     readonly removed: number,
     readonly failures: readonly unknown[],
   ) {
-    super(
-      `removed ${removed} container(s), ${failures.length} failed: ${failures.map(describe).join('; ')}`,
-    );
+    super(`removed ${removed} container(s), ${failures.length} failed: ${failures.map(describe).join('; ')}`);
   }
 }
 

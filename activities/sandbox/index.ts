@@ -1,6 +1,6 @@
 /** The Docker sandbox: one hardened container per agent; see docker-sandbox.ts. */
 export { createDockerSandbox, type DockerSandbox } from './docker-sandbox';
-export { sandboxConfigFrom, DEFAULT_KEEP_ALIVE_COMMAND, type SandboxConfig } from './config';
+export { DEFAULT_KEEP_ALIVE_COMMAND, type SandboxConfig } from './config';
 export { buildContainerSpec, containerNameFor, CONTAINER_WORKSPACE, LABELS } from './container-spec';
 export type { StartSandboxInput, StopSandboxResult } from './container-lifecycle';
 export type { ManagedContainer, IsAgentClosed } from './managed-containers';

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PathOutsideWorkspaceError, resolveInside } from './local-runner';
+import { PathOutsideWorkspaceError, resolveInside } from '../host/paths';
 
 export interface EditorCommand {
   command: 'view' | 'create' | 'str_replace' | 'insert' | string;
@@ -42,7 +42,7 @@ export async function resolveToolPath(requested: string, ctx: EditorContext): Pr
     if (requested === root) rel = '.';
     else if (requested.startsWith(root + '/')) rel = requested.slice(root.length + 1);
   }
-  if (path.isAbsolute(rel)) throw new PathOutsideWorkspaceError(requested);
+  if (path.isAbsolute(rel)) throw new PathOutsideWorkspaceError(`path ${JSON.stringify(requested)} is outside the workspace`);
   const resolved = resolveInside(ctx.hostRoot, rel);
   const relative = path.relative(ctx.hostRoot, resolved);
   if (relative === '.git' || relative.startsWith('.git' + path.sep)) throw new ToolInputError('the .git directory is managed by the orchestrator');
@@ -52,7 +52,7 @@ export async function resolveToolPath(requested: string, ctx: EditorContext): Pr
   for (;;) {
     try {
       const real = await fs.realpath(probe);
-      if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new PathOutsideWorkspaceError(requested);
+      if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new PathOutsideWorkspaceError(`path ${JSON.stringify(requested)} is outside the workspace`);
       break;
     } catch (err) {
       if (err instanceof PathOutsideWorkspaceError) throw err;

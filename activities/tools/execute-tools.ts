@@ -3,9 +3,9 @@
  * message. Idempotent per message index: if the results are already stored, nothing runs again.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import type { TranscriptStore } from '../state/transcript-store';
+import { TranscriptMissingError, type TranscriptStore } from '../../state/transcript-store';
 import { runEditorCommand, ToolInputError, type EditorCommand } from './editor';
-import { PathOutsideWorkspaceError } from './local-runner';
+import { PathOutsideWorkspaceError } from '../host/paths';
 import type { CommandRunner } from './runner';
 
 export interface ToolBatchInput {
@@ -36,7 +36,8 @@ export async function executeToolBatch(
 ): Promise<ToolBatchResult> {
   if (await deps.transcripts.get(input.agentId, input.messageIndex)) return { toolCalls: 0, failed: 0, reused: true };
   const assistant = await deps.transcripts.get(input.agentId, input.messageIndex - 1);
-  if (!assistant || assistant.role !== 'assistant' || typeof assistant.content === 'string') {
+  if (!assistant) throw new TranscriptMissingError(input.agentId, input.messageIndex - 1);
+  if (assistant.role !== 'assistant' || typeof assistant.content === 'string') {
     throw new Error(`message ${input.messageIndex - 1} of agent ${input.agentId} is not an assistant message with tool calls`);
   }
   const calls = assistant.content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use');

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalRunner, resolveInside, PathOutsideWorkspaceError } from './local-runner';
+import { LocalRunner } from './local-runner';
+import { resolveInside, PathOutsideWorkspaceError } from '../host/paths';
 
 describe('LocalRunner', () => {
   let dir: string;

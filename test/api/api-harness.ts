@@ -10,7 +10,7 @@ import Redis from 'ioredis';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../../config';
-import { AgentStateStore } from '../../activities/state/agent-state-store';
+import { AgentStateStore } from '../../state/agent-state-store';
 import { createApp, type AppDeps } from '../../api/app';
 import { testEnv } from '../support/env';
 

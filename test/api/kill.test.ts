@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readKillAudit } from '../../activities/state/audit-log';
+import { readKillAudit } from '../../state/audit-log';
 import { requesterIdentity } from '../../api/auth';
 import { FORCED_KILL_SEQ_OFFSET } from '../../api/killswitch';
 import { SA } from '../../domain/search-attributes';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { AgentRunInput } from '../../domain/agent';
 import { SA } from '../../domain/search-attributes';
-import { keys } from '../../activities/state/keys';
+import { keys } from '../../state/keys';
 import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
 
 /** Spawn behaviour with no worker on the task queue: workflows start and wait, `spawning`. */

@@ -6,8 +6,7 @@
  */
 import type Redis from 'ioredis';
 import type { AgentStatus } from '../domain/lifecycle';
-import { sleep } from './concurrency';
-import { ApiError } from './errors';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 interface StoredClaim {
   agentId: string;
@@ -76,12 +75,20 @@ export class SpawnClaim {
       const replaced = await this.redis.eval(REPLACE_IF_UNCHANGED, 1, this.key, current, this.value, String(ttlMs));
       if (replaced === 1) return { acquired: true };
     }
-    throw new ApiError(409, 'spawn_in_progress', 'another spawn for this task and agent type is in progress; retry later');
+    throw new SpawnInProgressError();
   }
 
   /** Gives the claim back (the workflow could not be started), unless someone replaced it. */
   async release(): Promise<void> {
     await this.redis.eval(DELETE_IF_UNCHANGED, 1, this.key, this.value);
+  }
+}
+
+/** Another spawn for the same task and agent type holds the claim and has not settled. */
+export class SpawnInProgressError extends Error {
+  constructor() {
+    super('another spawn for this task and agent type is in progress; retry later');
+    this.name = 'SpawnInProgressError';
   }
 }
 

@@ -4,8 +4,8 @@
  * Lua script, so a retried or late write never moves state backwards and terminal states absorb.
  */
 import type Redis from 'ioredis';
-import type { AgentContext, AgentStatusView, AgentType } from '../../domain/agent';
-import { TERMINAL_STATUSES, type AgentStatus } from '../../domain/lifecycle';
+import type { AgentContext, AgentStatusView, AgentType } from '../domain/agent';
+import { TERMINAL_STATUSES, type AgentStatus } from '../domain/lifecycle';
 import { keys } from './keys';
 
 export interface StoredAgentState extends AgentStatusView {

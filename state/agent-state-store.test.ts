@@ -3,8 +3,8 @@ import type Redis from 'ioredis';
 import { AgentStateStore } from './agent-state-store';
 import { appendKillAudit, readKillAudit } from './audit-log';
 import { keys } from './keys';
-import { connectTestRedis, subscribe } from '../../test/support/redis';
-import type { AgentStatusView } from '../../domain/agent';
+import { connectTestRedis, subscribe } from '../test/support/redis';
+import type { AgentStatusView } from '../domain/agent';
 
 describe('AgentStateStore (real Valkey)', () => {
   let redis: Redis;

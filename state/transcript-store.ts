@@ -5,7 +5,19 @@
  */
 import type Redis from 'ioredis';
 import type Anthropic from '@anthropic-ai/sdk';
+import { TypedError } from '../domain/typed-error';
 import { keys } from './keys';
+
+/** A message the conversation needs is gone (evicted or deleted): continuing would send a shortened conversation. */
+export class TranscriptMissingError extends TypedError {
+  readonly type = 'TranscriptMissing';
+  constructor(
+    readonly agentId: string,
+    readonly index: number,
+  ) {
+    super(`the transcript of agent ${agentId} has lost message ${index}; the run cannot continue without it`);
+  }
+}
 
 export interface TranscriptMessage {
   role: 'user' | 'assistant';
@@ -33,7 +45,7 @@ export class TranscriptStore {
     const fields = Array.from({ length: count }, (_, i) => String(i));
     const raws = await this.redis.hmget(keys.transcript(agentId), ...fields);
     return raws.map((raw, i) => {
-      if (raw === null) throw new Error(`transcript of agent ${agentId} is missing message ${i}`);
+      if (raw === null) throw new TranscriptMissingError(agentId, i);
       return JSON.parse(raw) as TranscriptMessage;
     });
   }

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { GitDeps } from './context';
+import type { GitDeps } from '../../activities/git/context';
 
 const ENV = {
   PATH: process.env.PATH ?? '/usr/bin:/bin',

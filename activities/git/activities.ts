@@ -1,0 +1,119 @@
+/**
+ * Git activities: the agent's worktree from preparation to push, and its cleanup. Every
+ * command runs with the service's own git dir (see worktree-admin.ts), never one the agent wrote.
+ */
+import type { AgentType, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
+import { ALLOWLIST_FILE, loadAllowlist, scanAddedLines, type SecretFinding } from '../../scanner';
+import { currentOperation } from '../operation';
+import type { SandboxPort } from '../ports';
+import type { CommitResult, GitWorkspaces, MergeCheck, PushResult } from './index';
+
+export interface GitActivityDeps {
+  workspaces: GitWorkspaces;
+  /** Stopped by cleanup before the worktree goes; absent when the sandbox is disabled. */
+  sandbox?: SandboxPort;
+}
+
+export interface PrepareWorkspaceInput {
+  agentId: string;
+  taskId: string;
+  repository: string;
+  baseBranch: string;
+}
+
+export interface WorkspaceInput {
+  workspace: WorkspaceInfo;
+}
+
+export interface CommitChangesInput extends WorkspaceInput {
+  agentId: string;
+  taskId: string;
+  agentType: AgentType;
+}
+
+export interface CleanupInput {
+  agentId: string;
+  workspace?: WorkspaceInfo;
+  sandbox?: SandboxInfo;
+  /** Save uncommitted work to the salvage ref first (the run did not succeed). */
+  salvage: boolean;
+}
+
+export interface CleanupResult {
+  salvageRef?: string;
+  oomKilled: boolean;
+  sandboxExitCode?: number;
+}
+
+export function commitMessage(args: Omit<CommitChangesInput, 'workspace'>): string {
+  return `${args.taskId}: work by ${args.agentType} agent ${args.agentId}\n\nAgent-Id: ${args.agentId}\nTask-Id: ${args.taskId}\n`;
+}
+
+export function createGitActivities(deps: GitActivityDeps) {
+  const { workspaces } = deps;
+  return {
+    async prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo> {
+      return workspaces.prepare({ ...args, ...currentOperation() });
+    },
+
+    /** Stages everything and scans the added lines; findings come back redacted. */
+    async scanStagedChanges(args: WorkspaceInput): Promise<{ findings: SecretFinding[] }> {
+      await workspaces.stageAll(args.workspace);
+      const diff = await workspaces.stagedDiff(args.workspace);
+      // The repository's accepted values come from its base commit: an agent cannot allowlist its own leak.
+      const allowText = await workspaces.readAtBase(args.workspace, ALLOWLIST_FILE);
+      return { findings: scanAddedLines(diff, { allowlist: allowText ? loadAllowlist(allowText) : undefined }).findings };
+    },
+
+    async commitChanges(args: CommitChangesInput): Promise<CommitResult> {
+      return workspaces.commit(args.workspace, commitMessage(args));
+    },
+
+    async headSha(args: WorkspaceInput): Promise<string> {
+      return workspaces.headSha(args.workspace);
+    },
+
+    async checkMergeable(args: WorkspaceInput): Promise<MergeCheck> {
+      return workspaces.checkMergeable(args.workspace, currentOperation());
+    },
+
+    async pushBranch(args: WorkspaceInput): Promise<PushResult> {
+      return workspaces.push(args.workspace, currentOperation());
+    },
+
+    /**
+     * Stops the sandbox gracefully, salvages uncommitted work when asked, removes the worktree.
+     * Every step runs even if an earlier one failed; the first error is rethrown so the
+     * activity is retried (each step is idempotent).
+     */
+    async cleanupAgent(args: CleanupInput): Promise<CleanupResult> {
+      const op = currentOperation();
+      const errors: unknown[] = [];
+      let sandboxStop: Awaited<ReturnType<SandboxPort['stop']>> | undefined;
+      let salvageRef: string | undefined;
+      if (args.sandbox && deps.sandbox) {
+        op.heartbeat('stopping sandbox');
+        sandboxStop = await deps.sandbox.stop(args.sandbox).catch((e: unknown) => void errors.push(e));
+      }
+      // Killed while preparing: the worktree may exist without the workflow knowing its path.
+      const listed = args.workspace ? undefined : (await workspaces.listWorktrees()).find((w) => w.agentId === args.agentId);
+      const location = args.workspace ?? (listed?.mirrorPath ? { path: listed.path, mirrorPath: listed.mirrorPath } : undefined);
+      if (location) {
+        op.heartbeat('salvaging');
+        if (args.salvage) {
+          const salvaged = await workspaces.salvage(location, args.agentId, op).catch((e: unknown) => void errors.push(e));
+          salvageRef = salvaged?.ref;
+        }
+        // Never remove a worktree whose work could not be salvaged (remove() salvages a dirty one itself).
+        if (errors.length === 0) {
+          const removed = await workspaces.remove(location, op).catch((e: unknown) => void errors.push(e));
+          salvageRef ??= removed?.salvage?.ref;
+        }
+      }
+      if (errors.length) throw errors[0];
+      return { salvageRef, oomKilled: sandboxStop?.oomKilled ?? false, sandboxExitCode: sandboxStop?.exitCode };
+    },
+  };
+}
+
+export type GitActivities = ReturnType<typeof createGitActivities>;

@@ -1,0 +1,49 @@
+/**
+ * How a model API call fails: rate limits, overload, 5xx and connection faults are worth a
+ * retry (with the server's `retry-after` as the next delay); other 4xx are the request's fault.
+ * Messages never include request headers, so the key cannot leak through them.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { TypedError } from '../../domain/typed-error';
+
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+export class ModelUnavailableError extends TypedError {
+  readonly type = 'ModelUnavailable';
+  constructor(
+    message: string,
+    override readonly nextRetryDelayMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class ModelRequestRejectedError extends TypedError {
+  readonly type = 'ModelRequestRejected';
+}
+
+/** The typed error for whatever the SDK threw. */
+export function classifyModelError(err: unknown): ModelUnavailableError | ModelRequestRejectedError {
+  if (err instanceof Anthropic.APIConnectionError) return new ModelUnavailableError(`model API unreachable: ${err.constructor.name}`);
+  if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
+    const status = err.status;
+    const summary = `model API answered ${status}${err.type ? ` (${err.type})` : ''}`;
+    if (status === 429 || status === 408 || status === 409 || status >= 500) return new ModelUnavailableError(summary, retryAfterMs(err.headers));
+    return new ModelRequestRejectedError(summary);
+  }
+  return new ModelUnavailableError(`model call failed: ${err instanceof Error ? err.name : 'unknown error'}`);
+}
+
+/** `retry-after-ms` or `retry-after` (seconds or an HTTP date), bounded; undefined lets the retry policy decide. */
+export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
+  const raw = headers.get('retry-after');
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) || undefined;
+  const date = Date.parse(raw);
+  if (Number.isFinite(date)) return Math.min(Math.max(date - now, 0), MAX_RETRY_AFTER_MS) || undefined;
+  return undefined;
+}

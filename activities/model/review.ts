@@ -1,0 +1,28 @@
+/** The AI review gate: one model call over the agent's diff, answered with a verdict line. */
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ReviewVerdict } from '../../domain/gates';
+import { callModel, type ModelClient } from './call-model';
+import { assistantText } from './model-turn';
+import { REVIEW_SYSTEM_PROMPT } from './prompts';
+
+const MAX_DIFF_CHARS = 200_000;
+
+export async function reviewDiff(
+  client: ModelClient & { model: string },
+  args: { taskId: string; diff: string },
+  ctx: { signal?: AbortSignal; heartbeat?: () => void },
+): Promise<ReviewVerdict> {
+  if (!args.diff.trim()) return { approved: true, summary: 'No changes to review.' };
+  const response = await callModel(
+    client,
+    {
+      model: client.model,
+      max_tokens: 2048,
+      system: REVIEW_SYSTEM_PROMPT,
+      messages: [{ role: 'user', content: `Task: ${args.taskId}\n\nReview this diff:\n\n${args.diff.slice(0, MAX_DIFF_CHARS)}` }],
+    },
+    ctx,
+  );
+  const text = assistantText(response.content as Anthropic.ContentBlockParam[]);
+  return { approved: /VERDICT:\s*APPROVE/i.test(text), summary: text.slice(-4000) };
+}

@@ -1,0 +1,34 @@
+/** State activities: the Valkey projection of a run (agent and task keys, lifecycle events). */
+import type { AgentContext, AgentStatusView } from '../../domain/agent';
+import { isTerminal } from '../../domain/lifecycle';
+import type { AgentStateStore } from '../../state/agent-state-store';
+import type { TranscriptStore } from '../../state/transcript-store';
+
+export interface StateActivityDeps {
+  states: AgentStateStore;
+  transcripts: TranscriptStore;
+  /** How long state and the transcript stay after the run ends. */
+  stateTtlSeconds: number;
+}
+
+export interface RecordStateInput {
+  /** Increases with every write of a run, so a retried or late write never moves state backwards. */
+  seq: number;
+  view: AgentStatusView;
+  context?: AgentContext;
+  reason?: string;
+  at: string;
+}
+
+export function createStateActivities(deps: StateActivityDeps) {
+  return {
+    /** Writes the projection; returns false when a newer write was already applied. */
+    async recordState(args: RecordStateInput): Promise<boolean> {
+      const { applied } = await deps.states.write(args);
+      if (isTerminal(args.view.status)) await deps.transcripts.expire(args.view.agentId, deps.stateTtlSeconds);
+      return applied;
+    },
+  };
+}
+
+export type StateActivities = ReturnType<typeof createStateActivities>;

@@ -1,0 +1,56 @@
+/**
+ * Every failure type the service raises, in one table with whether a retry can help.
+ *
+ * Activities throw `TypedError`s naming a type from this table; one wrapper
+ * (activities/failures.ts) turns them into `ApplicationFailure`s whose `nonRetryable` comes from
+ * here, so a retry policy never needs its own list. The workflow ends runs with the run-level
+ * types below; the coordinator branches on them. Pure data: workflow code imports it.
+ */
+export const FAILURES = {
+  // Bad input and policy refusals: the same input fails the same way.
+  InvalidInput: { retryable: false, means: 'the request or an input reaching git/Docker is invalid' },
+  PathOutsideWorkspace: { retryable: false, means: 'a path resolved outside the agent workspace' },
+  InvalidGateConfig: { retryable: false, means: "the repository's gate configuration cannot be read" },
+  TranscriptMissing: { retryable: false, means: 'a stored conversation message is gone; the run cannot continue without it' },
+
+  // The model API.
+  ModelUnavailable: { retryable: true, means: 'rate limit, overload, 5xx or a connection fault' },
+  ModelRequestRejected: { retryable: false, means: 'the model API refused the request (4xx)' },
+
+  // Git.
+  GitCommandFailed: { retryable: true, means: 'a git process failed (network, a lock left by a crash)' },
+  GitAborted: { retryable: false, means: 'git was stopped because the activity was cancelled' },
+
+  // The Docker sandbox.
+  SandboxUnavailable: { retryable: true, means: 'the Docker engine did not answer' },
+  SandboxImageMissing: { retryable: false, means: 'the sandbox image is not built on this host' },
+  SandboxStartFailed: { retryable: true, means: 'the engine could not start the container' },
+  SandboxWorkspaceUnusable: { retryable: false, means: 'the workspace cannot be mounted into a container' },
+  SandboxCommandFailed: { retryable: true, means: 'the engine refused to run a command' },
+  SandboxGone: { retryable: false, means: 'the container stopped or was removed while in use' },
+  SandboxCleanupFailed: { retryable: true, means: 'some containers could not be removed' },
+
+  // The coordinator.
+  CoordinatorUnavailable: { retryable: true, means: 'network error, timeout, 408, 429 or 5xx from the coordinator' },
+  CoordinatorRejected: { retryable: false, means: 'the coordinator refused the report (4xx) or answered nonsense' },
+
+  // How a run ends: raised by the workflow itself, never retried.
+  BudgetExceeded: { retryable: false, means: 'a turn, token or wall-time budget was used up' },
+  GateFailed: { retryable: false, means: 'quality gates still failed after the feedback rounds' },
+  SecretDetected: { retryable: false, means: 'the agent kept a secret in its changes after the feedback rounds' },
+  MergeConflict: { retryable: false, means: 'the agent branch no longer merges into its target' },
+  CoordinatorVeto: { retryable: false, means: 'the coordinator vetoed the push' },
+  NothingToCommit: { retryable: false, means: 'the agent finished without changing anything' },
+  AgentFailed: { retryable: false, means: 'the run failed for a reason without a type of its own' },
+} as const satisfies Record<string, { retryable: boolean; means: string }>;
+
+export type FailureType = keyof typeof FAILURES;
+
+/** Whether a retry can help; unknown types (bugs, library errors) are retried, as Temporal does by default. */
+export function isRetryable(type: string): boolean {
+  return type in FAILURES ? FAILURES[type as FailureType].retryable : true;
+}
+
+export function isFailureType(type: string): type is FailureType {
+  return type in FAILURES;
+}

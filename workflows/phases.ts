@@ -1,0 +1,234 @@
+/**
+ * The phases of an agent run, each a named function over the run's state: prepare the
+ * workspace, the agent loop, a gate phase, scan and commit, deliver (conflict check and push),
+ * clean up. agent-run.ts strings them together and decides how the run ends.
+ */
+import * as wf from '@temporalio/workflow';
+import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView } from '../domain/agent';
+import type { GatePhase } from '../domain/gates';
+import type { AgentStatus } from '../domain/lifecycle';
+import { SA } from '../domain/search-attributes';
+import {
+  appendFeedback,
+  checkMergeable,
+  cleanupAgent,
+  commitChanges,
+  executeTools,
+  headSha,
+  modelTurn,
+  prepareWorkspace,
+  pushBranch,
+  recordState,
+  reportToCoordinator,
+  runGates,
+  scanStagedChanges,
+  startSandbox,
+  writeInitialPrompt,
+} from './proxies';
+import { RunFailure, type RunState } from './run-state';
+
+/** A run's state plus the one way it is published: Valkey projection, search attribute, Web UI details. */
+export class Run {
+  private indexedStatus: AgentStatus;
+
+  constructor(readonly state: RunState) {
+    // The API indexes 'spawning' at start; continue-as-new carries the rest.
+    this.indexedStatus = state.status;
+  }
+
+  showDetails(): void {
+    wf.setCurrentDetails(this.state.details());
+  }
+
+  /** Publishes the current state; sequence-numbered, so a retried write never moves it backwards. */
+  async record(reason?: string): Promise<void> {
+    const { state } = this;
+    const seq = state.nextSeq();
+    if (state.status !== this.indexedStatus) {
+      wf.upsertSearchAttributes([{ key: SA.agentStatus, value: state.status }]);
+      this.indexedStatus = state.status;
+    }
+    this.showDetails();
+    await recordState({ seq, view: state.view(), context: state.input.context, reason, at: new Date().toISOString() });
+  }
+
+  async moveTo(to: AgentStatus, reason?: string): Promise<void> {
+    this.state.moveTo(to);
+    await this.record(reason);
+  }
+
+  async enterPhase(next: AgentPhase): Promise<void> {
+    this.state.phase = next;
+    await this.record();
+  }
+}
+
+/** Worktree, sandbox, `running`, and the first user message. */
+export async function prepare(run: Run): Promise<void> {
+  const { state } = run;
+  const { input } = state;
+  await run.record('spawn accepted');
+  const workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
+  state.workspace = workspace;
+  await run.enterPhase('starting-sandbox');
+  state.sandbox = (await startSandbox({ agentId: input.agentId, taskId: input.taskId, workspace })) ?? undefined;
+  state.startedAt = new Date().toISOString();
+  state.phase = 'agent-loop';
+  await run.moveTo('running', 'workspace ready');
+  state.messageCount = await writeInitialPrompt({ agentId: input.agentId, input });
+}
+
+/** Turns until the model ends its turn without tool calls; budgets are checked before each. */
+export async function agentLoop(run: Run): Promise<void> {
+  const { state } = run;
+  const { input } = state;
+  for (;;) {
+    const exhausted = state.exhaustedBudget(Date.now());
+    if (exhausted) throw exhausted;
+    if (state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested)) {
+      await wf.continueAsNew<(input: AgentRunInput) => Promise<AgentStatusView>>({ ...input, resume: state.checkpoint() });
+    }
+    const workspace = state.requireWorkspace();
+    const answer = await modelTurn({
+      agentId: input.agentId,
+      agentType: input.agentType,
+      messageCount: state.messageCount,
+      workspaceDir: state.sandbox ? '/workspace' : workspace.path,
+    });
+    state.recordTurn(answer);
+    run.showDetails();
+    if (answer.stopReason !== 'tool_use' || answer.toolUseCount === 0) return;
+    await executeTools({ agentId: input.agentId, messageIndex: state.messageCount, readOnly: state.readOnly, workspace, sandbox: state.sandbox });
+    state.recordToolResults();
+  }
+}
+
+/** Gives failed gates or a blocked commit back to the agent, or fails the run when rounds are used up. */
+async function feedBack(run: Run, text: string, failure: RunFailure): Promise<void> {
+  const { state } = run;
+  if (!state.canFeedBack()) throw failure;
+  await appendFeedback({ agentId: state.input.agentId, index: state.messageCount, text });
+  state.recordFeedback();
+}
+
+/** Runs one phase's gates and reports them; false when they failed and went back to the agent. */
+export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string): Promise<boolean> {
+  const { state } = run;
+  const { input } = state;
+  const workspace = state.requireWorkspace();
+  await run.enterPhase(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates');
+  const outcome = await runGates({
+    agentId: input.agentId,
+    taskId: input.taskId,
+    agentType: input.agentType,
+    workspace,
+    sandbox: state.sandbox,
+    profile: input.gateProfile,
+    customGates: input.context.gates,
+    phase,
+    commitSha,
+    round: state.feedbackRounds + 1,
+    maxRounds: input.maxFeedbackRounds,
+  });
+  state.mergeGates(outcome.results);
+  if (outcome.results.length > 0) {
+    const verdict = await reportToCoordinator({
+      agentId: input.agentId,
+      taskId: input.taskId,
+      agentType: input.agentType,
+      phase,
+      commitSha,
+      branch: workspace.branch,
+      gates: outcome.results,
+    });
+    if (verdict && !verdict.approved) throw new RunFailure(`coordinator vetoed: ${verdict.reason ?? 'no reason given'}`, 'CoordinatorVeto');
+  }
+  if (outcome.passed) return true;
+  const failing = outcome.results.filter((g) => g.outcome !== 'passed').map((g) => `${g.name} ${g.outcome}`);
+  await feedBack(run, outcome.feedback, new RunFailure(`quality gates failed: ${failing.join(', ')}`, 'GateFailed'));
+  return false;
+}
+
+/** Scans the staged changes and commits them, unless a finding went back to the agent. */
+async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: false; commitSha?: string }> {
+  const { state } = run;
+  const { input } = state;
+  const workspace = state.requireWorkspace();
+  await run.enterPhase('secret-scan');
+  const scan = await scanStagedChanges({ workspace });
+  if (scan.findings.length > 0) {
+    const lines = scan.findings.map((f) => `- ${f.file}:${f.line}:${f.column} ${f.ruleId} (${f.match})`);
+    await feedBack(
+      run,
+      `Your changes were not committed: the secret scanner found ${scan.findings.length} likely secret(s):\n${lines.join('\n')}\nRemove them (read credentials from the environment instead) and finish again.`,
+      new RunFailure(`secret detected: ${scan.findings.map((f) => `${f.file}:${f.line} ${f.ruleId}`).join(', ')}`, 'SecretDetected'),
+    );
+    return { blocked: true };
+  }
+  await run.enterPhase('commit');
+  const commit = await commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType });
+  return { blocked: false, commitSha: commit.commitSha };
+}
+
+/**
+ * The agent works and the gates judge until everything passes (or a phase fails the run).
+ * Workers commit between the two gate phases; a reviewer never commits.
+ */
+export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
+  const { state } = run;
+  let commitSha: string | undefined;
+  for (;;) {
+    if (state.phase !== 'agent-loop') await run.enterPhase('agent-loop');
+    await agentLoop(run);
+    if (!(await gatePhase(run, 'pre-commit'))) continue;
+    if (state.readOnly) {
+      if (await gatePhase(run, 'post-commit', await headSha({ workspace: state.requireWorkspace() }))) return {};
+      continue;
+    }
+    const committed = await scanAndCommit(run);
+    if (committed.blocked) continue;
+    commitSha = committed.commitSha ?? commitSha; // nothing new to commit after post-commit feedback keeps the last commit
+    if (!commitSha) throw new RunFailure('the agent finished without changing anything', 'NothingToCommit');
+    if (await gatePhase(run, 'post-commit', commitSha)) return { commitSha };
+  }
+}
+
+/** Checks the branch still merges into its target, then pushes it. */
+export async function deliver(run: Run, commitSha: string | undefined): Promise<AgentResult> {
+  const { state } = run;
+  const workspace = state.requireWorkspace();
+  await run.enterPhase('conflict-check');
+  const merge = await checkMergeable({ workspace });
+  if (!merge.clean) throw new RunFailure(`merge conflict with ${state.input.context.branch} in: ${merge.conflicts.join(', ')}`, 'MergeConflict');
+  await run.enterPhase('push');
+  const push = await pushBranch({ workspace });
+  return state.finalResult({ commitSha, pushed: push.pushed });
+}
+
+/** Stops the sandbox, salvages unfinished work, removes the worktree; failures are left to the reaper. */
+export async function cleanUp(run: Run, succeeded: boolean): Promise<void> {
+  const { state } = run;
+  state.phase = 'cleanup';
+  run.showDetails();
+  try {
+    const cleaned = await cleanupAgent({ agentId: state.input.agentId, workspace: state.workspace, sandbox: state.sandbox, salvage: !succeeded });
+    if (cleaned.salvageRef) {
+      state.result = { ...(state.result ?? state.partialResult() ?? { pushed: false, turns: state.turn, inputTokens: state.inputTokens, outputTokens: state.outputTokens }), salvageRef: cleaned.salvageRef };
+    }
+    if (cleaned.oomKilled && state.error) state.error = `${state.error} (the sandbox container was OOM-killed)`;
+  } catch (err) {
+    wf.log.error('cleanup failed; the reaper will finish it', { agentId: state.input.agentId, error: describeFailure(err).message });
+  }
+}
+
+/** Message and type of a failure, looking through ActivityFailure to the cause our activities threw. */
+export function describeFailure(err: unknown): { message: string; type?: string } {
+  if (err instanceof RunFailure) return { message: err.message, type: err.type };
+  let cur: unknown = err;
+  while (cur instanceof wf.ActivityFailure || (cur instanceof wf.TemporalFailure && !(cur instanceof wf.ApplicationFailure) && cur.cause)) {
+    cur = (cur as wf.TemporalFailure).cause;
+  }
+  if (cur instanceof wf.ApplicationFailure) return { message: cur.message, type: cur.type ?? undefined };
+  if (cur instanceof Error) return { message: cur.message };
+  return { message: String(cur) };
+}

@@ -10,7 +10,8 @@ import Redis from 'ioredis';
 import pino from 'pino';
 import { loadConfig } from '../config';
 import { AgentStateStore } from '../state/agent-state-store';
-import { removeAgentContainers as removeContainersByLabel } from '../activities/sandbox/managed-containers';
+// The composition root wires the container remover the killswitch needs when no worker answers.
+import { removeAgentContainers as removeContainersByLabel } from '../activities/sandbox';
 import { createApp, REDACTED_LOG_PATHS } from './app';
 
 async function main(): Promise<void> {

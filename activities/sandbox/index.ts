@@ -3,6 +3,6 @@ export { createDockerSandbox, type DockerSandbox } from './docker-sandbox';
 export { DEFAULT_KEEP_ALIVE_COMMAND, type SandboxConfig } from './config';
 export { buildContainerSpec, containerNameFor, CONTAINER_WORKSPACE, LABELS } from './container-spec';
 export type { StartSandboxInput, StopSandboxResult } from './container-lifecycle';
-export type { ManagedContainer, IsAgentClosed } from './managed-containers';
+export { removeAgentContainers, type ManagedContainer, type IsAgentClosed } from './managed-containers';
 export { DockerRunner, type DockerRunnerOptions } from './docker-runner';
 export * from './errors';

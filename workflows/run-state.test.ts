@@ -1,0 +1,156 @@
+import type { AgentRunInput, WorkspaceInfo } from '../domain/agent';
+import { IllegalTransitionError } from '../domain/lifecycle';
+import { RunState } from './run-state';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+const workspace: WorkspaceInfo = {
+  path: '/ws/worktrees/a',
+  branch: 'agent/T-1/aaaaaaaa',
+  baseBranch: 'main',
+  baseSha: 'a'.repeat(40),
+  mirrorPath: '/ws/mirrors/x.git',
+};
+
+function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
+  return {
+    agentId: 'aaaaaaaa-0000-4000-8000-000000000000',
+    taskId: 'T-1',
+    agentType: 'worker',
+    gateProfile: 'standard',
+    priority: 5,
+    context: { repository: 'https://example.test/r.git', branch: 'main', workItems: [], skills: [] },
+    spawnedAt: '2026-01-01T00:00:00.000Z',
+    budgets: { maxTurns: 3, maxOutputTokens: 1000, maxWallTimeSeconds: 60 },
+    maxFeedbackRounds: 1,
+    ...overrides,
+  };
+}
+
+describe('RunState', () => {
+  it('starts spawning in the workspace phase, with nothing counted', () => {
+    const s = new RunState(input(), T0);
+    expect(s.view()).toMatchObject({ status: 'spawning', phase: 'preparing-workspace', progress: { turn: 0, inputTokens: 0, outputTokens: 0 } });
+    expect(s.view().result).toBeUndefined();
+    expect(s.finished).toBe(false);
+  });
+
+  it('picks up where a continued-as-new run left off', () => {
+    const first = new RunState(input(), T0);
+    first.workspace = workspace;
+    first.startedAt = '2026-01-01T00:00:01.000Z';
+    first.recordTurn({ inputTokens: 10, outputTokens: 5 });
+    first.recordToolResults();
+    first.nextSeq();
+    const resumed = new RunState(input({ resume: first.checkpoint() }), T0 + 99_000);
+    expect(resumed.status).toBe('running');
+    expect(resumed.phase).toBe('agent-loop');
+    expect(resumed.checkpoint()).toEqual(first.checkpoint());
+    // The wall clock keeps counting from the first run's start, not the continuation's.
+    expect(resumed.wallDeadlineMs).toBe(T0 + 60_000);
+    expect(resumed.turnsThisRun).toBe(0);
+  });
+
+  it('counts a turn, its tool results and its tokens', () => {
+    const s = new RunState(input(), T0);
+    s.messageCount = 1;
+    s.recordTurn({ inputTokens: 100, outputTokens: 20 });
+    s.recordToolResults();
+    s.recordTurn({ inputTokens: 150, outputTokens: 30 });
+    expect({ turn: s.turn, messages: s.messageCount, in: s.inputTokens, out: s.outputTokens, thisRun: s.turnsThisRun }).toEqual({
+      turn: 2,
+      messages: 4,
+      in: 250,
+      out: 50,
+      thisRun: 2,
+    });
+  });
+
+  it.each([
+    ['turns', (s: RunState) => (s.turn = 3), /max turns \(3\)/],
+    ['output tokens', (s: RunState) => (s.outputTokens = 1000), /1000 output tokens used of 1000/],
+  ])('names the %s budget when it is used up', (_name, use, message) => {
+    const s = new RunState(input(), T0);
+    expect(s.exhaustedBudget(T0)).toBeUndefined();
+    use(s);
+    expect(s.exhaustedBudget(T0)).toMatchObject({ type: 'BudgetExceeded', message: expect.stringMatching(message) });
+  });
+
+  it('names the wall-time budget once its deadline has passed', () => {
+    const s = new RunState(input(), T0);
+    expect(s.exhaustedBudget(T0 + 59_999)).toBeUndefined();
+    expect(s.exhaustedBudget(T0 + 60_000)).toMatchObject({ type: 'BudgetExceeded', message: 'wall time budget of 60s exhausted' });
+  });
+
+  it('continues as new when suggested or after turnsPerRun, never before the first turn of a run', () => {
+    const s = new RunState(input({ turnsPerRun: 2 }), T0);
+    expect(s.shouldContinueAsNew(true)).toBe(false);
+    s.recordTurn({ inputTokens: 0, outputTokens: 0 });
+    expect(s.shouldContinueAsNew(false)).toBe(false);
+    expect(s.shouldContinueAsNew(true)).toBe(true);
+    s.recordTurn({ inputTokens: 0, outputTokens: 0 });
+    expect(s.shouldContinueAsNew(false)).toBe(true);
+  });
+
+  it('allows feedback rounds up to the configured number', () => {
+    const s = new RunState(input({ maxFeedbackRounds: 1 }), T0);
+    expect(s.canFeedBack()).toBe(true);
+    s.recordFeedback();
+    expect(s.canFeedBack()).toBe(false);
+    expect(s.messageCount).toBe(1);
+  });
+
+  it('keeps the latest result of every gate', () => {
+    const s = new RunState(input(), T0);
+    s.mergeGates([
+      { name: 'tests', outcome: 'failed', durationMs: 1 },
+      { name: 'lint', outcome: 'passed', durationMs: 1 },
+    ]);
+    s.mergeGates([{ name: 'tests', outcome: 'passed', durationMs: 2 }]);
+    expect(s.lastGates).toEqual([
+      { name: 'lint', outcome: 'passed', durationMs: 1 },
+      { name: 'tests', outcome: 'passed', durationMs: 2 },
+    ]);
+  });
+
+  it('reports a partial result once the workspace exists, and its own result when it has one', () => {
+    const s = new RunState(input(), T0);
+    s.workspace = workspace;
+    s.recordTurn({ inputTokens: 7, outputTokens: 3 });
+    expect(s.view().result).toEqual({ branch: workspace.branch, pushed: false, turns: 1, inputTokens: 7, outputTokens: 3, gates: undefined });
+    s.result = s.finalResult({ commitSha: 'c'.repeat(40), pushed: true });
+    expect(s.view().result).toMatchObject({ commitSha: 'c'.repeat(40), pushed: true, turns: 1 });
+  });
+
+  it('follows the lifecycle and refuses an illegal move', () => {
+    const s = new RunState(input(), T0);
+    s.moveTo('running');
+    s.moveTo('completed');
+    expect(s.finished).toBe(true);
+    expect(() => s.moveTo('running')).toThrow(IllegalTransitionError);
+  });
+
+  it('cannot checkpoint before the run is running', () => {
+    const s = new RunState(input(), T0);
+    expect(() => s.checkpoint()).toThrow(/only continued once it is running/);
+  });
+
+  it('shows status, phase, turn, tokens, gates and error in its details', () => {
+    const s = new RunState(input(), T0);
+    s.mergeGates([{ name: 'tests', outcome: 'failed', durationMs: 1 }]);
+    s.error = 'quality gates failed: tests failed';
+    expect(s.details()).toBe(
+      [
+        '**spawning** · phase `preparing-workspace`',
+        'turn 0/3 · tokens in 0 / out 0 (budget 1000)',
+        'last gates: tests failed',
+        'error: quality gates failed: tests failed',
+      ].join('\n\n'),
+    );
+  });
+
+  it('is read-only for reviewers only', () => {
+    expect(new RunState(input({ agentType: 'reviewer' }), T0).readOnly).toBe(true);
+    expect(new RunState(input({ agentType: 'tester' }), T0).readOnly).toBe(false);
+  });
+});

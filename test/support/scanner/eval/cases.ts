@@ -185,7 +185,7 @@ export const POSITIVES: readonly EvalCase[] = [
     ['launchdarkly.env', 'LD_SDK_KEY=«sdk-@uuid»\n'],
     ['shopify-secret.env', 'SHOPIFY_API_SECRET=«shpss_[a-f0-9]{32}»\n'],
     ['databricks.cfg', '[DEFAULT]\nhost = https://adb-123.azuredatabricks.net\ntoken = «dapi[a-f0-9]{32}»\n'],
-    ['age.txt', '# created: 2024-01-01\n«AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}»\n'],
+    ['age.txt', '# created: 2024-01-01\n«@age»\n'],
     ['firebase.env', 'FCM_SERVER_KEY=«AAAA[A-Za-z0-9_\\-]{7}:APA91b[A-Za-z0-9_\\-]{134}»\n'],
     ['easypost.env', 'EASYPOST_API_KEY=«EZAK[a-f0-9]{54}»\n'],
     ['facebook.env', 'FB_ACCESS_TOKEN=«EAA[A-Za-z0-9]{150}»\n'],

@@ -144,7 +144,7 @@ const WORDS = ['summer', 'winter', 'dragon', 'monkey', 'falcon', 'coffee', 'purp
 function humanPassword(r: Random): string {
   const word = r.pick(WORDS);
   const styles = [
-    () => word.charAt(0).toUpperCase() + word.slice(1) + (2015 + r.int(10)) + r.pick(['!', '#', '$', '@', '']),
+    () => word.charAt(0).toUpperCase() + word.slice(1) + (2015 + r.int(10)) + r.pick(['!', '#', '$', '%', '']),
     () => word.replace(/a/g, '@').replace(/o/g, '0').replace(/e/g, '3') + r.int(100),
     () => r.pick(WORDS) + r.pick(['_', '-', '.']) + word + r.int(10),
     () => word.toUpperCase().slice(0, 3) + r.chars(DIGITS, 3) + word.slice(3) + r.pick(['!', '?', '*']),
@@ -166,6 +166,29 @@ function jwt(r: Random): string {
   return `${header}.${payload}.${r.chars(ALNUM + '-_', 43)}`;
 }
 
+const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+
+/** BIP-173 checksum over the human-readable part and 5-bit data words. */
+function bech32Checksum(hrp: string, words: readonly number[]): number[] {
+  const gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+  let chk = 1;
+  const values = [...[...hrp].map((c) => c.charCodeAt(0) >> 5), 0, ...[...hrp].map((c) => c.charCodeAt(0) & 31), ...words, 0, 0, 0, 0, 0, 0];
+  for (const v of values) {
+    const top = chk >>> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= gen[i] as number;
+  }
+  chk ^= 1;
+  return [0, 1, 2, 3, 4, 5].map((i) => (chk >>> (5 * (5 - i))) & 31);
+}
+
+/** An age X25519 identity: Bech32 of 32 random bytes under `age-secret-key-`, upper-cased (age's spec). */
+function ageIdentity(r: Random): string {
+  const words = Array.from({ length: 52 }, (_, i) => (i === 51 ? r.int(2) << 4 : r.int(32)));
+  const hrp = 'age-secret-key-';
+  return (hrp + '1' + [...words, ...bech32Checksum(hrp, words)].map((w) => BECH32.charAt(w)).join('')).toUpperCase();
+}
+
 type Generator = (r: Random, arg: string) => string;
 
 const GENERATORS: Readonly<Record<string, Generator>> = {
@@ -185,6 +208,7 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   /** AWS access key id: 4-letter prefix and 16 base32 characters. */
   awsid: (r, prefix) => (prefix || 'AKIA') + r.chars(UPPER + '234567', 16),
   word: (r) => r.pick(WORDS),
+  age: (r) => ageIdentity(r),
 };
 
 interface Atom {

@@ -199,6 +199,8 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   /** A PEM key with its line breaks written as `\n` (JSON, .env). */
   escapedkey: (r, kind) => privateKey(kind, r).replace(/\n/g, '\\n'),
   pw: (r) => humanPassword(r),
+  /** A human password as it can stand unescaped in a URL's userinfo (no `@ ? # % $ !`). */
+  urlpw: (r) => humanPassword(r).replace(/@/g, '4').replace(/[?#%$!]/g, ''),
   uuid: (r) => uuid(r),
   jwt: (r) => jwt(r),
   /** Base64 of `user:password`, as in an HTTP Basic Authorization header. */

@@ -8,11 +8,11 @@
  */
 import { hasBase62Crc32, isBase64Json, isBech32, decodeBase64 } from './checksums';
 import { characterClasses, hasMixedCase, shannonEntropy } from './entropy';
-import { isDefaultPassword, isEnvReference, isHexDigest, isPlaceholder, isUuid } from './placeholders';
+import { isEnvReference, isHexDigest, isPlaceholder, isUuid } from './placeholders';
+import { ASSIGN, NOT_A_SECRET_NAME, VENDOR_FORMAT, identifierAt, looksLikeCode, token, validBasicAuthPassword, validUrlPassword } from './value-checks';
+import { CONTEXT_RULES } from './context-rules';
+import { CREDENTIAL_RULES } from './credential-rules';
 import type { Rule } from './types';
-
-/** An assignment: optional closing quote of the name, then `=`, `:`, `:=`, `=>` or `,`. */
-const ASSIGN = String.raw`[A-Za-z0-9_.\-]{0,20}["']?\]?\s{0,5}(?::=|=>|=|:|,)\s{0,5}["']?`;
 
 /** PEM body → the base64 payload only, so the same key fingerprints alike in any file format. */
 function pemBody(secret: string): string {
@@ -40,23 +40,6 @@ function validBase64Pem(secret: string): boolean {
   return m !== null && validPemBody(m[1] as string);
 }
 
-/** A password in a connection URL: group 1 of the match is the user name. */
-function validUrlPassword(password: string, m: RegExpExecArray): boolean {
-  const user = m[1] ?? '';
-  if (password === user || isDefaultPassword(password) || isEnvReference(password)) return false;
-  if (/password|passwd/i.test(password)) return false; // "mypassword", "authpassword": documentation
-  if (/^[%$]/.test(password)) return false;
-  return password.length >= 4 && shannonEntropy(password) >= 1.9;
-}
-
-/** RFC 2606 documentation hosts and loopback: credentials there are illustrations. */
-const EXAMPLE_HOST = /@(?:[A-Za-z0-9-]+\.)*(?:example\.(?:com|org|net)|localhost|127\.0\.0\.1)(?![A-Za-z0-9.-])/i;
-
-function validBasicAuthPassword(password: string, m: RegExpExecArray): boolean {
-  if (EXAMPLE_HOST.test(m[0])) return false;
-  return validUrlPassword(password, m) && password.length >= 6 && shannonEntropy(password) >= 2.5;
-}
-
 function randomLooking(minClasses: number): (secret: string) => boolean {
   return (secret) => characterClasses(secret) >= minClasses;
 }
@@ -69,66 +52,18 @@ function jwtValid(secret: string): boolean {
   return !/John Doe|"sub":\s*"1234567890"/.test(decodeBase64(payload) ?? '');
 }
 
-function isNameChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
-}
-
-/** Identifier around the generic rule's keyword, e.g. `DB_PASSWORD` or `client.secret`. */
-function identifierAt(input: string, index: number): string {
-  let start = index;
-  while (start > 0 && index - start < 60 && isNameChar(input.charCodeAt(start - 1))) start--;
-  let end = index;
-  while (end < input.length && end - index < 60 && isNameChar(input.charCodeAt(end))) end++;
-  return input.slice(start, end);
-}
-
-/** Names that hold something other than a secret value (hashes, ids, settings about secrets). */
-const NOT_A_SECRET_NAME =
-  /hash|sha\d|sha_|md5|digest|checksum|integrity|etag|fingerprint|uuid|guid|type$|name$|names$|url$|uri$|endpoint|path|file|dir$|length|_len$|size|count|limit|max|min_|expir|ttl|timeout|format|prefix|suffix|header|field|param|version|mode$|kind|scope|policy|regex|pattern|label|placeholder|hint|prompt|descr|enabled|required|rotation|public|tokeniz|tokens|key_?id$|keyid$|token_?id$|address|provider|strategy|store$|manager|usage|salt|nonce|algorithm|cipher|method|reset|_at$|date|time|template|example|sample|test|mock|fake|dummy|column|variable|_var$|ref$|input|policy|secretref|valuefrom|secretkeyref|secretname|secret_?key_?ref/i;
-
-/** Two-letter words that are common inside identifiers (`taskTokenOrId`, `readFromDb`). */
-const SHORT_WORDS = new Set(['of', 'or', 'id', 'to', 'in', 'on', 'at', 'by', 'is', 'as', 'if', 'up', 'no', 'ok', 'io', 'db', 'ui', 'js', 'fs', 'os', 'my', 'an', 'do', 'go', 'be', 'we', 'it']);
-
-/**
- * A camelCase / PascalCase / snake_case / CONSTANT_CASE identifier, as opposed to random
- * characters. Split into words, an identifier has at most one odd word (one or two letters,
- * no vowel, a long run of capitals); random strings have several.
- */
-function isIdentifierWord(word: string): boolean {
-  if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(word)) return false;
-  if (word.length <= 3 || /^[A-Z][A-Z0-9_]*$/.test(word)) return true;
-  let digits = 0;
-  let odd = 0;
-  for (const seg of word.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g) ?? []) {
-    if (/^[0-9]/.test(seg)) digits++;
-    else if (seg === seg.toUpperCase()) odd += seg.length === 1 || seg.length > 4 ? 1 : 0;
-    else if (seg.length <= 2) odd += SHORT_WORDS.has(seg.toLowerCase()) ? 0 : 1;
-    else odd += /[aeiouy]/i.test(seg) ? 0 : 1;
-  }
-  return odd <= 1 && digits <= 2;
-}
-
-/** Code rather than a value: `config.apiKey`, `opts?.secret`, `Token::new`, `base64TaskToken`, `Uint8Array |`. */
-function looksLikeCode(value: string): boolean {
-  if (value.includes('::') || value.includes('?.') || value.includes('=>')) return true;
-  const parts = value.replace(/[!?|.:=]+$/, '').split('.');
-  return parts.every(isIdentifierWord);
-}
-
-/**
- * Values in a vendor's token format belong to that vendor's rule, which checks their checksum
- * or shape: the generic rule must not report a token its own rule rejected.
- */
-const VENDOR_FORMAT =
-  /^(?:gh[pousr]_|github_pat_|gl(?:pat|ptt|rt|dt|oas)-|npm_|pypi-|sk-|[sr]k_live_|whsec_|AIza|GOCSPX-|eyJ|SG\.|SK[0-9a-f]{8}|key-|shp(?:at|ca|pa|ss)_|do[por]_v1_|dapi|hv[sb]\.|hf_|api_org_|xox[a-z]-|xapp-|dp\.|lin_api_|PMAK-|sntry[us]_|glc_|glsa_|ops_|AGE-SECRET|ntn_|secret_|gsk_|tskey-|dckr_|figd_|ATATT|NRAK-|sbp_|pscale_|r8_|xai-|pplx-|pul-|sq0|AKIA|ASIA|ABIA|ACCA|[0-9]{8,10}:AA|.{3}[0-9]Q~)|-us[0-9]{1,2}$|\.atlasv1\./;
-
 function plausibleGenericSecret(value: string, m: RegExpExecArray): boolean {
   const name = identifierAt(m.input, m.index);
   if (NOT_A_SECRET_NAME.test(name) || VENDOR_FORMAT.test(value)) return false;
   // `?token=` of a coverage badge is a public read-only token.
   if (/[?&]$/.test(m.input.slice(0, m.index)) && /badge|shields\.io|codecov\.io/.test(m.input)) return false;
   if (value.length < 8 || isEnvReference(value) || isUuid(value)) return false;
-  if (/[(){}[\]<>]/.test(value) || /^[$%@#&*\-/.~\\!|:]/.test(value) || value.includes('://')) return false;
+  // Django-style keys hold any symbol; other values with brackets or a leading sigil are code or references.
+  const longRandom = (): boolean => value.length >= 32 && characterClasses(value) >= 3 && shannonEntropy(value) >= 4.3;
+  if (value.includes('://')) return false;
+  if (/[(){}[\]<>]/.test(value) && !(value.length >= 40 && longRandom())) return false;
+  // A leading sigil reads as a reference (`$VAR`, `%VAR%`, `@Value`, `*alias`), unless the value is long and random (Django's SECRET_KEY).
+  if (/^[$%@#&*\-/.~\\!|:]/.test(value) && !(!/^\$\{?[A-Za-z_]/.test(value) && longRandom())) return false;
   if (looksLikeCode(value)) return false;
   if (/^[A-Za-z_-]+$/.test(value)) return false; // a word or identifier
   if (/^[a-z]+(?:[-_.][a-z0-9]+){2,}$/.test(value)) return false; // kebab-case words: a name, not a key
@@ -140,6 +75,8 @@ function plausibleGenericSecret(value: string, m: RegExpExecArray): boolean {
   if (isHexDigest(value) && /^[0-9]+$|^[a-f]+$/.test(value)) return false;
   const entropy = shannonEntropy(value);
   const classes = characterClasses(value);
+  // 32+ hex under a secret's name: random hex has at most 4 bits per character, and often less.
+  if (/^[0-9a-f]{32,}$/i.test(value)) return entropy >= 3.0;
   if (value.length < 16) return classes >= 3 && entropy >= 2.9;
   if (value.length < 24) return (classes >= 3 && entropy >= 3.2) || (classes >= 2 && entropy >= 3.5);
   return classes >= 2 && entropy >= 3.5;
@@ -152,11 +89,6 @@ const githubClassic = (prefix: string, id: string, description: string): Rule =>
   pattern: new RegExp(String.raw`(?<![A-Za-z0-9_])(${prefix}_[A-Za-z0-9]{36})(?![A-Za-z0-9_])`),
   validate: (s) => hasBase62Crc32(s, 4),
 });
-
-/** Shorthand for prefixed tokens: `(?<!tokenchar)(<body>)(?!tokenchar)`. */
-function token(body: string): RegExp {
-  return new RegExp(String.raw`(?<![A-Za-z0-9_\-])(${body})(?![A-Za-z0-9_\-])`);
-}
 
 export const RULES: readonly Rule[] = [
   {
@@ -340,23 +272,23 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: 'slack-webhook-url',
-    description: 'Slack incoming webhook URL',
+    description: 'Slack incoming webhook or workflow trigger URL',
     keywords: ['hooks.slack.com'],
-    pattern: /hooks\.slack\.com\/services\/(T[A-Z0-9]{8,12}\/B[A-Z0-9]{8,12}\/[A-Za-z0-9]{24})(?![A-Za-z0-9])/,
+    pattern: /hooks\.slack\.com\/(?:services\/(T[A-Z0-9]{8,12}\/B[A-Z0-9]{8,12}\/[A-Za-z0-9]{24})|(?:workflows|triggers)\/(T[A-Z0-9]{8,12}\/A[A-Z0-9]{8,12}\/[0-9]{8,20}\/[A-Za-z0-9]{24,32}))(?![A-Za-z0-9])/,
     validate: (s) => hasMixedCase(s.slice(s.lastIndexOf('/') + 1)),
   },
   {
     id: 'stripe-secret-key',
-    description: 'Stripe live secret key',
-    keywords: ['sk_live_'],
-    pattern: /(?<![A-Za-z0-9_])(sk_live_[A-Za-z0-9]{24,247})(?![A-Za-z0-9_])/,
+    description: 'Stripe secret key (live or test mode)',
+    keywords: ['sk_live_', 'sk_test_'],
+    pattern: /(?<![A-Za-z0-9_])(sk_(?:live|test)_[A-Za-z0-9]{24,247})(?![A-Za-z0-9_])/,
     minEntropy: 3.5,
   },
   {
     id: 'stripe-restricted-key',
-    description: 'Stripe live restricted key',
-    keywords: ['rk_live_'],
-    pattern: /(?<![A-Za-z0-9_])(rk_live_[A-Za-z0-9]{24,247})(?![A-Za-z0-9_])/,
+    description: 'Stripe restricted key (live or test mode)',
+    keywords: ['rk_live_', 'rk_test_'],
+    pattern: /(?<![A-Za-z0-9_])(rk_(?:live|test)_[A-Za-z0-9]{24,247})(?![A-Za-z0-9_])/,
     minEntropy: 3.5,
   },
   {
@@ -510,7 +442,8 @@ export const RULES: readonly Rule[] = [
     id: 'doppler-token',
     description: 'Doppler token',
     keywords: ['dp.pt.', 'dp.st.', 'dp.sa.', 'dp.ct.', 'dp.scim.', 'dp.audit.'],
-    pattern: /(?<![A-Za-z0-9_\-.])(dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})(?![A-Za-z0-9])/,
+    // Service tokens name their config: `dp.st.<config>.<secret>`.
+    pattern: /(?<![A-Za-z0-9_\-.])(dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[a-z0-9_-]{1,40}\.)?[A-Za-z0-9]{40,44})(?![A-Za-z0-9])/,
     minEntropy: 4.0,
   },
   {
@@ -607,11 +540,14 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: 'cloudflare-api-token',
-    description: 'Cloudflare API token',
-    keywords: ['cloudflare', 'cf_api', 'cf-api', 'cf.api', 'cfapi', 'cf_token', 'cf-token', 'cftoken', 'cf_key', 'cf-key'],
-    pattern: new RegExp(String.raw`(?:cloudflare|cf)[_\-.]?(?:api[_\-.]?)?(?:token|key)${ASSIGN}([A-Za-z0-9_\-]{40})(?![A-Za-z0-9_\-])`, 'i'),
-    minEntropy: 4.0,
-    validate: randomLooking(3),
+    description: 'Cloudflare API token or global API key (37 hex)',
+    keywords: ['cloudflare', 'cf_api', 'cf-api', 'cf.api', 'cfapi', 'cf_token', 'cf-token', 'cftoken', 'cf_key', 'cf-key', 'cf_global', 'cf-global'],
+    pattern: new RegExp(
+      String.raw`(?:cloudflare|cf)[_\-.]?(?:global[_\-.]?)?(?:api[_\-.]?)?(?:token|key)${ASSIGN}([A-Za-z0-9_\-]{40}|[a-f0-9]{37})(?![A-Za-z0-9_\-])`,
+      'i',
+    ),
+    minEntropy: 3.3,
+    validate: (s) => (s.length === 37 ? /[a-f]/.test(s) && /[0-9]/.test(s) : characterClasses(s) >= 3 && shannonEntropy(s) >= 4.0),
   },
   {
     id: 'figma-token',
@@ -700,6 +636,209 @@ export const RULES: readonly Rule[] = [
     minEntropy: 3.2,
   },
   {
+    id: 'slack-token',
+    description: 'Slack token (bot, user, workspace, refresh, configuration or legacy format)',
+    keywords: ['xoxa-', 'xoxb-', 'xoxe-', 'xoxe.', 'xoxo-', 'xoxp-', 'xoxr-', 'xoxs-'],
+    pattern: token(String.raw`(?:xoxe\.)?xox[abeoprs]-[0-9A-Za-z-]{20,400}`),
+    minEntropy: 3.5,
+    // Layouts differ by token kind and age; all end in a long random part.
+    validate: (s) => /[0-9]/.test(s.slice(5)) && /[A-Za-z]/.test(s.slice(5)) && s.length - s.lastIndexOf('-') - 1 >= 24,
+  },
+  {
+    id: 'discord-webhook-url',
+    description: 'Discord webhook URL',
+    keywords: ['discord.com/api/webhooks/', 'discordapp.com/api/webhooks/'],
+    anchored: false,
+    pattern: /discord(?:app)?\.com\/api\/webhooks\/([0-9]{17,20}\/[A-Za-z0-9_-]{60,70})(?![A-Za-z0-9_-])/,
+    minEntropy: 4.0,
+  },
+  {
+    id: 'discord-bot-token',
+    description: 'Discord bot token',
+    keywords: ['discord'],
+    anchored: false,
+    pattern: /(?<![A-Za-z0-9_.-])([MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?![A-Za-z0-9_.-])/,
+    minEntropy: 4.0,
+  },
+  {
+    id: 'teams-webhook-url',
+    description: 'Microsoft Teams incoming webhook URL',
+    keywords: ['webhook.office.com/', 'outlook.office.com/webhook'],
+    anchored: false,
+    pattern: /(?:[a-z0-9-]{1,60}\.webhook\.office\.com\/webhookb2|outlook\.office\.com\/webhook)\/([0-9a-f-]{36}@[0-9a-f-]{36}\/IncomingWebhook\/[0-9a-f]{32}\/[0-9a-f-]{36})/,
+    minEntropy: 3.0,
+  },
+  {
+    id: 'square-access-token',
+    description: 'Square access token (current format)',
+    keywords: ['eaaa'],
+    pattern: token(String.raw`EAAA[A-Za-z0-9_\-]{60}`),
+    minEntropy: 4.0,
+  },
+  {
+    id: 'facebook-access-token',
+    description: 'Facebook / Meta access token',
+    keywords: ['eaa'],
+    pattern: /(?<![A-Za-z0-9_-])(EAA[A-Za-z0-9]{90,400})(?![A-Za-z0-9_-])/,
+    minEntropy: 4.5,
+    validate: (s) => hasMixedCase(s.slice(3)),
+  },
+  {
+    id: 'braintree-access-token',
+    description: 'Braintree / PayPal access token',
+    keywords: ['access_token$'],
+    pattern: /(access_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32})(?![A-Za-z0-9])/,
+    minEntropy: 3.5,
+  },
+  {
+    id: 'newrelic-key',
+    description: 'New Relic insert, query, admin or browser key',
+    keywords: ['nrii-', 'nriq-', 'nraa-', 'nrjs-'],
+    pattern: token(String.raw`NRI[IQ]-[A-Za-z0-9_\-]{32}|NRAA-[a-f0-9]{27}|NRJS-[a-f0-9]{19}`),
+    minEntropy: 3.3,
+  },
+  {
+    id: 'newrelic-license-key',
+    description: 'New Relic license (ingest) key',
+    keywords: ['nral'],
+    anchored: false,
+    pattern: /(?<![A-Za-z0-9])([a-f0-9]{36}NRAL)(?![A-Za-z0-9])/,
+    minEntropy: 3.0,
+  },
+  {
+    id: 'license-key',
+    description: 'License key (40 hex or random) assigned to a license_key field',
+    keywords: ['license_key', 'license-key', 'licensekey', 'license.key', 'licence_key'],
+    pattern: new RegExp(String.raw`licen[cs]e[_\-.]?key${ASSIGN}([a-f0-9]{40}|[A-Za-z0-9]{32,64})(?![A-Za-z0-9])`, 'i'),
+    minEntropy: 3.3,
+    validate: (s) => /[0-9]/.test(s) && /[A-Za-z]/.test(s),
+  },
+  {
+    id: 'vault-legacy-token',
+    description: 'HashiCorp Vault token in the pre-1.10 format (s. / b.)',
+    keywords: ['vault'],
+    anchored: false,
+    pattern: /(?<![A-Za-z0-9_.-])([sb]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_.-])/,
+    minEntropy: 3.5,
+    validate: (s) => hasMixedCase(s.slice(2)) && /[0-9]/.test(s),
+  },
+  {
+    id: 'gitlab-runner-registration-token',
+    description: 'GitLab runner registration token',
+    keywords: ['gr1348941'],
+    pattern: token(String.raw`GR1348941[A-Za-z0-9_\-]{20}`),
+    minEntropy: 3.5,
+  },
+  {
+    id: 'gitlab-other-token',
+    description: 'GitLab CI job, incoming mail, agent, feed, SCIM or feature-flag token',
+    keywords: ['glcbt-', 'glimt-', 'glagent-', 'glft-', 'glsoat-', 'glffct-'],
+    pattern: token(String.raw`(?:glcbt-(?:[0-9a-f]{1,5}_)?|glimt-|glagent-|glft-|glsoat-|glffct-)[A-Za-z0-9_\-]{20,64}`),
+    minEntropy: 3.5,
+  },
+  {
+    id: 'azure-devops-pat',
+    description: 'Azure DevOps personal access token (84-character format)',
+    keywords: ['azdo'],
+    anchored: false,
+    pattern: /(?<![A-Za-z0-9])([A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4})(?![A-Za-z0-9])/,
+    minEntropy: 4.0,
+  },
+  {
+    id: 'azure-devops-legacy-pat',
+    description: 'Azure DevOps personal access token (52 base32 characters) near an Azure DevOps name',
+    keywords: ['devops', 'ado_', 'azdo_', 'dev.azure.com', 'visualstudio.com', 'system_accesstoken', 'vsts'],
+    anchored: false,
+    pattern: /(?<![A-Za-z0-9])([a-z2-7]{52})(?![A-Za-z0-9])/,
+    minEntropy: 4.0,
+    validate: (s) => /[2-7]/.test(s),
+  },
+  {
+    id: 'cloudflare-origin-ca-key',
+    description: 'Cloudflare Origin CA key',
+    keywords: ['v1.0-'],
+    pattern: token(String.raw`v1\.0-[a-f0-9]{24}-[a-f0-9]{146}`),
+    minEntropy: 3.5,
+  },
+  {
+    id: 'heroku-api-key',
+    description: 'Heroku API key (UUID near a Heroku name, or HRKU- format)',
+    keywords: ['heroku', 'hrku-'],
+    anchored: false,
+    pattern: new RegExp(
+      String.raw`heroku[A-Za-z0-9_.\-]{0,20}?(?:key|token|secret|password)${ASSIGN}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])|(?<![A-Za-z0-9_-])(HRKU-[A-Za-z0-9_\-]{60})(?![A-Za-z0-9_-])`,
+      'i',
+    ),
+    minEntropy: 3.0,
+  },
+  {
+    id: 'firebase-cloud-messaging-key',
+    description: 'Firebase Cloud Messaging legacy server key',
+    keywords: [':apa91b'],
+    anchored: false,
+    pattern: /(?<![A-Za-z0-9_-])(AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{134})(?![A-Za-z0-9_-])/,
+    minEntropy: 4.0,
+  },
+  {
+    id: 'okta-api-token',
+    description: 'Okta API token',
+    keywords: ['ssws ', 'okta'],
+    anchored: false,
+    pattern: new RegExp(String.raw`(?:SSWS\s{1,3}|okta[A-Za-z0-9_.\-]{0,20}?(?:token|key|secret)${ASSIGN})(00[A-Za-z0-9_\-]{40})(?![A-Za-z0-9_\-])`, 'i'),
+    minEntropy: 4.0,
+  },
+  {
+    id: 'launchdarkly-key',
+    description: 'LaunchDarkly SDK or mobile key',
+    keywords: ['sdk-', 'mob-'],
+    pattern: token(String.raw`(?:sdk|mob)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`),
+    minEntropy: 3.0,
+  },
+  {
+    id: 'hubspot-private-app-token',
+    description: 'HubSpot private app access token',
+    keywords: ['pat-na', 'pat-eu', 'pat-ap'],
+    pattern: token(String.raw`pat-(?:na|eu|ap)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`),
+    minEntropy: 3.0,
+  },
+  {
+    id: 'alibaba-access-key-id',
+    description: 'Alibaba Cloud AccessKey ID',
+    keywords: ['ltai'],
+    pattern: token(String.raw`LTAI[A-Za-z0-9]{12,20}`),
+    minEntropy: 3.5,
+    validate: (s) => hasMixedCase(s.slice(4)) || /[0-9]/.test(s),
+  },
+  {
+    id: 'tencent-secret-id',
+    description: 'Tencent Cloud SecretId',
+    keywords: ['akid'],
+    pattern: token(String.raw`AKID[A-Za-z0-9]{32}`),
+    minEntropy: 4.0,
+    validate: (s) => hasMixedCase(s.slice(4)),
+  },
+  {
+    id: 'mapbox-secret-token',
+    description: 'Mapbox secret access token',
+    keywords: ['sk.eyj'],
+    pattern: token(String.raw`sk\.eyJ[A-Za-z0-9_\-]{50,200}\.[A-Za-z0-9_\-]{20,30}`),
+    minEntropy: 4.0,
+  },
+  {
+    id: 'sonarqube-token',
+    description: 'SonarQube user, project or analysis token',
+    keywords: ['squ_', 'sqp_', 'sqa_'],
+    pattern: token(String.raw`sq[upa]_[a-f0-9]{40}`),
+    minEntropy: 3.3,
+  },
+  {
+    id: 'bitbucket-app-password',
+    description: 'Bitbucket app password or API token',
+    keywords: ['atbb', 'atctt3'],
+    pattern: token(String.raw`ATBB[A-Za-z0-9_=.\-]{32,36}|ATCTT3[A-Za-z0-9_\-=]{150,250}`),
+    minEntropy: 4.0,
+  },
+  {
     id: 'postgres-url',
     description: 'PostgreSQL connection URL with a password',
     keywords: ['postgres', 'pgsql'],
@@ -747,16 +886,20 @@ export const RULES: readonly Rule[] = [
     secretGroup: 2,
     validate: validBasicAuthPassword,
   },
+  ...CREDENTIAL_RULES,
+  ...CONTEXT_RULES,
   {
     id: 'generic-secret',
     description: 'High-entropy value assigned to a password/secret/token/API-key name',
     keywords: [
       'password', 'passwd', 'passphrase', 'pwd', 'secret', 'token', 'credential', 'apikey',
-      ...['api', 'access', 'auth', 'signing', 'encryption', 'master', 'private'].flatMap((w) => ['_', '-', '.'].map((sep) => `${w}${sep}key`)),
-      'accesskey', 'authkey', 'signingkey', 'encryptionkey', 'masterkey', 'privatekey',
+      ...['api', 'access', 'auth', 'signing', 'encryption', 'master', 'private', 'consumer', 'app', 'admin', 'write', 'sdk'].flatMap((w) =>
+        ['_', '-', '.'].map((sep) => `${w}${sep}key`),
+      ),
+      'accesskey', 'authkey', 'signingkey', 'encryptionkey', 'masterkey', 'privatekey', 'consumerkey', 'appkey', 'adminkey', 'writekey', 'sdkkey',
     ],
     pattern: new RegExp(
-      String.raw`(?:password|passwd|passphrase|pwd|secret|token|api[_.\-]?key|access[_.\-]?key|auth[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|private[_.\-]?key|credentials?)` +
+      String.raw`(?:password|passwd|passphrase|pwd|secret|token|api[_.\-]?key|access[_.\-]?key|auth[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|private[_.\-]?key|(?:consumer|app|admin|write|sdk)[_.\-]?key|credentials?)` +
         String.raw`[A-Za-z0-9_.\-]{0,30}["']?\]?\s{0,5}(?::=|=>|\|\|=|\?\?=|=|:)\s{0,5}` +
         String.raw`(?:"([^"\s]{8,200})"|'([^'\s]{8,200})'|` + '`([^`\\s]{8,200})`' + String.raw`|([^\s"'` + '`' + String.raw`,;&)}\]]{8,200}))`,
       'i',

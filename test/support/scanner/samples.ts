@@ -209,6 +209,26 @@ function url(scheme: string, host: string, port: number, db: string, userEmpty =
   };
 }
 
+const PASSWORD_WORDS = ['summer', 'winter', 'dragon', 'falcon', 'harbor', 'maple', 'copper', 'violet', 'thunder', 'garden'];
+
+/** A password a person would choose: word, digits, a symbol, maybe leetspeak. */
+export function humanPassword(rng: Rng): string {
+  const word = rng.pick(PASSWORD_WORDS);
+  return rng.pick([
+    () => cap(word) + rng.range(2015, 2026) + rng.pick(['!', '#', '$', '']),
+    () => word.replace(/a/g, '@').replace(/o/g, '0').replace(/e/g, '3') + rng.range(10, 99),
+    () => `${rng.pick(PASSWORD_WORDS)}_${word}${rng.range(1, 9)}`,
+  ])();
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function uuid(rng: Rng): string {
+  return [8, 4, 4, 4, 12].map((n) => randomToken(rng, HEX, n)).join('-');
+}
+
 function contextual(names: readonly string[], make: (rng: Rng) => string, misses: (rng: Rng) => string[]): Sampler {
   return {
     make,
@@ -223,10 +243,10 @@ const ageKey = (rng: Rng): string => {
   return bech32Encode('age-secret-key-', words).toUpperCase();
 };
 
+/** Password-named fields belong to the password-assignment rule. */
 const GENERIC_NAMES = [
-  'DB_PASSWORD', 'api_key', 'client_secret', 'SECRET_KEY', 'auth_token', 'ACCESS_TOKEN', 'SESSION_SECRET',
-  'JWT_SECRET', 'webhook_secret', 'smtp_password', 'REDIS_PASSWORD', 'encryption_key', 'private_token',
-  'ApiKey', 'adminPassword', 'signing_key', 'MASTER_KEY', 'bearer_token', 'app_secret', 'service_password',
+  'api_key', 'client_secret', 'SECRET_KEY', 'auth_token', 'ACCESS_TOKEN', 'SESSION_SECRET', 'JWT_SECRET',
+  'webhook_secret', 'encryption_key', 'private_token', 'ApiKey', 'signing_key', 'MASTER_KEY', 'bearer_token', 'app_secret',
 ];
 
 /** Samplers by rule id; every rule in RULES has one (a test enforces it). */
@@ -371,7 +391,7 @@ export const SAMPLERS: Readonly<Record<string, Sampler>> = {
     embed: assign('SLACK_USER_TOKEN'),
     nearMisses: (rng) =>
       oneLine('SLACK_USER_TOKEN', [
-        `xoxp-${rng.chars(DIGITS, 12)}-${rng.chars(DIGITS, 12)}-${randomToken(rng, HEX, 32)}`,
+        `xoxp-${rng.chars(DIGITS, 12)}-${rng.chars(DIGITS, 12)}-${rng.chars(DIGITS, 13)}-${randomToken(rng, HEX, 12)}`,
         'xoxp-000000000000-000000000000-0000000000000-00000000000000000000000000000000',
       ]),
   },
@@ -592,6 +612,239 @@ export const SAMPLERS: Readonly<Record<string, Sampler>> = {
       ['REGISTRY_URL=https://deploy:${REGISTRY_PASSWORD}@nexus.corp.net/'],
       ['see https://username:password@host/path for the format'],
       ['REGISTRY_URL=https://deploy@nexus.corp.net/'],
+    ],
+  },
+  'slack-token': {
+    make: (rng) =>
+      rng.pick([
+        () => `xoxb-${rng.chars(DIGITS, 11)}-${randomToken(rng, ALNUM, 24)}`,
+        () => `xoxe-1-${randomToken(rng, ALNUM, 140)}`,
+        () => `xoxe.xoxp-1-${randomToken(rng, ALNUM, 140)}`,
+        () => `xoxa-2-${rng.chars(DIGITS, 12)}-${rng.chars(DIGITS, 13)}-${rng.chars(DIGITS, 13)}-${randomToken(rng, HEX, 64)}`,
+        () => `xoxs-${rng.chars(DIGITS, 10)}-${rng.chars(DIGITS, 11)}-${rng.chars(DIGITS, 12)}-${randomToken(rng, HEX, 64)}`,
+      ])(),
+    embed: assign('SLACK_TOKEN'),
+    nearMisses: (rng) => oneLine('SLACK_TOKEN', ['xoxb-your-bot-token-here', `xoxe-1-${'x'.repeat(60)}`, `xoxb-${rng.chars(DIGITS, 6)}`, 'xoxp-…']),
+  },
+  'discord-webhook-url': {
+    make: (rng) => `https://discord.com/api/webhooks/${rng.chars(DIGITS, 18)}/${randomToken(rng, B64URL, 68)}`,
+    embed: assign('DISCORD_WEBHOOK'),
+    nearMisses: (rng) => oneLine('DISCORD_WEBHOOK', [`https://discord.com/api/webhooks/${rng.chars(DIGITS, 18)}/<token>`, 'https://discord.com/api/webhooks/ID/TOKEN']),
+  },
+  'discord-bot-token': {
+    make: (rng) => `${rng.pick(['M', 'N', 'O'])}${randomToken(rng, ALNUM, 25)}.${randomToken(rng, B64URL, 6)}.${randomToken(rng, B64URL, 38)}`,
+    embed: assign('DISCORD_BOT_TOKEN'),
+    nearMisses: () => oneLine('DISCORD_BOT_TOKEN', ['your.discord.token', 'MTIz.abcdef.xxxxxxxxxxxxxxxxxxxxxxxxxxxx']),
+  },
+  'teams-webhook-url': {
+    make: (rng) => `https://contoso.webhook.office.com/webhookb2/${uuid(rng)}@${uuid(rng)}/IncomingWebhook/${randomToken(rng, HEX, 32)}/${uuid(rng)}`,
+    embed: assign('TEAMS_WEBHOOK_URL'),
+    nearMisses: () => oneLine('TEAMS_WEBHOOK_URL', ['https://contoso.webhook.office.com/webhookb2/<id>@<tenant>/IncomingWebhook/<hash>/<id>']),
+  },
+  'square-access-token': prefixed('SQUARE_TOKEN', 'EAAA', B64URL, 60),
+  'facebook-access-token': prefixed('FB_ACCESS_TOKEN', 'EAA', ALNUM, 160, { fixed: false, short: 40 }),
+  'braintree-access-token': {
+    make: (rng) => `access_token$production$${randomToken(rng, LOWER + DIGITS, 16)}$${randomToken(rng, HEX, 32)}`,
+    embed: assign('BRAINTREE_ACCESS_TOKEN'),
+    nearMisses: () => oneLine('BRAINTREE_ACCESS_TOKEN', ['access_token$production$<merchant>$<secret>', 'access_token$sandbox$xxxx$xxxx']),
+  },
+  'newrelic-key': prefixed('NEW_RELIC_INSERT_KEY', (rng) => rng.pick(['NRII-', 'NRIQ-']), B64URL, 32),
+  'newrelic-license-key': {
+    make: (rng) => `${randomToken(rng, HEX, 36)}NRAL`,
+    embed: assign('NEW_RELIC_LICENSE_KEY'),
+    nearMisses: () => oneLine('NEW_RELIC_LICENSE_KEY', [`${'0'.repeat(36)}NRAL`, 'xxxxNRAL']),
+  },
+  'license-key': contextual(['license_key', 'LICENSE_KEY', 'licenseKey'], (rng) => randomToken(rng, HEX, 40), () => ['<%= license_key %>', '${NEW_RELIC_LICENSE_KEY}', 'YOUR_LICENSE_KEY']),
+  'vault-legacy-token': prefixed('VAULT_TOKEN', (rng) => rng.pick(['s.', 'b.']), ALNUM, 24),
+  'gitlab-runner-registration-token': prefixed('REGISTRATION_TOKEN', 'GR1348941', B64URL, 20),
+  'gitlab-other-token': prefixed('GITLAB_FEED_TOKEN', (rng) => rng.pick(['glft-', 'glimt-', 'glagent-', 'glsoat-']), B64URL, 20, { fixed: false, short: 8 }),
+  'azure-devops-pat': {
+    make: (rng) => `${randomToken(rng, ALNUM, 76)}AZDO${randomToken(rng, ALNUM, 4)}`,
+    embed: assign('ADO_PAT'),
+    nearMisses: (rng) => oneLine('ADO_PAT', [`${randomToken(rng, ALNUM, 20)}AZDO${randomToken(rng, ALNUM, 4)}`, `${'x'.repeat(76)}AZDO${'x'.repeat(4)}`]),
+  },
+  'azure-devops-legacy-pat': {
+    make: (rng) => randomToken(rng, 'abcdefghijklmnopqrstuvwxyz234567', 52),
+    embed: (secret, rng) => assign(rng.pick(['AZURE_DEVOPS_EXT_PAT', 'AZURE_DEVOPS_TOKEN']))(secret, rng),
+    nearMisses: () => oneLine('AZURE_DEVOPS_EXT_PAT', ['$(System.AccessToken)', 'a'.repeat(52), '<personal-access-token>']),
+  },
+  'cloudflare-origin-ca-key': {
+    make: (rng) => `v1.0-${randomToken(rng, HEX, 24)}-${randomToken(rng, HEX, 146)}`,
+    embed: assign('CF_ORIGIN_CA_KEY'),
+    nearMisses: (rng) => oneLine('CF_ORIGIN_CA_KEY', [`v1.0-${randomToken(rng, HEX, 24)}-${randomToken(rng, HEX, 40)}`, 'v1.0-0-0']),
+  },
+  'heroku-api-key': {
+    make: (rng) => (rng.chance(0.5) ? uuid(rng) : `HRKU-AA${randomToken(rng, B64URL, 58)}`),
+    embed: (secret, rng) => assign(rng.pick(['HEROKU_API_KEY', 'heroku_api_key', 'herokuApiKey']))(secret, rng),
+    nearMisses: () => oneLine('HEROKU_APP_ID', ['3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b']),
+  },
+  'firebase-cloud-messaging-key': {
+    make: (rng) => `AAAA${randomToken(rng, B64URL, 7)}:APA91b${randomToken(rng, B64URL, 134)}`,
+    embed: assign('FCM_SERVER_KEY'),
+    nearMisses: (rng) => oneLine('FCM_SENDER', [`AAAA${randomToken(rng, B64URL, 7)}:APA91b${'x'.repeat(134)}`]),
+  },
+  'okta-api-token': {
+    make: (rng) => `00${randomToken(rng, B64URL, 40)}`,
+    embed: (secret, rng) =>
+      rng.pick([
+        () => ({ lines: [`OKTA_API_TOKEN=${secret}`], line: 0 }),
+        () => ({ lines: [`curl -H "Authorization: SSWS ${secret}" https://acme.okta.com/api/v1/users`], line: 0 }),
+      ])(),
+    nearMisses: () => [['OKTA_API_TOKEN=${OKTA_TOKEN}'], ['Authorization: SSWS {apiToken}']],
+  },
+  'launchdarkly-key': {
+    make: (rng) => `${rng.pick(['sdk', 'mob'])}-${uuid(rng)}`,
+    embed: assign('LD_SDK_KEY'),
+    nearMisses: () => oneLine('LD_SDK_KEY', ['sdk-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx', 'sdk-key']),
+  },
+  'hubspot-private-app-token': {
+    make: (rng) => `pat-${rng.pick(['na1', 'eu1'])}-${uuid(rng)}`,
+    embed: assign('HUBSPOT_TOKEN'),
+    nearMisses: () => oneLine('HUBSPOT_TOKEN', ['pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx']),
+  },
+  'alibaba-access-key-id': prefixed('ALIBABA_ACCESS_KEY_ID', 'LTAI', ALNUM, 20),
+  'tencent-secret-id': prefixed('TENCENT_SECRET_ID', 'AKID', ALNUM, 32),
+  'mapbox-secret-token': {
+    make: (rng) => `sk.eyJ1${randomToken(rng, B64URL, 60)}.${randomToken(rng, B64URL, 22)}`,
+    embed: assign('MAPBOX_SECRET_TOKEN'),
+    nearMisses: () => oneLine('MAPBOX_TOKEN', ['pk.eyJ1IjoiYWNtZSIsImEiOiJjbGV4YW1wbGUifQ.public', 'sk.eyJ1...']),
+  },
+  'sonarqube-token': prefixed('SONAR_TOKEN', (rng) => rng.pick(['squ_', 'sqp_', 'sqa_']), HEX, 40),
+  'bitbucket-app-password': prefixed('BITBUCKET_APP_PASSWORD', 'ATBB', ALNUM, 32),
+  'http-authorization-header': {
+    make: (rng) => (rng.chance(0.5) ? randomToken(rng, B64URL, 40) : Buffer.from(`deploy:${humanPassword(rng)}`).toString('base64')),
+    embed: (secret, rng) => {
+      const scheme = secret.length === 40 ? 'Bearer' : 'Basic';
+      return {
+        lines: [rng.pick([`curl -H "Authorization: ${scheme} ${secret}" https://api.corp.net/v1`, `headers = {"Authorization": "${scheme} ${secret}"}`, `Authorization: ${scheme} ${secret}`])],
+        line: 0,
+      };
+    },
+    nearMisses: () => [
+      ['curl -H "Authorization: Bearer $TOKEN" https://api.corp.net'],
+      ['Authorization: Bearer <token>'],
+      ["headers.set('Authorization', `Bearer ${token}`);"],
+      ['Authorization: Basic dXNlcm5hbWU6cGFzc3dvcmQ='],
+      ['Authorization: Bearer YOUR_ACCESS_TOKEN'],
+    ],
+  },
+  'http-api-key-header': {
+    make: (rng) => randomToken(rng, ALNUM, 32),
+    embed: (secret) => ({ lines: [`curl -H "X-API-Key: ${secret}" https://api.vendor.io/v2/report`], line: 0 }),
+    nearMisses: () => [['curl -H "X-API-Key: $API_KEY" https://api.vendor.io'], ["const API_KEY_HEADER = 'x-api-key';"], ['X-API-Key: <your key>']],
+  },
+  'docker-config-auth': {
+    make: (rng) => Buffer.from(`ci:${randomToken(rng, ALNUM, 32)}`).toString('base64'),
+    embed: (secret) => ({ lines: [`{"auths":{"registry.corp.net":{"auth":"${secret}"}}}`], line: 0 }),
+    nearMisses: () => [['{"auths":{"registry.corp.net":{"auth":""}}}'], ['{"auth": "dXNlcjo="}'], ['{"auth":"bm90IGEgcGFpcg=="}']],
+  },
+  'url-credentials': {
+    make: (rng) => `${rng.pick(['ftp', 'smtp', 'ldaps', 'mssql', 'sftp'])}://svc:${randomPassword(rng)}@${rng.pick(['files.corp.net', 'smtp.corp.net', 'sql01.corp.net'])}`,
+    embed: (secret, rng) => ({ lines: [rng.pick([`URL=${secret}/x`, `  url: "${secret}/x"`])], line: 0 }),
+    nearMisses: () => [['ftp://user:password@host/'], ['smtp://mailer:${SMTP_PASSWORD}@smtp.corp.net'], ['ftp://anonymous@ftp.corp.net/pub'], ['smtp://user:pass@example.com:25']],
+  },
+  'password-assignment': {
+    make: (rng) => humanPassword(rng),
+    embed: (secret, rng) =>
+      ({
+        lines: [
+          rng.pick([
+            `DB_PASSWORD=${secret}`,
+            `  password: ${secret}`,
+            `"password": "${secret}",`,
+            `const client = new Client({ user: 'app', password: '${secret}' });`,
+            `Server=sql01;Database=erp;User Id=erp;Password=${secret};`,
+            `spring.datasource.password=${secret}`,
+            `define('DB_PASSWORD', '${secret}');`,
+          ]),
+        ],
+        line: 0,
+      }),
+    nearMisses: () => [
+      ['password: ${DB_PASSWORD}'],
+      ['password = models.CharField(max_length=128)'],
+      ['password: z.string().min(12),'],
+      ['if password == "hunter22":'],
+      ['DB_PASSWORD=changeme'],
+      ['bypass: true2'],
+      ['password_hint: "Use 12 characters"'],
+      ['password = getpass.getpass("Password: ")'],
+      ['"password": "{{ vault_db_password }}",'],
+      ['spring.datasource.password=${DB_PASSWORD}'],
+      ['password: str = Field(..., min_length=12)'],
+      ['PASSWORD=%DB_PASS%'],
+      ['passwordField: "#login-pw"'],
+    ],
+  },
+  'xml-password': {
+    make: (rng) => humanPassword(rng),
+    embed: (secret) => ({ lines: [`  <password>${secret}</password>`], line: 0 }),
+    nearMisses: () => [['  <password>${env.NEXUS_PASSWORD}</password>'], ['  <password></password>'], ['  <password>{{password}}</password>']],
+  },
+  'config-key-value-password': {
+    make: (rng) => humanPassword(rng),
+    embed: (secret) => ({ lines: [`<add key="ClearTextPassword" value="${secret}" />`], line: 0 }),
+    nearMisses: () => [['<add key="ClearTextPassword" value="%NUGET_PAT%" />'], ['<add key="SmtpPassword" value="" />'], ['<add key="PasswordPolicy" value="strict12" />']],
+  },
+  'network-credential': {
+    make: (rng) => humanPassword(rng),
+    embed: (secret) => ({ lines: [`smtp.Credentials = new NetworkCredential("mailer", "${secret}");`], line: 0 }),
+    nearMisses: () => [['smtp.Credentials = new NetworkCredential(user, password);'], ['var c = new NetworkCredential("mailer", Environment.GetEnvironmentVariable("SMTP_PW"));']],
+  },
+  'login-call-password': {
+    make: (rng) => humanPassword(rng),
+    embed: (secret) => ({ lines: [`client.login("ops@corp.net", "${secret}")`], line: 0 }),
+    nearMisses: () => [['client.login(user, password)'], ['client.login("ops@corp.net", os.environ["PW"])']],
+  },
+  'sql-password': {
+    make: (rng) => humanPassword(rng),
+    embed: (secret, rng) => ({ lines: [rng.pick([`CREATE USER report WITH PASSWORD '${secret}';`, `CREATE USER 'shop'@'%' IDENTIFIED BY '${secret}';`])], line: 0 }),
+    nearMisses: () => [["CREATE USER report WITH PASSWORD :'pw';"], ["ALTER USER app IDENTIFIED BY '${APP_PASSWORD}';"]],
+  },
+  'command-line-password': {
+    make: (rng) => humanPassword(rng),
+    embed: (secret, rng) =>
+      ({
+        lines: [
+          rng.pick([
+            `psexec \\\\app01 -u CORP\\deploy -p ${secret} cmd /c restart.bat`,
+            `sshpass -p '${secret}' ssh deploy@app01`,
+            `net use Z: \\\\files01\\share /user:CORP\\backup ${secret}`,
+            `mysql -u root -p${secret} -h db.corp.net shop`,
+            `wget --user=ci --password=${secret} https://repo.corp.net/a.tgz`,
+            `curl -u admin:${secret} https://jenkins.corp.net/job/x/build`,
+          ]),
+        ],
+        line: 0,
+      }),
+    nearMisses: () => [
+      ['psexec \\\\%HOST% -u %USER% -p %PASS% cmd'],
+      ['sshpass -p "$SSH_PASS" ssh deploy@app01'],
+      ['curl -u USERNAME:PASSWORD https://api.corp.net/'],
+      ['curl -u user:pass https://example.com/'],
+      ['mysql -u root -p -h db.corp.net'],
+      ['wget --password="$REPO_PASS" "$URL"'],
+    ],
+  },
+  'vendor-keyed-secret': {
+    make: (rng) => randomToken(rng, HEX, 32),
+    embed: (secret, rng) =>
+      ({
+        lines: [
+          rng.pick([
+            `DD_APP_KEY=${secret}`,
+            `ALGOLIA_ADMIN_KEY=${secret}`,
+            `analytics.load('${secret}'); // segment write key`,
+            `MIXPANEL_API_SECRET = "${secret}"`,
+          ]),
+        ],
+        line: 0,
+      }),
+    nearMisses: (rng) => [
+      [`const client = algoliasearch('APPID', '${randomToken(rng, HEX, 32)}'); // search-only key, public`],
+      [`import { client } from 'datadog-api-client/v2'; // api key from env`],
+      [`Sentry.init({ dsn: 'https://${randomToken(rng, HEX, 32)}@o1.ingest.sentry.io/1' });`],
+      [`stripe_commit = "${randomToken(rng, HEX, 40)}" # stripe sdk revision, token support`],
     ],
   },
   'generic-secret': {

@@ -10,6 +10,7 @@ import { classifyFailures } from './failures';
 import { createGateActivities } from './gates/activities';
 import { createGitActivities } from './git/activities';
 import type { GitWorkspaces } from './git';
+import type { AgentHomes } from './host/agent-homes';
 import { createModelActivities } from './model/activities';
 import { reviewDiff } from './model/review';
 import type { CoordinatorPort, SandboxPort } from './ports';
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   transcripts: TranscriptStore;
   anthropic: Anthropic;
   workspaces: GitWorkspaces;
+  /** HOME directories of agents whose commands run without a sandbox. */
+  homes: AgentHomes;
   /** Absent when SANDBOX_ENABLED is false: commands then run in the confined local runner. */
   sandbox?: SandboxPort;
   /** Absent when COORDINATOR_URL is not set. */
@@ -49,7 +52,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const { settings, transcripts } = deps;
-  const runnerFor = runnerChoice(deps.sandbox);
+  const runnerFor = runnerChoice(deps.sandbox, deps.homes);
   const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model };
   return classifyFailures({
     ...createStateActivities({ states: deps.states, transcripts, stateTtlSeconds: settings.stateTtlSeconds }),
@@ -62,7 +65,7 @@ export function createActivities(deps: ActivityDeps) {
       toolOutputMaxBytes: settings.toolOutputMaxBytes,
       sandboxUser: settings.sandboxUser,
     }),
-    ...createGitActivities({ workspaces: deps.workspaces, sandbox: deps.sandbox }),
+    ...createGitActivities({ workspaces: deps.workspaces, sandbox: deps.sandbox, homes: deps.homes }),
     ...createGateActivities({
       workspaces: deps.workspaces,
       runnerFor,

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       } finally {
         await sandbox.removeAgentContainers(agentId);
       }
-      local.push((await timed(() => new LocalRunner(worktree).run(COMMAND, runOptions)))[1]);
+      local.push((await timed(() => new LocalRunner(worktree, path.join(worktree, '.home')).run(COMMAND, runOptions)))[1]);
     }
   } finally {
     rmSync(worktree, { recursive: true, force: true });

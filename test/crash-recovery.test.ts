@@ -160,8 +160,11 @@ describe('a worker killed mid-run', () => {
       const isClosed = workflowClosedCheck(h.client);
       expect(await isClosed(agentId)).toBe(true);
       expect(existsSync(worktreeOf(agentId))).toBe(true);
+      expect(existsSync(h.services.homes.pathFor(agentId))).toBe(true);
       expect(await h.services.workspaces.reap(isClosed)).toBe(1);
       expect(existsSync(worktreeOf(agentId))).toBe(false);
+      expect(await h.services.homes.reap(isClosed)).toBe(1);
+      expect(existsSync(h.services.homes.pathFor(agentId))).toBe(false);
       // The uncommitted work is kept at the salvage ref in the mirror.
       const mirrors = path.join(h.workspaceRoot, 'mirrors');
       const salvaged = readdirSync(mirrors)
@@ -178,9 +181,11 @@ describe('a worker killed mid-run', () => {
     CRASH_TEST_TIMEOUT_MS,
   );
 
-  it('leaves nothing in the worktrees folder after the crashes, and the reaper finds nothing more to do', async () => {
+  it('leaves nothing in the worktrees or homes folders after the crashes, and the reaper finds nothing more to do', async () => {
     expect(readdirSync(path.join(h.workspaceRoot, 'worktrees'))).toEqual([]);
+    expect(readdirSync(h.services.homes.root)).toEqual([]);
     expect(existsSync(path.join(h.workspaceRoot, 'orphaned'))).toBe(false);
     expect(await h.services.workspaces.reap(workflowClosedCheck(h.client))).toBe(0);
+    expect(await h.services.homes.reap(workflowClosedCheck(h.client))).toBe(0);
   });
 });

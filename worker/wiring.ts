@@ -2,6 +2,7 @@
  * The one place that turns configuration and live clients into activity dependencies.
  * worker/main.ts and the tests both build activities through here.
  */
+import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type Redis from 'ioredis';
@@ -9,6 +10,7 @@ import type { Config } from '../config';
 import { modelApiKey } from '../config';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createGitWorkspaces, type GitWorkspaces } from '../activities/git';
+import { agentHomes, type AgentHomes } from '../activities/host/agent-homes';
 import { createCoordinatorClient } from '../activities/gates';
 import { createDockerSandbox, type DockerSandbox } from '../activities/sandbox';
 import { AgentStateStore } from '../state/agent-state-store';
@@ -18,6 +20,7 @@ import { redactSecrets } from '../scanner';
 export interface WiredServices {
   deps: ActivityDeps;
   workspaces: GitWorkspaces;
+  homes: AgentHomes;
   sandbox?: DockerSandbox;
 }
 
@@ -42,12 +45,15 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
           gracefulStopTimeoutSeconds: config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS,
         })
       : undefined;
+  // Agents' HOMEs live beside their worktrees, so the deployment that made them is the one that reaps them.
+  const homes = agentHomes(path.join(config.WORKSPACE_ROOT, 'homes'));
   const deps: ActivityDeps = {
     states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS }),
     transcripts: new TranscriptStore(clients.redis),
     // The key stays in the worker: it is read here and nowhere else, never passed to a workflow or sandbox.
     anthropic: new Anthropic({ apiKey: modelApiKey(config) ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 0 }),
     workspaces,
+    homes,
     sandbox,
     coordinator: config.COORDINATOR_URL
       ? createCoordinatorClient({ baseUrl: config.COORDINATOR_URL, timeoutMs: config.COORDINATOR_TIMEOUT_SECONDS * 1000 })
@@ -65,7 +71,7 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
     },
     redact: redactSecrets,
   };
-  return { deps, workspaces, sandbox };
+  return { deps, workspaces, homes, sandbox };
 }
 
 export function buildActivities(config: Config, clients: Parameters<typeof buildActivityDeps>[1]) {

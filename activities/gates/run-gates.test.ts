@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { GateName } from '../../domain/gates';
 import { LocalRunner } from '../tools/local-runner';
 import type { CommandRunner } from '../tools/runner';
@@ -22,7 +23,7 @@ describe('runGates', () => {
   async function run(gates: GateName[], extra: Partial<RunGatesOptions> = {}) {
     const dir = repo!.dir;
     return runGates({
-      runner: new LocalRunner(dir),
+      runner: new LocalRunner(dir, path.join(dir, '.home')),
       definitions: await resolveGateCommands(dir),
       gates,
       timeoutMs: 30_000,

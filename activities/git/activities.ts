@@ -4,6 +4,7 @@
  */
 import type { AgentType, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import { ALLOWLIST_FILE, loadAllowlist, scanAddedLines, type SecretFinding } from '../../scanner';
+import type { AgentHomes } from '../host/agent-homes';
 import { currentOperation } from '../operation';
 import type { SandboxPort } from '../ports';
 import type { CommitResult, GitWorkspaces, MergeCheck, PushResult } from './index';
@@ -12,6 +13,8 @@ export interface GitActivityDeps {
   workspaces: GitWorkspaces;
   /** Stopped by cleanup before the worktree goes; absent when the sandbox is disabled. */
   sandbox?: SandboxPort;
+  /** The agent's HOME goes with its worktree. */
+  homes: AgentHomes;
 }
 
 export interface PrepareWorkspaceInput {
@@ -82,9 +85,9 @@ export function createGitActivities(deps: GitActivityDeps) {
     },
 
     /**
-     * Stops the sandbox gracefully, salvages uncommitted work when asked, removes the worktree.
-     * Every step runs even if an earlier one failed; the first error is rethrown so the
-     * activity is retried (each step is idempotent).
+     * Stops the sandbox gracefully, salvages uncommitted work when asked, removes the worktree
+     * and the agent's HOME. Every step runs even if an earlier one failed; the first error is
+     * rethrown so the activity is retried (each step is idempotent).
      */
     async cleanupAgent(args: CleanupInput): Promise<CleanupResult> {
       const op = currentOperation();
@@ -110,6 +113,7 @@ export function createGitActivities(deps: GitActivityDeps) {
           salvageRef ??= removed?.salvage?.ref;
         }
       }
+      await deps.homes.remove(args.agentId).catch((e: unknown) => void errors.push(e));
       if (errors.length) throw errors[0];
       return { salvageRef, oomKilled: sandboxStop?.oomKilled ?? false, sandboxExitCode: sandboxStop?.exitCode };
     },

@@ -15,7 +15,7 @@ describe('LocalRunner', () => {
 
   it('runs in the workspace with a scrubbed environment', async () => {
     process.env.LOCAL_RUNNER_SECRET = 'should-not-leak';
-    const runner = new LocalRunner(dir);
+    const runner = new LocalRunner(dir, path.join(dir, '.home'));
     const res = await runner.run('pwd; echo "secret=${LOCAL_RUNNER_SECRET:-none}"; exit 3', opts);
     delete process.env.LOCAL_RUNNER_SECRET;
     expect(res.exitCode).toBe(3);
@@ -24,7 +24,7 @@ describe('LocalRunner', () => {
   });
 
   it('stops a command that outlives its timeout, with its children', async () => {
-    const runner = new LocalRunner(dir);
+    const runner = new LocalRunner(dir, path.join(dir, '.home'));
     const res = await runner.run('(sleep 30; touch late) & sleep 30', { ...opts, timeoutMs: 300 });
     expect(res.timedOut).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
@@ -32,7 +32,7 @@ describe('LocalRunner', () => {
   });
 
   it('stops a command when its signal aborts', async () => {
-    const runner = new LocalRunner(dir);
+    const runner = new LocalRunner(dir, path.join(dir, '.home'));
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
     const res = await runner.run('sleep 30', { ...opts, signal: ac.signal });
@@ -41,7 +41,7 @@ describe('LocalRunner', () => {
   });
 
   it('keeps head and tail of oversized output', async () => {
-    const runner = new LocalRunner(dir);
+    const runner = new LocalRunner(dir, path.join(dir, '.home'));
     const res = await runner.run('echo START; seq 1 100000; echo END', { ...opts, maxOutputBytes: 1000 });
     expect(res.truncated).toBe(true);
     expect(res.output.startsWith('START')).toBe(true);
@@ -61,10 +61,10 @@ describe('LocalRunner after a worker crash', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'local-runner-crash-'));
     try {
       // A command from the "dead" worker: started, never awaited, like a SIGKILLed worker's.
-      const first = new LocalRunner(dir);
+      const first = new LocalRunner(dir, path.join(dir, '.home'));
       void first.run('sleep 30; touch survived', { timeoutMs: 60_000, maxOutputBytes: 1000 });
       await new Promise((r) => setTimeout(r, 300));
-      const retried = new LocalRunner(dir);
+      const retried = new LocalRunner(dir, path.join(dir, '.home'));
       const res = await retried.run('echo retried', { timeoutMs: 10_000, maxOutputBytes: 1000 });
       expect(res.output.trim()).toBe('retried');
       const { execSync } = await import('node:child_process');

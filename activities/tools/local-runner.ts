@@ -6,7 +6,6 @@
  * sandbox for untrusted work.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { resolveInside } from '../host/paths';
 import { runProcessGroup, signalGroup } from '../host/process-group';
@@ -16,13 +15,17 @@ import type { CommandRunner, RunOptions, RunResult } from './runner';
 export class LocalRunner implements CommandRunner {
   private readonly shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
 
-  constructor(readonly workspaceDir: string) {}
+  constructor(
+    readonly workspaceDir: string,
+    /** The agent's HOME, outside the worktree so tool caches (.npm, .cache) never end up in a commit. */
+    private readonly homeDir: string,
+  ) {}
 
   async run(command: string, options: RunOptions): Promise<RunResult> {
     const cwd = resolveInside(this.workspaceDir, options.cwd ?? '.');
     const started = Date.now();
     const output = new OutputBuffer(options.maxOutputBytes);
-    const home = path.join(os.tmpdir(), 'agent-home', path.basename(this.workspaceDir));
+    const home = this.homeDir;
     mkdirSync(home, { recursive: true });
     // A worker that died mid-command left its process group running in this worktree: stop it
     // before the retried command starts, so the two never run side by side.
@@ -33,7 +36,6 @@ export class LocalRunner implements CommandRunner {
       cwd,
       env: {
         PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-        // HOME outside the worktree, so tool caches (.npm, .cache) never end up in a commit.
         HOME: home,
         LANG: 'C.UTF-8',
         TERM: 'dumb',

@@ -34,6 +34,8 @@ export interface GitContext {
   layout: WorkspaceLayout;
   git: GitRunner;
   log: GitLog;
+  /** Per mirror, when the last fetch by this process that succeeded had started (epoch ms). */
+  fetchStartedAt: Map<string, number>;
 }
 
 /** Environment that makes git record `deps.author` as author and committer. */

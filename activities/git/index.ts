@@ -72,6 +72,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
       defaultTimeoutMs: deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     }),
     log: deps.log ?? (() => undefined),
+    fetchStartedAt: new Map(),
   };
   return {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),

@@ -34,6 +34,7 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
 
   await mkdir(ctx.layout.mirrorsDir, { recursive: true });
   await mkdir(ctx.layout.worktreesDir, { recursive: true });
+  const requestedAt = Date.now();
 
   return withRepoLock(
     mirrorPath,
@@ -42,7 +43,13 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
         const removed = await removeStaleGitLocks(mirrorPath, { worktreeName: req.agentId });
         if (removed.length) ctx.log('git: removed stale git locks', { mirrorPath, removed });
       }
-      await ensureMirror(ctx, mirrorPath, req.repository, options);
+      // Agents spawned together queue on this lock: a fetch that started after this request
+      // arrived has brought everything this agent could ask for, so it is not repeated.
+      if ((ctx.fetchStartedAt.get(mirrorPath) ?? -1) <= requestedAt) {
+        const fetchStartedAt = Date.now();
+        await ensureMirror(ctx, mirrorPath, req.repository, options);
+        ctx.fetchStartedAt.set(mirrorPath, fetchStartedAt);
+      }
 
       const baseRef = `refs/remotes/origin/${req.baseBranch}`;
       const baseSha = await resolveCommit(ctx, mirrorPath, baseRef);

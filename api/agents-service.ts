@@ -103,6 +103,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     store,
     statusSource,
     logger,
+    ackTimeoutMs: config.KILL_ACK_TIMEOUT_SECONDS * 1000,
     deadlineMs: config.KILL_DEADLINE_SECONDS * 1000,
     pollIntervalMs: tuning.killPollIntervalMs,
     concurrency: tuning.killConcurrency,

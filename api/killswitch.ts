@@ -1,9 +1,12 @@
 /**
  * The killswitch. A kill asks the workflow to stop (the `kill` signal is accepted even with no
- * worker), waits a bounded time for the run to end, and otherwise stops it without the workers:
- * terminate the workflow, remove its containers by label, record `killed` in Valkey. Many agents
- * are killed in phases (signal all, wait on all, force the rest), so killing N agents takes about
- * one deadline, not N.
+ * worker) and waits for it in two steps: the workflow acknowledges the kill with a state write
+ * (phase `stopping`) within `ackTimeoutMs`, then reaches `killed` within `deadlineMs`. Missing
+ * either, the API stops the run without the workers: terminate the workflow, remove its
+ * containers by label, record `killed` in Valkey. So with no worker a kill is forced after
+ * seconds, while a busy run (a command that takes a moment to stop) still ends by itself.
+ * Many agents are killed in phases (signal all, wait on all, force the rest), so killing N agents
+ * takes about one deadline, not N.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type Redis from 'ioredis';
@@ -25,6 +28,8 @@ export interface KillSwitchDeps {
   store: AgentStateStore;
   statusSource: StatusSourceDeps;
   logger: Logger;
+  /** How long to wait for the workflow to acknowledge the kill (a state write) before forcing it. */
+  ackTimeoutMs: number;
   /** How long to wait for the workflow to end by itself before forcing it. */
   deadlineMs: number;
   pollIntervalMs: number;
@@ -54,9 +59,16 @@ export interface KillOutcome {
 
 interface Waiting {
   agentId: string;
+  /** Forced at this time unless the workflow acknowledged the kill. */
+  ackDeadlineAt: number;
+  acknowledged: boolean;
   deadlineAt: number;
   lastView: AgentStatusView;
+  /** When Temporal was last asked whether the run closed. */
+  describedAt: number;
 }
+
+const DESCRIBE_INTERVAL_MS = 1000;
 
 /** Kills each agent and records an audit entry per agent; never rejects for one agent's failure. */
 export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string[], order: KillOrder): Promise<KillOutcome[]> {
@@ -76,7 +88,7 @@ export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string
 
   while (waiting.length > 0) {
     const now = Date.now();
-    const expired = takeWhere(waiting, (w) => w.deadlineAt <= now);
+    const expired = takeWhere(waiting, (w) => w.deadlineAt <= now || (!w.acknowledged && w.ackDeadlineAt <= now));
     await mapWithConcurrency(expired, deps.concurrency, (w) =>
       guarded(w.agentId, settle, async () => {
         settle(await forceKill(deps, w, order));
@@ -118,7 +130,8 @@ async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrd
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     return settledAfterClose(deps, agentId, state.view); // it closed between describe and signal
   }
-  return { agentId, deadlineAt: Date.now() + deps.deadlineMs, lastView: state.view };
+  const now = Date.now();
+  return { agentId, ackDeadlineAt: now + Math.min(deps.ackTimeoutMs, deps.deadlineMs), acknowledged: false, deadlineAt: now + deps.deadlineMs, lastView: state.view, describedAt: 0 };
 }
 
 /**
@@ -132,6 +145,10 @@ async function checkEnded(deps: KillSwitchDeps, w: Waiting): Promise<KillOutcome
     const view = publicView(stored);
     return { agentId: w.agentId, outcome: view.status === 'killed' ? 'killed' : 'already-finished', view };
   }
+  if (stored?.phase === 'stopping') w.acknowledged = true;
+  // Valkey is read every poll; Temporal, for a run that closed without reaching Valkey, once a second.
+  if (Date.now() - w.describedAt < DESCRIBE_INTERVAL_MS) return undefined;
+  w.describedAt = Date.now();
   const state = await readWorkflowState(deps.statusSource, w.agentId, { query: false });
   if (state?.open) {
     w.lastView = state.view;
@@ -155,7 +172,7 @@ async function forceKill(deps: KillSwitchDeps, w: Waiting, order: KillOrder): Pr
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     return settledAfterClose(deps, agentId, w.lastView); // it ended on its own just now
   }
-  deps.logger.warn({ agentId, deadlineMs: deps.deadlineMs }, 'kill: workflow did not stop by the deadline; terminated it');
+  deps.logger.warn({ agentId, acknowledged: w.acknowledged, ackTimeoutMs: deps.ackTimeoutMs, deadlineMs: deps.deadlineMs }, 'kill: workflow did not stop in time; terminated it');
 
   const view = await recordForcedKill(deps, w.lastView, error, order.reason);
   if (!deps.removeAgentContainers) return { agentId, outcome: 'forced', view };

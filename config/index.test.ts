@@ -12,6 +12,25 @@ describe('configuration', () => {
     expect(() => loadConfig({ SANDBOX_ENABLED: 'maybe' })).toThrow(/SANDBOX_ENABLED="maybe"/);
   });
 
+  it('gives model calls their own slot budget, larger than the one for everything else', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ WORKER_MODEL_SLOTS: 500, WORKER_ACTIVITY_SLOTS: 50, WORKER_LOCAL_ACTIVITY_SLOTS: 200, WORKER_WORKFLOW_TASK_SLOTS: 40, WORKER_MAX_CACHED_WORKFLOWS: 1000 });
+    expect(loadConfig({ WORKER_MODEL_SLOTS: '2000', WORKER_ACTIVITY_SLOTS: '8' })).toMatchObject({ WORKER_MODEL_SLOTS: 2000, WORKER_ACTIVITY_SLOTS: 8 });
+  });
+
+  it.each([
+    ['WORKER_MODEL_SLOTS', '0', 'WORKER_MODEL_SLOTS="0": Too small: expected number to be >=1'],
+    ['WORKER_ACTIVITY_SLOTS', 'many', 'WORKER_ACTIVITY_SLOTS="many": Invalid input: expected number, received NaN'],
+    ['WORKER_WORKFLOW_TASK_SLOTS', '1', 'WORKER_WORKFLOW_TASK_SLOTS="1": Too small: expected number to be >=2'],
+    ['KILL_ACK_TIMEOUT_SECONDS', '0.5', 'KILL_ACK_TIMEOUT_SECONDS="0.5": Invalid input: expected int, received number'],
+  ])('refuses %s=%s with a message naming it', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${message}`);
+  });
+
+  it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {
+    expect(loadConfig({})).toMatchObject({ KILL_ACK_TIMEOUT_SECONDS: 3, KILL_DEADLINE_SECONDS: 30 });
+  });
+
   it('never echoes the value of a secret variable', () => {
     let message = '';
     try {

@@ -79,9 +79,26 @@ export const configSchema = z.object({
   COORDINATOR_URL: z.string().url().optional(),
   COORDINATOR_TIMEOUT_SECONDS: int(1, 600).default(30),
 
-  /** How long kill waits for the workflow to reach `killed` before the API terminates it. */
+  /**
+   * How long a kill waits for the workflow to acknowledge it (a state write) before the API
+   * terminates it; capped by KILL_DEADLINE_SECONDS.
+   */
+  KILL_ACK_TIMEOUT_SECONDS: int(1, 600).default(3),
+  /** How long an acknowledged kill waits for the workflow to reach `killed` before the API terminates it. */
   KILL_DEADLINE_SECONDS: int(1, 3600).default(30),
   REAPER_INTERVAL_SECONDS: int(5, 24 * 3600).default(300),
+
+  /**
+   * Slot budgets of one worker process (see README, "Sizing a worker"). Model calls wait minutes
+   * on the network and take their own budget on their own task queue; the rest (git, tools,
+   * gates, cleanup) share WORKER_ACTIVITY_SLOTS; state writes run as local activities.
+   */
+  WORKER_MODEL_SLOTS: int(1, 100_000).default(500),
+  WORKER_ACTIVITY_SLOTS: int(1, 10_000).default(50),
+  WORKER_LOCAL_ACTIVITY_SLOTS: int(1, 10_000).default(200),
+  WORKER_WORKFLOW_TASK_SLOTS: int(2, 10_000).default(40),
+  /** Workflows kept in the worker's cache; one that is not is replayed from its history on its next task. */
+  WORKER_MAX_CACHED_WORKFLOWS: int(0, 100_000).default(1000),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

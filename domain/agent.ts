@@ -141,5 +141,7 @@ export type AgentPhase =
   | 'post-commit-gates'
   | 'conflict-check'
   | 'push'
+  /** A kill arrived and the run is stopping (the workflow's acknowledgement, see api/killswitch.ts). */
+  | 'stopping'
   | 'cleanup'
   | 'done';

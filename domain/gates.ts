@@ -21,6 +21,24 @@ export interface GateResult {
 export const PRE_COMMIT_GATES: readonly GateName[] = ['typecheck', 'lint', 'tests', 'coverage'];
 export type GatePhase = 'pre-commit' | 'post-commit';
 
+/** The gates of each fixed profile (`custom` names its own), in canonical order. */
+export const PROFILE_GATES: Readonly<Record<'strict' | 'standard' | 'minimal', readonly GateName[]>> = {
+  strict: ['typecheck', 'lint', 'tests', 'coverage', 'build', 'integration', 'review'],
+  standard: ['typecheck', 'lint', 'tests', 'coverage'],
+  minimal: ['tests'],
+};
+
+/**
+ * Whether a phase has a gate to run, so the workflow can skip an empty phase without a round
+ * trip. A custom name that is no pre-commit gate counts as post-commit, so an invalid list still
+ * reaches the gate activity and fails there with its message.
+ */
+export function phaseHasGates(profile: keyof typeof PROFILE_GATES | 'custom', custom: readonly string[] | undefined, phase: GatePhase): boolean {
+  const names: readonly string[] = profile === 'custom' ? (custom ?? []) : PROFILE_GATES[profile];
+  if (profile === 'custom' && names.length === 0) return true; // refused by the activity
+  return names.some((name) => (PRE_COMMIT_GATES as readonly string[]).includes(name) === (phase === 'pre-commit'));
+}
+
 /** What the AI review gate decides. */
 export interface ReviewVerdict {
   approved: boolean;

@@ -76,8 +76,9 @@ describe('agentRun workflow', () => {
     const mine = events.messages.filter((e) => (e as { agentId: string }).agentId === agentId) as { from: string | null; to: string }[];
     expect(mine.map((e) => `${e.from}->${e.to}`)).toEqual(['null->spawning', 'spawning->running', 'running->completed']);
 
-    // The worktree is gone; the history carries no conversation.
+    // The worktree and the HOME its commands used are gone; the history carries no conversation.
     expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(false);
     const history = JSON.stringify(await handle.fetchHistory());
     expect(history).not.toContain('hello world');
     expect(history).not.toContain(TEST_MODEL_KEY);
@@ -114,9 +115,10 @@ describe('agentRun workflow', () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(await agentState(agentId)).toMatchObject({ status: 'killed' });
     expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    // The run asked Temporal to cancel the model call and did not wait for it (TRY_CANCEL).
     const history = await handle.fetchHistory();
-    const cancelled = history.events?.filter((e) => e.activityTaskCanceledEventAttributes) ?? [];
-    expect(cancelled.length).toBe(1);
+    const cancelRequested = history.events?.filter((e) => e.activityTaskCancelRequestedEventAttributes) ?? [];
+    expect(cancelRequested.length).toBe(1);
   });
 
   it('is killed during a tool run: the command stops, uncommitted work goes to a salvage ref', async () => {
@@ -127,11 +129,13 @@ describe('agentRun workflow', () => {
     const agentId = handle.workflowId.replace('agent-', '');
     const worktree = path.join(h.workspaceRoot, 'worktrees', agentId);
     await eventually(async () => existsSync(path.join(worktree, 'wip.txt')), 30_000, 'the tool to start');
+    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(true);
     await handle.signal('kill', { reason: 'stop the tool' });
     const final = await handle.result();
     expect(final.status).toBe('killed');
     expect(final.result?.salvageRef).toBe(`refs/agents/${agentId}/salvage`);
     expect(existsSync(worktree)).toBe(false);
+    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(false);
     // Each test has its own remote, so look for the ref in every mirror.
     const mirrors = path.join(h.workspaceRoot, 'mirrors');
     const salvaged = readdirSync(mirrors)

@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, modelApiKey } from '../config';
 import { buildActivities } from './wiring';
-import { createWorker } from './create-worker';
+import { createWorkers, slotsFromConfig } from './create-worker';
 import { workflowClosedCheck } from './closed-check';
 import { startReaper } from './reaper';
 
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });
   let docker: Docker | undefined;
   if (config.SANDBOX_ENABLED) docker = new Docker({ socketPath: config.DOCKER_SOCKET });
-  const { activities, workspaces, sandbox } = buildActivities(config, {
+  const { activities, workspaces, homes, sandbox } = buildActivities(config, {
     redis,
     docker,
     log: (msg, meta) => log.debug(meta ?? {}, msg),
@@ -36,13 +36,15 @@ async function main(): Promise<void> {
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
-  const worker = await createWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, activities });
+  const slots = slotsFromConfig(config);
+  const worker = await createWorkers({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, activities, slots });
 
   const reaper = startReaper({
     intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
     isClosed: workflowClosedCheck(client),
     targets: [
       { name: 'worktrees', reap: (isClosed) => workspaces.reap(isClosed) },
+      { name: 'agent homes', reap: (isClosed) => homes.reap(isClosed) },
       ...(sandbox ? [{ name: 'containers', reap: (isClosed: (id: string) => Promise<boolean>) => sandbox.reap(isClosed) }] : []),
     ],
     log,
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, sandbox: config.SANDBOX_ENABLED }, 'worker started');
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, sandbox: config.SANDBOX_ENABLED, slots }, 'worker started');
   try {
     await worker.run();
   } finally {

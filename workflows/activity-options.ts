@@ -4,7 +4,7 @@
  * when an activity throws), so no policy here keeps a list of its own.
  * Long activities heartbeat, so a dead worker or a cancellation is noticed within the heartbeat timeout.
  */
-import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 
 /**
  * Long activities are cancelled through their heartbeat and the workflow waits until they have
@@ -14,10 +14,24 @@ const waitForStop = { cancellationType: ActivityCancellationType.WAIT_CANCELLATI
 
 const backoff: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
 
-/** Valkey writes and other quick bookkeeping. */
+/** Quick bookkeeping that runs where the agent's files are (e.g. reading HEAD). */
 export const quick: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 10 },
+};
+
+/**
+ * Valkey writes (the state projection, transcript messages) as local activities: milliseconds
+ * each, idempotent (sequence-guarded or keyed by index), reachable from any worker, so they need
+ * none of a task queue's routing or rate limiting, and running them inside the workflow task
+ * saves a server round trip each (about ten per run). Temporal's guidance for local activities:
+ * short, at most a few seconds including retries; a retry that backs off longer than
+ * `localRetryThreshold` waits on a durable timer instead of holding the workflow task.
+ */
+export const valkeyWrite: LocalActivityOptions = {
+  startToCloseTimeout: '10s',
+  localRetryThreshold: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 };
 
 /** Git and sandbox operations: can take minutes on a big repository. */
@@ -28,12 +42,17 @@ export const workspace: ActivityOptions = {
   retry: { ...backoff, maximumAttempts: 5 },
 };
 
-/** One model call; rate limits and overload are retried with backoff (or the server's retry-after). */
+/**
+ * One model call, on the model task queue; rate limits and overload are retried with backoff (or
+ * the server's retry-after). A killed run does not wait for the call to stop (TRY_CANCEL): it
+ * touches no file and writes only its own transcript entry, so cleanup may start at once and the
+ * kill lands without waiting for the next heartbeat.
+ */
 export const modelCall: ActivityOptions = {
-  ...waitForStop,
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
   startToCloseTimeout: '15m',
-  // The call heartbeats every second, so a dead worker is noticed quickly and the turn retried.
-  heartbeatTimeout: '10s',
+  // The model worker sends a heartbeat every 5 s (create-worker.ts): a dead worker is noticed within 30 s and the turn retried.
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
 };
 

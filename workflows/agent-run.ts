@@ -20,11 +20,13 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
 
   const main = new wf.CancellationScope();
   wf.setHandler(statusQuery, () => state.view());
+  let killAcknowledged: Promise<void> | undefined;
   wf.setHandler(killSignal, (req) => {
     if (state.killReason || state.finished) return;
     state.killReason = req.reason?.trim() || 'killed by request';
     wf.log.info('kill requested', { agentId: input.agentId, requestedBy: req.requestedBy });
     main.cancel();
+    killAcknowledged = run.acknowledgeKill(state.killReason);
   });
 
   // The wall-time budget also holds during a long tool run or gate, not only between turns.
@@ -61,15 +63,21 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
     }
   }
 
-  // Cleanup runs on every path and cannot be cancelled: a killed agent still releases its container and worktree.
+  // The agent has stopped: no model call or command of it runs now (commands are waited for,
+  // model calls abandoned), so its final status is recorded at once and a kill lands without
+  // waiting for cleanup. Cleanup runs on every path and cannot be cancelled: a killed agent still
+  // releases its container and worktree; what it salvaged is recorded on the same final status.
   await wf.CancellationScope.nonCancellable(async () => {
     const succeeded = state.result !== undefined;
-    await cleanUp(run, succeeded);
-    state.phase = 'done';
+    state.phase = 'cleanup';
     state.completedAt = new Date().toISOString();
     if (succeeded) await run.moveTo('completed', 'run finished');
     else if (state.killReason) await run.moveTo('killed', state.killReason);
     else await run.moveTo('failed', state.error);
+    await cleanUp(run, succeeded);
+    state.phase = 'done';
+    await killAcknowledged;
+    await run.record();
   });
 
   if (state.status === 'failed') throw wf.ApplicationFailure.nonRetryable(state.error ?? 'agent run failed', state.errorType ?? 'AgentFailed', state.view());

@@ -5,7 +5,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView } from '../domain/agent';
-import type { GatePhase } from '../domain/gates';
+import { phaseHasGates, type GatePhase } from '../domain/gates';
 import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import {
@@ -60,6 +60,19 @@ export class Run {
   async enterPhase(next: AgentPhase): Promise<void> {
     this.state.phase = next;
     await this.record();
+  }
+
+  /**
+   * Tells the API the kill arrived (phase `stopping`): without this write by its short deadline,
+   * the API assumes no worker runs the workflow and stops it itself (api/killswitch.ts).
+   */
+  async acknowledgeKill(reason: string): Promise<void> {
+    this.state.phase = 'stopping';
+    try {
+      await this.record(`kill requested: ${reason}`);
+    } catch (err) {
+      wf.log.warn('could not acknowledge the kill in Valkey', { agentId: this.state.input.agentId, error: describeFailure(err).message });
+    }
   }
 }
 
@@ -116,6 +129,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
   const { state } = run;
   const { input } = state;
   const workspace = state.requireWorkspace();
+  if (!phaseHasGates(input.gateProfile, input.context.gates, phase)) return true;
   await run.enterPhase(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates');
   const outcome = await runGates({
     agentId: input.agentId,
@@ -131,7 +145,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
     maxRounds: input.maxFeedbackRounds,
   });
   state.mergeGates(outcome.results);
-  if (outcome.results.length > 0) {
+  if (outcome.reportRequired && outcome.results.length > 0) {
     const verdict = await reportToCoordinator({
       agentId: input.agentId,
       taskId: input.taskId,
@@ -208,8 +222,6 @@ export async function deliver(run: Run, commitSha: string | undefined): Promise<
 /** Stops the sandbox, salvages unfinished work, removes the worktree; failures are left to the reaper. */
 export async function cleanUp(run: Run, succeeded: boolean): Promise<void> {
   const { state } = run;
-  state.phase = 'cleanup';
-  run.showDetails();
   try {
     const cleaned = await cleanupAgent({ agentId: state.input.agentId, workspace: state.workspace, sandbox: state.sandbox, salvage: !succeeded });
     if (cleaned.salvageRef) {

@@ -3,17 +3,23 @@
  * imports only what it may call (a cleanup step cannot schedule a model turn by accident).
  * Type-only imports: no activity code enters the workflow bundle.
  */
-import { proxyActivities } from '@temporalio/workflow';
-import type { GateActivities, GitActivities, ModelActivities, SandboxActivities, StateActivities } from '../activities';
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { GateActivities, GitActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, StateActivities } from '../activities';
+import { modelTaskQueue } from '../domain/task-queues';
 import * as options from './activity-options';
 
-export const { recordState } = proxyActivities<StateActivities>(options.quick);
-export const { writeInitialPrompt, appendFeedback } = proxyActivities<ModelActivities>(options.quick);
+export const { recordState } = proxyLocalActivities<StateActivities>(options.valkeyWrite);
+export const { writeInitialPrompt, appendFeedback } = proxyLocalActivities<ModelActivities>(options.valkeyWrite);
 export const { headSha } = proxyActivities<GitActivities>(options.quick);
-export const { modelTurn } = proxyActivities<ModelActivities>(options.modelCall);
 export const { executeTools } = proxyActivities<SandboxActivities>(options.toolBatch);
 export const { startSandbox } = proxyActivities<SandboxActivities>(options.workspace);
 export const { prepareWorkspace, scanStagedChanges, commitChanges, checkMergeable, pushBranch } = proxyActivities<GitActivities>(options.workspace);
 export const { runGates } = proxyActivities<GateActivities>(options.gates);
 export const { reportToCoordinator } = proxyActivities<GateActivities>(options.coordinator);
 export const { cleanupAgent } = proxyActivities<GitActivities>(options.cleanup);
+
+/** One model call, on the model task queue next to this run's own (domain/task-queues.ts). */
+export function modelTurn(input: ModelTurnInput): Promise<ModelTurnResult> {
+  const { modelTurn: call } = proxyActivities<ModelActivities>({ ...options.modelCall, taskQueue: modelTaskQueue(workflowInfo().taskQueue) });
+  return call(input);
+}

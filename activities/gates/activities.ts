@@ -47,6 +47,8 @@ export interface RunGatesResult {
   passed: boolean;
   /** What the agent is told when the gates failed; empty when they passed. */
   feedback: string;
+  /** A coordinator is configured: the workflow reports these results to it (reportToCoordinator). */
+  reportRequired: boolean;
 }
 
 export type CoordinatorReport = Parameters<CoordinatorPort['reportGates']>[0];
@@ -56,7 +58,8 @@ export function createGateActivities(deps: GateActivityDeps) {
     async runGates(args: RunGatesInput): Promise<RunGatesResult> {
       const op = currentOperation();
       const wanted = profileGates(args.profile, args.customGates).filter((g) => PRE_COMMIT_GATES.includes(g) === (args.phase === 'pre-commit'));
-      if (wanted.length === 0) return { results: [], passed: true, feedback: '' };
+      const reportRequired = deps.coordinator !== undefined;
+      if (wanted.length === 0) return { results: [], passed: true, feedback: '', reportRequired };
       const review = deps.review;
       const results = await runGates({
         runner: deps.runnerFor(args.workspace, args.sandbox),
@@ -73,7 +76,7 @@ export function createGateActivities(deps: GateActivityDeps) {
         onProgress: () => op.heartbeat(),
       });
       const evaluation = evaluateGates(args.profile, results);
-      return { results, passed: evaluation.passed, feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds) };
+      return { results, passed: evaluation.passed, feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds), reportRequired };
     },
 
     /** Sends gate results to the coordinator; null when none is configured. Retried by policy until delivered. */

@@ -2,14 +2,8 @@
  * Gate profiles: which gates a profile runs and how it judges their results. Pure.
  */
 import type { GateProfile } from '../../domain/agent';
-import { GATE_NAMES, type GateName, type GateResult } from '../../domain/gates';
+import { GATE_NAMES, PROFILE_GATES, type GateName, type GateResult } from '../../domain/gates';
 import { InvalidGateSelectionError } from './errors';
-
-const PROFILE_GATES: Readonly<Record<Exclude<GateProfile, 'custom'>, readonly GateName[]>> = {
-  strict: ['typecheck', 'lint', 'tests', 'coverage', 'build', 'integration', 'review'],
-  standard: ['typecheck', 'lint', 'tests', 'coverage'],
-  minimal: ['tests'],
-};
 
 /**
  * Which `missing` gates fail a profile (a gate the repository does not define).

@@ -174,6 +174,52 @@ describe('kill and kill-all without a worker (forced path)', () => {
   });
 });
 
+/**
+ * The acknowledgement step: a workflow that runs acknowledges a kill with a state write (phase
+ * `stopping`) and may then take until KILL_DEADLINE_SECONDS to reach `killed`; one that does
+ * not acknowledge within KILL_ACK_TIMEOUT_SECONDS (no worker) is forced then, not at the deadline.
+ */
+describe('kill acknowledgement', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { KILL_ACK_TIMEOUT_SECONDS: '1', KILL_DEADLINE_SECONDS: '3600' } });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  const spawn = async (): Promise<{ agentId: string; taskId: string }> => {
+    const body = spawnBody();
+    const res = await api.request('POST', '/agents/spawn', { body });
+    return { agentId: res.body.agentId as string, taskId: body.taskId as string };
+  };
+
+  it('forces a kill that no workflow acknowledges after the short timeout, not after the hour-long deadline', async () => {
+    const { agentId } = await spawn();
+    const res = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'no worker' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agentId, status: 'killed', forced: true });
+  });
+
+  it('waits past the acknowledgement timeout for an acknowledged kill to reach killed by itself', async () => {
+    const { agentId, taskId } = await spawn();
+    const view = { agentId, taskId, agentType: 'worker' as const, spawnedAt: new Date().toISOString() };
+    // What the workflow writes: the acknowledgement as soon as the signal arrives, `killed` once its work has stopped.
+    const workflowWrites = (async () => {
+      await eventually(async () => (await api.client.workflow.getHandle(`agent-${agentId}`).fetchHistory()).events?.some((e) => e.workflowExecutionSignaledEventAttributes), 'the kill signal');
+      await api.store.write({ seq: 1, view: { ...view, status: 'running', phase: 'stopping' }, at: new Date().toISOString() });
+      await new Promise((r) => setTimeout(r, 2500)); // longer than the acknowledgement timeout
+      await api.store.write({ seq: 2, view: { ...view, status: 'killed', phase: 'cleanup', error: 'killed: slow stop' }, at: new Date().toISOString() });
+    })();
+    const res = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'slow stop' } });
+    await workflowWrites;
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agentId, status: 'killed', forced: false, error: 'killed: slow stop' });
+    expect((await api.client.workflow.getHandle(`agent-${agentId}`).describe()).status.name).toBe('RUNNING'); // nobody terminated it
+    await api.client.workflow.getHandle(`agent-${agentId}`).terminate('test over');
+  });
+});
+
 async function liveOnQueue(api: TestApi): Promise<number> {
   let n = 0;
   for await (const _ of api.client.workflow.list({ query: `WorkflowType = 'agentRun' AND ExecutionStatus = 'Running' AND TaskQueue = '${api.taskQueue}'` })) n++;

@@ -133,6 +133,8 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     expect(showFile(remote.dir, branch, 'hello.txt')).toBe('hello from the agent');
     // The tool really ran: its output went back to the model.
     expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[1]!.body.messages[2])).toContain('hello from the agent');
+    // `completed` is recorded once the branch is pushed; cleanup removes the worktree before the run closes.
+    await h.client.workflow.getHandle(`agent-${agentId}`).result();
     expect(existsSync(worktreeOf(agentId))).toBe(false);
     // The seed's body (work items as ids) still states the task.
     expect(firstMessageText(taskId)).toContain('## Work items\n\n- US-001 say hello');
@@ -168,14 +170,13 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ agentId, status: 'killed', alreadyFinished: false, error: 'killed: operator stop' });
     expect(res.body.forced ?? false).toBe(false);
-    // The model-turn activity learns of the cancellation from its next heartbeat (every second), then
-    // cleanup runs; the forced path would take the 20 s deadline.
+    // The run abandons the model call and records `killed` at once; the forced path would take the 20 s deadline.
     expect(elapsed).toBeLessThan(5000);
-    expect(existsSync(worktreeOf(agentId))).toBe(false);
-    // The API answers once Valkey says `killed` (the run's last write); the workflow closes right after.
+    // The API answers once Valkey says `killed`; cleanup then removes the worktree and the run closes.
     const handle = h.client.workflow.getHandle(`agent-${agentId}`);
     expect(await handle.result()).toMatchObject({ status: 'killed' });
     expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(existsSync(worktreeOf(agentId))).toBe(false);
     expect(await auditFor(agentId)).toEqual([expect.objectContaining({ outcome: 'killed', reason: 'operator stop', requestedBy: requesterIdentity(API_KEY) })]);
   });
 
@@ -203,6 +204,7 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     expect(Date.now() - started).toBeLessThan(10_000);
     for (const agentId of agentIds) {
       expect(await store.getAgent(agentId)).toMatchObject({ status: 'killed' });
+      await h.client.workflow.getHandle(`agent-${agentId}`).result(); // cleanup done
       expect(existsSync(worktreeOf(agentId))).toBe(false);
       expect((await auditFor(agentId)).map((r) => r.outcome)).toEqual(['killed']);
     }

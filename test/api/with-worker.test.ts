@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import { createWorker } from '../../worker/create-worker';
+import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import { SA } from '../../domain/search-attributes';
 import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
 import { OwnRedisServer } from './own-redis-server';
@@ -15,7 +15,7 @@ describe('REST API with a live worker and its own Valkey', () => {
   let valkey: OwnRedisServer;
   let api: TestApi;
   let connection: NativeConnection;
-  let worker: Worker;
+  let worker: AgentWorkers;
   let running: Promise<void>;
 
   beforeAll(async () => {
@@ -24,7 +24,15 @@ describe('REST API with a live worker and its own Valkey', () => {
     connection = await NativeConnection.connect({ address: api.config.TEMPORAL_ADDRESS });
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./stand-in-workflow'), logger: quiet });
     // The stand-in workflow calls no activities.
-    worker = await createWorker({ connection, namespace: api.config.TEMPORAL_NAMESPACE, taskQueue: api.taskQueue, activities: {} as Activities, workflowBundle, identity: `api-test@${process.pid}` });
+    worker = await createWorkers({
+      connection,
+      namespace: api.config.TEMPORAL_NAMESPACE,
+      taskQueue: api.taskQueue,
+      activities: {} as Activities,
+      slots: slotsFromConfig(api.config),
+      workflowBundle,
+      identity: `api-test@${process.pid}`,
+    });
     running = worker.run();
   });
   afterAll(async () => {

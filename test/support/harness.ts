@@ -9,13 +9,13 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type Redis from 'ioredis';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../config';
 import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput } from '../../domain/agent';
 import { SA } from '../../domain/search-attributes';
 import { buildActivities } from '../../worker/wiring';
 import type { Activities } from '../../activities';
-import { createWorker } from '../../worker/create-worker';
+import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import type { agentRun } from '../../workflows';
 import { testEnv } from './env';
 import { FakeModelServer } from './fake-model';
@@ -85,7 +85,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
   const services = buildActivities(config, { redis, docker });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
-  let worker: Worker | undefined;
+  let worker: AgentWorkers | undefined;
   let running: Promise<void> | undefined;
 
   const h: Harness = {
@@ -99,7 +99,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
     services,
     async startWorker() {
       const activities = opts.wrapActivities ? opts.wrapActivities(services.activities) : services.activities;
-      worker = await createWorker({ connection, namespace: 'default', taskQueue, activities, workflowBundle: await workflowBundle() });
+      worker = await createWorkers({ connection, namespace: 'default', taskQueue, activities, slots: slotsFromConfig(config), workflowBundle: await workflowBundle() });
       running = worker.run();
     },
     async stopWorker() {

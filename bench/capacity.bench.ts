@@ -1,0 +1,586 @@
+/**
+ * Capacity and latency of the service beside a bare-Temporal floor, in one run (npm run bench).
+ *
+ * Everything real: a Temporal dev server of its own (SQLite file; BENCH_TEMPORAL_ADDRESS to use
+ * another), Valkey at VALKEY_HOST:VALKEY_PORT, the service's worker as its own process
+ * (`worker/main.ts`, default slots), the API in this process on a random port, git on a file://
+ * remote, the scripted fake model. The floor is a worker process of its own (bench/floor/) that
+ * runs the same shapes as bare workflows and no-op activities.
+ *
+ *  - spawn: 50 concurrent clients; POST /agents/spawn vs a bare `workflow.start` (no worker polls).
+ *  - runs at 1, 20, 50 concurrent agents: five turns (four bash tool calls, then the final
+ *    answer), the minimal gate (`test -e`), scan, commit, push, cleanup; runs/min from the first
+ *    spawn to the last `completed` event; per turn = between consecutive model requests of a run
+ *    (p50); tail = final model request to the `completed` event (p50). Floor: `floorRun(5)`.
+ *  - kill: single kills of live agents (waiting on the model) through POST /kill, request to the
+ *    answer (`killed`), p50/p99; kill-all of 100 live agents; a kill with no worker (forced after
+ *    KILL_ACK_TIMEOUT_SECONDS). Floor: signal to the closed result of `floorWait`.
+ *  - 500 agents waiting on the model: how many reach `running` (Valkey), the worker's peak RSS.
+ *    Floor: 500 `floorWait` runs, the floor worker's RSS.
+ * Prints the machine's load before and after, then the table; progress goes to stderr.
+ * BENCH_SCALE=0.2 shrinks every count (a quick look; not the issue's figures).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import Redis from 'ioredis';
+import pino from 'pino';
+import { createApp } from '../api/app';
+import { loadConfig } from '../config';
+import { AgentStateStore } from '../state/agent-state-store';
+import { keys } from '../state/keys';
+import { FakeModelServer, type RecordedRequest } from '../test/support/fake-model';
+import { createRemoteRepo } from '../test/support/git-fixtures';
+import type { FloorRunResult } from './floor/workflows';
+
+const ROOT = path.resolve(__dirname, '..');
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const scaled = (n: number, min = 1) => Math.max(min, Math.round(n * SCALE));
+const TURNS = 5;
+const SPAWNS = scaled(150, 10);
+const SPAWN_CLIENTS = 50;
+const RUN_LEVELS: { agents: number; runs: number }[] = [
+  { agents: 1, runs: scaled(3) },
+  { agents: scaled(20), runs: scaled(40) },
+  { agents: scaled(50), runs: scaled(100) },
+];
+const SINGLE_KILLS = scaled(20, 5);
+const KILL_ALL = scaled(100, 5);
+const WAITING = scaled(500, 10);
+const API_KEY = `bench-${randomUUID()}`;
+const GATES_JSON = JSON.stringify({ gates: { tests: { command: 'test -e notes.txt' } } });
+const HANG = { text: 'never sent', delayMs: 3_600_000 };
+
+const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const loadBefore = loadavg();
+  const temporal = process.env.BENCH_TEMPORAL_ADDRESS ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined } : await startDevServer();
+  const fake = new FakeModelServer();
+  const baseUrl = await fake.start();
+  const receivedAt = stampRequests(fake);
+  const workspaceRoot = mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-'));
+  const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# capacity bench\n' }, mkdtempSync(path.join(workspaceRoot, 'remote-')));
+  const id = randomUUID().slice(0, 8);
+  const queues = { service: `bench-svc-${id}`, floor: `bench-floor-${id}`, spawnService: `bench-spawn-svc-${id}`, spawnFloor: `bench-spawn-floor-${id}`, noWorker: `bench-noworker-${id}` };
+  const serviceEnv: Record<string, string> = {
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: queues.service,
+    VALKEY_HOST: process.env.VALKEY_HOST ?? '127.0.0.1',
+    VALKEY_PORT: process.env.VALKEY_PORT ?? '6379',
+    WORKSPACE_ROOT: path.join(workspaceRoot, 'workspaces'),
+    GIT_ALLOWED_SCHEMES: 'file,https,ssh',
+    ANTHROPIC_BASE_URL: baseUrl,
+    CLAUDE_API_KEY: 'sk-ant-api03-bench-key-for-the-fake-model',
+    REAPER_INTERVAL_SECONDS: '86400',
+    LOG_LEVEL: 'warn',
+    ORCHESTRATOR_API_KEY: API_KEY,
+  };
+  const children: ChildProcess[] = [];
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const redis = new Redis({ host: serviceEnv.VALKEY_HOST, port: Number(serviceEnv.VALKEY_PORT), maxRetriesPerRequest: 1 });
+  const events = await subscribeEvents();
+  const apis: Api[] = [];
+  try {
+    const serviceWorker = startProcess('worker/main.ts', serviceEnv, children);
+    const floorWorker = startProcess('bench/floor/worker.ts', { TEMPORAL_ADDRESS: temporal.address, FLOOR_TASK_QUEUE: queues.floor }, children);
+    const api = await startApi(serviceEnv, {}, apis);
+    const repository = remote.url;
+
+    const spawnAgent = async (a: Api, script: Parameters<FakeModelServer['script']>[1]): Promise<{ agentId: string; taskId: string }> => {
+      const taskId = `B-${randomUUID().slice(0, 12)}`;
+      fake.script(taskId, script);
+      const res = await a.post('/agents/spawn', { taskId, agentType: 'worker', gateProfile: 'minimal', context: { repository, branch: 'main', workItems: ['bench'], skills: [] } });
+      return { agentId: res.agentId as string, taskId };
+    };
+    const fiveTurns = () => [
+      ...Array.from({ length: TURNS - 1 }, (_, i) => ({ tools: [{ name: 'bash' as const, input: { command: `echo ${i} >> notes.txt` } }] })),
+      { text: 'Done.' },
+    ];
+    const serviceRun = async (): Promise<RunSample> => {
+      const { agentId, taskId } = await spawnAgent(api, fiveTurns());
+      const end = await events.waitFor(agentId, ['completed', 'failed', 'killed'], 600_000);
+      if (end.to !== 'completed') throw new Error(`agent ${agentId} ended ${end.to}: ${end.reason ?? ''}`);
+      const times = fake.requestsFor(taskId).map((r) => receivedAt.get(r)!);
+      return { turnsMs: diffs(times), tailMs: end.at - times[times.length - 1]! };
+    };
+    const floorRun = async (): Promise<RunSample> => {
+      const handle = await client.workflow.start('floorRun', { taskQueue: queues.floor, workflowId: `floor-${randomUUID()}`, args: [TURNS] });
+      const r = (await handle.result()) as FloorRunResult;
+      return { turnsMs: diffs(r.modelStarts), tailMs: Date.now() - r.lastModelEnd };
+    };
+
+    progress('warming up: one service run (bundles the workflows, clones the mirror) and one floor run');
+    await serviceRun();
+    await floorRun();
+
+    // 1. Spawn.
+    progress(`spawn: ${SPAWNS} spawns from ${SPAWN_CLIENTS} concurrent clients, API vs bare workflow.start`);
+    const spawnApi = await startApi({ ...serviceEnv, TEMPORAL_TASK_QUEUE: queues.spawnService }, {}, apis);
+    const apiSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => spawnAgent(spawnApi, [HANG]));
+    const bareSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => client.workflow.start('floorWait', { taskQueue: queues.spawnFloor, workflowId: `floor-${randomUUID()}` }));
+    await terminateAll(client, [queues.spawnService, queues.spawnFloor]);
+
+    // 2. Runs.
+    const runRows: RunRow[] = [];
+    for (const level of RUN_LEVELS) {
+      progress(`runs: ${level.runs} runs at ${level.agents} concurrent agents (service, then floor)`);
+      const service = await closedLoop(level.runs, level.agents, serviceRun);
+      const floor = await closedLoop(level.runs, level.agents, floorRun);
+      runRows.push({ ...level, service, floor });
+    }
+
+    // 3. Kills.
+    progress(`kill: ${SINGLE_KILLS} single kills of live agents, then kill-all of ${KILL_ALL}`);
+    const live = async (n: number): Promise<string[]> => {
+      const spawned = await pool(n, 20, () => spawnAgent(api, [HANG]));
+      await waitFor(async () => spawned.every((s) => fake.requestsFor(s.taskId).length > 0), 600_000, `${n} agents to wait on the model`);
+      return spawned.map((s) => s.agentId);
+    };
+    const singleMs: number[] = [];
+    let singleForced = 0;
+    for (let i = 0; i < SINGLE_KILLS; i++) {
+      const [agentId] = await live(1);
+      const t0 = performance.now();
+      const res = await api.post(`/agents/${agentId}/kill`, { reason: 'bench' });
+      singleMs.push(performance.now() - t0);
+      if (res.status !== 'killed') throw new Error(`kill of ${agentId} answered ${String(res.status)}`);
+      if (res.forced) singleForced++;
+    }
+    await live(KILL_ALL);
+    await waitUntilVisible(client, queues.service, KILL_ALL);
+    let t0 = performance.now();
+    const killAll = await api.post('/agents/kill-all', { reason: 'bench' });
+    const killAllMs = performance.now() - t0;
+
+    const floorSingleMs: number[] = [];
+    for (let i = 0; i < SINGLE_KILLS; i++) {
+      const handle = await startFloorWaiting(client, queues.floor);
+      t0 = performance.now();
+      await handle.signal('kill');
+      await handle.result();
+      floorSingleMs.push(performance.now() - t0);
+    }
+    const floorHandles = await pool(KILL_ALL, 20, () => startFloorWaiting(client, queues.floor));
+    t0 = performance.now();
+    await pool(KILL_ALL, 10, async (i) => floorHandles[i]!.signal('kill'));
+    await Promise.all(floorHandles.map((h) => h.result()));
+    const floorKillAllMs = performance.now() - t0;
+
+    progress('kill with no worker (forced after the acknowledgement timeout)');
+    const noWorkerApi = await startApi({ ...serviceEnv, TEMPORAL_TASK_QUEUE: queues.noWorker }, {}, apis);
+    const orphan = await spawnAgent(noWorkerApi, [HANG]);
+    t0 = performance.now();
+    const forced = await noWorkerApi.post(`/agents/${orphan.agentId}/kill`, { reason: 'bench' });
+    const forcedMs = performance.now() - t0;
+    if (!forced.forced) throw new Error('the kill with no worker was not forced');
+
+    // 4. Waiting agents.
+    await sleep(3000); // let killed runs finish their cleanup
+    const idleRss = rssMb(serviceWorker.pid!);
+    progress(`waiting: ${WAITING} agents waiting on the model (worker idle RSS ${idleRss} MB)`);
+    const waitingStarted = performance.now();
+    const waitingAgents = await pool(WAITING, 25, () => spawnAgent(api, [HANG]));
+    let peakRss = idleRss;
+    const runningCount = async () => countRunning(redis, waitingAgents.map((a) => a.agentId));
+    let running = 0;
+    const deadline = Date.now() + 30 * 60_000;
+    while (Date.now() < deadline) {
+      peakRss = Math.max(peakRss, rssMb(serviceWorker.pid!));
+      running = await runningCount();
+      const waitingOnModel = waitingAgents.filter((a) => fake.requestsFor(a.taskId).length > 0).length;
+      if (running === WAITING && waitingOnModel === WAITING) break;
+      await sleep(1000);
+    }
+    const allRunningMs = performance.now() - waitingStarted;
+    for (let i = 0; i < 5; i++) {
+      peakRss = Math.max(peakRss, rssMb(serviceWorker.pid!));
+      await sleep(1000);
+    }
+    running = await runningCount();
+    const floorIdleRss = rssMb(floorWorker.pid!);
+    const floorWaiting = await pool(WAITING, 25, () => startFloorWaiting(client, queues.floor));
+    await waitFor(async () => (await countRunningWorkflows(client, queues.floor)) >= WAITING, 600_000, 'floor runs to wait');
+    let floorPeakRss = floorIdleRss;
+    for (let i = 0; i < 5; i++) {
+      floorPeakRss = Math.max(floorPeakRss, rssMb(floorWorker.pid!));
+      await sleep(1000);
+    }
+    void floorWaiting;
+
+    const loadAfter = loadavg();
+    printTable({
+      loadBefore,
+      loadAfter,
+      spawn: { api: apiSpawn, bare: bareSpawn },
+      runRows,
+      kill: {
+        single: stats(singleMs),
+        singleForced,
+        floorSingle: stats(floorSingleMs),
+        killAllMs,
+        killAllCounts: `${String(killAll.killed)}/${String(killAll.total)} killed, ${String(killAll.forced)} forced`,
+        floorKillAllMs,
+        forcedMs,
+        ackTimeoutSeconds: loadConfig(serviceEnv).KILL_ACK_TIMEOUT_SECONDS,
+      },
+      waiting: { running, idleRss, peakRss, allRunningMs, floorIdleRss, floorPeakRss },
+    });
+  } finally {
+    progress('cleaning up');
+    await terminateAll(client, Object.values(queues)).catch((err: unknown) => progress(`terminate failed: ${String(err)}`));
+    for (const a of apis) await a.close();
+    for (const c of children) c.kill('SIGTERM');
+    await sleep(2000);
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await events.stop();
+    redis.disconnect();
+    await connection.close();
+    await fake.stop();
+    await temporal.stop();
+    rmSync(workspaceRoot, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement helpers
+
+interface RunSample {
+  turnsMs: number[];
+  tailMs: number;
+}
+
+interface LoopResult {
+  runs: number;
+  elapsedMs: number;
+  runsPerMin: number;
+  turnP50Ms: number;
+  tailP50Ms: number;
+}
+
+interface RunRow {
+  agents: number;
+  runs: number;
+  service: LoopResult;
+  floor: LoopResult;
+}
+
+/** `runs` runs, at most `concurrency` at a time; figures from the samples. */
+async function closedLoop(runs: number, concurrency: number, run: () => Promise<RunSample>): Promise<LoopResult> {
+  const t0 = performance.now();
+  const samples = await pool(runs, concurrency, run);
+  const elapsedMs = performance.now() - t0;
+  return {
+    runs,
+    elapsedMs,
+    runsPerMin: (runs / elapsedMs) * 60_000,
+    turnP50Ms: percentile(samples.flatMap((s) => s.turnsMs), 50),
+    tailP50Ms: percentile(samples.map((s) => s.tailMs), 50),
+  };
+}
+
+async function pool<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array<T>(count);
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      out[i] = await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return out;
+}
+
+async function timedPool(count: number, concurrency: number, fn: () => Promise<unknown>): Promise<{ totalMs: number; p50Ms: number }> {
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  await pool(count, concurrency, async () => {
+    const s = performance.now();
+    await fn();
+    latencies.push(performance.now() - s);
+  });
+  return { totalMs: performance.now() - t0, p50Ms: percentile(latencies, 50) };
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function stats(values: number[]): { p50: number; p99: number; max: number } {
+  return { p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) };
+}
+
+const diffs = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+/** When each request reached the fake model (its body read), by wrapping its record. */
+function stampRequests(fake: FakeModelServer): WeakMap<RecordedRequest, number> {
+  const receivedAt = new WeakMap<RecordedRequest, number>();
+  const record = fake.requests.push.bind(fake.requests);
+  fake.requests.push = (...items: RecordedRequest[]) => {
+    for (const r of items) receivedAt.set(r, Date.now());
+    return record(...items);
+  };
+  return receivedAt;
+}
+
+interface LifecycleEvent {
+  agentId: string;
+  to: string;
+  reason?: string;
+  /** Arrival here, epoch ms. */
+  at: number;
+}
+
+/** Lifecycle events from Valkey, as a coordinator sees them, with their arrival time. */
+async function subscribeEvents() {
+  const sub = new Redis({ host: process.env.VALKEY_HOST ?? '127.0.0.1', port: Number(process.env.VALKEY_PORT ?? 6379) });
+  const seen = new Map<string, LifecycleEvent[]>();
+  const waiters = new Set<() => void>();
+  sub.on('message', (_c: string, message: string) => {
+    const e = JSON.parse(message) as Omit<LifecycleEvent, 'at'>;
+    const list = seen.get(e.agentId) ?? [];
+    list.push({ ...e, at: Date.now() });
+    seen.set(e.agentId, list);
+    for (const w of waiters) w();
+  });
+  await sub.subscribe(keys.events);
+  return {
+    async waitFor(agentId: string, to: string[], timeoutMs: number): Promise<LifecycleEvent> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = seen.get(agentId)?.find((e) => to.includes(e.to));
+        if (hit) return hit;
+        if (Date.now() > deadline) throw new Error(`agent ${agentId} did not reach ${to.join('|')}`);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            waiters.delete(done);
+            resolve();
+          };
+          waiters.add(done);
+          setTimeout(done, 1000);
+        });
+      }
+    },
+    stop: async () => {
+      await sub.quit();
+    },
+  };
+}
+
+async function countRunning(redis: Redis, agentIds: string[]): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < agentIds.length; i += 100) {
+    const raws = await redis.mget(...agentIds.slice(i, i + 100).map((a) => keys.agent(a)));
+    n += raws.filter((raw) => raw && (JSON.parse(raw) as { status: string }).status === 'running').length;
+  }
+  return n;
+}
+
+async function countRunningWorkflows(client: Client, taskQueue: string): Promise<number> {
+  let n = 0;
+  for await (const e of client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'` })) {
+    void e;
+    n++;
+  }
+  return n;
+}
+
+async function startFloorWaiting(client: Client, taskQueue: string): Promise<WorkflowHandle> {
+  return client.workflow.start('floorWait', { taskQueue, workflowId: `floor-${randomUUID()}` });
+}
+
+async function waitUntilVisible(client: Client, taskQueue: string, count: number): Promise<void> {
+  await waitFor(async () => (await countRunningWorkflows(client, taskQueue)) >= count, 120_000, `${count} agents visible`);
+}
+
+async function terminateAll(client: Client, taskQueues: string[]): Promise<void> {
+  for (const q of taskQueues) {
+    const ids: string[] = [];
+    for await (const e of client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${q}'` })) ids.push(e.workflowId);
+    await pool(ids.length, 20, (i) => client.workflow.getHandle(ids[i]!).terminate('bench over').catch(() => undefined));
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+function loadavg(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** A TypeScript entry point as its own node process (RSS is the process's own). */
+function startProcess(entry: string, env: Record<string, string>, children: ChildProcess[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', (c: Buffer) => process.stderr.write(`[${path.basename(entry)}] ${c.toString()}`));
+  children.push(child);
+  return child;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Temporal dev server for this run only, as scripts/lib.sh starts one. */
+async function startDevServer(): Promise<{ address: string; stop: () => Promise<void> }> {
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-temporal-')), 'temporal.db');
+  const sa = ['TaskId', 'AgentType', 'AgentStatus', 'Repository', 'GateProfile'].flatMap((a) => ['--search-attribute', `${a}=Keyword`]);
+  const bin = path.join(ROOT, '.tools/venv/bin/temporal');
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', db, ...sa];
+  const server = spawn(bin, [...args, '--dynamic-config-value', 'matching.priorityLevels=10', '--log-level', 'error'], { stdio: 'ignore' });
+  const address = `127.0.0.1:${port}`;
+  progress(`started a Temporal dev server at ${address}`);
+  await waitFor(
+    async () => {
+      const c = await Connection.connect({ address, connectTimeout: 1000 });
+      await c.close();
+      return true;
+    },
+    120_000,
+    'the Temporal dev server',
+  );
+  return {
+    address,
+    async stop() {
+      server.kill('SIGTERM');
+      await sleep(1000);
+      rmSync(path.dirname(db), { recursive: true, force: true });
+    },
+  };
+}
+
+interface Api {
+  post(route: string, body: unknown): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+async function startApi(env: Record<string, string>, tuning: Record<string, number>, apis: Api[]): Promise<Api> {
+  const config = loadConfig(env);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1 });
+  const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600 });
+  const app = createApp({ client, redis, store, config, logger: pino({ level: 'silent' }), tuning });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const api: Api = {
+    async post(route, body) {
+      const res = await fetch(`${baseUrl}${route}`, { method: 'POST', headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const json = (await res.json()) as Record<string, unknown>;
+      if (!res.ok) throw new Error(`${route} answered ${res.status}: ${JSON.stringify(json)}`);
+      return json;
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await connection.close();
+      redis.disconnect();
+    },
+  };
+  apis.push(api);
+  return api;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+interface Report {
+  loadBefore: string;
+  loadAfter: string;
+  spawn: { api: { totalMs: number; p50Ms: number }; bare: { totalMs: number; p50Ms: number } };
+  runRows: RunRow[];
+  kill: {
+    single: { p50: number; p99: number; max: number };
+    singleForced: number;
+    floorSingle: { p50: number; p99: number; max: number };
+    killAllMs: number;
+    killAllCounts: string;
+    floorKillAllMs: number;
+    forcedMs: number;
+    ackTimeoutSeconds: number;
+  };
+  waiting: { running: number; idleRss: number; peakRss: number; allRunningMs: number; floorIdleRss: number; floorPeakRss: number };
+}
+
+function printTable(r: Report): void {
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  const rows: [string, string, string, string][] = [
+    ['figure', 'service', 'floor (bare Temporal)', 'ratio / target'],
+    [`spawn, ${SPAWNS} from ${SPAWN_CLIENTS} clients (total; p50)`, `${s(r.spawn.api.totalMs)}; ${s(r.spawn.api.p50Ms)}`, `${s(r.spawn.bare.totalMs)}; ${s(r.spawn.bare.p50Ms)}`, x(r.spawn.api.totalMs, r.spawn.bare.totalMs)],
+  ];
+  for (const row of r.runRows) {
+    const { service: sv, floor: fl } = row;
+    rows.push([`runs/min, ${row.agents} agents (${row.runs} runs)`, sv.runsPerMin.toFixed(1), fl.runsPerMin.toFixed(1), `${x(sv.runsPerMin, fl.runsPerMin)}${row.agents === RUN_LEVELS[1]!.agents ? ' (>= 100/min)' : ''}`]);
+    rows.push([`per turn p50, ${row.agents} agents`, s(sv.turnP50Ms), s(fl.turnP50Ms), `${x(sv.turnP50Ms, fl.turnP50Ms)}${row.agents === RUN_LEVELS[1]!.agents ? ' (<= 1.2x)' : ''}`]);
+    rows.push([`tail p50 (last answer -> completed), ${row.agents} agents`, s(sv.tailP50Ms), s(fl.tailP50Ms), row.agents === RUN_LEVELS[1]!.agents ? '(<= 3 s)' : '']);
+  }
+  const k = r.kill;
+  rows.push([`kill, live agent, ${SINGLE_KILLS} kills (p50 / p99)`, `${s(k.single.p50)} / ${s(k.single.p99)}${k.singleForced ? ` (${k.singleForced} forced)` : ''}`, `${s(k.floorSingle.p50)} / ${s(k.floorSingle.p99)}`, '(p99 <= 1 s)']);
+  rows.push([`kill-all of ${KILL_ALL} live agents`, `${s(k.killAllMs)} (${k.killAllCounts})`, s(k.floorKillAllMs), '(<= 5 s)']);
+  rows.push(['kill with no worker (forced)', s(k.forcedMs), '-', `ack timeout ${k.ackTimeoutSeconds} s`]);
+  const w = r.waiting;
+  rows.push([`${WAITING} agents waiting on the model: running`, `${w.running}/${WAITING} (all in ${s(w.allRunningMs)})`, '-', `(all ${WAITING})`]);
+  rows.push([`worker RSS idle -> with ${WAITING} waiting`, `${w.idleRss} -> ${w.peakRss} MB`, `${w.floorIdleRss} -> ${w.floorPeakRss} MB`, '(<= 600 MB)']);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`load average (1/5/15 min) before: ${r.loadBefore}; after: ${r.loadAfter}; ${os.cpus().length} cpus; node ${process.version}; scale ${SCALE}`);
+  console.log(line(rows[0]!));
+  console.log(`|${widths.map((wd) => '-'.repeat(wd + 2)).join('|')}|`);
+  for (const row of rows.slice(1)) console.log(line(row));
+}
+
+main()
+  // The fake model's hanging replies keep timers; the workers are already stopped.
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
+    progress(`capacity bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  });

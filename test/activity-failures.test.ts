@@ -50,6 +50,7 @@ describe('activity failures reach the workflow with their declared type and retr
     transcripts: dep,
     anthropic: dep,
     workspaces: dep,
+    homes: dep,
     sandbox: dep,
     coordinator: dep,
     settings: {

@@ -24,7 +24,7 @@ describe('executeToolBatch', () => {
   afterAll(() => redis.quit());
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'tools-'));
-    deps = { transcripts, runner: new LocalRunner(dir), hostRoot: dir, timeoutMs: 10_000, maxOutputBytes: 10_000 };
+    deps = { transcripts, runner: new LocalRunner(dir, path.join(dir, '.home')), hostRoot: dir, timeoutMs: 10_000, maxOutputBytes: 10_000 };
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

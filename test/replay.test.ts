@@ -114,10 +114,10 @@ describe('replaying recorded agentRun histories', () => {
   it(
     'replay CLI: exits 0 for a recorded history file, 1 for a history the code does not match, 2 for a bad invocation',
     async () => {
-      // A history whose first recordState was scheduled under another activity name: the current code cannot match it.
+      // A history whose prepareWorkspace was scheduled under another activity name: the current code cannot match it.
       const tampered = path.join(scratch, 'tampered.json');
       const json = JSON.parse(readFileSync(path.join(HISTORIES, 'failed-turn-budget.json'), 'utf8')) as { events: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] };
-      const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordState');
+      const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareWorkspace');
       scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'renamedActivity';
       writeFileSync(tampered, JSON.stringify(json));
       await expect(loadHistoryFile(tampered)).resolves.toMatchObject({ workflowId: 'tampered' });

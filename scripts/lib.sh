@@ -39,6 +39,7 @@ package_present() { # debian-package
     docker-compose) command -v docker-compose || docker compose version ;;
     busybox-static) static_busybox ;;
     bubblewrap) command -v bwrap ;;
+    openssh-client) command -v ssh-keygen ;;
     *) dpkg -s "$1" ;;
   esac >/dev/null 2>&1
 }

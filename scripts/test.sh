@@ -6,8 +6,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 # redis-server: the test servers; docker.io, busybox-static: the sandbox suites and their image;
-# docker-compose: test/compose.test.ts; bubblewrap: the namespace sandbox; procps: `ps` in tests.
-ensure_tools redis-server docker.io busybox-static docker-compose bubblewrap procps
+# docker-compose: test/compose.test.ts; bubblewrap: the namespace sandbox; procps: `ps` in tests;
+# openssh-client: ssh-keygen in the scanner's private-key tests.
+ensure_tools redis-server docker.io busybox-static docker-compose bubblewrap procps openssh-client
 
 export TEMPORAL_TEST_PORT="${TEMPORAL_TEST_PORT:-7299}"
 export VALKEY_TEST_PORT="${VALKEY_TEST_PORT:-6399}"

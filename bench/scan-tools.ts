@@ -63,13 +63,3 @@ export async function secretlintReport(root: string, configFile: string): Promis
   }
   return report;
 }
-
-/** Runs a command and returns its wall-clock time in seconds (stdout discarded). */
-export async function timeCommand(command: string, args: readonly string[], cwd: string): Promise<number> {
-  const start = performance.now();
-  await run(command, [...args], { maxBuffer: 1 << 30, cwd }).catch((err: { code?: number | string }) => {
-    // Scanners exit 1 when they find something; that is a finished run.
-    if (err.code !== 1) throw err;
-  });
-  return (performance.now() - start) / 1000;
-}

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { SAMPLERS, createRng } from '../test/support/scanner/samples';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const CLI = path.join(__dirname, 'cli.ts');
+/** What `npm run scan` runs: the compiled CLI, compiled first when stale. */
+const LAUNCHER = path.join(ROOT, 'scripts', 'scan.mjs');
 
 function scan(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [TSX, CLI, ...args], { cwd, encoding: 'utf8' });
+  const res = spawnSync(process.execPath, [LAUNCHER, ...args], { cwd, encoding: 'utf8' });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -48,6 +48,33 @@ describe('scan CLI', () => {
     expect(lines).toEqual([
       expect.objectContaining({ file: 'src/app.ts', line: 2, column: 16, ruleId: 'github-pat', match: 'ghp_…', fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) }),
     ]);
+  });
+
+  it('scans a larger tree on worker threads with the same findings as on one thread', () => {
+    const planted: string[] = [];
+    for (let d = 0; d < 10; d++) {
+      mkdirSync(path.join(dir, `pkg${d}`));
+      for (let f = 0; f < 20; f++) {
+        const body = Array.from({ length: 50 }, (_, i) => `export const value${i} = compute(${i}, 'task');`);
+        if (f % 7 === 0) {
+          const secret = token();
+          planted.push(secret);
+          body.splice(10, 0, `const t = "${secret}";`);
+        }
+        writeFileSync(path.join(dir, `pkg${d}`, `file${f}.ts`), body.join('\n'));
+      }
+    }
+    writeFileSync(path.join(dir, '.secretsignore'), 'pkg9/\n');
+    const parallel = scan(['--threads', '2', dir]);
+    const single = scan(['--threads', '1', dir]);
+    expect(parallel.status).toBe(1);
+    expect(parallel.stdout).toBe(single.stdout);
+    const found = parallel.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; line: number });
+    // 10 dirs x 3 planted files, less pkg9 which the allowlist skips.
+    expect(found).toHaveLength(27);
+    expect(found.every((f) => f.line === 11 && !f.file.startsWith('pkg9/'))).toBe(true);
+    for (const s of planted) expect(parallel.stdout).not.toContain(s);
+    expect(scan(['--threads', '0', dir])).toMatchObject({ status: 2, stderr: expect.stringMatching(/^scan: --threads must be/) });
   });
 
   it('exits 0 with no output on a clean tree, and honours .secretsignore fingerprints', () => {

@@ -1,8 +1,9 @@
 /**
- * Command line: `tsx scanner/cli.ts [--format json|sarif] (PATH | --staged)`.
+ * Command line: `npm run --silent scan -- [--format json|sarif] [--threads N] (PATH | --staged)`, which runs
+ * the compiled JavaScript in dist/ (scripts/scan.mjs compiles it first when it is missing or stale).
  *
- * PATH: scans the file tree (honouring .gitignore, skipping .git/ and node_modules/), paths in
- * the output relative to PATH. --staged: scans the lines added by `git diff --cached` in the
+ * PATH: scans the file tree (honouring .gitignore, skipping .git/ and node_modules/) on all
+ * cores (worker threads, reads concurrent), paths in the output relative to PATH. --staged: scans the lines added by `git diff --cached` in the
  * repository of the current directory. The allowlist `.secretsignore` is read from PATH (or the
  * repository root). Output: one JSON object per finding per line, or a SARIF 2.1.0 document.
  * Exit status: 0 no finding, 1 findings, 2 error (one line on stderr).
@@ -14,8 +15,9 @@ import { promisify } from 'node:util';
 import { ALLOWLIST_FILE, EMPTY_ALLOWLIST, loadAllowlist } from './allow';
 import { scanAddedLines } from './diff';
 import { RULES } from './rules';
+import { scanFile } from './file-scan';
+import { scanFilesInParallel } from './parallel';
 import { toSarif } from './sarif';
-import { DEFAULT_MAX_FILE_BYTES, scanText } from './scan';
 import type { Allowlist, ScanResult } from './types';
 import { walkFiles } from './walk';
 
@@ -28,17 +30,20 @@ interface Args {
   readonly target?: string;
   readonly format: Format;
   readonly help: boolean;
+  /** Worker threads for PATH scans; default: the available parallelism. */
+  readonly threads?: number;
 }
 
 /** A failure reported as exit status 2; messages name paths and options, never file content. */
 class UsageError extends Error {}
 
-const USAGE = 'usage: scan [--format json|sarif] (PATH | --staged)';
+const USAGE = 'usage: scan [--format json|sarif] [--threads N] (PATH | --staged)';
 
 function parseArgs(argv: readonly string[]): Args {
   let staged = false;
   let format: Format = 'json';
   let help = false;
+  let threads: number | undefined;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -53,6 +58,10 @@ function parseArgs(argv: readonly string[]): Args {
       const value = arg === '--format' ? argv[++i] : arg.slice('--format='.length);
       if (value !== 'json' && value !== 'sarif') throw new UsageError(`--format must be json or sarif`);
       format = value;
+    } else if (arg === '--threads' || arg.startsWith('--threads=')) {
+      const value = arg === '--threads' ? argv[++i] : arg.slice('--threads='.length);
+      if (value === undefined || !/^[0-9]{1,2}$/.test(value) || Number(value) < 1) throw new UsageError('--threads must be a whole number from 1 to 99');
+      threads = Number(value);
     } else if (arg.startsWith('-') && arg !== '-') {
       throw new UsageError(`unknown option ${arg}; ${USAGE}`);
     } else {
@@ -62,34 +71,20 @@ function parseArgs(argv: readonly string[]): Args {
   if (help) return { staged, format, help };
   if (staged && positional.length > 0) throw new UsageError(`give either PATH or --staged, not both; ${USAGE}`);
   if (!staged && positional.length !== 1) throw new UsageError(USAGE);
-  return { staged, target: positional[0], format, help };
+  return { staged, target: positional[0], format, help, threads };
+}
+
+/** The allowlist file's text ('' when there is none): worker threads parse it themselves. */
+async function readAllowlistText(root: string): Promise<string> {
+  return fs.readFile(path.join(root, ALLOWLIST_FILE), 'utf8').catch(() => '');
 }
 
 async function readAllowlist(root: string): Promise<Allowlist> {
-  const text = await fs.readFile(path.join(root, ALLOWLIST_FILE), 'utf8').catch(() => undefined);
-  return text === undefined ? EMPTY_ALLOWLIST : loadAllowlist(text);
+  const text = await readAllowlistText(root);
+  return text === '' ? EMPTY_ALLOWLIST : loadAllowlist(text);
 }
 
-/** True when the first bytes contain NUL, as git decides a file is binary. */
-function isBinary(buf: Buffer): boolean {
-  return buf.subarray(0, 8000).includes(0);
-}
-
-async function scanFile(absolute: string, relative: string, allowlist: Allowlist, result: ScanResult): Promise<void> {
-  if (allowlist.allowsPath(relative)) return;
-  const stat = await fs.stat(absolute);
-  if (stat.size > DEFAULT_MAX_FILE_BYTES) {
-    result.skipped.push({ file: relative, reason: `file larger than ${DEFAULT_MAX_FILE_BYTES} bytes` });
-    return;
-  }
-  const buf = await fs.readFile(absolute);
-  if (isBinary(buf)) return;
-  const { findings, skipped } = scanText(buf.toString('utf8'), relative, { allowlist });
-  result.findings.push(...findings);
-  result.skipped.push(...skipped);
-}
-
-async function scanPath(target: string): Promise<ScanResult> {
+async function scanPath(target: string, threads: number | undefined): Promise<ScanResult> {
   const stat = await fs.stat(target).catch(() => undefined);
   if (stat === undefined) throw new UsageError(`no such file or directory: ${target}`);
   const result: ScanResult = { findings: [], skipped: [] };
@@ -98,11 +93,11 @@ async function scanPath(target: string): Promise<ScanResult> {
     return result;
   }
   if (!stat.isDirectory()) throw new UsageError(`not a file or directory: ${target}`);
-  const allowlist = await readAllowlist(target);
-  for await (const relative of walkFiles(target)) {
-    await scanFile(path.join(target, relative), relative, allowlist, result);
-  }
-  return result;
+  const allowlistText = await readAllowlistText(target);
+  const allowlist = loadAllowlist(allowlistText);
+  const files: string[] = [];
+  for await (const relative of walkFiles(target)) if (!allowlist.allowsPath(relative)) files.push(relative);
+  return scanFilesInParallel(target, files, allowlistText, { threads });
 }
 
 async function git(args: readonly string[]): Promise<string> {
@@ -139,7 +134,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    const result = args.staged ? await scanStaged() : await scanPath(args.target as string);
+    const result = args.staged ? await scanStaged() : await scanPath(args.target as string, args.threads);
     result.findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
     for (const s of result.skipped) process.stderr.write(`scan: skipped ${s.file}: ${s.reason}\n`);
     process.stdout.write(render(result, args.format));

@@ -33,5 +33,7 @@ wait_until "the Temporal dev server on port $TEMPORAL_TEST_PORT" 300 temporal_he
 
 export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_TEST_PORT" VALKEY_HOST=127.0.0.1 VALKEY_PORT="$VALKEY_TEST_PORT"
 export TEMPORAL_BIN="$TEMPORAL"
+log "compiling the scanner CLI"
+npm run --silent build:scanner
 log "running jest"
 npx jest --maxWorkers=2 "$@"

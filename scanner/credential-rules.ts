@@ -145,6 +145,10 @@ export const CREDENTIAL_RULES: readonly Rule[] = [
         VALUE,
       'i',
     ),
-    validate: (secret, m) => isPasswordName(assignedName(m)) && plausiblePassword(secret) && !VENDOR_FORMAT.test(secret),
+    validate: (secret, m) => {
+      // `name', 'value'` only as the arguments of a call: define('DB_PASSWORD', '…'), setenv("PASS", "…").
+      if (/^[A-Za-z0-9_.-]*["']\s*,/.test(m[0]) && m.input.charAt(m.index - 2) !== '(') return false;
+      return isPasswordName(assignedName(m)) && plausiblePassword(secret) && !VENDOR_FORMAT.test(secret);
+    },
   },
 ];

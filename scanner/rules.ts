@@ -61,7 +61,8 @@ function plausibleGenericSecret(value: string, m: RegExpExecArray): boolean {
   // Django-style keys hold any symbol; other values with brackets or a leading sigil are code or references.
   const longRandom = (): boolean => value.length >= 32 && characterClasses(value) >= 3 && shannonEntropy(value) >= 4.3;
   if (value.includes('://')) return false;
-  if (/[(){}[\]<>]/.test(value) && !(value.length >= 40 && longRandom())) return false;
+  const quoted = m[1] !== undefined || m[2] !== undefined || m[3] !== undefined;
+  if (/[(){}[\]<>]/.test(value) && !(quoted && value.length >= 40 && !/\.[A-Za-z_]{3,}\(/.test(value) && longRandom())) return false;
   // A leading sigil reads as a reference (`$VAR`, `%VAR%`, `@Value`, `*alias`), unless the value is long and random (Django's SECRET_KEY).
   if (/^[$%@#&*\-/.~\\!|:]/.test(value) && !(!/^\$\{?[A-Za-z_]/.test(value) && longRandom())) return false;
   if (looksLikeCode(value)) return false;

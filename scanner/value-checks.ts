@@ -91,7 +91,10 @@ export const VENDOR_FORMAT =
 export function plausiblePassword(value: string): boolean {
   if (value.length < 6 || value.length > 128) return false;
   if (isDefaultPassword(value) || isEnvReference(value) || isPlaceholder(value)) return false;
-  if (/passw(?:or)?d/i.test(value)) return false; // `mypassword`, `password=…`: documentation and floods
+  // `mypassword`, `secret-2-levels`, `password=…`: test fixtures, documentation, floods.
+  if (/passw(?:or)?d|secret/i.test(value)) return false;
+  // Numbers and typed-array types (`STENCIL_PASS: 0x0B96`, `password: Uint8Array`).
+  if (/^0x[0-9a-f]+$/i.test(value) || /^(?:Big)?U?(?:int|Float)(?:8|16|32|64)(?:Clamped)?Array$/i.test(value)) return false;
   if (/^[$%@&*!/\\.:~-]|[{}()<>[\]]|%[A-Za-z_]+%|\$[A-Za-z_{]/.test(value)) return false;
   if (!/[A-Za-z]/.test(value)) return false;
   // Letters only: a word or an identifier, unless long, mixed-case and random (a generated password).

@@ -89,7 +89,7 @@ async function scanPath(target: string, threads: number | undefined): Promise<Sc
   if (stat === undefined) throw new UsageError(`no such file or directory: ${target}`);
   const result: ScanResult = { findings: [], skipped: [] };
   if (stat.isFile()) {
-    await scanFile(target, path.basename(target), await readAllowlist(path.dirname(target)), result);
+    scanFile(target, path.basename(target), await readAllowlist(path.dirname(target)), result);
     return result;
   }
   if (!stat.isDirectory()) throw new UsageError(`not a file or directory: ${target}`);

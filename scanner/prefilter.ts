@@ -101,10 +101,10 @@ export function buildPrefilter(rules: readonly Rule[]): Prefilter {
  * positions. Line numbers are left to the caller, which needs them only for the few lines
  * that yield a finding.
  */
-export function candidateLines(prefilter: Prefilter, text: string): Candidates {
+export function candidateLines(prefilter: Prefilter, text: string, asciiBytes?: Uint8Array): Candidates {
   const { output } = prefilter;
   const length = text.length;
-  const { ends, states, count } = runAutomaton(prefilter, text);
+  const { ends, states, count } = runAutomaton(prefilter, text, asciiBytes);
 
   // Expand each hit into the keywords ending there; a line is opened at its first hit.
   let total = 0;
@@ -152,11 +152,18 @@ let hitStates = new Int32Array(4096);
  * are the text's; a non-ASCII unit aliases an ASCII one, which can only add a hit that the
  * rule's regex then rejects. Reading bytes is about twice as fast as charCodeAt.
  */
-function runAutomaton(prefilter: Prefilter, text: string): { ends: Int32Array; states: Int32Array; count: number } {
+function runAutomaton(prefilter: Prefilter, text: string, asciiBytes?: Uint8Array): { ends: Int32Array; states: Int32Array; count: number } {
   const length = text.length;
-  if (scratchBytes.length < length && length <= MAX_RETAINED_BYTES) scratchBytes = Buffer.allocUnsafe(Math.max(length, scratchBytes.length * 2));
-  const bytes = scratchBytes.length >= length ? scratchBytes : Buffer.allocUnsafe(length);
-  bytes.write(text, 0, length, 'latin1');
+  let bytes: Uint8Array;
+  if (asciiBytes !== undefined && asciiBytes.length === length) {
+    // ASCII text read from a file: its bytes are already the latin1 encoding.
+    bytes = asciiBytes;
+  } else {
+    if (scratchBytes.length < length && length <= MAX_RETAINED_BYTES) scratchBytes = Buffer.allocUnsafe(Math.max(length, scratchBytes.length * 2));
+    const scratch = scratchBytes.length >= length ? scratchBytes : Buffer.allocUnsafe(length);
+    scratch.write(text, 0, length, 'latin1');
+    bytes = scratch;
+  }
   let count = 0;
   let state = 0;
   for (let from = 0; from < length; ) {

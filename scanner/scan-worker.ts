@@ -30,11 +30,12 @@ const { root, allowlistText } = workerData as WorkerInput;
 const allowlist = loadAllowlist(allowlistText);
 
 parentPort?.on('message', (req: BatchRequest) => {
-  scanFiles(root, req.files, allowlist).then(
-    (result) => parentPort?.postMessage({ id: req.id, result } satisfies BatchReply),
-    (err: unknown) => {
-      const io = err as NodeJS.ErrnoException;
-      parentPort?.postMessage({ id: req.id, error: { code: io.code, path: io.path, name: io.name } } satisfies BatchReply);
-    },
-  );
+  let reply: BatchReply;
+  try {
+    reply = { id: req.id, result: scanFiles(root, req.files, allowlist) };
+  } catch (err) {
+    const io = err as NodeJS.ErrnoException;
+    reply = { id: req.id, error: { code: io.code, path: io.path, name: io.name } };
+  }
+  parentPort?.postMessage(reply);
 });

@@ -151,10 +151,11 @@ function detect(
   maxLineLength: number,
   honourInlineAllow: boolean,
   onLongLine: (lineStart: number) => void,
+  asciiBytes?: Uint8Array,
 ): Candidate[] {
   const candidates: Candidate[] = [];
   const searchedLine = new Int32Array(engine.rules.length).fill(-1);
-  const { lines, hitRule, hitStart } = candidateLines(engine.prefilter, text);
+  const { lines, hitRule, hitStart } = candidateLines(engine.prefilter, text, asciiBytes);
   for (const cand of lines) {
     if (cand.end - cand.start > maxLineLength) {
       onLongLine(cand.start);
@@ -215,7 +216,7 @@ export function scanWithLineMap(
     return lineNumbers === undefined ? n : (lineNumbers[n - 1] ?? n);
   };
   const longLines: number[] = [];
-  const detected = detect(engine, text, maxLineLength, true, (start) => longLines.push(start));
+  const detected = detect(engine, text, maxLineLength, true, (start) => longLines.push(start), options.asciiBytes);
 
   // Line numbers are counted once, in offset order, for reported lines only.
   const rules = engine.rules;

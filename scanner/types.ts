@@ -76,4 +76,9 @@ export interface ScanOptions {
   maxLineLength?: number;
   /** Rule table; defaults to RULES. */
   rules?: readonly Rule[];
+  /**
+   * The text's own bytes when the text is pure ASCII (as read from a file): saves encoding
+   * it again for the keyword prefilter. Ignored unless its length is the text's.
+   */
+  asciiBytes?: Uint8Array;
 }

@@ -5,6 +5,9 @@
 import type { AgentStatus } from './lifecycle';
 import type { GateName, GateResult } from './gates';
 import type { WorkItemRef } from './task';
+import type { AgentBudgets } from './budgets';
+
+export type { AgentBudgets } from './budgets';
 
 export const AGENT_TYPES = ['worker', 'reviewer', 'tester'] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
@@ -78,11 +81,6 @@ export interface AgentLoopCheckpoint {
   feedbackRounds: number;
 }
 
-export interface AgentBudgets {
-  maxTurns: number;
-  maxOutputTokens: number;
-  maxWallTimeSeconds: number;
-}
 
 export interface WorkspaceInfo {
   /** Absolute path of the agent's worktree on the worker host. */

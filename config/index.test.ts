@@ -50,4 +50,33 @@ describe('configuration', () => {
     ['VALKEY_PORT', false],
     ['GIT_SSH_KEY_PATH', false],
   ])('%s is secret: %s', (name, secret) => expect(isSecretVariable(name)).toBe(secret));
+
+  describe('cost and context', () => {
+    it('prices the default model and plans for a 200K context, compacting from half to under a third', () => {
+      const c = loadConfig({});
+      expect(c).toMatchObject({ AGENT_MAX_COST_USD: 10, PROMPT_CACHE: '5m', CONTEXT_WINDOW_TOKENS: 200_000, CONTEXT_COMPACT_AT: 0.5, CONTEXT_COMPACT_TO: 0.3 });
+      expect(c.MODEL_PRICES['claude-sonnet-5-5']).toEqual({ input: 2, output: 10, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 });
+    });
+
+    it('merges MODEL_PRICES over the built-in table, with cache prices from the input price when not given', () => {
+      const c = loadConfig({ MODEL_PRICES: '{"my-model":{"input":4,"output":20},"claude-sonnet-5-5":{"input":1,"output":5,"cacheRead":0.05}}', AGENT_MODEL: 'my-model' });
+      expect(c.MODEL_PRICES['my-model']).toEqual({ input: 4, output: 20, cacheWrite5m: 5, cacheWrite1h: 8, cacheRead: 0.4 });
+      expect(c.MODEL_PRICES['claude-sonnet-5-5']).toMatchObject({ input: 1, cacheRead: 0.05, cacheWrite5m: 1.25 });
+      expect(c.MODEL_PRICES['claude-haiku-4-5']).toBeDefined();
+    });
+
+    it.each([
+      [{ MODEL_PRICES: 'cheap' }, 'MODEL_PRICES="cheap": must be a JSON object of model prices'],
+      [{ MODEL_PRICES: '{"m":{"input":-1,"output":1}}' }, 'MODEL_PRICES="{\\"m\\":{\\"input\\":-1,\\"output\\":1}}": m.input: Too small'],
+      [{ MODEL_PRICES: '{"m":{"input":1}}' }, 'm.output:'],
+      [{ MODEL_PRICES: '{"m":{"input":1,"output":1,"cacheWrite":2}}' }, 'm: Unrecognized key'],
+      [{ AGENT_MODEL: 'gpt-4o' }, 'AGENT_MODEL="gpt-4o": has no known price; add it to MODEL_PRICES'],
+      [{ AGENT_MAX_COST_USD: '0' }, 'AGENT_MAX_COST_USD="0": must be a positive amount of US dollars'],
+      [{ PROMPT_CACHE: '10m' }, 'PROMPT_CACHE="10m": must be one of 5m, 1h, off'],
+      [{ CONTEXT_COMPACT_AT: '1.5' }, 'CONTEXT_COMPACT_AT="1.5": must be a share of the context window, below 1'],
+      [{ CONTEXT_COMPACT_AT: '0.4', CONTEXT_COMPACT_TO: '0.4' }, 'CONTEXT_COMPACT_TO="0.4": must be below CONTEXT_COMPACT_AT (0.4)'],
+    ])('refuses %j naming the variable', (env, message) => {
+      expect(() => loadConfig(env)).toThrow(message);
+    });
+  });
 });

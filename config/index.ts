@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_PRICES, priceFor, type ModelPrice, type PriceTable } from '../domain/pricing';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -16,13 +17,50 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+const share = z.coerce.number().gt(0, 'must be a share of the context window, above 0').lt(1, 'must be a share of the context window, below 1');
+
+const modelPrice = z.strictObject({
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cacheWrite5m: z.number().nonnegative().optional(),
+  cacheWrite1h: z.number().nonnegative().optional(),
+  cacheRead: z.number().nonnegative().optional(),
+});
+
+/**
+ * `MODEL_PRICES`: JSON `{ "<model>": { input, output, cacheWrite5m?, cacheWrite1h?, cacheRead? } }`
+ * in USD per million tokens, merged over the built-in table. Cache prices default to Anthropic's
+ * multipliers of the input price (1.25x, 2x, 0.1x).
+ */
+const priceTable = z.string().transform((raw, ctx): PriceTable => {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of model prices, e.g. {"claude-x":{"input":3,"output":15}}' });
+    return z.NEVER;
+  }
+  const parsed = z.record(z.string().min(1), modelPrice).safeParse(json);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || 'value'}: ${issue.message}` });
+    return z.NEVER;
+  }
+  const overrides = Object.fromEntries(
+    Object.entries(parsed.data).map(([model, p]): [string, ModelPrice] => [
+      model,
+      { input: p.input, output: p.output, cacheWrite5m: p.cacheWrite5m ?? p.input * 1.25, cacheWrite1h: p.cacheWrite1h ?? p.input * 2, cacheRead: p.cacheRead ?? p.input * 0.1 },
+    ]),
+  );
+  return { ...DEFAULT_PRICES, ...overrides };
+});
+
 export const configSchema = z.object({
   ORCHESTRATOR_PORT: int(0, 65535).default(3001),
   ORCHESTRATOR_HOST: z.string().default('127.0.0.1'),
   ORCHESTRATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ORCHESTRATOR_AUTH_DISABLED: bool.default(false),
   /** Largest JSON body the API accepts. */
-  ORCHESTRATOR_BODY_LIMIT: z.string().default('64kb'),
+  ORCHESTRATOR_BODY_LIMIT: z.string().default('256kb'),
 
   TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -39,9 +77,23 @@ export const configSchema = z.object({
   ANTHROPIC_BASE_URL: z.string().url().optional(),
   AGENT_MODEL: z.string().default('claude-sonnet-5-5'),
   AGENT_MAX_TOKENS_PER_TURN: int(256, 128000).default(8192),
+  /** Budgets: each is the ceiling a spawn may ask for, and the budget when it asks for none. */
   AGENT_MAX_TURNS: int(1, 10000).default(50),
   AGENT_MAX_OUTPUT_TOKENS: int(1000, 100_000_000).default(500_000),
   AGENT_MAX_WALL_TIME_SECONDS: int(10, 7 * 24 * 3600).default(3600),
+  AGENT_MAX_COST_USD: z.coerce.number().positive('must be a positive amount of US dollars').max(100_000).default(10),
+  /** Overrides and additions to the built-in price table (domain/pricing.ts). */
+  MODEL_PRICES: priceTable.default(DEFAULT_PRICES),
+  /** Prompt caching: `5m` (default), `1h` (writes cost 2x input instead of 1.25x; for slow tools), or `off`. */
+  PROMPT_CACHE: z.enum(['5m', '1h', 'off'], { error: 'must be one of 5m, 1h, off' }).default('5m'),
+  /** The context the service plans requests against (the model's may be larger). */
+  CONTEXT_WINDOW_TOKENS: int(10_000, 10_000_000).default(200_000),
+  /** Older tool results are shortened when a request would pass this share of the window... */
+  CONTEXT_COMPACT_AT: share.default(0.5),
+  /** ...down to this share, so the prefix then stays stable (and cached) for several turns. */
+  CONTEXT_COMPACT_TO: share.default(0.3),
+  /** The newest turns are always sent whole. */
+  CONTEXT_KEEP_RECENT_TURNS: int(0, 100).default(3),
   AGENT_MAX_FEEDBACK_ROUNDS: int(0, 20).default(3),
   MODEL_REQUEST_TIMEOUT_SECONDS: int(5, 3600).default(600),
 
@@ -101,6 +153,13 @@ export const configSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: int(0, 100_000).default(1000),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((c, ctx) => {
+  if (!priceFor(c.MODEL_PRICES, c.AGENT_MODEL)) {
+    ctx.addIssue({ code: 'custom', path: ['AGENT_MODEL'], message: 'has no known price; add it to MODEL_PRICES (USD per million tokens)' });
+  }
+  if (c.CONTEXT_COMPACT_TO >= c.CONTEXT_COMPACT_AT) {
+    ctx.addIssue({ code: 'custom', path: ['CONTEXT_COMPACT_TO'], message: `must be below CONTEXT_COMPACT_AT (${c.CONTEXT_COMPACT_AT})` });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

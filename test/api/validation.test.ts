@@ -140,7 +140,7 @@ describe('REST API: authentication, validation and error shape', () => {
 
   describe('transport errors', () => {
     it('answers 413 for a body over ORCHESTRATOR_BODY_LIMIT', async () => {
-      const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ context: context({ workItems: ['x'.repeat(70 * 1024)] }) }) });
+      const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ context: context({ workItems: ['x'.repeat(300 * 1024)] }) }) });
       expect(res.status).toBe(413);
       expect(res.body.error.code).toBe('payload_too_large');
     });

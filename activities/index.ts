@@ -4,6 +4,7 @@
  * real clients; tests build activities from their own.
  */
 import type Anthropic from '@anthropic-ai/sdk';
+import type { ModelPrice } from '../domain/pricing';
 import type { AgentStateStore } from '../state/agent-state-store';
 import type { TranscriptStore } from '../state/transcript-store';
 import { classifyFailures } from './failures';
@@ -12,6 +13,8 @@ import { createGitActivities } from './git/activities';
 import type { GitWorkspaces } from './git';
 import type { AgentHomes } from './host/agent-homes';
 import { createModelActivities } from './model/activities';
+import type { PromptCacheMode } from './model/cache-breakpoints';
+import type { ContextSettings } from './model/model-turn';
 import { reviewDiff } from './model/review';
 import type { CoordinatorPort, SandboxPort } from './ports';
 import { createSandboxActivities } from './sandbox/activities';
@@ -38,6 +41,10 @@ export interface ActivityDeps {
   settings: {
     model: string;
     maxTokensPerTurn: number;
+    /** The price of `model`, from the price table. */
+    price: ModelPrice;
+    promptCache: PromptCacheMode;
+    context: ContextSettings;
     modelRequestTimeoutMs: number;
     toolTimeoutMs: number;
     toolOutputMaxBytes: number;
@@ -56,7 +63,15 @@ export function createActivities(deps: ActivityDeps) {
   const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model };
   return classifyFailures({
     ...createStateActivities({ states: deps.states, transcripts, stateTtlSeconds: settings.stateTtlSeconds }),
-    ...createModelActivities({ ...model, transcripts, maxTokensPerTurn: settings.maxTokensPerTurn }),
+    ...createModelActivities({
+      ...model,
+      transcripts,
+      maxTokensPerTurn: settings.maxTokensPerTurn,
+      price: settings.price,
+      promptCache: settings.promptCache,
+      context: settings.context,
+      diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
+    }),
     ...createSandboxActivities({
       sandbox: deps.sandbox,
       runnerFor,

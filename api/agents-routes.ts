@@ -4,16 +4,17 @@ import type { z } from 'zod';
 import type { AgentsService } from './agents-service';
 import { requesterOf, requireApiKey } from './auth';
 import { InvalidRequestError } from './errors';
-import { agentIdSchema, describeIssues, killRequestSchema, spawnRequestSchema } from './request-schemas';
+import { agentIdSchema, describeIssues, killRequestSchema, spawnRequestSchema, type BudgetCeilings } from './request-schemas';
 
 export interface AgentsRouterOptions {
   /** `undefined` only when auth is disabled by configuration. */
   apiKey: string | undefined;
   allowedGitSchemes: readonly string[];
+  budgetCeilings: BudgetCeilings;
 }
 
 export function agentsRouter(service: AgentsService, options: AgentsRouterOptions): Router {
-  const spawnSchema = spawnRequestSchema(options.allowedGitSchemes);
+  const spawnSchema = spawnRequestSchema({ allowedSchemes: options.allowedGitSchemes, ceilings: options.budgetCeilings });
   const router = Router();
   router.use(requireApiKey(options.apiKey));
 

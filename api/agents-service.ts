@@ -23,7 +23,7 @@ import { keys } from '../state/keys';
 import { readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import { AgentNotFoundError, ApiError, KillFailedError } from './errors';
 import { killAgents, type KillOrder, type KillSwitchDeps } from './killswitch';
-import type { SpawnRequest } from './request-schemas';
+import type { BudgetCeilings, SpawnRequest } from './request-schemas';
 import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, SpawnInProgressError, type ClaimOwnerState } from '../state/spawn-claim';
 
 export interface AgentsServiceDeps {
@@ -201,6 +201,16 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   return { spawn, status, kill, killAll };
 }
 
+/** The server's budget ceilings (AGENT_MAX_*), which are also the budgets of a spawn that sets none. */
+export function budgetCeilings(config: Config): BudgetCeilings {
+  return {
+    maxTurns: config.AGENT_MAX_TURNS,
+    maxOutputTokens: config.AGENT_MAX_OUTPUT_TOKENS,
+    maxCostUsd: config.AGENT_MAX_COST_USD,
+    maxWallTimeSeconds: config.AGENT_MAX_WALL_TIME_SECONDS,
+  };
+}
+
 /** The workflow input for a validated spawn request. */
 export function buildRunInput(request: SpawnRequest, agentId: string, config: Config, at: Date): AgentRunInput {
   const { context } = request;
@@ -214,16 +224,14 @@ export function buildRunInput(request: SpawnRequest, agentId: string, config: Co
       repository: context.repository,
       branch: context.branch,
       ...(context.instructions ? { instructions: context.instructions } : {}),
+      ...(context.baseBranch ? { baseBranch: context.baseBranch } : {}),
       workItems: context.workItems,
       skills: context.skills,
       ...(context.gates ? { gates: context.gates } : {}),
     },
     spawnedAt: at.toISOString(),
-    budgets: {
-      maxTurns: config.AGENT_MAX_TURNS,
-      maxOutputTokens: config.AGENT_MAX_OUTPUT_TOKENS,
-      maxWallTimeSeconds: config.AGENT_MAX_WALL_TIME_SECONDS,
-    },
+    // A budget the spawn does not set is the server's ceiling.
+    budgets: { ...budgetCeilings(config), ...request.budgets },
     maxFeedbackRounds: config.AGENT_MAX_FEEDBACK_ROUNDS,
   };
 }

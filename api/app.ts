@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { agentsRouter } from './agents-routes';
-import { createAgentsService, type AgentsServiceDeps } from './agents-service';
+import { budgetCeilings, createAgentsService, type AgentsServiceDeps } from './agents-service';
 import { errorHandler, notFoundHandler, requireJsonBody } from './http-errors';
 import { healthRouter } from './health';
 
@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps): Express {
       uptimeSeconds: () => Math.floor((now().getTime() - startedAt) / 1000),
     }),
   );
-  app.use('/agents', agentsRouter(service, { apiKey, allowedGitSchemes: config.GIT_ALLOWED_SCHEMES }));
+  app.use('/agents', agentsRouter(service, { apiKey, allowedGitSchemes: config.GIT_ALLOWED_SCHEMES, budgetCeilings: budgetCeilings(config) }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -4,7 +4,7 @@
  * validators for repository, branch and task id.
  */
 import { z } from 'zod';
-import { AGENT_TYPES, GATE_PROFILES } from '../domain/agent';
+import { AGENT_TYPES, GATE_PROFILES, type AgentBudgets } from '../domain/agent';
 import { GATE_NAMES } from '../domain/gates';
 import { TASK_LIMITS } from '../domain/task';
 import { validateBranchName, validateRepositoryUrl, validateTaskId, type Validation } from '../domain/git-input';
@@ -82,11 +82,40 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { error: requiredOr(`must be one of ${values.join(', ')}`) });
 }
 
-/** Body of `POST /agents/spawn`; the allowed git URL schemes come from configuration. */
-export function spawnRequestSchema(allowedSchemes: readonly string[]) {
+/** The server's ceiling for each budget (AGENT_MAX_*): a spawn may ask for less, never more. */
+export type BudgetCeilings = Required<AgentBudgets>;
+
+function budgetsSchema(ceilings: BudgetCeilings) {
+  const bounded = (name: keyof BudgetCeilings, min: number, integer: boolean) => {
+    const base = z.number({ error: requiredOr('must be a number') });
+    const typed = integer ? base.int('must be an integer') : base;
+    return typed.min(min, `must be at least ${min}`).max(ceilings[name], `must be at most ${ceilings[name]} (the server's ceiling)`).optional();
+  };
   return z
     .strictObject(
       {
+        maxTurns: bounded('maxTurns', 1, true),
+        maxOutputTokens: bounded('maxOutputTokens', 1, true),
+        maxCostUsd: bounded('maxCostUsd', 0.0001, false),
+        maxWallTimeSeconds: bounded('maxWallTimeSeconds', 10, true),
+      },
+      { error: requiredOr('must be an object { maxTurns?, maxOutputTokens?, maxCostUsd?, maxWallTimeSeconds? }') },
+    )
+    .optional();
+}
+
+export interface SpawnSchemaOptions {
+  /** Git URL schemes a repository may use (GIT_ALLOWED_SCHEMES). */
+  allowedSchemes: readonly string[];
+  ceilings: BudgetCeilings;
+}
+
+/** Body of `POST /agents/spawn`; the allowed git URL schemes and the budget ceilings come from configuration. */
+export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOptions) {
+  return z
+    .strictObject(
+      {
+        budgets: budgetsSchema(ceilings),
         taskId: validated(validateTaskId),
         agentType: oneOf(AGENT_TYPES),
         gateProfile: oneOf(GATE_PROFILES).optional(),
@@ -100,6 +129,7 @@ export function spawnRequestSchema(allowedSchemes: readonly string[]) {
           {
             repository: validated((url) => validateRepositoryUrl(url, allowedSchemes)),
             branch: validated(validateBranchName),
+            baseBranch: validated(validateBranchName).optional(),
             instructions: freeText(TASK_LIMITS.instructionsBytes, 'bytes').optional(),
             workItems: z
               .array(workItemRef, { error: 'must be an array of work item ids or objects' })
@@ -125,6 +155,9 @@ export function spawnRequestSchema(allowedSchemes: readonly string[]) {
       }
       if (gates && body.gateProfile !== 'custom') {
         ctx.addIssue({ code: 'custom', path: ['context', 'gates'], message: 'is only allowed when gateProfile is custom' });
+      }
+      if (body.context.baseBranch !== undefined && body.agentType !== 'reviewer') {
+        ctx.addIssue({ code: 'custom', path: ['context', 'baseBranch'], message: 'is only allowed for reviewers (the base the branch under review is compared with)' });
       }
     });
 }

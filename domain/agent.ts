@@ -5,7 +5,8 @@
 import type { AgentStatus } from './lifecycle';
 import type { GateName, GateResult } from './gates';
 import type { WorkItemRef } from './task';
-import type { AgentBudgets } from './budgets';
+import type { AgentBudgets, BudgetName } from './budgets';
+import type { ReviewOutcome } from './review';
 
 export type { AgentBudgets } from './budgets';
 
@@ -44,6 +45,8 @@ export interface AgentContext {
   branch: string;
   /** What to do, in the coordinator's words (at most 32 KB). */
   instructions?: string;
+  /** Reviewers: the base the branch under review (`branch`) is compared with. */
+  baseBranch?: string;
   workItems: WorkItemRef[];
   skills: string[];
   /** Gate names for the `custom` profile. */
@@ -77,6 +80,10 @@ export interface AgentLoopCheckpoint {
   messageCount: number;
   outputTokens: number;
   inputTokens: number;
+  /** Absent in checkpoints of runs started before costs were counted. */
+  cacheCreationInputTokens?: number;
+  cacheReadInputTokens?: number;
+  costUsd?: number;
   stateSeq: number;
   feedbackRounds: number;
 }
@@ -97,15 +104,34 @@ export interface SandboxInfo {
   containerName: string;
 }
 
-export interface AgentResult {
+/** Tokens and dollars of a run so far: what the status, the result and the events report. */
+export interface RunUsage {
+  /** Input tokens billed at the full input price (after the last cache breakpoint). */
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens written to the prompt cache. */
+  cacheCreationInputTokens?: number;
+  /** Input tokens read from the prompt cache. */
+  cacheReadInputTokens?: number;
+  /** USD at the price table, all model turns of the run. */
+  costUsd?: number;
+}
+
+export interface AgentResult extends RunUsage {
   branch?: string;
   commitSha?: string;
   pushed: boolean;
   salvageRef?: string;
   gates?: GateResult[];
   turns: number;
-  inputTokens: number;
-  outputTokens: number;
+  /** Reviewers: the verdict and findings of their final answer. */
+  review?: ReviewOutcome;
+}
+
+export interface AgentProgress extends RunUsage {
+  turn: number;
+  /** The last model turn: its number, cost and the estimated size of what it sent. */
+  lastTurn?: { turn: number; costUsd: number; contextTokens?: number };
 }
 
 /** What the `status` query, the Valkey projection and `GET /agents/:id/status` carry. */
@@ -121,7 +147,9 @@ export interface AgentStatusView {
   error?: string;
   errorType?: string;
   result?: AgentResult;
-  progress?: { turn: number; inputTokens: number; outputTokens: number };
+  progress?: AgentProgress;
+  /** Set when the run failed with `BudgetExceeded`: which budget. */
+  exceededBudget?: BudgetName;
 }
 
 export interface KillRequest {

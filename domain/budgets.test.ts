@@ -9,10 +9,10 @@ describe('budgets', () => {
   });
 
   it.each([
-    ['maxTurns', { turns: 10 }, 'max turns (10) reached'],
-    ['maxOutputTokens', { outputTokens: 50_000 }, '50000 output tokens used of 50000'],
-    ['maxCostUsd', { costUsd: 0.0500001 }, '$0.0500 spent of $0.0500 (maxCostUsd)'],
-    ['maxWallTimeSeconds', { elapsedMs: 600_000 }, 'wall time budget of 600s exhausted'],
+    ['maxTurns', { turns: 10 }, 'turn budget (maxTurns) exhausted: max turns (10) reached'],
+    ['maxOutputTokens', { outputTokens: 50_000 }, 'token budget (maxOutputTokens) exhausted: 50000 output tokens used of 50000'],
+    ['maxCostUsd', { costUsd: 0.0500001 }, 'cost budget (maxCostUsd) exhausted: $0.0500 spent of $0.0500'],
+    ['maxWallTimeSeconds', { elapsedMs: 600_000 }, 'wall time budget (maxWallTimeSeconds) of 600s exhausted'],
   ] as const)('names %s when it is used up', (budget, use, message) => {
     expect(spentBudget(budgets, { ...fresh, ...use })).toEqual({ budget, message: expect.stringContaining(message) });
   });
@@ -24,9 +24,9 @@ describe('budgets', () => {
   });
 
   it('caps the next turn so it cannot pass the output budget', () => {
-    expect(turnOutputCap(budgets, { outputTokens: 0 }, 8192)).toBe(8192);
-    expect(turnOutputCap(budgets, { outputTokens: 48_000 }, 8192)).toBe(2000);
-    expect(turnOutputCap(budgets, { outputTokens: 60_000 }, 8192)).toBe(0);
+    expect(turnOutputCap(budgets.maxOutputTokens, 0, 8192)).toBe(8192);
+    expect(turnOutputCap(budgets.maxOutputTokens, 48_000, 8192)).toBe(2000);
+    expect(turnOutputCap(budgets.maxOutputTokens, 60_000, 8192)).toBe(0);
   });
 
   it('refuses a turn whose estimate would pass the cost budget, and allows one that lands exactly on it', () => {

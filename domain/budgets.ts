@@ -36,24 +36,28 @@ export interface BudgetBreach {
 
 /** The first budget already used up, if any. */
 export function spentBudget(budgets: AgentBudgets, use: BudgetUse): BudgetBreach | undefined {
-  if (use.turns >= budgets.maxTurns) return { budget: 'maxTurns', message: `turn budget exhausted: max turns (${budgets.maxTurns}) reached` };
+  if (use.turns >= budgets.maxTurns) return { budget: 'maxTurns', message: `turn budget (maxTurns) exhausted: max turns (${budgets.maxTurns}) reached` };
   if (use.outputTokens >= budgets.maxOutputTokens) {
-    return { budget: 'maxOutputTokens', message: `token budget exhausted: ${use.outputTokens} output tokens used of ${budgets.maxOutputTokens}` };
+    return outputBreach(budgets.maxOutputTokens, use.outputTokens);
   }
   if (budgets.maxCostUsd !== undefined && use.costUsd >= budgets.maxCostUsd) {
-    return { budget: 'maxCostUsd', message: `cost budget exhausted: ${formatUsd(use.costUsd)} spent of ${formatUsd(budgets.maxCostUsd)} (maxCostUsd)` };
+    return { budget: 'maxCostUsd', message: `cost budget (maxCostUsd) exhausted: ${formatUsd(use.costUsd)} spent of ${formatUsd(budgets.maxCostUsd)}` };
   }
   if (use.elapsedMs >= budgets.maxWallTimeSeconds * 1000) return wallTimeBreach(budgets);
   return undefined;
 }
 
 export function wallTimeBreach(budgets: AgentBudgets): BudgetBreach {
-  return { budget: 'maxWallTimeSeconds', message: `wall time budget of ${budgets.maxWallTimeSeconds}s exhausted` };
+  return { budget: 'maxWallTimeSeconds', message: `wall time budget (maxWallTimeSeconds) of ${budgets.maxWallTimeSeconds}s exhausted` };
+}
+
+export function outputBreach(maxOutputTokens: number, used: number): BudgetBreach {
+  return { budget: 'maxOutputTokens', message: `token budget (maxOutputTokens) exhausted: ${used} output tokens used of ${maxOutputTokens}` };
 }
 
 /** `max_tokens` of the next turn: the per-turn cap, but never more than the output budget has left. */
-export function turnOutputCap(budgets: AgentBudgets, use: Pick<BudgetUse, 'outputTokens'>, perTurnCap: number): number {
-  return Math.max(0, Math.min(perTurnCap, budgets.maxOutputTokens - use.outputTokens));
+export function turnOutputCap(maxOutputTokens: number, outputTokensUsed: number, perTurnCap: number): number {
+  return Math.max(0, Math.min(perTurnCap, maxOutputTokens - outputTokensUsed));
 }
 
 /**
@@ -66,6 +70,6 @@ export function refuseTurnOverCost(maxCostUsd: number | undefined, spentUsd: num
   const left = Math.max(0, roundUsd(maxCostUsd - spentUsd));
   return {
     budget: 'maxCostUsd',
-    message: `cost budget reached: the next turn could cost up to ${formatUsd(turnEstimateUsd)}, more than the ${formatUsd(left)} left of ${formatUsd(maxCostUsd)} (maxCostUsd; ${formatUsd(spentUsd)} spent)`,
+    message: `cost budget (maxCostUsd) reached: the next turn could cost up to ${formatUsd(turnEstimateUsd)}, more than the ${formatUsd(left)} left of ${formatUsd(maxCostUsd)} (${formatUsd(spentUsd)} spent)`,
   };
 }

@@ -34,6 +34,10 @@ export interface LifecycleEvent {
   to: AgentStatus;
   at: string;
   reason?: string;
+  /** USD the run has spent on model turns so far (the final cost on a terminal event). */
+  costUsd?: number;
+  /** Set when the run failed with `BudgetExceeded`: which budget. */
+  exceededBudget?: string;
 }
 
 export interface AgentStateWrite {
@@ -109,6 +113,8 @@ export class AgentStateStore {
       to: view.status,
       at: w.at,
       reason: w.reason,
+      costUsd: view.progress?.costUsd,
+      exceededBudget: view.exceededBudget,
     });
     const terminal = TERMINAL_STATUSES.includes(view.status);
     const [applied, prev] = (await this.redis.eval(

@@ -22,9 +22,23 @@ export class TranscriptMissingError extends TypedError {
 export interface TranscriptMessage {
   role: 'user' | 'assistant';
   content: string | Anthropic.ContentBlockParam[];
-  /** Usage of the model call that produced an assistant message, so a replayed turn reports the same. */
-  usage?: { input_tokens: number; output_tokens: number };
+  /** Usage of the model call that produced an assistant message, as the API reported it, so a replayed turn reports the same. */
+  usage?: StoredUsage;
   stop_reason?: string | null;
+  /** What the call that produced an assistant message cost, at the price of its time. */
+  costUsd?: number;
+  /** When an assistant message was answered (epoch ms): whether the prompt cache it wrote may still be warm. */
+  answeredAt?: number;
+  /** How the request that produced an assistant message was built. */
+  request?: { estimatedTokens: number; maxTokens: number; clearedBefore: number; dropped: number };
+}
+
+export interface StoredUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
 }
 
 export class TranscriptStore {

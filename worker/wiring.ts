@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import type Redis from 'ioredis';
 import type { Config } from '../config';
 import { modelApiKey } from '../config';
+import { priceFor } from '../domain/pricing';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createGitWorkspaces, type GitWorkspaces } from '../activities/git';
 import { agentHomes, type AgentHomes } from '../activities/host/agent-homes';
@@ -61,6 +62,15 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
     settings: {
       model: config.AGENT_MODEL,
       maxTokensPerTurn: config.AGENT_MAX_TOKENS_PER_TURN,
+      // The configuration refuses a model without a price, so this is always found.
+      price: priceFor(config.MODEL_PRICES, config.AGENT_MODEL)!,
+      promptCache: config.PROMPT_CACHE,
+      context: {
+        windowTokens: config.CONTEXT_WINDOW_TOKENS,
+        compactAt: config.CONTEXT_COMPACT_AT,
+        compactTo: config.CONTEXT_COMPACT_TO,
+        keepRecentTurns: config.CONTEXT_KEEP_RECENT_TURNS,
+      },
       modelRequestTimeoutMs: config.MODEL_REQUEST_TIMEOUT_SECONDS * 1000,
       toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
       toolOutputMaxBytes: config.TOOL_OUTPUT_MAX_BYTES,

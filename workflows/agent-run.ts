@@ -9,6 +9,7 @@
 import * as wf from '@temporalio/workflow';
 import { KILL_SIGNAL, STATUS_QUERY, type AgentResult, type AgentRunInput, type AgentStatusView, type KillRequest } from '../domain/agent';
 import { acceptedWork, cleanUp, deliver, describeFailure, prepare, Run } from './phases';
+import { wallTimeBreach } from '../domain/budgets';
 import { RunState } from './run-state';
 
 export const killSignal = wf.defineSignal<[KillRequest]>(KILL_SIGNAL);
@@ -33,7 +34,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
   void wf.CancellationScope.cancellable(async () => {
     await wf.sleep(Math.max(state.wallDeadlineMs - Date.now(), 1));
     if (!state.killReason && !state.budgetReason) {
-      state.budgetReason = `wall time budget of ${input.budgets.maxWallTimeSeconds}s exhausted`;
+      state.budgetReason = wallTimeBreach(input.budgets).message;
       main.cancel();
     }
   }).catch(() => undefined);
@@ -54,12 +55,13 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
     } else if (state.budgetReason) {
       state.error = state.budgetReason;
       state.errorType = 'BudgetExceeded';
+      state.exceededBudget = 'maxWallTimeSeconds';
     } else if (wf.isCancellation(err)) {
       cancelledByTemporal = true;
       state.killReason = 'cancelled through Temporal';
       state.error = `killed: ${state.killReason}`;
     } else {
-      ({ message: state.error, type: state.errorType } = describeFailure(err));
+      ({ message: state.error, type: state.errorType, budget: state.exceededBudget } = describeFailure(err));
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView } from '../domain/agent';
+import type { BudgetName } from '../domain/budgets';
 import { phaseHasGates, type GatePhase } from '../domain/gates';
 import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
@@ -88,8 +89,10 @@ export async function prepare(run: Run): Promise<void> {
   state.startedAt = new Date().toISOString();
   state.phase = 'agent-loop';
   await run.moveTo('running', 'workspace ready');
-  state.messageCount = await writeInitialPrompt({ agentId: input.agentId, input });
+  state.messageCount = await writeInitialPrompt({ agentId: input.agentId, input, workspace });
 }
+
+const RECORD_EVERY_TURN = 'record-state-every-turn';
 
 /** Turns until the model ends its turn without tool calls; budgets are checked before each. */
 export async function agentLoop(run: Run): Promise<void> {
@@ -107,9 +110,19 @@ export async function agentLoop(run: Run): Promise<void> {
       agentType: input.agentType,
       messageCount: state.messageCount,
       workspaceDir: state.sandbox ? '/workspace' : workspace.path,
+      budget: state.turnBudget(),
     });
+    // Refused before the call: the turn would have passed a budget.
+    if (answer.refused) throw new RunFailure(answer.refused.message, 'BudgetExceeded', answer.refused.budget);
     state.recordTurn(answer);
-    run.showDetails();
+    // Status, cost and this turn's cost reach Valkey (and GET /status) every turn, not only at phase
+    // changes. Patched: runs started before this write existed replay without it.
+    if (wf.patched(RECORD_EVERY_TURN)) await run.record();
+    // Cut off at a max_tokens that was the output budget's remainder: the budget is used up.
+    if (answer.stopReason === 'max_tokens') {
+      const spent = state.exhaustedBudget(Date.now());
+      if (spent) throw spent;
+    }
     if (answer.stopReason !== 'tool_use' || answer.toolUseCount === 0) return;
     await executeTools({ agentId: input.agentId, messageIndex: state.messageCount, readOnly: state.readOnly, workspace, sandbox: state.sandbox });
     state.recordToolResults();
@@ -234,8 +247,8 @@ export async function cleanUp(run: Run, succeeded: boolean): Promise<void> {
 }
 
 /** Message and type of a failure, looking through ActivityFailure to the cause our activities threw. */
-export function describeFailure(err: unknown): { message: string; type?: string } {
-  if (err instanceof RunFailure) return { message: err.message, type: err.type };
+export function describeFailure(err: unknown): { message: string; type?: string; budget?: BudgetName } {
+  if (err instanceof RunFailure) return { message: err.message, type: err.type, ...(err.budget ? { budget: err.budget } : {}) };
   let cur: unknown = err;
   while (cur instanceof wf.ActivityFailure || (cur instanceof wf.TemporalFailure && !(cur instanceof wf.ApplicationFailure) && cur.cause)) {
     cur = (cur as wf.TemporalFailure).cause;

@@ -7,13 +7,18 @@
 import type {
   AgentLoopCheckpoint,
   AgentPhase,
+  AgentProgress,
   AgentResult,
   AgentRunInput,
   AgentStatusView,
+  RunUsage,
   SandboxInfo,
   WorkspaceInfo,
 } from '../domain/agent';
+import { spentBudget, type BudgetName } from '../domain/budgets';
 import type { FailureType } from '../domain/failures';
+import { addUsd, formatUsd } from '../domain/pricing';
+import type { ReviewOutcome } from '../domain/review';
 import type { GateResult } from '../domain/gates';
 import { isTerminal, transition, type AgentStatus } from '../domain/lifecycle';
 
@@ -22,15 +27,33 @@ export class RunFailure extends Error {
   constructor(
     message: string,
     readonly type: FailureType,
+    /** For `BudgetExceeded`: which budget. */
+    readonly budget?: BudgetName,
   ) {
     super(message);
   }
 }
 
-/** What a model turn reports back to the loop. */
+/**
+ * What a model turn reports back to the loop. The cache and cost fields are absent in the
+ * recorded results of runs from before they were counted.
+ */
 export interface TurnOutcome {
   inputTokens: number;
   outputTokens: number;
+  cacheCreationInputTokens?: number;
+  cacheReadInputTokens?: number;
+  costUsd?: number;
+  contextTokens?: number;
+  review?: ReviewOutcome;
+}
+
+/** What the model activity needs to hold a turn to the budgets. */
+export interface TurnBudgetInput {
+  maxOutputTokens: number;
+  outputTokens: number;
+  maxCostUsd?: number;
+  costUsd: number;
 }
 
 export class RunState {
@@ -49,6 +72,13 @@ export class RunState {
   messageCount: number;
   inputTokens: number;
   outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+  /** USD of every model turn so far. */
+  costUsd: number;
+  lastTurn?: AgentProgress['lastTurn'];
+  /** A reviewer's verdict, from its latest final answer. */
+  review?: ReviewOutcome;
   feedbackRounds: number;
   lastGates?: GateResult[];
   result?: AgentResult;
@@ -57,6 +87,7 @@ export class RunState {
   completedAt?: string;
   killReason?: string;
   budgetReason?: string;
+  exceededBudget?: BudgetName;
 
   constructor(
     readonly input: AgentRunInput,
@@ -74,6 +105,9 @@ export class RunState {
     this.messageCount = resume?.messageCount ?? 0;
     this.inputTokens = resume?.inputTokens ?? 0;
     this.outputTokens = resume?.outputTokens ?? 0;
+    this.cacheCreationInputTokens = resume?.cacheCreationInputTokens ?? 0;
+    this.cacheReadInputTokens = resume?.cacheReadInputTokens ?? 0;
+    this.costUsd = resume?.costUsd ?? 0;
     this.feedbackRounds = resume?.feedbackRounds ?? 0;
   }
 
@@ -108,12 +142,19 @@ export class RunState {
 
   /** The first budget that is used up, checked before every turn. */
   exhaustedBudget(nowMs: number): RunFailure | undefined {
+    const breach = spentBudget(this.input.budgets, { turns: this.turn, outputTokens: this.outputTokens, costUsd: this.costUsd, elapsedMs: nowMs - this.startedAtMs });
+    return breach && new RunFailure(breach.message, 'BudgetExceeded', breach.budget);
+  }
+
+  /** The budgets and what is spent, for the model activity to cap `max_tokens` and refuse a turn that would pass `maxCostUsd`. */
+  turnBudget(): TurnBudgetInput {
     const { budgets } = this.input;
-    if (this.turn >= budgets.maxTurns) return new RunFailure(`turn budget exhausted: max turns (${budgets.maxTurns}) reached`, 'BudgetExceeded');
-    if (this.outputTokens >= budgets.maxOutputTokens)
-      return new RunFailure(`token budget exhausted: ${this.outputTokens} output tokens used of ${budgets.maxOutputTokens}`, 'BudgetExceeded');
-    if (nowMs >= this.wallDeadlineMs) return new RunFailure(`wall time budget of ${budgets.maxWallTimeSeconds}s exhausted`, 'BudgetExceeded');
-    return undefined;
+    return {
+      maxOutputTokens: budgets.maxOutputTokens,
+      outputTokens: this.outputTokens,
+      ...(budgets.maxCostUsd !== undefined ? { maxCostUsd: budgets.maxCostUsd } : {}),
+      costUsd: this.costUsd,
+    };
   }
 
   /** Continue as new when Temporal suggests it, or after `turnsPerRun` turns; never before the first turn of a run. */
@@ -129,6 +170,22 @@ export class RunState {
     this.turnsThisRun += 1;
     this.inputTokens += outcome.inputTokens;
     this.outputTokens += outcome.outputTokens;
+    this.cacheCreationInputTokens += outcome.cacheCreationInputTokens ?? 0;
+    this.cacheReadInputTokens += outcome.cacheReadInputTokens ?? 0;
+    this.costUsd = addUsd(this.costUsd, outcome.costUsd ?? 0);
+    this.lastTurn = { turn: this.turn, costUsd: outcome.costUsd ?? 0, ...(outcome.contextTokens !== undefined ? { contextTokens: outcome.contextTokens } : {}) };
+    if (outcome.review) this.review = outcome.review;
+  }
+
+  /** Tokens and dollars so far. */
+  usage(): RunUsage {
+    return {
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      cacheCreationInputTokens: this.cacheCreationInputTokens,
+      cacheReadInputTokens: this.cacheReadInputTokens,
+      costUsd: this.costUsd,
+    };
   }
 
   /** Tool results were stored at `messageCount`. */
@@ -154,7 +211,7 @@ export class RunState {
   /** The result so far: what the run reports when it ends without one of its own. */
   partialResult(): AgentResult | undefined {
     if (!this.workspace) return undefined;
-    return { branch: this.workspace.branch, pushed: false, turns: this.turn, inputTokens: this.inputTokens, outputTokens: this.outputTokens, gates: this.lastGates };
+    return { branch: this.workspace.branch, pushed: false, turns: this.turn, ...this.usage(), gates: this.lastGates, ...(this.review ? { review: this.review } : {}) };
   }
 
   /** The run's own result (reviewers: nothing pushed). */
@@ -165,8 +222,8 @@ export class RunState {
       pushed: extra.pushed,
       gates: this.lastGates,
       turns: this.turn,
-      inputTokens: this.inputTokens,
-      outputTokens: this.outputTokens,
+      ...this.usage(),
+      ...(this.review ? { review: this.review } : {}),
     };
   }
 
@@ -184,7 +241,8 @@ export class RunState {
       error: this.error,
       errorType: this.errorType,
       result: this.result ?? this.partialResult(),
-      progress: { turn: this.turn, inputTokens: this.inputTokens, outputTokens: this.outputTokens },
+      progress: { turn: this.turn, ...this.usage(), ...(this.lastTurn ? { lastTurn: this.lastTurn } : {}) },
+      ...(this.exceededBudget ? { exceededBudget: this.exceededBudget } : {}),
     };
   }
 
@@ -200,6 +258,9 @@ export class RunState {
       messageCount: this.messageCount,
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
+      cacheCreationInputTokens: this.cacheCreationInputTokens,
+      cacheReadInputTokens: this.cacheReadInputTokens,
+      costUsd: this.costUsd,
       stateSeq: this.seq,
       feedbackRounds: this.feedbackRounds,
     };
@@ -210,7 +271,9 @@ export class RunState {
     const { budgets } = this.input;
     return [
       `**${this.status}** · phase \`${this.phase}\``,
-      `turn ${this.turn}/${budgets.maxTurns} · tokens in ${this.inputTokens} / out ${this.outputTokens} (budget ${budgets.maxOutputTokens})`,
+      `turn ${this.turn}/${budgets.maxTurns} · tokens in ${this.inputTokens} / out ${this.outputTokens} (budget ${budgets.maxOutputTokens}) · cache read ${this.cacheReadInputTokens} / written ${this.cacheCreationInputTokens}`,
+      `cost ${formatUsd(this.costUsd)}${budgets.maxCostUsd !== undefined ? ` of ${formatUsd(budgets.maxCostUsd)}` : ''}${this.lastTurn ? ` · last turn ${formatUsd(this.lastTurn.costUsd)}${this.lastTurn.contextTokens !== undefined ? `, ~${this.lastTurn.contextTokens} tokens sent` : ''}` : ''}`,
+      this.review ? `review: ${this.review.verdict}, ${this.review.findings.length} finding(s)` : '',
       this.lastGates ? `last gates: ${this.lastGates.map((g) => `${g.name} ${g.outcome}`).join(', ')}` : '',
       this.error ? `error: ${this.error}` : '',
     ]

@@ -127,6 +127,21 @@ export async function diffAgainstBase(ctx: GitContext, ws: WorkspaceInfo, option
   return stdout;
 }
 
+/**
+ * What the agent branch adds since it forked from `origin/<base>`, `base` being another branch
+ * than the one the worktree started from: a reviewer's branch under review against its base.
+ * A base the remote does not have is bad input, not a transient failure.
+ */
+export async function diffFrom(ctx: GitContext, ws: WorkspaceInfo, base: string, options: OperationOptions = {}): Promise<string> {
+  try {
+    await ctx.git(['-C', ws.mirrorPath, 'rev-parse', '--verify', '--quiet', '--end-of-options', `refs/remotes/origin/${base}^{commit}`], options);
+  } catch (err) {
+    if (err instanceof GitCommandFailedError) throw new GitInputError(`base branch "${base}" does not exist on the remote`);
+    throw err;
+  }
+  return diffAgainstBase(ctx, { ...ws, baseBranch: base }, options);
+}
+
 /** True when the worktree has staged, unstaged or untracked (not ignored) changes. */
 export async function hasUncommittedChanges(ctx: GitContext, adminArgs: string[], options: OperationOptions = {}): Promise<boolean> {
   const { stdout } = await ctx.git([...adminArgs, 'status', '--porcelain', '-z', '--untracked-files=all', '--ignore-submodules=all'], options);

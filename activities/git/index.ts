@@ -5,7 +5,7 @@
  */
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
-import { commit, diffAgainstBase, headSha, stageAll, stageAndScan, stagedDiff, type CommitResult, type StagedScan } from './changes';
+import { commit, diffAgainstBase, diffFrom, headSha, stageAll, stageAndScan, stagedDiff, type CommitResult, type StagedScan } from './changes';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
 import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
@@ -47,6 +47,8 @@ export interface GitWorkspaces {
   headSha(ws: WorkspaceInfo): Promise<string>;
   /** The agent branch's changes since it forked from `origin/<base>`, for an AI review. */
   diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
+  /** The agent branch's changes since it forked from `origin/<base>` (another branch); InvalidInput when the remote has no such branch. */
+  diffFrom(ws: WorkspaceInfo, base: string, options?: OperationOptions): Promise<string>;
   /** Fetches the base and merges in memory: `{ clean: false, conflicts }` lists conflicting paths. */
   checkMergeable(ws: WorkspaceInfo, options?: OperationOptions): Promise<MergeCheck>;
   /** Pushes `refs/heads/agent/...` with a lease; never the base branch; a no-op when push is disabled. */
@@ -83,6 +85,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     readAtBase: (ws, relativePath, options) => readAtBase(ctx, ws, relativePath, options),
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
+    diffFrom: (ws, base, options) => diffFrom(ctx, ws, base, options),
     checkMergeable: (ws, options) => checkMergeable(ctx, ws, options),
     push: (ws, options) => pushAgentBranch(ctx, ws, options),
     salvage: (ws, agentId, options) => salvage(ctx, ws, agentId, options),

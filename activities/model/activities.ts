@@ -2,24 +2,24 @@
  * Model activities: the conversation with the model. The transcript lives in Valkey; these
  * activities take and return message indexes and counts, never the conversation itself.
  */
-import type { AgentRunInput } from '../../domain/agent';
-import type { TranscriptStore } from '../../state/transcript-store';
+import type { AgentRunInput, WorkspaceInfo } from '../../domain/agent';
 import { currentOperation } from '../operation';
-import type { ModelClient } from './call-model';
-import { runModelTurn, type ModelTurnInput, type ModelTurnResult } from './model-turn';
+import { runModelTurn, type ModelTurnDeps, type ModelTurnInput, type ModelTurnResult } from './model-turn';
 import { initialUserMessage } from './prompts';
+import { boundedDiff, type ReviewScope } from './task-message';
 
-export type { ModelTurnInput, ModelTurnResult } from './model-turn';
+export type { ModelTurnInput, ModelTurnResult, TurnBudget } from './model-turn';
 
-export interface ModelActivityDeps extends ModelClient {
-  transcripts: TranscriptStore;
-  model: string;
-  maxTokensPerTurn: number;
+export interface ModelActivityDeps extends ModelTurnDeps {
+  /** What the agent branch adds since it forked from `origin/<base>` (for reviewers). */
+  diffFrom(workspace: WorkspaceInfo, base: string): Promise<string>;
 }
 
 export interface InitialPromptInput {
   agentId: string;
   input: Pick<AgentRunInput, 'taskId' | 'agentType' | 'context'>;
+  /** The worktree (reviewers: its diff against the base goes into the message). */
+  workspace?: WorkspaceInfo;
 }
 
 export interface FeedbackInput {
@@ -31,9 +31,15 @@ export interface FeedbackInput {
 
 export function createModelActivities(deps: ModelActivityDeps) {
   return {
-    /** Stores the first user message (index 0) and returns the message count. */
+    /** Stores the first user message (index 0) once and returns the message count. */
     async writeInitialPrompt(args: InitialPromptInput): Promise<number> {
-      await deps.transcripts.put(args.agentId, 0, { role: 'user', content: initialUserMessage(args.input) });
+      if (await deps.transcripts.get(args.agentId, 0)) return 1; // a retry: the stored task stands (the cache holds its bytes)
+      const { context, agentType } = args.input;
+      let review: ReviewScope | undefined;
+      if (agentType === 'reviewer' && context.baseBranch && args.workspace) {
+        review = { branch: context.branch, base: context.baseBranch, ...boundedDiff(await deps.diffFrom(args.workspace, context.baseBranch)) };
+      }
+      await deps.transcripts.put(args.agentId, 0, { role: 'user', content: initialUserMessage(args.input, review) });
       return 1;
     },
 

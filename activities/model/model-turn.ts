@@ -1,14 +1,26 @@
 /**
- * One model turn: read the transcript, call the Messages API once, store the answer at its index.
- * If the answer is already stored (the activity is a retry after a crash that followed a
- * successful call), it is returned as is: a turn is never billed twice.
+ * One model turn: read the transcript, send its view once, store the answer at its index.
+ *
+ * What is sent is computed from the transcript alone (context-view.ts, cache-breakpoints.ts), so
+ * a retried turn sends the same bytes. Before the call the turn is held to the run's budgets: its
+ * `max_tokens` never exceeds what the output budget has left, and a turn whose estimated cost
+ * (turn-estimate.ts) would pass the dollar budget is refused without a call. If the answer is
+ * already stored (the activity is a retry after a crash that followed a successful call), it is
+ * returned as is: a turn is never billed twice.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AgentType } from '../../domain/agent';
+import { outputBreach, refuseTurnOverCost, turnOutputCap, type BudgetBreach } from '../../domain/budgets';
+import { costUsd, usageFromApi, ZERO_USAGE, type ModelPrice, type TokenUsage } from '../../domain/pricing';
+import { parseReview, type ReviewOutcome } from '../../domain/review';
 import type { TranscriptMessage, TranscriptStore } from '../../state/transcript-store';
+import { withCacheBreakpoints, type PromptCacheMode } from './cache-breakpoints';
 import { callModel, type ModelClient } from './call-model';
+import { contextView, type CompactionPolicy, type ContextView } from './context-view';
 import { systemPrompt } from './prompts';
+import { estimateFixedTokens } from './token-estimate';
 import { toolsFor } from './tools';
+import { estimateTurn } from './turn-estimate';
 
 export interface ModelTurnInput {
   agentId: string;
@@ -16,66 +28,141 @@ export interface ModelTurnInput {
   /** Messages `[0, messageCount)` are the conversation; the answer goes to index `messageCount`. */
   messageCount: number;
   workspaceDir: string;
+  /** The run's budgets and what it has spent before this turn; absent in runs started before dollar budgets. */
+  budget?: TurnBudget;
 }
 
-export interface ModelTurnResult {
+export interface TurnBudget {
+  maxOutputTokens: number;
+  outputTokens: number;
+  maxCostUsd?: number;
+  costUsd: number;
+}
+
+export interface ModelTurnResult extends TokenUsage {
   stopReason: string | null;
   toolUseCount: number;
-  inputTokens: number;
-  outputTokens: number;
+  /** USD of this turn at the price table (0 when refused). */
+  costUsd: number;
   /** True when the answer came from the transcript (no new model call). */
   reused: boolean;
+  /** Estimated tokens of the request as sent, after compaction. */
+  contextTokens?: number;
+  /** The turn was not sent: it would have passed this budget. */
+  refused?: BudgetBreach;
+  /** A reviewer's verdict and findings, from an answer without tool calls. */
+  review?: ReviewOutcome;
+}
+
+export interface ContextSettings {
+  /** The context the service plans for. */
+  windowTokens: number;
+  /** Compact when a request would pass this share of the window... */
+  compactAt: number;
+  /** ...down to this share. */
+  compactTo: number;
+  keepRecentTurns: number;
 }
 
 export interface ModelTurnDeps extends ModelClient {
   transcripts: TranscriptStore;
   model: string;
   maxTokensPerTurn: number;
+  price: ModelPrice;
+  promptCache: PromptCacheMode;
+  context: ContextSettings;
+  now?: () => number;
 }
 
-export async function runModelTurn(
-  deps: ModelTurnDeps,
-  input: ModelTurnInput,
-  ctx: { signal?: AbortSignal; heartbeat?: () => void },
-): Promise<ModelTurnResult> {
-  const stored = await deps.transcripts.get(input.agentId, input.messageCount);
-  if (stored?.role === 'assistant') return summarise(stored.content, stored.stop_reason ?? null, stored.usage, true);
+const CACHE_TTL_MS: Readonly<Record<PromptCacheMode, number>> = { off: 0, '5m': 5 * 60_000, '1h': 60 * 60_000 };
+/** A cache entry is trusted to be alive only this long before its TTL ends. */
+const CACHE_TTL_MARGIN_MS = 30_000;
 
-  const messages = await deps.transcripts.range(input.agentId, input.messageCount);
-  const response = await callModel(
-    deps,
-    {
-      model: deps.model,
-      max_tokens: deps.maxTokensPerTurn,
-      system: systemPrompt(input.agentType, input.workspaceDir),
-      tools: toolsFor(input.agentType),
-      messages: messages.map(({ role, content }): Anthropic.MessageParam => ({ role, content })),
-    },
-    ctx,
-  );
-  const usage = { input_tokens: response.usage.input_tokens, output_tokens: response.usage.output_tokens };
-  await deps.transcripts.put(input.agentId, input.messageCount, {
+export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, ctx: { signal?: AbortSignal; heartbeat?: () => void }): Promise<ModelTurnResult> {
+  const now = deps.now ?? Date.now;
+  const stored = await deps.transcripts.get(input.agentId, input.messageCount);
+  if (stored?.role === 'assistant') return summarise(input.agentType, stored, true);
+
+  const transcript = await deps.transcripts.range(input.agentId, input.messageCount);
+  const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemPrompt(input.agentType, input.workspaceDir) }];
+  const tools = toolsFor(input.agentType);
+  const policy = compactionPolicy(deps.context, estimateFixedTokens(tools, system));
+  const view = contextView(transcript, policy);
+  const maxTokens = input.budget ? turnOutputCap(input.budget.maxOutputTokens, input.budget.outputTokens, deps.maxTokensPerTurn) : deps.maxTokensPerTurn;
+
+  if (input.budget) {
+    const refused =
+      maxTokens <= 0
+        ? outputBreach(input.budget.maxOutputTokens, input.budget.outputTokens)
+        : refuseTurnOverCost(input.budget.maxCostUsd, input.budget.costUsd, estimateCost(deps, transcript, view, policy, maxTokens, now()));
+    if (refused) return { ...ZERO_USAGE, stopReason: null, toolUseCount: 0, costUsd: 0, reused: false, contextTokens: view.estimatedTokens, refused };
+  }
+
+  const prompt = withCacheBreakpoints({ system, messages: view.messages }, deps.promptCache);
+  const response = await callModel(deps, { model: deps.model, max_tokens: maxTokens, system: prompt.system, tools, messages: prompt.messages }, ctx);
+  const usage = usageFromApi(response.usage);
+  const answer: TranscriptMessage = {
     role: 'assistant',
     content: response.content as Anthropic.ContentBlockParam[],
-    usage,
+    usage: {
+      input_tokens: response.usage.input_tokens,
+      output_tokens: response.usage.output_tokens,
+      cache_creation_input_tokens: response.usage.cache_creation_input_tokens ?? 0,
+      cache_read_input_tokens: response.usage.cache_read_input_tokens ?? 0,
+      ...(response.usage.cache_creation ? { cache_creation: response.usage.cache_creation } : {}),
+    },
     stop_reason: response.stop_reason,
-  });
-  return summarise(response.content, response.stop_reason, usage, false);
+    costUsd: costUsd(usage, deps.price),
+    answeredAt: now(),
+    request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped },
+  };
+  await deps.transcripts.put(input.agentId, input.messageCount, answer);
+  return summarise(input.agentType, answer, false);
 }
 
-function summarise(
-  content: TranscriptMessage['content'],
-  stopReason: string | null,
-  usage: { input_tokens: number; output_tokens: number } | undefined,
-  reused: boolean,
-): ModelTurnResult {
-  const blocks = typeof content === 'string' ? [] : content;
+function compactionPolicy(settings: ContextSettings, fixedTokens: number): CompactionPolicy {
   return {
+    compactAtTokens: Math.floor(settings.windowTokens * settings.compactAt),
+    compactToTokens: Math.floor(settings.windowTokens * settings.compactTo),
+    fixedTokens,
+    keepRecentTurns: settings.keepRecentTurns,
+  };
+}
+
+/** The most this turn can cost: the previous request's view is what the cache may hold. */
+function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view: ContextView, policy: CompactionPolicy, maxTokens: number, nowMs: number): number {
+  let previousAnswer = -1;
+  for (let i = transcript.length - 1; i >= 0; i--) {
+    if (transcript[i]!.role === 'assistant') {
+      previousAnswer = i;
+      break;
+    }
+  }
+  const answeredAt = previousAnswer >= 0 ? transcript[previousAnswer]!.answeredAt : undefined;
+  return estimateTurn({
+    previous: previousAnswer > 0 ? contextView(transcript.slice(0, previousAnswer), policy).messages : undefined,
+    current: view.messages,
+    fixedTokens: policy.fixedTokens,
+    maxTokens,
+    price: deps.price,
+    cache: deps.promptCache,
+    cacheWarm: answeredAt !== undefined && nowMs - answeredAt < CACHE_TTL_MS[deps.promptCache] - CACHE_TTL_MARGIN_MS,
+  }).costUsd;
+}
+
+function summarise(agentType: AgentType, message: TranscriptMessage, reused: boolean): ModelTurnResult {
+  const blocks = typeof message.content === 'string' ? [] : message.content;
+  const toolUseCount = blocks.filter((b) => b.type === 'tool_use').length;
+  const stopReason = message.stop_reason ?? null;
+  const finalAnswer = stopReason !== 'tool_use' || toolUseCount === 0;
+  return {
+    ...(message.usage ? usageFromApi(message.usage) : ZERO_USAGE),
     stopReason,
-    toolUseCount: blocks.filter((b) => b.type === 'tool_use').length,
-    inputTokens: usage?.input_tokens ?? 0,
-    outputTokens: usage?.output_tokens ?? 0,
+    toolUseCount,
+    costUsd: message.costUsd ?? 0,
     reused,
+    ...(message.request ? { contextTokens: message.request.estimatedTokens } : {}),
+    ...(agentType === 'reviewer' && finalAnswer ? { review: parseReview(assistantText(message.content)) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /** System prompts and the first user message, per agent type. */
 import type { AgentRunInput, AgentType } from '../../domain/agent';
-import { taskMessage } from './task-message';
+import { REVIEW_ANSWER_FORMAT } from '../../domain/review';
+import { taskMessage, type ReviewScope } from './task-message';
 
 const COMMON = `You are an autonomous software engineer working in a git worktree.
 Use the bash tool to run commands and the str_replace_based_edit_tool to read and edit files.
@@ -12,7 +13,7 @@ When you are done, answer with a short summary and no tool call.`;
 const ROLE: Readonly<Record<AgentType, string>> = {
   worker: 'Implement the task completely, with tests, so that typecheck, lint, tests and coverage gates pass.',
   reviewer:
-    'Review the code on this branch. You may read files and run commands (tests, linters) but must not modify files. End with a verdict line "VERDICT: APPROVE" or "VERDICT: REQUEST_CHANGES" and your reasons.',
+    `Review the code on this branch (the first message names the base it is compared with and shows the changes, when the task has a base). You may read files and run commands (tests, linters) but must not modify files.\n${REVIEW_ANSWER_FORMAT}`,
   tester: 'Write or improve automated tests for the task and make sure the test suite passes.',
 };
 
@@ -20,9 +21,10 @@ export function systemPrompt(agentType: AgentType, workspaceDir: string): string
   return `${COMMON}\n\nRepository root: ${workspaceDir}\n\nYour role: ${agentType}. ${ROLE[agentType]}`;
 }
 
-export function initialUserMessage(input: Pick<AgentRunInput, 'taskId' | 'agentType' | 'context'>): string {
+export function initialUserMessage(input: Pick<AgentRunInput, 'taskId' | 'agentType' | 'context'>, review?: ReviewScope): string {
   const { taskId, context } = input;
   return taskMessage({
+    review,
     taskId,
     repository: context.repository,
     branch: context.branch,

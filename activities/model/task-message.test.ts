@@ -24,12 +24,11 @@ describe('first user message', () => {
     expect(text.indexOf('## Instructions')).toBeLessThan(text.indexOf('## Work items'));
   });
 
-  it('tells a reviewer the branch under review, its base, the diff and the answer format', () => {
+  it('tells a reviewer the branch under review, its base and the diff', () => {
     const text = taskMessage({ ...base, branch: 'feature/x', workItems: [], review: { branch: 'feature/x', base: 'main', diff: '+added line', diffOmitted: 0 } });
     expect(text).toContain('Branch under review: feature/x');
     expect(text).toContain('Compared with base: main');
     expect(text).toContain('```diff\n+added line\n```');
-    expect(text).toContain('VERDICT: APPROVE or VERDICT: REQUEST_CHANGES');
   });
 
   it('bounds a long diff at a line end and says how much was left out', () => {

@@ -2,7 +2,6 @@
  * The first user message: everything the agent is told about its task, in one place. It opens with
  * `Task: <taskId>` and never changes during a run, so it sits in the cached prefix (breakpoint 2).
  */
-import { REVIEW_ANSWER_FORMAT } from '../../domain/review';
 import type { WorkItemRef } from '../../domain/task';
 
 export interface TaskStatement {
@@ -65,7 +64,6 @@ function reviewText(review: ReviewScope): string {
     `Compared with base: ${review.base}`,
     `The changes (git diff ${review.base}...${review.branch})${shortened}:`,
     diff,
-    REVIEW_ANSWER_FORMAT,
   ].join('\n\n');
 }
 

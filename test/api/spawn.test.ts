@@ -9,7 +9,9 @@ import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness
 describe('POST /agents/spawn (real Temporal, no worker)', () => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await startTestApi({ env: { AGENT_MAX_TURNS: '7', AGENT_MAX_OUTPUT_TOKENS: '12345', AGENT_MAX_WALL_TIME_SECONDS: '600', AGENT_MAX_FEEDBACK_ROUNDS: '2' } });
+    api = await startTestApi({
+      env: { AGENT_MAX_TURNS: '7', AGENT_MAX_OUTPUT_TOKENS: '12345', AGENT_MAX_WALL_TIME_SECONDS: '600', AGENT_MAX_COST_USD: '2.5', AGENT_MAX_FEEDBACK_ROUNDS: '2' },
+    });
   });
   afterAll(async () => {
     await api.close();
@@ -60,9 +62,22 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
       priority: 3,
       context: { repository: 'https://git.example.com/repo.git', branch: 'main', workItems: ['US-001'], skills: ['typescript'] },
       spawnedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      budgets: { maxTurns: 7, maxOutputTokens: 12345, maxWallTimeSeconds: 600 },
+      budgets: { maxTurns: 7, maxOutputTokens: 12345, maxWallTimeSeconds: 600, maxCostUsd: 2.5 },
       maxFeedbackRounds: 2,
     });
+  });
+
+  it('takes the budgets a spawn sets, each within its ceiling, and the ceiling for the others', async () => {
+    const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ budgets: { maxTurns: 3, maxCostUsd: 0.05 } }) });
+    expect(res.status).toBe(202);
+    expect((await startInput(res.body.agentId)).budgets).toEqual({ maxTurns: 3, maxOutputTokens: 12345, maxWallTimeSeconds: 600, maxCostUsd: 0.05 });
+  });
+
+  it('gives a reviewer the base its branch is compared with', async () => {
+    const body = spawnBody({ agentType: 'reviewer', context: { repository: 'https://git.example.com/repo.git', branch: 'feature/x', baseBranch: 'main' } });
+    const res = await api.request('POST', '/agents/spawn', { body });
+    expect(res.status).toBe(202);
+    expect((await startInput(res.body.agentId)).context).toEqual({ repository: 'https://git.example.com/repo.git', branch: 'feature/x', baseBranch: 'main', workItems: [], skills: [] });
   });
 
   it.each([

@@ -114,6 +114,15 @@ describe('REST API: authentication, validation and error shape', () => {
       ['gates without the custom profile', spawnBody({ context: context({ gates: ['lint'] }) }), 'context.gates: is only allowed when gateProfile is custom'],
       ['unknown gate', spawnBody({ gateProfile: 'custom', context: context({ gates: ['lint', 'deploy'] }) }), 'context.gates.1: must be one of'],
       ['repeated gate', spawnBody({ gateProfile: 'custom', context: context({ gates: ['lint', 'lint'] }) }), 'context.gates: must not repeat a gate'],
+      ['budgets not an object', spawnBody({ budgets: 5 }), 'budgets: must be an object { maxTurns?, maxOutputTokens?, maxCostUsd?, maxWallTimeSeconds? }'],
+      ['a budget over the server ceiling', spawnBody({ budgets: { maxTurns: 51 } }), "budgets.maxTurns: must be at most 50 (the server's ceiling)"],
+      ['a cost budget over the server ceiling', spawnBody({ budgets: { maxCostUsd: 10.5 } }), "budgets.maxCostUsd: must be at most 10 (the server's ceiling)"],
+      ['a cost budget of nothing', spawnBody({ budgets: { maxCostUsd: 0 } }), 'budgets.maxCostUsd: must be at least 0.0001'],
+      ['a cost budget as a string', spawnBody({ budgets: { maxCostUsd: '5' } }), 'budgets.maxCostUsd: must be a number'],
+      ['a fractional turn budget', spawnBody({ budgets: { maxTurns: 2.5 } }), 'budgets.maxTurns: must be an integer'],
+      ['an unknown budget', spawnBody({ budgets: { maxDollars: 1 } }), 'budgets.maxDollars: is not a known field'],
+      ['a base branch for a worker', spawnBody({ context: context({ baseBranch: 'main' }) }), 'context.baseBranch: is only allowed for reviewers'],
+      ['an option-like base branch', spawnBody({ agentType: 'reviewer', context: context({ baseBranch: '--force' }) }), 'context.baseBranch: must not start with "-"'],
       ['an array body', [spawnBody()], 'body: must be a JSON object'],
     ];
 

@@ -18,7 +18,7 @@ import type { Activities } from '../../activities';
 import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import type { agentRun } from '../../workflows';
 import { testEnv } from './env';
-import { FakeModelServer } from './fake-model';
+import { FakeModelServer, type FakeModelOptions } from './fake-model';
 import { connectTestRedis } from './redis';
 
 // Only warnings and errors from the SDK: expected retries in tests would drown the output otherwise.
@@ -58,11 +58,12 @@ export interface HarnessOptions {
   worker?: boolean;
   /** Lets a test interpose on activities (e.g. fail one after it did its work, to force a retry). */
   wrapActivities?: (activities: Activities) => Activities;
+  fakeModel?: FakeModelOptions;
 }
 
 export async function startHarness(env: Record<string, string> = {}, opts: HarnessOptions = {}): Promise<Harness> {
   const taskQueue = `test-${randomUUID()}`;
-  const fakeModel = new FakeModelServer();
+  const fakeModel = new FakeModelServer(opts.fakeModel);
   const baseUrl = await fakeModel.start();
   const workspaceRoot = mkdtempSync(path.join(os.tmpdir(), 'agents-'));
   const fullEnv: Record<string, string> = {

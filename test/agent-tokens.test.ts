@@ -1,0 +1,221 @@
+/**
+ * Tokens and dollars through the real agentRun workflow (real Temporal, Valkey, git, the real SDK)
+ * against the fake Messages API, which bills like the real one (prompt cache by prefix, see
+ * test/support/fake-model.ts): cache breakpoints that hold from turn to turn, usage and cost
+ * stored and summed, a dollar budget that stops a run before the turn that would pass it, a long
+ * run kept under its context bound by compaction, and a reviewer's verdict in the result.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { AgentStatusView } from '../domain/agent';
+import { costUsd, type ModelPrice } from '../domain/pricing';
+import { keys } from '../state/keys';
+import type { TranscriptMessage } from '../state/transcript-store';
+import type { FakeUsage, RecordedRequest, ScriptedReply } from './support/fake-model';
+import { createRemoteRepo, git, nodeProjectFiles } from './support/git-fixtures';
+import { startHarness, type Harness } from './support/harness';
+
+const bash = (command: string): ScriptedReply => ({ tools: [{ name: 'bash', input: { command } }] });
+/** A command printing about `kb` kilobytes of varied text. */
+const print = (kb: number, tag: string) => `for i in $(seq 1 ${Math.round((kb * 1024) / 64)}); do printf '%-63s\\n' "${tag} output line $i: some build log text"; done`;
+
+const usageOf = (u: FakeUsage) => ({
+  inputTokens: u.input_tokens,
+  outputTokens: u.output_tokens,
+  cacheCreationInputTokens: u.cache_creation_input_tokens,
+  cacheReadInputTokens: u.cache_read_input_tokens,
+});
+const billed = (requests: RecordedRequest[], price: ModelPrice) => requests.reduce((sum, r) => sum + (r.usage ? costUsd(usageOf(r.usage), price) : 0), 0);
+
+async function transcriptOf(h: Harness, agentId: string): Promise<TranscriptMessage[]> {
+  const all = await h.redis.hgetall(keys.transcript(agentId));
+  return Object.entries(all)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, raw]) => JSON.parse(raw) as TranscriptMessage);
+}
+
+describe('tokens and cost of agent runs', () => {
+  describe('with the default price of claude-sonnet-5-5', () => {
+    let h: Harness;
+    const price = { input: 2, output: 10, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 };
+    beforeAll(async () => {
+      h = await startHarness({ CONTEXT_WINDOW_TOKENS: '100000' });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    it('reads the previous turn from the prompt cache every turn: prefixes byte-identical up to the breakpoint, usage stored and summed', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-cache-1';
+      h.fakeModel.script(taskId, [bash(print(8, 'a')), bash(print(6, 'b')), bash(print(10, 'c')), bash(print(4, 'd')), bash('echo done > done.txt'), { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+
+      const requests = h.fakeModel.requestsFor(taskId);
+      expect(requests).toHaveLength(6);
+      for (const [i, r] of requests.entries()) {
+        expect(r.breakpoints!.length).toBeLessThanOrEqual(4);
+        if (i === 0) continue;
+        // The fake model compares this request with the previous one up to its last breakpoint.
+        expect([i, r.prefixCheck]).toEqual([i, { comparedBlocks: requests[i - 1]!.breakpoints!.at(-1)! + 1, identical: true }]);
+        // ...and so reads all of it from the cache: the previous request was cached whole.
+        expect([i, r.usage!.cache_read_input_tokens]).toEqual([i, requests[i - 1]!.requestTokens]);
+        // Only what this turn added is written; nothing is billed at the full input price.
+        expect([i, r.usage!.cache_creation_input_tokens]).toEqual([i, r.requestTokens! - requests[i - 1]!.requestTokens!]);
+        expect(r.usage!.input_tokens).toBe(0);
+      }
+
+      // Stored per turn with the transcript, as the API reported them, with the turn's cost.
+      const agentId = handle.workflowId.replace('agent-', '');
+      const answers = (await transcriptOf(h, agentId)).filter((m) => m.role === 'assistant');
+      expect(answers.map((m) => m.usage)).toEqual(requests.map((r) => expect.objectContaining({ ...r.usage, cache_creation: expect.anything() })));
+      expect(answers.map((m) => m.costUsd)).toEqual(requests.map((r) => costUsd(usageOf(r.usage!), price)));
+
+      // Summed into the result and the status: tokens of each kind and dollars.
+      const sum = (k: keyof FakeUsage) => requests.reduce((s, r) => s + (r.usage![k] as number), 0);
+      const expected = {
+        inputTokens: sum('input_tokens'),
+        outputTokens: sum('output_tokens'),
+        cacheCreationInputTokens: sum('cache_creation_input_tokens'),
+        cacheReadInputTokens: sum('cache_read_input_tokens'),
+      };
+      expect(expected.cacheReadInputTokens).toBeGreaterThan(20_000);
+      expect(final.result).toMatchObject({ ...expected, costUsd: expect.closeTo(billed(requests, price), 5) });
+      expect(final.progress).toMatchObject({ turn: 6, ...expected, lastTurn: { turn: 6, costUsd: answers.at(-1)!.costUsd } });
+      const stored = JSON.parse((await h.redis.get(keys.agent(agentId)))!) as AgentStatusView;
+      expect(stored.result?.costUsd).toBe(final.result?.costUsd);
+    });
+
+    it('keeps a 60-turn run whose tool prints 20 KB each turn under the context bound every turn, with all 60 results whole in the transcript', async () => {
+      // Bound: 0.5 x 100,000 estimated tokens; the fake model refuses anything over 50,000 of its own.
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-long-60';
+      const turns = Array.from({ length: 60 }, (_, i) => bash(print(20, `turn${i + 1}`)));
+      h.fakeModel.script(taskId, [...turns, bash('echo done > done.txt'), { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', budgets: { maxTurns: 70, maxOutputTokens: 1_000_000, maxWallTimeSeconds: 1200 } });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+
+      const requests = h.fakeModel.requestsFor(taskId);
+      expect(requests).toHaveLength(62);
+      const sizes = requests.map((r) => r.requestTokens!);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(50_000);
+      // Without compaction the last request would carry all 60 outputs (about 300,000 tokens).
+      expect(sizes.at(-1)).toBeLessThan(50_000);
+      // Compaction in steps: most turns still repeat the previous request's prefix.
+      const identical = requests.slice(1).filter((r) => r.prefixCheck?.identical).length;
+      expect(identical).toBeGreaterThan(40);
+
+      const agentId = handle.workflowId.replace('agent-', '');
+      const results = (await transcriptOf(h, agentId)).flatMap((m) => (typeof m.content === 'string' ? [] : m.content.filter((b) => b.type === 'tool_result')));
+      expect(results).toHaveLength(61);
+      for (const [i, r] of results.slice(0, 60).entries()) {
+        const text = (r as { content: string }).content;
+        expect([i, text.length > 20_000, text.includes(`turn${i + 1} output line 1:`), text.includes(`turn${i + 1} output line 320:`)]).toEqual([i, true, true, true]);
+      }
+    });
+  });
+
+  describe('with a price table and a budget in dollars', () => {
+    let h: Harness;
+    // Output-heavy turns: 1,024 output tokens at $15 per million is about $0.015 a turn.
+    const price = { input: 3, output: 15, cacheWrite5m: 3.75, cacheWrite1h: 6, cacheRead: 0.3 };
+    beforeAll(async () => {
+      h = await startHarness({ MODEL_PRICES: JSON.stringify({ 'claude-sonnet-5-5': { input: 3, output: 15 } }), AGENT_MAX_TOKENS_PER_TURN: '1024' });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    const script = (): ScriptedReply[] => Array.from({ length: 10 }, (_, i) => ({ ...bash(`echo step ${i}`), outputTokens: 1024 }));
+
+    it('stops a run with a $0.05 budget before the turn that would pass it: BudgetExceeded naming maxCostUsd', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const budgeted = 'T-cost-budget';
+      h.fakeModel.script(budgeted, script());
+      const handle = await h.spawn({ taskId: budgeted, repository: remote.url, budgets: { maxTurns: 20, maxOutputTokens: 100_000, maxWallTimeSeconds: 600, maxCostUsd: 0.05 } });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
+      expect(cause.type).toBe('BudgetExceeded');
+      expect(cause.message).toMatch(/^cost budget \(maxCostUsd\) reached: the next turn could cost up to \$0\.\d{4}, more than the \$0\.\d{4} left of \$0\.0500/);
+      const view = cause.details?.[0] as AgentStatusView;
+      expect(view).toMatchObject({ status: 'failed', errorType: 'BudgetExceeded', exceededBudget: 'maxCostUsd' });
+
+      const made = h.fakeModel.requestsFor(budgeted);
+      const spent = billed(made, price);
+      expect(spent).toBeLessThanOrEqual(0.05);
+      expect(view.result?.costUsd).toBeCloseTo(spent, 5);
+      expect(made.length).toBeGreaterThanOrEqual(2);
+
+      // The same session without a dollar budget: the turn that was refused is the one that passes $0.05.
+      const free = 'T-cost-free';
+      h.fakeModel.script(free, script());
+      await h.spawn({ taskId: free, repository: remote.url, budgets: { maxTurns: made.length + 1, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } }).then((x) => x.result().catch(() => undefined));
+      const unbounded = h.fakeModel.requestsFor(free);
+      expect(unbounded).toHaveLength(made.length + 1);
+      expect(billed(unbounded.slice(0, made.length), price)).toBeCloseTo(spent, 5);
+      expect(billed(unbounded, price)).toBeGreaterThan(0.05);
+    });
+  });
+
+  describe('a reviewer', () => {
+    let h: Harness;
+    let work: string;
+    beforeAll(async () => {
+      h = await startHarness();
+      work = mkdtempSync(path.join(os.tmpdir(), 'review-'));
+    });
+    afterAll(async () => {
+      await h?.close();
+      rmSync(work, { recursive: true, force: true });
+    });
+
+    it('is told the branch under review and its base, with the diff, and returns its verdict and findings in the result', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles({ 'src/cache.js': 'module.exports = new Map();\n' }));
+      // The branch under review: one commit on top of main.
+      git(work, 'clone', '-q', remote.dir, 'clone');
+      const clone = path.join(work, 'clone');
+      git(clone, 'checkout', '-q', '-b', 'feature/cache');
+      git(clone, 'config', 'user.email', 'dev@example.com');
+      git(clone, 'config', 'user.name', 'Dev');
+      git(clone, 'rm', '-q', 'src/cache.js');
+      git(clone, 'commit', '-q', '-m', 'drop the cache');
+      git(clone, 'push', '-q', 'origin', 'feature/cache');
+
+      const taskId = 'T-review-1';
+      h.fakeModel.script(taskId, [
+        bash('cat package.json'),
+        { text: 'The cache module is removed but still required.\n\nFINDINGS:\n- [major] src/index.js:3 requires ./cache, which this branch deletes\n- [nit] README.md:1 no changelog entry\nVERDICT: REQUEST_CHANGES' },
+      ]);
+      const handle = await h.spawn({
+        taskId,
+        repository: remote.url,
+        agentType: 'reviewer',
+        gateProfile: 'minimal',
+        context: { repository: remote.url, branch: 'feature/cache', baseBranch: 'main', workItems: ['US-3'], skills: [] },
+      });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+      expect(final.result?.review).toEqual({
+        verdict: 'request_changes',
+        findings: [
+          { severity: 'major', file: 'src/index.js', line: 3, text: 'requires ./cache, which this branch deletes' },
+          { severity: 'nit', file: 'README.md', line: 1, text: 'no changelog entry' },
+        ],
+        summary: 'The cache module is removed but still required.',
+      });
+
+      const first = h.fakeModel.requestsFor(taskId)[0]!.body.messages[0]!.content as { text: string }[];
+      const text = first.map((b) => b.text).join('\n');
+      expect(text).toContain('Branch under review: feature/cache');
+      expect(text).toContain('Compared with base: main');
+      expect(text).toMatch(/```diff\n[\s\S]*deleted file mode[\s\S]*-module\.exports = new Map\(\);/);
+      expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[0]!.body.system)).toContain('VERDICT: APPROVE or VERDICT: REQUEST_CHANGES');
+    });
+  });
+});

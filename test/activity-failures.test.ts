@@ -56,6 +56,9 @@ describe('activity failures reach the workflow with their declared type and retr
     settings: {
       model: 'm',
       maxTokensPerTurn: 1,
+      price: { input: 1, output: 1, cacheWrite5m: 1, cacheWrite1h: 1, cacheRead: 1 },
+      promptCache: '5m',
+      context: { windowTokens: 100_000, compactAt: 0.5, compactTo: 0.3, keepRecentTurns: 3 },
       modelRequestTimeoutMs: 1000,
       toolTimeoutMs: 1000,
       toolOutputMaxBytes: 1000,

@@ -79,7 +79,7 @@ describe('RunState', () => {
   it('names the wall-time budget once its deadline has passed', () => {
     const s = new RunState(input(), T0);
     expect(s.exhaustedBudget(T0 + 59_999)).toBeUndefined();
-    expect(s.exhaustedBudget(T0 + 60_000)).toMatchObject({ type: 'BudgetExceeded', message: 'wall time budget of 60s exhausted' });
+    expect(s.exhaustedBudget(T0 + 60_000)).toMatchObject({ type: 'BudgetExceeded', budget: 'maxWallTimeSeconds', message: 'wall time budget (maxWallTimeSeconds) of 60s exhausted' });
   });
 
   it('continues as new when suggested or after turnsPerRun, never before the first turn of a run', () => {
@@ -117,7 +117,17 @@ describe('RunState', () => {
     const s = new RunState(input(), T0);
     s.workspace = workspace;
     s.recordTurn({ inputTokens: 7, outputTokens: 3 });
-    expect(s.view().result).toEqual({ branch: workspace.branch, pushed: false, turns: 1, inputTokens: 7, outputTokens: 3, gates: undefined });
+    expect(s.view().result).toEqual({
+      branch: workspace.branch,
+      pushed: false,
+      turns: 1,
+      inputTokens: 7,
+      outputTokens: 3,
+      cacheCreationInputTokens: 0,
+      cacheReadInputTokens: 0,
+      costUsd: 0,
+      gates: undefined,
+    });
     s.result = s.finalResult({ commitSha: 'c'.repeat(40), pushed: true });
     expect(s.view().result).toMatchObject({ commitSha: 'c'.repeat(40), pushed: true, turns: 1 });
   });
@@ -142,7 +152,8 @@ describe('RunState', () => {
     expect(s.details()).toBe(
       [
         '**spawning** · phase `preparing-workspace`',
-        'turn 0/3 · tokens in 0 / out 0 (budget 1000)',
+        'turn 0/3 · tokens in 0 / out 0 (budget 1000) · cache read 0 / written 0',
+        'cost $0.0000',
         'last gates: tests failed',
         'error: quality gates failed: tests failed',
       ].join('\n\n'),
@@ -152,5 +163,52 @@ describe('RunState', () => {
   it('is read-only for reviewers only', () => {
     expect(new RunState(input({ agentType: 'reviewer' }), T0).readOnly).toBe(true);
     expect(new RunState(input({ agentType: 'tester' }), T0).readOnly).toBe(false);
+  });
+
+  describe('cost', () => {
+    const turn = (costUsd: number, extra = {}) => ({ inputTokens: 10, outputTokens: 20, cacheCreationInputTokens: 300, cacheReadInputTokens: 4000, costUsd, contextTokens: 5000, ...extra });
+
+    it('sums cache tokens and dollars into the progress, the result and the checkpoint, and keeps the last turn', () => {
+      const s = new RunState(input({ budgets: { maxTurns: 10, maxOutputTokens: 1000, maxWallTimeSeconds: 60, maxCostUsd: 1 } }), T0);
+      s.workspace = workspace;
+      s.startedAt = '2026-01-01T00:00:01.000Z';
+      s.recordTurn(turn(0.0123));
+      s.recordTurn(turn(0.0007));
+      const usage = { inputTokens: 20, outputTokens: 40, cacheCreationInputTokens: 600, cacheReadInputTokens: 8000, costUsd: 0.013 };
+      expect(s.view().progress).toEqual({ turn: 2, ...usage, lastTurn: { turn: 2, costUsd: 0.0007, contextTokens: 5000 } });
+      expect(s.view().result).toMatchObject(usage);
+      expect(s.finalResult({ pushed: true })).toMatchObject(usage);
+      const resumed = new RunState(input({ resume: s.checkpoint() }), T0);
+      expect(resumed.view().progress).toMatchObject(usage);
+      expect(s.details()).toContain('cost $0.0130 of $1.00 · last turn $0.0007, ~5000 tokens sent');
+    });
+
+    it('counts turns recorded before costs existed as free, and resumes old checkpoints at zero', () => {
+      const s = new RunState(input(), T0);
+      s.recordTurn({ inputTokens: 10, outputTokens: 5 });
+      expect(s.view().progress).toMatchObject({ costUsd: 0, cacheReadInputTokens: 0 });
+      s.workspace = workspace;
+      s.startedAt = 'x';
+      const { costUsd: _c, cacheReadInputTokens: _r, cacheCreationInputTokens: _w, ...old } = s.checkpoint();
+      expect(new RunState(input({ resume: old }), T0).costUsd).toBe(0);
+    });
+
+    it('names the dollar budget once it is spent, and tells the model activity what is left', () => {
+      const s = new RunState(input({ budgets: { maxTurns: 10, maxOutputTokens: 1000, maxWallTimeSeconds: 60, maxCostUsd: 0.05 } }), T0);
+      s.recordTurn(turn(0.03));
+      expect(s.turnBudget()).toEqual({ maxOutputTokens: 1000, outputTokens: 20, maxCostUsd: 0.05, costUsd: 0.03 });
+      expect(s.exhaustedBudget(T0)).toBeUndefined();
+      s.recordTurn(turn(0.02));
+      expect(s.exhaustedBudget(T0)).toMatchObject({ type: 'BudgetExceeded', budget: 'maxCostUsd', message: 'cost budget (maxCostUsd) exhausted: $0.0500 spent of $0.0500' });
+      expect(new RunState(input(), T0).turnBudget()).toEqual({ maxOutputTokens: 1000, outputTokens: 0, costUsd: 0 });
+    });
+
+    it("keeps a reviewer's latest verdict for the result", () => {
+      const s = new RunState(input({ agentType: 'reviewer' }), T0);
+      s.workspace = workspace;
+      s.recordTurn(turn(0.01, { review: { verdict: 'approve', findings: [], summary: 'fine' } }));
+      expect(s.finalResult({ pushed: false }).review).toEqual({ verdict: 'approve', findings: [], summary: 'fine' });
+      expect(s.details()).toContain('review: approve, 0 finding(s)');
+    });
   });
 });

@@ -88,7 +88,7 @@ describe('tokens and cost of agent runs', () => {
       expect(final.progress).toMatchObject({ turn: 6, ...expected, lastTurn: { turn: 6, costUsd: answers.at(-1)!.costUsd } });
       const stored = JSON.parse((await h.redis.get(keys.agent(agentId)))!) as AgentStatusView;
       expect(stored.result?.costUsd).toBe(final.result?.costUsd);
-    });
+    }, 300_000);
 
     it('keeps a 60-turn run whose tool prints 20 KB each turn under the context bound every turn, with all 60 results whole in the transcript', async () => {
       // Bound: 0.5 x 100,000 estimated tokens; the fake model refuses anything over 50,000 of its own.
@@ -117,7 +117,7 @@ describe('tokens and cost of agent runs', () => {
         const text = (r as { content: string }).content;
         expect([i, text.length > 20_000, text.includes(`turn${i + 1} output line 1:`), text.includes(`turn${i + 1} output line 320:`)]).toEqual([i, true, true, true]);
       }
-    });
+    }, 600_000); // 62 turns through the real workflow: about a minute, several on a loaded machine
   });
 
   describe('with a price table and a budget in dollars', () => {
@@ -160,7 +160,7 @@ describe('tokens and cost of agent runs', () => {
       expect(unbounded).toHaveLength(made.length + 1);
       expect(billed(unbounded.slice(0, made.length), price)).toBeCloseTo(spent, 5);
       expect(billed(unbounded, price)).toBeGreaterThan(0.05);
-    });
+    }, 300_000);
   });
 
   describe('a reviewer', () => {

@@ -81,10 +81,10 @@ export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWor
     taskQueue: modelTaskQueue(opts.taskQueue),
     maxConcurrentActivityTaskExecutions: slots.modelCalls,
     // A model call is abandoned, not waited for, when its run is killed (activity-options.ts), so
-    // its heartbeat only shows the worker is alive: every few seconds is enough, and 500 waiting
-    // calls then cost the server ~100 heartbeats/s instead of 500.
-    maxHeartbeatThrottleInterval: '5s',
-    defaultHeartbeatThrottleInterval: '5s',
+    // its heartbeat only shows the worker is alive: every 30 s is enough, and 500 waiting calls
+    // then cost the server ~17 heartbeats/s instead of 500.
+    maxHeartbeatThrottleInterval: '30s',
+    defaultHeartbeatThrottleInterval: '30s',
   });
   workers.push(model);
   return runTogether(workers);

@@ -51,8 +51,8 @@ export const workspace: ActivityOptions = {
 export const modelCall: ActivityOptions = {
   cancellationType: ActivityCancellationType.TRY_CANCEL,
   startToCloseTimeout: '15m',
-  // The model worker sends a heartbeat every 5 s (create-worker.ts): a dead worker is noticed within 30 s and the turn retried.
-  heartbeatTimeout: '30s',
+  // The model worker sends a heartbeat every 30 s (create-worker.ts): a dead worker is noticed within a minute and the turn retried.
+  heartbeatTimeout: '60s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
 };
 

@@ -64,6 +64,15 @@ export class Run {
   }
 
   /**
+   * Enters `phase` and does its work; the state write runs beside the work's first step (both
+   * go out with the same workflow task), so publishing the phase costs no extra turn.
+   */
+  async during<T>(phase: AgentPhase, work: () => Promise<T>): Promise<T> {
+    const [, result] = await Promise.all([this.enterPhase(phase), work()]);
+    return result;
+  }
+
+  /**
    * Tells the API the kill arrived (phase `stopping`): without this write by its short deadline,
    * the API assumes no worker runs the workflow and stops it itself (api/killswitch.ts).
    */
@@ -84,12 +93,11 @@ export async function prepare(run: Run): Promise<void> {
   await run.record('spawn accepted');
   const workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
   state.workspace = workspace;
-  await run.enterPhase('starting-sandbox');
-  state.sandbox = (await startSandbox({ agentId: input.agentId, taskId: input.taskId, workspace })) ?? undefined;
+  state.sandbox = (await run.during('starting-sandbox', () => startSandbox({ agentId: input.agentId, taskId: input.taskId, workspace }))) ?? undefined;
   state.startedAt = new Date().toISOString();
   state.phase = 'agent-loop';
-  await run.moveTo('running', 'workspace ready');
-  state.messageCount = await writeInitialPrompt({ agentId: input.agentId, input, workspace });
+  const [, messageCount] = await Promise.all([run.moveTo('running', 'workspace ready'), writeInitialPrompt({ agentId: input.agentId, input, workspace })]);
+  state.messageCount = messageCount;
 }
 
 const RECORD_EVERY_TURN = 'record-state-every-turn';
@@ -143,8 +151,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
   const { input } = state;
   const workspace = state.requireWorkspace();
   if (!phaseHasGates(input.gateProfile, input.context.gates, phase)) return true;
-  await run.enterPhase(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates');
-  const outcome = await runGates({
+  const outcome = await run.during(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates', () => runGates({
     agentId: input.agentId,
     taskId: input.taskId,
     agentType: input.agentType,
@@ -156,7 +163,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
     commitSha,
     round: state.feedbackRounds + 1,
     maxRounds: input.maxFeedbackRounds,
-  });
+  }));
   state.mergeGates(outcome.results);
   if (outcome.reportRequired && outcome.results.length > 0) {
     const verdict = await reportToCoordinator({
@@ -181,8 +188,7 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
   const { state } = run;
   const { input } = state;
   const workspace = state.requireWorkspace();
-  await run.enterPhase('secret-scan');
-  const scan = await scanStagedChanges({ workspace });
+  const scan = await run.during('secret-scan', () => scanStagedChanges({ workspace }));
   if (scan.findings.length > 0) {
     const lines = scan.findings.map((f) => `- ${f.file}:${f.line}:${f.column} ${f.ruleId} (${f.match})`);
     await feedBack(
@@ -192,8 +198,7 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
     );
     return { blocked: true };
   }
-  await run.enterPhase('commit');
-  const commit = await commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType });
+  const commit = await run.during('commit', () => commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType }));
   return { blocked: false, commitSha: commit.commitSha };
 }
 
@@ -224,11 +229,9 @@ export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
 export async function deliver(run: Run, commitSha: string | undefined): Promise<AgentResult> {
   const { state } = run;
   const workspace = state.requireWorkspace();
-  await run.enterPhase('conflict-check');
-  const merge = await checkMergeable({ workspace });
+  const merge = await run.during('conflict-check', () => checkMergeable({ workspace }));
   if (!merge.clean) throw new RunFailure(`merge conflict with ${state.input.context.branch} in: ${merge.conflicts.join(', ')}`, 'MergeConflict');
-  await run.enterPhase('push');
-  const push = await pushBranch({ workspace });
+  const push = await run.during('push', () => pushBranch({ workspace }));
   return state.finalResult({ commitSha, pushed: push.pushed });
 }
 

@@ -51,13 +51,13 @@ export interface AgentsServiceTuning {
    */
   killPollIntervalMs: number;
   /**
-   * Most Temporal/Valkey calls in flight during kill-all.
-   * @default 10
+   * Most Temporal/Valkey calls in flight during kill-all (the signals to 100 agents go out in four rounds).
+   * @default 25
    */
   killConcurrency: number;
 }
 
-const DEFAULT_TUNING: AgentsServiceTuning = { statusQueryTimeoutMs: 1000, killPollIntervalMs: 100, killConcurrency: 10 };
+const DEFAULT_TUNING: AgentsServiceTuning = { statusQueryTimeoutMs: 1000, killPollIntervalMs: 100, killConcurrency: 25 };
 
 export interface SpawnResult {
   /** False when a live agent already owned this task and agent type. */

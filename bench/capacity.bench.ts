@@ -47,7 +47,7 @@ const SPAWN_CLIENTS = 50;
 const RUN_LEVELS: { agents: number; runs: number }[] = [
   { agents: 1, runs: scaled(3) },
   { agents: scaled(20), runs: scaled(40) },
-  { agents: scaled(50), runs: scaled(100) },
+  { agents: scaled(50), runs: scaled(50) },
 ];
 const SINGLE_KILLS = scaled(20, 5);
 const KILL_ALL = scaled(100, 5);
@@ -127,6 +127,7 @@ async function main(): Promise<void> {
     const apiSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => spawnAgent(spawnApi, [HANG]));
     const bareSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => client.workflow.start('floorWait', { taskQueue: queues.spawnFloor, workflowId: `floor-${randomUUID()}` }));
     await terminateAll(client, [queues.spawnService, queues.spawnFloor]);
+    progress(`spawn: api ${JSON.stringify(apiSpawn)} bare ${JSON.stringify(bareSpawn)}`);
 
     // 2. Runs.
     const runRows: RunRow[] = [];
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
       const service = await closedLoop(level.runs, level.agents, serviceRun);
       const floor = await closedLoop(level.runs, level.agents, floorRun);
       runRows.push({ ...level, service, floor });
+      progress(`runs at ${level.agents}: service ${JSON.stringify(service)} floor ${JSON.stringify(floor)} (load ${loadavg()})`);
     }
 
     // 3. Kills.
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
     await pool(KILL_ALL, 10, async (i) => floorHandles[i]!.signal('kill'));
     await Promise.all(floorHandles.map((h) => h.result()));
     const floorKillAllMs = performance.now() - t0;
+    progress(`kills: single ${JSON.stringify(stats(singleMs))} (${singleForced} forced), floor ${JSON.stringify(stats(floorSingleMs))}; kill-all ${Math.round(killAllMs)} ms ${JSON.stringify(killAll)}, floor ${Math.round(floorKillAllMs)} ms (load ${loadavg()})`);
 
     progress('kill with no worker (forced after the acknowledgement timeout)');
     const noWorkerApi = await startApi({ ...serviceEnv, TEMPORAL_TASK_QUEUE: queues.noWorker }, {}, apis);
@@ -205,6 +208,7 @@ async function main(): Promise<void> {
       await sleep(1000);
     }
     running = await runningCount();
+    progress(`waiting: ${running}/${WAITING} running after ${Math.round(allRunningMs)} ms; worker RSS ${idleRss} -> ${peakRss} MB (load ${loadavg()})`);
     const floorIdleRss = rssMb(floorWorker.pid!);
     const floorWaiting = await pool(WAITING, 25, () => startFloorWaiting(client, queues.floor));
     await waitFor(async () => (await countRunningWorkflows(client, queues.floor)) >= WAITING, 600_000, 'floor runs to wait');

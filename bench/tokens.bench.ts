@@ -6,14 +6,18 @@
  *
  * One 40-turn scripted session with realistic tool outputs (a generated TypeScript repository:
  * listings, file views of 3-14 KB, greps, test runs, a build log, small edits) runs through the real
- * `agentRun` workflow (real Temporal, Valkey, git, the real SDK) three ways:
+ * `agentRun` workflow (real Temporal, Valkey, git, the real SDK) four ways:
  *   none        PROMPT_CACHE=off, no compaction
  *   cache       PROMPT_CACHE=5m, no compaction
- *   cache+cmp   PROMPT_CACHE=5m, compaction at the defaults (CONTEXT_WINDOW_TOKENS=200000,
- *               CONTEXT_COMPACT_AT=0.5, CONTEXT_COMPACT_TO=0.3, CONTEXT_KEEP_RECENT_TURNS=3)
+ *   cache+compaction
+ *               PROMPT_CACHE=5m, compaction at the defaults (CONTEXT_WINDOW_TOKENS=200000,
+ *               CONTEXT_COMPACT_AT=0.5, CONTEXT_COMPACT_TO=0.2, CONTEXT_KEEP_RECENT_TURNS=3)
+ *   cache+compaction 0.3/0.1
+ *               the same with a tighter bound (compact at 60,000 estimated tokens, down to 20,000)
  * "No compaction" is CONTEXT_WINDOW_TOKENS=10000000 (a bound the session never reaches).
  * USD at the built-in price of claude-sonnet-5-5. Prints a table and one JSON line.
- * Run: npm run bench:tokens (needs the Temporal dev server and Valkey of scripts/test.sh or /work/devsrv).
+ * Run: npm run bench:tokens (needs the Temporal dev server and Valkey of scripts/test.sh).
+ * BENCH_ONLY_COMPACTION=AT/TO runs only a compaction mode at those shares (for tuning).
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -194,11 +198,16 @@ function table(results: ModeResult[]): string {
 
 async function main(): Promise<void> {
   const noCompaction = { CONTEXT_WINDOW_TOKENS: '10000000' };
-  const results = [
-    await runMode('none', { PROMPT_CACHE: 'off', ...noCompaction }),
-    await runMode('cache', { PROMPT_CACHE: '5m', ...noCompaction }),
-    await runMode('cache+compaction', { PROMPT_CACHE: '5m' }),
-  ];
+  const only = process.env.BENCH_ONLY_COMPACTION; // e.g. "0.5/0.2": only the compaction mode, at these shares (for tuning)
+  const [at, to] = only?.split('/') ?? [];
+  const results = only
+    ? [await runMode(`cache+compaction ${only}`, { PROMPT_CACHE: '5m', CONTEXT_COMPACT_AT: at!, CONTEXT_COMPACT_TO: to! })]
+    : [
+        await runMode('none', { PROMPT_CACHE: 'off', ...noCompaction }),
+        await runMode('cache', { PROMPT_CACHE: '5m', ...noCompaction }),
+        await runMode('cache+compaction', { PROMPT_CACHE: '5m' }),
+        await runMode('cache+compaction 0.3/0.1', { PROMPT_CACHE: '5m', CONTEXT_COMPACT_AT: '0.3', CONTEXT_COMPACT_TO: '0.1' }),
+      ];
   console.log(`\n${TURNS}-turn session, ${MODEL} at $${PRICE.input}/$${PRICE.output} per MTok (cache write $${PRICE.cacheWrite5m}, read $${PRICE.cacheRead}); tokens from the fake model's accounting\n`);
   console.log(table(results));
   console.log(`\n${JSON.stringify({ bench: 'tokens', turns: TURNS, model: MODEL, price: PRICE, results })}`);

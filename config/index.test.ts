@@ -52,9 +52,9 @@ describe('configuration', () => {
   ])('%s is secret: %s', (name, secret) => expect(isSecretVariable(name)).toBe(secret));
 
   describe('cost and context', () => {
-    it('prices the default model and plans for a 200K context, compacting from half to under a third', () => {
+    it('prices the default model and plans for a 200K context, compacting from half to a fifth', () => {
       const c = loadConfig({});
-      expect(c).toMatchObject({ AGENT_MAX_COST_USD: 10, PROMPT_CACHE: '5m', CONTEXT_WINDOW_TOKENS: 200_000, CONTEXT_COMPACT_AT: 0.5, CONTEXT_COMPACT_TO: 0.3 });
+      expect(c).toMatchObject({ AGENT_MAX_COST_USD: 10, PROMPT_CACHE: '5m', CONTEXT_WINDOW_TOKENS: 200_000, CONTEXT_COMPACT_AT: 0.5, CONTEXT_COMPACT_TO: 0.2 });
       expect(c.MODEL_PRICES['claude-sonnet-5-5']).toEqual({ input: 2, output: 10, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 });
     });
 

@@ -90,8 +90,12 @@ export const configSchema = z.object({
   CONTEXT_WINDOW_TOKENS: int(10_000, 10_000_000).default(200_000),
   /** Older tool results are shortened when a request would pass this share of the window... */
   CONTEXT_COMPACT_AT: share.default(0.5),
-  /** ...down to this share, so the prefix then stays stable (and cached) for several turns. */
-  CONTEXT_COMPACT_TO: share.default(0.3),
+  /**
+   * ...down to this share, so the prefix then stays stable (and cached) for several turns. A step
+   * rewrites the cache from the first changed message on; it pays for itself after about
+   * 12.5 x TO / (AT - TO) turns of smaller reads (cache writes 1.25x, reads 0.1x the input price).
+   */
+  CONTEXT_COMPACT_TO: share.default(0.2),
   /** The newest turns are always sent whole. */
   CONTEXT_KEEP_RECENT_TURNS: int(0, 100).default(3),
   AGENT_MAX_FEEDBACK_ROUNDS: int(0, 20).default(3),

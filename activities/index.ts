@@ -60,7 +60,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const { settings, transcripts } = deps;
   const runnerFor = runnerChoice(deps.sandbox, deps.homes);
-  const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model };
+  const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model, price: settings.price };
   return classifyFailures({
     ...createStateActivities({ states: deps.states, transcripts, stateTtlSeconds: settings.stateTtlSeconds }),
     ...createModelActivities({

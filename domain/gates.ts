@@ -43,4 +43,6 @@ export function phaseHasGates(profile: keyof typeof PROFILE_GATES | 'custom', cu
 export interface ReviewVerdict {
   approved: boolean;
   summary: string;
+  /** USD of the model call that made the verdict (none when nothing was reviewed). */
+  costUsd?: number;
 }

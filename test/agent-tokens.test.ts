@@ -161,6 +161,22 @@ describe('tokens and cost of agent runs', () => {
       expect(billed(unbounded.slice(0, made.length), price)).toBeCloseTo(spent, 5);
       expect(billed(unbounded, price)).toBeGreaterThan(0.05);
     }, 300_000);
+
+    it('counts the AI review gate\'s model call in the run\'s cost', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-cost-review';
+      h.fakeModel.script(taskId, [bash('echo reviewed > notes.txt'), { text: 'Wrote notes.txt.' }, { text: 'Fine.\nVERDICT: APPROVE', outputTokens: 1024 }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'custom', context: { repository: remote.url, branch: 'main', workItems: ['US-001'], skills: [], gates: ['review'] } });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+      const requests = h.fakeModel.requestsFor(taskId);
+      expect(requests).toHaveLength(3);
+      const review = costUsd(usageOf(requests[2]!.usage!), price);
+      expect(review).toBeGreaterThan(0.015);
+      // The agent's two turns plus the review: the review is not left out of the bill.
+      expect(final.result?.costUsd).toBeCloseTo(billed(requests, price), 5);
+      expect(final.result?.costUsd).toBeGreaterThan(billed(requests.slice(0, 2), price) + 0.015);
+    }, 300_000);
   });
 
   describe('a reviewer', () => {

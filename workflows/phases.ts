@@ -165,6 +165,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
     maxRounds: input.maxFeedbackRounds,
   }));
   state.mergeGates(outcome.results);
+  state.recordCost(outcome.costUsd);
   if (outcome.reportRequired && outcome.results.length > 0) {
     const verdict = await reportToCoordinator({
       agentId: input.agentId,

@@ -177,6 +177,11 @@ export class RunState {
     if (outcome.review) this.review = outcome.review;
   }
 
+  /** Dollars spent outside the agent's turns (the AI review gate's model call). */
+  recordCost(usd: number | undefined): void {
+    this.costUsd = addUsd(this.costUsd, usd ?? 0);
+  }
+
   /** Tokens and dollars so far. */
   usage(): RunUsage {
     return {

@@ -4,6 +4,7 @@
  */
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import { PRE_COMMIT_GATES, type GateName, type GatePhase, type GateResult, type ReviewVerdict } from '../../domain/gates';
+import { addUsd } from '../../domain/pricing';
 import type { GitWorkspaces } from '../git';
 import { currentOperation } from '../operation';
 import type { CoordinatorPort } from '../ports';
@@ -49,6 +50,8 @@ export interface RunGatesResult {
   feedback: string;
   /** A coordinator is configured: the workflow reports these results to it (reportToCoordinator). */
   reportRequired: boolean;
+  /** USD of the model calls the gates made (the AI review); counted in the run's cost. */
+  costUsd?: number;
 }
 
 export type CoordinatorReport = Parameters<CoordinatorPort['reportGates']>[0];
@@ -61,6 +64,7 @@ export function createGateActivities(deps: GateActivityDeps) {
       const reportRequired = deps.coordinator !== undefined;
       if (wanted.length === 0) return { results: [], passed: true, feedback: '', reportRequired };
       const review = deps.review;
+      let costUsd = 0;
       const results = await runGates({
         runner: deps.runnerFor(args.workspace, args.sandbox),
         definitions: await resolveGateCommands(args.workspace.path, { readWorkspaceFile: (rel) => deps.workspaces.readAtBase(args.workspace, rel) }),
@@ -69,14 +73,24 @@ export function createGateActivities(deps: GateActivityDeps) {
         coverageThreshold: deps.coverageThreshold,
         commitSha: args.commitSha,
         review: review
-          ? async ({ signal }) => review({ taskId: args.taskId, diff: await deps.workspaces.diffAgainstBase(args.workspace) }, { signal, heartbeat: op.onProgress })
+          ? async ({ signal }) => {
+              const verdict = await review({ taskId: args.taskId, diff: await deps.workspaces.diffAgainstBase(args.workspace) }, { signal, heartbeat: op.onProgress });
+              costUsd = addUsd(costUsd, verdict.costUsd ?? 0);
+              return verdict;
+            }
           : undefined,
         redact: deps.redact,
         signal: op.signal,
         onProgress: () => op.heartbeat(),
       });
       const evaluation = evaluateGates(args.profile, results);
-      return { results, passed: evaluation.passed, feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds), reportRequired };
+      return {
+        results,
+        passed: evaluation.passed,
+        feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds),
+        reportRequired,
+        ...(costUsd > 0 ? { costUsd } : {}),
+      };
     },
 
     /** Sends gate results to the coordinator; null when none is configured. Retried by policy until delivered. */

@@ -1,6 +1,8 @@
-/** The AI review gate: one model call over the agent's diff, answered with a verdict line. */
+/** The AI review gate: one model call over the agent's diff, answered with a verdict line. Its cost counts toward the run's. */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ReviewVerdict } from '../../domain/gates';
+import { costUsd, usageFromApi, type ModelPrice } from '../../domain/pricing';
+import { parseReview } from '../../domain/review';
 import { callModel, type ModelClient } from './call-model';
 import { assistantText } from './model-turn';
 import { REVIEW_SYSTEM_PROMPT } from './prompts';
@@ -8,7 +10,7 @@ import { REVIEW_SYSTEM_PROMPT } from './prompts';
 const MAX_DIFF_CHARS = 200_000;
 
 export async function reviewDiff(
-  client: ModelClient & { model: string },
+  client: ModelClient & { model: string; price: ModelPrice },
   args: { taskId: string; diff: string },
   ctx: { signal?: AbortSignal; heartbeat?: () => void },
 ): Promise<ReviewVerdict> {
@@ -24,5 +26,6 @@ export async function reviewDiff(
     ctx,
   );
   const text = assistantText(response.content as Anthropic.ContentBlockParam[]);
-  return { approved: /VERDICT:\s*APPROVE/i.test(text), summary: text.slice(-4000) };
+  // The last verdict line decides: an answer that quotes "VERDICT: APPROVE" and then requests changes is not approved.
+  return { approved: parseReview(text).verdict === 'approve', summary: text.slice(-4000), costUsd: costUsd(usageFromApi(response.usage), client.price) };
 }

@@ -1,11 +1,19 @@
 /**
  * Anthropic's text editor tool (`str_replace_based_edit_tool`, text_editor_20250728), applied to
- * the worktree on the host. The worktree is what the sandbox mounts, so edits made here are what
- * the agent's commands see. Every path is confined to the worktree, symlinks included.
+ * the worktree from the host. The worktree is what the sandbox mounts, so edits made here are
+ * what the agent's commands see.
+ *
+ * The agent writes that tree, links and FIFOs included, possibly while we read it. So a path is
+ * never handed to the kernel whole: it is walked one component at a time below a descriptor of
+ * the worktree root, without following a link anywhere (safe-fs.ts), and the operation acts on
+ * the descriptor it opened. Only regular files with a single link are read or written (a FIFO,
+ * a device or a hard link to something else is refused without being read), up to a size cap.
  */
-import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { PathOutsideWorkspaceError, resolveInside } from '../host/paths';
+import { PathOutsideWorkspaceError } from '../host/paths';
+import { atPath, openFileAt, openFileForWriteAt, openRoot, readDirNames, UnsafePathError, withDirAt } from './safe-fs';
+import { promises as fs, type Stats } from 'node:fs';
 
 export interface EditorCommand {
   command: 'view' | 'create' | 'str_replace' | 'insert' | string;
@@ -25,7 +33,11 @@ export interface EditorContext {
   visibleRoot: string;
   readOnly: boolean;
   maxOutputBytes: number;
+  /** Largest file the editor reads or writes. @default DEFAULT_EDITOR_MAX_FILE_BYTES */
+  maxFileBytes?: number;
 }
+
+export const DEFAULT_EDITOR_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 export class ToolInputError extends Error {
   constructor(message: string) {
@@ -34,85 +46,124 @@ export class ToolInputError extends Error {
   }
 }
 
-/** Maps a path from the model to a host path inside the worktree, or throws. */
-export async function resolveToolPath(requested: string, ctx: EditorContext): Promise<string> {
+/** A path the agent gave, as components below the worktree root (empty for the root itself). */
+export function toolPathSegments(requested: string, ctx: Pick<EditorContext, 'hostRoot' | 'visibleRoot'>): string[] {
   if (typeof requested !== 'string' || requested.length === 0) throw new ToolInputError('path is required');
+  if (requested.includes('\0')) throw new ToolInputError('path contains a NUL byte');
   let rel = requested;
   for (const root of [ctx.visibleRoot, ctx.hostRoot]) {
     if (requested === root) rel = '.';
     else if (requested.startsWith(root + '/')) rel = requested.slice(root.length + 1);
   }
-  if (path.isAbsolute(rel)) throw new PathOutsideWorkspaceError(`path ${JSON.stringify(requested)} is outside the workspace`);
-  const resolved = resolveInside(ctx.hostRoot, rel);
-  const relative = path.relative(ctx.hostRoot, resolved);
-  if (relative === '.git' || relative.startsWith('.git' + path.sep)) throw new ToolInputError('the .git directory is managed by the orchestrator');
-  // A symlink inside the worktree must not lead out of it.
-  const realRoot = await fs.realpath(ctx.hostRoot);
-  let probe = resolved;
-  for (;;) {
-    try {
-      const real = await fs.realpath(probe);
-      if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new PathOutsideWorkspaceError(`path ${JSON.stringify(requested)} is outside the workspace`);
-      break;
-    } catch (err) {
-      if (err instanceof PathOutsideWorkspaceError) throw err;
-      const parent = path.dirname(probe);
-      if (parent === probe) break;
-      probe = parent;
+  if (path.posix.isAbsolute(rel)) throw new PathOutsideWorkspaceError(`path ${JSON.stringify(requested)} is outside the workspace`);
+  const segments: string[] = [];
+  for (const part of rel.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      // Lexical only: no link is ever followed, so `a/..` means the directory holding `a`.
+      if (segments.length === 0) throw new PathOutsideWorkspaceError(`path ${JSON.stringify(requested)} is outside the workspace`);
+      segments.pop();
+    } else {
+      segments.push(part);
     }
   }
-  return resolved;
+  if (segments[0] === '.git') throw new ToolInputError('the .git directory is managed by the orchestrator');
+  return segments;
 }
 
 export async function runEditorCommand(cmd: EditorCommand, ctx: EditorContext): Promise<string> {
-  const file = await resolveToolPath(cmd.path, ctx);
+  const segments = toolPathSegments(cmd.path, ctx);
   const writes = cmd.command !== 'view';
   if (writes && ctx.readOnly) throw new ToolInputError(`${cmd.command} is not allowed: this agent has read-only tools`);
+  const maxFileBytes = ctx.maxFileBytes ?? DEFAULT_EDITOR_MAX_FILE_BYTES;
+  const root = await openRoot(ctx.hostRoot);
+  try {
+    return await dispatch(cmd, segments, root, { ...ctx, maxFileBytes });
+  } catch (err) {
+    if (err instanceof UnsafePathError) throw new ToolInputError(err.message);
+    // Any other file system error on an agent path is the agent's to see (without host paths), not a worker fault.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') throw new ToolInputError(`${cmd.path}: ${cmd.command} failed (${code})`);
+    throw err;
+  } finally {
+    await root.close();
+  }
+}
+
+type Ctx = EditorContext & { maxFileBytes: number };
+
+async function dispatch(cmd: EditorCommand, segments: string[], root: FileHandle, ctx: Ctx): Promise<string> {
+  const display = segments.join('/') || '.';
+  const parents = segments.slice(0, -1);
+  const name = segments[segments.length - 1];
   switch (cmd.command) {
     case 'view':
-      return view(file, cmd.view_range, ctx);
+      if (!name) return listDirectory(root);
+      return withDirAt(root, parents, async (dir) => {
+        const st = await fs.lstat(atPath(dir, name)).catch(() => undefined);
+        if (st?.isDirectory()) return withDirAt(dir, [name], listDirectory);
+        return view(await readRegular(dir, name, display, ctx), cmd.view_range, ctx);
+      });
     case 'create': {
       if (typeof cmd.file_text !== 'string') throw new ToolInputError('create needs file_text');
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, cmd.file_text);
-      await matchOwner(file, ctx.hostRoot);
+      if (!name) throw new ToolInputError('create needs a file path, not the workspace root');
+      const text = cmd.file_text;
+      assertSize(Buffer.byteLength(text), display, ctx);
+      const owner = await ownerToGive(root);
+      await withDirAt(root, parents, (dir) => writeRegular(dir, name, display, text, owner), {
+        create: true,
+        onCreate: async (dir, created) => {
+          if (owner) await fs.lchown(atPath(dir, created), owner.uid, owner.gid);
+        },
+      });
       return `File created: ${cmd.path}`;
     }
     case 'str_replace': {
       if (typeof cmd.old_str !== 'string') throw new ToolInputError('str_replace needs old_str');
-      const text = await readText(file);
-      const count = text.split(cmd.old_str).length - 1;
-      if (count === 0) throw new ToolInputError('old_str was not found in the file');
-      if (count > 1) throw new ToolInputError(`old_str occurs ${count} times; make it unique`);
-      await fs.writeFile(file, text.replace(cmd.old_str, () => cmd.new_str ?? ''));
+      if (!name) throw new ToolInputError('str_replace needs a file path');
+      const oldStr = cmd.old_str;
+      await withDirAt(root, parents, async (dir) => {
+        const text = await readRegular(dir, name, display, ctx);
+        const count = text.split(oldStr).length - 1;
+        if (count === 0) throw new ToolInputError('old_str was not found in the file');
+        if (count > 1) throw new ToolInputError(`old_str occurs ${count} times; make it unique`);
+        const updated = text.replace(oldStr, () => cmd.new_str ?? '');
+        assertSize(Buffer.byteLength(updated), display, ctx);
+        await writeRegular(dir, name, display, updated, undefined);
+      });
       return `File edited: ${cmd.path}`;
     }
     case 'insert': {
       const insertText = cmd.insert_text ?? cmd.new_str;
       if (typeof insertText !== 'string' || typeof cmd.insert_line !== 'number') throw new ToolInputError('insert needs insert_line and insert_text');
-      const lines = (await readText(file)).split('\n');
-      if (cmd.insert_line < 0 || cmd.insert_line > lines.length) throw new ToolInputError(`insert_line must be between 0 and ${lines.length}`);
-      lines.splice(cmd.insert_line, 0, ...insertText.split('\n'));
-      await fs.writeFile(file, lines.join('\n'));
-      return `Inserted ${insertText.split('\n').length} line(s) after line ${cmd.insert_line} of ${cmd.path}`;
+      if (!name) throw new ToolInputError('insert needs a file path');
+      const line = cmd.insert_line;
+      await withDirAt(root, parents, async (dir) => {
+        const lines = (await readRegular(dir, name, display, ctx)).split('\n');
+        if (line < 0 || line > lines.length) throw new ToolInputError(`insert_line must be between 0 and ${lines.length}`);
+        lines.splice(line, 0, ...insertText.split('\n'));
+        const updated = lines.join('\n');
+        assertSize(Buffer.byteLength(updated), display, ctx);
+        await writeRegular(dir, name, display, updated, undefined);
+      });
+      return `Inserted ${insertText.split('\n').length} line(s) after line ${line} of ${cmd.path}`;
     }
     default:
       throw new ToolInputError(`unknown editor command ${JSON.stringify(cmd.command)}`);
   }
 }
 
-async function view(file: string, range: [number, number] | undefined, ctx: EditorContext): Promise<string> {
-  const stat = await fs.stat(file).catch(() => null);
-  if (!stat) throw new ToolInputError('no such file or directory');
-  if (stat.isDirectory()) {
-    const entries = await fs.readdir(file, { withFileTypes: true });
-    return entries
-      .filter((e) => e.name !== '.git')
-      .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
-      .sort()
-      .join('\n');
-  }
-  const lines = (await readText(file)).split('\n');
+async function listDirectory(dir: FileHandle): Promise<string> {
+  const entries = await readDirNames(dir);
+  return entries
+    .filter((e) => e.name !== '.git')
+    .map((e) => (e.isDirectory() ? `${e.name}/` : e.isSymbolicLink() ? `${e.name}@` : e.name))
+    .sort()
+    .join('\n');
+}
+
+function view(text: string, range: [number, number] | undefined, ctx: Ctx): string {
+  const lines = text.split('\n');
   const [from, to] = range ?? [1, lines.length];
   const end = to === -1 ? lines.length : Math.min(to, lines.length);
   const out = lines
@@ -122,22 +173,55 @@ async function view(file: string, range: [number, number] | undefined, ctx: Edit
   return out.length > ctx.maxOutputBytes ? `${out.slice(0, ctx.maxOutputBytes)}\n[... truncated; use view_range ...]` : out;
 }
 
-async function readText(file: string): Promise<string> {
+/** Reads `name` in `dir`: a regular file with one link, within the size cap. */
+async function readRegular(dir: FileHandle, name: string, display: string, ctx: Ctx): Promise<string> {
+  let handle: FileHandle;
   try {
-    return await fs.readFile(file, 'utf8');
-  } catch {
-    throw new ToolInputError('no such file');
+    handle = await openFileAt(dir, name, display);
+  } catch (err) {
+    if (err instanceof UnsafePathError && err.reason === 'not-found') throw new ToolInputError(`${display}: no such file`);
+    throw err;
+  }
+  try {
+    const st = await handle.stat();
+    assertRegular(st, display);
+    assertSize(st.size, display, ctx);
+    const buffer = Buffer.alloc(st.size);
+    const { bytesRead } = await handle.read(buffer, 0, st.size, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
   }
 }
 
-/** Files the worker creates (as root) must stay editable by the sandbox user that owns the worktree. */
-async function matchOwner(file: string, root: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  const { uid, gid } = await fs.stat(root);
-  if (uid === 0) return;
-  let p = file;
-  while (p !== root && p.startsWith(root)) {
-    await fs.chown(p, uid, gid).catch(() => undefined);
-    p = path.dirname(p);
+/** Replaces the content of `name` in `dir` (creating it), refusing anything but a single-link regular file. */
+async function writeRegular(dir: FileHandle, name: string, display: string, text: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
+  const { handle, created } = await openFileForWriteAt(dir, name, display);
+  try {
+    assertRegular(await handle.stat(), display);
+    await handle.truncate(0);
+    await handle.write(text, 0, 'utf8');
+    if (created && owner) await handle.chown(owner.uid, owner.gid);
+  } finally {
+    await handle.close();
   }
+}
+
+function assertRegular(st: Stats, display: string): void {
+  if (st.isDirectory()) throw new ToolInputError(`${display} is a directory`);
+  if (!st.isFile()) throw new ToolInputError(`${display} is not a regular file (a FIFO, socket or device); the editor only opens regular files`);
+  if (st.nlink > 1) throw new ToolInputError(`${display} has ${st.nlink} hard links; the editor only opens files with one`);
+}
+
+function assertSize(bytes: number, display: string, ctx: Ctx): void {
+  if (bytes > ctx.maxFileBytes) {
+    throw new ToolInputError(`${display} is ${bytes} bytes; the editor handles files up to ${ctx.maxFileBytes} bytes (use bash for larger files)`);
+  }
+}
+
+/** Files the worker creates as root must stay editable by the sandbox user that owns the worktree. */
+async function ownerToGive(root: FileHandle): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const { uid, gid } = await root.stat();
+  return uid === 0 ? undefined : { uid, gid };
 }

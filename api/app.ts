@@ -70,6 +70,7 @@ export function createApp(deps: AppDeps): Express {
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       pingSandbox: deps.pingSandbox,
+      logger,
       uptimeSeconds: () => Math.floor((now().getTime() - startedAt) / 1000),
     }),
   );

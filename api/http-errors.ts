@@ -33,6 +33,8 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   const bodyType = (err as { type?: unknown } | null)?.type;
   const bodyError = typeof bodyType === 'string' ? BODY_ERRORS[bodyType] : undefined;
   if (bodyError) return { status: bodyError.status, body: { error: { code: bodyError.code, message: bodyError.message } } };
+  // The router could not percent-decode a path parameter (`%E0%A4%A`): the client's path is malformed.
+  if (err instanceof URIError) return { status: 400, body: { error: { code: 'malformed_path', message: 'the request path has malformed percent-encoding' } } };
   if (isTemporalUnavailable(err)) return unavailable('temporal');
   if (isValkeyUnavailable(err)) return unavailable('valkey');
   return { status: 500, body: { error: { code: 'internal_error', message: 'internal error' } } };

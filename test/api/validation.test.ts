@@ -181,6 +181,16 @@ describe('REST API: authentication, validation and error shape', () => {
     });
 
     it.each([
+      ['GET', '/agents/%E0%A4%A/status'],
+      ['POST', '/agents/%/kill'],
+      ['GET', '/agents/%ZZ/status'],
+    ])('answers 400 for malformed percent-encoding in %s %s', async (method, path) => {
+      const res = await api.request(method, path, { body: method === 'POST' ? {} : undefined });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: { code: 'malformed_path', message: 'the request path has malformed percent-encoding' } });
+    });
+
+    it.each([
       ['an unknown field', { reason: 'x', force: true }, 'force: is not a known field'],
       ['a control character', { reason: 'stop\u0007now' }, 'reason: must not contain control characters'],
       ['an oversized reason', { reason: 'r'.repeat(501) }, 'reason: must be at most 500 characters'],

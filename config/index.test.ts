@@ -1,4 +1,4 @@
-import { ConfigError, isSecretVariable, loadConfig } from './index';
+import { ConfigError, isSecretVariable, loadConfig, sandboxRuntime } from './index';
 
 describe('configuration', () => {
   it('applies the documented defaults', () => {
@@ -29,6 +29,22 @@ describe('configuration', () => {
 
   it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {
     expect(loadConfig({})).toMatchObject({ KILL_ACK_TIMEOUT_SECONDS: 3, KILL_DEADLINE_SECONDS: 30 });
+  });
+
+  it('picks the sandbox runtime: bubblewrap by default, docker with SANDBOX_ENABLED=true, none only when asked', () => {
+    expect(sandboxRuntime(loadConfig({}))).toBe('bubblewrap');
+    expect(sandboxRuntime(loadConfig({ SANDBOX_ENABLED: 'true' }))).toBe('docker');
+    expect(sandboxRuntime(loadConfig({ SANDBOX_RUNTIME: 'none' }))).toBe('none');
+    expect(sandboxRuntime(loadConfig({ SANDBOX_RUNTIME: 'docker' }))).toBe('docker');
+    expect(() => loadConfig({ SANDBOX_ENABLED: 'true', SANDBOX_RUNTIME: 'bubblewrap' })).toThrow(/SANDBOX_RUNTIME="bubblewrap": conflicts with SANDBOX_ENABLED=true/);
+    expect(() => loadConfig({ SANDBOX_RUNTIME: 'chroot' })).toThrow(/SANDBOX_RUNTIME="chroot"/);
+    expect(() => loadConfig({ SANDBOX_READONLY_PATHS: '/opt/tools,relative' })).toThrow(/SANDBOX_READONLY_PATHS=.*must list absolute paths/);
+  });
+
+  it('refuses an https token without the hosts it belongs to', () => {
+    expect(() => loadConfig({ GIT_HTTPS_TOKEN: 'tok_abcdefghijklmnop' })).toThrow(/GIT_HTTPS_TOKEN_HOSTS=undefined: required when GIT_HTTPS_TOKEN is set/);
+    expect(loadConfig({ GIT_HTTPS_TOKEN: 'tok_abcdefghijklmnop', GIT_HTTPS_TOKEN_HOSTS: 'git.example.com, git.example.com:8443' }).GIT_HTTPS_TOKEN_HOSTS).toEqual(['git.example.com', 'git.example.com:8443']);
+    expect(() => loadConfig({ GIT_HTTPS_TOKEN_HOSTS: 'https://git.example.com' })).toThrow(/must list host or host:port names/);
   });
 
   it('never echoes the value of a secret variable', () => {

@@ -105,17 +105,32 @@ export const configSchema = z.object({
   TOOL_OUTPUT_MAX_BYTES: int(1024, 1_000_000).default(30_000),
 
   WORKSPACE_ROOT: z.string().default(path.resolve('.data/workspaces')),
+  /** Disk budget of one worktree, checked after each tool batch; a run over it fails (type WorkspaceTooLarge). */
+  WORKSPACE_MAX_MB: int(1, 10_000_000).default(2048),
   GIT_ALLOWED_SCHEMES: csv.default(['https', 'ssh']),
   GIT_AUTHOR_NAME: z.string().default('Orchestrator Agent'),
   GIT_AUTHOR_EMAIL: z.string().email().default('agent@orchestrator.local'),
   /** Token for https remotes, handed to git through a credential helper, never in a URL. */
   GIT_HTTPS_TOKEN: z.string().optional(),
+  /** The hosts (`host` or `host:port`) the https token belongs to; no other host ever gets it. Required with GIT_HTTPS_TOKEN. */
+  GIT_HTTPS_TOKEN_HOSTS: csv
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, 'must list host or host:port names')))
+    .default([]),
   GIT_HTTPS_USERNAME: z.string().default('x-access-token'),
   /** Private key for ssh remotes. */
   GIT_SSH_KEY_PATH: z.string().optional(),
   GIT_PUSH_ENABLED: bool.default(true),
 
+  /** Compatibility: `true` means SANDBOX_RUNTIME=docker. */
   SANDBOX_ENABLED: bool.default(false),
+  /**
+   * Where agent commands and gates run: `bubblewrap` (a namespace sandbox, the default),
+   * `docker` (the default when SANDBOX_ENABLED=true), or `none` (no isolation: an explicit
+   * opt-out, logged as a warning at every start).
+   */
+  SANDBOX_RUNTIME: z.enum(['bubblewrap', 'docker', 'none']).optional(),
+  /** Host paths mounted read-only, at the same place, into the namespace sandbox (tool chains outside /usr). */
+  SANDBOX_READONLY_PATHS: csv.pipe(z.array(z.string().startsWith('/', 'must list absolute paths'))).default([]),
   SANDBOX_IMAGE: z.string().default('orchestrator-sandbox:latest'),
   SANDBOX_MEMORY_MB: int(16, 1_000_000).default(2048),
   SANDBOX_CPUS: z.coerce.number().positive().max(512).default(1),
@@ -166,7 +181,24 @@ export const configSchema = z.object({
   }
 });
 
+/** Rules that span variables; each issue names the variable to fix. */
+const crossFieldSchema = configSchema.superRefine((c, ctx) => {
+  if (c.GIT_HTTPS_TOKEN && c.GIT_HTTPS_TOKEN_HOSTS.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['GIT_HTTPS_TOKEN_HOSTS'], message: 'required when GIT_HTTPS_TOKEN is set: the hosts the token may be sent to' });
+  }
+  if (c.SANDBOX_ENABLED && c.SANDBOX_RUNTIME && c.SANDBOX_RUNTIME !== 'docker') {
+    ctx.addIssue({ code: 'custom', path: ['SANDBOX_RUNTIME'], message: 'conflicts with SANDBOX_ENABLED=true (which means docker); unset one of them' });
+  }
+});
+
 export type Config = z.infer<typeof configSchema>;
+
+export type SandboxRuntime = NonNullable<Config['SANDBOX_RUNTIME']>;
+
+/** The runtime the configuration asks for: SANDBOX_RUNTIME, else docker with SANDBOX_ENABLED=true, else bubblewrap. */
+export function sandboxRuntime(config: Pick<Config, 'SANDBOX_RUNTIME' | 'SANDBOX_ENABLED'>): SandboxRuntime {
+  return config.SANDBOX_RUNTIME ?? (config.SANDBOX_ENABLED ? 'docker' : 'bubblewrap');
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -179,7 +211,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset", as in most .env tooling.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = configSchema.safeParse(cleaned);
+  const parsed = crossFieldSchema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');

@@ -30,7 +30,12 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
     workspaceRoot: config.WORKSPACE_ROOT,
     allowedSchemes: config.GIT_ALLOWED_SCHEMES,
     author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL },
-    credentials: { httpsToken: config.GIT_HTTPS_TOKEN, httpsUsername: config.GIT_HTTPS_USERNAME, sshKeyPath: config.GIT_SSH_KEY_PATH },
+    credentials: {
+      httpsToken: config.GIT_HTTPS_TOKEN,
+      httpsUsername: config.GIT_HTTPS_USERNAME,
+      httpsTokenHosts: config.GIT_HTTPS_TOKEN_HOSTS,
+      sshKeyPath: config.GIT_SSH_KEY_PATH,
+    },
     pushEnabled: config.GIT_PUSH_ENABLED,
     log: clients.log,
   });

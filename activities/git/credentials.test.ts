@@ -2,7 +2,11 @@ import { createGitRunner } from './run-git';
 import { credentialSecrets, networkAccess } from './credentials';
 
 describe('networkAccess', () => {
-  const credentials = { httpsToken: 'tok_1234567890abcdef', httpsUsername: 'x-access-token', sshKeyPath: "/keys/it's id_ed25519" };
+  const credentials = { httpsToken: 'tok_1234567890abcdef', httpsUsername: 'x-access-token', httpsTokenHosts: ['git.example.com'], sshKeyPath: "/keys/it's id_ed25519" };
+  const git = createGitRunner({ secrets: [], defaultTimeoutMs: 10_000 });
+  /** What git's credential machinery would send to `host` with these options. */
+  const fill = async (net: { args: string[]; env: Record<string, string> }, host: string) =>
+    (await git([...net.args, 'credential', 'fill'], { env: net.env, input: `protocol=https\nhost=${host}\n\n`, okExitCodes: [0, 128] })).stdout;
 
   it('hands the https token to git only through the child environment', async () => {
     const net = networkAccess('https://git.example.com/org/repo.git', ['https'], credentials);
@@ -10,10 +14,20 @@ describe('networkAccess', () => {
     expect(Object.values(net.env)).toContain(credentials.httpsToken);
 
     // Ask git itself which credentials the configured helper produces.
-    const git = createGitRunner({ secrets: [], defaultTimeoutMs: 10_000 });
-    const { stdout } = await git([...net.args, 'credential', 'fill'], { env: net.env, input: 'protocol=https\nhost=git.example.com\n\n' });
+    const stdout = await fill(net, 'git.example.com');
     expect(stdout).toContain('username=x-access-token');
     expect(stdout).toContain(`password=${credentials.httpsToken}`);
+  });
+
+  it('gives the token to its configured host only: not to another host, not on a redirect', async () => {
+    const elsewhere = networkAccess('https://attacker.example.net/x.git', ['https'], credentials);
+    expect(JSON.stringify(elsewhere)).not.toContain(credentials.httpsToken);
+    expect(await fill(elsewhere, 'attacker.example.net')).not.toContain(credentials.httpsToken);
+    // A fetch from the right host that is redirected elsewhere: git asks for the new host.
+    const home = networkAccess('https://git.example.com/org/repo.git', ['https'], credentials);
+    expect(await fill(home, 'attacker.example.net')).not.toContain(credentials.httpsToken);
+    expect(await fill(home, 'git.example.com:8443')).not.toContain(credentials.httpsToken);
+    expect(JSON.stringify(networkAccess('https://git.example.com/r.git', ['https'], { ...credentials, httpsTokenHosts: [] }))).not.toContain(credentials.httpsToken);
   });
 
   it('does not offer the token to a non-https remote', () => {

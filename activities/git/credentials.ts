@@ -3,12 +3,19 @@
  * credential helper that reads it from that child's environment (never a URL, argv or stored
  * config), an ssh key through GIT_SSH_COMMAND, and a protocol allowlist so a redirect or a
  * crafted URL cannot switch git to a transport we did not allow.
+ *
+ * The token belongs to the hosts named in GIT_HTTPS_TOKEN_HOSTS, and only they get it: the
+ * helper is configured for `https://<host>` alone (git asks a URL-scoped helper only for that
+ * scheme and host), and it is not configured at all when the remote is elsewhere. A spawn that
+ * names a repository on another server, or a redirect to one, gets no token.
  */
 import { gitUrlScheme } from '../../domain/git-input';
 
 export interface GitCredentials {
   httpsToken?: string;
   httpsUsername: string;
+  /** Hosts (`host` or `host:port`, lower case) the https token may be sent to. */
+  httpsTokenHosts?: readonly string[];
   sshKeyPath?: string;
 }
 
@@ -34,13 +41,27 @@ export function networkAccess(url: string, allowedSchemes: readonly string[], cr
   const env: Record<string, string> = { GIT_SSH_COMMAND: sshCommand(credentials.sshKeyPath), GIT_SSH_VARIANT: 'ssh' };
 
   // Reset inherited helpers first, so no other helper sees (or stores) the token.
-  args.push('-c', 'credential.helper=');
-  if (credentials.httpsToken && gitUrlScheme(url) === 'https') {
-    args.push('-c', `credential.helper=${TOKEN_HELPER}`);
+  args.push('-c', 'credential.helper=', '-c', 'credential.useHttpPath=false');
+  const host = tokenHostOf(url, credentials);
+  if (credentials.httpsToken && host) {
+    args.push('-c', `credential.https://${host}.helper=${TOKEN_HELPER}`);
     env[USER_VAR] = credentials.httpsUsername;
     env[TOKEN_VAR] = credentials.httpsToken;
   }
   return { args, env };
+}
+
+/** The remote's `host[:port]` when it is an https URL on one of the token's hosts. */
+function tokenHostOf(url: string, credentials: GitCredentials): string | undefined {
+  if (gitUrlScheme(url) !== 'https') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const host = parsed.host.toLowerCase();
+  return (credentials.httpsTokenHosts ?? []).some((h) => h.toLowerCase() === host) ? host : undefined;
 }
 
 /** Every form of the configured secrets that must be scrubbed from output. */

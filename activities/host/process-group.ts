@@ -15,6 +15,8 @@ export interface ProcessGroupOptions {
   cwd?: string;
   /** The child's whole environment: nothing of the worker's is inherited. */
   env: Record<string, string>;
+  /** Run as this user (the worker must be root); supplementary groups are dropped. */
+  user?: { uid: number; gid: number };
   /** Written to stdin, then closed; without it stdin is closed at once. */
   input?: string;
   timeoutMs: number;
@@ -41,6 +43,7 @@ export function runProcessGroup(file: string, args: readonly string[], options: 
       cwd: options.cwd,
       env: options.env,
       detached: true, // its own process group, so a stop reaches every descendant
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     if (child.pid) options.onSpawn?.(child.pid);

@@ -1,0 +1,118 @@
+/**
+ * The namespace sandbox with the real bwrap: what a command inside can see and reach, and that
+ * nothing it starts outlives it.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BubblewrapRunner, findExecutable, probeBubblewrap, type BubblewrapSettings } from './bubblewrap-runner';
+
+const settings: BubblewrapSettings = {
+  bwrapPath: findExecutable('bwrap')!,
+  prlimitPath: findExecutable('prlimit')!,
+  tmpfsMb: 16,
+  network: 'none',
+  readOnlyPaths: [],
+  hostUser: { uid: 1000, gid: 1000 },
+  maxProcesses: 4096,
+  maxFileBytes: 8 * 1024 * 1024,
+};
+const opts = { timeoutMs: 20_000, maxOutputBytes: 64_000 };
+const asRoot = process.getuid?.() === 0;
+
+describe('BubblewrapRunner', () => {
+  let dir: string;
+  let runner: BubblewrapRunner;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bwrap-'));
+    if (asRoot) chownSync(dir, 1000, 1000);
+    runner = new BubblewrapRunner(settings, { hostPath: dir, readOnly: false });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs as uid 1000 in /workspace; what it writes lands in the worktree, owned by the sandbox user', async () => {
+    const res = await runner.run('id -u; pwd; echo made > made.txt; exit 4', opts);
+    expect(res.exitCode).toBe(4);
+    expect(res.output).toBe('1000\n/workspace\n');
+    expect(readFileSync(path.join(dir, 'made.txt'), 'utf8')).toBe('made\n');
+    if (asRoot) expect(statSync(path.join(dir, 'made.txt')).uid).toBe(1000);
+  });
+
+  it('sees no host process, no host environment and no network but loopback', async () => {
+    const secret = `host-secret-${Date.now()}`;
+    // A "worker" on the host with a secret in its environment.
+    const host = spawn('sleep', ['30'], { env: { PATH: '/usr/bin:/bin', HOST_SECRET: secret }, stdio: 'ignore' });
+    try {
+      const res = await runner.run(
+        'echo "pids=$(ls -d /proc/[0-9]* | wc -l)"; cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n"; echo "--env"; env | sort; echo "--net"; tail -n +3 /proc/net/dev | cut -d: -f1; ls /root /home /etc/passwd 2>&1 | head -3',
+        opts,
+      );
+      expect(res.output).not.toContain(secret);
+      expect(Number(/pids=(\d+)/.exec(res.output)?.[1])).toBeLessThanOrEqual(6);
+      const env = res.output.split('--env\n')[1]!.split('--net\n')[0]!.trim().split('\n');
+      // Only what the runner sets, plus what bash itself adds.
+      const allowed = new Set(['CI', 'GIT_TERMINAL_PROMPT', 'HOME', 'LANG', 'PATH', 'TERM', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+      expect(env.map((l) => l.split('=')[0]).filter((name) => !allowed.has(name!))).toEqual([]);
+      expect(res.output.split('--net\n')[1]).toMatch(/^\s*lo\n/);
+      expect(res.output).not.toMatch(/eth0|ens\d/);
+      expect(res.output).toContain('No such file or directory');
+    } finally {
+      host.kill('SIGKILL');
+    }
+  });
+
+  it('gives bwrap itself (pid 1 inside) an empty environment', async () => {
+    const res = await runner.run('tr "\\0" "\\n" < /proc/1/environ | wc -c', opts);
+    expect(res.output.trim()).toBe('0');
+  });
+
+  it('keeps /usr read-only and a read-only worktree read-only', async () => {
+    writeFileSync(path.join(dir, 'keep.txt'), 'original\n');
+    const ro = new BubblewrapRunner(settings, { hostPath: dir, readOnly: true });
+    const res = await ro.run('echo x > keep.txt; echo x > /usr/pwned; cat keep.txt', opts);
+    expect(res.output).toMatch(/Read-only file system/);
+    expect(res.output).toContain('original');
+    expect(readFileSync(path.join(dir, 'keep.txt'), 'utf8')).toBe('original\n');
+  });
+
+  it('stops the command and everything it started, detached or not, on timeout', async () => {
+    const tag = `bwrap-orphan-${Date.now()}`;
+    const res = await runner.run(`setsid sh -c 'sleep 60 # ${tag}' & nohup sleep 61 & sleep 30`, { ...opts, timeoutMs: 500 });
+    expect(res.timedOut).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toContain(tag);
+  });
+
+  it('ends background processes when the command exits', async () => {
+    const tag = `bwrap-bg-${Date.now()}`;
+    const res = await runner.run(`(setsid sleep 45 & echo started) # ${tag}`, opts);
+    expect(res.output).toContain('started');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toContain('sleep 45');
+  });
+
+  it('stops when the signal aborts', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const res = await runner.run('sleep 30', { ...opts, signal: ac.signal });
+    expect(res.aborted).toBe(true);
+    expect(res.durationMs).toBeLessThan(10_000);
+  });
+
+  it('limits the size of a file a command writes', async () => {
+    const res = await runner.run('head -c 9000000 /dev/zero > big.bin; echo "exit=$?"; wc -c < big.bin', opts);
+    expect(res.output).toMatch(/exit=(153|1)\b/); // SIGXFSZ, or the write error
+    expect(statSync(path.join(dir, 'big.bin')).size).toBeLessThanOrEqual(settings.maxFileBytes);
+  });
+
+  it('passes the caller environment and refuses a bad variable name', async () => {
+    expect((await runner.run('echo "$npm_config_cache"', { ...opts, env: { npm_config_cache: '/tmp/c' } })).output).toBe('/tmp/c\n');
+    await expect(runner.run('true', { ...opts, env: { 'A B': 'x' } })).rejects.toThrow(/invalid environment variable name/);
+  });
+
+  it('passes the start-up probe on this host', async () => {
+    await expect(probeBubblewrap(settings, dir)).resolves.toBeUndefined();
+    await expect(probeBubblewrap({ ...settings, bwrapPath: '/bin/false' }, dir)).rejects.toThrow(/does not work on this host/);
+  });
+});

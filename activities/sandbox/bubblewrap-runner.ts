@@ -1,0 +1,177 @@
+/**
+ * Agent commands in a namespace sandbox (bubblewrap), for hosts without Docker. Each command
+ * gets a fresh sandbox that lives exactly as long as the command:
+ *
+ * - its own user, pid, network, ipc, uts and cgroup namespaces: uid 1000 inside, no process of
+ *   the host visible (so no /proc/<worker>/environ), only a loopback interface, no nested
+ *   user namespaces;
+ * - a file system of read-only /usr (plus configured read-only paths), a fresh /proc and /dev,
+ *   a size-limited tmpfs at /tmp, and the worktree at /workspace, the only writable mount
+ *   (read-only for reviewers);
+ * - an empty environment: bwrap itself is started with none, so not even its own init
+ *   (pid 1 inside, which keeps bwrap's environment) carries a variable of the worker's; the
+ *   command gets PATH, HOME=/tmp, LANG, TERM and CI;
+ * - when the worker runs as root, bwrap runs as the sandbox user, so even the sandbox's own
+ *   files on the host belong to that user, and RLIMIT_NPROC bounds its processes; a file-size
+ *   limit keeps one file from filling the disk.
+ *
+ * bwrap dies with its parent and takes every process in its pid namespace with it, so a stop
+ * (timeout, cancellation, a crashed worker) leaves nothing behind, background processes included.
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import path from 'node:path';
+import { resolveInside } from '../host/paths';
+import { runProcessGroup } from '../host/process-group';
+import { OutputBuffer } from '../tools/output-buffer';
+import type { CommandRunner, RunOptions, RunResult } from '../tools/runner';
+import { SandboxInvalidInputError } from './errors';
+
+export const SANDBOX_WORKSPACE = '/workspace';
+
+export interface BubblewrapSettings {
+  /** Absolute paths of bwrap and prlimit (see findExecutable): the sandbox starts with no PATH. */
+  bwrapPath: string;
+  prlimitPath: string;
+  /** Size of /tmp inside. */
+  tmpfsMb: number;
+  /** `none` (loopback only) or `host` (share the worker's network). */
+  network: 'none' | 'host';
+  /** Host paths mounted read-only at the same place (tool chains outside /usr). */
+  readOnlyPaths: readonly string[];
+  /**
+   * The host user bwrap runs as when the worker is root. The worktree must belong to it.
+   * Ignored when the worker is not root (bwrap then runs as the worker's own user).
+   */
+  hostUser: { uid: number; gid: number };
+  /** Processes the host user may have (RLIMIT_NPROC), applied only when bwrap runs as hostUser. */
+  maxProcesses: number;
+  /** Largest file a command may write (RLIMIT_FSIZE). */
+  maxFileBytes: number;
+}
+
+export interface BubblewrapMount {
+  /** Host directory mounted at /workspace. */
+  hostPath: string;
+  readOnly: boolean;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
+/** System files with nothing secret that common tools need (/etc/alternatives: awk, editor, java...). */
+const SYSTEM_READ_ONLY = ['/etc/alternatives', '/etc/ld.so.cache', '/etc/localtime', '/etc/ssl/certs', '/etc/ca-certificates'];
+
+export class BubblewrapRunner implements CommandRunner {
+  readonly workspaceDir = SANDBOX_WORKSPACE;
+  private readonly shell = existsSync('/usr/bin/bash') ? '/usr/bin/bash' : '/bin/sh';
+
+  constructor(
+    private readonly settings: BubblewrapSettings,
+    private readonly mount: BubblewrapMount,
+  ) {}
+
+  async run(command: string, options: RunOptions): Promise<RunResult> {
+    const started = Date.now();
+    const output = new OutputBuffer(options.maxOutputBytes);
+    const asUser = process.getuid?.() === 0 ? this.settings.hostUser : undefined;
+    const { file, args } = bubblewrapCommand(this.settings, this.mount, {
+      command: [this.shell, '-c', command],
+      cwd: resolveInside(SANDBOX_WORKSPACE, options.cwd ?? '.'),
+      env: sandboxEnv(options.env),
+      limitProcesses: asUser !== undefined,
+    });
+    const run = await runProcessGroup(file, args, {
+      env: {}, // bwrap and its init inside inherit nothing
+      user: asUser,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      onOutput: (chunk) => output.push(chunk),
+      killGroupOnExit: true,
+    });
+    return {
+      exitCode: run.exitCode,
+      output: output.toString(),
+      truncated: output.truncated,
+      timedOut: run.stopReason === 'timeout',
+      aborted: run.stopReason === 'aborted',
+      durationMs: Date.now() - started,
+    };
+  }
+}
+
+/** The argv that runs `command` in a sandbox over `mount` (prlimit, then bwrap); pure, so it can be read and tested. */
+export function bubblewrapCommand(
+  settings: BubblewrapSettings,
+  mount: BubblewrapMount,
+  run: { command: readonly string[]; cwd: string; env: Record<string, string>; limitProcesses: boolean },
+): { file: string; args: string[] } {
+  if (!path.isAbsolute(mount.hostPath)) throw new SandboxInvalidInputError(`workspace path ${JSON.stringify(mount.hostPath)} is not absolute`);
+  const bwrap = settings.bwrapPath;
+  const limits = [`--fsize=${settings.maxFileBytes}`, '--core=0', ...(run.limitProcesses ? [`--nproc=${settings.maxProcesses}`] : [])];
+  const args: string[] = [
+    ...limits,
+    '--',
+    bwrap,
+    '--unshare-all',
+    '--unshare-user',
+    ...(settings.network === 'host' ? ['--share-net'] : []),
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--uid', '1000',
+    '--gid', '1000',
+    '--hostname', 'sandbox',
+    '--ro-bind', '/usr', '/usr',
+    '--symlink', 'usr/bin', '/bin',
+    '--symlink', 'usr/sbin', '/sbin',
+    '--symlink', 'usr/lib', '/lib',
+    ...(existsSync('/usr/lib64') ? ['--symlink', 'usr/lib64', '/lib64'] : []),
+    ...SYSTEM_READ_ONLY.flatMap((p) => ['--ro-bind-try', p, p]),
+    ...settings.readOnlyPaths.flatMap((p) => ['--ro-bind-try', p, p]),
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--size', String(settings.tmpfsMb * 1024 * 1024),
+    '--tmpfs', '/tmp',
+    mount.readOnly ? '--ro-bind' : '--bind', mount.hostPath, SANDBOX_WORKSPACE,
+    '--chdir', run.cwd,
+    '--clearenv',
+    ...Object.entries(run.env).flatMap(([name, value]) => ['--setenv', name, value]),
+    '--',
+    ...run.command,
+  ];
+  return { file: settings.prlimitPath, args };
+}
+
+/** The command's whole environment: fixed variables plus the caller's (never secrets). */
+function sandboxEnv(extra: Record<string, string> | undefined): Record<string, string> {
+  for (const name of Object.keys(extra ?? {})) {
+    if (!ENV_NAME.test(name)) throw new SandboxInvalidInputError(`invalid environment variable name ${JSON.stringify(name)}`);
+  }
+  return { PATH: SANDBOX_PATH, HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb', CI: 'true', GIT_TERMINAL_PROMPT: '0', ...extra };
+}
+
+/** The absolute path of `name` in the worker's PATH, or undefined. */
+export function findExecutable(name: string, searchPath = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): string | undefined {
+  for (const dir of searchPath.split(':').filter((d) => path.isAbsolute(d))) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs one command in a sandbox over `probeDir` and checks what it saw: the worker refuses to
+ * start when the namespace sandbox does not work here (no bwrap, user namespaces disabled).
+ */
+export async function probeBubblewrap(settings: BubblewrapSettings, probeDir: string): Promise<void> {
+  const runner = new BubblewrapRunner(settings, { hostPath: probeDir, readOnly: true });
+  const res = await runner.run('echo "uid=$(id -u) pid=$$"', { timeoutMs: 30_000, maxOutputBytes: 4096 });
+  if (res.exitCode !== 0 || !/uid=1000 pid=\d+/.test(res.output)) {
+    throw new Error(`the bubblewrap sandbox does not work on this host (exit ${res.exitCode}): ${res.output.trim().slice(0, 500)}`);
+  }
+}

@@ -16,7 +16,7 @@ import { createModelActivities } from './model/activities';
 import type { PromptCacheMode } from './model/cache-breakpoints';
 import type { ContextSettings } from './model/model-turn';
 import { reviewDiff } from './model/review';
-import type { CoordinatorPort, SandboxPort } from './ports';
+import type { CoordinatorPort, SandboxRuntime } from './ports';
 import { createSandboxActivities } from './sandbox/activities';
 import { createStateActivities } from './state/activities';
 import { runnerChoice } from './tools/runner-for';
@@ -34,8 +34,8 @@ export interface ActivityDeps {
   workspaces: GitWorkspaces;
   /** HOME directories of agents whose commands run without a sandbox. */
   homes: AgentHomes;
-  /** Absent when SANDBOX_ENABLED is false: commands then run in the confined local runner. */
-  sandbox?: SandboxPort;
+  /** Where commands and gates run: bubblewrap, docker, or none (SANDBOX_RUNTIME). */
+  runtime: SandboxRuntime;
   /** Absent when COORDINATOR_URL is not set. */
   coordinator?: CoordinatorPort;
   settings: {
@@ -51,7 +51,8 @@ export interface ActivityDeps {
     stateTtlSeconds: number;
     gateTimeoutMs: number;
     coverageThreshold: number;
-    sandboxUser: { uid: number; gid: number };
+    /** WORKSPACE_MAX_MB in bytes. */
+    workspaceMaxBytes: number;
   };
   /** Applied to gate output before it leaves the worker (secrets out). */
   redact?: (text: string) => string;
@@ -59,7 +60,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const { settings, transcripts } = deps;
-  const runnerFor = runnerChoice(deps.sandbox, deps.homes);
+  const runnerFor = runnerChoice(deps.runtime);
   const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model, price: settings.price };
   return classifyFailures({
     ...createStateActivities({ states: deps.states, transcripts, stateTtlSeconds: settings.stateTtlSeconds }),
@@ -71,19 +72,20 @@ export function createActivities(deps: ActivityDeps) {
       promptCache: settings.promptCache,
       context: settings.context,
       diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
+      sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
     }),
     ...createSandboxActivities({
-      sandbox: deps.sandbox,
+      runtime: deps.runtime,
       runnerFor,
       transcripts,
       toolTimeoutMs: settings.toolTimeoutMs,
       toolOutputMaxBytes: settings.toolOutputMaxBytes,
-      sandboxUser: settings.sandboxUser,
+      workspaceMaxBytes: settings.workspaceMaxBytes,
     }),
-    ...createGitActivities({ workspaces: deps.workspaces, sandbox: deps.sandbox, homes: deps.homes }),
+    ...createGitActivities({ workspaces: deps.workspaces, runtime: deps.runtime, homes: deps.homes }),
     ...createGateActivities({
       workspaces: deps.workspaces,
-      runnerFor,
+      runtime: deps.runtime,
       review: (args, ctx) => reviewDiff(model, args, ctx),
       coordinator: deps.coordinator,
       gateTimeoutMs: settings.gateTimeoutMs,

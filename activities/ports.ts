@@ -6,10 +6,28 @@ import type { GatePhase, GateResult } from '../domain/gates';
 import type { SandboxInfo } from '../domain/agent';
 import type { CommandRunner } from './tools/runner';
 
-export interface SandboxPort {
-  start(args: { agentId: string; taskId: string; workspacePath: string; signal?: AbortSignal }): Promise<SandboxInfo>;
-  runner(info: SandboxInfo): CommandRunner;
-  stop(info: SandboxInfo): Promise<{ stopped: boolean; forced: boolean; oomKilled: boolean; exitCode?: number }>;
+export interface SandboxStopResult {
+  stopped: boolean;
+  forced: boolean;
+  oomKilled: boolean;
+  exitCode?: number;
+}
+
+/** Where an agent's commands and gates run: bubblewrap, docker or none (see sandbox/runtime.ts). */
+export interface SandboxRuntime {
+  readonly kind: 'bubblewrap' | 'docker' | 'none';
+  /** The user that must own the files sandboxed commands write (the worktree, a gate checkout); undefined for none. */
+  readonly sandboxUser: { uid: number; gid: number } | undefined;
+  /** Per-agent resources (Docker: the container); null when the runtime needs none between commands. */
+  start(req: { agentId: string; taskId: string; workspacePath: string; readOnly: boolean; signal?: AbortSignal }): Promise<SandboxInfo | null>;
+  /** Where the agent's tool commands run; `readOnly` mounts the worktree read-only (reviewers). */
+  runner(workspacePath: string, info: SandboxInfo | undefined, opts: { readOnly: boolean }): CommandRunner;
+  /** Runs `fn` with a runner over `dir` in a sandbox of its own (gates on a clean checkout), removed afterwards. */
+  withRunner<T>(req: { agentId: string; taskId: string; dir: string; signal?: AbortSignal }, fn: (runner: CommandRunner) => Promise<T>): Promise<T>;
+  /** Releases what start() made; idempotent. */
+  stop(info: SandboxInfo): Promise<SandboxStopResult>;
+  /** Resolves when the runtime works on this host (worker start-up). */
+  probe(): Promise<void>;
 }
 
 export interface CoordinatorPort {

@@ -108,6 +108,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     pollIntervalMs: tuning.killPollIntervalMs,
     concurrency: tuning.killConcurrency,
     removeAgentContainers: deps.removeAgentContainers,
+    transcriptTtlSeconds: config.STATE_TTL_SECONDS,
     now,
   };
 

@@ -15,6 +15,7 @@ import { KILL_SIGNAL, workflowIdFor, type AgentStatusView, type KillRequest } fr
 import { isTerminal } from '../domain/lifecycle';
 import type { AgentStateStore } from '../state/agent-state-store';
 import { appendKillAudit, type KillAuditRecord } from '../state/audit-log';
+import { TranscriptStore } from '../state/transcript-store';
 import { publicView, readProjection, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import { mapWithConcurrency, sleep, withTimeout } from './concurrency';
 import { errorMessage } from './errors';
@@ -36,6 +37,8 @@ export interface KillSwitchDeps {
   /** Most Temporal/Valkey calls in flight at once. */
   concurrency: number;
   removeAgentContainers?: (agentId: string) => Promise<number>;
+  /** How long the transcript of a run stays after it ended (STATE_TTL_SECONDS), as the workflow sets it. */
+  transcriptTtlSeconds: number;
   now: () => Date;
 }
 
@@ -175,6 +178,10 @@ async function forceKill(deps: KillSwitchDeps, w: Waiting, order: KillOrder): Pr
   deps.logger.warn({ agentId, acknowledged: w.acknowledged, ackTimeoutMs: deps.ackTimeoutMs, deadlineMs: deps.deadlineMs }, 'kill: workflow did not stop in time; terminated it');
 
   const view = await recordForcedKill(deps, w.lastView, error, order.reason);
+  // The workflow never reached its final state write, which is what gives the transcript a TTL.
+  await withTimeout(new TranscriptStore(deps.redis).expire(agentId, deps.transcriptTtlSeconds), VALKEY_WRITE_TIMEOUT_MS, 'transcript TTL').catch((err: unknown) =>
+    deps.logger.error({ agentId, err: errorMessage(err) }, 'kill: could not set the transcript TTL'),
+  );
   if (!deps.removeAgentContainers) return { agentId, outcome: 'forced', view };
   try {
     const containersRemoved = await deps.removeAgentContainers(agentId);

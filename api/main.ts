@@ -8,10 +8,10 @@ import { Client, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
 import Redis from 'ioredis';
 import pino from 'pino';
-import { loadConfig } from '../config';
+import { loadConfig, sandboxRuntime } from '../config';
 import { AgentStateStore } from '../state/agent-state-store';
 // The composition root wires the container remover the killswitch needs when no worker answers.
-import { removeAgentContainers as removeContainersByLabel } from '../activities/sandbox';
+import { deploymentOf, removeAgentContainers as removeContainersByLabel } from '../activities/sandbox';
 import { createApp, REDACTED_LOG_PATHS } from './app';
 
 async function main(): Promise<void> {
@@ -33,9 +33,9 @@ async function main(): Promise<void> {
   const store = new AgentStateStore(redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS });
 
   // The killswitch removes an agent's containers by label itself when no worker is left to do it.
-  const docker = config.SANDBOX_ENABLED ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
+  const docker = sandboxRuntime(config) === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
   const removeAgentContainers = docker
-    ? (agentId: string) => removeContainersByLabel(docker, agentId, config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS)
+    ? (agentId: string) => removeContainersByLabel(docker, agentId, config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS, deploymentOf(config))
     : undefined;
   const pingSandbox = docker ? async () => void (await docker.ping()) : undefined;
   const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox });

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     tmpfsMb: 64,
     network: 'none',
     gracefulStopTimeoutSeconds: 10,
+    deployment: 'default/bench',
   });
   const worktree = mkdtempSync(path.join(os.tmpdir(), 'sandbox-bench-'));
   // As root, hand the worktree to an ordinary uid so the container does not run as root.

@@ -29,6 +29,7 @@ export const FAILURES = {
   SandboxCommandFailed: { retryable: true, means: 'the engine refused to run a command' },
   SandboxGone: { retryable: false, means: 'the container stopped or was removed while in use' },
   SandboxCleanupFailed: { retryable: true, means: 'some containers could not be removed' },
+  WorkspaceTooLarge: { retryable: false, means: 'the worktree grew past WORKSPACE_MAX_MB' },
 
   // The coordinator.
   CoordinatorUnavailable: { retryable: true, means: 'network error, timeout, 408, 429 or 5xx from the coordinator' },
@@ -37,7 +38,8 @@ export const FAILURES = {
   // How a run ends: raised by the workflow itself, never retried.
   BudgetExceeded: { retryable: false, means: 'a turn, token or wall-time budget was used up' },
   GateFailed: { retryable: false, means: 'quality gates still failed after the feedback rounds' },
-  SecretDetected: { retryable: false, means: 'the agent kept a secret in its changes after the feedback rounds' },
+  SecretDetected: { retryable: false, means: 'the agent kept a secret (or content the scanner cannot read) in its changes after the feedback rounds' },
+  CommitRefused: { retryable: false, means: 'the changes could not be staged as they are (a nested repository) after the feedback rounds' },
   MergeConflict: { retryable: false, means: 'the agent branch no longer merges into its target' },
   CoordinatorVeto: { retryable: false, means: 'the coordinator vetoed the push' },
   NothingToCommit: { retryable: false, means: 'the agent finished without changing anything' },

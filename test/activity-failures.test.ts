@@ -51,7 +51,7 @@ describe('activity failures reach the workflow with their declared type and retr
     anthropic: dep,
     workspaces: dep,
     homes: dep,
-    sandbox: dep,
+    runtime: dep,
     coordinator: dep,
     settings: {
       model: 'm',
@@ -65,7 +65,7 @@ describe('activity failures reach the workflow with their declared type and retr
       stateTtlSeconds: 60,
       gateTimeoutMs: 1000,
       coverageThreshold: 80,
-      sandboxUser: { uid: 1000, gid: 1000 },
+      workspaceMaxBytes: 1024 * 1024 * 1024,
     },
   };
   const activities = createActivities(deps);

@@ -4,12 +4,13 @@
  */
 import { createRemoteRepo, showFile } from './support/git-fixtures';
 import { startHarness, type Harness } from './support/harness';
-import { typescriptProjectFiles } from './support/ts-project';
+import { toolPaths, typescriptProjectFiles } from './support/ts-project';
 
 describe('strict profile on a TypeScript repository', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ GATE_TIMEOUT_SECONDS: '180' });
+    // The fixture's gate scripts call this project's tools by absolute path: let the sandbox read them.
+    h = await startHarness({ GATE_TIMEOUT_SECONDS: '180', SANDBOX_READONLY_PATHS: toolPaths().join(',') });
   });
   afterAll(async () => {
     await h?.close();

@@ -2,8 +2,11 @@
  * Start-up refusals: a worker with the sandbox enabled and no Docker engine, or with an invalid
  * variable, exits 1 with one clear line; readiness names the missing engine.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -16,12 +19,19 @@ import { connectTestRedis } from './support/redis';
 
 const run = promisify(execFile);
 
+const workerEnv = (env: Record<string, string>) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/tmp',
+  TEMPORAL_ADDRESS: testEnv.temporalAddress,
+  VALKEY_HOST: testEnv.valkeyHost,
+  VALKEY_PORT: String(testEnv.valkeyPort),
+  LOG_LEVEL: 'error',
+  ...env,
+});
+
 async function startWorker(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   try {
-    await run('node_modules/.bin/tsx', ['worker/main.ts'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: testEnv.temporalAddress, VALKEY_HOST: testEnv.valkeyHost, VALKEY_PORT: String(testEnv.valkeyPort), LOG_LEVEL: 'error', ...env },
-      timeout: 60_000,
-    });
+    await run('node_modules/.bin/tsx', ['worker/main.ts'], { env: workerEnv(env), timeout: 60_000 });
     return { code: 0, stderr: '' };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
@@ -33,7 +43,38 @@ describe('worker start-up', () => {
   it('refuses to start with SANDBOX_ENABLED=true and no Docker engine', async () => {
     const res = await startWorker({ SANDBOX_ENABLED: 'true', DOCKER_SOCKET: '/nonexistent/docker.sock', TEMPORAL_TASK_QUEUE: `startup-${randomUUID()}` });
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('SANDBOX_ENABLED=true but no Docker engine answers at /nonexistent/docker.sock');
+    expect(res.stderr).toContain('but no Docker engine answers at /nonexistent/docker.sock');
+  });
+
+  it('refuses to start without isolation when bubblewrap (the default) is missing, saying how to fix it', async () => {
+    // A PATH with node and nothing else: no bwrap to find.
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'no-bwrap-'));
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    try {
+      const res = await startWorker({ PATH: bin, TEMPORAL_TASK_QUEUE: `startup-${randomUUID()}` });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('SANDBOX_RUNTIME=bubblewrap: bwrap is not installed');
+      expect(res.stderr).toContain('opt out of isolation with SANDBOX_RUNTIME=none');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('runs without isolation only when SANDBOX_RUNTIME=none says so, and warns loudly', async () => {
+    const child = spawn('node_modules/.bin/tsx', ['worker/main.ts'], {
+      env: workerEnv({ SANDBOX_RUNTIME: 'none', LOG_LEVEL: 'warn', TEMPORAL_TASK_QUEUE: `startup-${randomUUID()}` }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('NO ISOLATION') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('SANDBOX_RUNTIME=none: NO ISOLATION');
+      expect(out).toContain('"level":40');
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it('refuses an invalid variable, naming it and the value, and never echoes a secret', async () => {

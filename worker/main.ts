@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig, modelApiKey } from '../config';
+import { loadConfig, modelApiKey, sandboxRuntime } from '../config';
 import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
 import { workflowClosedCheck } from './closed-check';
@@ -19,19 +19,27 @@ async function main(): Promise<void> {
   if (!modelApiKey(config)) log.warn('CLAUDE_API_KEY (or ANTHROPIC_API_KEY) is not set: agent runs will fail at their first model call');
 
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });
-  let docker: Docker | undefined;
-  if (config.SANDBOX_ENABLED) docker = new Docker({ socketPath: config.DOCKER_SOCKET });
-  const { activities, workspaces, homes, sandbox } = buildActivities(config, {
+  const runtimeKind = sandboxRuntime(config);
+  const docker = runtimeKind === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
+  const { activities, workspaces, homes, sandbox, runtime } = buildActivities(config, {
     redis,
     docker,
     log: (msg, meta) => log.debug(meta ?? {}, msg),
   });
-  if (sandbox) {
-    try {
-      await sandbox.ping();
-    } catch (err) {
-      throw new Error(`SANDBOX_ENABLED=true but no Docker engine answers at ${config.DOCKER_SOCKET}: ${(err as Error).message}`);
-    }
+  try {
+    await runtime.probe();
+  } catch (err) {
+    throw new Error(
+      runtimeKind === 'docker'
+        ? `the Docker sandbox is configured (SANDBOX_RUNTIME=docker or SANDBOX_ENABLED=true) but no Docker engine answers at ${config.DOCKER_SOCKET}: ${(err as Error).message}`
+        : `SANDBOX_RUNTIME=${runtimeKind}: ${(err as Error).message}. Install bubblewrap (apt-get install bubblewrap), use SANDBOX_RUNTIME=docker, or opt out of isolation with SANDBOX_RUNTIME=none`,
+    );
+  }
+  if (runtimeKind === 'none') {
+    log.warn(
+      { sandboxRuntime: 'none' },
+      'SANDBOX_RUNTIME=none: NO ISOLATION. Agent commands and gates run on this host as the worker user and can read its files and environment; use only for trusted agents',
+    );
   }
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -56,7 +64,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, sandbox: config.SANDBOX_ENABLED, slots }, 'worker started');
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, sandboxRuntime: runtimeKind, slots }, 'worker started');
   try {
     await worker.run();
   } finally {

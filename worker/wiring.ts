@@ -7,13 +7,22 @@ import Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type Redis from 'ioredis';
 import type { Config } from '../config';
-import { modelApiKey } from '../config';
+import { modelApiKey, sandboxRuntime } from '../config';
 import { priceFor } from '../domain/pricing';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createGitWorkspaces, type GitWorkspaces } from '../activities/git';
 import { agentHomes, type AgentHomes } from '../activities/host/agent-homes';
 import { createCoordinatorClient } from '../activities/gates';
-import { createDockerSandbox, type DockerSandbox } from '../activities/sandbox';
+import {
+  createBubblewrapRuntime,
+  createDockerRuntime,
+  createDockerSandbox,
+  createUnsandboxedRuntime,
+  deploymentOf,
+  findExecutable,
+  type DockerSandbox,
+} from '../activities/sandbox';
+import type { SandboxRuntime } from '../activities/ports';
 import { AgentStateStore } from '../state/agent-state-store';
 import { TranscriptStore } from '../state/transcript-store';
 import { redactSecrets } from '../scanner';
@@ -22,6 +31,8 @@ export interface WiredServices {
   deps: ActivityDeps;
   workspaces: GitWorkspaces;
   homes: AgentHomes;
+  runtime: SandboxRuntime;
+  /** Set with SANDBOX_RUNTIME=docker: the reaper removes this deployment's containers. */
   sandbox?: DockerSandbox;
 }
 
@@ -39,20 +50,11 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
     pushEnabled: config.GIT_PUSH_ENABLED,
     log: clients.log,
   });
-  const sandbox =
-    config.SANDBOX_ENABLED && clients.docker
-      ? createDockerSandbox(clients.docker, {
-          image: config.SANDBOX_IMAGE,
-          memoryMb: config.SANDBOX_MEMORY_MB,
-          cpus: config.SANDBOX_CPUS,
-          pidsLimit: config.SANDBOX_PIDS_LIMIT,
-          tmpfsMb: config.SANDBOX_TMPFS_MB,
-          network: config.SANDBOX_NETWORK,
-          gracefulStopTimeoutSeconds: config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS,
-        })
-      : undefined;
   // Agents' HOMEs live beside their worktrees, so the deployment that made them is the one that reaps them.
   const homes = agentHomes(path.join(config.WORKSPACE_ROOT, 'homes'));
+  const sandboxUser = { uid: config.SANDBOX_UID, gid: config.SANDBOX_GID };
+  const sandbox = clients.docker && sandboxRuntime(config) === 'docker' ? createDockerSandbox(clients.docker, dockerSandboxConfig(config)) : undefined;
+  const runtime = buildRuntime(config, sandbox, sandboxUser, homes);
   const deps: ActivityDeps = {
     states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS }),
     transcripts: new TranscriptStore(clients.redis),
@@ -60,7 +62,7 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
     anthropic: new Anthropic({ apiKey: modelApiKey(config) ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 0 }),
     workspaces,
     homes,
-    sandbox,
+    runtime,
     coordinator: config.COORDINATOR_URL
       ? createCoordinatorClient({ baseUrl: config.COORDINATOR_URL, timeoutMs: config.COORDINATOR_TIMEOUT_SECONDS * 1000 })
       : undefined,
@@ -82,11 +84,46 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
       stateTtlSeconds: config.STATE_TTL_SECONDS,
       gateTimeoutMs: config.GATE_TIMEOUT_SECONDS * 1000,
       coverageThreshold: config.GATE_COVERAGE_THRESHOLD,
-      sandboxUser: { uid: config.SANDBOX_UID, gid: config.SANDBOX_GID },
+      workspaceMaxBytes: config.WORKSPACE_MAX_MB * 1024 * 1024,
     },
     redact: redactSecrets,
   };
-  return { deps, workspaces, homes, sandbox };
+  return { deps, workspaces, homes, runtime, sandbox };
+}
+
+function dockerSandboxConfig(config: Config) {
+  return {
+    image: config.SANDBOX_IMAGE,
+    memoryMb: config.SANDBOX_MEMORY_MB,
+    cpus: config.SANDBOX_CPUS,
+    pidsLimit: config.SANDBOX_PIDS_LIMIT,
+    tmpfsMb: config.SANDBOX_TMPFS_MB,
+    network: config.SANDBOX_NETWORK,
+    gracefulStopTimeoutSeconds: config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS,
+    deployment: deploymentOf(config),
+  };
+}
+
+/** The configured runtime; a missing bwrap or Docker client is reported by the worker's start-up probe. */
+function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandboxUser: { uid: number; gid: number }, homes: AgentHomes): SandboxRuntime {
+  switch (sandboxRuntime(config)) {
+    case 'docker':
+      if (!sandbox) throw new Error('SANDBOX_RUNTIME=docker needs a Docker client');
+      return createDockerRuntime(sandbox, sandboxUser);
+    case 'none':
+      return createUnsandboxedRuntime(homes);
+    case 'bubblewrap':
+      return createBubblewrapRuntime({
+        bwrapPath: findExecutable('bwrap') ?? 'bwrap',
+        prlimitPath: findExecutable('prlimit') ?? 'prlimit',
+        tmpfsMb: config.SANDBOX_TMPFS_MB,
+        network: config.SANDBOX_NETWORK === 'host' ? 'host' : 'none',
+        readOnlyPaths: config.SANDBOX_READONLY_PATHS,
+        hostUser: sandboxUser,
+        maxProcesses: config.SANDBOX_PIDS_LIMIT * 16,
+        maxFileBytes: config.WORKSPACE_MAX_MB * 1024 * 1024,
+      }, path.join(path.resolve(config.WORKSPACE_ROOT), 'worktrees'));
+  }
 }
 
 export function buildActivities(config: Config, clients: Parameters<typeof buildActivityDeps>[1]) {

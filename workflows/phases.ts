@@ -93,7 +93,7 @@ export async function prepare(run: Run): Promise<void> {
   await run.record('spawn accepted');
   const workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
   state.workspace = workspace;
-  state.sandbox = (await run.during('starting-sandbox', () => startSandbox({ agentId: input.agentId, taskId: input.taskId, workspace }))) ?? undefined;
+  state.sandbox = (await run.during('starting-sandbox', () => startSandbox({ agentId: input.agentId, taskId: input.taskId, workspace, readOnly: state.readOnly }))) ?? undefined;
   state.startedAt = new Date().toISOString();
   state.phase = 'agent-loop';
   const [, messageCount] = await Promise.all([run.moveTo('running', 'workspace ready'), writeInitialPrompt({ agentId: input.agentId, input, workspace })]);
@@ -190,16 +190,30 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
   const { input } = state;
   const workspace = state.requireWorkspace();
   const scan = await run.during('secret-scan', () => scanStagedChanges({ workspace }));
-  if (scan.findings.length > 0) {
-    const lines = scan.findings.map((f) => `- ${f.file}:${f.line}:${f.column} ${f.ruleId} (${f.match})`);
+  if (scan.refused) {
+    await feedBack(run, `Your changes were not committed: ${scan.refused}`, new RunFailure(`commit refused: ${scan.refused}`, 'CommitRefused'));
+    return { blocked: true };
+  }
+  // Older workers did not report unscannable files.
+  const unscannable = scan.unscannable ?? [];
+  if (scan.findings.length > 0 || unscannable.length > 0) {
+    const lines = [
+      ...scan.findings.map((f) => `- ${f.file}:${f.line}:${f.column} ${f.ruleId} (${f.match})`),
+      ...unscannable.map((u) => `- ${u.file}: cannot be scanned (${u.reason})`),
+    ];
+    const found = scan.findings.length > 0 ? `the secret scanner found ${scan.findings.length} likely secret(s)` : '';
+    const unread = unscannable.length > 0 ? `${unscannable.length} file(s) could not be scanned` : '';
     await feedBack(
       run,
-      `Your changes were not committed: the secret scanner found ${scan.findings.length} likely secret(s):\n${lines.join('\n')}\nRemove them (read credentials from the environment instead) and finish again.`,
-      new RunFailure(`secret detected: ${scan.findings.map((f) => `${f.file}:${f.line} ${f.ruleId}`).join(', ')}`, 'SecretDetected'),
+      `Your changes were not committed: ${[found, unread].filter(Boolean).join(' and ')}:\n${lines.join('\n')}\nRemove them (read credentials from the environment instead; keep files the scanner cannot read out of the commit) and finish again.`,
+      new RunFailure(
+        `secret scan blocked the commit: ${[...scan.findings.map((f) => `${f.file}:${f.line} ${f.ruleId}`), ...unscannable.map((u) => `${u.file} unscannable`)].join(', ')}`,
+        'SecretDetected',
+      ),
     );
     return { blocked: true };
   }
-  const commit = await run.during('commit', () => commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType }));
+  const commit = await run.during('commit', () => commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType, tree: scan.tree }));
   return { blocked: false, commitSha: commit.commitSha };
 }
 

@@ -1,15 +1,20 @@
 /**
  * Gate activities: the quality gates of one phase, and the report to the coordinator.
- * Gate definitions come from the agent's base commit, so an agent cannot weaken its own gates.
+ *
+ * An agent must not be able to weaken its own gates, so they run on a clean checkout of its work
+ * (the staged tree before the commit, the commit after), never on its worktree, in a sandbox of
+ * their own; gate definitions, the package.json scripts they call and the coverage settings come
+ * from the base commit (written over the agent's in the checkout); a coverage summary the agent
+ * committed is dropped, so only the gate run itself can write one.
  */
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import { PRE_COMMIT_GATES, type GateName, type GatePhase, type GateResult, type ReviewVerdict } from '../../domain/gates';
 import { addUsd } from '../../domain/pricing';
 import type { GitWorkspaces } from '../git';
 import { currentOperation } from '../operation';
-import type { CoordinatorPort } from '../ports';
-import type { RunnerFor } from '../tools/runner-for';
-import { resolveGateCommands } from './definitions';
+import type { CoordinatorPort, SandboxRuntime } from '../ports';
+import { giveToSandboxUser } from '../tools/ownership';
+import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateCommands } from './definitions';
 import { formatGateFeedback } from './feedback';
 import { evaluateGates, profileGates } from './profiles';
 import { runGates } from './run-gates';
@@ -17,8 +22,8 @@ import { runGates } from './run-gates';
 export type ReviewFn = (args: { taskId: string; diff: string }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
 
 export interface GateActivityDeps {
-  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'diffAgainstBase'>;
-  runnerFor: RunnerFor;
+  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
+  runtime: SandboxRuntime;
   /** The AI review (a model call); the `review` gate is `missing` without it. */
   review?: ReviewFn;
   /** Absent when COORDINATOR_URL is not set. */
@@ -63,34 +68,46 @@ export function createGateActivities(deps: GateActivityDeps) {
       const wanted = profileGates(args.profile, args.customGates).filter((g) => PRE_COMMIT_GATES.includes(g) === (args.phase === 'pre-commit'));
       const reportRequired = deps.coordinator !== undefined;
       if (wanted.length === 0) return { results: [], passed: true, feedback: '', reportRequired };
-      const review = deps.review;
-      let costUsd = 0;
-      const results = await runGates({
-        runner: deps.runnerFor(args.workspace, args.sandbox),
-        definitions: await resolveGateCommands(args.workspace.path, { readWorkspaceFile: (rel) => deps.workspaces.readAtBase(args.workspace, rel) }),
-        gates: wanted,
-        timeoutMs: deps.gateTimeoutMs,
-        coverageThreshold: deps.coverageThreshold,
-        commitSha: args.commitSha,
-        review: review
-          ? async ({ signal }) => {
-              const verdict = await review({ taskId: args.taskId, diff: await deps.workspaces.diffAgainstBase(args.workspace) }, { signal, heartbeat: op.onProgress });
-              costUsd = addUsd(costUsd, verdict.costUsd ?? 0);
-              return verdict;
-            }
-          : undefined,
-        redact: deps.redact,
-        signal: op.signal,
-        onProgress: () => op.heartbeat(),
-      });
-      const evaluation = evaluateGates(args.profile, results);
-      return {
-        results,
-        passed: evaluation.passed,
-        feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds),
-        reportRequired,
-        ...(costUsd > 0 ? { costUsd } : {}),
-      };
+      const { workspaces } = deps;
+      const ws = args.workspace;
+      const treeish = args.commitSha ?? (await workspaces.stagedTree(ws, op));
+      if (typeof treeish !== 'string' && 'refused' in treeish) {
+        return judge(args, wanted.map((name) => ({ name, outcome: 'error', durationMs: 0, detail: treeish.refused })), reportRequired);
+      }
+      const tree = typeof treeish === 'string' ? treeish : treeish.tree;
+
+      const readBase = (rel: string) => workspaces.readAtBase(ws, rel, op);
+      const base = await baseGateFiles(readBase, (rel) => workspaces.readAt(ws, tree, rel, op));
+      const dir = await workspaces.checkoutForGates(ws, args.agentId, tree, { ...op, overrides: base.overrides, remove: [base.summaryPath] });
+      try {
+        if (deps.runtime.sandboxUser) await giveToSandboxUser(dir, deps.runtime.sandboxUser);
+        const definitions = await resolveGateCommands(dir, { readWorkspaceFile: readBase });
+        const review = deps.review;
+        let costUsd = 0;
+        const results = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, (runner) =>
+          runGates({
+            runner,
+            definitions,
+            gates: wanted,
+            timeoutMs: deps.gateTimeoutMs,
+            coverageThreshold: deps.coverageThreshold,
+            commitSha: args.commitSha,
+            review: review
+              ? async ({ signal }) => {
+                  const verdict = await review({ taskId: args.taskId, diff: await workspaces.diffAgainstBase(ws) }, { signal, heartbeat: op.onProgress });
+                  costUsd = addUsd(costUsd, verdict.costUsd ?? 0);
+                  return verdict;
+                }
+              : undefined,
+            redact: deps.redact,
+            signal: op.signal,
+            onProgress: () => op.heartbeat(),
+          }),
+        );
+        return { ...judge(args, results, reportRequired), ...(costUsd > 0 ? { costUsd } : {}) };
+      } finally {
+        await workspaces.removeGateCheckout(args.agentId);
+      }
     },
 
     /** Sends gate results to the coordinator; null when none is configured. Retried by policy until delivered. */
@@ -98,6 +115,48 @@ export function createGateActivities(deps: GateActivityDeps) {
       return deps.coordinator ? deps.coordinator.reportGates(report) : null;
     },
   };
+}
+
+function judge(args: RunGatesInput, results: GateResult[], reportRequired: boolean): RunGatesResult {
+  const evaluation = evaluateGates(args.profile, results);
+  return { results, passed: evaluation.passed, feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds), reportRequired };
+}
+
+/**
+ * What the gate checkout takes from the base commit instead of the agent's tree: the gates file,
+ * and the `scripts` of package.json (the rest of it, dependencies included, stays the agent's).
+ * Also where the coverage summary is, so a committed one can be dropped.
+ */
+async function baseGateFiles(
+  readBase: (rel: string) => Promise<string | undefined>,
+  readAgent: (rel: string) => Promise<string | undefined>,
+): Promise<{ overrides: Record<string, string>; summaryPath: string }> {
+  const overrides: Record<string, string> = {};
+  let summaryPath = DEFAULT_COVERAGE_SUMMARY_PATH;
+  const gatesFile = await readBase(GATES_FILE);
+  if (gatesFile !== undefined) {
+    overrides[GATES_FILE] = gatesFile;
+    summaryPath = parseGatesFile(gatesFile).coverage?.summaryPath ?? summaryPath;
+  }
+  const basePackage = parseObject(await readBase('package.json'));
+  if (basePackage) {
+    // A package.json the agent broke, linked or removed is replaced whole by the base's.
+    const agentPackage = parseObject(await readAgent('package.json').catch(() => undefined)) ?? basePackage;
+    const merged: Record<string, unknown> = { ...agentPackage, scripts: basePackage.scripts };
+    if (basePackage.scripts === undefined) delete merged.scripts;
+    overrides['package.json'] = `${JSON.stringify(merged, null, 2)}\n`;
+  }
+  return { overrides, summaryPath };
+}
+
+function parseObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const json: unknown = JSON.parse(text);
+    return json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export type GateActivities = ReturnType<typeof createGateActivities>;

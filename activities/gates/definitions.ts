@@ -3,11 +3,11 @@
  * (it replaces package.json entirely, so a repository can say exactly what its gates are),
  * otherwise its `package.json` scripts. A gate with no command is `missing`, never passed.
  */
-import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { GateName } from '../../domain/gates';
-import { PathOutsideWorkspaceError, resolveInside } from '../host/paths';
+import { resolveInside } from '../host/paths';
+import { readFileNoFollow, UnsafePathError } from '../tools/safe-fs';
 import { InvalidGateConfigError } from './errors';
 
 /** Gates that run a command; `review` is decided by a callback instead. */
@@ -212,36 +212,23 @@ function summaryHostPath(root: string, summaryPath: string): string {
 
 async function readConfigFile(root: string, relative: string): Promise<string | undefined> {
   try {
-    return await readInsideWorkspace(root, resolveInside(root, relative));
+    return await readInsideWorkspace(root, relative);
   } catch (err) {
-    if (err instanceof PathOutsideWorkspaceError) {
-      throw new InvalidGateConfigError(relative, undefined, 'is a link to a file outside the repository');
+    if (err instanceof UnsafePathError && err.reason === 'symlink') {
+      throw new InvalidGateConfigError(relative, undefined, 'is a link; links are not followed');
     }
     throw err;
   }
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
+/** Largest file the gates read from a workspace (a coverage summary, a configuration file). */
+const MAX_WORKSPACE_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Reads a workspace file only if, with symlinks followed, it is still inside the workspace
- * (the agent controls the worktree and could point a link anywhere on the host).
+ * Reads a file below the workspace without following a link anywhere on the way, regular files
+ * only (a FIFO is refused, never opened for reading), up to a size cap; undefined when absent.
+ * The tree was written by the agent or by commands it controls.
  */
-export async function readInsideWorkspace(workspaceHostPath: string, hostPath: string): Promise<string | undefined> {
-  let real: string;
-  try {
-    real = await realpath(hostPath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  resolveInside(await realpath(workspaceHostPath), real);
-  return readIfExists(real);
+export async function readInsideWorkspace(workspaceHostPath: string, relativePath: string): Promise<string | undefined> {
+  return readFileNoFollow(workspaceHostPath, relativePath, MAX_WORKSPACE_FILE_BYTES);
 }

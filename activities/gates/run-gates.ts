@@ -6,7 +6,7 @@
  * problem in one round instead of one per round. The exception is coverage after tests timed out:
  * it would wait out the same slow suite again.
  */
-import { rm } from 'node:fs/promises';
+import { unlinkNoFollow } from '../tools/safe-fs';
 import type { GateName, GateOutcome, GateResult, ReviewVerdict } from '../../domain/gates';
 import type { CommandRunner } from '../tools/runner';
 import { judgeCoverage, parseCoverageSummary } from './coverage';
@@ -145,7 +145,7 @@ async function judgeSummary(
   const { coverage, workspaceHostPath } = ctx.definitions;
   let text: string | undefined;
   try {
-    text = await readInsideWorkspace(workspaceHostPath, coverage.summaryHostPath);
+    text = await readInsideWorkspace(workspaceHostPath, coverage.summaryPath);
   } catch (err) {
     return { outcome: 'failed', detail: `cannot read ${coverage.summaryPath}: ${(err as Error).message}` };
   }
@@ -168,8 +168,8 @@ async function judgeSummary(
 }
 
 async function removeCoverageSummary(ctx: GateContext): Promise<void> {
-  // rm on a symlink removes the link, never its target. Anything else odd is left for the read to report.
-  await rm(ctx.definitions.coverage.summaryHostPath, { force: true }).catch(() => undefined);
+  // Without following links (a link is removed, never its target); anything odd is left for the read to report.
+  await unlinkNoFollow(ctx.definitions.workspaceHostPath, ctx.definitions.coverage.summaryPath).catch(() => undefined);
 }
 
 async function runReview(ctx: GateContext): Promise<GateReport> {

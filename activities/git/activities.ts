@@ -3,16 +3,16 @@
  * command runs with the service's own git dir (see worktree-admin.ts), never one the agent wrote.
  */
 import type { AgentType, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
-import { ALLOWLIST_FILE, loadAllowlist, scanAddedLines, type SecretFinding } from '../../scanner';
+import { ALLOWLIST_FILE, loadAllowlist, type SecretFinding } from '../../scanner';
 import type { AgentHomes } from '../host/agent-homes';
 import { currentOperation } from '../operation';
-import type { SandboxPort } from '../ports';
-import type { CommitResult, GitWorkspaces, MergeCheck, PushResult } from './index';
+import type { SandboxRuntime, SandboxStopResult } from '../ports';
+import type { CommitResult, GitWorkspaces, MergeCheck, PushResult, UnscannableFile } from './index';
 
 export interface GitActivityDeps {
   workspaces: GitWorkspaces;
-  /** Stopped by cleanup before the worktree goes; absent when the sandbox is disabled. */
-  sandbox?: SandboxPort;
+  /** Its per-agent resources are stopped by cleanup before the worktree goes. */
+  runtime: SandboxRuntime;
   /** The agent's HOME goes with its worktree. */
   homes: AgentHomes;
 }
@@ -32,6 +32,18 @@ export interface CommitChangesInput extends WorkspaceInput {
   agentId: string;
   taskId: string;
   agentType: AgentType;
+  /** The tree the secret scan read; the commit must be exactly that. */
+  tree?: string;
+}
+
+export interface ScanResultForAgent {
+  findings: SecretFinding[];
+  /** Files the scanner could not read (too large, a submodule entry): they block the commit too. */
+  unscannable: UnscannableFile[];
+  /** Why nothing could be staged (a nested repository), for the agent. */
+  refused?: string;
+  /** The staged tree that was scanned. */
+  tree?: string;
 }
 
 export interface CleanupInput {
@@ -48,7 +60,7 @@ export interface CleanupResult {
   sandboxExitCode?: number;
 }
 
-export function commitMessage(args: Omit<CommitChangesInput, 'workspace'>): string {
+export function commitMessage(args: Omit<CommitChangesInput, 'workspace' | 'tree'>): string {
   return `${args.taskId}: work by ${args.agentType} agent ${args.agentId}\n\nAgent-Id: ${args.agentId}\nTask-Id: ${args.taskId}\n`;
 }
 
@@ -59,17 +71,21 @@ export function createGitActivities(deps: GitActivityDeps) {
       return workspaces.prepare({ ...args, ...currentOperation() });
     },
 
-    /** Stages everything and scans the added lines; findings come back redacted. */
-    async scanStagedChanges(args: WorkspaceInput): Promise<{ findings: SecretFinding[] }> {
-      await workspaces.stageAll(args.workspace);
-      const diff = await workspaces.stagedDiff(args.workspace);
+    /**
+     * Stages everything (refusing nested repositories) and scans every blob the commit would add
+     * or change; findings come back redacted. Heartbeats and honours cancellation throughout.
+     */
+    async scanStagedChanges(args: WorkspaceInput): Promise<ScanResultForAgent> {
+      const op = currentOperation();
       // The repository's accepted values come from its base commit: an agent cannot allowlist its own leak.
-      const allowText = await workspaces.readAtBase(args.workspace, ALLOWLIST_FILE);
-      return { findings: scanAddedLines(diff, { allowlist: allowText ? loadAllowlist(allowText) : undefined }).findings };
+      const allowText = await workspaces.readAtBase(args.workspace, ALLOWLIST_FILE, op);
+      const scan = await workspaces.stageAndScan(args.workspace, { ...op, allowlist: allowText ? loadAllowlist(allowText) : undefined });
+      return { findings: scan.findings, unscannable: scan.unscannable, ...(scan.refused ? { refused: scan.refused } : { tree: scan.tree }) };
     },
 
+    /** Commits the scanned tree; a retry after a commit that landed reports that commit (its Agent-Id trailer). */
     async commitChanges(args: CommitChangesInput): Promise<CommitResult> {
-      return workspaces.commit(args.workspace, commitMessage(args));
+      return workspaces.commit(args.workspace, commitMessage(args), { ...currentOperation(), agentId: args.agentId, expectedTree: args.tree });
     },
 
     async headSha(args: WorkspaceInput): Promise<string> {
@@ -92,11 +108,11 @@ export function createGitActivities(deps: GitActivityDeps) {
     async cleanupAgent(args: CleanupInput): Promise<CleanupResult> {
       const op = currentOperation();
       const errors: unknown[] = [];
-      let sandboxStop: Awaited<ReturnType<SandboxPort['stop']>> | undefined;
+      let sandboxStop: SandboxStopResult | undefined;
       let salvageRef: string | undefined;
-      if (args.sandbox && deps.sandbox) {
+      if (args.sandbox) {
         op.heartbeat('stopping sandbox');
-        sandboxStop = await deps.sandbox.stop(args.sandbox).catch((e: unknown) => void errors.push(e));
+        sandboxStop = await deps.runtime.stop(args.sandbox).catch((e: unknown) => void errors.push(e));
       }
       // Killed while preparing: the worktree may exist without the workflow knowing its path.
       const listed = args.workspace ? undefined : (await workspaces.listWorktrees()).find((w) => w.agentId === args.agentId);
@@ -114,6 +130,7 @@ export function createGitActivities(deps: GitActivityDeps) {
         }
       }
       await deps.homes.remove(args.agentId).catch((e: unknown) => void errors.push(e));
+      await workspaces.removeGateCheckout(args.agentId).catch((e: unknown) => void errors.push(e));
       if (errors.length) throw errors[0];
       return { salvageRef, oomKilled: sandboxStop?.oomKilled ?? false, sandboxExitCode: sandboxStop?.exitCode };
     },

@@ -50,16 +50,6 @@ export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: Oper
   return {};
 }
 
-/**
- * `git diff --cached -U0`, attributes and all.
- * @deprecated kept until the activities use stageAndScan; a rendered diff is not what is committed.
- */
-export async function stagedDiff(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<string> {
-  const wt = await openWorkspace(ctx.layout, ws);
-  const { stdout } = await ctx.git([...wt.args, 'diff', '--cached', '-U0', ...DIFF_FLAGS], options);
-  return stdout;
-}
-
 /** Stages everything and scans the blobs the commit would add or change relative to HEAD. */
 export async function stageAndScan(
   ctx: GitContext,

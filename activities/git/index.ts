@@ -5,7 +5,8 @@
  */
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
-import { commit, diffAgainstBase, diffFrom, headSha, stageAll, stageAndScan, stagedDiff, type CommitResult, type StagedScan } from './changes';
+import { commit, diffAgainstBase, diffFrom, headSha, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
+import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
 import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
@@ -20,6 +21,7 @@ import { salvage, type SalvageResult, type WorktreeLocation } from './salvage';
 export type { GitDeps, OperationOptions } from './context';
 export type { PrepareRequest } from './prepare';
 export type { CommitResult, StagedScan } from './changes';
+export type { CheckoutOptions } from './gate-checkout';
 export type { ChangeScan, UnscannableFile } from './scan-changes';
 export type { MergeCheck } from './merge-check';
 export type { PushResult } from './push';
@@ -33,8 +35,6 @@ export interface GitWorkspaces {
   prepare(req: PrepareRequest, options?: OperationOptions): Promise<WorkspaceInfo>;
   /** `git add --all` in the worktree; refused (with the reason) when it holds nested repositories. */
   stageAll(ws: WorkspaceInfo, options?: OperationOptions): Promise<{ refused?: string }>;
-  /** @deprecated `git diff --cached -U0`; use stageAndScan. */
-  stagedDiff(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
   /** Stages, then secret-scans every blob the commit would add or change (see scan-changes.ts). */
   stageAndScan(ws: WorkspaceInfo, options?: OperationOptions & { allowlist?: Allowlist }): Promise<StagedScan>;
   /**
@@ -42,6 +42,13 @@ export interface GitWorkspaces {
    * already this agent's commit (a retry), which is then reported with `reused: true`.
    */
   commit(ws: WorkspaceInfo, message: string, options?: OperationOptions & { agentId?: string; expectedTree?: string }): Promise<CommitResult>;
+  /** Stages the worktree and returns the staged tree (pre-commit gates run on it); `refused` for nested repositories. */
+  stagedTree(ws: WorkspaceInfo, options?: OperationOptions): Promise<{ tree: string } | { refused: string }>;
+  /** A fresh checkout of a tree or commit for gates, in `<root>/gate-checkouts/<agentId>`; returns its path. */
+  checkoutForGates(ws: Pick<WorkspaceInfo, 'mirrorPath'>, agentId: string, treeish: string, options?: CheckoutOptions): Promise<string>;
+  removeGateCheckout(agentId: string): Promise<void>;
+  /** A regular file as a tree or commit of the mirror has it; undefined when absent. */
+  readAt(ws: Pick<WorkspaceInfo, 'mirrorPath'>, treeish: string, relativePath: string, options?: OperationOptions): Promise<string | undefined>;
   /** A regular file as the agent's base commit has it, read from the mirror; undefined when absent. */
   readAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, relativePath: string, options?: OperationOptions): Promise<string | undefined>;
   headSha(ws: WorkspaceInfo): Promise<string>;
@@ -79,10 +86,13 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
   return {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),
     stageAll: (ws, options) => stageAll(ctx, ws, options),
-    stagedDiff: (ws, options) => stagedDiff(ctx, ws, options),
     stageAndScan: (ws, options) => stageAndScan(ctx, ws, { maxBlobBytes: deps.scanMaxBlobBytes, ...options }),
     commit: (ws, message, options) => commit(ctx, ws, message, options),
     readAtBase: (ws, relativePath, options) => readAtBase(ctx, ws, relativePath, options),
+    readAt: (ws, treeish, relativePath, options) => readAtBase(ctx, { mirrorPath: ws.mirrorPath, baseSha: treeish }, relativePath, options),
+    stagedTree: (ws, options) => stagedTree(ctx, ws, options),
+    checkoutForGates: (ws, agentId, treeish, options) => checkoutForGates(ctx, ws, agentId, treeish, options),
+    removeGateCheckout: (agentId) => removeGateCheckout(ctx, agentId),
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
     diffFrom: (ws, base, options) => diffFrom(ctx, ws, base, options),
@@ -91,6 +101,6 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     salvage: (ws, agentId, options) => salvage(ctx, ws, agentId, options),
     remove: (ws, options) => removeWorkspace(ctx, ws, options),
     listWorktrees: () => listWorktrees(ctx),
-    reap: (isClosed, options) => reap(ctx, isClosed, options),
+    reap: async (isClosed, options) => (await reap(ctx, isClosed, options)) + (await reapGateCheckouts(ctx, isClosed)),
   };
 }

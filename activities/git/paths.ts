@@ -5,6 +5,7 @@
  *   <root>/worktrees/<agentId>                              one worktree per agent
  */
 import { createHash } from 'node:crypto';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { assertInside } from '../host/paths';
 
@@ -39,4 +40,13 @@ export function mirrorPathFor(layout: WorkspaceLayout, url: string): string {
 
 export function worktreePathFor(layout: WorkspaceLayout, agentId: string): string {
   return assertInside(layout.worktreesDir, path.join(layout.worktreesDir, agentId));
+}
+
+/**
+ * Creates `dir` (if needed) with mode 0711: others may pass through it but not list it. A
+ * namespace sandbox runs as the sandbox user, which must reach the worktree it mounts.
+ */
+export async function makeTraversable(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o711);
 }

@@ -4,6 +4,7 @@
  * Idempotent for activity retries: an existing worktree for the agent is returned as is.
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { makeTraversable } from './paths';
 import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
@@ -33,7 +34,7 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
   const mirrorPath = mirrorPathFor(ctx.layout, req.repository);
 
   await mkdir(ctx.layout.mirrorsDir, { recursive: true });
-  await mkdir(ctx.layout.worktreesDir, { recursive: true });
+  await makeTraversable(ctx.layout.worktreesDir);
   const requestedAt = Date.now();
 
   return withRepoLock(

@@ -13,6 +13,11 @@ export type { ModelTurnInput, ModelTurnResult, TurnBudget } from './model-turn';
 export interface ModelActivityDeps extends ModelTurnDeps {
   /** What the agent branch adds since it forked from `origin/<base>` (for reviewers). */
   diffFrom(workspace: WorkspaceInfo, base: string): Promise<string>;
+  /**
+   * Where the repository is as the agent's commands see it when they run in a sandbox
+   * (`/workspace`); the host path the workflow passes is only right without one.
+   */
+  sandboxWorkspaceDir?: string;
 }
 
 export interface InitialPromptInput {
@@ -46,7 +51,8 @@ export function createModelActivities(deps: ModelActivityDeps) {
     /** One model call; an answer already stored at this index is returned without a new call. */
     async modelTurn(args: ModelTurnInput): Promise<ModelTurnResult> {
       const op = currentOperation();
-      return runModelTurn(deps, args, { signal: op.signal, heartbeat: op.onProgress });
+      const workspaceDir = deps.sandboxWorkspaceDir ?? args.workspaceDir;
+      return runModelTurn(deps, { ...args, workspaceDir }, { signal: op.signal, heartbeat: op.onProgress });
     },
 
     /** Gives the agent a user turn (gate failures, blocked commits). Idempotent per index. */

@@ -2,7 +2,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ReviewVerdict } from '../../domain/gates';
 import { costUsd, usageFromApi, type ModelPrice } from '../../domain/pricing';
-import { parseReview } from '../../domain/review';
 import { callModel, type ModelClient } from './call-model';
 import { assistantText } from './model-turn';
 import { REVIEW_SYSTEM_PROMPT } from './prompts';
@@ -26,6 +25,14 @@ export async function reviewDiff(
     ctx,
   );
   const text = assistantText(response.content as Anthropic.ContentBlockParam[]);
-  // The last verdict line decides: an answer that quotes "VERDICT: APPROVE" and then requests changes is not approved.
-  return { approved: parseReview(text).verdict === 'approve', summary: text.slice(-4000), costUsd: costUsd(usageFromApi(response.usage), client.price) };
+  return { approved: finalLineApproves(text), summary: text.slice(-4000), costUsd: costUsd(usageFromApi(response.usage), client.price) };
+}
+
+/**
+ * The verdict is the answer's last non-empty line and nothing else: `VERDICT: APPROVE` quoted
+ * from the diff (which the agent wrote) or mentioned mid-answer does not approve.
+ */
+export function finalLineApproves(answer: string): boolean {
+  const last = answer.trimEnd().split('\n').pop() ?? '';
+  return /^VERDICT:\s*APPROVE$/i.test(last.replace(/[*_`]/g, '').trim());
 }

@@ -1,12 +1,15 @@
 /**
- * Sandbox activities: where the agent's commands run. `startSandbox` gives the agent its
- * container (when the sandbox is enabled); `executeTools` runs one assistant message's tool
- * calls there (or in the local runner) and stores the results as the next user message.
+ * Sandbox activities: where the agent's commands run. `startSandbox` prepares the agent's
+ * sandbox (its container, with Docker); `executeTools` runs one assistant message's tool calls
+ * there and stores the results as the next user message, then holds the worktree to its disk
+ * budget.
  */
 import type { SandboxInfo, WorkspaceInfo } from '../../domain/agent';
+import { TypedError } from '../../domain/typed-error';
 import type { TranscriptStore } from '../../state/transcript-store';
+import { inspectTree } from '../git/inspect-tree';
 import { currentOperation } from '../operation';
-import type { SandboxPort } from '../ports';
+import type { SandboxRuntime } from '../ports';
 import { executeToolBatch, type ToolBatchResult } from '../tools/execute-tools';
 import { giveToSandboxUser } from '../tools/ownership';
 import type { RunnerFor } from '../tools/runner-for';
@@ -14,20 +17,21 @@ import type { RunnerFor } from '../tools/runner-for';
 export type { ToolBatchResult } from '../tools/execute-tools';
 
 export interface SandboxActivityDeps {
-  /** Absent when SANDBOX_ENABLED is false: commands then run in the local runner. */
-  sandbox?: SandboxPort;
+  runtime: SandboxRuntime;
   runnerFor: RunnerFor;
   transcripts: TranscriptStore;
   toolTimeoutMs: number;
   toolOutputMaxBytes: number;
-  /** Owner given to a root-owned worktree before a container mounts it. */
-  sandboxUser: { uid: number; gid: number };
+  /** WORKSPACE_MAX_MB in bytes: a worktree larger than this after a tool batch fails the run. */
+  workspaceMaxBytes: number;
 }
 
 export interface StartSandboxInput {
   agentId: string;
   taskId: string;
   workspace: WorkspaceInfo;
+  /** Reviewers: the worktree is mounted read-only for their commands too. */
+  readOnly?: boolean;
 }
 
 export interface ExecuteToolsInput {
@@ -39,31 +43,52 @@ export interface ExecuteToolsInput {
   sandbox?: SandboxInfo;
 }
 
+/** The worktree grew past WORKSPACE_MAX_MB: the run ends, the disk is not the agent's to fill. */
+export class WorkspaceTooLargeError extends TypedError {
+  readonly type = 'WorkspaceTooLarge';
+}
+
 export function createSandboxActivities(deps: SandboxActivityDeps) {
   return {
-    /** Starts the agent's container; null when the sandbox is disabled. */
+    /** Prepares the agent's sandbox: its container with Docker, nothing per agent otherwise; null when there is nothing to stop later. */
     async startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null> {
-      const sandbox = deps.sandbox;
-      if (!sandbox) return null;
-      // The container runs as the worktree's owner: never let that be root.
-      await giveToSandboxUser(args.workspace.path, deps.sandboxUser);
-      return sandbox.start({ agentId: args.agentId, taskId: args.taskId, workspacePath: args.workspace.path, signal: currentOperation().signal });
+      const { runtime } = deps;
+      // Sandboxed commands run as the worktree's owner: never let that be root.
+      if (runtime.sandboxUser) await giveToSandboxUser(args.workspace.path, runtime.sandboxUser);
+      return runtime.start({
+        agentId: args.agentId,
+        taskId: args.taskId,
+        workspacePath: args.workspace.path,
+        readOnly: args.readOnly ?? false,
+        signal: currentOperation().signal,
+      });
     },
 
     async executeTools(args: ExecuteToolsInput): Promise<ToolBatchResult> {
-      return executeToolBatch(
+      const op = currentOperation();
+      const result = await executeToolBatch(
         {
           transcripts: deps.transcripts,
-          runner: deps.runnerFor(args.workspace, args.sandbox),
+          runner: deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }),
           hostRoot: args.workspace.path,
           timeoutMs: deps.toolTimeoutMs,
           maxOutputBytes: deps.toolOutputMaxBytes,
         },
         { agentId: args.agentId, messageIndex: args.messageIndex, readOnly: args.readOnly },
-        currentOperation(),
+        op,
       );
+      await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
+      return result;
     },
   };
+}
+
+async function checkDiskBudget(worktree: string, maxBytes: number, op: { signal: AbortSignal; onProgress: () => void }): Promise<void> {
+  const { bytes } = await inspectTree(worktree, { stopAtBytes: maxBytes, signal: op.signal, onProgress: op.onProgress });
+  if (bytes > maxBytes) {
+    const mb = (n: number) => Math.round(n / (1024 * 1024));
+    throw new WorkspaceTooLargeError(`the worktree holds more than ${mb(maxBytes)} MB after the last tool batch (WORKSPACE_MAX_MB=${mb(maxBytes)}); the run is stopped`);
+  }
 }
 
 export type SandboxActivities = ReturnType<typeof createSandboxActivities>;

@@ -13,6 +13,11 @@ export interface SandboxConfig {
   /** How long `stop` waits after SIGTERM before Docker sends SIGKILL. */
   gracefulStopTimeoutSeconds: number;
   /**
+   * Which deployment the containers belong to (`<namespace>/<task queue>`, see deploymentOf):
+   * set as a label, and the only containers the reaper and the killswitch ever remove.
+   */
+  deployment: string;
+  /**
    * The container's main process, which only keeps the container alive while commands run
    * through exec. Defaults to `sleep infinity`; tests replace it (e.g. one that ignores SIGTERM).
    */
@@ -20,3 +25,8 @@ export interface SandboxConfig {
 }
 
 export const DEFAULT_KEEP_ALIVE_COMMAND: readonly string[] = ['sleep', 'infinity'];
+
+/** The deployment label value of a worker or API: its Temporal namespace and task queue. */
+export function deploymentOf(config: { TEMPORAL_NAMESPACE: string; TEMPORAL_TASK_QUEUE: string }): string {
+  return `${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE}`;
+}

@@ -4,15 +4,18 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { SandboxInfo } from '../../domain/agent';
 import type { SandboxConfig } from './config';
-import { buildContainerSpec, containerNameFor } from './container-spec';
+import { buildContainerSpec, containerNameFor, type ContainerRole } from './container-spec';
 import { isConflict, isNotFound, isNotModified, mapEngineError } from './docker-errors';
 import { SandboxError, SandboxImageMissingError, SandboxInvalidInputError, SandboxStartFailedError, SandboxWorkspaceUnusableError } from './errors';
 
 export interface StartSandboxInput {
   agentId: string;
   taskId: string;
-  /** Absolute host path of the agent's worktree. */
+  /** Absolute host path of the agent's worktree (or, for a gate container, of the clean checkout). */
   workspacePath: string;
+  /** Mount it read-only (reviewers). */
+  readOnly?: boolean;
+  role?: ContainerRole;
   signal?: AbortSignal;
 }
 
@@ -38,7 +41,7 @@ export interface StopSandboxResult {
  * a root-owned worktree means root inside the container (still without capabilities).
  */
 export async function startContainer(docker: Docker, cfg: SandboxConfig, input: StartSandboxInput): Promise<SandboxInfo> {
-  const name = containerNameFor(input.agentId);
+  const name = containerNameFor(input.agentId, input.role);
   const abortSignal = input.signal;
   abortSignal?.throwIfAborted();
   try {

@@ -10,6 +10,7 @@ const cfg: SandboxConfig = {
   tmpfsMb: 32,
   network: 'none',
   gracefulStopTimeoutSeconds: 7,
+  deployment: 'default/test-queue',
 };
 const input = { agentId: 'a1b2', taskId: 'T-1', workspacePath: '/w/a1b2', user: { uid: 1000, gid: 1001 } };
 
@@ -36,7 +37,7 @@ describe('buildContainerSpec', () => {
     expect(host.Tmpfs).toEqual({ '/tmp': 'rw,nosuid,nodev,size=32m,mode=1777' });
   });
 
-  it('runs as the worktree owner with a minimal environment and labels naming agent and task', () => {
+  it('runs as the worktree owner with a minimal environment and labels naming agent, task and deployment', () => {
     const spec = buildContainerSpec(cfg, input);
     expect(spec.name).toBe('orchestrator-agent-a1b2');
     expect(spec.User).toBe('1000:1001');
@@ -46,8 +47,17 @@ describe('buildContainerSpec', () => {
       'orchestrator.agentId': 'a1b2',
       'orchestrator.taskId': 'T-1',
       'orchestrator.managed': 'true',
+      'orchestrator.deployment': 'default/test-queue',
+      'orchestrator.role': 'agent',
     });
     expect(spec.Cmd).toEqual(['sleep', 'infinity']);
+  });
+
+  it('mounts the worktree read-only for reviewers, and names gate containers apart', () => {
+    const spec = buildContainerSpec(cfg, { ...input, readOnly: true, role: 'gate' });
+    expect(spec.HostConfig!.Mounts).toEqual([{ Type: 'bind', Source: '/w/a1b2', Target: '/workspace', ReadOnly: true }]);
+    expect(spec.name).toBe('orchestrator-gate-a1b2');
+    expect(spec.Labels!['orchestrator.role']).toBe('gate');
   });
 
   it('joins a named network only when one is configured', () => {

@@ -13,7 +13,13 @@ export const LABELS = {
   agentId: 'orchestrator.agentId',
   taskId: 'orchestrator.taskId',
   managed: 'orchestrator.managed',
+  /** `<namespace>/<task queue>`: reapers and killswitches touch only their own deployment's containers. */
+  deployment: 'orchestrator.deployment',
+  /** `agent` (the agent's own container) or `gate` (a short-lived one over a clean checkout). */
+  role: 'orchestrator.role',
 } as const;
+
+export type ContainerRole = 'agent' | 'gate';
 
 /** The only variables a container sees: no host variable (and so no key) is passed through. */
 export const CONTAINER_ENV: readonly string[] = [
@@ -25,12 +31,12 @@ export const CONTAINER_ENV: readonly string[] = [
 // Docker's own rule for container names, bounded so the name stays readable.
 const CONTAINER_NAME_PART = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-/** `orchestrator-agent-<agentId>`; throws for ids Docker could not use in a name. */
-export function containerNameFor(agentId: string): string {
+/** `orchestrator-agent-<agentId>` (or `orchestrator-gate-...`); throws for ids Docker could not use in a name. */
+export function containerNameFor(agentId: string, role: ContainerRole = 'agent'): string {
   if (!CONTAINER_NAME_PART.test(agentId)) {
     throw new SandboxInvalidInputError(`agent id ${JSON.stringify(agentId)} cannot name a container`);
   }
-  return `orchestrator-agent-${agentId}`;
+  return `orchestrator-${role}-${agentId}`;
 }
 
 export interface ContainerSpecInput {
@@ -40,13 +46,16 @@ export interface ContainerSpecInput {
   workspacePath: string;
   /** Owner of the worktree; the container runs as this user so the files stay editable. */
   user: { uid: number; gid: number };
+  /** Mount the workspace read-only (reviewers). */
+  readOnly?: boolean;
+  role?: ContainerRole;
 }
 
 /** Create options for an agent's container: locked down, with the worktree as the only writable mount. */
 export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput): Docker.ContainerCreateOptions {
   const memoryBytes = cfg.memoryMb * 1024 * 1024;
   return {
-    name: containerNameFor(input.agentId),
+    name: containerNameFor(input.agentId, input.role),
     Image: cfg.image,
     Cmd: [...(cfg.keepAliveCommand ?? DEFAULT_KEEP_ALIVE_COMMAND)],
     User: `${input.user.uid}:${input.user.gid}`,
@@ -56,6 +65,8 @@ export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput
       [LABELS.agentId]: input.agentId,
       [LABELS.taskId]: input.taskId,
       [LABELS.managed]: 'true',
+      [LABELS.deployment]: cfg.deployment,
+      [LABELS.role]: input.role ?? 'agent',
     },
     AttachStdin: false,
     AttachStdout: false,
@@ -68,7 +79,7 @@ export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput
     HostConfig: {
       // docker-init as PID 1 forwards SIGTERM to the main process and reaps exec'd orphans.
       Init: true,
-      Mounts: [{ Type: 'bind', Source: input.workspacePath, Target: CONTAINER_WORKSPACE, ReadOnly: false }],
+      Mounts: [{ Type: 'bind', Source: input.workspacePath, Target: CONTAINER_WORKSPACE, ReadOnly: input.readOnly ?? false }],
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${cfg.tmpfsMb}m,mode=1777` },
       ReadonlyRootfs: true,
       Memory: memoryBytes,

@@ -24,6 +24,7 @@ const baseConfig: SandboxConfig = {
   tmpfsMb: 16,
   network: 'none',
   gracefulStopTimeoutSeconds: 2,
+  deployment: `default/sandbox-test-${process.pid}`,
 };
 const opts: RunOptions = { timeoutMs: 20_000, maxOutputBytes: 20_000 };
 const AGENT_UID = 1000;
@@ -283,6 +284,31 @@ describe('finding and removing managed containers', () => {
       taskId: 'T-test',
       state: 'running',
     });
+  });
+
+  it('never touches another deployment\'s containers on a shared engine', async () => {
+    const other = createDockerSandbox(docker, { ...baseConfig, deployment: `other/queue-${process.pid}` });
+    const theirs = await startAgent(other);
+    try {
+      // Their workflow is unknown to us: our reaper would remove it if it were ours.
+      expect(await sandbox.reap(async () => true)).toBeGreaterThanOrEqual(0);
+      expect(await containerExists(theirs.info.containerId)).toBe(true);
+      expect((await sandbox.listManaged()).map((c) => c.agentId)).not.toContain(theirs.agentId);
+      expect(await sandbox.removeAgentContainers(theirs.agentId)).toBe(0);
+      expect(await containerExists(theirs.info.containerId)).toBe(true);
+    } finally {
+      await other.removeAgentContainers(theirs.agentId);
+    }
+  });
+
+  it('mounts a reviewer\'s worktree read-only', async () => {
+    const workspacePath = makeWorktree();
+    const agentId = randomUUID();
+    usedAgentIds.push(agentId);
+    const info = await sandbox.start({ agentId, taskId: 'T-review', workspacePath, readOnly: true });
+    const res = await sandbox.runner(info).run('echo x > /workspace/f 2>&1; echo "exit=$?"', opts);
+    expect(res.output).toMatch(/Read-only file system/);
+    expect(await containerExists(info.containerId)).toBe(true);
   });
 
   it('removes every container of an agent by label', async () => {

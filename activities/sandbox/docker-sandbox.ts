@@ -7,6 +7,7 @@ import type { SandboxInfo } from '../../domain/agent';
 import type { CommandRunner } from '../tools/runner';
 import type { SandboxConfig } from './config';
 import { startContainer, stopContainer, type StartSandboxInput, type StopSandboxResult } from './container-lifecycle';
+import { containerNameFor } from './container-spec';
 import { isEngineUnreachable } from './docker-errors';
 import { DockerRunner, type DockerRunnerOptions } from './docker-runner';
 import { SandboxUnavailableError } from './errors';
@@ -19,15 +20,17 @@ import {
 } from './managed-containers';
 
 export interface DockerSandbox {
-  /** Creates (or finds, on a retry) and starts the agent's container. */
+  /** Creates (or finds, on a retry) and starts the agent's container (or, with role `gate`, a gate container). */
   start(input: StartSandboxInput): Promise<SandboxInfo>;
   /** Runs commands inside the container; `workspaceDir` is `/workspace`. */
   runner(info: SandboxInfo, options?: DockerRunnerOptions): CommandRunner;
   /** SIGTERM, Docker's SIGKILL after the graceful timeout, remove; force only as a fallback. Idempotent. */
   stop(info: SandboxInfo): Promise<StopSandboxResult>;
+  /** Removes the agent's gate container, if one is left. */
+  removeGateContainer(agentId: string): Promise<StopSandboxResult>;
   /** Stops and removes every container labelled with the agent id; for the killswitch. Returns the count. */
   removeAgentContainers(agentId: string): Promise<number>;
-  /** Containers labelled `orchestrator.managed=true`. */
+  /** This deployment's containers (labelled `orchestrator.managed=true` and with its `orchestrator.deployment`). */
   listManaged(): Promise<ManagedContainer[]>;
   /** Removes managed containers whose workflow is closed or unknown; returns the count. */
   reap(isClosed: IsAgentClosed, onError?: (err: unknown, container: ManagedContainer) => void): Promise<number>;
@@ -42,9 +45,10 @@ export function createDockerSandbox(docker: Docker, cfg: SandboxConfig): DockerS
     start: (input) => startContainer(docker, cfg, input),
     runner: (info, options) => new DockerRunner(docker, info, options),
     stop: (info) => stopContainer(docker, info.containerId, graceSeconds),
-    removeAgentContainers: (agentId) => removeAgentContainers(docker, agentId, graceSeconds),
-    listManaged: () => listManagedContainers(docker),
-    reap: (isClosed, onError) => reapContainers(docker, isClosed, graceSeconds, onError),
+    removeGateContainer: (agentId) => stopContainer(docker, containerNameFor(agentId, 'gate'), graceSeconds),
+    removeAgentContainers: (agentId) => removeAgentContainers(docker, agentId, graceSeconds, cfg.deployment),
+    listManaged: () => listManagedContainers(docker, cfg.deployment),
+    reap: (isClosed, onError) => reapContainers(docker, isClosed, graceSeconds, cfg.deployment, onError),
     ping: (timeoutMs = 5000) => pingEngine(docker, timeoutMs),
   };
 }

@@ -15,12 +15,15 @@ export interface ManagedContainer {
   state: string;
 }
 
-/** Every container labelled `orchestrator.managed=true`, running or not. */
-export async function listManagedContainers(docker: Docker, extraLabels: string[] = []): Promise<ManagedContainer[]> {
+/**
+ * Every container of this deployment (labelled `orchestrator.managed=true` and with our
+ * `orchestrator.deployment`), running or not. Another deployment on the same engine is never listed.
+ */
+export async function listManagedContainers(docker: Docker, deployment: string, extraLabels: string[] = []): Promise<ManagedContainer[]> {
   try {
     const found = await docker.listContainers({
       all: true,
-      filters: { label: [`${LABELS.managed}=true`, ...extraLabels] },
+      filters: { label: [`${LABELS.managed}=true`, `${LABELS.deployment}=${deployment}`, ...extraLabels] },
     });
     return found.map((c) => ({
       containerId: c.Id,
@@ -38,8 +41,8 @@ export async function listManagedContainers(docker: Docker, extraLabels: string[
  * Stops and removes every container labelled with `agentId`; returns how many were removed.
  * Throws `SandboxCleanupFailedError` (after trying all of them) if any could not be.
  */
-export async function removeAgentContainers(docker: Docker, agentId: string, gracefulStopTimeoutSeconds: number): Promise<number> {
-  const containers = await listManagedContainers(docker, [`${LABELS.agentId}=${agentId}`]);
+export async function removeAgentContainers(docker: Docker, agentId: string, gracefulStopTimeoutSeconds: number, deployment: string): Promise<number> {
+  const containers = await listManagedContainers(docker, deployment, [`${LABELS.agentId}=${agentId}`]);
   const results = await Promise.allSettled(
     containers.map((c) => stopContainer(docker, c.containerId, gracefulStopTimeoutSeconds)),
   );
@@ -61,10 +64,11 @@ export async function reapContainers(
   docker: Docker,
   isClosed: IsAgentClosed,
   gracefulStopTimeoutSeconds: number,
+  deployment: string,
   onError: (err: unknown, container: ManagedContainer) => void = () => undefined,
 ): Promise<number> {
   let removed = 0;
-  for (const container of await listManagedContainers(docker)) {
+  for (const container of await listManagedContainers(docker, deployment)) {
     try {
       const closed = container.agentId === '' || (await isClosed(container.agentId));
       if (!closed) continue;

@@ -1,14 +1,10 @@
-/** Where an agent's commands run: its sandbox when it has one, else the local runner in its worktree. */
-import path from 'node:path';
+/** Where an agent's commands run: the configured sandbox runtime, over its worktree. */
 import type { SandboxInfo, WorkspaceInfo } from '../../domain/agent';
-import type { AgentHomes } from '../host/agent-homes';
-import type { SandboxPort } from '../ports';
-import { LocalRunner } from './local-runner';
+import type { SandboxRuntime } from '../ports';
 import type { CommandRunner } from './runner';
 
-export type RunnerFor = (workspace: WorkspaceInfo, sandbox?: SandboxInfo) => CommandRunner;
+export type RunnerFor = (workspace: WorkspaceInfo, sandbox: SandboxInfo | undefined, opts: { readOnly: boolean }) => CommandRunner;
 
-/** `homes` gives local commands their HOME; a worktree's directory is named by its agent id. */
-export function runnerChoice(sandbox: SandboxPort | undefined, homes: AgentHomes): RunnerFor {
-  return (workspace, info) => (info && sandbox ? sandbox.runner(info) : new LocalRunner(workspace.path, homes.pathFor(path.basename(workspace.path))));
+export function runnerChoice(runtime: SandboxRuntime): RunnerFor {
+  return (workspace, info, opts) => runtime.runner(workspace.path, info, opts);
 }

@@ -162,3 +162,64 @@ function describe(err: unknown, displayPath: string): Error {
       return err instanceof Error ? err : new Error(String(err));
   }
 }
+
+/** Splits a relative path into its components; refuses absolute paths and `..`. */
+export function relativeSegments(relativePath: string): string[] {
+  if (relativePath.startsWith('/')) throw new UnsafePathError(`${relativePath} is not a relative path`, 'invalid');
+  const segments = relativePath.split('/').filter((s) => s !== '' && s !== '.');
+  for (const s of segments) assertName(s);
+  if (segments.length === 0) throw new UnsafePathError(`${JSON.stringify(relativePath)} names no file`, 'invalid');
+  return segments;
+}
+
+/**
+ * Reads `relativePath` below `root` without following a link anywhere on the way: a regular
+ * file up to `maxBytes`, else an UnsafePathError; undefined when it does not exist.
+ */
+export async function readFileNoFollow(root: string, relativePath: string, maxBytes: number): Promise<string | undefined> {
+  const segments = relativeSegments(relativePath);
+  const rootHandle = await openRoot(root);
+  try {
+    return await withDirAt(rootHandle, segments.slice(0, -1), async (dir) => {
+      const name = segments[segments.length - 1]!;
+      const handle = await openFileAt(dir, name, relativePath);
+      try {
+        const st = await handle.stat();
+        if (!st.isFile()) throw new UnsafePathError(`${relativePath} is not a regular file`, 'special');
+        if (st.size > maxBytes) throw new UnsafePathError(`${relativePath} is larger than ${maxBytes} bytes`, 'too-large');
+        const buffer = Buffer.alloc(st.size);
+        const { bytesRead } = await handle.read(buffer, 0, st.size, 0);
+        return buffer.subarray(0, bytesRead).toString('utf8');
+      } finally {
+        await handle.close();
+      }
+    });
+  } catch (err) {
+    if (err instanceof UnsafePathError && err.reason === 'not-found') return undefined;
+    throw err;
+  } finally {
+    await rootHandle.close();
+  }
+}
+
+/**
+ * Removes the entry `relativePath` below `root` (a link is removed, never followed); absent is
+ * fine. A directory is left alone: removing one would walk a tree someone else may be changing.
+ */
+export async function unlinkNoFollow(root: string, relativePath: string): Promise<void> {
+  const segments = relativeSegments(relativePath);
+  const rootHandle = await openRoot(root);
+  try {
+    await withDirAt(rootHandle, segments.slice(0, -1), async (dir) => {
+      const name = segments[segments.length - 1]!;
+      const st = await lstatAt(dir, name);
+      if (!st || st.isDirectory()) return;
+      await fs.unlink(atPath(dir, name));
+    });
+  } catch (err) {
+    if (err instanceof UnsafePathError && (err.reason === 'not-found' || err.reason === 'not-directory' || err.reason === 'symlink')) return;
+    throw err;
+  } finally {
+    await rootHandle.close();
+  }
+}

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readKillAudit } from '../../state/audit-log';
+import { keys } from '../../state/keys';
+import { TranscriptStore } from '../../state/transcript-store';
 import { requesterIdentity } from '../../api/auth';
 import { FORCED_KILL_SEQ_OFFSET } from '../../api/killswitch';
 import { SA } from '../../domain/search-attributes';
@@ -37,6 +39,9 @@ describe('kill and kill-all without a worker (forced path)', () => {
 
   it('terminates an agent whose workers do not answer by the deadline, records killed, removes containers (forced)', async () => {
     const agentId = await spawn();
+    // What a worker had written before it went away: the transcript must not outlive the run forever.
+    await new TranscriptStore(api.redis).put(agentId, 0, { role: 'user', content: 'Task: T' });
+    expect(await api.redis.ttl(keys.transcript(agentId))).toBe(-1);
     const started = Date.now();
     const res = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'runaway loop' } });
     const elapsed = Date.now() - started;
@@ -57,6 +62,9 @@ describe('kill and kill-all without a worker (forced path)', () => {
     expect(await api.store.getAgent(agentId)).toMatchObject({ status: 'killed', seq: FORCED_KILL_SEQ_OFFSET });
     expect(removed).toContain(agentId);
     expect(await auditFor(agentId)).toEqual([expect.objectContaining({ requestedBy: me, reason: 'runaway loop', outcome: 'forced' })]);
+    const ttl = await api.redis.ttl(keys.transcript(agentId));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(api.config.STATE_TTL_SECONDS);
   });
 
   it('delivers the kill signal with the reason and requester before forcing', async () => {

@@ -3,7 +3,7 @@
  * scripted fake model, built through the same wiring as worker/main.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -66,6 +66,8 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
   const fakeModel = new FakeModelServer(opts.fakeModel);
   const baseUrl = await fakeModel.start();
   const workspaceRoot = mkdtempSync(path.join(os.tmpdir(), 'agents-'));
+  // The namespace sandbox runs as the sandbox user, which must be able to reach the worktrees.
+  chmodSync(workspaceRoot, 0o711);
   const fullEnv: Record<string, string> = {
     TEMPORAL_ADDRESS: testEnv.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,

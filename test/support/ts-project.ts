@@ -2,6 +2,7 @@
  * A small TypeScript repository with real gate scripts (tsc, eslint, jest with coverage), run
  * with this project's own tool binaries so the tests need no install inside the fixture.
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 
 const root = process.cwd();
@@ -37,4 +38,9 @@ export function typescriptProjectFiles(): Record<string, string> {
     'src/index.ts': "import { add } from './math';\n\nconsole.log(`2 + 3 = ${add(2, 3)}`);\n",
     'test/math.test.ts': "import { add } from '../src/math';\n\ntest('adds', () => {\n  expect(add(2, 3)).toBe(5);\n});\n",
   };
+}
+
+/** What a sandbox must be able to read for these scripts to run: the project and its node_modules (a link here). */
+export function toolPaths(): string[] {
+  return [...new Set([root, realpathSync(path.join(root, 'node_modules'))])];
 }

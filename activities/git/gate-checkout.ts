@@ -1,0 +1,91 @@
+/**
+ * Clean checkouts for gates: the agent's work as git has it (the staged tree before a commit, the
+ * commit after), written by git from the object store into `<root>/gate-checkouts/<agentId>`,
+ * never the agent's worktree with whatever it left there (ignored files, a pre-made coverage
+ * summary, a tampered node_modules, processes still running).
+ *
+ * Files the gates must not take from the agent are replaced in the checkout's index before any
+ * file is written (`overrides`), and paths that must not pre-exist are dropped (`remove`): no
+ * agent-written file is ever opened on the host, so a link or a FIFO in the tree changes nothing.
+ */
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkspaceInfo } from '../../domain/agent';
+import type { GitContext, OperationOptions } from './context';
+import { stageAll } from './changes';
+import { assertInside, makeTraversable } from './paths';
+import { assertAgentId } from './validate';
+import { openWorkspace } from './worktree-admin';
+
+export function gateCheckoutPathFor(ctx: GitContext, agentId: string): string {
+  assertAgentId(agentId);
+  return assertInside(path.join(ctx.layout.root, 'gate-checkouts'), path.join(ctx.layout.root, 'gate-checkouts', agentId));
+}
+
+/** Stages the worktree and returns the staged tree; `refused` when it holds nested repositories. */
+export async function stagedTree(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<{ tree: string } | { refused: string }> {
+  const wt = await openWorkspace(ctx.layout, ws);
+  const staged = await stageAll(ctx, ws, options);
+  if (staged.refused) return { refused: staged.refused };
+  return { tree: (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim() };
+}
+
+export interface CheckoutOptions extends OperationOptions {
+  /** Paths whose content is replaced (a regular file, mode 644) whatever the tree has there. */
+  overrides?: Readonly<Record<string, string>>;
+  /** Paths dropped from the checkout if the tree has them. */
+  remove?: readonly string[];
+}
+
+/** Writes `treeish` (a tree or commit of the agent's mirror) into a fresh gate checkout; returns its path. */
+export async function checkoutForGates(
+  ctx: GitContext,
+  ws: Pick<WorkspaceInfo, 'mirrorPath'>,
+  agentId: string,
+  treeish: string,
+  options: CheckoutOptions = {},
+): Promise<string> {
+  assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(treeish)) throw new Error(`not an object id: ${treeish}`);
+  const dir = gateCheckoutPathFor(ctx, agentId);
+  await rm(dir, { recursive: true, force: true });
+  await makeTraversable(path.dirname(dir));
+  await mkdir(dir);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'gate-index-'));
+  try {
+    const env = { GIT_INDEX_FILE: path.join(scratch, 'index') };
+    const git = (args: string[], input?: string) =>
+      ctx.git([`--git-dir=${ws.mirrorPath}`, `--work-tree=${dir}`, ...args], { ...options, env, input });
+    await git(['read-tree', treeish]);
+    for (const [file, content] of Object.entries(options.overrides ?? {})) {
+      const oid = (await git(['hash-object', '-w', '--stdin'], content)).stdout.trim();
+      await git(['update-index', '--add', '--cacheinfo', `100644,${oid},${file}`]);
+    }
+    if (options.remove?.length) await git(['update-index', '--force-remove', '--', ...options.remove]);
+    await git(['checkout-index', '--all', '--force']);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+export async function removeGateCheckout(ctx: GitContext, agentId: string): Promise<void> {
+  await rm(gateCheckoutPathFor(ctx, agentId), { recursive: true, force: true });
+}
+
+/** Gate checkouts of agents whose workflow is closed (a worker crashed mid-gate); returns how many were removed. */
+export async function reapGateCheckouts(ctx: GitContext, isClosed: (agentId: string) => Promise<boolean>): Promise<number> {
+  const dir = path.join(ctx.layout.root, 'gate-checkouts');
+  let removed = 0;
+  for (const agentId of await readdir(dir).catch(() => [] as string[])) {
+    try {
+      if (!(await isClosed(agentId))) continue;
+      await removeGateCheckout(ctx, agentId);
+      removed++;
+    } catch (err) {
+      ctx.log('git: reaping a gate checkout failed', { agentId, error: (err as Error).message });
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,97 @@
+/**
+ * The three places an agent's commands can run, behind one interface (ports.ts SandboxRuntime):
+ *
+ * - `bubblewrap`: a fresh namespace sandbox per command (bubblewrap-runner.ts); nothing to start
+ *   or stop per agent, and nothing survives a command.
+ * - `docker`: the agent's own long-lived container (docker-sandbox.ts), and a short-lived one
+ *   per gate run over the clean checkout.
+ * - `none`: child processes of the worker in the worktree (tools/local-runner.ts). No isolation:
+ *   an explicit opt-out that the worker announces as a warning at start.
+ */
+import { existsSync } from 'node:fs';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { SandboxInfo } from '../../domain/agent';
+import { makeTraversable } from '../git/paths';
+import type { AgentHomes } from '../host/agent-homes';
+import type { SandboxRuntime, SandboxStopResult } from '../ports';
+import { LocalRunner } from '../tools/local-runner';
+import { BubblewrapRunner, probeBubblewrap, type BubblewrapSettings } from './bubblewrap-runner';
+import type { DockerSandbox } from './docker-sandbox';
+import { SandboxGoneError } from './errors';
+
+const NOTHING_STOPPED: SandboxStopResult = { stopped: false, forced: false, oomKilled: false };
+
+/**
+ * @param probeParent where the start-up probe makes its directory: the worktrees' parent, so
+ *   the probe also proves the sandbox user can reach the worktrees (every directory above them
+ *   must let it pass, mode o+x).
+ */
+export function createBubblewrapRuntime(settings: BubblewrapSettings, probeParent: string = os.tmpdir()): SandboxRuntime {
+  return {
+    kind: 'bubblewrap',
+    sandboxUser: settings.hostUser,
+    start: async () => null,
+    runner: (workspacePath, _info, opts) => new BubblewrapRunner(settings, { hostPath: workspacePath, readOnly: opts.readOnly }),
+    withRunner: (req, fn) => fn(new BubblewrapRunner(settings, { hostPath: req.dir, readOnly: false })),
+    stop: async () => NOTHING_STOPPED,
+    probe: async () => {
+      for (const [name, file] of [['bwrap', settings.bwrapPath], ['prlimit', settings.prlimitPath]] as const) {
+        if (!path.isAbsolute(file) || !existsSync(file)) throw new Error(`${name} is not installed (not found in PATH)`);
+      }
+      await makeTraversable(probeParent);
+      const dir = await mkdtemp(path.join(probeParent, '.bwrap-probe-'));
+      try {
+        if (process.getuid?.() === 0) await chown(dir, settings.hostUser.uid, settings.hostUser.gid);
+        await probeBubblewrap(settings, dir).catch((err: unknown) => {
+          throw new Error(
+            `${(err as Error).message} (if it says "Permission denied", the sandbox user uid ${settings.hostUser.uid} cannot reach ${probeParent}: make every directory above it traversable, chmod o+x)`,
+          );
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: number; gid: number }): SandboxRuntime {
+  return {
+    kind: 'docker',
+    sandboxUser,
+    start: (req) => sandbox.start({ agentId: req.agentId, taskId: req.taskId, workspacePath: req.workspacePath, readOnly: req.readOnly, signal: req.signal }),
+    runner: (_workspacePath, info) => {
+      if (!info) throw new SandboxGoneError('this agent has no container (it was started without the Docker sandbox)');
+      return sandbox.runner(info);
+    },
+    withRunner: async (req, fn) => {
+      // A container a crashed attempt left would still mount the checkout it was made for.
+      await sandbox.removeGateContainer(req.agentId);
+      const info = await sandbox.start({ agentId: req.agentId, taskId: req.taskId, workspacePath: req.dir, role: 'gate', signal: req.signal });
+      try {
+        return await fn(sandbox.runner(info));
+      } finally {
+        await sandbox.stop(info);
+      }
+    },
+    stop: (info) => sandbox.stop(info),
+    probe: () => sandbox.ping(),
+  };
+}
+
+/** SANDBOX_RUNTIME=none: commands run on the host as the worker's user, with the agent's HOME from `homes`. */
+export function createUnsandboxedRuntime(homes: AgentHomes): SandboxRuntime {
+  return {
+    kind: 'none',
+    sandboxUser: undefined,
+    start: async () => null,
+    // A worktree's directory is named by its agent id.
+    runner: (workspacePath) => new LocalRunner(workspacePath, homes.pathFor(path.basename(workspacePath))),
+    withRunner: (req, fn) => fn(new LocalRunner(req.dir, homes.pathFor(req.agentId))),
+    stop: async () => NOTHING_STOPPED,
+    probe: async () => undefined,
+  };
+}
+
+export type { SandboxInfo };

@@ -1,20 +1,23 @@
 /**
- * Sandbox latency with the busybox test image: container start to the first command's result,
- * the same command through LocalRunner for comparison, a command in an already running
- * container, and stopping a container whose main process honours SIGTERM. Medians of 5.
- * Prints one JSON line. Run: npx tsx bench/sandbox.bench.ts
+ * The cost of isolation per tool call: one `echo ready` through each runtime (SANDBOX_RUNTIME=none:
+ * a host child process; bubblewrap: a fresh namespace sandbox per command; docker: an exec in the
+ * agent's running container), medians of 25 after a warm-up. Also, for Docker, container start to
+ * the first command's result and a graceful stop (a Docker gate phase pays both). Prints a table
+ * and one JSON line. Run: npm run bench:sandbox
  */
 import { randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { createDockerSandbox } from '../activities/sandbox';
+import { BubblewrapRunner, createDockerSandbox, findExecutable } from '../activities/sandbox';
+import type { CommandRunner } from '../activities/tools/runner';
 import { ensureTestImage, TEST_IMAGE } from '../test/support/sandbox-test-image';
 import { LocalRunner } from '../activities/tools/local-runner';
 import type { RunOptions } from '../activities/tools/runner';
 
 const RUNS = 5;
+const CALLS = 25;
 const COMMAND = 'echo ready';
 const runOptions: RunOptions = { timeoutMs: 30_000, maxOutputBytes: 10_000 };
 
@@ -75,17 +78,61 @@ async function main(): Promise<void> {
     rmSync(worktree, { recursive: true, force: true });
   }
 
+  const perCall = await perToolCall(sandbox);
+  console.log('cost of one tool call (`echo ready`), median of %d:', CALLS);
+  console.log('  none (host child process)      %s ms', perCall.none.toFixed(1));
+  console.log('  bubblewrap (namespace sandbox) %s ms  (+%s ms)', perCall.bubblewrap.toFixed(1), (perCall.bubblewrap - perCall.none).toFixed(1));
+  console.log('  docker (exec, warm container)  %s ms  (+%s ms)', perCall.docker.toFixed(1), (perCall.docker - perCall.none).toFixed(1));
+  console.log('docker container start to first result %s ms, graceful stop %s ms (median of %d)', median(startToFirstResult), median(stop), RUNS);
   console.log(
     JSON.stringify({
       bench: 'sandbox',
       image: TEST_IMAGE,
       runs: RUNS,
+      perToolCallMs: { none: perCall.none, bubblewrap: perCall.bubblewrap, docker: perCall.docker, calls: CALLS },
       startToFirstResultMs: median(startToFirstResult),
       localFirstResultMs: median(local),
       warmCommandMs: median(warmCommand),
       stopHonouringSigtermMs: median(stop),
     }),
   );
+}
+
+/** Median latency of one command per runtime, each over its own worktree. */
+async function perToolCall(sandbox: ReturnType<typeof createDockerSandbox>): Promise<{ none: number; bubblewrap: number; docker: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sandbox-bench-calls-'));
+  if (process.getuid?.() === 0) chownSync(dir, 1000, 1000);
+  const agentId = randomUUID();
+  try {
+    const bubblewrap = new BubblewrapRunner(
+      {
+        bwrapPath: findExecutable('bwrap') ?? 'bwrap',
+        prlimitPath: findExecutable('prlimit') ?? 'prlimit',
+        tmpfsMb: 64,
+        network: 'none',
+        readOnlyPaths: [],
+        hostUser: { uid: 1000, gid: 1000 },
+        maxProcesses: 4096,
+        maxFileBytes: 1024 * 1024 * 1024,
+      },
+      { hostPath: dir, readOnly: false },
+    );
+    const info = await sandbox.start({ agentId, taskId: 'bench', workspacePath: dir });
+    const runners: Record<'none' | 'bubblewrap' | 'docker', CommandRunner> = { none: new LocalRunner(dir), bubblewrap, docker: sandbox.runner(info) };
+    const samples: Record<string, number[]> = { none: [], bubblewrap: [], docker: [] };
+    for (let i = 0; i < CALLS + 2; i++) {
+      // Interleaved, so machine load hits all three alike; the first two rounds warm up.
+      for (const [name, runner] of Object.entries(runners)) {
+        const [res, ms] = await timed(() => runner.run(COMMAND, runOptions));
+        if (res.exitCode !== 0 || res.output.trim() !== 'ready') throw new Error(`${name}: ${res.output}`);
+        if (i >= 2) samples[name]!.push(ms);
+      }
+    }
+    return { none: median(samples.none!), bubblewrap: median(samples.bubblewrap!), docker: median(samples.docker!) };
+  } finally {
+    await sandbox.removeAgentContainers(agentId);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 main().catch((err: unknown) => {

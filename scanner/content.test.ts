@@ -56,3 +56,13 @@ describe('scanContent', () => {
     expect(scanContent(`t = "${TOKEN}"`, 'fixtures/token.txt', { allowlist }).findings).toEqual([]);
   });
 });
+
+describe('scanContent on hostile shapes', () => {
+  // Linear in size whatever the shape: a per-line object for each NUL or a quadratic step would time this out.
+  it('scans 30 MB of NUL bytes, millions of tiny lines and one 20 MB line', () => {
+    expect(scanContent(Buffer.alloc(30 * 1024 * 1024), 'zeros.bin').findings).toEqual([]);
+    expect(scanContent('a\n'.repeat(5_000_000), 'lines.txt').findings).toEqual([]);
+    const { findings } = scanContent(`${'q'.repeat(20 * 1024 * 1024)} ${TOKEN}`, 'one-line.txt');
+    expect(findings.map((f) => [f.line, f.column])).toEqual([[1, 20 * 1024 * 1024 + 2]]);
+  });
+});

@@ -2,18 +2,19 @@
  * Scanning whole file contents that were not written to be scanned: what an agent commits.
  * `scanText` skips what it cannot judge cheaply (lines over 20,000 characters, text with a NUL
  * byte, files over 2 MiB) and reports the skip; here nothing is skipped:
- * - a long line is cut into overlapping pieces, each scanned as a line of its own;
- * - a large text is scanned in overlapping windows, so a multi-line key split by a window
- *   boundary is still seen whole in one of them;
- * - content with NUL bytes is scanned twice: with the NULs removed (UTF-16 text and strings
- *   padded with NULs read as plain ASCII) and with each NUL as a line break (strings inside
- *   binary data).
- * Findings keep their real line and column. What still comes back in `skipped` could not be
- * scanned and must be treated as a finding by callers that decide on commits.
+ * - a large text is scanned in windows of about 1 MB that overlap by a few kilobytes, so a
+ *   multi-line key split by a window boundary is still seen whole in one of them;
+ * - a window with lines longer than 20,000 characters has them cut into overlapping pieces, each
+ *   scanned as a line of its own;
+ * - content with NUL bytes is scanned twice: with the NULs removed (UTF-16 text, strings padded
+ *   with NULs) and as the printable strings it contains, one per line (what `strings` prints).
+ * Memory and time stay linear in the content's size whatever its shape (one huge line, millions
+ * of tiny ones, all NULs). Findings keep their real line and column. What still comes back in
+ * `skipped` could not be scanned and must count as a finding for callers that decide on commits.
  */
 import { INLINE_ALLOW_MARKER } from './allow';
 import { scanWithLineMap } from './scan';
-import type { ScanOptions, ScanResult, SecretFinding } from './types';
+import type { ScanOptions, ScanResult } from './types';
 
 export interface ContentScanOptions extends Pick<ScanOptions, 'allowlist' | 'rules'> {
   /**
@@ -27,25 +28,20 @@ export interface ContentScanOptions extends Pick<ScanOptions, 'allowlist' | 'rul
 /** Length of the pieces a long line is cut into, and how much consecutive pieces share. */
 export const LINE_PIECE_CHARS = 20_000;
 export const LINE_PIECE_OVERLAP = 4_096;
-/** Characters per scan call, and the lines consecutive windows share. */
+/** Characters per scan call, and how far consecutive windows overlap (a PEM key is a few KB). */
 const WINDOW_CHARS = 1_000_000;
-const WINDOW_OVERLAP_LINES = 200;
-
-interface VirtualLine {
-  text: string;
-  line: number;
-  /** Column (0-based) in the real line where this piece starts. */
-  columnOffset: number;
-}
+const WINDOW_OVERLAP_CHARS = 16_384;
+/** Printable runs shorter than this in binary content are noise, not secrets. */
+const MIN_STRING_CHARS = 8;
 
 export function scanContent(content: Buffer | string, file: string, options: ContentScanOptions = {}): ScanResult {
   const text = typeof content === 'string' ? content : content.toString('utf8');
-  const views = text.includes('\0') ? [text.replace(/\0/g, ''), text.replace(/\0/g, '\n')] : [text];
+  const views = text.includes('\0') ? [text.replace(/\0/g, ''), printableStrings(text)] : [text];
   const seen = new Set<string>();
   const result: ScanResult = { findings: [], skipped: [] };
   for (const view of views) {
     const prepared = options.honourInlineAllow === false ? neutraliseAllowMarkers(view) : view;
-    const { findings, skipped } = scanVirtualLines(splitLines(prepared), file, options);
+    const { findings, skipped } = scanInWindows(prepared, file, options);
     result.skipped.push(...skipped);
     for (const f of findings) {
       const key = `${f.ruleId}:${f.fingerprint}`;
@@ -58,60 +54,86 @@ export function scanContent(content: Buffer | string, file: string, options: Con
   return result;
 }
 
-/** Lines, with lines longer than a piece cut into overlapping pieces. */
-function splitLines(text: string): VirtualLine[] {
-  const lines: VirtualLine[] = [];
-  let start = 0;
-  for (let line = 1; start <= text.length; line++) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    if (end - start <= LINE_PIECE_CHARS) {
-      lines.push({ text: text.slice(start, end), line, columnOffset: 0 });
-    } else {
-      for (let at = start; ; at += LINE_PIECE_CHARS - LINE_PIECE_OVERLAP) {
-        lines.push({ text: text.slice(at, Math.min(at + LINE_PIECE_CHARS, end)), line, columnOffset: at - start });
-        if (at + LINE_PIECE_CHARS >= end) break;
-      }
-    }
-    start = end + 1;
-  }
-  return lines;
-}
-
-function scanVirtualLines(lines: VirtualLine[], file: string, options: ContentScanOptions): ScanResult {
+/** Windows of whole lines (a line longer than a window is one window of its own). */
+function scanInWindows(text: string, file: string, options: ContentScanOptions): ScanResult {
   const result: ScanResult = { findings: [], skipped: [] };
-  let from = 0;
-  while (from < lines.length) {
-    let to = from;
-    let chars = 0;
-    while (to < lines.length && (to === from || chars + lines[to]!.text.length < WINDOW_CHARS)) {
-      chars += lines[to]!.text.length + 1;
-      to++;
+  let start = 0;
+  let line = 1; // the line `start` is on
+  while (start < text.length || (start === 0 && text.length === 0)) {
+    let end = start + WINDOW_CHARS;
+    if (end >= text.length) {
+      end = text.length;
+    } else {
+      const nl = text.lastIndexOf('\n', end);
+      if (nl > start) end = nl; // cut at the last line break inside the window
+      else end = text.indexOf('\n', end) === -1 ? text.length : text.indexOf('\n', end); // one line longer than a window
     }
-    const window = lines.slice(from, to);
-    const scanned = scanWithLineMap(window.map((l) => l.text).join('\n'), file, {
-      allowlist: options.allowlist,
-      rules: options.rules,
-      maxFileBytes: WINDOW_CHARS * 4 + LINE_PIECE_CHARS * 4,
-      maxLineLength: LINE_PIECE_CHARS,
-    });
+    const scanned = scanWindow(text.slice(start, end), file, line, options);
+    result.findings.push(...scanned.findings);
     result.skipped.push(...scanned.skipped);
-    for (const f of scanned.findings) {
-      const piece = window[f.line - 1];
-      result.findings.push(relocate(f, piece));
-    }
-    if (to >= lines.length) break;
-    from = Math.max(from + 1, to - WINDOW_OVERLAP_LINES);
+    if (end >= text.length) break;
+    // Step back to a line start a little before the end, so the windows overlap.
+    let next = text.lastIndexOf('\n', end - WINDOW_OVERLAP_CHARS);
+    next = next > start ? next + 1 : end + 1;
+    line += countLines(text, start, next);
+    start = next;
   }
   return result;
 }
 
-function relocate(finding: SecretFinding, piece: VirtualLine | undefined): SecretFinding {
-  if (!piece) return finding;
-  return { ...finding, line: piece.line, column: finding.column + piece.columnOffset };
+/** One window; `firstLine` is the real number of its first line. */
+function scanWindow(window: string, file: string, firstLine: number, options: ContentScanOptions): ScanResult {
+  const scanOptions = { allowlist: options.allowlist, rules: options.rules, maxFileBytes: Number.MAX_SAFE_INTEGER, maxLineLength: LINE_PIECE_CHARS };
+  if (!hasLongLine(window)) {
+    const scanned = scanWithLineMap(window, file, scanOptions);
+    return { findings: scanned.findings.map((f) => ({ ...f, line: f.line + firstLine - 1 })), skipped: scanned.skipped };
+  }
+  // Long lines become overlapping pieces, each a line of the scanned text; findings map back.
+  const pieces: { text: string; line: number; columnOffset: number }[] = [];
+  let at = 0;
+  for (let line = firstLine; at <= window.length; line++) {
+    const nl = window.indexOf('\n', at);
+    const end = nl === -1 ? window.length : nl;
+    for (let from = at; ; from += LINE_PIECE_CHARS - LINE_PIECE_OVERLAP) {
+      pieces.push({ text: window.slice(from, Math.min(from + LINE_PIECE_CHARS, end)), line, columnOffset: from - at });
+      if (from + LINE_PIECE_CHARS >= end) break;
+    }
+    at = end + 1;
+  }
+  const scanned = scanWithLineMap(pieces.map((p) => p.text).join('\n'), file, scanOptions);
+  return {
+    findings: scanned.findings.map((f) => {
+      const piece = pieces[f.line - 1];
+      return piece ? { ...f, line: piece.line, column: f.column + piece.columnOffset } : f;
+    }),
+    skipped: scanned.skipped,
+  };
+}
+
+function hasLongLine(text: string): boolean {
+  let at = 0;
+  while (at < text.length) {
+    const nl = text.indexOf('\n', at);
+    const end = nl === -1 ? text.length : nl;
+    if (end - at > LINE_PIECE_CHARS) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+function countLines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** The runs of printable ASCII (and tabs) of binary content, one per line. */
+function printableStrings(text: string): string {
+  return (text.match(new RegExp(`[\\x20-\\x7e\\t]{${MIN_STRING_CHARS},}`, 'g')) ?? []).join('\n');
 }
 
 /** Same length, so columns stay true; the scanner no longer sees the marker. */
 function neutraliseAllowMarkers(text: string): string {
   return text.includes(INLINE_ALLOW_MARKER) ? text.split(INLINE_ALLOW_MARKER).join('orchestrator;allow') : text;
 }
+

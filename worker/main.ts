@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     log: (msg, meta) => log.debug(meta ?? {}, msg),
   });
   try {
-    await runtime.probe();
+    const { warning } = await runtime.probe();
+    if (warning) log.warn({ sandboxRuntime: runtimeKind }, warning);
   } catch (err) {
     throw new Error(
       runtimeKind === 'docker'

@@ -39,10 +39,11 @@ export interface BubblewrapSettings {
   /** Host paths mounted read-only at the same place (tool chains outside /usr). */
   readOnlyPaths: readonly string[];
   /**
-   * The host user bwrap runs as when the worker is root. The worktree must belong to it.
-   * Ignored when the worker is not root (bwrap then runs as the worker's own user).
+   * The host user bwrap runs as when the worker is root; the worktree must belong to it. Ignored
+   * when the worker is not root, and when unset (bwrap then runs as the worker's own user, and the
+   * sandbox's uid 1000 is that user on the host).
    */
-  hostUser: { uid: number; gid: number };
+  hostUser?: { uid: number; gid: number };
   /** Processes the host user may have (RLIMIT_NPROC), applied only when bwrap runs as hostUser. */
   maxProcesses: number;
   /** Largest file a command may write (RLIMIT_FSIZE). */

@@ -28,10 +28,14 @@ const NOTHING_STOPPED: SandboxStopResult = { stopped: false, forced: false, oomK
  *   the probe also proves the sandbox user can reach the worktrees (every directory above them
  *   must let it pass, mode o+x).
  */
-export function createBubblewrapRuntime(settings: BubblewrapSettings, probeParent: string = os.tmpdir()): SandboxRuntime {
+export function createBubblewrapRuntime(configured: BubblewrapSettings, probeParent: string = os.tmpdir()): SandboxRuntime {
+  // The probe may find that the sandbox user cannot reach the worktrees; bwrap then runs as the worker's user.
+  let settings = configured;
   return {
     kind: 'bubblewrap',
-    sandboxUser: settings.hostUser,
+    get sandboxUser() {
+      return settings.hostUser;
+    },
     start: async () => null,
     runner: (workspacePath, _info, opts) => new BubblewrapRunner(settings, { hostPath: workspacePath, readOnly: opts.readOnly }),
     withRunner: (req, fn) => fn(new BubblewrapRunner(settings, { hostPath: req.dir, readOnly: false })),
@@ -43,12 +47,25 @@ export function createBubblewrapRuntime(settings: BubblewrapSettings, probeParen
       await makeTraversable(probeParent);
       const dir = await mkdtemp(path.join(probeParent, '.bwrap-probe-'));
       try {
-        if (process.getuid?.() === 0) await chown(dir, settings.hostUser.uid, settings.hostUser.gid);
-        await probeBubblewrap(settings, dir).catch((err: unknown) => {
-          throw new Error(
-            `${(err as Error).message} (if it says "Permission denied", the sandbox user uid ${settings.hostUser.uid} cannot reach ${probeParent}: make every directory above it traversable, chmod o+x)`,
-          );
-        });
+        const user = settings.hostUser;
+        if (process.getuid?.() !== 0 || !user) return await probeBubblewrap(settings, dir).then(() => ({}));
+        await chown(dir, user.uid, user.gid);
+        try {
+          await probeBubblewrap(settings, dir);
+          return {};
+        } catch (err) {
+          // Usually a directory above the worktrees the sandbox user may not pass (/root is 0700).
+          const asWorker = { ...settings, hostUser: undefined };
+          await chown(dir, 0, 0);
+          await probeBubblewrap(asWorker, dir);
+          settings = asWorker;
+          return {
+            warning:
+              `the sandbox user uid ${user.uid} cannot run a sandbox over ${probeParent} (${(err as Error).message}); ` +
+              'bwrap runs as root instead (still uid 1000 without capabilities inside, in its own namespaces). ' +
+              `Make every directory above ${probeParent} traversable (chmod o+x) to run sandboxes as uid ${user.uid} on the host too.`,
+          };
+        }
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -76,7 +93,10 @@ export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: 
       }
     },
     stop: (info) => sandbox.stop(info),
-    probe: () => sandbox.ping(),
+    probe: async () => {
+      await sandbox.ping();
+      return {};
+    },
   };
 }
 
@@ -90,7 +110,7 @@ export function createUnsandboxedRuntime(homes: AgentHomes): SandboxRuntime {
     runner: (workspacePath) => new LocalRunner(workspacePath, homes.pathFor(path.basename(workspacePath))),
     withRunner: (req, fn) => fn(new LocalRunner(req.dir, homes.pathFor(req.agentId))),
     stop: async () => NOTHING_STOPPED,
-    probe: async () => undefined,
+    probe: async () => ({}),
   };
 }
 

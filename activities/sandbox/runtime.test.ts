@@ -1,0 +1,53 @@
+/** The bubblewrap runtime's start-up probe on this host, with the real bwrap. */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findExecutable, type BubblewrapSettings } from './bubblewrap-runner';
+import { createBubblewrapRuntime } from './runtime';
+
+const settings: BubblewrapSettings = {
+  bwrapPath: findExecutable('bwrap')!,
+  prlimitPath: findExecutable('prlimit')!,
+  tmpfsMb: 16,
+  network: 'none',
+  readOnlyPaths: [],
+  hostUser: { uid: 1000, gid: 1000 },
+  maxProcesses: 4096,
+  maxFileBytes: 1024 * 1024,
+};
+const asRoot = process.getuid?.() === 0;
+
+describe('bubblewrap runtime probe', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'bwrap-runtime-'));
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('runs sandboxes as the sandbox user when it can reach the worktrees', async () => {
+    chmodSync(tmp, 0o711);
+    const runtime = createBubblewrapRuntime(settings, path.join(tmp, 'worktrees'));
+    expect(await runtime.probe()).toEqual({});
+    expect(runtime.sandboxUser).toEqual(settings.hostUser);
+    expect(statSync(path.join(tmp, 'worktrees')).mode & 0o777).toBe(0o711);
+  });
+
+  it('falls back to running bwrap as the worker (with a warning) when a directory above the worktrees is closed to the sandbox user', async () => {
+    if (!asRoot) return;
+    chmodSync(tmp, 0o700); // like /root
+    const runtime = createBubblewrapRuntime(settings, path.join(tmp, 'worktrees'));
+    const { warning } = await runtime.probe();
+    expect(warning).toContain('the sandbox user uid 1000 cannot run a sandbox over');
+    expect(warning).toContain('chmod o+x');
+    expect(runtime.sandboxUser).toBeUndefined();
+    const worktree = path.join(tmp, 'worktrees', 'a');
+    mkdirSync(worktree);
+    const res = await runtime.runner(worktree, undefined, { readOnly: false }).run('id -u; echo ok > f; cat f', { timeoutMs: 20_000, maxOutputBytes: 1000 });
+    expect(res.output).toBe('1000\nok\n');
+  });
+
+  it('says how to fix a host without bwrap', async () => {
+    const runtime = createBubblewrapRuntime({ ...settings, bwrapPath: 'bwrap' }, tmp);
+    await expect(runtime.probe()).rejects.toThrow('bwrap is not installed (not found in PATH)');
+  });
+});

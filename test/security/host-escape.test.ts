@@ -1,0 +1,205 @@
+/**
+ * Attacks on the worker host through the agent's own tool calls (bash and the text editor, as
+ * the scripted model asks for them), against a real worker process, in both sandbox runtimes:
+ * code run by the host's git, files outside the worktree, a blocked worker, the worker's
+ * environment, the disk. A marker file on the host, or a worker secret anywhere the agent or
+ * the remote can see, fails the test.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { createRemoteRepo, showFile } from '../support/git-fixtures';
+import {
+  agentIdOf,
+  expectNoWorkerSecret,
+  markersOn,
+  MODES,
+  remoteObjects,
+  runTrail,
+  shellGateRepo,
+  startAttackHarness,
+  toolResults,
+  type AttackHarness,
+  WORKER_START_TIMEOUT_MS,
+} from './attack-harness';
+
+describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mode) => {
+  let a: AttackHarness;
+  beforeAll(async () => {
+    a = await startAttackHarness(mode, { WORKSPACE_MAX_MB: '20' });
+  }, WORKER_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await a?.close();
+  });
+  afterEach(() => {
+    if (!a) return;
+    // Whatever the attack, nothing of the agent's may have run on the host, and the worker's log holds no secret.
+    expect(markersOn(a.markerDir)).toEqual([]);
+    expectNoWorkerSecret(a.workerLog());
+  });
+
+  const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+  const editor = (input: Record<string, unknown>) => ({ name: 'str_replace_based_edit_tool' as const, input });
+
+  it('a rewritten .git (promisor remote, ssh command, fsmonitor, hooks, filter and textconv drivers) runs nothing on the host', async () => {
+    const m = a.markerDir;
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-dotgit-${mode}`;
+    const config = [
+      '[core]', '\\trepositoryformatversion = 1', `\\tsshCommand = touch ${m}/ssh`, `\\tfsmonitor = touch ${m}/fsmonitor`, '\\thooksPath = .git/hooks',
+      '[extensions]', '\\tpartialClone = origin',
+      '[remote "origin"]', '\\turl = ssh://attacker.invalid/x.git', '\\tpromisor = true',
+      '[filter "evil"]', `\\tclean = touch ${m}/filter`, `\\tsmudge = touch ${m}/filter`, '\\trequired = true',
+      '[diff "evil"]', `\\ttextconv = touch ${m}/textconv`,
+    ].join('\\n');
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash(
+            `rm -f .git && mkdir -p .git/objects .git/refs/heads .git/hooks && printf 'ref: refs/heads/main\\n' > .git/HEAD && printf '${config}\\n' > .git/config && ` +
+              `printf '#!/bin/sh\\ntouch ${m}/hook\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit && ` +
+              `printf '* filter=evil diff=evil\\n' > .gitattributes && echo change > change.txt && cat .git/config | head -3`,
+          ),
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    expect(showFile(remote.dir, final.result!.branch!, 'change.txt')).toBe('change');
+    expectNoWorkerSecret(await runTrail(a, taskId, handle));
+    expectNoWorkerSecret(remoteObjects(remote.dir));
+  });
+
+  it('a nested repository (filter driver, fsmonitor, a FIFO for its HEAD) is refused at staging with a message, and never entered', async () => {
+    const m = a.markerDir;
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-nested-${mode}`;
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash(
+            `mkdir -p vendor/lib/.git/objects vendor/lib/.git/refs && printf 'ref: refs/heads/main\\n' > vendor/lib/.git/HEAD && ` +
+              `printf '[core]\\n\\tfsmonitor = touch ${m}/nested-fsmonitor\\n[filter "evil"]\\n\\tclean = touch ${m}/nested-filter\\n\\trequired = true\\n' > vendor/lib/.git/config && ` +
+              `printf '* filter=evil\\n' > vendor/lib/.gitattributes && echo lib > vendor/lib/a.txt && ` +
+              `mkdir -p trap/d/objects trap/d/refs && mkfifo trap/d/HEAD && printf 'gitdir: d\\n' > trap/.git`,
+          ),
+        ],
+      },
+      { text: 'Done.' },
+      { tools: [bash('rm -rf vendor/lib/.git trap')] },
+      { text: 'Removed the nested repositories.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 2 });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const told = JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1));
+    expect(told).toContain('nested git repositories are not allowed in the worktree');
+    expect(told).toContain('vendor/lib/.git');
+    expect(told).toContain('trap/.git');
+    expect(showFile(remote.dir, final.result!.branch!, 'vendor/lib/a.txt')).toBe('lib');
+    expectNoWorkerSecret(await runTrail(a, taskId, handle));
+  });
+
+  it('the editor follows no link: a dangling one, one into /proc, one flipped while it reads', async () => {
+    const m = a.markerDir;
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-links-${mode}`;
+    const views = Array.from({ length: 25 }, () => editor({ command: 'view', path: 'f/environ' }));
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash(`ln -s ${m}/created-through-link x; ln -s /proc/self d; ln -s /proc/self/environ e; mkdir real && echo harmless > real/environ`),
+          editor({ command: 'create', path: 'x', file_text: 'pwned' }),
+          editor({ command: 'create', path: 'd/new-file', file_text: 'pwned' }),
+          editor({ command: 'view', path: 'd/environ' }),
+          editor({ command: 'view', path: 'e' }),
+          editor({ command: 'str_replace', path: 'e', old_str: 'PATH', new_str: 'X' }),
+          editor({ command: 'view', path: '/proc/self/environ' }),
+          editor({ command: 'view', path: '../../../../proc/self/environ' }),
+        ],
+      },
+      {
+        tools: [
+          // A flipper that outlives its command where the runtime lets it (Docker); the views race it.
+          bash(`setsid sh -c 'while :; do ln -sfn /proc/self f; ln -sfn real f; done' >/dev/null 2>&1 & sleep 0.2; echo flipping`),
+          ...views,
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const results = toolResults(a, taskId);
+    expect(results).toContain('x is a symbolic link; links are not followed');
+    expect(results).toContain('is outside the workspace');
+    expect(results).not.toContain('PATH=');
+    expect(results).not.toContain('HOME=');
+    const raceResults = a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1)!.content as { content: string; is_error?: boolean }[];
+    expect(raceResults.slice(1).map((r) => r.content).filter((c) => !/harmless|^Error: /.test(c))).toEqual([]);
+    expectNoWorkerSecret(await runTrail(a, taskId, handle));
+  });
+
+  it('named pipes are refused at once and block nothing: the run completes, and so does the next one', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-fifo-${mode}`;
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash('mkfifo p1 p2 p3 p4 && echo pipes > pipes.txt && ls'),
+          ...['p1', 'p2', 'p3', 'p4'].map((p) => editor({ command: 'view', path: p })),
+          editor({ command: 'create', path: 'p1', file_text: 'x' }),
+          editor({ command: 'str_replace', path: 'p2', old_str: 'a', new_str: 'b' }),
+          editor({ command: 'insert', path: 'p3', insert_line: 0, insert_text: 'x' }),
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const started = Date.now();
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    expect(toolResults(a, taskId).match(/not a regular file/g)?.length).toBe(7);
+
+    const nextTask = `T-after-fifo-${mode}`;
+    a.h.fakeModel.script(nextTask, [{ tools: [editor({ command: 'create', path: 'after.txt', file_text: 'still working\n' })] }, { text: 'Done.' }]);
+    const next = await a.spawn({ taskId: nextTask, repository: remote.url, gateProfile: 'minimal' });
+    const nextFinal = await next.result();
+    expect(nextFinal.status).toBe('completed');
+    expect(showFile(remote.dir, nextFinal.result!.branch!, 'after.txt')).toBe('still working');
+    process.stdout.write(`[${mode}] FIFO attack run and the next run completed in ${Date.now() - started} ms\n`);
+  });
+
+  it("the worker's environment is out of reach: /proc of the worker, of pid 1, of every process", async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-environ-${mode}`;
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash('cat /proc/$PPID/environ; echo; cat /proc/1/environ; echo; for f in /proc/[0-9]*/environ; do cat "$f"; echo; done; env; echo "pids=$(ls -d /proc/[0-9]* | wc -l)"'),
+          bash('cat /proc/1/cmdline; echo; ls /proc/1/root/ 2>&1 | head; cat /etc/hostname 2>&1; id; echo looked > looked.txt'),
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    expect((await handle.result()).status).toBe('completed');
+    const results = toolResults(a, taskId);
+    expect(results).toMatch(/pids=\d+/);
+    expectNoWorkerSecret(results);
+    expectNoWorkerSecret(await runTrail(a, taskId, handle));
+  });
+
+  it('a worktree that outgrows WORKSPACE_MAX_MB fails the run with a clear reason', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-disk-${mode}`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash('head -c 15000000 /dev/zero > a.bin; head -c 15000000 /dev/zero > b.bin; ls -l')] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; message: string };
+    expect(cause.type).toBe('WorkspaceTooLarge');
+    expect(cause.message).toContain('the worktree holds more than 20 MB after the last tool batch (WORKSPACE_MAX_MB=20)');
+    expect(agentIdOf(handle)).toBeTruthy();
+  });
+});

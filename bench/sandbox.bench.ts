@@ -118,7 +118,7 @@ async function perToolCall(sandbox: ReturnType<typeof createDockerSandbox>): Pro
       { hostPath: dir, readOnly: false },
     );
     const info = await sandbox.start({ agentId, taskId: 'bench', workspacePath: dir });
-    const runners: Record<'none' | 'bubblewrap' | 'docker', CommandRunner> = { none: new LocalRunner(dir), bubblewrap, docker: sandbox.runner(info) };
+    const runners: Record<'none' | 'bubblewrap' | 'docker', CommandRunner> = { none: new LocalRunner(dir, path.join(os.tmpdir(), 'sandbox-bench-home')), bubblewrap, docker: sandbox.runner(info) };
     const samples: Record<string, number[]> = { none: [], bubblewrap: [], docker: [] };
     for (let i = 0; i < CALLS + 2; i++) {
       // Interleaved, so machine load hits all three alike; the first two rounds warm up.

@@ -10,7 +10,7 @@ import Docker from 'dockerode';
 import type Redis from 'ioredis';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
-import { loadConfig, type Config } from '../../config';
+import { loadConfig, sandboxRuntime, type Config } from '../../config';
 import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput } from '../../domain/agent';
 import { SA } from '../../domain/search-attributes';
 import { buildActivities } from '../../worker/wiring';
@@ -84,7 +84,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
   };
   const config = loadConfig(fullEnv);
   const redis = connectTestRedis();
-  const docker = config.SANDBOX_ENABLED ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
+  const docker = sandboxRuntime(config) === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
   const services = buildActivities(config, { redis, docker });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });

@@ -129,7 +129,9 @@ describe('agentRun workflow', () => {
     const agentId = handle.workflowId.replace('agent-', '');
     const worktree = path.join(h.workspaceRoot, 'worktrees', agentId);
     await eventually(async () => existsSync(path.join(worktree, 'wip.txt')), 30_000, 'the tool to start');
-    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(true);
+    // Only the unsandboxed runtime gives an agent a HOME on the host (bubblewrap's is a tmpfs per command).
+    const hostHome = h.services.runtime.kind === 'none';
+    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(hostHome);
     await handle.signal('kill', { reason: 'stop the tool' });
     const final = await handle.result();
     expect(final.status).toBe('killed');

@@ -158,8 +158,11 @@ describe('tokens and cost of agent runs', () => {
       await h.spawn({ taskId: free, repository: remote.url, budgets: { maxTurns: made.length + 1, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } }).then((x) => x.result().catch(() => undefined));
       const unbounded = h.fakeModel.requestsFor(free);
       expect(unbounded).toHaveLength(made.length + 1);
-      expect(billed(unbounded.slice(0, made.length), price)).toBeCloseTo(spent, 5);
-      expect(billed(unbounded, price)).toBeGreaterThan(0.05);
+      // Turns after the first cost the same in both runs; the first may differ, since the earlier
+      // run left the shared system prompt and tools in the prompt cache.
+      const turnCost = (r: RecordedRequest) => costUsd(usageOf(r.usage!), price);
+      expect(unbounded.slice(1, made.length).map(turnCost)).toEqual(made.slice(1).map(turnCost).map((c) => expect.closeTo(c, 6)));
+      expect(spent + turnCost(unbounded[made.length]!)).toBeGreaterThan(0.05);
     }, 300_000);
 
     it('counts the AI review gate\'s model call in the run\'s cost', async () => {

@@ -11,6 +11,7 @@ export const FAILURES = {
   InvalidInput: { retryable: false, means: 'the request or an input reaching git/Docker is invalid' },
   PathOutsideWorkspace: { retryable: false, means: 'a path resolved outside the agent workspace' },
   InvalidGateConfig: { retryable: false, means: "the repository's gate configuration cannot be read" },
+  GatesUnavailable: { retryable: false, means: "the profile's gates are not all defined at the base commit (found before the first model call)" },
   TranscriptMissing: { retryable: false, means: 'a stored conversation message is gone; the run cannot continue without it' },
 
   // The model API.
@@ -20,6 +21,9 @@ export const FAILURES = {
   // Git.
   GitCommandFailed: { retryable: true, means: 'a git process failed (network, a lock left by a crash)' },
   GitAborted: { retryable: false, means: 'git was stopped because the activity was cancelled' },
+  RepositoryNotFound: { retryable: false, means: 'the remote does not exist or is not a git repository' },
+  BranchNotFound: { retryable: false, means: 'the base branch does not exist in the repository' },
+  GitAuthFailed: { retryable: false, means: 'the remote refused our credentials, or needs some and none are configured' },
 
   // The Docker sandbox.
   SandboxUnavailable: { retryable: true, means: 'the Docker engine did not answer' },

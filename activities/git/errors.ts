@@ -26,9 +26,26 @@ export class GitCommandFailedError extends GitWorkspaceError {
     message: string,
     readonly subcommand: string,
     readonly exitCode: number | null,
+    /** What git wrote to stderr, credentials scrubbed; what remote-errors.ts reads. */
+    readonly stderr = '',
   ) {
     super(message);
   }
+}
+
+/** The remote does not exist, or is not a git repository. Asking again gets the same answer. */
+export class RepositoryNotFoundError extends GitWorkspaceError {
+  readonly type = 'RepositoryNotFound';
+}
+
+/** The base branch (or the branch a fetch names) is not on the remote. */
+export class BranchNotFoundError extends GitWorkspaceError {
+  readonly type = 'BranchNotFound';
+}
+
+/** The remote refused our credentials, or needs credentials and none are configured. */
+export class GitAuthFailedError extends GitWorkspaceError {
+  readonly type = 'GitAuthFailed';
 }
 
 /** The caller's AbortSignal fired (activity cancelled) while git was running. */

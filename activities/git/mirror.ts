@@ -2,7 +2,8 @@
  * The bare mirror of a remote: created once (init + fetch into a temporary directory, renamed
  * into place, so a crash never leaves a half-made mirror that looks complete) and fetched on
  * every later use. Remote branches land in refs/remotes/origin/*, so `fetch --prune` can
- * never touch the agent branches kept in refs/heads/*. Callers hold withRepoLock.
+ * never touch the agent branches kept in refs/heads/*. Callers hold withRepoLock. A remote that
+ * does not exist, refuses us or lacks the branch fails at once with its type (remote-errors.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import type { GitContext, OperationOptions } from './context';
 import { networkAccess } from './credentials';
 import { GitInputError } from './errors';
 import { normaliseRepositoryUrl } from './paths';
+import { onRemote } from './remote-errors';
 import { assertRepositoryUrl } from './validate';
 
 export const FETCH_REFSPEC = '+refs/heads/*:refs/remotes/origin/*';
@@ -57,9 +59,11 @@ export async function ensureMirror(
 export async function fetchBranch(ctx: GitContext, mirrorPath: string, branch: string, options: OperationOptions): Promise<void> {
   const url = await mirrorRemoteUrl(ctx, mirrorPath);
   const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
-  await ctx.git(
-    ['-C', mirrorPath, ...net.args, 'fetch', '--quiet', '--no-tags', '--', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
-    { ...options, env: net.env },
+  await onRemote(url, () =>
+    ctx.git(['-C', mirrorPath, ...net.args, 'fetch', '--quiet', '--no-tags', '--', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
+      ...options,
+      env: net.env,
+    }),
   );
 }
 
@@ -73,7 +77,7 @@ export async function mirrorRemoteUrl(ctx: GitContext, mirrorPath: string): Prom
 
 async function fetchAll(ctx: GitContext, repoPath: string, url: string, options: OperationOptions): Promise<void> {
   const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
-  await ctx.git(['-C', repoPath, ...net.args, 'fetch', '--quiet', '--prune', '--', 'origin'], { ...options, env: net.env });
+  await onRemote(url, () => ctx.git(['-C', repoPath, ...net.args, 'fetch', '--quiet', '--prune', '--', 'origin'], { ...options, env: net.env }));
 }
 
 /** Temporary clones a crashed process left; safe to delete because we hold the repository lock. */

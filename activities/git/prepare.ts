@@ -8,7 +8,7 @@ import { makeTraversable } from './paths';
 import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
-import { GitInputError } from './errors';
+import { BranchNotFoundError, GitInputError } from './errors';
 import { ensureMirror, exists, resolveCommit } from './mirror';
 import { mirrorPathFor, worktreePathFor } from './paths';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
@@ -54,7 +54,7 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
 
       const baseRef = `refs/remotes/origin/${req.baseBranch}`;
       const baseSha = await resolveCommit(ctx, mirrorPath, baseRef);
-      if (!baseSha) throw new GitInputError(`base branch "${req.baseBranch}" does not exist in the repository`);
+      if (!baseSha) throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
       const info: WorkspaceInfo = { path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
 
       if (await exists(worktreePath)) {

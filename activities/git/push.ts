@@ -7,6 +7,7 @@ import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { networkAccess } from './credentials';
 import { mirrorRemoteUrl, resolveCommit } from './mirror';
+import { onRemote } from './remote-errors';
 import { assertAgentBranch } from './validate';
 import { openWorkspace } from './worktree-admin';
 
@@ -46,16 +47,18 @@ export async function pushAgentBranch(ctx: GitContext, ws: WorkspaceInfo, option
 export async function pushRefspec(ctx: GitContext, mirrorPath: string, refspec: string, flags: string[], options: OperationOptions): Promise<void> {
   const url = await mirrorRemoteUrl(ctx, mirrorPath);
   const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
-  await ctx.git(['-C', mirrorPath, ...net.args, 'push', '--quiet', '--no-verify', ...flags, '--', 'origin', refspec], {
-    ...options,
-    env: net.env,
-  });
+  await onRemote(url, () =>
+    ctx.git(['-C', mirrorPath, ...net.args, 'push', '--quiet', '--no-verify', ...flags, '--', 'origin', refspec], {
+      ...options,
+      env: net.env,
+    }),
+  );
 }
 
 async function remoteSha(ctx: GitContext, mirrorPath: string, ref: string, options: OperationOptions): Promise<string | undefined> {
   const url = await mirrorRemoteUrl(ctx, mirrorPath);
   const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
-  const { stdout } = await ctx.git(['-C', mirrorPath, ...net.args, 'ls-remote', '--', 'origin', ref], { ...options, env: net.env });
+  const { stdout } = await onRemote(url, () => ctx.git(['-C', mirrorPath, ...net.args, 'ls-remote', '--', 'origin', ref], { ...options, env: net.env }));
   const line = stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
   return line?.split('\t')[0];
 }

@@ -104,7 +104,7 @@ async function runGit(
   const exitCode = run.exitCode ?? -1;
   if (!(options.okExitCodes ?? [0]).includes(exitCode)) {
     const detail = scrubCredentials((err.trim() || out.trim()).slice(-4000), settings.secrets);
-    throw new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode);
+    throw new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode, scrubCredentials(err.slice(-4000), settings.secrets));
   }
   return { stdout: out, stderr: err, exitCode, ...(options.binaryStdout ? { stdoutBytes: outBytes } : {}) };
 }

@@ -244,10 +244,11 @@ describe('git workspaces', () => {
     });
   });
 
-  it('reports an unknown base branch as invalid input', async () => {
+  it('reports an unknown base branch as BranchNotFound, which is not retried', async () => {
     const { remote, workspaces } = setup();
     await expect(workspaces.prepare({ ...request(remote, AGENT_A), baseBranch: 'does-not-exist' })).rejects.toMatchObject({
-      type: 'InvalidInput',
+      type: 'BranchNotFound',
+      retryable: false,
       message: expect.stringContaining('"does-not-exist" does not exist'),
     });
   });

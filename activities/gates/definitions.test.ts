@@ -2,19 +2,19 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidGateConfigError } from './errors';
-import { resolveGateCommands } from './definitions';
+import { missingGateDetail, resolveGateCommands } from './definitions';
 import { createRepo, type TempRepo } from '../../test/support/gate-fixtures';
 
 describe('resolveGateCommands', () => {
   let repo: TempRepo | undefined;
   afterEach(() => repo?.cleanup());
 
-  it('maps package.json scripts to gates, run through npm', async () => {
+  it('maps package.json scripts to gates, run through npm when there is no other lockfile', async () => {
     repo = createRepo({
       scripts: { typecheck: 'tsc', lint: 'eslint .', test: 'jest', build: 'tsc -b', 'test:integration': 'jest -c it', coverage: 'c8 jest', 'test:coverage': 'jest --coverage' },
     });
     const defs = await resolveGateCommands(repo.dir);
-    expect(defs.source).toBe('package.json');
+    expect(defs.source).toBe('node');
     expect(Object.fromEntries(Object.entries(defs.commands).map(([gate, def]) => [gate, def.command]))).toEqual({
       typecheck: 'npm run --silent typecheck',
       lint: 'npm run --silent lint',
@@ -26,6 +26,7 @@ describe('resolveGateCommands', () => {
     expect(defs.coverage).toEqual({
       summaryPath: 'coverage/coverage-summary.json',
       summaryHostPath: path.join(repo.dir, 'coverage/coverage-summary.json'),
+      format: 'istanbul-summary',
       metric: 'lines',
     });
   });
@@ -43,9 +44,13 @@ describe('resolveGateCommands', () => {
     expect(Object.keys((await resolveGateCommands(repo.dir)).commands)).toEqual(['tests']);
   });
 
-  it('reports a repository with neither gates.json nor package.json as having no gates', async () => {
-    repo = createRepo();
-    expect(await resolveGateCommands(repo.dir)).toMatchObject({ source: 'none', commands: {} });
+  it('reports a repository without gates.json or any known manifest as having no gates, and says what would define them', async () => {
+    repo = createRepo({ files: { 'Makefile': 'test:\n\ttrue\n' } });
+    const defs = await resolveGateCommands(repo.dir);
+    expect(defs).toMatchObject({ source: 'none', commands: {} });
+    expect(missingGateDetail('tests', defs)).toBe(
+      'the repository has no .orchestrator/gates.json and none of package.json, pyproject.toml, go.mod, Cargo.toml, pom.xml, build.gradle, build.gradle.kts at its root; or define it in .orchestrator/gates.json',
+    );
   });
 
   it('takes .orchestrator/gates.json over package.json, entirely', async () => {
@@ -64,6 +69,7 @@ describe('resolveGateCommands', () => {
     expect(defs.coverage).toEqual({
       summaryPath: 'out/summary.json',
       summaryHostPath: path.join(repo.dir, 'out/summary.json'),
+      format: 'istanbul-summary',
       threshold: 70,
       metric: 'minimum',
     });

@@ -1,13 +1,17 @@
 /**
  * Where gate commands come from: the repository's `.orchestrator/gates.json` when it has one
- * (it replaces package.json entirely, so a repository can say exactly what its gates are),
- * otherwise its `package.json` scripts. A gate with no command is `missing`, never passed.
+ * (it replaces detection entirely, so a repository can say exactly what its gates are),
+ * otherwise the ecosystem its root files show (ecosystems.ts: package.json scripts, pyproject.toml,
+ * go.mod, Cargo.toml, pom.xml, build.gradle). A gate with no command is `missing`, never passed.
  */
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { GateName } from '../../domain/gates';
 import { resolveInside } from '../host/paths';
 import { readFileNoFollow, UnsafePathError } from '../tools/safe-fs';
+import { COVERAGE_FORMATS, type CoverageFormat } from './coverage-formats';
+import { detectEcosystem, ECOSYSTEMS, type EcosystemName } from './ecosystems';
 import { InvalidGateConfigError } from './errors';
 
 /** Gates that run a command; `review` is decided by a callback instead. */
@@ -37,8 +41,9 @@ export interface GateCommand {
 }
 
 export interface CoverageSettings {
-  /** istanbul json-summary, relative to the workspace root. */
+  /** The coverage report, relative to the workspace root. */
   summaryPath: string;
+  format: CoverageFormat;
   /** The same file on the worker host, checked to be inside the workspace. */
   summaryHostPath: string;
   /** Overrides the configured threshold when the repository sets one. */
@@ -48,11 +53,15 @@ export interface CoverageSettings {
 
 /** Plain data (no functions), so it can cross an activity boundary. */
 export interface GateDefinitions {
-  source: 'gates.json' | 'package.json' | 'none';
+  /** `.orchestrator/gates.json`, the detected ecosystem, or nothing recognisable. */
+  source: 'gates.json' | EcosystemName | 'none';
   /** Workspace root on the worker host. */
   workspaceHostPath: string;
   commands: Partial<Record<CommandGateName, GateCommand>>;
-  coverage: CoverageSettings;
+  /** Where coverage is read; absent when nothing in the repository writes a report. */
+  coverage?: CoverageSettings;
+  /** Why each command gate without a command has none, and how to define it. */
+  missing: Partial<Record<CommandGateName, string>>;
 }
 
 const gateCommandSchema = z.strictObject({
@@ -68,32 +77,11 @@ export const gatesFileSchema = z.strictObject({
       summaryPath: z.string().trim().min(1).optional(),
       threshold: z.number().min(0).max(100).optional(),
       metric: z.enum(COVERAGE_METRICS).optional(),
+      format: z.enum(COVERAGE_FORMATS).optional(),
     })
     .optional(),
 });
 export type GatesFile = z.infer<typeof gatesFileSchema>;
-
-/** package.json script per gate; coverage falls back to the tests run when neither script exists. */
-const PACKAGE_SCRIPTS: Readonly<Record<CommandGateName, readonly string[]>> = {
-  typecheck: ['typecheck'],
-  lint: ['lint'],
-  tests: ['test'],
-  coverage: ['test:coverage', 'coverage'],
-  build: ['build'],
-  integration: ['test:integration'],
-};
-
-/**
- * npm writes logs and a cache under HOME, which is the worktree in the local runner: point both
- * elsewhere so a gate run never leaves files the commit would pick up.
- */
-const NPM_ENV: Readonly<Record<string, string>> = {
-  npm_config_logs_max: '0',
-  npm_config_cache: '/tmp/.orchestrator-npm-cache',
-  npm_config_update_notifier: 'false',
-  npm_config_fund: 'false',
-  npm_config_audit: 'false',
-};
 
 export interface ResolveGateCommandsOptions {
   /**
@@ -101,6 +89,8 @@ export interface ResolveGateCommandsOptions {
    * tree; pass a reader of the base commit to keep an agent from rewriting its own gates.
    */
   readWorkspaceFile?: (relativePath: string) => Promise<string | undefined>;
+  /** Whether a workspace-relative regular file exists (lockfiles, wrappers: looked for, never read). */
+  workspaceFileExists?: (relativePath: string) => Promise<boolean>;
 }
 
 /** Reads the repository's gate definitions; throws `InvalidGateConfigError` naming the bad field. */
@@ -122,28 +112,31 @@ export async function resolveGateCommands(
       coverage: {
         summaryPath,
         summaryHostPath: summaryHostPath(root, summaryPath),
+        format: parsed.coverage?.format ?? 'istanbul-summary',
         threshold: parsed.coverage?.threshold,
         metric: parsed.coverage?.metric ?? DEFAULT_COVERAGE_METRIC,
       },
+      missing: Object.fromEntries(COMMAND_GATE_NAMES.filter((g) => !parsed.gates[g]).map((g) => [g, gatesFileHint(g)])),
     };
   }
 
-  const defaultCoverage: CoverageSettings = {
-    summaryPath: DEFAULT_COVERAGE_SUMMARY_PATH,
-    summaryHostPath: summaryHostPath(root, DEFAULT_COVERAGE_SUMMARY_PATH),
+  const exists =
+    options.workspaceFileExists ??
+    (options.readWorkspaceFile ? async (relative: string) => (await read(relative)) !== undefined : (relative: string) => fileExists(root, relative));
+  const detected = await detectEcosystem({ read, exists });
+  if (!detected) {
+    const why = `the repository has no ${GATES_FILE} and none of ${ECOSYSTEMS.flatMap((e) => e.manifests).join(', ')} at its root`;
+    return { source: 'none', workspaceHostPath: root, commands: {}, missing: Object.fromEntries(COMMAND_GATE_NAMES.map((g) => [g, why])) };
+  }
+  const commands: GateDefinitions['commands'] = {};
+  for (const [gate, command] of Object.entries(detected.commands)) commands[gate as CommandGateName] = { command, env: { ...detected.env } };
+  const coverage = detected.coverage && {
+    summaryPath: detected.coverage.path,
+    summaryHostPath: summaryHostPath(root, detected.coverage.path),
+    format: detected.coverage.format,
     metric: DEFAULT_COVERAGE_METRIC,
   };
-  const packageJson = await read('package.json');
-  if (packageJson === undefined) {
-    return { source: 'none', workspaceHostPath: root, commands: {}, coverage: defaultCoverage };
-  }
-  const scripts = parsePackageScripts(packageJson);
-  const commands: Partial<Record<CommandGateName, GateCommand>> = {};
-  for (const gate of COMMAND_GATE_NAMES) {
-    const script = PACKAGE_SCRIPTS[gate].find((name) => scripts.has(name));
-    if (script) commands[gate] = { command: `npm run --silent ${script}`, env: { ...NPM_ENV } };
-  }
-  return { source: 'package.json', workspaceHostPath: root, commands, coverage: defaultCoverage };
+  return { source: detected.ecosystem, workspaceHostPath: root, commands, coverage, missing: detected.missing };
 }
 
 /** Parses and validates the text of `.orchestrator/gates.json`. */
@@ -170,36 +163,14 @@ export function parseGatesFile(text: string): GatesFile {
   throw new InvalidGateConfigError(GATES_FILE, at.length > 0 ? at.join('.') : undefined, issue.message);
 }
 
-function parsePackageScripts(text: string): Set<string> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidGateConfigError('package.json', undefined, `not valid JSON (${(err as Error).message})`);
-  }
-  const scripts = (json as { scripts?: unknown } | null)?.scripts;
-  if (scripts === undefined) return new Set();
-  if (typeof scripts !== 'object' || scripts === null || Array.isArray(scripts)) {
-    throw new InvalidGateConfigError('package.json', 'scripts', 'must be an object');
-  }
-  // A non-string script cannot run; leaving it out reports the gate as missing.
-  return new Set(Object.entries(scripts).flatMap(([name, body]) => (typeof body === 'string' && body.trim() ? [name] : [])));
-}
-
 /** Why a command gate has no command, phrased so the agent (or a human) knows what to add. */
 export function missingGateDetail(gate: CommandGateName, definitions: GateDefinitions): string {
-  switch (definitions.source) {
-    case 'gates.json':
-      return gate === 'coverage'
-        ? `neither a coverage nor a tests command in ${GATES_FILE}`
-        : `no "${gate}" command in ${GATES_FILE}`;
-    case 'package.json': {
-      const scripts = gate === 'coverage' ? [...PACKAGE_SCRIPTS.coverage, ...PACKAGE_SCRIPTS.tests] : PACKAGE_SCRIPTS[gate];
-      return `no ${scripts.map((s) => `"${s}"`).join(' or ')} script in package.json`;
-    }
-    case 'none':
-      return `the repository has neither ${GATES_FILE} nor package.json`;
-  }
+  const why = definitions.missing[gate] ?? `no ${gate} command`;
+  return definitions.source === 'gates.json' ? why : `${why}; or define it in ${GATES_FILE}`;
+}
+
+function gatesFileHint(gate: CommandGateName): string {
+  return gate === 'coverage' ? `neither a coverage nor a tests command in ${GATES_FILE}` : `no "${gate}" command in ${GATES_FILE}`;
 }
 
 function summaryHostPath(root: string, summaryPath: string): string {
@@ -223,6 +194,16 @@ async function readConfigFile(root: string, relative: string): Promise<string | 
 
 /** Largest file the gates read from a workspace (a coverage summary, a configuration file). */
 const MAX_WORKSPACE_FILE_BYTES = 16 * 1024 * 1024;
+
+/** A link counts: reading it is what refuses one that leaves the workspace. */
+async function fileExists(root: string, relative: string): Promise<boolean> {
+  try {
+    const entry = await lstat(resolveInside(root, relative));
+    return entry.isFile() || entry.isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Reads a file below the workspace without following a link anywhere on the way, regular files

@@ -84,7 +84,7 @@ describe('runGates', () => {
     });
     const results = await run(['tests', 'coverage']);
     expect(results[1]).toMatchObject({ name: 'coverage', outcome: 'missing' });
-    expect(results[1]?.detail).toContain('no coverage summary at coverage/coverage-summary.json');
+    expect(results[1]?.detail).toContain('no coverage report (istanbul-summary) at coverage/coverage-summary.json');
   });
 
   it('runs the tests command for coverage when tests are not among the gates', async () => {
@@ -98,7 +98,7 @@ describe('runGates', () => {
 
     const standard = await run(profileGates('standard'));
     const lint = standard.find((r) => r.name === 'lint');
-    expect(lint).toMatchObject({ outcome: 'missing', detail: 'no "lint" script in package.json' });
+    expect(lint).toMatchObject({ outcome: 'missing', detail: 'no "lint" script in package.json; or define it in .orchestrator/gates.json' });
     expect(lint?.command).toBeUndefined();
     expect(evaluateGates('standard', standard).passed).toBe(true);
 

@@ -9,8 +9,9 @@
 import { unlinkNoFollow } from '../tools/safe-fs';
 import type { GateName, GateOutcome, GateResult, ReviewVerdict } from '../../domain/gates';
 import type { CommandRunner } from '../tools/runner';
-import { judgeCoverage, parseCoverageSummary } from './coverage';
-import { missingGateDetail, readInsideWorkspace, type CommandGateName, type GateCommand, type GateDefinitions } from './definitions';
+import { judgeCoverage } from './coverage';
+import { parseCoverageReport } from './coverage-formats';
+import { missingGateDetail, readInsideWorkspace, type CommandGateName, type CoverageSettings, type GateCommand, type GateDefinitions } from './definitions';
 import { outputTail } from './output-tail';
 import { inCanonicalOrder } from './profiles';
 
@@ -114,35 +115,38 @@ async function runCoverage(ctx: GateContext): Promise<GateReport> {
     };
   }
 
+  const report = ctx.definitions.coverage;
+  if (!report) return { outcome: 'missing', detail: missingGateDetail('coverage', ctx.definitions) };
   if (commands.coverage) {
     await removeCoverageSummary(ctx);
     const run = await execute('coverage', commands.coverage, ctx);
-    return judgeAfterRun(run, 'failed', ctx);
+    return judgeAfterRun(run, 'failed', report, ctx);
   }
   if (tests && tests.outcome !== 'missing') {
-    const judged = await judgeSummary(ctx, 'missing');
+    const judged = await judgeSummary(report, 'missing', ctx);
     return { ...judged, command: tests.command, detail: `${judged.detail} [measured from the tests run]` };
   }
   if (commands.tests && !tests) {
     await removeCoverageSummary(ctx);
     const run = await execute('coverage', commands.tests, ctx);
-    return judgeAfterRun(run, 'missing', ctx);
+    return judgeAfterRun(run, 'missing', report, ctx);
   }
   return { outcome: 'missing', detail: missingGateDetail('coverage', ctx.definitions) };
 }
 
-async function judgeAfterRun(run: GateReport, whenAbsent: 'failed' | 'missing', ctx: GateContext): Promise<GateReport> {
+async function judgeAfterRun(run: GateReport, whenAbsent: 'failed' | 'missing', coverage: CoverageSettings, ctx: GateContext): Promise<GateReport> {
   if (run.outcome === 'timeout' || run.outcome === 'error') return run;
-  const judged = await judgeSummary(ctx, whenAbsent);
+  const judged = await judgeSummary(coverage, whenAbsent, ctx);
   if (run.outcome === 'failed') return { ...run, detail: `the command failed; ${judged.detail}` };
   return { ...run, outcome: judged.outcome, detail: judged.detail };
 }
 
 async function judgeSummary(
-  ctx: GateContext,
+  coverage: CoverageSettings,
   whenAbsent: 'failed' | 'missing',
+  ctx: GateContext,
 ): Promise<{ outcome: GateOutcome; detail: string }> {
-  const { coverage, workspaceHostPath } = ctx.definitions;
+  const { workspaceHostPath } = ctx.definitions;
   let text: string | undefined;
   try {
     text = await readInsideWorkspace(workspaceHostPath, coverage.summaryPath);
@@ -153,14 +157,14 @@ async function judgeSummary(
     return {
       outcome: whenAbsent,
       detail:
-        `no coverage summary at ${coverage.summaryPath}` +
+        `no coverage report (${coverage.format}) at ${coverage.summaryPath}` +
         (whenAbsent === 'missing'
-          ? '; add a "test:coverage" script (or make the tests write an istanbul json-summary there) to measure coverage'
-          : ' after the coverage command; configure the json-summary reporter'),
+          ? '; make the tests write one there (or define a coverage command) to measure coverage'
+          : ' after the coverage command; configure the reporter to write it there'),
     };
   }
   try {
-    const verdict = judgeCoverage(parseCoverageSummary(text), coverage.metric, coverage.threshold ?? ctx.coverageThreshold);
+    const verdict = judgeCoverage(parseCoverageReport(text, coverage.format), coverage.metric, coverage.threshold ?? ctx.coverageThreshold);
     return { outcome: verdict.passed ? 'passed' : 'failed', detail: verdict.detail };
   } catch (err) {
     return { outcome: 'failed', detail: `${coverage.summaryPath}: ${(err as Error).message}` };
@@ -169,7 +173,7 @@ async function judgeSummary(
 
 async function removeCoverageSummary(ctx: GateContext): Promise<void> {
   // Without following links (a link is removed, never its target); anything odd is left for the read to report.
-  await unlinkNoFollow(ctx.definitions.workspaceHostPath, ctx.definitions.coverage.summaryPath).catch(() => undefined);
+  if (ctx.definitions.coverage) await unlinkNoFollow(ctx.definitions.workspaceHostPath, ctx.definitions.coverage.summaryPath).catch(() => undefined);
 }
 
 async function runReview(ctx: GateContext): Promise<GateReport> {

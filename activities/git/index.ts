@@ -12,7 +12,7 @@ import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { workspaceLayout } from './paths';
 import { prepareWorkspace, type PrepareRequest } from './prepare';
-import { readAtBase } from './read-blob';
+import { existsAtBase, readAtBase } from './read-blob';
 import type { Allowlist } from '../../scanner';
 import { pushAgentBranch, type PushResult } from './push';
 import { createGitRunner } from './run-git';
@@ -51,6 +51,8 @@ export interface GitWorkspaces {
   readAt(ws: Pick<WorkspaceInfo, 'mirrorPath'>, treeish: string, relativePath: string, options?: OperationOptions): Promise<string | undefined>;
   /** A regular file as the agent's base commit has it, read from the mirror; undefined when absent. */
   readAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, relativePath: string, options?: OperationOptions): Promise<string | undefined>;
+  /** Whether the base commit has a regular file there (lockfiles, wrappers: looked for, not read). */
+  existsAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, relativePath: string, options?: OperationOptions): Promise<boolean>;
   headSha(ws: WorkspaceInfo): Promise<string>;
   /** The agent branch's changes since it forked from `origin/<base>`, for an AI review. */
   diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
@@ -93,6 +95,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     stagedTree: (ws, options) => stagedTree(ctx, ws, options),
     checkoutForGates: (ws, agentId, treeish, options) => checkoutForGates(ctx, ws, agentId, treeish, options),
     removeGateCheckout: (agentId) => removeGateCheckout(ctx, agentId),
+    existsAtBase: (ws, relativePath, options) => existsAtBase(ctx, ws, relativePath, options),
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
     diffFrom: (ws, base, options) => diffFrom(ctx, ws, base, options),

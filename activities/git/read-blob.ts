@@ -74,3 +74,15 @@ export async function readAtBase(
   assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
   return readFileAtCommit(ctx, ws.mirrorPath, ws.baseSha, relativePath, options);
 }
+
+/** Whether the agent's base commit has a regular file at `relativePath` (looked up, never read). */
+export async function existsAtBase(
+  ctx: GitContext,
+  ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>,
+  relativePath: string,
+  options: OperationOptions = {},
+): Promise<boolean> {
+  assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
+  const entry = await treeEntry(ctx, ws.mirrorPath, ws.baseSha, relativePath, options);
+  return entry?.type === 'blob' && (entry.mode === '100644' || entry.mode === '100755');
+}

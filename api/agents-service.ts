@@ -220,6 +220,7 @@ export function buildRunInput(request: SpawnRequest, agentId: string, config: Co
     taskId: request.taskId,
     agentType: request.agentType,
     gateProfile: request.gateProfile ?? DEFAULT_GATE_PROFILE[request.agentType],
+    ...(request.missingGates ? { missingGates: request.missingGates } : {}),
     priority: request.priority ?? DEFAULT_PRIORITY,
     context: {
       repository: context.repository,

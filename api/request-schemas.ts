@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { AGENT_TYPES, GATE_PROFILES, type AgentBudgets } from '../domain/agent';
-import { GATE_NAMES } from '../domain/gates';
+import { GATE_NAMES, MISSING_GATES_POLICIES } from '../domain/gates';
 import { TASK_LIMITS } from '../domain/task';
 import { validateBranchName, validateRepositoryUrl, validateTaskId, type Validation } from '../domain/git-input';
 
@@ -119,6 +119,7 @@ export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOpti
         taskId: validated(validateTaskId),
         agentType: oneOf(AGENT_TYPES),
         gateProfile: oneOf(GATE_PROFILES).optional(),
+        missingGates: oneOf(MISSING_GATES_POLICIES).optional(),
         priority: z
           .number({ error: requiredOr('must be a number') })
           .int('must be an integer')

@@ -3,7 +3,7 @@
  * Pure types and constants only, so workflow code can import it.
  */
 import type { AgentStatus } from './lifecycle';
-import type { GateName, GateResult } from './gates';
+import type { GateName, GateResult, MissingGatesPolicy } from './gates';
 import type { WorkItemRef } from './task';
 import type { AgentBudgets, BudgetName } from './budgets';
 import type { ReviewOutcome } from './review';
@@ -65,6 +65,11 @@ export interface AgentRunInput {
   budgets: AgentBudgets;
   /** How many times failed gates / blocked commits go back to the agent before the run fails. */
   maxFeedbackRounds: number;
+  /**
+   * What to do when the profile's gates are not all defined at the base commit: `fail` (the
+   * default) ends the run before the first model call, `skip` reports them `skipped` and goes on.
+   */
+  missingGates?: MissingGatesPolicy;
   /** Continue-as-new after this many turns in one run (default: when Temporal suggests it). */
   turnsPerRun?: number;
   /** Set only by continue-as-new: where the previous run left off. */

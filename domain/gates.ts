@@ -2,7 +2,15 @@
 export const GATE_NAMES = ['typecheck', 'lint', 'tests', 'coverage', 'build', 'integration', 'review'] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 
-export type GateOutcome = 'passed' | 'failed' | 'missing' | 'timeout' | 'error';
+/**
+ * `missing`: the repository does not define the gate. `skipped`: it does not, and the spawn
+ * accepted that (`missingGates: "skip"`), so it does not count against the profile.
+ */
+export type GateOutcome = 'passed' | 'failed' | 'missing' | 'skipped' | 'timeout' | 'error';
+
+/** What a run does when its profile's gates are not all defined at the base commit. */
+export const MISSING_GATES_POLICIES = ['fail', 'skip'] as const;
+export type MissingGatesPolicy = (typeof MISSING_GATES_POLICIES)[number];
 
 export interface GateResult {
   name: GateName;
@@ -45,4 +53,21 @@ export interface ReviewVerdict {
   summary: string;
   /** USD of the model call that made the verdict (none when nothing was reviewed). */
   costUsd?: number;
+}
+
+/** A gate of the run's profile that the repository does not define at the base commit. */
+export interface UnavailableGate {
+  name: GateName;
+  /** Why, and how to define it. */
+  detail: string;
+  /** The profile fails a run without it (see MISSING_FAILS in activities/gates/profiles.ts). */
+  required: boolean;
+}
+
+/** The `GatesUnavailable` failure's message: each gate, why it is missing, and the ways out. */
+export function gatesUnavailableMessage(gates: readonly UnavailableGate[]): string {
+  return (
+    `gates unavailable at the base commit: ${gates.map((g) => `${g.name} (${g.detail})`).join('; ')}. ` +
+    'Define them in the repository, or spawn with missingGates: "skip" to run without them'
+  );
 }

@@ -6,7 +6,7 @@
 import * as wf from '@temporalio/workflow';
 import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView } from '../domain/agent';
 import type { BudgetName } from '../domain/budgets';
-import { phaseHasGates, type GatePhase } from '../domain/gates';
+import { gatesUnavailableMessage, phaseHasGates, type GatePhase } from '../domain/gates';
 import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import {
@@ -21,6 +21,7 @@ import {
   pushBranch,
   recordState,
   reportToCoordinator,
+  resolveGates,
   runGates,
   scanStagedChanges,
   startSandbox,
@@ -86,18 +87,39 @@ export class Run {
   }
 }
 
-/** Worktree, sandbox, `running`, and the first user message. */
+/** Worktree, the gates it defines, sandbox, `running`, and the first user message. */
 export async function prepare(run: Run): Promise<void> {
   const { state } = run;
   const { input } = state;
   await run.record('spawn accepted');
   const workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
   state.workspace = workspace;
+  // Histories recorded before this check skip it, so they replay unchanged.
+  const skipped = wf.patched('gates-resolved-before-first-turn') ? await checkGates(run) : [];
   state.sandbox = (await run.during('starting-sandbox', () => startSandbox({ agentId: input.agentId, taskId: input.taskId, workspace, readOnly: state.readOnly }))) ?? undefined;
   state.startedAt = new Date().toISOString();
   state.phase = 'agent-loop';
-  const [, messageCount] = await Promise.all([run.moveTo('running', 'workspace ready'), writeInitialPrompt({ agentId: input.agentId, input, workspace })]);
+  const ready = skipped.length > 0 ? `workspace ready; gates skipped (not defined at the base commit): ${skipped.join(', ')}` : 'workspace ready';
+  const [, messageCount] = await Promise.all([run.moveTo('running', ready), writeInitialPrompt({ agentId: input.agentId, input, workspace })]);
   state.messageCount = messageCount;
+}
+
+/**
+ * The profile's gates, resolved at the base commit before any model call: a run whose gates can
+ * never pass fails now, costing no tokens, unless the spawn accepted missing gates; those are
+ * recorded as `skipped` from the start. Returns the names skipped.
+ */
+async function checkGates(run: Run): Promise<string[]> {
+  const { state } = run;
+  const { input } = state;
+  const { unavailable } = await resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates });
+  if (input.missingGates === 'skip') {
+    if (unavailable.length > 0) state.mergeGates(unavailable.map((g) => ({ name: g.name, outcome: 'skipped', durationMs: 0, detail: g.detail })));
+    return unavailable.map((g) => g.name);
+  }
+  const required = unavailable.filter((g) => g.required);
+  if (required.length > 0) throw new RunFailure(gatesUnavailableMessage(required), 'GatesUnavailable');
+  return [];
 }
 
 const RECORD_EVERY_TURN = 'record-state-every-turn';
@@ -163,6 +185,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
     commitSha,
     round: state.feedbackRounds + 1,
     maxRounds: input.maxFeedbackRounds,
+    missingGates: input.missingGates,
   }));
   state.mergeGates(outcome.results);
   state.recordCost(outcome.costUsd);
@@ -179,7 +202,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
     if (verdict && !verdict.approved) throw new RunFailure(`coordinator vetoed: ${verdict.reason ?? 'no reason given'}`, 'CoordinatorVeto');
   }
   if (outcome.passed) return true;
-  const failing = outcome.results.filter((g) => g.outcome !== 'passed').map((g) => `${g.name} ${g.outcome}`);
+  const failing = outcome.results.filter((g) => g.outcome !== 'passed' && g.outcome !== 'skipped').map((g) => `${g.name} ${g.outcome}`);
   await feedBack(run, outcome.feedback, new RunFailure(`quality gates failed: ${failing.join(', ')}`, 'GateFailed'));
   return false;
 }

@@ -11,6 +11,7 @@ import * as options from './activity-options';
 export const { recordState } = proxyLocalActivities<StateActivities>(options.valkeyWrite);
 export const { writeInitialPrompt, appendFeedback } = proxyLocalActivities<ModelActivities>(options.valkeyWrite);
 export const { headSha } = proxyActivities<GitActivities>(options.quick);
+export const { resolveGates } = proxyActivities<GateActivities>(options.quick);
 export const { executeTools } = proxyActivities<SandboxActivities>(options.toolBatch);
 export const { startSandbox } = proxyActivities<SandboxActivities>(options.workspace);
 export const { prepareWorkspace, scanStagedChanges, commitChanges, checkMergeable, pushBranch } = proxyActivities<GitActivities>(options.workspace);

@@ -8,13 +8,22 @@
  * committed is dropped, so only the gate run itself can write one.
  */
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
-import { PRE_COMMIT_GATES, type GateName, type GatePhase, type GateResult, type ReviewVerdict } from '../../domain/gates';
+import {
+  PRE_COMMIT_GATES,
+  type GateName,
+  type GatePhase,
+  type GateResult,
+  type MissingGatesPolicy,
+  type ReviewVerdict,
+  type UnavailableGate,
+} from '../../domain/gates';
 import { addUsd } from '../../domain/pricing';
 import type { GitWorkspaces } from '../git';
 import { currentOperation } from '../operation';
 import type { CoordinatorPort, SandboxRuntime } from '../ports';
 import { giveToSandboxUser } from '../tools/ownership';
-import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateCommands } from './definitions';
+import { unavailableGates } from './availability';
+import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateCommands, type GateDefinitions } from './definitions';
 import { formatGateFeedback } from './feedback';
 import { evaluateGates, profileGates } from './profiles';
 import { runGates } from './run-gates';
@@ -22,7 +31,7 @@ import { runGates } from './run-gates';
 export type ReviewFn = (args: { taskId: string; diff: string }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
 
 export interface GateActivityDeps {
-  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
+  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
   runtime: SandboxRuntime;
   /** The AI review (a model call); the `review` gate is `missing` without it. */
   review?: ReviewFn;
@@ -46,6 +55,21 @@ export interface RunGatesInput {
   commitSha?: string;
   round: number;
   maxRounds: number;
+  /** `skip`: a gate the repository does not define is reported `skipped` and does not count. */
+  missingGates?: MissingGatesPolicy;
+}
+
+export interface ResolveGatesInput {
+  workspace: WorkspaceInfo;
+  profile: GateProfile;
+  customGates?: GateName[];
+}
+
+export interface GateResolution {
+  /** Where the commands come from: `gates.json`, the detected ecosystem, or `none`. */
+  source: GateDefinitions['source'];
+  /** The profile's gates the base commit does not define, each with how to define it. */
+  unavailable: UnavailableGate[];
 }
 
 export interface RunGatesResult {
@@ -62,7 +86,21 @@ export interface RunGatesResult {
 export type CoordinatorReport = Parameters<CoordinatorPort['reportGates']>[0];
 
 export function createGateActivities(deps: GateActivityDeps) {
+  /** The repository's gate commands as its base commit defines them, for a checkout at `root`. */
+  const baseDefinitions = (workspace: WorkspaceInfo, root = workspace.path) =>
+    resolveGateCommands(root, {
+      readWorkspaceFile: (rel) => deps.workspaces.readAtBase(workspace, rel),
+      workspaceFileExists: (rel) => deps.workspaces.existsAtBase(workspace, rel),
+    });
+
   return {
+    /** The profile's gates checked against the base commit before the first model call; runs nothing. */
+    async resolveGates(args: ResolveGatesInput): Promise<GateResolution> {
+      const definitions = await baseDefinitions(args.workspace);
+      const gates = profileGates(args.profile, args.customGates);
+      return { source: definitions.source, unavailable: unavailableGates(gates, definitions, { profile: args.profile, hasReviewer: deps.review !== undefined }) };
+    },
+
     async runGates(args: RunGatesInput): Promise<RunGatesResult> {
       const op = currentOperation();
       const wanted = profileGates(args.profile, args.customGates).filter((g) => PRE_COMMIT_GATES.includes(g) === (args.phase === 'pre-commit'));
@@ -81,10 +119,10 @@ export function createGateActivities(deps: GateActivityDeps) {
       const dir = await workspaces.checkoutForGates(ws, args.agentId, tree, { ...op, overrides: base.overrides, remove: [base.summaryPath] });
       try {
         if (deps.runtime.sandboxUser) await giveToSandboxUser(dir, deps.runtime.sandboxUser);
-        const definitions = await resolveGateCommands(dir, { readWorkspaceFile: readBase });
+        const definitions = await baseDefinitions(ws, dir);
         const review = deps.review;
         let costUsd = 0;
-        const results = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, (runner) =>
+        const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, (runner) =>
           runGates({
             runner,
             definitions,
@@ -104,6 +142,7 @@ export function createGateActivities(deps: GateActivityDeps) {
             onProgress: () => op.heartbeat(),
           }),
         );
+        const results = args.missingGates === 'skip' ? ran.map((r) => (r.outcome === 'missing' ? { ...r, outcome: 'skipped' as const } : r)) : ran;
         return { ...judge(args, results, reportRequired), ...(costUsd > 0 ? { costUsd } : {}) };
       } finally {
         await workspaces.removeGateCheckout(args.agentId);

@@ -36,6 +36,8 @@ function outcomeText(result: GateResult): string {
       return 'timed out';
     case 'missing':
       return 'missing (the repository does not define this gate)';
+    case 'skipped':
+      return 'skipped (not defined by the repository; the spawn accepted that)';
     case 'error':
       return 'could not run';
     case 'passed':

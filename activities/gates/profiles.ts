@@ -62,11 +62,11 @@ export interface GateEvaluation {
 
 /**
  * Judges gate results against a profile: `failed`, `timeout` and `error` always fail; `missing`
- * fails according to the profile's table. Only the given results are judged, so gates split
+ * fails according to the profile's table; `skipped` (missing, and the spawn accepted that) never does. Only the given results are judged, so gates split
  * across phases (pre-commit, post-commit) can be judged phase by phase; `runGates` returns one
  * result per requested gate, so a requested gate cannot pass by not running.
  */
 export function evaluateGates(profile: GateProfile, results: readonly GateResult[]): GateEvaluation {
-  const failing = results.filter((r) => r.outcome !== 'passed' && (r.outcome !== 'missing' || missingFails(profile, r.name)));
+  const failing = results.filter((r) => r.outcome !== 'passed' && r.outcome !== 'skipped' && (r.outcome !== 'missing' || missingFails(profile, r.name)));
   return { passed: failing.length === 0, failing };
 }

@@ -100,6 +100,13 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
     expect(input.context.gates).toEqual(['typecheck', 'tests']);
   });
 
+  it('passes missingGates through to the workflow, and leaves it out when the spawn does not say', async () => {
+    const skip = await api.request('POST', '/agents/spawn', { body: spawnBody({ missingGates: 'skip' }) });
+    expect((await startInput(skip.body.agentId)).missingGates).toBe('skip');
+    const unsaid = await api.request('POST', '/agents/spawn', { body: spawnBody() });
+    expect((await startInput(unsaid.body.agentId)).missingGates).toBeUndefined();
+  });
+
   it('returns the live agent (200) instead of starting a second one for the same task and agent type', async () => {
     const body = spawnBody();
     const first = await api.request('POST', '/agents/spawn', { body });

@@ -78,6 +78,8 @@ describe('REST API: authentication, validation and error shape', () => {
       ['unknown agent type', spawnBody({ agentType: 'root' }), 'agentType: must be one of worker, reviewer, tester'],
       ['missing agent type', spawnBody({ agentType: undefined }), 'agentType: is required'],
       ['unknown gate profile', spawnBody({ gateProfile: 'lax' }), 'gateProfile: must be one of strict, standard, minimal, custom'],
+      ['unknown missingGates policy', spawnBody({ missingGates: 'ignore' }), 'missingGates: must be one of fail, skip'],
+      ['missingGates as a boolean', spawnBody({ missingGates: true }), 'missingGates: must be one of fail, skip'],
       ['priority below 1', spawnBody({ priority: 0 }), 'priority: must be between 1 and 10'],
       ['priority above 10', spawnBody({ priority: 11 }), 'priority: must be between 1 and 10'],
       ['fractional priority', spawnBody({ priority: 2.5 }), 'priority: must be an integer'],

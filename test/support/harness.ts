@@ -124,6 +124,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
         spawnedAt: new Date().toISOString(),
         budgets: o.budgets ?? { maxTurns: 20, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 },
         maxFeedbackRounds: o.maxFeedbackRounds ?? 2,
+        ...(o.missingGates ? { missingGates: o.missingGates } : {}),
         turnsPerRun: o.turnsPerRun,
       };
       return client.workflow.start<typeof agentRun>('agentRun', {

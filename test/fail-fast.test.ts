@@ -1,0 +1,154 @@
+/**
+ * Runs that cannot succeed end before the first model call: a profile whose gates the repository
+ * does not define (GatesUnavailable), and permanent git errors (RepositoryNotFound,
+ * BranchNotFound, GitAuthFailed), each in one attempt. Real Temporal, Valkey and git through the
+ * real worker; the scripted fake model counts the requests it gets.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { AgentRunInput, AgentStatusView } from '../domain/agent';
+import { keys } from '../state/keys';
+import type { agentRun } from '../workflows';
+import { createRemoteRepo, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
+import { startHarness, type Harness } from './support/harness';
+import { subscribe } from './support/redis';
+
+/** The issue's bound: a run that cannot succeed says so within seconds, not after 40 s of retries. */
+const PERMANENT_FAILURE_BOUND_MS = 10_000;
+
+describe('runs that cannot succeed fail before the first model call', () => {
+  let h: Harness;
+  let gitHost: Server;
+  let gitHostUrl: string;
+  beforeAll(async () => {
+    h = await startHarness({ GIT_ALLOWED_SCHEMES: 'file,http,https,ssh' });
+    // A git host that wants credentials for everything (none are configured for http).
+    gitHost = createServer((_req, res) => {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' });
+      res.end();
+    });
+    await new Promise<void>((resolve) => gitHost.listen(0, '127.0.0.1', resolve));
+    gitHostUrl = `http://127.0.0.1:${(gitHost.address() as AddressInfo).port}`;
+    // The worker's first workflow task loads the workflow bundle: not what the timings below are about.
+    await (await h.spawn({ taskId: 'T-warm-up', repository: 'file:///nonexistent/warm-up.git' })).result().catch(() => undefined);
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (gitHost ? gitHost.close(() => resolve()) : resolve()));
+    await h?.close();
+  });
+
+  const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
+
+  /** Spawns, waits for the failure and reports its type, message, duration and prepare attempts. */
+  async function failedRun(taskId: string, repository: string, overrides: Partial<AgentRunInput> = {}) {
+    const t0 = Date.now();
+    const handle = await h.spawn({ taskId, repository, ...overrides });
+    const err = await handle.result().catch((e: unknown) => e);
+    const elapsedMs = Date.now() - t0;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+    const history = await handle.fetchHistory();
+    const started = history.events?.filter((e) => e.activityTaskStartedEventAttributes) ?? [];
+    const scheduled = new Map(
+      (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name]),
+    );
+    const prepareAttempts = started
+      .filter((e) => scheduled.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId)) === 'prepareWorkspace')
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const stored = JSON.parse((await h.redis.get(keys.agent(agentIdOf(handle)))) ?? 'null') as AgentStatusView | null;
+    process.stdout.write(`${taskId}: spawn -> failed in ${elapsedMs} ms (${cause.type}: ${cause.message})\n`);
+    return { type: cause.type, message: cause.message, elapsedMs, prepareAttempts, stored };
+  }
+
+  it.each([
+    ['a path that is not a repository', 'T-no-repo-etc', () => 'file:///etc'],
+    ['a repository that does not exist', 'T-no-repo-path', () => 'file:///nonexistent/team/repo.git'],
+  ])('fails on %s with RepositoryNotFound, after one attempt and no model call', async (_what, taskId, url) => {
+    const run = await failedRun(taskId, url());
+    expect(run.type).toBe('RepositoryNotFound');
+    expect(run.message).toContain('does not exist or is not a git repository');
+    expect(run.prepareAttempts).toEqual([1]);
+    expect(run.elapsedMs).toBeLessThan(PERMANENT_FAILURE_BOUND_MS);
+    expect(run.stored).toMatchObject({ status: 'failed', errorType: 'RepositoryNotFound' });
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it('fails on a base branch the repository does not have with BranchNotFound', async () => {
+    const taskId = 'T-no-branch';
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const run = await failedRun(taskId, remote.url, { context: { repository: remote.url, branch: 'release/9.9', workItems: ['US-1'], skills: [] } });
+    expect(run.type).toBe('BranchNotFound');
+    expect(run.message).toContain('base branch "release/9.9" does not exist');
+    expect(run.prepareAttempts).toEqual([1]);
+    expect(run.elapsedMs).toBeLessThan(PERMANENT_FAILURE_BOUND_MS);
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it('fails on a host that refuses us with GitAuthFailed', async () => {
+    const taskId = 'T-no-auth';
+    const run = await failedRun(taskId, `${gitHostUrl}/team/private.git`);
+    expect(run.type).toBe('GitAuthFailed');
+    expect(run.message).toContain('could not authenticate');
+    expect(run.prepareAttempts).toEqual([1]);
+    expect(run.elapsedMs).toBeLessThan(PERMANENT_FAILURE_BOUND_MS);
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it('fails with GatesUnavailable, naming each missing gate and how to define it, when the profile needs a gate the base commit lacks', async () => {
+    const taskId = 'T-no-gates';
+    h.fakeModel.script(taskId, [{ text: 'never asked' }]);
+    // A Python project without pytest configured still gets pytest; this one has no manifest at all.
+    const remote = createRemoteRepo({ 'README.md': '# docs only\n', 'notes.txt': 'nothing to run\n' });
+    const events = await subscribe(keys.events);
+    const run = await failedRun(taskId, remote.url, { gateProfile: 'minimal' });
+    await events.stop();
+    expect(run.type).toBe('GatesUnavailable');
+    expect(run.message).toBe(
+      'gates unavailable at the base commit: tests (the repository has no .orchestrator/gates.json and none of package.json, pyproject.toml, go.mod, Cargo.toml, pom.xml, build.gradle, build.gradle.kts at its root; or define it in .orchestrator/gates.json). ' +
+        'Define them in the repository, or spawn with missingGates: "skip" to run without them',
+    );
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+    expect(run.stored).toMatchObject({ status: 'failed', errorType: 'GatesUnavailable' });
+    expect(run.stored?.startedAt).toBeUndefined();
+    const mine = events.messages.filter((e) => (e as { taskId: string }).taskId === taskId) as { from: string | null; to: string; reason?: string }[];
+    expect(mine.map((e) => `${e.from}->${e.to}`)).toEqual(['null->spawning', 'spawning->failed']);
+    expect(mine[1]?.reason).toContain('gates unavailable');
+  });
+
+  it('names only the gates the profile cannot do without: standard needs tests and tolerates a missing lint', async () => {
+    const taskId = 'T-no-tests';
+    const remote = createRemoteRepo({ 'package.json': JSON.stringify({ name: 'x', version: '1.0.0', scripts: { lint: 'true', build: 'true' } }) });
+    const run = await failedRun(taskId, remote.url, { gateProfile: 'standard' });
+    expect(run.type).toBe('GatesUnavailable');
+    expect(run.message).toContain('tests (no "test" script in package.json; or define it in .orchestrator/gates.json)');
+    expect(run.message).not.toContain('lint (');
+    expect(run.message).not.toContain('typecheck (');
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it('with missingGates "skip", runs anyway and reports the missing gates as skipped in the result and the events', async () => {
+    const taskId = 'T-skip-gates';
+    const remote = createRemoteRepo({ 'README.md': '# docs only\n' });
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'CHANGELOG.md', file_text: '- docs\n' } }] },
+      { text: 'Added a changelog.' },
+    ]);
+    const events = await subscribe(keys.events);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'standard', missingGates: 'skip' });
+    const final = await handle.result();
+    await events.stop();
+    expect(final.status).toBe('completed');
+    expect(final.result?.gates?.map((g) => [g.name, g.outcome])).toEqual([
+      ['typecheck', 'skipped'],
+      ['lint', 'skipped'],
+      ['tests', 'skipped'],
+      ['coverage', 'skipped'],
+    ]);
+    expect(final.result?.gates?.find((g) => g.name === 'tests')?.detail).toContain('none of package.json');
+    const running = events.messages.find((e) => (e as { taskId: string; to: string }).taskId === taskId && (e as { to: string }).to === 'running') as { reason?: string };
+    expect(running.reason).toBe('workspace ready; gates skipped (not defined at the base commit): typecheck, lint, tests, coverage');
+    expect(showFile(remote.dir, final.result!.branch!, 'CHANGELOG.md')).toBe('- docs');
+    expect(remoteBranches(remote.dir)).toContain(`refs/heads/${final.result!.branch!}`);
+  });
+});

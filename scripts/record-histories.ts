@@ -92,6 +92,26 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // No test script at the base commit: the run fails at prepare, before any model call.
+    name: 'failed-gates-unavailable',
+    async run(h) {
+      const handle = await h.spawn({ taskId: 'H-no-gates', repository: createRemoteRepo({ 'package.json': JSON.stringify({ name: 'x', scripts: { lint: 'true' } }) }).url });
+      await expectFailure(handle, 'GatesUnavailable');
+      return handle;
+    },
+  },
+  {
+    // Missing gates accepted by the spawn: reported skipped, the run completes.
+    name: 'completed-gates-skipped',
+    async run(h) {
+      const taskId = 'H-skipped';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo notes > notes.txt')] }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo({ 'README.md': '# docs\n' }).url, missingGates: 'skip' });
+      await expectStatus(handle, 'completed');
+      return handle;
+    },
+  },
+  {
     // One turn per run: the recorded history is the first run, which ends in continue-as-new.
     name: 'continued-as-new',
     async run(h) {

@@ -93,6 +93,7 @@ describe('activity failures reach the workflow with their declared type and retr
     checkMergeable: [{ workspace }],
     pushBranch: [{ workspace }],
     cleanupAgent: [{ agentId, workspace, sandbox, salvage: true }],
+    resolveGates: [{ workspace, profile: 'minimal' }],
     runGates: [{ ...ids, agentType: 'worker', workspace, sandbox, profile: 'minimal', phase: 'pre-commit', round: 1, maxRounds: 1 }],
     reportToCoordinator: [{ ...ids, agentType: 'worker', phase: 'pre-commit', branch: workspace.branch, gates: [] }],
   };

@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { AgentRunInput, AgentStatusView } from '../domain/agent';
 import { keys } from '../state/keys';
-import type { agentRun } from '../workflows';
 import { createRemoteRepo, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
 import { startHarness, type Harness } from './support/harness';
 import { subscribe } from './support/redis';

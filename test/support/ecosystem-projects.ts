@@ -44,7 +44,7 @@ export function pythonProject(variant: 'passing' | 'failing'): ProjectFiles {
 export function goProject(variant: 'passing' | 'failing'): ProjectFiles {
   const broken = variant === 'failing';
   return {
-    'go.mod': 'module example.com/calc\n\ngo 1.22\n',
+    'go.mod': 'module example.com/calc\n\ngo 1.19\n', // as old as Debian 12's Go
     'calc.go': [
       'package calc',
       '',

@@ -163,8 +163,8 @@ export function rustToolchainEnv(): Record<string, string> {
   return env;
 }
 
-/** The local runner in `dir`, with `env` added to every command (as the host's setup would). */
+/** The local runner in `dir` (HOME beside it), with `env` added to every command (as the host's setup would). */
 export function runnerWithEnv(dir: string, env: Record<string, string>): CommandRunner {
-  const local = new LocalRunner(dir);
+  const local = new LocalRunner(dir, `${dir}.home`);
   return { workspaceDir: dir, run: (command, options) => local.run(command, { ...options, env: { ...options.env, ...env } }) };
 }

@@ -20,6 +20,7 @@ import {
   createUnsandboxedRuntime,
   deploymentOf,
   findExecutable,
+  visibleSearchPath,
   type DockerSandbox,
 } from '../activities/sandbox';
 import type { SandboxRuntime } from '../activities/ports';
@@ -119,6 +120,7 @@ function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandbo
         tmpfsMb: config.SANDBOX_TMPFS_MB,
         network: config.SANDBOX_NETWORK === 'host' ? 'host' : 'none',
         readOnlyPaths: config.SANDBOX_READONLY_PATHS,
+        extraPath: visibleSearchPath(process.env.PATH, config.SANDBOX_READONLY_PATHS),
         hostUser: sandboxUser,
         maxProcesses: config.SANDBOX_PIDS_LIMIT * 16,
         maxFileBytes: config.WORKSPACE_MAX_MB * 1024 * 1024,

@@ -3,10 +3,10 @@
  * nothing it starts outlives it.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BubblewrapRunner, findExecutable, probeBubblewrap, type BubblewrapSettings } from './bubblewrap-runner';
+import { BubblewrapRunner, findExecutable, probeBubblewrap, visibleSearchPath, type BubblewrapSettings } from './bubblewrap-runner';
 
 const settings: BubblewrapSettings = {
   bwrapPath: findExecutable('bwrap')!,
@@ -114,5 +114,26 @@ describe('BubblewrapRunner', () => {
   it('passes the start-up probe on this host', async () => {
     await expect(probeBubblewrap(settings, dir)).resolves.toBeUndefined();
     await expect(probeBubblewrap({ ...settings, bwrapPath: '/bin/false' }, dir)).rejects.toThrow(/does not work on this host/);
+  });
+
+  it('finds a tool chain outside the standard directories by name when the worker finds it there', async () => {
+    expect(visibleSearchPath('/usr/local/go/bin:/root/.cargo/bin:/usr/bin:relative/bin:/usr/local/go/bin/', [])).toEqual(['/usr/local/go/bin']);
+    // Not below /tmp: the sandbox has a tmpfs of its own there.
+    const tools = mkdtempSync('/var/tmp/bwrap-tools-');
+    try {
+      mkdirSync(path.join(tools, 'bin'));
+      writeFileSync(path.join(tools, 'bin', 'hello-tool'), '#!/bin/sh\necho hello from the tool chain\n');
+      chmodSync(path.join(tools, 'bin', 'hello-tool'), 0o755);
+      chmodSync(tools, 0o755);
+      const hostPath = `${path.join(tools, 'bin')}:/usr/bin`;
+      // Not mounted: not on the sandbox's PATH either.
+      expect(visibleSearchPath(hostPath, [])).toEqual([]);
+      const withTools = { ...settings, readOnlyPaths: [tools], extraPath: visibleSearchPath(hostPath, [tools]) };
+      const res = await new BubblewrapRunner(withTools, { hostPath: dir, readOnly: false }).run('hello-tool', opts);
+      expect([res.exitCode, res.output]).toEqual([0, 'hello from the tool chain\n']);
+      expect((await runner.run('hello-tool', opts)).exitCode).toBe(127);
+    } finally {
+      rmSync(tools, { recursive: true, force: true });
+    }
   });
 });

@@ -39,6 +39,11 @@ export interface BubblewrapSettings {
   /** Host paths mounted read-only at the same place (tool chains outside /usr). */
   readOnlyPaths: readonly string[];
   /**
+   * Directories searched after the standard ones (tool chains such as /usr/local/go/bin); see
+   * visibleSearchPath. Default: none.
+   */
+  extraPath?: readonly string[];
+  /**
    * The host user bwrap runs as when the worker is root; the worktree must belong to it. Ignored
    * when the worker is not root, and when unset (bwrap then runs as the worker's own user, and the
    * sandbox's uid 1000 is that user on the host).
@@ -77,7 +82,7 @@ export class BubblewrapRunner implements CommandRunner {
     const { file, args } = bubblewrapCommand(this.settings, this.mount, {
       command: [this.shell, '-c', command],
       cwd: resolveInside(SANDBOX_WORKSPACE, options.cwd ?? '.'),
-      env: sandboxEnv(options.env),
+      env: sandboxEnv(options.env, this.settings.extraPath),
       limitProcesses: asUser !== undefined,
     });
     const run = await runProcessGroup(file, args, {
@@ -144,11 +149,23 @@ export function bubblewrapCommand(
 }
 
 /** The command's whole environment: fixed variables plus the caller's (never secrets). */
-function sandboxEnv(extra: Record<string, string> | undefined): Record<string, string> {
+function sandboxEnv(extra: Record<string, string> | undefined, extraPath: readonly string[] = []): Record<string, string> {
   for (const name of Object.keys(extra ?? {})) {
     if (!ENV_NAME.test(name)) throw new SandboxInvalidInputError(`invalid environment variable name ${JSON.stringify(name)}`);
   }
-  return { PATH: SANDBOX_PATH, HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb', CI: 'true', GIT_TERMINAL_PROMPT: '0', ...extra };
+  return { PATH: [SANDBOX_PATH, ...extraPath].join(':'), HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb', CI: 'true', GIT_TERMINAL_PROMPT: '0', ...extra };
+}
+
+/**
+ * The worker's PATH entries that exist inside the sandbox too (below /usr or a read-only path),
+ * minus the standard ones: a tool chain installed in /usr/local/go/bin, or in a directory the
+ * operator mounted with SANDBOX_READONLY_PATHS, is found by name in the sandbox as on the host.
+ */
+export function visibleSearchPath(hostPath: string | undefined, readOnlyPaths: readonly string[]): string[] {
+  const standard = new Set(SANDBOX_PATH.split(':'));
+  const visible = (dir: string) => [...['/usr'], ...readOnlyPaths].some((root) => dir === root || dir.startsWith(`${root.replace(/\/+$/, '')}/`));
+  const dirs = (hostPath ?? '').split(':').map((d) => path.normalize(d).replace(/(.)\/+$/, '$1')).filter((d) => path.isAbsolute(d) && !standard.has(d) && visible(d));
+  return [...new Set(dirs)];
 }
 
 /** The absolute path of `name` in the worker's PATH, or undefined. */

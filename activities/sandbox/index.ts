@@ -6,5 +6,5 @@ export type { StartSandboxInput, StopSandboxResult } from './container-lifecycle
 export { removeAgentContainers, type ManagedContainer, type IsAgentClosed } from './managed-containers';
 export { DockerRunner, type DockerRunnerOptions } from './docker-runner';
 export * from './errors';
-export { BubblewrapRunner, findExecutable, probeBubblewrap, type BubblewrapSettings } from './bubblewrap-runner';
+export { BubblewrapRunner, findExecutable, probeBubblewrap, visibleSearchPath, type BubblewrapSettings } from './bubblewrap-runner';
 export { createBubblewrapRuntime, createDockerRuntime, createUnsandboxedRuntime } from './runtime';

@@ -231,11 +231,10 @@ describe('graceful stop', () => {
     const { info } = await startAgent(sandbox);
     // docker-init is PID 1 and forwards SIGTERM to `sleep infinity`.
     expect(await processList(sandbox.runner(info))).toMatch(/^\s*1 \S*docker-init -- sleep infinity$/m);
-    const t0 = Date.now();
     const result = await sandbox.stop(info);
-    const elapsed = Date.now() - t0;
     expect(result).toMatchObject({ stopped: true, forced: false, oomKilled: false, alreadyExited: false });
-    expect(elapsed).toBeLessThan(1500);
+    // Ended by SIGTERM, not by the SIGKILL that follows the timeout.
+    expect(result.exitCode).not.toBe(137);
     expect(await containerExists(info.containerId)).toBe(false);
   });
 
@@ -249,8 +248,8 @@ describe('graceful stop', () => {
     const result = await stubborn.stop(info);
     const elapsed = Date.now() - t0;
     expect(result).toMatchObject({ stopped: true, forced: false, exitCode: 137 });
+    // SIGKILL came only after the 2 s the container was given.
     expect(elapsed).toBeGreaterThanOrEqual(2000);
-    expect(elapsed).toBeLessThan(6000);
     expect(await containerExists(info.containerId)).toBe(false);
   });
 

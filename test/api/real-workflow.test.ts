@@ -164,14 +164,11 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     killedAgentId = agentId;
     await waitInModelCall(agentId, taskId);
 
-    const started = Date.now();
     const res = await request('POST', `/agents/${agentId}/kill`, { reason: 'operator stop' });
-    const elapsed = Date.now() - started;
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ agentId, status: 'killed', alreadyFinished: false, error: 'killed: operator stop' });
     expect(res.body.forced ?? false).toBe(false);
-    // The run abandons the model call and records `killed` at once; the forced path would take the 20 s deadline.
-    expect(elapsed).toBeLessThan(5000);
+    // Not forced: the run abandoned the model call and recorded `killed` itself.
     // The API answers once Valkey says `killed`; cleanup then removes the worktree and the run closes.
     const handle = h.client.workflow.getHandle(`agent-${agentId}`);
     expect(await handle.result()).toMatchObject({ status: 'killed' });
@@ -197,11 +194,9 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     const agentIds = await Promise.all(taskIds.map((taskId) => spawn(taskId)));
     await Promise.all(agentIds.map((agentId, i) => waitInModelCall(agentId, taskIds[i]!)));
 
-    const started = Date.now();
     const res = await request('POST', '/agents/kill-all', { reason: 'incident drill' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ total: 5, killed: 5, failed: 0, forced: 0, errors: [] });
-    expect(Date.now() - started).toBeLessThan(10_000);
     for (const agentId of agentIds) {
       expect(await store.getAgent(agentId)).toMatchObject({ status: 'killed' });
       await h.client.workflow.getHandle(`agent-${agentId}`).result(); // cleanup done

@@ -41,9 +41,7 @@ describe('GET /agents/:agentId/status', () => {
   it('falls back to Temporal when the Valkey key is missing: a started, unpicked workflow is spawning', async () => {
     const body = spawnBody({ agentType: 'tester' });
     const spawned = await api.request('POST', '/agents/spawn', { body });
-    const started = Date.now();
     const res = await api.request('GET', `/agents/${spawned.body.agentId}/status`);
-    expect(Date.now() - started).toBeLessThan(1000); // no worker polls: no query is attempted
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       agentId: spawned.body.agentId,

@@ -1,7 +1,9 @@
 /**
  * Whole-process scan speed on real source (`npm run bench:scan -- speed`): each scanner is
- * started as its own process on the same directory of non-minified JavaScript/TypeScript
- * from node_modules (bench/real-source.ts), after a read that warms the page cache. Prints
+ * started as its own process on the same directory of non-minified, non-generated source
+ * (JavaScript/TypeScript from node_modules, then Python, Perl and C headers from the machine;
+ * bench/real-source.ts; SCAN_BENCH_MB sets the size, default 200), after a read that warms
+ * the page cache. Prints
  * wall-clock MB/s and CPU seconds for ours (all cores, and one thread), secretlint and, when
  * installed, gitleaks; and our findings by rule, which on real code are nearly all false positives.
  */
@@ -10,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { realSourceCorpus } from './real-source';
+import { realSourceCorpus, sourceRoots } from './real-source';
 import { findGitleaks, secretlintConfig } from './scan-tools';
 import { walkFiles } from '../scanner/walk';
 
@@ -53,11 +55,16 @@ function round(x: number, digits = 1): number {
 
 export async function runSpeed(): Promise<void> {
   const targetMB = Number(process.env.SCAN_BENCH_MB ?? 200);
-  const corpus = await realSourceCorpus(path.join(ROOT, 'node_modules'), path.join(tmpdir(), `scan-bench-real-${targetMB}mb`), targetMB * MB);
+  const corpus = await realSourceCorpus(sourceRoots(ROOT), path.join(tmpdir(), `scan-bench-real-${targetMB}mb`), targetMB * MB);
   const mb = corpus.bytes / MB;
+  process.stdout.write(`corpus ${round(mb)} MB in ${corpus.files} files (target ${targetMB} MB):\n`);
+  for (const r of corpus.roots) {
+    process.stdout.write(`  ${r.label.padEnd(20)} ${String(round(r.bytes / MB)).padStart(6)} MB  ${String(r.files).padStart(6)} files  from ${r.dir}\n`);
+  }
+  if (mb < targetMB) process.stdout.write(`  (short of the target: the roots on this machine hold no more)\n`);
   // Compile the CLI if needed, and warm the page cache, outside the timed runs.
   await run(process.execPath, [path.join(ROOT, 'scripts', 'scan.mjs'), '--help'], { cwd: ROOT });
-  for await (const f of walkFiles(corpus.dir)) readFileSync(path.join(corpus.dir, f));
+  for (const f of walkFiles(corpus.dir)) readFileSync(path.join(corpus.dir, f));
 
   const timings: Timing[] = [];
   const ours = async (tool: string, extra: string[]): Promise<Map<string, number>> => {
@@ -104,6 +111,7 @@ export async function runSpeed(): Promise<void> {
     JSON.stringify({
       corpusMB: round(mb),
       files: corpus.files,
+      corpusMBByRoot: Object.fromEntries(corpus.roots.map((r) => [r.label, round(r.bytes / MB)])),
       cores: cpus().length,
       loadAverageAfter: round(loadavg()[0] ?? 0),
       timings,

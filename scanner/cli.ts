@@ -95,9 +95,11 @@ async function scanPath(target: string, threads: number | undefined): Promise<Sc
   if (!stat.isDirectory()) throw new UsageError(`not a file or directory: ${target}`);
   const allowlistText = await readAllowlistText(target);
   const allowlist = loadAllowlist(allowlistText);
-  const files: string[] = [];
-  for await (const relative of walkFiles(target)) if (!allowlist.allowsPath(relative)) files.push(relative);
-  return scanFilesInParallel(target, files, allowlistText, { threads });
+  // The walk runs lazily, as the worker threads ask for files.
+  function* files(): Generator<string> {
+    for (const relative of walkFiles(target)) if (!allowlist.allowsPath(relative)) yield relative;
+  }
+  return scanFilesInParallel(target, files(), allowlistText, { threads });
 }
 
 async function git(args: readonly string[]): Promise<string> {

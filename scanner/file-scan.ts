@@ -49,7 +49,7 @@ export function scanFile(absolute: string, relative: string, allowlist: Allowlis
 }
 
 /** Scans `files` (relative to `root`) one after the other. */
-export function scanFiles(root: string, files: readonly string[], allowlist: Allowlist): ScanResult {
+export function scanFiles(root: string, files: Iterable<string>, allowlist: Allowlist): ScanResult {
   const result: ScanResult = { findings: [], skipped: [] };
   for (const relative of files) scanFile(`${root}/${relative}`, relative, allowlist, result);
   return result;

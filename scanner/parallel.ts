@@ -1,6 +1,6 @@
 /**
- * Scans a list of files on all cores: worker threads (compiled JavaScript only) each take
- * batches of paths, read them concurrently and scan them. Small jobs, and runs from TypeScript
+ * Scans files on all cores: worker threads (compiled JavaScript only) each take batches of
+ * paths, read them concurrently and scan them. Small jobs, and runs from TypeScript
  * sources where no compiled worker exists, scan on the calling thread.
  */
 import { existsSync } from 'node:fs';
@@ -22,18 +22,43 @@ export interface ParallelOptions {
   threads?: number;
 }
 
-/** Scans `files` (relative to `root`); findings in no particular order. */
-export async function scanFilesInParallel(root: string, files: readonly string[], allowlistText: string, options: ParallelOptions = {}): Promise<ScanResult> {
-  const threads = Math.max(1, options.threads ?? availableParallelism());
-  if (threads === 1 || files.length < MIN_FILES_FOR_THREADS || !existsSync(WORKER_FILE)) {
-    return scanFiles(root, files, loadAllowlist(allowlistText));
+/** Pulls up to `size` items from `iterator`. */
+function take(iterator: Iterator<string>, size: number): string[] {
+  const batch: string[] = [];
+  while (batch.length < size) {
+    const next = iterator.next();
+    if (next.done === true) break;
+    batch.push(next.value);
   }
-  const batches: string[][] = [];
-  for (let i = 0; i < files.length; i += BATCH_FILES) batches.push(files.slice(i, i + BATCH_FILES));
+  return batch;
+}
+
+function* concat(first: readonly string[], rest: Iterator<string>): Generator<string> {
+  yield* first;
+  for (let next = rest.next(); next.done !== true; next = rest.next()) yield next.value;
+}
+
+/**
+ * Scans `files` (relative to `root`); findings in no particular order. `files` is pulled
+ * lazily, batch by batch as workers ask for more, so a lazy walk overlaps the scanning.
+ */
+export async function scanFilesInParallel(root: string, files: Iterable<string>, allowlistText: string, options: ParallelOptions = {}): Promise<ScanResult> {
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const iterator = files[Symbol.iterator]();
+  const first = take(iterator, MIN_FILES_FOR_THREADS);
+  if (threads === 1 || first.length < MIN_FILES_FOR_THREADS || !existsSync(WORKER_FILE)) {
+    return scanFiles(root, concat(first, iterator), loadAllowlist(allowlistText));
+  }
+  const pending: string[][] = [];
+  for (let i = 0; i < first.length; i += BATCH_FILES) pending.push(first.slice(i, i + BATCH_FILES));
+  const nextBatch = (): string[] | undefined => {
+    const batch = pending.shift() ?? take(iterator, BATCH_FILES);
+    return batch.length > 0 ? batch : undefined;
+  };
   const result: ScanResult = { findings: [], skipped: [] };
   const workerData: WorkerInput = { root, allowlistText };
-  const workers = Array.from({ length: Math.min(threads, batches.length) }, () => new Worker(WORKER_FILE, { workerData }));
-  let next = 0;
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER_FILE, { workerData }));
+  let batchId = 0;
   try {
     await Promise.all(
       workers.map(
@@ -41,8 +66,16 @@ export async function scanFilesInParallel(root: string, files: readonly string[]
           new Promise<void>((resolve, reject) => {
             let inFlight = 0;
             const send = (): void => {
-              if (next < batches.length) {
-                const req: BatchRequest = { id: next, files: batches[next++] as string[] };
+              let files: string[] | undefined;
+              try {
+                files = nextBatch();
+              } catch (err) {
+                // The walk failed (an unreadable directory): the scan fails with its error.
+                reject(err as Error);
+                return;
+              }
+              if (files !== undefined) {
+                const req: BatchRequest = { id: batchId++, files };
                 inFlight++;
                 worker.postMessage(req);
               } else if (inFlight === 0) {

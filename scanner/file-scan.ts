@@ -14,7 +14,16 @@ function isBinary(buf: Buffer): boolean {
   return buf.subarray(0, 8000).includes(0);
 }
 
-/** The file's bytes, or undefined (and a skip note) when it is over the size cap. */
+/**
+ * Read buffer of this thread, reused from file to file (a file is scanned before the next one is
+ * read): one allocation instead of one per file, and far less garbage to collect.
+ */
+let readBuffer = Buffer.allocUnsafe(256 * 1024);
+
+/**
+ * The file's bytes, or undefined (and a skip note) when it is over the size cap. The bytes are
+ * only valid until the next call.
+ */
 function readCapped(absolute: string, relative: string, result: ScanResult): Buffer | undefined {
   const fd = openSync(absolute, 'r');
   try {
@@ -23,7 +32,8 @@ function readCapped(absolute: string, relative: string, result: ScanResult): Buf
       result.skipped.push({ file: relative, reason: `file larger than ${DEFAULT_MAX_FILE_BYTES} bytes` });
       return undefined;
     }
-    const buf = Buffer.allocUnsafe(size);
+    if (readBuffer.length < size) readBuffer = Buffer.allocUnsafe(Math.min(DEFAULT_MAX_FILE_BYTES, Math.max(size, readBuffer.length * 2)));
+    const buf = readBuffer;
     let read = 0;
     while (read < size) {
       const n = readSync(fd, buf, read, size - read, read);

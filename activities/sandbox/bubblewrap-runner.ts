@@ -23,7 +23,7 @@ import path from 'node:path';
 import { resolveInside } from '../host/paths';
 import { runProcessGroup } from '../host/process-group';
 import { OutputBuffer } from '../tools/output-buffer';
-import type { CommandRunner, RunOptions, RunResult } from '../tools/runner';
+import { processRunResult, type CommandRunner, type RunOptions, type RunResult } from '../tools/runner';
 import { SandboxInvalidInputError } from './errors';
 
 export const SANDBOX_WORKSPACE = '/workspace';
@@ -94,14 +94,7 @@ export class BubblewrapRunner implements CommandRunner {
       onOutput: (chunk) => output.push(chunk),
       killGroupOnExit: true,
     });
-    return {
-      exitCode: run.exitCode,
-      output: output.toString(),
-      truncated: output.truncated,
-      timedOut: run.stopReason === 'timeout',
-      aborted: run.stopReason === 'aborted',
-      durationMs: Date.now() - started,
-    };
+    return processRunResult(run, output, started);
   }
 }
 

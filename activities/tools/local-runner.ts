@@ -10,7 +10,7 @@ import path from 'node:path';
 import { resolveInside } from '../host/paths';
 import { runProcessGroup, signalGroup } from '../host/process-group';
 import { OutputBuffer } from './output-buffer';
-import type { CommandRunner, RunOptions, RunResult } from './runner';
+import { processRunResult, type CommandRunner, type RunOptions, type RunResult } from './runner';
 
 export class LocalRunner implements CommandRunner {
   private readonly shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
@@ -51,14 +51,7 @@ export class LocalRunner implements CommandRunner {
       killGroupOnExit: true,
     });
     rmSync(pgidFile, { force: true });
-    return {
-      exitCode: run.exitCode,
-      output: output.toString(),
-      truncated: output.truncated,
-      timedOut: run.stopReason === 'timeout',
-      aborted: run.stopReason === 'aborted',
-      durationMs: Date.now() - started,
-    };
+    return processRunResult(run, output, started);
   }
 }
 

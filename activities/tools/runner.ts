@@ -3,6 +3,9 @@
  * sandbox disabled, a child process confined to the worktree (activities/tools/local-runner).
  * Tools and gates depend on this interface only.
  */
+import type { ProcessGroupResult } from '../host/process-group';
+import type { OutputBuffer } from './output-buffer';
+
 export interface RunOptions {
   /** Working directory relative to the workspace root; defaults to the root. */
   cwd?: string;
@@ -35,4 +38,16 @@ export interface CommandRunner {
   readonly workspaceDir: string;
   /** Runs `command` with `bash -c` (or `sh -c` when bash is absent). */
   run(command: string, options: RunOptions): Promise<RunResult>;
+}
+
+/** The result of a command run as a host process group (the local and bubblewrap runners). */
+export function processRunResult(run: ProcessGroupResult, output: OutputBuffer, startedAt: number): RunResult {
+  return {
+    exitCode: run.exitCode,
+    output: output.toString(),
+    truncated: output.truncated,
+    timedOut: run.stopReason === 'timeout',
+    aborted: run.stopReason === 'aborted',
+    durationMs: Date.now() - startedAt,
+  };
 }

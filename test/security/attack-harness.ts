@@ -91,6 +91,28 @@ function startWorkerProcess(env: Record<string, string>) {
 }
 
 /** Files in the marker directory: any is proof that agent-written content ran on the host. */
+/**
+ * The harness for one describe block, handed to `use` once started; after every test nothing of
+ * the agent's has run on the host and the worker's log holds no secret.
+ */
+export function useAttackHarness(mode: AttackMode, use: (a: AttackHarness) => void, env: Record<string, string> = {}): void {
+  let a: AttackHarness | undefined;
+  beforeAll(async () => {
+    a = await startAttackHarness(mode, env);
+    use(a);
+  }, WORKER_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await a?.close();
+  });
+  afterEach(() => {
+    if (!a) return;
+    expect(markersOn(a.markerDir)).toEqual([]);
+    expectNoWorkerSecret(a.workerLog());
+  });
+}
+
+export const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+
 export function markersOn(markerDir: string): string[] {
   return readdirSync(markerDir);
 }

@@ -6,26 +6,20 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { GateResult } from '../../domain/gates';
 import { createRemoteRepo, nodeProjectFiles, remoteBranches } from '../support/git-fixtures';
-import { expectNoWorkerSecret, markersOn, MODES, shellGateRepo, startAttackHarness, type AttackHarness, WORKER_START_TIMEOUT_MS } from './attack-harness';
+import {
+  type AttackHarness,
+  bash,
+  MODES,
+  shellGateRepo,
+  useAttackHarness,
+} from './attack-harness';
 
 const COVERAGE_40 = JSON.stringify({ total: { lines: { pct: 40 }, statements: { pct: 40 }, functions: { pct: 40 }, branches: { pct: 40 } } });
 const COVERAGE_100 = COVERAGE_40.replace(/40/g, '100');
 
 describe.each(MODES)('weakening gates through tool calls (%s sandbox)', (mode) => {
-  let a: AttackHarness;
-  beforeAll(async () => {
-    a = await startAttackHarness(mode);
-  }, WORKER_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await a?.close();
-  });
-  afterEach(() => {
-    if (!a) return;
-    expect(markersOn(a.markerDir)).toEqual([]);
-    expectNoWorkerSecret(a.workerLog());
-  });
-
-  const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+  let a!: AttackHarness;
+  useAttackHarness(mode, (started) => (a = started));
 
   /** Runs the attack and returns the gates of the failed run. */
   async function failedGates(taskId: string, remote: { url: string; dir: string }, spawn: { gateProfile: 'minimal' | 'custom'; gates?: ('tests' | 'coverage' | 'review')[] }): Promise<GateResult[]> {

@@ -9,34 +9,21 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, showFile } from '../support/git-fixtures';
 import {
   agentIdOf,
+  type AttackHarness,
+  bash,
   expectNoWorkerSecret,
-  markersOn,
   MODES,
   remoteObjects,
   runTrail,
   shellGateRepo,
-  startAttackHarness,
   toolResults,
-  type AttackHarness,
-  WORKER_START_TIMEOUT_MS,
+  useAttackHarness,
 } from './attack-harness';
 
 describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mode) => {
-  let a: AttackHarness;
-  beforeAll(async () => {
-    a = await startAttackHarness(mode, { WORKSPACE_MAX_MB: '20' });
-  }, WORKER_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await a?.close();
-  });
-  afterEach(() => {
-    if (!a) return;
+  let a!: AttackHarness;
     // Whatever the attack, nothing of the agent's may have run on the host, and the worker's log holds no secret.
-    expect(markersOn(a.markerDir)).toEqual([]);
-    expectNoWorkerSecret(a.workerLog());
-  });
-
-  const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+  useAttackHarness(mode, (started) => (a = started), { WORKSPACE_MAX_MB: '20' });
   const editor = (input: Record<string, unknown>) => ({ name: 'str_replace_based_edit_tool' as const, input });
 
   it('a rewritten .git (promisor remote, ssh command, fsmonitor, hooks, filter and textconv drivers) runs nothing on the host', async () => {

@@ -10,34 +10,21 @@ import { eventually } from '../support/harness';
 import {
   AGENT_SECRET,
   agentIdOf,
+  type AttackHarness,
+  bash,
   expectNoWorkerSecret,
-  markersOn,
   MODES,
   remoteObjects,
   remoteRefs,
   shellGateRepo,
-  startAttackHarness,
-  type AttackHarness,
-  WORKER_START_TIMEOUT_MS,
+  useAttackHarness,
 } from './attack-harness';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)', (mode) => {
-  let a: AttackHarness;
-  beforeAll(async () => {
-    a = await startAttackHarness(mode);
-  }, WORKER_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await a?.close();
-  });
-  afterEach(() => {
-    if (!a) return;
-    expect(markersOn(a.markerDir)).toEqual([]);
-    expectNoWorkerSecret(a.workerLog());
-  });
-
-  const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+  let a!: AttackHarness;
+  useAttackHarness(mode, (started) => (a = started));
   const S = AGENT_SECRET;
 
   it('finds secrets hidden by -diff attributes, in 30,000-character lines, behind NUL bytes, in 3 MB files, behind allow markers; none reaches the remote, not even through salvage', async () => {

@@ -4,13 +4,24 @@ import type { z } from 'zod';
 import type { AgentsService } from './agents-service';
 import { requesterOf, requireApiKey } from './auth';
 import { InvalidRequestError } from './errors';
-import { agentIdSchema, describeIssues, killRequestSchema, spawnRequestSchema, type BudgetCeilings } from './request-schemas';
+import { serveEventStream, type EventStreamDeps } from './event-stream';
+import {
+  agentIdSchema,
+  describeIssues,
+  idempotencyKeySchema,
+  killRequestSchema,
+  lastEventIdSchema,
+  spawnRequestSchema,
+  transcriptQuerySchema,
+  type BudgetCeilings,
+} from './request-schemas';
 
 export interface AgentsRouterOptions {
   /** `undefined` only when auth is disabled by configuration. */
   apiKey: string | undefined;
   allowedGitSchemes: readonly string[];
   budgetCeilings: BudgetCeilings;
+  events: EventStreamDeps;
 }
 
 export function agentsRouter(service: AgentsService, options: AgentsRouterOptions): Router {
@@ -29,8 +40,32 @@ export function agentsRouter(service: AgentsService, options: AgentsRouterOption
     res.json(await service.killAll({ reason: body?.reason ?? 'kill-all via API', requestedBy: requesterOf(res) }));
   });
 
+  router.get('/events', async (req, res) => {
+    await serveEventStream(options.events, req, res, { kind: 'all' }, lastEventId(req));
+  });
+
   router.get('/:agentId/status', async (req, res) => {
     res.json(await service.status(agentIdParam(req)));
+  });
+
+  router.get('/:agentId/events', async (req, res) => {
+    const agentId = agentIdParam(req);
+    const after = lastEventId(req);
+    const { status } = await service.status(agentId);
+    await serveEventStream(options.events, req, res, { kind: 'agent', agentId, status }, after);
+  });
+
+  router.post('/:agentId/retry', async (req, res) => {
+    const agentId = agentIdParam(req);
+    const idempotencyKey = parse(idempotencyKeySchema, req.get('Idempotency-Key'), 'Idempotency-Key');
+    const retried = await service.retry(agentId, idempotencyKey);
+    res.status(retried.created ? 202 : 200).json({ agentId: retried.agentId, status: retried.status, retryOf: retried.retryOf });
+  });
+
+  router.get('/:agentId/transcript', async (req, res) => {
+    const agentId = agentIdParam(req);
+    const page = parse(transcriptQuerySchema, req.query, 'query');
+    res.json(await service.transcript(agentId, page));
   });
 
   router.post('/:agentId/kill', async (req, res) => {
@@ -44,6 +79,10 @@ export function agentsRouter(service: AgentsService, options: AgentsRouterOption
 
 function agentIdParam(req: Request): string {
   return parse(agentIdSchema, req.params.agentId, 'agentId');
+}
+
+function lastEventId(req: Request): string | undefined {
+  return parse(lastEventIdSchema, req.get('Last-Event-ID'), 'Last-Event-ID');
 }
 
 /** Parses or throws a 400 whose message names every bad field. */

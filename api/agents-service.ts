@@ -18,12 +18,17 @@ import {
 } from '../domain/agent';
 import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
+import { redactSecrets } from '../scanner';
 import type { AgentStateStore } from '../state/agent-state-store';
 import { keys } from '../state/keys';
 import { readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import { AgentNotFoundError, ApiError, KillFailedError } from './errors';
 import { killAgents, type KillOrder, type KillSwitchDeps } from './killswitch';
+import type { ApiMetrics } from './metrics';
 import type { BudgetCeilings, SpawnRequest } from './request-schemas';
+import { readTranscriptPage, type TranscriptPage } from './transcript';
+import { createRetries, type RetryResult } from './agent-retry';
+import { AgentEventLog } from '../state/agent-events';
 import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, SpawnInProgressError, type ClaimOwnerState } from '../state/spawn-claim';
 
 export interface AgentsServiceDeps {
@@ -34,6 +39,7 @@ export interface AgentsServiceDeps {
   logger: Logger;
   /** Removes an agent's sandbox containers by label; used when a kill has to be forced. */
   removeAgentContainers?: (agentId: string) => Promise<number>;
+  metrics: ApiMetrics;
   now: () => Date;
   tuning?: Partial<AgentsServiceTuning>;
 }
@@ -91,10 +97,14 @@ export interface AgentsService {
   /** @throws AgentNotFoundError, KillFailedError */
   kill(agentId: string, order: KillOrder): Promise<KillResult>;
   killAll(order: KillOrder): Promise<KillAllResult>;
+  /** A page of the agent's conversation, secrets redacted. @throws AgentNotFoundError */
+  transcript(agentId: string, page: { from: number; limit: number }): Promise<TranscriptPage>;
+  /** Runs a finished agent again as a new agent with the same input. @throws AgentNotFoundError, AgentLiveError */
+  retry(agentId: string, idempotencyKey?: string): Promise<RetryResult>;
 }
 
 export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
-  const { client, redis, store, config, logger, now } = deps;
+  const { client, redis, store, config, logger, metrics, now } = deps;
   const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
   const statusSource: StatusSourceDeps = { client, store, namespace: config.TEMPORAL_NAMESPACE, queryTimeoutMs: tuning.statusQueryTimeoutMs };
   const killSwitch: KillSwitchDeps = {
@@ -122,7 +132,11 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     return { kind: 'live', status: stored?.status ?? workflow.view.status };
   }
 
-  async function spawn(request: SpawnRequest): Promise<SpawnResult> {
+  /**
+   * Claims the task for a new agent and starts its workflow; answers the live agent that already
+   * owns the task and agent type instead, when there is one.
+   */
+  async function startRun(request: SpawnRequest, retryOf?: string): Promise<SpawnResult> {
     const { taskId, agentType } = request;
     const agentId = randomUUID();
     const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType), agentId, {
@@ -137,7 +151,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
       return { created: false, agentId: claimed.agentId, status: claimed.status };
     }
 
-    const input = buildRunInput(request, agentId, config, now());
+    const input: AgentRunInput = { ...buildRunInput(request, agentId, config, now()), ...(retryOf ? { retryOf } : {}) };
     try {
       await client.workflow.start(WORKFLOW_TYPE, {
         workflowId: workflowIdFor(agentId),
@@ -149,6 +163,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
           { key: SA.agentStatus, value: 'spawning' },
           { key: SA.repository, value: input.context.repository },
           { key: SA.gateProfile, value: input.gateProfile },
+          ...(retryOf ? [{ key: SA.retryOf, value: retryOf }] : []),
         ],
         staticSummary: `${agentType} on ${taskId}, ${input.context.repository}@${input.context.branch}`,
         priority: { priorityKey: input.priority },
@@ -158,8 +173,23 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
       await claim.release().catch(() => undefined);
       throw err;
     }
-    logger.info({ agentId, taskId, agentType, gateProfile: input.gateProfile, priority: input.priority }, 'spawn: agent workflow started');
+    logger.info({ agentId, taskId, agentType, gateProfile: input.gateProfile, priority: input.priority, retryOf }, 'spawn: agent workflow started');
     return { created: true, agentId, status: 'spawning' };
+  }
+
+  async function spawn(request: SpawnRequest): Promise<SpawnResult> {
+    const spawned = await startRun(request);
+    metrics.spawned(request.agentType, spawned.created);
+    return spawned;
+  }
+
+  const retries = createRetries({ client, redis, config, statusSource, events: new AgentEventLog(redis), ceilings: budgetCeilings(config), startRun, now });
+
+  async function retry(agentId: string, idempotencyKey?: string): Promise<RetryResult> {
+    const retried = await retries.retry(agentId, idempotencyKey);
+    metrics.retried(retried.agentType, retried.created);
+    logger.info({ agentId, retriedAs: retried.agentId, created: retried.created }, 'retry: done');
+    return retried;
   }
 
   async function status(agentId: string): Promise<AgentStatusView> {
@@ -170,6 +200,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
 
   async function kill(agentId: string, order: KillOrder): Promise<KillResult> {
     const [outcome] = await killAgents(killSwitch, [agentId], order);
+    if (outcome) metrics.killed(outcome.outcome);
     if (!outcome || outcome.outcome === 'not-found') throw new AgentNotFoundError(agentId);
     if (outcome.outcome === 'failed' || !outcome.view) throw new KillFailedError(agentId, `kill of agent ${agentId} failed: ${outcome.error ?? 'unknown error'}`);
     logger.info({ agentId, outcome: outcome.outcome, requestedBy: order.requestedBy }, 'kill: done');
@@ -184,6 +215,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   async function killAll(order: KillOrder): Promise<KillAllResult> {
     const agentIds = await listLiveAgentIds(client, config.TEMPORAL_TASK_QUEUE);
     const outcomes = await killAgents(killSwitch, agentIds, order);
+    for (const o of outcomes) metrics.killed(o.outcome);
     const count = (...kinds: string[]) => outcomes.filter((o) => kinds.includes(o.outcome)).length;
     const killed = count('killed', 'forced');
     const errors = outcomes.filter((o) => o.outcome === 'failed').map((o) => ({ agentId: o.agentId, error: o.error ?? 'unknown error' }));
@@ -199,7 +231,14 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     };
   }
 
-  return { spawn, status, kill, killAll };
+  async function transcript(agentId: string, page: { from: number; limit: number }): Promise<TranscriptPage> {
+    const stored = await readTranscriptPage(redis, agentId, page, redactSecrets);
+    if (stored) return stored;
+    await status(agentId); // 404 for an agent nobody knows; an empty page for one with no conversation (yet, or any more)
+    return { agentId, from: page.from, limit: page.limit, total: 0, messages: [] };
+  }
+
+  return { spawn, status, kill, killAll, transcript, retry };
 }
 
 /** The server's budget ceilings (AGENT_MAX_*), which are also the budgets of a spawn that sets none. */
@@ -243,13 +282,18 @@ export function buildRunInput(request: SpawnRequest, agentId: string, config: Co
  * queue so one deployment's kill-all never reaches another's agents on a shared namespace.
  */
 export async function listLiveAgentIds(client: Client, taskQueue: string): Promise<string[]> {
-  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = ${quoteVisibilityString(taskQueue)}`;
+  const query = runningAgentsQuery(taskQueue);
   const ids = new Set<string>();
   for await (const execution of client.workflow.list({ query })) {
     const agentId = agentIdFromWorkflowId(execution.workflowId);
     if (agentId) ids.add(agentId);
   }
   return [...ids];
+}
+
+/** Visibility query for the agent workflows running on a task queue. */
+export function runningAgentsQuery(taskQueue: string): string {
+  return `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = ${quoteVisibilityString(taskQueue)}`;
 }
 
 function quoteVisibilityString(value: string): string {

@@ -5,18 +5,29 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
+import { SA } from '../domain/search-attributes';
+import { AgentEventLog } from '../state/agent-events';
 import { agentsRouter } from './agents-routes';
-import { budgetCeilings, createAgentsService, type AgentsServiceDeps } from './agents-service';
+import { budgetCeilings, createAgentsService, runningAgentsQuery, type AgentsServiceDeps } from './agents-service';
+import type { EventFeed } from './event-feed';
+import { ApiError } from './errors';
 import { errorHandler, notFoundHandler, requireJsonBody } from './http-errors';
 import { healthRouter } from './health';
+import { createApiMetrics } from './metrics';
+import { buildOpenApiDocument, documentedMethods, operations } from './openapi';
 
 /** The service's dependencies, with the clock optional, plus what only the HTTP layer needs. */
-export interface AppDeps extends Omit<AgentsServiceDeps, 'now'> {
+export interface AppDeps extends Omit<AgentsServiceDeps, 'now' | 'metrics'> {
   /** With the sandbox enabled: answers when the Docker engine does (a readiness check). */
   pingSandbox?: () => Promise<void>;
   /** Clock for timestamps (spawnedAt, audit records). @default () => new Date() */
   now?: () => Date;
+  /** The tail of the global event stream (api/event-feed.ts); its owner stops it. */
+  eventFeed: EventFeed;
 }
+
+/** Version of the REST contract, in the OpenAPI document. */
+export const API_VERSION = '1.1.0';
 
 /** Header values never written to logs. */
 export const REDACTED_LOG_PATHS = ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'];
@@ -44,9 +55,16 @@ export function createApp(deps: AppDeps): Express {
   }
 
   const startedAt = now().getTime();
-  const service = createAgentsService({ ...deps, now });
+  const ceilings = budgetCeilings(config);
+  const runningOnQueue = runningAgentsQuery(config.TEMPORAL_TASK_QUEUE);
+  const metrics = createApiMetrics({
+    countActiveAgents: async (agentType) => (await deps.client.workflow.count(`${runningOnQueue} AND ${SA.agentType.name} = '${agentType}'`)).count,
+  });
+  deps.eventFeed.subscribe((event) => metrics.observe(event));
+  const service = createAgentsService({ ...deps, metrics, now });
   const app = express();
   app.disable('x-powered-by');
+  app.use(metrics.httpMiddleware);
   app.use(
     pinoHttp({
       logger: logger.child({ component: 'http' }, { redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }),
@@ -74,8 +92,35 @@ export function createApp(deps: AppDeps): Express {
       uptimeSeconds: () => Math.floor((now().getTime() - startedAt) / 1000),
     }),
   );
-  app.use('/agents', agentsRouter(service, { apiKey, allowedGitSchemes: config.GIT_ALLOWED_SCHEMES, budgetCeilings: budgetCeilings(config) }));
+  // Unauthenticated like /health, and bound to the same address: scrapers reach it where probes do.
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(
+    '/agents',
+    agentsRouter(service, {
+      apiKey,
+      allowedGitSchemes: config.GIT_ALLOWED_SCHEMES,
+      budgetCeilings: ceilings,
+      events: { log: new AgentEventLog(deps.redis), feed: deps.eventFeed, logger },
+    }),
+  );
 
+  const documented = operations({ allowedSchemes: config.GIT_ALLOWED_SCHEMES, ceilings });
+  const openApiDocument = buildOpenApiDocument(documented, API_VERSION);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+  // A documented path with another method: 405 naming the methods it has (RFC 9110), not 404.
+  app.use((req, res, next) => {
+    const allowed = documentedMethods(documented, req.path);
+    if (!allowed) {
+      next();
+      return;
+    }
+    res.set('Allow', allowed.join(', '));
+    next(new ApiError(405, 'method_not_allowed', `${req.method} is not allowed on ${req.path.slice(0, 200)}; allowed: ${allowed.join(', ')}`));
+  });
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

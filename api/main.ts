@@ -13,6 +13,7 @@ import { AgentStateStore } from '../state/agent-state-store';
 // The composition root wires the container remover the killswitch needs when no worker answers.
 import { deploymentOf, removeAgentContainers as removeContainersByLabel } from '../activities/sandbox';
 import { createApp, REDACTED_LOG_PATHS } from './app';
+import { startEventFeed } from './event-feed';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -38,7 +39,8 @@ async function main(): Promise<void> {
     ? (agentId: string) => removeContainersByLabel(docker, agentId, config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS, deploymentOf(config))
     : undefined;
   const pingSandbox = docker ? async () => void (await docker.ping()) : undefined;
-  const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox });
+  const eventFeed = startEventFeed(redis, { onError: (err) => logger.warn({ err: (err as Error).message }, 'event stream tail: read failed; retrying') });
+  const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox, eventFeed });
   const server = createServer(app);
   server.listen(config.ORCHESTRATOR_PORT, config.ORCHESTRATOR_HOST);
   await once(server, 'listening');
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;
+    await eventFeed.stop();
     await redis.quit().catch(() => redis.disconnect());
     await connection.close();
     logger.info('stopped');

@@ -8,6 +8,7 @@ import { AGENT_TYPES, GATE_PROFILES, type AgentBudgets } from '../domain/agent';
 import { GATE_NAMES, MISSING_GATES_POLICIES } from '../domain/gates';
 import { TASK_LIMITS } from '../domain/task';
 import { validateBranchName, validateRepositoryUrl, validateTaskId, type Validation } from '../domain/git-input';
+import { BRANCH_NAME_FORMAT, NO_CONTROL_CHARS, NO_CONTROL_CHARS_BUT_LINES, repositoryUrlFormat, TASK_ID_FORMAT } from './request-formats';
 
 export const MAX_LIST_ITEMS = 100;
 export const MAX_LIST_ITEM_LENGTH = 200;
@@ -17,29 +18,48 @@ export const PRIORITY_MAX = 10;
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-/** Free text may break lines and indent; other control characters (escape sequences, NUL) are refused. */
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Longest repository URL accepted, in characters (the git validator's 2048 UTF-16 units, for any text). */
+export const MAX_REPOSITORY_URL = 1024;
+// Spelled out rather than with the `i` flag: the OpenAPI document carries the pattern, and JSON Schema patterns have no flags.
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const requiredOr = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : message);
 
-function text(maxLength: number) {
-  return z
-    .string({ error: requiredOr('must be a string') })
-    .min(1, 'must not be empty')
-    .max(maxLength, `must be at most ${maxLength} characters`)
-    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters');
+/**
+ * At most `max` characters counted as JSON Schema counts them (code points, not UTF-16 units),
+ * declared as `maxLength` in the OpenAPI document.
+ */
+function maxChars<S extends z.ZodString>(schema: S, max: number) {
+  return schema.refine((s) => countChars(s) <= max, `must be at most ${max} characters`).meta({ maxLength: max });
 }
 
-/** Multi-line free text (instructions, descriptions), bounded in characters or UTF-8 bytes. */
+function countChars(s: string): number {
+  let n = 0;
+  for (const _ of s) n += 1;
+  return n;
+}
+
+function text(maxLength: number) {
+  return maxChars(
+    z
+      .string({ error: requiredOr('must be a string') })
+      .min(1, 'must not be empty')
+      .regex(NO_CONTROL_CHARS, 'must not contain control characters'),
+    maxLength,
+  );
+}
+
+/**
+ * Multi-line free text (instructions, descriptions), bounded in characters or UTF-8 bytes. A
+ * byte bound has no JSON Schema keyword: the document states it in the description.
+ */
 function freeText(max: number, unit: 'characters' | 'bytes' = 'characters') {
-  const size = (s: string) => (unit === 'bytes' ? Buffer.byteLength(s, 'utf8') : s.length);
-  return z
+  const base = z
     .string({ error: requiredOr('must be a string') })
     .min(1, 'must not be empty')
-    .refine((s) => size(s) <= max, `must be at most ${max} ${unit}`)
-    .refine((s) => !CONTROL_CHARS_BUT_LINES.test(s), 'must not contain control characters other than line breaks and tabs');
+    .regex(NO_CONTROL_CHARS_BUT_LINES, 'must not contain control characters other than line breaks and tabs');
+  if (unit === 'characters') return maxChars(base, max);
+  return base.refine((s) => Buffer.byteLength(s, 'utf8') <= max, `must be at most ${max} bytes`).meta({ description: `at most ${max} bytes of UTF-8` });
 }
 
 const workItemObject = z.strictObject(
@@ -59,23 +79,41 @@ const workItemObject = z.strictObject(
  * A work item as an id (the seed's contract) or an object. Dispatched on the value's type rather
  * than a zod union, so an error names the exact field instead of "invalid input".
  */
-const workItemRef = z.unknown().transform((value, ctx) => {
-  const parsed = (typeof value === 'string' ? text(MAX_LIST_ITEM_LENGTH) : workItemObject).safeParse(value);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
-  return z.NEVER;
-});
+const workItemRef = z
+  .unknown()
+  .transform((value, ctx) => {
+    const parsed = (typeof value === 'string' ? text(MAX_LIST_ITEM_LENGTH) : workItemObject).safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  })
+  // The same two shapes, for the OpenAPI document (the dispatch above is invisible to it).
+  .meta({ anyOf: [inputJsonSchema(text(MAX_LIST_ITEM_LENGTH)), inputJsonSchema(workItemObject)] });
+
+function inputJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  return rest;
+}
 
 function stringList(maxItems: number) {
   return z.array(text(MAX_LIST_ITEM_LENGTH), { error: 'must be an array of strings' }).max(maxItems, `must have at most ${maxItems} items`);
 }
 
-/** A string checked by one of the shared `domain/git-input` validators. */
-function validated(check: (value: string) => Validation) {
-  return z.string({ error: requiredOr('must be a string') }).superRefine((value, ctx) => {
+/**
+ * A string checked by one of the shared `domain/git-input` validators, then held to `format`
+ * (which the OpenAPI document publishes as its pattern); the validator speaks first, its
+ * reasons are the more precise.
+ */
+function validated(check: (value: string) => Validation, format: RegExp, formatMessage: string, max: number) {
+  const checked = z.string({ error: requiredOr('must be a string') }).superRefine((value, ctx) => {
     const result = check(value);
-    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.reason });
+    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.reason, continue: false });
   });
+  return maxChars(checked.regex(format, formatMessage), max);
+}
+
+function branchName() {
+  return validated(validateBranchName, BRANCH_NAME_FORMAT, 'must be a branch name of printable characters', 255);
 }
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
@@ -116,7 +154,7 @@ export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOpti
     .strictObject(
       {
         budgets: budgetsSchema(ceilings),
-        taskId: validated(validateTaskId),
+        taskId: validated(validateTaskId, TASK_ID_FORMAT, 'must be 1-128 characters of letters, digits, ".", "_" or "-"', 128),
         agentType: oneOf(AGENT_TYPES),
         gateProfile: oneOf(GATE_PROFILES).optional(),
         missingGates: oneOf(MISSING_GATES_POLICIES).optional(),
@@ -128,9 +166,14 @@ export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOpti
           .optional(),
         context: z.strictObject(
           {
-            repository: validated((url) => validateRepositoryUrl(url, allowedSchemes)),
-            branch: validated(validateBranchName),
-            baseBranch: validated(validateBranchName).optional(),
+            repository: validated(
+              (url) => validateRepositoryUrl(url, allowedSchemes),
+              repositoryUrlFormat(allowedSchemes),
+              `must be a repository URL like https://host/org/repo.git${allowedSchemes.includes('ssh') ? ' or git@host:org/repo.git' : ''}`,
+              MAX_REPOSITORY_URL,
+            ),
+            branch: branchName(),
+            baseBranch: branchName().optional(),
             instructions: freeText(TASK_LIMITS.instructionsBytes, 'bytes').optional(),
             workItems: z
               .array(workItemRef, { error: 'must be an array of work item ids or objects' })
@@ -142,6 +185,7 @@ export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOpti
               .min(1, 'must name at least one gate')
               .max(GATE_NAMES.length, `must have at most ${GATE_NAMES.length} items`)
               .refine((gates) => new Set(gates).size === gates.length, 'must not repeat a gate')
+              .meta({ uniqueItems: true })
               .optional(),
           },
           { error: requiredOr('must be an object') },
@@ -149,6 +193,21 @@ export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOpti
       },
       { error: requiredOr('must be a JSON object') },
     )
+    // The rules below, for the OpenAPI document: `context.gates` exactly when gateProfile is
+    // custom; `context.baseBranch` only for reviewers.
+    .meta({
+      allOf: [
+        {
+          if: { properties: { gateProfile: { const: 'custom' } }, required: ['gateProfile'] },
+          then: { properties: { context: { required: ['gates'] } } },
+          else: { properties: { context: { not: { required: ['gates'] } } } },
+        },
+        {
+          if: { properties: { agentType: { const: 'reviewer' } } },
+          else: { properties: { context: { not: { required: ['baseBranch'] } } } },
+        },
+      ],
+    })
     .superRefine((body, ctx) => {
       const gates = body.context.gates;
       if (body.gateProfile === 'custom' && !gates) {
@@ -174,6 +233,42 @@ export const agentIdSchema = z
   .string()
   .regex(UUID, 'must be a UUID')
   .transform((id) => id.toLowerCase());
+
+/** A query parameter holding a whole number in `[min, max]`; anything else (`1.5`, `''`, `1e3`) is refused. */
+function queryInt(min: number, max: number) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(min, `must be between ${min} and ${max}`)
+      .max(max, `must be between ${min} and ${max}`),
+  );
+}
+
+export const MAX_TRANSCRIPT_PAGE = 500;
+export const MAX_TRANSCRIPT_FROM = 1_000_000;
+
+/** Query of `GET /agents/:agentId/transcript`. */
+export const transcriptQuerySchema = z.strictObject(
+  {
+    from: queryInt(0, MAX_TRANSCRIPT_FROM).default(0),
+    limit: queryInt(1, MAX_TRANSCRIPT_PAGE).default(100),
+  },
+  { error: 'must be an object' },
+);
+
+/** The `Last-Event-ID` header: a stream entry id as the event stream sends them (`1700000000000-0`); `1700000000000` means `-0`. */
+export const lastEventIdSchema = z
+  .string()
+  .regex(/^[0-9]{1,15}(?:-[0-9]{1,15})?$/, 'must be an event id as sent in the stream (like 1700000000000-0)')
+  .optional();
+
+/** The `Idempotency-Key` header of `POST /agents/:agentId/retry`. */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"')
+  .optional();
 
 /** One problem with a request, by field path (`context.workItems.3`). */
 export interface FieldIssue {

@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../api/app';
+import { startEventFeed } from '../api/event-feed';
 import { AgentStateStore } from '../state/agent-state-store';
 import { createRemoteRepo, nodeProjectFiles } from '../test/support/git-fixtures';
 import { startHarness } from '../test/support/harness';
@@ -31,7 +32,8 @@ async function main(): Promise<void> {
     res.end();
   });
   await new Promise<void>((resolve) => gitHost.listen(0, '127.0.0.1', resolve));
-  const app = createApp({ client: h.client, redis: h.redis, store: new AgentStateStore(h.redis, { terminalTtlSeconds: 3600 }), config: h.config, logger: pino({ level: 'silent' }) });
+  const eventFeed = startEventFeed(h.redis);
+  const app = createApp({ client: h.client, redis: h.redis, store: new AgentStateStore(h.redis, { terminalTtlSeconds: 3600 }), config: h.config, logger: pino({ level: 'silent' }), eventFeed });
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${JSON.stringify({ bench: 'fail-fast', spawnToFailed: results })}\n`);
   } finally {
+    await eventFeed.stop();
     server.close();
     server.closeAllConnections();
     gitHost.close();

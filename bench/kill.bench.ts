@@ -23,6 +23,7 @@ import pino from 'pino';
 import { loadConfig } from '../config';
 import { AgentStateStore } from '../state/agent-state-store';
 import { createApp } from '../api/app';
+import { startEventFeed } from '../api/event-feed';
 import { createRemoteRepo, nodeProjectFiles } from '../test/support/git-fixtures';
 import { startHarness } from '../test/support/harness';
 
@@ -54,7 +55,8 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 1 });
   const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600 });
-  const app = createApp({ client, redis, store, config, logger: pino({ level: 'silent' }) });
+  const eventFeed = startEventFeed(redis);
+  const app = createApp({ client, redis, store, config, logger: pino({ level: 'silent' }), eventFeed });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
     });
     await mode.stop();
     await connection.close();
+    await eventFeed.stop();
     redis.disconnect();
   }
 }

@@ -74,6 +74,8 @@ export interface AgentRunInput {
   turnsPerRun?: number;
   /** Set only by continue-as-new: where the previous run left off. */
   resume?: AgentLoopCheckpoint;
+  /** The agent this run retries (`POST /agents/:id/retry`). */
+  retryOf?: string;
 }
 
 export interface AgentLoopCheckpoint {

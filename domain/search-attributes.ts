@@ -11,6 +11,8 @@ export const SA = {
   agentStatus: defineSearchAttributeKey('AgentStatus', SearchAttributeType.KEYWORD),
   repository: defineSearchAttributeKey('Repository', SearchAttributeType.KEYWORD),
   gateProfile: defineSearchAttributeKey('GateProfile', SearchAttributeType.KEYWORD),
+  /** The agent a run retries (`POST /agents/:id/retry`); absent on first runs. */
+  retryOf: defineSearchAttributeKey('RetryOf', SearchAttributeType.KEYWORD),
 } as const;
 
 export const SEARCH_ATTRIBUTE_NAMES = Object.values(SA).map((k) => k.name);

@@ -6,4 +6,11 @@ export const keys = {
   transcript: (agentId: string) => `orchestrator:transcript:${agentId}`,
   audit: 'orchestrator:audit',
   spawnClaim: (taskId: string, agentType: string) => `orchestrator:spawn:${taskId}:${agentType}`,
+  /** Event stream of one agent (state/agent-events.ts), and of all agents. */
+  agentEvents: (agentId: string) => `orchestrator:agent-events:${agentId}`,
+  allEvents: 'orchestrator:agent-events',
+  /** Which events an agent's stream already holds, by dedup key. */
+  agentEventsSeen: (agentId: string) => `orchestrator:agent-events-seen:${agentId}`,
+  /** The agent a retry with this Idempotency-Key started. */
+  retryIdempotency: (agentId: string, idempotencyKey: string) => `orchestrator:retry:${agentId}:${idempotencyKey}`,
 } as const;

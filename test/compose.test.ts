@@ -16,7 +16,7 @@ const COMPOSE_FILE = 'temporal-docker-compose.yml';
 const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
 
 const EXPECTED_SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'valkey', 'worker', 'api'];
-const SEARCH_ATTRIBUTES = ['TaskId', 'AgentType', 'AgentStatus', 'Repository', 'GateProfile'];
+const SEARCH_ATTRIBUTES = ['TaskId', 'AgentType', 'AgentStatus', 'Repository', 'GateProfile', 'RetryOf'];
 const DOCKER_SOCKET = '/var/run/docker.sock';
 /** Values for the variables the file requires (`${VAR:?...}`). */
 const REQUIRED_ENV = { CLAUDE_API_KEY: 'test-model-key', ORCHESTRATOR_API_KEY: 'test-api-key-0123456789' };

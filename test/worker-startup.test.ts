@@ -14,6 +14,7 @@ import pino from 'pino';
 import { loadConfig } from '../config';
 import { AgentStateStore } from '../state/agent-state-store';
 import { createApp } from '../api/app';
+import { startEventFeed } from '../api/event-feed';
 import { testEnv } from './support/env';
 import { connectTestRedis } from './support/redis';
 
@@ -91,6 +92,7 @@ describe('readiness with the sandbox enabled', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: testEnv.temporalAddress, ORCHESTRATOR_API_KEY: 'k'.repeat(32), TEMPORAL_TASK_QUEUE: `ready-${randomUUID()}` });
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const redis = connectTestRedis();
+    const eventFeed = startEventFeed(redis);
     const app = createApp({
       client: new Client({ connection }),
       redis,
@@ -98,6 +100,7 @@ describe('readiness with the sandbox enabled', () => {
       config,
       logger: pino({ level: 'silent' }),
       pingSandbox: () => Promise.reject(new Error('connect ENOENT /nonexistent/docker.sock')),
+      eventFeed,
     });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -111,6 +114,7 @@ describe('readiness with the sandbox enabled', () => {
       expect(body.checks.valkey?.status).toBe('up');
     } finally {
       server.close();
+      await eventFeed.stop();
       await redis.quit();
       await connection.close();
     }

@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../../config';
 import { AgentStateStore } from '../../state/agent-state-store';
 import { createApp, type AppDeps } from '../../api/app';
+import { startEventFeed, type EventFeed } from '../../api/event-feed';
 import { testEnv } from '../support/env';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
@@ -23,6 +24,7 @@ export interface TestApi {
   client: Client;
   redis: Redis;
   store: AgentStateStore;
+  eventFeed: EventFeed;
   /** Every log line the app wrote. */
   logs: string[];
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
@@ -47,7 +49,7 @@ export interface TestResponse {
 
 export interface TestApiOptions {
   env?: Record<string, string>;
-  deps?: Partial<Omit<AppDeps, 'config' | 'logger'>>;
+  deps?: Partial<Omit<AppDeps, 'config' | 'logger' | 'eventFeed'>>;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -77,7 +79,8 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on('error', () => undefined); // expected while a test stops its own Valkey
   const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600 });
-  const app = createApp({ client, redis, store, config, logger, tuning: { statusQueryTimeoutMs: 2000 }, ...options.deps });
+  const eventFeed = startEventFeed(redis);
+  const app = createApp({ client, redis, store, config, logger, eventFeed, tuning: { statusQueryTimeoutMs: 2000 }, ...options.deps });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -90,6 +93,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     client,
     redis,
     store,
+    eventFeed,
     logs,
     async request(method, path, { body, headers = {}, anonymous = false } = {}) {
       const sendHeaders: Record<string, string> = { ...(anonymous ? {} : { 'X-API-Key': TEST_API_KEY }) };
@@ -116,6 +120,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
         server.closeAllConnections();
       });
       await connection.close();
+      await eventFeed.stop();
       redis.disconnect();
     },
   };

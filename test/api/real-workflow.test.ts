@@ -12,6 +12,7 @@ import pino from 'pino';
 import { AgentStateStore } from '../../state/agent-state-store';
 import { readKillAudit } from '../../state/audit-log';
 import { createApp } from '../../api/app';
+import { startEventFeed, type EventFeed } from '../../api/event-feed';
 import { requesterIdentity } from '../../api/auth';
 import { createRemoteRepo, git, nodeProjectFiles, showFile } from '../support/git-fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
@@ -32,12 +33,14 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
   let server: Server;
   let baseUrl: string;
   let remote: { dir: string; url: string };
+  let eventFeed: EventFeed | undefined;
 
   beforeAll(async () => {
     // A deadline far above a signal-path kill (about a second), so any `forced` answer is a real failure.
     h = await startHarness({ ORCHESTRATOR_API_KEY: API_KEY, KILL_DEADLINE_SECONDS: '20' });
     store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600 });
-    const app = createApp({ client: h.client, redis: h.redis, store, config: h.config, logger: pino({ level: 'silent' }) });
+    eventFeed = startEventFeed(h.redis);
+    const app = createApp({ client: h.client, redis: h.redis, store, config: h.config, logger: pino({ level: 'silent' }), eventFeed });
     server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -70,6 +73,7 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
         server.closeAllConnections();
       });
     }
+    await eventFeed?.stop();
     await h?.close();
   });
 

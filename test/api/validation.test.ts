@@ -51,7 +51,7 @@ describe('REST API: authentication, validation and error shape', () => {
     it('refuses to build the app without an API key', () => {
       const logger = pino({ level: 'silent' });
       const config = { ...api.config, ORCHESTRATOR_API_KEY: undefined };
-      expect(() => createApp({ client: api.client, redis: api.redis, store: api.store, config, logger })).toThrow(AuthConfigurationError);
+      expect(() => createApp({ client: api.client, redis: api.redis, store: api.store, config, logger, eventFeed: api.eventFeed })).toThrow(AuthConfigurationError);
     });
 
     it('runs without auth only when ORCHESTRATOR_AUTH_DISABLED=true, warning at start', async () => {
@@ -205,12 +205,21 @@ describe('REST API: authentication, validation and error shape', () => {
 
     it.each([
       ['GET', '/nowhere'],
-      ['GET', '/agents/spawn'],
-      ['DELETE', '/agents/00000000-0000-4000-8000-000000000000/status'],
+      ['GET', '/agents/nowhere/at/all'],
     ])('answers unknown route %s %s with a JSON 404', async (method, path) => {
       const res = await api.request(method, path);
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ error: { code: 'not_found', message: expect.stringContaining('no route') } });
+    });
+
+    it.each([
+      ['GET', '/agents/spawn', 'POST'],
+      ['DELETE', '/agents/00000000-0000-4000-8000-000000000000/status', 'GET, HEAD'],
+    ])('answers %s %s, a route with other methods, with 405 and Allow: %s', async (method, path, allow) => {
+      const res = await api.request(method, path);
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(res.body.error).toMatchObject({ code: 'method_not_allowed', message: expect.stringContaining(`allowed: ${allow}`) });
     });
 
     it('answers 404 not_found for an agent nobody knows', async () => {

@@ -1,0 +1,124 @@
+/**
+ * What an agent run reports as it goes: one event per lifecycle transition, phase, model turn,
+ * tool batch and gate phase. Events are appended to a Valkey stream per agent and to one global
+ * stream (state/agent-events.ts) and served as Server-Sent Events by the API. Pure types and
+ * formatting only, so workflow code can import it.
+ *
+ * Nothing here carries a tool's output or the model's text: only short, redacted one-liners
+ * (`bash: npm test → exit 1`), so an event never holds more of the conversation than a command line.
+ */
+import type { AgentPhase, AgentType } from './agent';
+import type { GateName, GateOutcome, GatePhase } from './gates';
+import type { AgentStatus } from './lifecycle';
+
+export const AGENT_EVENT_TYPES = ['lifecycle', 'phase', 'turn', 'tools', 'gates', 'retried'] as const;
+export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
+
+interface EventBase {
+  agentId: string;
+  /** ISO time the event happened (the workflow's clock for lifecycle and phase events). */
+  at: string;
+}
+
+/** A status change; `from`, `to`, `reason` as on `orchestrator:events`. */
+export interface LifecycleAgentEvent extends EventBase {
+  type: 'lifecycle';
+  taskId: string;
+  agentType?: AgentType;
+  from: AgentStatus | null;
+  to: AgentStatus;
+  reason?: string;
+  /** Set on the first event of a run started by `POST /agents/:id/retry`. */
+  retryOf?: string;
+}
+
+export interface PhaseAgentEvent extends EventBase {
+  type: 'phase';
+  taskId: string;
+  phase: AgentPhase;
+}
+
+/** The model answered: turn number (1-based), tokens, cost when known, the tool calls it asked for. */
+export interface TurnAgentEvent extends EventBase {
+  type: 'turn';
+  agentType?: AgentType;
+  turn: number;
+  stopReason: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd?: number;
+  /** One redacted line per requested tool call, e.g. `bash: npm test`. */
+  tools: string[];
+}
+
+/** A tool batch finished: one redacted line per call with its outcome, e.g. `bash: npm test → exit 1`. */
+export interface ToolsAgentEvent extends EventBase {
+  type: 'tools';
+  agentType?: AgentType;
+  turn: number;
+  tools: string[];
+  failed: number;
+}
+
+export interface GatesAgentEvent extends EventBase {
+  type: 'gates';
+  phase: GatePhase;
+  round: number;
+  passed: boolean;
+  gates: { name: GateName; outcome: GateOutcome; durationMs: number }[];
+}
+
+/** The run was retried as a new agent (`POST /agents/:id/retry`); appended to the old agent's stream. */
+export interface RetriedAgentEvent extends EventBase {
+  type: 'retried';
+  retriedAs: string;
+}
+
+export type AgentEvent = LifecycleAgentEvent | PhaseAgentEvent | TurnAgentEvent | ToolsAgentEvent | GatesAgentEvent | RetriedAgentEvent;
+
+/** An event as read back from a stream: its stream entry id is the SSE event id. */
+export interface StoredAgentEvent {
+  id: string;
+  event: AgentEvent;
+}
+
+export const MAX_SUMMARY_LINE = 120;
+const TOOL_LABELS: Readonly<Record<string, string>> = { str_replace_based_edit_tool: 'edit', bash: 'bash' };
+
+/**
+ * One line naming a tool call: `bash: npm test`, `edit: create src/a.ts`. `redact` is applied
+ * before anything is cut, so a secret is never left half-shown by truncation.
+ */
+export function describeToolCall(name: string, input: unknown, redact: (text: string) => string): string {
+  const args = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const label = TOOL_LABELS[name] ?? name;
+  let detail = '';
+  if (name === 'bash') detail = typeof args.command === 'string' ? args.command : args.restart ? 'restart' : '';
+  else if (name === 'str_replace_based_edit_tool') detail = [args.command, args.path].filter((v) => typeof v === 'string').join(' ');
+  return oneLine(`${label}: ${redact(detail)}`);
+}
+
+/** A tool call line with its outcome: `bash: npm test → exit 1`, `edit: create a.ts → ok`. */
+export function describeToolOutcome(call: string, outcome: string): string {
+  const suffix = ` → ${outcome}`;
+  return `${oneLine(call, MAX_SUMMARY_LINE - suffix.length)}${suffix}`;
+}
+
+/** Whitespace collapsed to single spaces, cut to `max` characters with `…`. */
+export function oneLine(text: string, max = MAX_SUMMARY_LINE): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/** Several lines joined with `; ` into one bounded line (`…and 3 more` when cut). */
+export function joinBounded(lines: readonly string[], max = 2 * MAX_SUMMARY_LINE): string {
+  let out = '';
+  for (const [i, line] of lines.entries()) {
+    const rest = lines.length - i;
+    const next = out ? `${out}; ${line}` : line;
+    const tail = rest > 1 ? `; …and ${rest - 1} more` : '';
+    if (next.length + tail.length > max && out) return `${out}; …and ${rest} more`;
+    out = next;
+  }
+  return oneLine(out, max);
+}

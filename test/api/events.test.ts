@@ -1,0 +1,119 @@
+/**
+ * The event stream endpoints over real Valkey: events are appended through the same event log the
+ * activities use, and read back over HTTP as Server-Sent Events, as a coordinator would.
+ * (test/observe-run.test.ts follows a real agent run end to end.)
+ */
+import { randomUUID } from 'node:crypto';
+import type { AgentEvent } from '../../domain/agent-events';
+import { AgentEventLog } from '../../state/agent-events';
+import { connectSse } from '../support/sse';
+import { startTestApi, TEST_API_KEY, type TestApi } from './api-harness';
+
+const auth = { 'X-API-Key': TEST_API_KEY };
+
+describe('event streams over SSE', () => {
+  let api: TestApi;
+  let log: AgentEventLog;
+  beforeAll(async () => {
+    api = await startTestApi();
+    log = new AgentEventLog(api.redis);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  /** An agent the API knows (its Valkey projection), in `status`. */
+  async function knownAgent(status: 'running' | 'completed' = 'running'): Promise<string> {
+    const agentId = randomUUID();
+    const at = new Date().toISOString();
+    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status, spawnedAt: at } });
+    return agentId;
+  }
+  const turn = (agentId: string, n: number): AgentEvent => ({ type: 'turn', agentId, turn: n, stopReason: 'tool_use', inputTokens: 100, outputTokens: 50, tools: [`bash: echo ${n}`], at: new Date().toISOString() });
+  const finished = (agentId: string): AgentEvent => ({ type: 'lifecycle', agentId, taskId: 'T', from: 'running', to: 'completed', at: new Date().toISOString() });
+
+  it('sends the backlog then live events in order, each with its stream id, and ends after the final lifecycle event', async () => {
+    const agentId = await knownAgent();
+    await log.append(turn(agentId, 1), { dedupKey: 'turn:1' });
+    const sse = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, auth);
+    expect(sse.status).toBe(200);
+    expect(sse.headers.get('content-type')).toContain('text/event-stream');
+    await sse.waitFor(1);
+    await log.append(turn(agentId, 2), { dedupKey: 'turn:2' });
+    await log.append(finished(agentId), { dedupKey: 'final' });
+    await sse.ended;
+    expect(sse.events.map((e) => e.event)).toEqual(['turn', 'turn', 'lifecycle']);
+    expect(sse.events.map((e) => (JSON.parse(e.data) as { turn?: number }).turn)).toEqual([1, 2, undefined]);
+    const stored = await log.readAfter(agentId, '0', 10);
+    expect(sse.events.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+  });
+
+  it('resumes right after Last-Event-ID: no gap, no duplicate', async () => {
+    const agentId = await knownAgent();
+    for (let n = 1; n <= 3; n++) await log.append(turn(agentId, n), { dedupKey: `turn:${n}` });
+    const first = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, auth);
+    const seen = await first.waitFor(2);
+    first.close();
+    await log.append(turn(agentId, 4), { dedupKey: 'turn:4' });
+    const again = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, { ...auth, 'Last-Event-ID': seen[1]!.id! });
+    await log.append(finished(agentId), { dedupKey: 'final' });
+    await again.ended;
+    const turns = [...seen.slice(0, 2), ...again.events].map((e) => (JSON.parse(e.data) as { turn?: number; type: string }).turn ?? e.event);
+    expect(turns).toEqual([1, 2, 3, 4, 'lifecycle']);
+  });
+
+  it('answers 204 to a reconnect after the run ended, so EventSource stops reconnecting', async () => {
+    const agentId = await knownAgent('completed');
+    const { id } = await log.append(finished(agentId), { dedupKey: 'final' });
+    const res = await fetch(`${api.baseUrl}/agents/${agentId}/events`, { headers: { ...auth, 'Last-Event-ID': id } });
+    expect(res.status).toBe(204);
+    // Without Last-Event-ID a finished run is replayed whole, then the stream ends.
+    const replay = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, auth);
+    await replay.ended;
+    expect(replay.events.map((e) => e.id)).toEqual([id]);
+  });
+
+  it('writes an event once however often its append is repeated (a retried activity)', async () => {
+    const agentId = await knownAgent();
+    const a = await log.append(turn(agentId, 1), { dedupKey: 'turn:1' });
+    const b = await log.append(turn(agentId, 1), { dedupKey: 'turn:1' });
+    expect(a.appended).toBe(true);
+    expect(b).toEqual({ id: a.id, appended: false });
+    expect(await log.readAfter(agentId, '0', 10)).toHaveLength(1);
+  });
+
+  it('streams every agent on /agents/events, from Last-Event-ID', async () => {
+    const [a, b] = [await knownAgent(), await knownAgent()];
+    const all = await connectSse(`${api.baseUrl}/agents/events`, auth);
+    await log.append(turn(a, 1), { dedupKey: 'turn:1' });
+    await log.append(turn(b, 1), { dedupKey: 'turn:1' });
+    await log.append(turn(a, 2), { dedupKey: 'turn:2' });
+    // Other test files share this Valkey: look only at these two agents.
+    const mine = () => all.events.filter((e) => [a, b].includes((JSON.parse(e.data) as { agentId: string }).agentId));
+    await waitUntil(() => mine().length === 3);
+    all.close();
+    expect(mine().map((e) => JSON.parse(e.data) as { agentId: string; turn: number }).map((e) => `${e.agentId === a ? 'a' : 'b'}${e.turn}`)).toEqual(['a1', 'b1', 'a2']);
+
+    const resumed = await connectSse(`${api.baseUrl}/agents/events`, { ...auth, 'Last-Event-ID': mine()[0]!.id! });
+    await waitUntil(() => resumed.events.some((e) => e.id === mine()[2]!.id));
+    resumed.close();
+    expect(resumed.events.map((e) => e.id)).not.toContain(mine()[0]!.id);
+  });
+
+  it('refuses a malformed Last-Event-ID (400 naming it), an unknown agent (404), and a missing key (401)', async () => {
+    const agentId = await knownAgent();
+    const bad = await api.request('GET', `/agents/${agentId}/events`, { headers: { 'Last-Event-ID': 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('Last-Event-ID:');
+    expect((await api.request('GET', `/agents/${randomUUID()}/events`)).status).toBe(404);
+    expect((await api.request('GET', '/agents/events', { anonymous: true })).status).toBe(401);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

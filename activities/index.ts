@@ -5,6 +5,8 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ModelPrice } from '../domain/pricing';
+import { redactSecrets } from '../scanner';
+import type { AgentEventLog } from '../state/agent-events';
 import type { AgentStateStore } from '../state/agent-state-store';
 import type { TranscriptStore } from '../state/transcript-store';
 import { classifyFailures } from './failures';
@@ -30,6 +32,8 @@ export type * from './state/activities';
 export interface ActivityDeps {
   states: AgentStateStore;
   transcripts: TranscriptStore;
+  /** Turn, tool batch and gate events (lifecycle events come with the state writes). */
+  events: AgentEventLog;
   anthropic: Anthropic;
   workspaces: GitWorkspaces;
   /** HOME directories of agents whose commands run without a sandbox. */
@@ -54,12 +58,13 @@ export interface ActivityDeps {
     /** WORKSPACE_MAX_MB in bytes. */
     workspaceMaxBytes: number;
   };
-  /** Applied to gate output before it leaves the worker (secrets out). */
+  /** Applied to gate output, digests and events before they leave the worker (secrets out). @default redactSecrets */
   redact?: (text: string) => string;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { settings, transcripts } = deps;
+  const { settings, transcripts, events } = deps;
+  const redact = deps.redact ?? redactSecrets;
   const runnerFor = runnerChoice(deps.runtime);
   const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model, price: settings.price };
   return classifyFailures({
@@ -71,6 +76,8 @@ export function createActivities(deps: ActivityDeps) {
       price: settings.price,
       promptCache: settings.promptCache,
       context: settings.context,
+      events,
+      redact,
       diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
       sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
     }),
@@ -78,6 +85,8 @@ export function createActivities(deps: ActivityDeps) {
       runtime: deps.runtime,
       runnerFor,
       transcripts,
+      events,
+      redact,
       toolTimeoutMs: settings.toolTimeoutMs,
       toolOutputMaxBytes: settings.toolOutputMaxBytes,
       workspaceMaxBytes: settings.workspaceMaxBytes,
@@ -90,7 +99,8 @@ export function createActivities(deps: ActivityDeps) {
       coordinator: deps.coordinator,
       gateTimeoutMs: settings.gateTimeoutMs,
       coverageThreshold: settings.coverageThreshold,
-      redact: deps.redact,
+      events,
+      redact,
     }),
   });
 }

@@ -31,6 +31,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { createApp } from '../api/app';
+import { startEventFeed } from '../api/event-feed';
 import { loadConfig } from '../config';
 import { AgentStateStore } from '../state/agent-state-store';
 import { keys } from '../state/keys';
@@ -507,7 +508,8 @@ async function startApi(env: Record<string, string>, tuning: Record<string, numb
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1 });
   const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600 });
-  const app = createApp({ client, redis, store, config, logger: pino({ level: 'silent' }), tuning });
+  const eventFeed = startEventFeed(redis);
+  const app = createApp({ client, redis, store, config, logger: pino({ level: 'silent' }), tuning, eventFeed });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -525,6 +527,7 @@ async function startApi(env: Record<string, string>, tuning: Record<string, numb
         server.closeAllConnections();
       });
       await connection.close();
+      await eventFeed.stop();
       redis.disconnect();
     },
   };

@@ -158,6 +158,11 @@ export const configSchema = z.object({
   /** How long an acknowledged kill waits for the workflow to reach `killed` before the API terminates it. */
   KILL_DEADLINE_SECONDS: int(1, 3600).default(30),
   REAPER_INTERVAL_SECONDS: int(5, 24 * 3600).default(300),
+  /** Where the worker serves Temporal's SDK metrics for Prometheus (`host:port`, at /metrics); `off` disables. */
+  WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^(off|[A-Za-z0-9.:[\]-]+:\d{1,5})$/, 'must be host:port (e.g. 0.0.0.0:9464) or off')
+    .default('127.0.0.1:9464'),
 
   /**
    * Slot budgets of one worker process (see README, "Sizing a worker"). Model calls wait minutes

@@ -27,6 +27,8 @@ export interface LifecycleAgentEvent extends EventBase {
   agentType?: AgentType;
   from: AgentStatus | null;
   to: AgentStatus;
+  /** The phase the run entered with this change. */
+  phase?: AgentPhase;
   reason?: string;
   /** Set on the first event of a run started by `POST /agents/:id/retry`. */
   retryOf?: string;

@@ -157,6 +157,8 @@ export interface AgentStatusView {
   progress?: AgentProgress;
   /** Set when the run failed with `BudgetExceeded`: which budget. */
   exceededBudget?: BudgetName;
+  /** The agent this run retries. */
+  retryOf?: string;
 }
 
 export interface KillRequest {

@@ -9,6 +9,14 @@ cd "$ROOT"
 # docker-compose: test/compose.test.ts; bubblewrap: the namespace sandbox; procps: `ps` in tests;
 # openssh-client: ssh-keygen in the scanner's private-key tests.
 ensure_tools redis-server docker.io busybox-static docker-compose bubblewrap procps openssh-client
+# schemathesis (PyPI) checks the API against its OpenAPI document (test/api/openapi-contract.test.ts).
+SCHEMATHESIS_VERSION="4.32.5"
+export SCHEMATHESIS_BIN="$ROOT/.tools/schemathesis/bin/st"
+if ! "$SCHEMATHESIS_BIN" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION into .tools/"
+  python3 -m venv "$ROOT/.tools/schemathesis"
+  "$ROOT/.tools/schemathesis/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 export TEMPORAL_TEST_PORT="${TEMPORAL_TEST_PORT:-7299}"
 export VALKEY_TEST_PORT="${VALKEY_TEST_PORT:-6399}"

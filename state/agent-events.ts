@@ -9,6 +9,9 @@ import type Redis from 'ioredis';
 import type { AgentEvent, StoredAgentEvent } from '../domain/agent-events';
 import { keys } from './keys';
 
+/** Entries kept (approximately: `MAXLEN ~`) per agent and in the global stream. */
+export const EVENT_STREAM_LIMITS = { perAgent: 10_000, global: 100_000 } as const;
+
 export interface AgentEventLogOptions {
   /**
    * Entries kept per agent (approximately: `MAXLEN ~`).
@@ -52,8 +55,8 @@ export class AgentEventLog {
     private readonly redis: Redis,
     options: AgentEventLogOptions = {},
   ) {
-    this.maxPerAgent = options.maxPerAgent ?? 10_000;
-    this.maxGlobal = options.maxGlobal ?? 100_000;
+    this.maxPerAgent = options.maxPerAgent ?? EVENT_STREAM_LIMITS.perAgent;
+    this.maxGlobal = options.maxGlobal ?? EVENT_STREAM_LIMITS.global;
   }
 
   /** Appends to the agent's stream and the global one; `appended` is false for a repeated key. */

@@ -6,6 +6,8 @@
 import type Redis from 'ioredis';
 import type { AgentContext, AgentStatusView, AgentType } from '../domain/agent';
 import { TERMINAL_STATUSES, type AgentStatus } from '../domain/lifecycle';
+import type { LifecycleAgentEvent, PhaseAgentEvent } from '../domain/agent-events';
+import { EVENT_STREAM_LIMITS } from './agent-events';
 import { keys } from './keys';
 
 export interface StoredAgentState extends AgentStatusView {
@@ -49,16 +51,21 @@ export interface AgentStateWrite {
 }
 
 // Returns {applied, previousStatus}. Applied only when seq is newer and the stored state is not
-// terminal (or is the same terminal state). Publishes an event only when the status changed.
+// terminal (or is the same terminal state). A status change is published on the pub/sub channel
+// and appended to the agent's and the global event streams; a phase change only to the streams.
+// Both happen in the same script as the write, so a retried write (same seq) adds no event.
 const APPLY_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
 local seq = tonumber(ARGV[1])
 local newStatus = ARGV[5]
+local newPhase = ARGV[8]
 local prev = ''
+local prevPhase = ''
 if cur then
   local ok, decoded = pcall(cjson.decode, cur)
   if ok and type(decoded) == 'table' then
     prev = decoded['status'] or ''
+    prevPhase = decoded['phase'] or ''
     if tonumber(decoded['seq'] or -1) >= seq then return {0, prev} end
     for term in string.gmatch(ARGV[6], '[^,]+') do
       if prev == term and newStatus ~= prev then return {0, prev} end
@@ -72,10 +79,24 @@ if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
 end
+local streamed = nil
 if prev ~= newStatus then
   local event = cjson.decode(ARGV[4])
   if prev == '' then event['from'] = cjson.null else event['from'] = prev end
   redis.call('PUBLISH', KEYS[3], cjson.encode(event))
+  streamed = cjson.decode(ARGV[9])
+  streamed['from'] = event['from']
+elseif newPhase ~= '' and newPhase ~= prevPhase then
+  streamed = cjson.decode(ARGV[10])
+end
+if streamed then
+  local data = cjson.encode(streamed)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*', 'type', streamed['type'], 'data', data)
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[12], '*', 'type', streamed['type'], 'data', data)
+end
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[4], ttl)
+  redis.call('EXPIRE', KEYS[6], ttl)
 end
 return {1, prev}
 `;
@@ -116,13 +137,29 @@ export class AgentStateStore {
       costUsd: view.progress?.costUsd,
       exceededBudget: view.exceededBudget,
     });
+    // The stream's lifecycle event carries more than the channel's seed shape; `from` is filled in by the script.
+    const lifecycle: Omit<LifecycleAgentEvent, 'from'> = stripUndefined({
+      type: 'lifecycle' as const,
+      agentId: view.agentId,
+      taskId: view.taskId,
+      agentType: view.agentType,
+      to: view.status,
+      phase: view.phase,
+      reason: w.reason,
+      retryOf: view.retryOf,
+      at: w.at,
+    });
+    const phase: PhaseAgentEvent | undefined = view.phase && { type: 'phase', agentId: view.agentId, taskId: view.taskId, phase: view.phase, at: w.at };
     const terminal = TERMINAL_STATUSES.includes(view.status);
     const [applied, prev] = (await this.redis.eval(
       APPLY_SCRIPT,
-      3,
+      6,
       keys.agent(view.agentId),
       keys.task(view.taskId),
       keys.events,
+      keys.agentEvents(view.agentId),
+      keys.allEvents,
+      keys.agentEventsSeen(view.agentId),
       String(w.seq),
       JSON.stringify(agent),
       JSON.stringify(task),
@@ -130,6 +167,11 @@ export class AgentStateStore {
       view.status,
       TERMINAL_STATUSES.join(','),
       String(terminal ? this.options.terminalTtlSeconds : 0),
+      view.phase ?? '',
+      JSON.stringify(lifecycle),
+      JSON.stringify(phase ?? {}),
+      String(EVENT_STREAM_LIMITS.perAgent),
+      String(EVENT_STREAM_LIMITS.global),
     )) as [number, string];
     return { applied: applied === 1, previousStatus: (prev || null) as AgentStatus | null };
   }

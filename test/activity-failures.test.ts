@@ -48,6 +48,7 @@ describe('activity failures reach the workflow with their declared type and retr
   const deps: ActivityDeps = {
     states: dep,
     transcripts: dep,
+    events: dep,
     anthropic: dep,
     workspaces: dep,
     homes: dep,

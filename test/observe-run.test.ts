@@ -14,6 +14,9 @@ import { SA } from '../domain/search-attributes';
 import { createRemoteRepo, nodeProjectFiles, showFile } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
 import { parsePrometheus, sample } from './support/prometheus';
+import { connectSse, type SseEvent } from './support/sse';
+import { AgentEventLog } from '../state/agent-events';
+import type { AgentEvent } from '../domain/agent-events';
 
 const API_KEY = 'observe-api-key-0123456789abcdef';
 /** Shaped like a live Anthropic key, made fresh per run so no scanner allowlist knows it. */
@@ -81,6 +84,102 @@ describe('watching, reading and retrying agent runs', () => {
       `agent ${agentId} to finish`,
     );
   const metrics = async () => parsePrometheus(await (await fetch(`${baseUrl}/metrics`)).text());
+  /** Waits until an event matching `match` arrived on `sse`. */
+  const waitForEvent = async (sse: Awaited<ReturnType<typeof connectSse>>, match: (e: AgentEvent) => boolean): Promise<SseEvent> =>
+    eventually(async () => sse.events.find((e) => match(JSON.parse(e.data) as AgentEvent)), 30_000, 'an event');
+  /** The user-metadata summary of every scheduled activity, in order (what the Web UI lists). */
+  const activitySummaries = async (history: Awaited<ReturnType<ReturnType<Harness['client']['workflow']['getHandle']>['fetchHistory']>>): Promise<string[]> => {
+    const converter = h.client.options.loadedDataConverter.payloadConverter;
+    return (history.events ?? []).flatMap((e) => {
+      const summary = e.activityTaskScheduledEventAttributes ? e.userMetadata?.summary : undefined;
+      return summary ? [converter.fromPayload<string>(summary)] : [];
+    });
+  };
+
+  it('streams a whole run in order over SSE; a reconnect with Last-Event-ID mid-run misses nothing and repeats nothing; metrics follow', async () => {
+    const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'bash', input: { command: 'echo one > one.txt' } }] },
+      // The client disconnects while the run waits here.
+      { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'two.txt', file_text: 'two\n' } }], delayMs: 1500 },
+      { text: 'Done: two files.' },
+    ]);
+    const tester = { agent_type: 'tester' };
+    const before = await metrics();
+    const agentId = await spawn(taskId, 'tester');
+    const auth = { 'X-API-Key': API_KEY };
+
+    const first = await connectSse(`${baseUrl}/agents/${agentId}/events`, auth);
+    expect(first.status).toBe(200);
+    await waitForEvent(first, (e) => e.type === 'tools' && e.turn === 1);
+    first.close();
+    const seen = first.events;
+    // Mid-run, the counters have moved by the first turn and the run is active, not finished.
+    const mid = await eventually(async () => {
+      const m = await metrics();
+      return sample(m, 'orchestrator_turns_total', tester) > sample(before, 'orchestrator_turns_total', tester) ? m : undefined;
+    }, 10_000, 'the first turn in /metrics');
+    expect(sample(mid, 'orchestrator_runs_total', { ...tester, outcome: 'completed' })).toBe(sample(before, 'orchestrator_runs_total', { ...tester, outcome: 'completed' }));
+    await eventually(async () => sample(await metrics(), 'orchestrator_active_agents', tester) === 1, 15_000, 'the run to count as active');
+
+    const second = await connectSse(`${baseUrl}/agents/${agentId}/events`, { ...auth, 'Last-Event-ID': seen.at(-1)!.id! });
+    await second.ended; // the stream ends after the final lifecycle event
+    const received = [...seen, ...second.events];
+    const stored = await new AgentEventLog(h.redis).readAfter(agentId, '0', 1000);
+    expect(received.map((e) => e.id)).toEqual(stored.map((e) => e.id)); // no gap, no duplicate
+    expect(new Set(received.map((e) => e.id)).size).toBe(received.length);
+
+    const events = received.map((e) => JSON.parse(e.data) as AgentEvent);
+    const story = events.map((e) => {
+      if (e.type === 'lifecycle') return `${e.from}->${e.to}`;
+      if (e.type === 'phase') return e.phase;
+      if (e.type === 'turn') return `turn ${e.turn}: ${e.tools.join('; ') || e.stopReason}`;
+      if (e.type === 'tools') return `tools ${e.turn}: ${e.tools.join('; ')}`;
+      if (e.type === 'gates') return `${e.phase} gates: ${e.gates.map((g) => `${g.name} ${g.outcome}`).join(', ')}`;
+      return e.type;
+    });
+    expect(story).toEqual([
+      'null->spawning',
+      'starting-sandbox',
+      'spawning->running',
+      'turn 1: bash: echo one > one.txt',
+      'tools 1: bash: echo one > one.txt → exit 0',
+      'turn 2: edit: create two.txt',
+      'tools 2: edit: create two.txt → ok',
+      'turn 3: end_turn',
+      'pre-commit-gates',
+      'pre-commit gates: tests passed',
+      'secret-scan',
+      'commit',
+      'post-commit-gates',
+      'conflict-check',
+      'push',
+      'running->completed',
+    ]);
+    expect(events.every((e) => e.agentId === agentId)).toBe(true);
+    expect(received.map((e) => e.event)).toEqual(events.map((e) => e.type));
+
+    // Counters moved by exactly this run (tester runs are this test's own); tokens as the turns reported them.
+    const after = await eventually(async () => {
+      const m = await metrics();
+      return sample(m, 'orchestrator_runs_total', { ...tester, outcome: 'completed' }) > sample(before, 'orchestrator_runs_total', { ...tester, outcome: 'completed' }) ? m : undefined;
+    }, 10_000, 'the finished run in /metrics');
+    const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels);
+    const turns = events.filter((e): e is Extract<AgentEvent, { type: 'turn' }> => e.type === 'turn');
+    expect(delta('orchestrator_runs_total', { ...tester, outcome: 'completed' })).toBe(1);
+    expect(delta('orchestrator_turns_total', tester)).toBe(3);
+    expect(delta('orchestrator_tokens_total', { ...tester, direction: 'output' })).toBe(turns.reduce((n, e) => n + e.outputTokens, 0));
+    expect(delta('orchestrator_tokens_total', { ...tester, direction: 'input' })).toBe(turns.reduce((n, e) => n + e.inputTokens, 0));
+    expect(delta('orchestrator_spawns_total', { ...tester, result: 'created' })).toBe(1);
+    expect(delta('orchestrator_gate_duration_seconds_count', { gate: 'tests', outcome: 'passed' })).toBeGreaterThanOrEqual(1);
+    expect(sample(after, 'orchestrator_http_request_duration_seconds_count', { method: 'POST', route: '/agents/spawn', status: '202' })).toBeGreaterThanOrEqual(1);
+    await eventually(async () => sample(await metrics(), 'orchestrator_active_agents', tester) === 0, 15_000, 'the run to leave the active count');
+
+    // The Web UI's event history: each model turn and tool batch says what it was.
+    const history = await h.client.workflow.getHandle(`agent-${agentId}`).fetchHistory();
+    const summaries = await activitySummaries(history);
+    expect(summaries).toEqual(expect.arrayContaining(['turn 1: model call (1 messages)', 'turn 1: bash: echo one > one.txt', 'turn 2: edit: create two.txt', 'pre-commit gates, round 1']));
+  });
 
   it('never returns a secret the agent printed: the transcript is redacted, page by page', async () => {
     const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
@@ -145,8 +244,13 @@ describe('watching, reading and retrying agent runs', () => {
     const done = await finalStatus(newId);
     expect(done).toMatchObject({ status: 'completed', taskId, agentType: 'worker' });
     expect(showFile(remote.dir, done.result.branch as string, 'retry.txt')).toBe('second try');
+    expect(done.retryOf).toBe(failedId);
     const description = await h.client.workflow.getHandle(`agent-${newId}`).describe();
     expect(description.typedSearchAttributes.get(SA.retryOf)).toBe(failedId);
+    // Linked in the events too: the old stream says what it was retried as, the new one what it retries.
+    const log = new AgentEventLog(h.redis);
+    expect((await log.readAfter(failedId, '0', 100)).map((e) => e.event).at(-1)).toMatchObject({ type: 'retried', retriedAs: newId });
+    expect((await log.readAfter(newId, '0', 1))[0]?.event).toMatchObject({ type: 'lifecycle', to: 'spawning', retryOf: failedId });
 
     const after = await metrics();
     expect(sample(after, 'orchestrator_spawns_total', { agent_type: 'worker', result: 'created' }) - sample(before, 'orchestrator_spawns_total', { agent_type: 'worker', result: 'created' })).toBe(1);

@@ -3,6 +3,7 @@
  * variable, exits 1 with one clear line; readiness names the missing engine.
  */
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,47 @@ async function startWorker(env: Record<string, string>): Promise<{ code: number;
     const e = err as { code?: number; stderr?: string };
     return { code: e.code ?? -1, stderr: e.stderr ?? '' };
   }
+}
+
+describe('worker SDK metrics', () => {
+  it("serves Temporal's SDK metrics for Prometheus on WORKER_METRICS_ADDRESS", async () => {
+    const port = await freePort();
+    const child = spawn('node_modules/.bin/tsx', ['worker/main.ts'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        TEMPORAL_ADDRESS: testEnv.temporalAddress,
+        VALKEY_HOST: testEnv.valkeyHost,
+        VALKEY_PORT: String(testEnv.valkeyPort),
+        TEMPORAL_TASK_QUEUE: `metrics-${randomUUID()}`,
+        WORKER_METRICS_ADDRESS: `127.0.0.1:${port}`,
+        LOG_LEVEL: 'error',
+      },
+      stdio: 'ignore',
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      // The core's client series come first (the worker's own follow once its workflows are bundled).
+      const workerSeries = /^temporal_request(_latency_bucket|_total)?\{/m;
+      let text = '';
+      while (Date.now() < deadline && !workerSeries.test(text)) {
+        text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(text).toMatch(workerSeries);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 describe('worker start-up', () => {

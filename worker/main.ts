@@ -6,7 +6,7 @@ import Docker from 'dockerode';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, modelApiKey, sandboxRuntime } from '../config';
 import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
@@ -16,6 +16,14 @@ import { startReaper } from './reaper';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
+  if (config.WORKER_METRICS_ADDRESS !== 'off') {
+    // Temporal's own SDK metrics (task slots, poll and schedule latencies, sticky cache...) for Prometheus.
+    // The API's /metrics has the agent-level figures; this is the worker's view of Temporal.
+    Runtime.install({
+      telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true } } },
+    });
+    log.info({ address: config.WORKER_METRICS_ADDRESS }, 'Temporal SDK metrics served at /metrics');
+  }
   if (!modelApiKey(config)) log.warn('CLAUDE_API_KEY (or ANTHROPIC_API_KEY) is not set: agent runs will fail at their first model call');
 
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });

@@ -24,6 +24,7 @@ import {
   type DockerSandbox,
 } from '../activities/sandbox';
 import type { SandboxRuntime } from '../activities/ports';
+import { AgentEventLog } from '../state/agent-events';
 import { AgentStateStore } from '../state/agent-state-store';
 import { TranscriptStore } from '../state/transcript-store';
 import { redactSecrets } from '../scanner';
@@ -59,6 +60,7 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
   const deps: ActivityDeps = {
     states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS }),
     transcripts: new TranscriptStore(clients.redis),
+    events: new AgentEventLog(clients.redis),
     // The key stays in the worker: it is read here and nowhere else, never passed to a workflow or sandbox.
     anthropic: new Anthropic({ apiKey: modelApiKey(config) ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 0 }),
     workspaces,

@@ -51,7 +51,9 @@ export class Run {
       this.indexedStatus = state.status;
     }
     this.showDetails();
-    await recordState({ seq, view: state.view(), context: state.input.context, reason, at: new Date().toISOString() });
+    await recordState.executeWithOptions({ summary: `state: ${state.status} · ${state.phase}${reason ? ` (${reason.slice(0, 80)})` : ''}` }, [
+      { seq, view: state.view(), context: state.input.context, reason, at: new Date().toISOString() },
+    ]);
   }
 
   async moveTo(to: AgentStatus, reason?: string): Promise<void> {
@@ -135,13 +137,19 @@ export async function agentLoop(run: Run): Promise<void> {
       await wf.continueAsNew<(input: AgentRunInput) => Promise<AgentStatusView>>({ ...input, resume: state.checkpoint() });
     }
     const workspace = state.requireWorkspace();
-    const answer = await modelTurn({
-      agentId: input.agentId,
-      agentType: input.agentType,
-      messageCount: state.messageCount,
-      workspaceDir: state.sandbox ? '/workspace' : workspace.path,
-      budget: state.turnBudget(),
-    });
+    const turn = state.turn + 1;
+    // The summaries are what the Web UI lists for each activity; the results carry a redacted digest.
+    const answer = await modelTurn(
+      {
+        agentId: input.agentId,
+        agentType: input.agentType,
+        turn,
+        messageCount: state.messageCount,
+        workspaceDir: state.sandbox ? '/workspace' : workspace.path,
+        budget: state.turnBudget(),
+      },
+      `turn ${turn}: model call (${state.messageCount} messages)`,
+    );
     // Refused before the call: the turn would have passed a budget.
     if (answer.refused) throw new RunFailure(answer.refused.message, 'BudgetExceeded', answer.refused.budget);
     state.recordTurn(answer);
@@ -154,8 +162,11 @@ export async function agentLoop(run: Run): Promise<void> {
       if (spent) throw spent;
     }
     if (answer.stopReason !== 'tool_use' || answer.toolUseCount === 0) return;
-    await executeTools({ agentId: input.agentId, messageIndex: state.messageCount, readOnly: state.readOnly, workspace, sandbox: state.sandbox });
-    state.recordToolResults();
+    const batch = await executeTools.executeWithOptions({ summary: `turn ${turn}: ${answer.digest}` }, [
+      { agentId: input.agentId, turn, messageIndex: state.messageCount, readOnly: state.readOnly, workspace, sandbox: state.sandbox },
+    ]);
+    state.recordToolResults(batch.digest);
+    run.showDetails();
   }
 }
 
@@ -173,7 +184,8 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
   const { input } = state;
   const workspace = state.requireWorkspace();
   if (!phaseHasGates(input.gateProfile, input.context.gates, phase)) return true;
-  const outcome = await run.during(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates', () => runGates({
+  const round = state.feedbackRounds + 1;
+  const outcome = await run.during(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates', () => runGates.executeWithOptions({ summary: `${phase} gates, round ${round}` }, [{
     agentId: input.agentId,
     taskId: input.taskId,
     agentType: input.agentType,
@@ -183,10 +195,10 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
     customGates: input.context.gates,
     phase,
     commitSha,
-    round: state.feedbackRounds + 1,
+    round,
     maxRounds: input.maxFeedbackRounds,
     missingGates: input.missingGates,
-  }));
+  }]));
   state.mergeGates(outcome.results);
   state.recordCost(outcome.costUsd);
   if (outcome.reportRequired && outcome.results.length > 0) {

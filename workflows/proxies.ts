@@ -19,8 +19,11 @@ export const { runGates } = proxyActivities<GateActivities>(options.gates);
 export const { reportToCoordinator } = proxyActivities<GateActivities>(options.coordinator);
 export const { cleanupAgent } = proxyActivities<GitActivities>(options.cleanup);
 
-/** One model call, on the model task queue next to this run's own (domain/task-queues.ts). */
-export function modelTurn(input: ModelTurnInput): Promise<ModelTurnResult> {
+/**
+ * One model call, on the model task queue next to this run's own (domain/task-queues.ts);
+ * `summary` is what the Web UI shows for it.
+ */
+export function modelTurn(input: ModelTurnInput, summary?: string): Promise<ModelTurnResult> {
   const { modelTurn: call } = proxyActivities<ModelActivities>({ ...options.modelCall, taskQueue: modelTaskQueue(workflowInfo().taskQueue) });
-  return call(input);
+  return summary ? call.executeWithOptions({ summary }, [input]) : call(input);
 }

@@ -81,6 +81,8 @@ export class RunState {
   review?: ReviewOutcome;
   feedbackRounds: number;
   lastGates?: GateResult[];
+  /** Outcome of the last tool batch (`bash: npm test → exit 1`), shown in the Web UI details. */
+  lastTools?: string;
   result?: AgentResult;
   error?: string;
   errorType?: string;
@@ -193,9 +195,10 @@ export class RunState {
     };
   }
 
-  /** Tool results were stored at `messageCount`. */
-  recordToolResults(): void {
+  /** Tool results were stored at `messageCount`; `digest` is their one-line outcome, for the Web UI. */
+  recordToolResults(digest?: string): void {
     this.messageCount += 1;
+    this.lastTools = digest;
   }
 
   canFeedBack(): boolean {
@@ -248,6 +251,7 @@ export class RunState {
       result: this.result ?? this.partialResult(),
       progress: { turn: this.turn, ...this.usage(), ...(this.lastTurn ? { lastTurn: this.lastTurn } : {}) },
       ...(this.exceededBudget ? { exceededBudget: this.exceededBudget } : {}),
+      ...(input.retryOf ? { retryOf: input.retryOf } : {}),
     };
   }
 
@@ -278,6 +282,7 @@ export class RunState {
       `**${this.status}** · phase \`${this.phase}\``,
       `turn ${this.turn}/${budgets.maxTurns} · tokens in ${this.inputTokens} / out ${this.outputTokens} (budget ${budgets.maxOutputTokens}) · cache read ${this.cacheReadInputTokens} / written ${this.cacheCreationInputTokens}`,
       `cost ${formatUsd(this.costUsd)}${budgets.maxCostUsd !== undefined ? ` of ${formatUsd(budgets.maxCostUsd)}` : ''}${this.lastTurn ? ` · last turn ${formatUsd(this.lastTurn.costUsd)}${this.lastTurn.contextTokens !== undefined ? `, ~${this.lastTurn.contextTokens} tokens sent` : ''}` : ''}`,
+      this.lastTools ? `last tools: ${this.lastTools}` : '',
       this.review ? `review: ${this.review.verdict}, ${this.review.findings.length} finding(s)` : '',
       this.lastGates ? `last gates: ${this.lastGates.map((g) => `${g.name} ${g.outcome}`).join(', ')}` : '',
       this.error ? `error: ${this.error}` : '',

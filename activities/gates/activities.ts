@@ -18,6 +18,7 @@ import {
   type UnavailableGate,
 } from '../../domain/gates';
 import { addUsd } from '../../domain/pricing';
+import type { AgentEventLog } from '../../state/agent-events';
 import type { GitWorkspaces } from '../git';
 import { currentOperation } from '../operation';
 import type { CoordinatorPort, SandboxRuntime } from '../ports';
@@ -37,6 +38,7 @@ export interface GateActivityDeps {
   review?: ReviewFn;
   /** Absent when COORDINATOR_URL is not set. */
   coordinator?: CoordinatorPort;
+  events: AgentEventLog;
   gateTimeoutMs: number;
   coverageThreshold: number;
   /** Applied to gate output before it leaves the worker (secrets out). */
@@ -93,6 +95,24 @@ export function createGateActivities(deps: GateActivityDeps) {
       workspaceFileExists: (rel) => deps.workspaces.existsAtBase(workspace, rel),
     });
 
+  /** Judges the results and appends the round's `gates` event (once per phase and round, also on a retry). */
+  const settle = async (args: RunGatesInput, results: GateResult[], reportRequired: boolean): Promise<RunGatesResult> => {
+    const judged = judge(args, results, reportRequired);
+    await deps.events.append(
+      {
+        type: 'gates',
+        agentId: args.agentId,
+        phase: args.phase,
+        round: args.round,
+        passed: judged.passed,
+        gates: results.map((g) => ({ name: g.name, outcome: g.outcome, durationMs: g.durationMs })),
+        at: new Date().toISOString(),
+      },
+      { dedupKey: `gates:${args.phase}:${args.round}` },
+    );
+    return judged;
+  };
+
   return {
     /** The profile's gates checked against the base commit before the first model call; runs nothing. */
     async resolveGates(args: ResolveGatesInput): Promise<GateResolution> {
@@ -110,7 +130,7 @@ export function createGateActivities(deps: GateActivityDeps) {
       const ws = args.workspace;
       const treeish = args.commitSha ?? (await workspaces.stagedTree(ws, op));
       if (typeof treeish !== 'string' && 'refused' in treeish) {
-        return judge(args, wanted.map((name) => ({ name, outcome: 'error', durationMs: 0, detail: treeish.refused })), reportRequired);
+        return settle(args, wanted.map((name) => ({ name, outcome: 'error', durationMs: 0, detail: treeish.refused })), reportRequired);
       }
       const tree = typeof treeish === 'string' ? treeish : treeish.tree;
 
@@ -143,7 +163,7 @@ export function createGateActivities(deps: GateActivityDeps) {
           }),
         );
         const results = args.missingGates === 'skip' ? ran.map((r) => (r.outcome === 'missing' ? { ...r, outcome: 'skipped' as const } : r)) : ran;
-        return { ...judge(args, results, reportRequired), ...(costUsd > 0 ? { costUsd } : {}) };
+        return { ...(await settle(args, results, reportRequired)), ...(costUsd > 0 ? { costUsd } : {}) };
       } finally {
         await workspaces.removeGateCheckout(args.agentId);
       }

@@ -3,6 +3,7 @@
  * activities take and return message indexes and counts, never the conversation itself.
  */
 import type { AgentRunInput, WorkspaceInfo } from '../../domain/agent';
+import type { AgentEventLog } from '../../state/agent-events';
 import { currentOperation } from '../operation';
 import { runModelTurn, type ModelTurnDeps, type ModelTurnInput, type ModelTurnResult } from './model-turn';
 import { initialUserMessage } from './prompts';
@@ -11,6 +12,7 @@ import { boundedDiff, type ReviewScope } from './task-message';
 export type { ModelTurnInput, ModelTurnResult, TurnBudget } from './model-turn';
 
 export interface ModelActivityDeps extends ModelTurnDeps {
+  events: AgentEventLog;
   /** What the agent branch adds since it forked from `origin/<base>` (for reviewers). */
   diffFrom(workspace: WorkspaceInfo, base: string): Promise<string>;
   /**
@@ -48,11 +50,31 @@ export function createModelActivities(deps: ModelActivityDeps) {
       return 1;
     },
 
-    /** One model call; an answer already stored at this index is returned without a new call. */
+    /**
+     * One model call; an answer already stored at this index is returned without a new call.
+     * The turn's event is appended once per message index, also when this is a retry.
+     */
     async modelTurn(args: ModelTurnInput): Promise<ModelTurnResult> {
       const op = currentOperation();
       const workspaceDir = deps.sandboxWorkspaceDir ?? args.workspaceDir;
-      return runModelTurn(deps, { ...args, workspaceDir }, { signal: op.signal, heartbeat: op.onProgress });
+      const { toolCalls, ...result } = await runModelTurn(deps, { ...args, workspaceDir }, { signal: op.signal, heartbeat: op.onProgress });
+      if (result.refused) return result; // nothing was sent: the run's failure event tells why
+      await deps.events.append(
+        {
+          type: 'turn',
+          agentId: args.agentId,
+          agentType: args.agentType,
+          turn: args.turn ?? 0,
+          stopReason: result.stopReason,
+          inputTokens: result.inputTokens,
+          outputTokens: result.outputTokens,
+          costUsd: result.costUsd,
+          tools: toolCalls ?? [],
+          at: new Date().toISOString(),
+        },
+        { dedupKey: `turn:${args.messageCount}` },
+      );
+      return result;
     },
 
     /** Gives the agent a user turn (gate failures, blocked commits). Idempotent per index. */

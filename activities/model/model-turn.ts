@@ -21,10 +21,13 @@ import { systemPrompt } from './prompts';
 import { estimateFixedTokens } from './token-estimate';
 import { toolsFor } from './tools';
 import { estimateTurn } from './turn-estimate';
+import { describeToolCall, joinBounded, oneLine } from '../../domain/agent-events';
 
 export interface ModelTurnInput {
   agentId: string;
   agentType: AgentType;
+  /** The turn this call is (1-based), for the turn's event; absent in histories recorded before events. */
+  turn?: number;
   /** Messages `[0, messageCount)` are the conversation; the answer goes to index `messageCount`. */
   messageCount: number;
   workspaceDir: string;
@@ -52,6 +55,13 @@ export interface ModelTurnResult extends TokenUsage {
   refused?: BudgetBreach;
   /** A reviewer's verdict and findings, from an answer without tool calls. */
   review?: ReviewOutcome;
+  /**
+   * One bounded, redacted line for the Web UI's event history: the tool calls asked for
+   * (`bash: npm test; edit: create a.ts`), else the start of the answer's text.
+   */
+  digest: string;
+  /** One redacted line per tool call asked for, for the turn's event (not kept in history). */
+  toolCalls?: string[];
 }
 
 export interface ContextSettings {
@@ -71,6 +81,8 @@ export interface ModelTurnDeps extends ModelClient {
   price: ModelPrice;
   promptCache: PromptCacheMode;
   context: ContextSettings;
+  /** Secret redaction for the digest. */
+  redact: (text: string) => string;
   now?: () => number;
 }
 
@@ -81,7 +93,7 @@ const CACHE_TTL_MARGIN_MS = 30_000;
 export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, ctx: { signal?: AbortSignal; heartbeat?: () => void }): Promise<ModelTurnResult> {
   const now = deps.now ?? Date.now;
   const stored = await deps.transcripts.get(input.agentId, input.messageCount);
-  if (stored?.role === 'assistant') return summarise(input.agentType, stored, true);
+  if (stored?.role === 'assistant') return summarise(deps.redact, input.agentType, stored, true);
 
   const transcript = await deps.transcripts.range(input.agentId, input.messageCount);
   const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemPrompt(input.agentType, input.workspaceDir) }];
@@ -95,7 +107,9 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
       maxTokens <= 0
         ? outputBreach(input.budget.maxOutputTokens, input.budget.outputTokens)
         : refuseTurnOverCost(input.budget.maxCostUsd, input.budget.costUsd, estimateCost(deps, transcript, view, policy, maxTokens, now()));
-    if (refused) return { ...ZERO_USAGE, stopReason: null, toolUseCount: 0, costUsd: 0, reused: false, contextTokens: view.estimatedTokens, refused };
+    if (refused) {
+      return { ...ZERO_USAGE, stopReason: null, toolUseCount: 0, costUsd: 0, reused: false, contextTokens: view.estimatedTokens, refused, digest: `refused: ${refused.budget}` };
+    }
   }
 
   const prompt = withCacheBreakpoints({ system, messages: view.messages }, deps.promptCache);
@@ -117,7 +131,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
     request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped },
   };
   await deps.transcripts.put(input.agentId, input.messageCount, answer);
-  return summarise(input.agentType, answer, false);
+  return summarise(deps.redact, input.agentType, answer, false);
 }
 
 function compactionPolicy(settings: ContextSettings, fixedTokens: number): CompactionPolicy {
@@ -150,9 +164,10 @@ function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view
   }).costUsd;
 }
 
-function summarise(agentType: AgentType, message: TranscriptMessage, reused: boolean): ModelTurnResult {
+function summarise(redact: (text: string) => string, agentType: AgentType, message: TranscriptMessage, reused: boolean): ModelTurnResult {
   const blocks = typeof message.content === 'string' ? [] : message.content;
-  const toolUseCount = blocks.filter((b) => b.type === 'tool_use').length;
+  const toolCalls = blocks.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use').map((b) => describeToolCall(b.name, b.input, redact));
+  const toolUseCount = toolCalls.length;
   const stopReason = message.stop_reason ?? null;
   const finalAnswer = stopReason !== 'tool_use' || toolUseCount === 0;
   return {
@@ -161,6 +176,8 @@ function summarise(agentType: AgentType, message: TranscriptMessage, reused: boo
     toolUseCount,
     costUsd: message.costUsd ?? 0,
     reused,
+    digest: toolCalls.length ? joinBounded(toolCalls) : oneLine(`"${redact(assistantText(message.content).slice(0, 2000))}"`),
+    ...(toolCalls.length ? { toolCalls } : {}),
     ...(message.request ? { contextTokens: message.request.estimatedTokens } : {}),
     ...(agentType === 'reviewer' && finalAnswer ? { review: parseReview(assistantText(message.content)) } : {}),
   };

@@ -5,21 +5,32 @@
  * budget.
  */
 import type { SandboxInfo, WorkspaceInfo } from '../../domain/agent';
+import { joinBounded } from '../../domain/agent-events';
 import { TypedError } from '../../domain/typed-error';
+import type { AgentEventLog } from '../../state/agent-events';
 import type { TranscriptStore } from '../../state/transcript-store';
 import { inspectTree } from '../git/inspect-tree';
 import { currentOperation } from '../operation';
 import type { SandboxRuntime } from '../ports';
-import { executeToolBatch, type ToolBatchResult } from '../tools/execute-tools';
+import { executeToolBatch } from '../tools/execute-tools';
 import { giveToSandboxUser } from '../tools/ownership';
 import type { RunnerFor } from '../tools/runner-for';
 
-export type { ToolBatchResult } from '../tools/execute-tools';
+/** What a tool batch reports to the workflow: counts and one bounded line for the Web UI. */
+export interface ExecuteToolsResult {
+  toolCalls: number;
+  failed: number;
+  reused: boolean;
+  /** `bash: npm test → exit 1; edit: create a.ts → ok`, redacted and bounded. */
+  digest: string;
+}
 
 export interface SandboxActivityDeps {
   runtime: SandboxRuntime;
   runnerFor: RunnerFor;
   transcripts: TranscriptStore;
+  events: AgentEventLog;
+  redact: (text: string) => string;
   toolTimeoutMs: number;
   toolOutputMaxBytes: number;
   /** WORKSPACE_MAX_MB in bytes: a worktree larger than this after a tool batch fails the run. */
@@ -36,6 +47,8 @@ export interface StartSandboxInput {
 
 export interface ExecuteToolsInput {
   agentId: string;
+  /** The turn whose tool calls these are, for the batch's event; absent in histories recorded before events. */
+  turn?: number;
   /** Index of the user message to write; the tool calls are in the message before it. */
   messageIndex: number;
   readOnly: boolean;
@@ -64,11 +77,13 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       });
     },
 
-    async executeTools(args: ExecuteToolsInput): Promise<ToolBatchResult> {
+    /** Runs the batch (once per message index) and appends its event, also when this is a retry. */
+    async executeTools(args: ExecuteToolsInput): Promise<ExecuteToolsResult> {
       const op = currentOperation();
-      const result = await executeToolBatch(
+      const { outcomes, ...batch } = await executeToolBatch(
         {
           transcripts: deps.transcripts,
+          redact: deps.redact,
           runner: deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }),
           hostRoot: args.workspace.path,
           timeoutMs: deps.toolTimeoutMs,
@@ -77,8 +92,13 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
         { agentId: args.agentId, messageIndex: args.messageIndex, readOnly: args.readOnly },
         op,
       );
+      const failed = outcomes.filter((line) => !/ → (ok|exit 0)$/.test(line)).length;
+      await deps.events.append(
+        { type: 'tools', agentId: args.agentId, turn: args.turn ?? 0, tools: outcomes, failed, at: new Date().toISOString() },
+        { dedupKey: `tools:${args.messageIndex}` },
+      );
       await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
-      return result;
+      return { ...batch, digest: joinBounded(outcomes) };
     },
   };
 }

@@ -2,7 +2,7 @@
  * One batch of tool calls, from the stored assistant message to the stored tool results, with
  * the real transcript store (Valkey) and the local runner in a scratch worktree.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { TranscriptMissingError, TranscriptStore } from '../../state/transcript-
 import { connectTestRedis } from '../../test/support/redis';
 import { executeToolBatch, type ToolBatchDeps } from './execute-tools';
 import { LocalRunner } from './local-runner';
+import { redactSecrets } from '../../scanner';
 
 describe('executeToolBatch', () => {
   let redis: Redis;
@@ -24,7 +25,7 @@ describe('executeToolBatch', () => {
   afterAll(() => redis.quit());
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'tools-'));
-    deps = { transcripts, runner: new LocalRunner(dir, path.join(dir, '.home')), hostRoot: dir, timeoutMs: 10_000, maxOutputBytes: 10_000 };
+    deps = { transcripts, redact: redactSecrets, runner: new LocalRunner(dir, path.join(dir, '.home')), hostRoot: dir, timeoutMs: 10_000, maxOutputBytes: 10_000 };
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -43,7 +44,12 @@ describe('executeToolBatch', () => {
       toolUse('b', 'bash', { command: 'cat notes.txt; echo two >> notes.txt; exit 3' }),
     );
     const result = await executeToolBatch(deps, { agentId, messageIndex: 2, readOnly: false }, {});
-    expect(result).toEqual({ toolCalls: 2, failed: 0, reused: false });
+    expect(result).toEqual({
+      toolCalls: 2,
+      failed: 0,
+      reused: false,
+      outcomes: ['edit: create notes.txt → ok', 'bash: cat notes.txt; echo two >> notes.txt; exit 3 → exit 3'],
+    });
     expect(readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('one\ntwo\n');
     const stored = await transcripts.get(agentId, 2);
     expect(stored).toMatchObject({
@@ -59,7 +65,8 @@ describe('executeToolBatch', () => {
     const agentId = await agentWith(toolUse('a', 'bash', { command: 'echo run >> count.txt' }));
     await executeToolBatch(deps, { agentId, messageIndex: 2, readOnly: false }, {});
     const again = await executeToolBatch(deps, { agentId, messageIndex: 2, readOnly: false }, {});
-    expect(again).toEqual({ toolCalls: 0, failed: 0, reused: true });
+    // What ran is still reported (from the stored results), so the batch's event can be written on a retry.
+    expect(again).toEqual({ toolCalls: 0, failed: 0, reused: true, outcomes: ['bash: echo run >> count.txt → exit 0'] });
     expect(readFileSync(path.join(dir, 'count.txt'), 'utf8')).toBe('run\n');
   });
 
@@ -113,6 +120,15 @@ describe('executeToolBatch', () => {
   it('fails with TranscriptMissing when the tool calls it should run are gone', async () => {
     const agentId = randomUUID();
     await expect(executeToolBatch(deps, { agentId, messageIndex: 2, readOnly: false }, {})).rejects.toBeInstanceOf(TranscriptMissingError);
+  });
+
+  it('reports each call in one redacted line: a secret in a command never shows', async () => {
+    const key = `sk-ant-api03-${randomBytes(80).toString('base64url').slice(0, 93)}AA`;
+    const agentId = await agentWith(toolUse('a', 'bash', { command: `export KEY=${key} && exit 1` }));
+    const result = await executeToolBatch(deps, { agentId, messageIndex: 2, readOnly: false }, {});
+    expect(result.outcomes).toHaveLength(1);
+    expect(result.outcomes[0]).toMatch(/^bash: export KEY=.* → exit 1$/);
+    expect(result.outcomes[0]).not.toContain(key.slice(14, 40));
   });
 
   it('heartbeats per call, naming the tool', async () => {

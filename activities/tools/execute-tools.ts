@@ -7,6 +7,7 @@ import { TranscriptMissingError, type TranscriptStore } from '../../state/transc
 import { runEditorCommand, ToolInputError, type EditorCommand } from './editor';
 import { PathOutsideWorkspaceError } from '../host/paths';
 import type { CommandRunner } from './runner';
+import { describeToolCall, describeToolOutcome } from '../../domain/agent-events';
 
 export interface ToolBatchInput {
   agentId: string;
@@ -19,10 +20,14 @@ export interface ToolBatchResult {
   toolCalls: number;
   failed: number;
   reused: boolean;
+  /** One redacted line per call with its outcome (`bash: npm test → exit 1`), for the batch's event. */
+  outcomes: string[];
 }
 
 export interface ToolBatchDeps {
   transcripts: TranscriptStore;
+  /** Secret redaction for the outcome lines. */
+  redact: (text: string) => string;
   runner: CommandRunner;
   hostRoot: string;
   timeoutMs: number;
@@ -34,13 +39,18 @@ export async function executeToolBatch(
   input: ToolBatchInput,
   ctx: { signal?: AbortSignal; heartbeat?: (details?: unknown) => void },
 ): Promise<ToolBatchResult> {
-  if (await deps.transcripts.get(input.agentId, input.messageIndex)) return { toolCalls: 0, failed: 0, reused: true };
+  const done = await deps.transcripts.get(input.agentId, input.messageIndex);
   const assistant = await deps.transcripts.get(input.agentId, input.messageIndex - 1);
   if (!assistant) throw new TranscriptMissingError(input.agentId, input.messageIndex - 1);
   if (assistant.role !== 'assistant' || typeof assistant.content === 'string') {
     throw new Error(`message ${input.messageIndex - 1} of agent ${input.agentId} is not an assistant message with tool calls`);
   }
   const calls = assistant.content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use');
+  if (done) {
+    // Ran before (a retry): report what the stored results say, run nothing.
+    const stored = typeof done.content === 'string' ? [] : done.content.filter((b): b is Anthropic.ToolResultBlockParam => b.type === 'tool_result');
+    return { toolCalls: 0, failed: 0, reused: true, outcomes: describeOutcomes(calls, stored, deps.redact) };
+  }
   const results: Anthropic.ToolResultBlockParam[] = [];
   let failed = 0;
   for (const [i, call] of calls.entries()) {
@@ -52,7 +62,25 @@ export async function executeToolBatch(
   }
   if (ctx.signal?.aborted) throw abortReason(ctx.signal);
   await deps.transcripts.put(input.agentId, input.messageIndex, { role: 'user', content: results });
-  return { toolCalls: calls.length, failed, reused: false };
+  return { toolCalls: calls.length, failed, reused: false, outcomes: describeOutcomes(calls, results, deps.redact) };
+}
+
+/** `bash: npm test → exit 1`, `edit: create a.ts → ok`: each call with what its result says. */
+export function describeOutcomes(calls: Anthropic.ToolUseBlockParam[], results: Anthropic.ToolResultBlockParam[], redact: (text: string) => string): string[] {
+  return calls.map((call) => {
+    const result = results.find((r) => r.tool_use_id === call.id);
+    return describeToolOutcome(describeToolCall(call.name, call.input, redact), result ? outcomeOf(call.name, result) : 'no result');
+  });
+}
+
+function outcomeOf(tool: string, result: Anthropic.ToolResultBlockParam): string {
+  const text = typeof result.content === 'string' ? result.content : '';
+  if (tool === 'bash') {
+    if (text.includes('[command timed out after')) return 'timeout';
+    const exit = /\[exit code (\w+)\]\s*$/.exec(text);
+    if (exit) return `exit ${exit[1]}`;
+  }
+  return result.is_error ? 'error' : 'ok';
 }
 
 async function executeOne(

@@ -22,7 +22,7 @@ describe('event streams over SSE', () => {
     await api?.close();
   });
 
-  /** An agent the API knows (its Valkey projection), in `status`. */
+  /** An agent the API knows (its Valkey projection, whose write is the stream's first event), in `status`. */
   async function knownAgent(status: 'running' | 'completed' = 'running'): Promise<string> {
     const agentId = randomUUID();
     const at = new Date().toISOString();
@@ -42,8 +42,8 @@ describe('event streams over SSE', () => {
     await log.append(turn(agentId, 2), { dedupKey: 'turn:2' });
     await log.append(finished(agentId), { dedupKey: 'final' });
     await sse.ended;
-    expect(sse.events.map((e) => e.event)).toEqual(['turn', 'turn', 'lifecycle']);
-    expect(sse.events.map((e) => (JSON.parse(e.data) as { turn?: number }).turn)).toEqual([1, 2, undefined]);
+    expect(sse.events.map((e) => e.event)).toEqual(['lifecycle', 'turn', 'turn', 'lifecycle']);
+    expect(sse.events.map((e) => (JSON.parse(e.data) as { turn?: number; to?: string }).turn ?? (JSON.parse(e.data) as { to: string }).to)).toEqual(['running', 1, 2, 'completed']);
     const stored = await log.readAfter(agentId, '0', 10);
     expect(sse.events.map((e) => e.id)).toEqual(stored.map((e) => e.id));
   });
@@ -52,25 +52,26 @@ describe('event streams over SSE', () => {
     const agentId = await knownAgent();
     for (let n = 1; n <= 3; n++) await log.append(turn(agentId, n), { dedupKey: `turn:${n}` });
     const first = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, auth);
-    const seen = await first.waitFor(2);
+    const seen = await first.waitFor(3); // the projection's lifecycle event, turns 1 and 2
     first.close();
     await log.append(turn(agentId, 4), { dedupKey: 'turn:4' });
-    const again = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, { ...auth, 'Last-Event-ID': seen[1]!.id! });
+    const again = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, { ...auth, 'Last-Event-ID': seen[2]!.id! });
     await log.append(finished(agentId), { dedupKey: 'final' });
     await again.ended;
-    const turns = [...seen.slice(0, 2), ...again.events].map((e) => (JSON.parse(e.data) as { turn?: number; type: string }).turn ?? e.event);
-    expect(turns).toEqual([1, 2, 3, 4, 'lifecycle']);
+    const turns = [...seen.slice(0, 3), ...again.events].map((e) => (JSON.parse(e.data) as { turn?: number; type: string }).turn ?? e.event);
+    expect(turns).toEqual(['lifecycle', 1, 2, 3, 4, 'lifecycle']);
   });
 
   it('answers 204 to a reconnect after the run ended, so EventSource stops reconnecting', async () => {
-    const agentId = await knownAgent('completed');
-    const { id } = await log.append(finished(agentId), { dedupKey: 'final' });
-    const res = await fetch(`${api.baseUrl}/agents/${agentId}/events`, { headers: { ...auth, 'Last-Event-ID': id } });
+    const agentId = await knownAgent('completed'); // its projection write is its final lifecycle event
+    const [final] = await log.readAfter(agentId, '0', 10);
+    const res = await fetch(`${api.baseUrl}/agents/${agentId}/events`, { headers: { ...auth, 'Last-Event-ID': final!.id } });
     expect(res.status).toBe(204);
     // Without Last-Event-ID a finished run is replayed whole, then the stream ends.
     const replay = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, auth);
     await replay.ended;
-    expect(replay.events.map((e) => e.id)).toEqual([id]);
+    expect(replay.events.map((e) => e.id)).toEqual([final!.id]);
+    expect(JSON.parse(replay.events[0]!.data)).toMatchObject({ type: 'lifecycle', from: null, to: 'completed' });
   });
 
   it('writes an event once however often its append is repeated (a retried activity)', async () => {
@@ -79,7 +80,13 @@ describe('event streams over SSE', () => {
     const b = await log.append(turn(agentId, 1), { dedupKey: 'turn:1' });
     expect(a.appended).toBe(true);
     expect(b).toEqual({ id: a.id, appended: false });
-    expect(await log.readAfter(agentId, '0', 10)).toHaveLength(1);
+    expect((await log.readAfter(agentId, '0', 10)).filter((e) => e.event.type === 'turn')).toHaveLength(1);
+    // The state write's own event is exact too: a retried write (same seq) adds nothing.
+    const at = new Date().toISOString();
+    const view = { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker' as const, status: 'running' as const, phase: 'agent-loop' as const, spawnedAt: at };
+    await api.store.write({ seq: 2, at, view });
+    await api.store.write({ seq: 2, at, view });
+    expect((await log.readAfter(agentId, '0', 10)).map((e) => e.event.type)).toEqual(['lifecycle', 'turn', 'phase']);
   });
 
   it('streams every agent on /agents/events, from Last-Event-ID', async () => {

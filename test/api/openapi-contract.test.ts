@@ -9,9 +9,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import { createWorker } from '../../worker/create-worker';
+import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import { startTestApi, TEST_API_KEY, type TestApi } from './api-harness';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -26,7 +26,7 @@ const quiet = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}
 describe('the OpenAPI contract', () => {
   let api: TestApi;
   let connection: NativeConnection;
-  let worker: Worker;
+  let worker: AgentWorkers;
   let running: Promise<void>;
 
   beforeAll(async () => {
@@ -34,7 +34,14 @@ describe('the OpenAPI contract', () => {
     connection = await NativeConnection.connect({ address: api.config.TEMPORAL_ADDRESS });
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./stand-in-workflow'), logger: quiet });
     // The stand-in workflow calls no activities.
-    worker = await createWorker({ connection, namespace: api.config.TEMPORAL_NAMESPACE, taskQueue: api.taskQueue, activities: {} as Activities, workflowBundle });
+    worker = await createWorkers({
+      connection,
+      namespace: api.config.TEMPORAL_NAMESPACE,
+      taskQueue: api.taskQueue,
+      activities: {} as Activities,
+      slots: slotsFromConfig(api.config),
+      workflowBundle,
+    });
     running = worker.run();
   });
   afterAll(async () => {
@@ -103,7 +110,7 @@ describe('the OpenAPI contract', () => {
     if (code !== 0) throw new Error(`schemathesis exited ${code}:\n${output.slice(-20_000)}`);
     expect(summary).toMatch(/No issues found/);
     expect(lines).toContain('Tested: 12');
-  });
+  }, 10 * 60_000);
 });
 
 function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {

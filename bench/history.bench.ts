@@ -5,13 +5,13 @@
  * Prints one JSON line: the history's events and bytes (`temporal workflow show -o json` is the
  * same JSON), the part spent in the agent loop, and bytes per turn, so activity summaries and
  * result digests can be held against the per-turn budget. Progress on stderr.
- * Run: npm run bench:history
+ * Run: npm run bench:history (-- --turns=N, default 20)
  */
 import { randomUUID } from 'node:crypto';
 import { createRemoteRepo, nodeProjectFiles } from '../test/support/git-fixtures';
 import { startHarness } from '../test/support/harness';
 
-const TURNS = 20;
+const TURNS = Number(/--turns=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 20);
 const progress = (msg: string) => process.stderr.write(`${msg}\n`);
 
 async function main(): Promise<void> {

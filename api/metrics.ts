@@ -11,7 +11,7 @@
  *   aggregate with `max`, not `sum`.
  * - Active agents: counted from Temporal visibility at scrape time, so the value is right
  *   after a restart too.
- * Temporal's own SDK metrics come from the worker's Prometheus endpoint (WORKER_METRICS_PORT).
+ * Temporal's own SDK metrics come from the worker's Prometheus endpoint (WORKER_METRICS_ADDRESS).
  */
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -67,7 +67,7 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
   const turns = new Counter({ name: 'orchestrator_turns_total', help: 'Model turns by agent type', labelNames: ['agent_type'] as const, registers });
   const tokens = new Counter({
     name: 'orchestrator_tokens_total',
-    help: 'Model tokens by agent type and direction (input, output)',
+    help: 'Model tokens by agent type and direction (input: at the full price, cache_read, cache_write, output)',
     labelNames: ['agent_type', 'direction'] as const,
     registers,
   });
@@ -116,6 +116,8 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
         turns.inc({ agent_type: agentType });
         tokens.inc({ agent_type: agentType, direction: 'input' }, event.inputTokens);
         tokens.inc({ agent_type: agentType, direction: 'output' }, event.outputTokens);
+        if (event.cacheReadInputTokens) tokens.inc({ agent_type: agentType, direction: 'cache_read' }, event.cacheReadInputTokens);
+        if (event.cacheCreationInputTokens) tokens.inc({ agent_type: agentType, direction: 'cache_write' }, event.cacheCreationInputTokens);
         if (event.costUsd !== undefined) cost.inc({ agent_type: agentType }, event.costUsd);
         return;
       }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AGENT_TYPES } from '../domain/agent';
 import { AGENT_EVENT_TYPES } from '../domain/agent-events';
+import { BUDGET_NAMES } from '../domain/budgets';
 import { GATE_NAMES } from '../domain/gates';
 import { AGENT_STATUSES } from '../domain/lifecycle';
 
@@ -35,6 +36,21 @@ const gateResult = z.looseObject({
   detail: z.string().optional(),
 });
 
+// Tokens and dollars so far (domain/agent.ts RunUsage).
+const usage = {
+  inputTokens: count.describe('input tokens at the full price (after the last cache breakpoint)'),
+  outputTokens: count,
+  cacheCreationInputTokens: count.optional().describe('input tokens written to the prompt cache'),
+  cacheReadInputTokens: count.optional().describe('input tokens read from the prompt cache'),
+  costUsd: z.number().min(0).optional().describe('USD at the price table, all model turns so far'),
+};
+
+const review = z.looseObject({
+  verdict: z.enum(['approve', 'request_changes', 'none']),
+  findings: z.array(z.looseObject({ severity: z.string().optional(), file: z.string().optional(), line: count.optional(), text: z.string() })),
+  summary: z.string(),
+});
+
 const agentResult = z.looseObject({
   branch: z.string().optional(),
   commitSha: z.string().optional(),
@@ -42,8 +58,17 @@ const agentResult = z.looseObject({
   salvageRef: z.string().optional(),
   gates: z.array(gateResult).optional(),
   turns: count,
-  inputTokens: count,
-  outputTokens: count,
+  ...usage,
+  review: review.optional().describe("reviewers: the verdict and findings of their final answer"),
+});
+
+const progress = z.looseObject({
+  turn: count,
+  ...usage,
+  lastTurn: z
+    .looseObject({ turn: count, costUsd: z.number().min(0), contextTokens: count.optional() })
+    .optional()
+    .describe('the last model turn: its cost and the estimated tokens it sent'),
 });
 
 export const statusViewSchema = z
@@ -59,7 +84,8 @@ export const statusViewSchema = z
     error: z.string().optional(),
     errorType: z.string().optional(),
     result: agentResult.optional(),
-    progress: z.looseObject({ turn: count, inputTokens: count, outputTokens: count }).optional(),
+    progress: progress.optional(),
+    exceededBudget: z.enum(BUDGET_NAMES).optional().describe('set when the run failed with BudgetExceeded: which budget'),
     retryOf: uuid.optional().describe('the agent this run retries'),
   });
 
@@ -130,6 +156,8 @@ export const agentEventSchema = z
       stopReason: z.string().nullable(),
       inputTokens: count,
       outputTokens: count,
+      cacheReadInputTokens: count.optional(),
+      cacheCreationInputTokens: count.optional(),
       costUsd: z.number().min(0).optional(),
       tools: toolLines,
     }),

@@ -46,8 +46,11 @@ export interface TurnAgentEvent extends EventBase {
   agentType?: AgentType;
   turn: number;
   stopReason: string | null;
+  /** Input tokens at the full price; the cached ones are counted apart. */
   inputTokens: number;
   outputTokens: number;
+  cacheReadInputTokens?: number;
+  cacheCreationInputTokens?: number;
   costUsd?: number;
   /** One redacted line per requested tool call, e.g. `bash: npm test`. */
   tools: string[];

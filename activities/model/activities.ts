@@ -68,6 +68,8 @@ export function createModelActivities(deps: ModelActivityDeps) {
           stopReason: result.stopReason,
           inputTokens: result.inputTokens,
           outputTokens: result.outputTokens,
+          cacheReadInputTokens: result.cacheReadInputTokens,
+          cacheCreationInputTokens: result.cacheCreationInputTokens,
           costUsd: result.costUsd,
           tools: toolCalls ?? [],
           at: new Date().toISOString(),

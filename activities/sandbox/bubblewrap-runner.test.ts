@@ -118,8 +118,8 @@ describe('BubblewrapRunner', () => {
 
   it('finds a tool chain outside the standard directories by name when the worker finds it there', async () => {
     expect(visibleSearchPath('/usr/local/go/bin:/root/.cargo/bin:/usr/bin:relative/bin:/usr/local/go/bin/', [])).toEqual(['/usr/local/go/bin']);
-    // Not below /tmp: the sandbox has a tmpfs of its own there.
-    const tools = mkdtempSync('/var/tmp/bwrap-tools-');
+    // Below /tmp, where the sandbox has a tmpfs of its own: the mount goes on top of it.
+    const tools = mkdtempSync(path.join(os.tmpdir(), 'bwrap-tools-'));
     try {
       mkdirSync(path.join(tools, 'bin'));
       writeFileSync(path.join(tools, 'bin', 'hello-tool'), '#!/bin/sh\necho hello from the tool chain\n');

@@ -16,8 +16,11 @@ const edit = (path: string, old_str: string, new_str: string) => ({
 describe('an agent run on a Go repository', () => {
   let h: Harness;
   beforeAll(async () => {
-    // A cold Go build cache compiles the standard library first: minutes on a busy machine.
-    h = await startHarness({ GATE_TIMEOUT_SECONDS: '600', GATE_COVERAGE_THRESHOLD: '85' });
+    // Detection and feedback are what this tests, so the commands run on the host with its warm Go
+    // build cache: in the bubblewrap sandbox every command starts with an empty cache and compiles
+    // the standard library again (two minutes for this run on an idle machine, ten under CI's load).
+    // That Go is found inside the sandbox is tested in activities/sandbox/bubblewrap-runner.test.ts.
+    h = await startHarness({ GATE_TIMEOUT_SECONDS: '600', GATE_COVERAGE_THRESHOLD: '85', SANDBOX_RUNTIME: 'none' });
   });
   afterAll(async () => {
     await h?.close();

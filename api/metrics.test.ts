@@ -10,8 +10,8 @@ describe('API metrics derived from agent events', () => {
     const metrics = createApiMetrics();
     const events: AgentEvent[] = [
       { type: 'lifecycle', agentId, taskId: 'T', agentType: 'tester', from: null, to: 'spawning', at },
-      { type: 'turn', agentId, turn: 1, stopReason: 'tool_use', inputTokens: 100, outputTokens: 40, costUsd: 0.01, tools: ['bash: npm test'], at },
-      { type: 'turn', agentId, turn: 2, stopReason: 'end_turn', inputTokens: 150, outputTokens: 10, tools: [], at },
+      { type: 'turn', agentId, turn: 1, stopReason: 'tool_use', inputTokens: 100, outputTokens: 40, cacheCreationInputTokens: 900, costUsd: 0.01, tools: ['bash: npm test'], at },
+      { type: 'turn', agentId, turn: 2, stopReason: 'end_turn', inputTokens: 150, outputTokens: 10, cacheReadInputTokens: 900, tools: [], at },
       { type: 'gates', agentId, phase: 'pre-commit', round: 1, passed: false, gates: [{ name: 'tests', outcome: 'failed', durationMs: 2500 }], at },
       { type: 'lifecycle', agentId, taskId: 'T', agentType: 'tester', from: 'running', to: 'failed', at },
     ];
@@ -23,6 +23,8 @@ describe('API metrics derived from agent events', () => {
     expect(sample(s, 'orchestrator_turns_total', { agent_type: 'tester' })).toBe(2);
     expect(sample(s, 'orchestrator_tokens_total', { agent_type: 'tester', direction: 'input' })).toBe(250);
     expect(sample(s, 'orchestrator_tokens_total', { agent_type: 'tester', direction: 'output' })).toBe(50);
+    expect(sample(s, 'orchestrator_tokens_total', { agent_type: 'tester', direction: 'cache_write' })).toBe(900);
+    expect(sample(s, 'orchestrator_tokens_total', { agent_type: 'tester', direction: 'cache_read' })).toBe(900);
     expect(sample(s, 'orchestrator_cost_usd_total', { agent_type: 'tester' })).toBeCloseTo(0.01);
     expect(sample(s, 'orchestrator_gate_duration_seconds_count', { gate: 'tests', outcome: 'failed' })).toBe(1);
     expect(sample(s, 'orchestrator_gate_duration_seconds_sum', { gate: 'tests', outcome: 'failed' })).toBe(2.5);

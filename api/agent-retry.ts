@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type Redis from 'ioredis';
 import type { Config } from '../config';
-import { WORKFLOW_TYPE, workflowIdFor, type AgentRunInput, type AgentType } from '../domain/agent';
+import { agentContextOf, WORKFLOW_TYPE, workflowIdFor, type AgentRunInput, type AgentType } from '../domain/agent';
 import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import type { AgentEventLog } from '../state/agent-events';
 import { keys } from '../state/keys';
@@ -124,6 +124,7 @@ export function requestOf(input: AgentRunInput, ceilings: BudgetCeilings): Spawn
     taskId: input.taskId,
     agentType: input.agentType,
     gateProfile: input.gateProfile,
+    ...(input.missingGates ? { missingGates: input.missingGates } : {}),
     priority: input.priority,
     budgets: {
       maxTurns: Math.min(budgets.maxTurns, ceilings.maxTurns),
@@ -132,14 +133,6 @@ export function requestOf(input: AgentRunInput, ceilings: BudgetCeilings): Spawn
       // Runs from before dollar budgets had none: today's ceiling applies.
       maxCostUsd: Math.min(budgets.maxCostUsd ?? ceilings.maxCostUsd, ceilings.maxCostUsd),
     },
-    context: {
-      repository: context.repository,
-      branch: context.branch,
-      ...(context.instructions ? { instructions: context.instructions } : {}),
-      ...(context.baseBranch ? { baseBranch: context.baseBranch } : {}),
-      workItems: context.workItems,
-      skills: context.skills,
-      ...(context.gates ? { gates: context.gates } : {}),
-    },
+    context: agentContextOf(context),
   };
 }

@@ -8,6 +8,7 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import {
+  agentContextOf,
   agentIdFromWorkflowId,
   DEFAULT_GATE_PROFILE,
   DEFAULT_PRIORITY,
@@ -261,15 +262,7 @@ export function buildRunInput(request: SpawnRequest, agentId: string, config: Co
     gateProfile: request.gateProfile ?? DEFAULT_GATE_PROFILE[request.agentType],
     ...(request.missingGates ? { missingGates: request.missingGates } : {}),
     priority: request.priority ?? DEFAULT_PRIORITY,
-    context: {
-      repository: context.repository,
-      branch: context.branch,
-      ...(context.instructions ? { instructions: context.instructions } : {}),
-      ...(context.baseBranch ? { baseBranch: context.baseBranch } : {}),
-      workItems: context.workItems,
-      skills: context.skills,
-      ...(context.gates ? { gates: context.gates } : {}),
-    },
+    context: agentContextOf(context),
     spawnedAt: at.toISOString(),
     // A budget the spawn does not set is the server's ceiling.
     budgets: { ...budgetCeilings(config), ...request.budgets },

@@ -53,6 +53,19 @@ export interface AgentContext {
   gates?: GateName[];
 }
 
+/** The context's own fields, nothing else a request or a stored input may carry beside them. */
+export function agentContextOf(context: AgentContext): AgentContext {
+  return {
+    repository: context.repository,
+    branch: context.branch,
+    ...(context.instructions ? { instructions: context.instructions } : {}),
+    ...(context.baseBranch ? { baseBranch: context.baseBranch } : {}),
+    workItems: context.workItems,
+    skills: context.skills,
+    ...(context.gates ? { gates: context.gates } : {}),
+  };
+}
+
 export interface AgentRunInput {
   agentId: string;
   taskId: string;

@@ -108,8 +108,9 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     );
   /** Running and inside its (hanging) model call. */
   const waitInModelCall = async (agentId: string, taskId: string) => {
-    await waitForStatus(agentId, ['running']);
-    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 30_000, `the model call of ${taskId}`);
+    // Generous: five agents preparing worktrees at once on a loaded 2-core machine take a while.
+    await waitForStatus(agentId, ['running'], 120_000);
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 120_000, `the model call of ${taskId}`);
   };
   /** The text of the first user message the model received for a task. */
   const firstMessageText = (taskId: string): string => {

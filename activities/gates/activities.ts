@@ -20,6 +20,7 @@ import {
 import { addUsd } from '../../domain/pricing';
 import type { AgentEventLog } from '../../state/agent-events';
 import type { GitWorkspaces } from '../git';
+import { isRegularFile } from '../git/read-blob';
 import { currentOperation } from '../operation';
 import type { CoordinatorPort, SandboxRuntime } from '../ports';
 import { giveToSandboxUser } from '../tools/ownership';
@@ -32,7 +33,7 @@ import { runGates } from './run-gates';
 export type ReviewFn = (args: { taskId: string; diff: string }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
 
 export interface GateActivityDeps {
-  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
+  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
   runtime: SandboxRuntime;
   /** The AI review (a model call); the `review` gate is `missing` without it. */
   review?: ReviewFn;
@@ -89,11 +90,15 @@ export type CoordinatorReport = Parameters<CoordinatorPort['reportGates']>[0];
 
 export function createGateActivities(deps: GateActivityDeps) {
   /** The repository's gate commands as its base commit defines them, for a checkout at `root`. */
-  const baseDefinitions = (workspace: WorkspaceInfo, root = workspace.path) =>
-    resolveGateCommands(root, {
-      readWorkspaceFile: (rel) => deps.workspaces.readAtBase(workspace, rel),
-      workspaceFileExists: (rel) => deps.workspaces.existsAtBase(workspace, rel),
+  const baseDefinitions = async (workspace: WorkspaceInfo, root = workspace.path) => {
+    // Detection asks about many files at the root: one listing answers for those (absent: no git call).
+    const atRoot = await deps.workspaces.rootEntriesAtBase(workspace);
+    const isRoot = (rel: string) => !rel.includes('/');
+    return resolveGateCommands(root, {
+      readWorkspaceFile: async (rel) => (isRoot(rel) && !atRoot.has(rel) ? undefined : deps.workspaces.readAtBase(workspace, rel)),
+      workspaceFileExists: async (rel) => (isRoot(rel) ? isRegularFile(atRoot.get(rel)) : deps.workspaces.existsAtBase(workspace, rel)),
     });
+  };
 
   /** Judges the results and appends the round's `gates` event (once per phase and round, also on a retry). */
   const settle = async (args: RunGatesInput, results: GateResult[], reportRequired: boolean): Promise<RunGatesResult> => {

@@ -12,7 +12,7 @@ import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { workspaceLayout } from './paths';
 import { prepareWorkspace, type PrepareRequest } from './prepare';
-import { existsAtBase, readAtBase } from './read-blob';
+import { existsAtBase, readAtBase, rootEntriesAtBase, type TreeEntry } from './read-blob';
 import type { Allowlist } from '../../scanner';
 import { pushAgentBranch, type PushResult } from './push';
 import { createGitRunner } from './run-git';
@@ -53,6 +53,8 @@ export interface GitWorkspaces {
   readAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, relativePath: string, options?: OperationOptions): Promise<string | undefined>;
   /** Whether the base commit has a regular file there (lockfiles, wrappers: looked for, not read). */
   existsAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, relativePath: string, options?: OperationOptions): Promise<boolean>;
+  /** The entries at the root of the base commit, by name (one git call for many lookups). */
+  rootEntriesAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, options?: OperationOptions): Promise<Map<string, TreeEntry>>;
   headSha(ws: WorkspaceInfo): Promise<string>;
   /** The agent branch's changes since it forked from `origin/<base>`, for an AI review. */
   diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
@@ -96,6 +98,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     checkoutForGates: (ws, agentId, treeish, options) => checkoutForGates(ctx, ws, agentId, treeish, options),
     removeGateCheckout: (agentId) => removeGateCheckout(ctx, agentId),
     existsAtBase: (ws, relativePath, options) => existsAtBase(ctx, ws, relativePath, options),
+    rootEntriesAtBase: (ws, options) => rootEntriesAtBase(ctx, ws, options),
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
     diffFrom: (ws, base, options) => diffFrom(ctx, ws, base, options),

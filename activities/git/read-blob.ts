@@ -83,6 +83,31 @@ export async function existsAtBase(
   options: OperationOptions = {},
 ): Promise<boolean> {
   assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
-  const entry = await treeEntry(ctx, ws.mirrorPath, ws.baseSha, relativePath, options);
+  return isRegularFile(await treeEntry(ctx, ws.mirrorPath, ws.baseSha, relativePath, options));
+}
+
+/**
+ * The entries at the root of the agent's base commit, by name, in one `ls-tree`: gate detection
+ * asks about a dozen manifests there, and one git process answers them all.
+ */
+export async function rootEntriesAtBase(
+  ctx: GitContext,
+  ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>,
+  options: OperationOptions = {},
+): Promise<Map<string, TreeEntry>> {
+  assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
+  if (!COMMIT_SHA.test(ws.baseSha)) throw new GitInputError(`not a commit id: ${JSON.stringify(ws.baseSha)}`);
+  const { stdout } = await ctx.git(['-C', ws.mirrorPath, 'ls-tree', '-z', ws.baseSha], options);
+  const entries = new Map<string, TreeEntry>();
+  for (const record of stdout.split('\0').filter(Boolean)) {
+    const tab = record.indexOf('\t');
+    const [mode = '', type = '', oid = ''] = record.slice(0, tab).split(' ');
+    entries.set(record.slice(tab + 1), { mode, type, oid });
+  }
+  return entries;
+}
+
+/** A regular file (not a link, not a submodule). */
+export function isRegularFile(entry: TreeEntry | undefined): boolean {
   return entry?.type === 'blob' && (entry.mode === '100644' || entry.mode === '100755');
 }

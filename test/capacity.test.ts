@@ -35,11 +35,12 @@ describe('a worker with the default slot budgets', () => {
     async () => {
       expect(h.config.WORKER_ACTIVITY_SLOTS).toBeLessThan(AGENTS); // the budget that used to hold model calls too
       // Ten repositories: `git worktree add` slows with every worktree a mirror holds, which is not what this test is about.
+      // They define no gates, so the runs say missingGates: skip (otherwise they fail fast with GatesUnavailable).
       const remotes = Array.from({ length: 10 }, () => createRemoteRepo({ 'README.md': '# capacity\n' }));
       const runId = randomUUID().slice(0, 8);
       const taskIds = Array.from({ length: AGENTS }, (_, i) => `T-cap-${runId}-${i}`);
       for (const taskId of taskIds) h.fakeModel.script(taskId, [{ text: 'never answered', delayMs: 3_600_000 }]);
-      const agentIds = await inLanes(taskIds, 25, async (taskId) => (await h.spawn({ taskId, repository: remotes[Number(taskId.split('-').pop()) % remotes.length]!.url, gateProfile: 'minimal' })).workflowId.replace(/^agent-/, ''));
+      const agentIds = await inLanes(taskIds, 25, async (taskId) => (await h.spawn({ taskId, repository: remotes[Number(taskId.split('-').pop()) % remotes.length]!.url, gateProfile: 'minimal', missingGates: 'skip' })).workflowId.replace(/^agent-/, ''));
 
       const running = async () => {
         let n = 0;

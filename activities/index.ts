@@ -8,7 +8,10 @@ import type { ModelPrice } from '../domain/pricing';
 import { redactSecrets } from '../scanner';
 import type { AgentEventLog } from '../state/agent-events';
 import type { AgentStateStore } from '../state/agent-state-store';
+import type { CheckpointStore } from '../state/checkpoint-store';
+import { createWorkspaceCheckpoints } from './checkpoints';
 import type { TranscriptStore } from '../state/transcript-store';
+import { isHostBound } from '../domain/placement';
 import { classifyFailures } from './failures';
 import { createGateActivities } from './gates/activities';
 import { createGitActivities } from './git/activities';
@@ -34,6 +37,7 @@ export interface ActivityDeps {
   transcripts: TranscriptStore;
   /** Turn, tool batch and gate events (lifecycle events come with the state writes). */
   events: AgentEventLog;
+  checkpointStore: CheckpointStore;
   anthropic: Anthropic;
   workspaces: GitWorkspaces;
   /** HOME directories of agents whose commands run without a sandbox. */
@@ -65,10 +69,11 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const { settings, transcripts, events } = deps;
   const redact = deps.redact ?? redactSecrets;
+  const checkpoints = createWorkspaceCheckpoints({ workspaces: deps.workspaces, store: deps.checkpointStore });
   const runnerFor = runnerChoice(deps.runtime);
   const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model, price: settings.price };
   return classifyFailures({
-    ...createStateActivities({ states: deps.states, transcripts, stateTtlSeconds: settings.stateTtlSeconds }),
+    ...createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, stateTtlSeconds: settings.stateTtlSeconds }),
     ...createModelActivities({
       ...model,
       transcripts,
@@ -83,6 +88,7 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createSandboxActivities({
       runtime: deps.runtime,
+      checkpoints,
       runnerFor,
       transcripts,
       events,
@@ -91,7 +97,7 @@ export function createActivities(deps: ActivityDeps) {
       toolOutputMaxBytes: settings.toolOutputMaxBytes,
       workspaceMaxBytes: settings.workspaceMaxBytes,
     }),
-    ...createGitActivities({ workspaces: deps.workspaces, runtime: deps.runtime, homes: deps.homes }),
+    ...createGitActivities({ workspaces: deps.workspaces, checkpoints, runtime: deps.runtime, homes: deps.homes }),
     ...createGateActivities({
       workspaces: deps.workspaces,
       runtime: deps.runtime,
@@ -106,3 +112,11 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The activities a worker registers on the shared queue, and those on its host's own queue (domain/placement.ts). */
+export function splitByPlacement(activities: Activities): { shared: Partial<Activities>; host: Partial<Activities> } {
+  const shared: Record<string, unknown> = {};
+  const host: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) (isHostBound(name) ? host : shared)[name] = fn;
+  return { shared: shared as Partial<Activities>, host: host as Partial<Activities> };
+}

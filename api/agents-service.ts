@@ -267,6 +267,7 @@ export function buildRunInput(request: SpawnRequest, agentId: string, config: Co
     // A budget the spawn does not set is the server's ceiling.
     budgets: { ...budgetCeilings(config), ...request.budgets },
     maxFeedbackRounds: config.AGENT_MAX_FEEDBACK_ROUNDS,
+    hostFailoverSeconds: config.HOST_FAILOVER_SECONDS,
   };
 }
 

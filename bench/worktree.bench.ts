@@ -93,6 +93,7 @@ async function main(): Promise<void> {
 
     const workspaces = createGitWorkspaces({
       workspaceRoot: path.join(tmp, 'workspaces'),
+      host: { id: 'bench', taskQueue: 'bench@bench' },
       allowedSchemes: ['file'],
       author: { name: 'Bench', email: 'bench@example.test' },
       credentials: { httpsUsername: 'x-access-token' },

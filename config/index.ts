@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { HOST_ID_PATTERN } from '../domain/agent';
 import { DEFAULT_PRICES, priceFor, type ModelPrice, type PriceTable } from '../domain/pricing';
 
 const bool = z
@@ -107,6 +108,18 @@ export const configSchema = z.object({
   WORKSPACE_ROOT: z.string().default(path.resolve('.data/workspaces')),
   /** Disk budget of one worktree, checked after each tool batch; a run over it fails (type WorkspaceTooLarge). */
   WORKSPACE_MAX_MB: int(1, 10_000_000).default(2048),
+  /**
+   * This worker host's id: it names the host's own task queue, its containers and its share of
+   * the reapers' work. Defaults to the hostname plus a random id kept in WORKSPACE_ROOT/host-id, so
+   * workers sharing a disk share an id and a host that keeps its disk keeps its id.
+   */
+  WORKER_HOST_ID: z.string().regex(HOST_ID_PATTERN, 'must be 1-63 of [A-Za-z0-9_.-], starting with a letter or digit').optional(),
+  /** A workflow bundle made ahead of time (npm run bundle:workflows); without it the worker bundles workflows/ at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  /** How long an activity bound to an agent's host waits for that host before the agent moves to another. */
+  HOST_FAILOVER_SECONDS: int(2, 3600).default(30),
+  /** Largest total of an agent's saved workspace checkpoints (compressed git objects) in Valkey. */
+  CHECKPOINT_MAX_BYTES: int(1024, 2 ** 40).default(256 * 1024 * 1024),
   GIT_ALLOWED_SCHEMES: csv.default(['https', 'ssh']),
   GIT_AUTHOR_NAME: z.string().default('Orchestrator Agent'),
   GIT_AUTHOR_EMAIL: z.string().email().default('agent@orchestrator.local'),

@@ -85,6 +85,11 @@ export interface AgentRunInput {
   missingGates?: MissingGatesPolicy;
   /** Continue-as-new after this many turns in one run (default: when Temporal suggests it). */
   turnsPerRun?: number;
+  /**
+   * How long an activity bound to the agent's host may wait for that host to pick it up before
+   * the agent moves to another host (HOST_FAILOVER_SECONDS). @default 30
+   */
+  hostFailoverSeconds?: number;
   /** Set only by continue-as-new: where the previous run left off. */
   resume?: AgentLoopCheckpoint;
   /** The agent this run retries (`POST /agents/:id/retry`). */
@@ -106,11 +111,24 @@ export interface AgentLoopCheckpoint {
   costUsd?: number;
   stateSeq: number;
   feedbackRounds: number;
+  /** The agent's last commit, when gate feedback sent it back to work after committing. */
+  commitSha?: string;
 }
 
 
+/** A worker host: the task queue only its workers poll, for activities that touch its disk or engine. */
+export interface WorkerHost {
+  id: string;
+  taskQueue: string;
+}
+
+/** Host ids name task queues, containers and directories: kept to a safe alphabet. */
+export const HOST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 export interface WorkspaceInfo {
-  /** Absolute path of the agent's worktree on the worker host. */
+  /** The host that holds the worktree; every activity touching it runs there. */
+  host: WorkerHost;
+  /** Absolute path of the agent's worktree on that host. */
   path: string;
   branch: string;
   baseBranch: string;

@@ -13,6 +13,12 @@ export const FAILURES = {
   InvalidGateConfig: { retryable: false, means: "the repository's gate configuration cannot be read" },
   GatesUnavailable: { retryable: false, means: "the profile's gates are not all defined at the base commit (found before the first model call)" },
   TranscriptMissing: { retryable: false, means: 'a stored conversation message is gone; the run cannot continue without it' },
+  CheckpointTooLarge: { retryable: false, means: "the agent's saved workspace changes grew past CHECKPOINT_MAX_BYTES" },
+  CheckpointMissing: { retryable: false, means: 'a saved workspace checkpoint is gone; the workspace cannot be rebuilt on another host' },
+
+  // Hosts: an agent's files live on one worker host.
+  HostLost: { retryable: false, means: "the agent's hosts kept stopping: it moved more often than a run allows" },
+  WorkspaceLost: { retryable: false, means: "the agent's worktree is gone from its host (the host's disk was lost); the run moves to another host" },
 
   // The model API.
   ModelUnavailable: { retryable: true, means: 'rate limit, overload, 5xx or a connection fault' },

@@ -4,6 +4,8 @@ export const keys = {
   task: (taskId: string) => `orchestrator:task:${taskId}`,
   events: 'orchestrator:events',
   transcript: (agentId: string) => `orchestrator:transcript:${agentId}`,
+  checkpoints: (agentId: string) => `orchestrator:checkpoint:${agentId}`,
+  checkpointPacks: (agentId: string) => `orchestrator:checkpoint-pack:${agentId}`,
   audit: 'orchestrator:audit',
   spawnClaim: (taskId: string, agentType: string) => `orchestrator:spawn:${taskId}:${agentType}`,
   /** Event stream of one agent (state/agent-events.ts), and of all agents. */

@@ -49,6 +49,7 @@ describe('activity failures reach the workflow with their declared type and retr
     states: dep,
     transcripts: dep,
     events: dep,
+    checkpointStore: dep,
     anthropic: dep,
     workspaces: dep,
     homes: dep,
@@ -74,7 +75,7 @@ describe('activity failures reach the workflow with their declared type and retr
   // A worktree the sandbox user owns, so startSandbox reaches the sandbox instead of chown.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'failures-ws-'));
   if (process.getuid?.() === 0) chownSync(dir, 1000, 1000);
-  const workspace: WorkspaceInfo = { path: dir, branch: 'agent/T/aaaaaaaa', baseBranch: 'main', baseSha: 'a'.repeat(40), mirrorPath: '/nonexistent.git' };
+  const workspace: WorkspaceInfo = { host: { id: 'h', taskQueue: 'q@h' }, path: dir, branch: 'agent/T/aaaaaaaa', baseBranch: 'main', baseSha: 'a'.repeat(40), mirrorPath: '/nonexistent.git' };
   const sandbox: SandboxInfo = { containerId: 'c', containerName: 'n' };
   const agentId = randomUUID();
   const ids = { agentId, taskId: 'T-1' };
@@ -86,8 +87,9 @@ describe('activity failures reach the workflow with their declared type and retr
     modelTurn: [{ agentId, agentType: 'worker', messageCount: 1, workspaceDir: dir }],
     appendFeedback: [{ agentId, index: 1, text: 'x' }],
     startSandbox: [{ ...ids, workspace }],
-    executeTools: [{ agentId, messageIndex: 2, readOnly: false, workspace, sandbox }],
+    executeTools: [{ agentId, turn: 1, messageIndex: 2, readOnly: false, workspace, sandbox }],
     prepareWorkspace: [{ ...ids, repository: 'https://example.test/r.git', baseBranch: 'main' }],
+    rebuildWorkspace: [{ ...ids, repository: 'https://example.test/r.git', baseBranch: 'main', baseSha: 'a'.repeat(40), upToTurn: 3 }],
     scanStagedChanges: [{ workspace }],
     commitChanges: [{ ...ids, agentType: 'worker', workspace }],
     headSha: [{ workspace }],

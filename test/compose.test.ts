@@ -15,7 +15,8 @@ const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = 'temporal-docker-compose.yml';
 const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
 
-const EXPECTED_SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'valkey', 'worker', 'api'];
+const WORKERS = ['worker-1', 'worker-2', 'worker-3'];
+const EXPECTED_SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'valkey', ...WORKERS, 'api'];
 const SEARCH_ATTRIBUTES = ['TaskId', 'AgentType', 'AgentStatus', 'Repository', 'GateProfile', 'RetryOf'];
 const DOCKER_SOCKET = '/var/run/docker.sock';
 /** Values for the variables the file requires (`${VAR:?...}`). */
@@ -78,6 +79,13 @@ function block(blocks: Map<string, string>, name: string): string {
   const b = blocks.get(name);
   if (b === undefined) throw new Error(`service ${name} is missing from ${COMPOSE_FILE}`);
   return b;
+}
+
+/** A top-level `x-...: &name` block's text (comments removed): what services merge with `<<: *name`. */
+function anchorBlock(text: string, name: string): string {
+  const m = new RegExp(`^[\\w-]+: &${name}\\s*\\n((?:(?: {2}.*)?\\n)*)`, 'm').exec(stripComments(text));
+  if (!m) throw new Error(`anchor ${name} not found in ${COMPOSE_FILE}`);
+  return m[1]!;
 }
 
 /** Environment variable names set in a service block (map form), including a merged anchor's. */
@@ -145,27 +153,35 @@ describe(`${COMPOSE_FILE} with the compose CLI`, () => {
       expect(Object.keys(services).sort()).toEqual([...EXPECTED_SERVICES].sort());
     });
 
-    it('builds worker and api from the Dockerfile into one image, the worker with its own command', () => {
-      expect(services.worker!.build).toBeDefined();
+    it('builds the workers and the api from the Dockerfile into one image, the workers with their own command', () => {
       expect(services.api!.build).toBeDefined();
-      expect(services.worker!.image).toBe(services.api!.image);
-      expect(services.worker!.command?.join(' ')).toMatch(/worker\/main\.ts/);
       expect(services.api!.command ?? null).toBeNull();
+      for (const name of WORKERS) {
+        expect(services[name]!.build).toBeDefined();
+        expect(services[name]!.image).toBe(services.api!.image);
+        expect(services[name]!.command?.join(' ')).toMatch(/worker\/main\.ts/);
+      }
     });
 
-    it('wires the orchestrator environment', () => {
-      const w = services.worker!.environment!;
+    it('wires the orchestrator environment; each worker is a host of its own, with its own id and workspace volume', () => {
       const a = services.api!.environment!;
-      for (const env of [w, a]) {
-        expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
-        expect(env.VALKEY_HOST).toBe('valkey');
-      }
       expect(a).toMatchObject({ ORCHESTRATOR_PORT: '3001', ORCHESTRATOR_HOST: '0.0.0.0', ORCHESTRATOR_API_KEY: REQUIRED_ENV.ORCHESTRATOR_API_KEY });
-      expect(w.CLAUDE_API_KEY).toBe(REQUIRED_ENV.CLAUDE_API_KEY);
-      expect(w.SANDBOX_ENABLED).toBe(process.env.SANDBOX_ENABLED || 'false');
-      const workspaces = services.worker!.volumes!.find((v) => v.target === w.WORKSPACE_ROOT);
-      expect(workspaces?.type).toBe('volume');
       expect(services.api!.volumes ?? []).toEqual([]);
+      const volumes = new Set<string | undefined>();
+      for (const name of WORKERS) {
+        const w = services[name]!.environment!;
+        for (const env of [w, a]) {
+          expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+          expect(env.VALKEY_HOST).toBe('valkey');
+        }
+        expect(w.CLAUDE_API_KEY).toBe(REQUIRED_ENV.CLAUDE_API_KEY);
+        expect(w.SANDBOX_ENABLED).toBe(process.env.SANDBOX_ENABLED || 'false');
+        expect(w.WORKER_HOST_ID).toBe(name);
+        const workspaces = services[name]!.volumes!.find((v) => v.target === w.WORKSPACE_ROOT);
+        expect(workspaces?.type).toBe('volume');
+        volumes.add(workspaces?.source);
+      }
+      expect(volumes.size).toBe(WORKERS.length);
     });
 
     it('publishes the UI on 8233 (its 8080) and the API on 3001', () => {
@@ -177,7 +193,7 @@ describe(`${COMPOSE_FILE} with the compose CLI`, () => {
       expect(services['temporal-schema']!.depends_on).toEqual({ postgresql: expect.objectContaining({ condition: 'service_healthy' }) });
       expect(services.temporal!.depends_on).toEqual({ 'temporal-schema': expect.objectContaining({ condition: 'service_completed_successfully' }) });
       expect(services['temporal-setup']!.depends_on).toEqual({ temporal: expect.objectContaining({ condition: 'service_healthy' }) });
-      for (const s of ['worker', 'api']) {
+      for (const s of [...WORKERS, 'api']) {
         expect(services[s]!.depends_on).toEqual({
           'temporal-setup': expect.objectContaining({ condition: 'service_completed_successfully' }),
           valkey: expect.objectContaining({ condition: 'service_healthy' }),
@@ -185,9 +201,9 @@ describe(`${COMPOSE_FILE} with the compose CLI`, () => {
       }
     });
 
-    it('mounts the Docker socket into no service but the worker', () => {
+    it('mounts the Docker socket into no service but the workers', () => {
       for (const [name, svc] of Object.entries(services)) {
-        if (name === 'worker') continue;
+        if (WORKERS.includes(name)) continue;
         expect({ name, sources: (svc.volumes ?? []).map((v) => v.source) }).not.toEqual({ name, sources: expect.arrayContaining([DOCKER_SOCKET]) });
       }
     });
@@ -239,19 +255,25 @@ describe(`${COMPOSE_FILE} structure (file text)`, () => {
     expect(dc).toMatch(/^matching\.priorityLevels:\s*\n\s+- value: 10\s*$/m);
   });
 
-  it('passes only variables config/index.ts knows to worker and api', () => {
+  it('passes only variables config/index.ts knows to the workers and the api', () => {
     const known = new Set(Object.keys(configSchema.shape));
-    for (const service of ['worker', 'api']) {
+    for (const service of [...WORKERS, 'api']) {
       const unknown = envNames(composeText, blocks, service).filter((n) => !known.has(n));
       expect({ service, unknown }).toEqual({ service, unknown: [] });
     }
-    const worker = block(blocks, 'worker');
+    const workerEnv = anchorBlock(composeText, 'worker-env');
     const api = block(blocks, 'api');
     expect(composeText).toMatch(/CLAUDE_API_KEY: \$\{CLAUDE_API_KEY:\?/);
     expect(composeText).toMatch(/ORCHESTRATOR_API_KEY: \$\{ORCHESTRATOR_API_KEY:\?/);
-    expect(worker).toMatch(/SANDBOX_ENABLED: \$\{SANDBOX_ENABLED:-false\}/);
-    expect(worker).toMatch(/^ {6}- workspaces:\/data\/workspaces$/m);
-    expect(worker).toMatch(/WORKSPACE_ROOT: \/data\/workspaces/);
+    expect(workerEnv).toMatch(/SANDBOX_ENABLED: \$\{SANDBOX_ENABLED:-false\}/);
+    expect(workerEnv).toMatch(/WORKSPACE_ROOT: \/data\/workspaces/);
+    for (const [i, name] of WORKERS.entries()) {
+      const worker = block(blocks, name);
+      expect(worker).toMatch(/^ {4}<<: \*worker$/m);
+      expect(worker).toMatch(/^ {6}<<: \*worker-env$/m);
+      expect(worker).toMatch(new RegExp(`^ {6}WORKER_HOST_ID: ${name}$`, 'm'));
+      expect(worker).toMatch(new RegExp(`^ {6}- workspaces-${i + 1}:/data/workspaces$`, 'm'));
+    }
     expect(api).not.toMatch(/WORKSPACE_ROOT|workspaces:/);
     expect(api).toMatch(/ORCHESTRATOR_HOST: 0\.0\.0\.0/);
     expect(api).toMatch(/ORCHESTRATOR_PORT: "?3001"?/);
@@ -260,19 +282,21 @@ describe(`${COMPOSE_FILE} structure (file text)`, () => {
   it('has healthchecks and start-up conditions', () => {
     for (const s of ['postgresql', 'temporal', 'valkey', 'api']) expect({ s, hc: /^ {4}healthcheck:/m.test(block(blocks, s)) }).toEqual({ s, hc: true });
     expect(block(blocks, 'temporal')).toMatch(/temporal-schema:\s*\n\s+condition: service_completed_successfully/);
-    for (const s of ['worker', 'api']) {
-      expect(block(blocks, s)).toMatch(/temporal-setup:\s*\n\s+condition: service_completed_successfully/);
-      expect(block(blocks, s)).toMatch(/valkey:\s*\n\s+condition: service_healthy/);
+    for (const text of [anchorBlock(composeText, 'worker'), block(blocks, 'api')]) {
+      expect(text).toMatch(/temporal-setup:\s*\n\s+condition: service_completed_successfully/);
+      expect(text).toMatch(/valkey:\s*\n\s+condition: service_healthy/);
     }
   });
 
-  it('mounts the Docker socket into no service but the worker (comments aside)', () => {
-    for (const [name, text] of blocks) {
-      if (name === 'worker') continue;
-      expect({ name, mountsSocket: text.includes('docker.sock') }).toEqual({ name, mountsSocket: false });
-    }
-    // The worker's mount stays a commented opt-in.
-    expect(block(blocks, 'worker')).not.toContain('docker.sock');
+  it('keeps what Valkey is given: an append-only file fsynced every second, on a volume', () => {
+    const valkey = block(blocks, 'valkey');
+    expect(valkey).toMatch(/valkey-server --dir \/data --appendonly yes --appendfsync everysec/);
+    expect(valkey).toMatch(/^ {6}- valkey-data:\/data$/m);
+  });
+
+  it('mounts the Docker socket into no service (comments aside): mounting it into the workers is an opt-in', () => {
+    for (const [name, text] of blocks) expect({ name, mountsSocket: text.includes('docker.sock') }).toEqual({ name, mountsSocket: false });
+    expect(anchorBlock(composeText, 'worker')).not.toContain('docker.sock');
     expect(composeText).toMatch(/#\s+- \/var\/run\/docker\.sock:\/var\/run\/docker\.sock/);
   });
 

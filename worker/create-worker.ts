@@ -1,14 +1,18 @@
 /**
  * Builds the Temporal workers of one process, sharing one connection:
- *  - the deployment's task queue: the agentRun workflow, its local activities (state writes) and
- *    every activity that works on an agent's files (git, tools, gates, cleanup);
+ *  - the deployment's (shared) task queue: the agentRun workflow, its local activities (state
+ *    writes) and the activities any host may run (preparing a workspace, the coordinator);
+ *  - this host's own queue (`<task queue>@<host id>`): every activity that works on the files,
+ *    containers or mirrors of an agent this host holds (domain/placement.ts): Temporal's
+ *    worker-specific task queue pattern;
  *  - the model queue (domain/task-queues.ts): model calls only.
  * Slots are reserved before a task is polled, so one worker cannot budget by activity type; two
  * queues give model calls, which wait minutes on the network, a budget of their own that can be
  * large (a waiting call costs a socket and a promise), while commands and git keep theirs.
  */
-import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
-import type { Activities } from '../activities';
+import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { splitByPlacement, type Activities } from '../activities';
+import type { WorkerHost } from '../domain/agent';
 import type { Config } from '../config';
 import { modelTaskQueue } from '../domain/task-queues';
 
@@ -16,7 +20,7 @@ import { modelTaskQueue } from '../domain/task-queues';
 export interface WorkerSlots {
   /** Concurrent model calls (the model queue). */
   modelCalls: number;
-  /** Concurrent activities on the deployment's queue: git, tool batches, gates, cleanup. */
+  /** Concurrent activities on the host's queue (git, tool batches, gates, cleanup), and on the shared one. */
   activities: number;
   /** Concurrent local activities (state projection writes). */
   localActivities: number;
@@ -38,27 +42,34 @@ export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
+  /** The host this process is; without one (a stand-in), every activity stays on the shared queue. */
+  host?: WorkerHost;
   activities: Activities;
   slots: WorkerSlots;
   /** A pre-built bundle (tests bundle once per file); otherwise workflows/ is bundled at start. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
+  /** Defaults to `<pid>@<host id>`. */
   identity?: string;
 }
 
 /** The process's workers, run and stopped together. */
 export interface AgentWorkers {
+  /** What every worker of the process reports as its identity (ActivityTaskStarted events). */
+  identity?: string;
   /** Resolves when every worker has stopped; rejects when one fails (the others are shut down). */
   run(): Promise<void>;
   shutdown(): void;
 }
 
 export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWorkers> {
-  const { slots } = opts;
+  const { slots, host } = opts;
+  const split = host ? splitByPlacement(opts.activities) : { shared: opts.activities, host: {} };
+  const identity = opts.identity ?? (host ? `${process.pid}@${host.id}` : undefined);
   const common = {
     connection: opts.connection,
     namespace: opts.namespace,
-    activities: opts.activities,
-    ...(opts.identity ? { identity: opts.identity } : {}),
+    activities: split.shared,
+    ...(identity ? { identity } : {}),
     shutdownGraceTime: '10s',
   } as const;
   const main = await Worker.create({
@@ -75,7 +86,19 @@ export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWor
   });
   const workers = [main];
   // A process without activities (a test's stand-in workflow) has no model calls to serve.
-  if (Object.keys(opts.activities).length === 0) return runTogether(workers);
+  if (Object.keys(opts.activities).length === 0) return runTogether(workers, identity);
+  if (host) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        activities: split.host,
+        taskQueue: host.taskQueue,
+        maxConcurrentActivityTaskExecutions: slots.activities,
+        maxHeartbeatThrottleInterval: '1s',
+        defaultHeartbeatThrottleInterval: '1s',
+      }),
+    );
+  }
   const model = await Worker.create({
     ...common,
     taskQueue: modelTaskQueue(opts.taskQueue),
@@ -87,14 +110,15 @@ export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWor
     defaultHeartbeatThrottleInterval: '30s',
   });
   workers.push(model);
-  return runTogether(workers);
+  return runTogether(workers, identity);
 }
 
-function runTogether(workers: Worker[]): AgentWorkers {
+function runTogether(workers: Worker[], identity: string | undefined): AgentWorkers {
   const shutdown = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };
   return {
+    identity,
     async run() {
       const runs = workers.map((w) =>
         w.run().catch((err: unknown) => {

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });
   const runtimeKind = sandboxRuntime(config);
   const docker = runtimeKind === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
-  const { activities, workspaces, homes, sandbox, runtime } = buildActivities(config, {
+  const { activities, workspaces, homes, sandbox, runtime, host } = buildActivities(config, {
     redis,
     docker,
     log: (msg, meta) => log.debug(meta ?? {}, msg),
@@ -54,7 +54,16 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
   const slots = slotsFromConfig(config);
-  const worker = await createWorkers({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, activities, slots });
+  const worker = await createWorkers({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    host,
+    activities,
+    slots,
+    // Bundled ahead of time (npm run bundle:workflows), a worker starts in a second instead of bundling with webpack.
+    ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
+  });
 
   const reaper = startReaper({
     intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
@@ -73,7 +82,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, sandboxRuntime: runtimeKind, slots }, 'worker started');
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, identity: worker.identity, host: host.id, hostTaskQueue: host.taskQueue, address: config.TEMPORAL_ADDRESS, sandboxRuntime: runtimeKind, slots }, 'worker started');
   try {
     await worker.run();
   } finally {

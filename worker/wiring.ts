@@ -27,9 +27,13 @@ import type { SandboxRuntime } from '../activities/ports';
 import { AgentEventLog } from '../state/agent-events';
 import { AgentStateStore } from '../state/agent-state-store';
 import { TranscriptStore } from '../state/transcript-store';
+import { CheckpointStore } from '../state/checkpoint-store';
+import type { WorkerHost } from '../domain/agent';
+import { resolveWorkerHost } from './host-identity';
 import { redactSecrets } from '../scanner';
 
 export interface WiredServices {
+  host: WorkerHost;
   deps: ActivityDeps;
   workspaces: GitWorkspaces;
   homes: AgentHomes;
@@ -39,8 +43,10 @@ export interface WiredServices {
 }
 
 export function buildActivityDeps(config: Config, clients: { redis: Redis; docker?: Docker; log?: (msg: string, meta?: Record<string, unknown>) => void }): WiredServices {
+  const host = resolveWorkerHost(config);
   const workspaces = createGitWorkspaces({
     workspaceRoot: config.WORKSPACE_ROOT,
+    host,
     allowedSchemes: config.GIT_ALLOWED_SCHEMES,
     author: { name: config.GIT_AUTHOR_NAME, email: config.GIT_AUTHOR_EMAIL },
     credentials: {
@@ -55,12 +61,13 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
   // Agents' HOMEs live beside their worktrees, so the deployment that made them is the one that reaps them.
   const homes = agentHomes(path.join(config.WORKSPACE_ROOT, 'homes'));
   const sandboxUser = { uid: config.SANDBOX_UID, gid: config.SANDBOX_GID };
-  const sandbox = clients.docker && sandboxRuntime(config) === 'docker' ? createDockerSandbox(clients.docker, dockerSandboxConfig(config)) : undefined;
+  const sandbox = clients.docker && sandboxRuntime(config) === 'docker' ? createDockerSandbox(clients.docker, dockerSandboxConfig(config, host.id)) : undefined;
   const runtime = buildRuntime(config, sandbox, sandboxUser, homes);
   const deps: ActivityDeps = {
     states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS }),
     transcripts: new TranscriptStore(clients.redis),
     events: new AgentEventLog(clients.redis),
+    checkpointStore: new CheckpointStore(clients.redis, { maxTotalBytes: config.CHECKPOINT_MAX_BYTES }),
     // The key stays in the worker: it is read here and nowhere else, never passed to a workflow or sandbox.
     anthropic: new Anthropic({ apiKey: modelApiKey(config) ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 0 }),
     workspaces,
@@ -91,10 +98,10 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
     },
     redact: redactSecrets,
   };
-  return { deps, workspaces, homes, runtime, sandbox };
+  return { host, deps, workspaces, homes, runtime, sandbox };
 }
 
-function dockerSandboxConfig(config: Config) {
+function dockerSandboxConfig(config: Config, hostId: string) {
   return {
     image: config.SANDBOX_IMAGE,
     memoryMb: config.SANDBOX_MEMORY_MB,
@@ -104,6 +111,7 @@ function dockerSandboxConfig(config: Config) {
     network: config.SANDBOX_NETWORK,
     gracefulStopTimeoutSeconds: config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS,
     deployment: deploymentOf(config),
+    hostId,
   };
 }
 

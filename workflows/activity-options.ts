@@ -85,3 +85,13 @@ export const cleanup: ActivityOptions = {
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 20 },
 };
+
+/**
+ * `options` on a host's own task queue. The schedule-to-start timeout is how long the host may
+ * take to pick the task up: past it (no worker of that host polls) the activity fails at once,
+ * never retried, and the run moves to another host. A busy but live host starts tasks well
+ * within it: its host queue only carries the activities of its own agents.
+ */
+export function onHostQueue(opts: ActivityOptions, taskQueue: string, failoverSeconds: number): ActivityOptions {
+  return { ...opts, taskQueue, scheduleToStartTimeout: `${failoverSeconds}s` };
+}

@@ -10,6 +10,7 @@ import * as wf from '@temporalio/workflow';
 import { KILL_SIGNAL, STATUS_QUERY, type AgentResult, type AgentRunInput, type AgentStatusView, type KillRequest } from '../domain/agent';
 import { acceptedWork, cleanUp, deliver, describeFailure, prepare, Run } from './phases';
 import { wallTimeBreach } from '../domain/budgets';
+import { isHostLost, moveToAnotherHost } from './failover';
 import { RunState } from './run-state';
 
 export const killSignal = wf.defineSignal<[KillRequest]>(KILL_SIGNAL);
@@ -39,10 +40,18 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
     }
   }).catch(() => undefined);
 
+  // A host that stops answering moves the agent to another host, and the work goes on there.
   const work = async (): Promise<AgentResult> => {
-    if (!input.resume) await prepare(run);
-    const { commitSha } = await acceptedWork(run);
-    return state.readOnly ? state.finalResult({ pushed: false }) : deliver(run, commitSha);
+    for (;;) {
+      try {
+        if (!input.resume) await prepare(run);
+        const { commitSha } = await acceptedWork(run);
+        return state.readOnly ? state.finalResult({ pushed: false }) : await deliver(run, commitSha);
+      } catch (err) {
+        if (!isHostLost(err) || !(state.workspace as { host?: unknown } | undefined)?.host) throw err;
+        await moveToAnotherHost(run, err);
+      }
+    }
   };
 
   let cancelledByTemporal = false;

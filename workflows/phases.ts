@@ -4,29 +4,12 @@
  * clean up. agent-run.ts strings them together and decides how the run ends.
  */
 import * as wf from '@temporalio/workflow';
-import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView } from '../domain/agent';
+import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView, WorkerHost } from '../domain/agent';
 import type { BudgetName } from '../domain/budgets';
 import { gatesUnavailableMessage, phaseHasGates, type GatePhase } from '../domain/gates';
 import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
-import {
-  appendFeedback,
-  checkMergeable,
-  cleanupAgent,
-  commitChanges,
-  executeTools,
-  headSha,
-  modelTurn,
-  prepareWorkspace,
-  pushBranch,
-  recordState,
-  reportToCoordinator,
-  resolveGates,
-  runGates,
-  scanStagedChanges,
-  startSandbox,
-  writeInitialPrompt,
-} from './proxies';
+import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, writeInitialPrompt, type HostActivities } from './proxies';
 import { RunFailure, type RunState } from './run-state';
 
 /** A run's state plus the one way it is published: Valkey projection, search attribute, Web UI details. */
@@ -40,6 +23,13 @@ export class Run {
 
   showDetails(): void {
     wf.setCurrentDetails(this.state.details());
+  }
+
+  /** The activities of the host that holds the agent's worktree. */
+  host(): HostActivities {
+    // `host` is absent from workspaces recorded before workers had hosts (see onHost).
+    const { host } = this.state.requireWorkspace() as { host?: WorkerHost };
+    return onHost(host, this.state.input.hostFailoverSeconds ?? DEFAULT_HOST_FAILOVER_SECONDS);
   }
 
   /** Publishes the current state; sequence-numbered, so a retried write never moves it backwards. */
@@ -89,16 +79,29 @@ export class Run {
   }
 }
 
-/** Worktree, the gates it defines, sandbox, `running`, and the first user message. */
+/** How long a host-bound activity waits for its host unless the input says otherwise (HOST_FAILOVER_SECONDS). */
+export const DEFAULT_HOST_FAILOVER_SECONDS = 30;
+
+/**
+ * Worktree (on whichever host picks the task up), the gates it defines, sandbox, `running`, and
+ * the first user message. Each step is skipped once done, so a run that moved hosts halfway
+ * picks up where it was.
+ */
 export async function prepare(run: Run): Promise<void> {
   const { state } = run;
   const { input } = state;
-  await run.record('spawn accepted');
-  const workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
-  state.workspace = workspace;
-  // Histories recorded before this check skip it, so they replay unchanged.
-  const skipped = wf.patched('gates-resolved-before-first-turn') ? await checkGates(run) : [];
-  state.sandbox = (await run.during('starting-sandbox', () => startSandbox({ agentId: input.agentId, taskId: input.taskId, workspace, readOnly: state.readOnly }))) ?? undefined;
+  if (!state.workspace) {
+    await run.record('spawn accepted');
+    state.workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
+  }
+  if (state.status === 'spawning' && !state.gatesSkipped) {
+    // Histories recorded before this check skip it, so they replay unchanged.
+    state.gatesSkipped = wf.patched('gates-resolved-before-first-turn') ? await checkGates(run) : [];
+  }
+  await ensureSandbox(run, 'starting-sandbox');
+  if (state.status !== 'spawning') return;
+  const workspace = state.requireWorkspace();
+  const skipped = state.gatesSkipped ?? [];
   state.startedAt = new Date().toISOString();
   state.phase = 'agent-loop';
   const ready = skipped.length > 0 ? `workspace ready; gates skipped (not defined at the base commit): ${skipped.join(', ')}` : 'workspace ready';
@@ -114,7 +117,7 @@ export async function prepare(run: Run): Promise<void> {
 async function checkGates(run: Run): Promise<string[]> {
   const { state } = run;
   const { input } = state;
-  const { unavailable } = await resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates });
+  const { unavailable } = await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates });
   if (input.missingGates === 'skip') {
     if (unavailable.length > 0) state.mergeGates(unavailable.map((g) => ({ name: g.name, outcome: 'skipped', durationMs: 0, detail: g.detail })));
     return unavailable.map((g) => g.name);
@@ -124,13 +127,28 @@ async function checkGates(run: Run): Promise<string[]> {
   return [];
 }
 
+/** Starts the agent's sandbox on its current host, once per host. */
+export async function ensureSandbox(run: Run, phase?: AgentPhase): Promise<void> {
+  const { state } = run;
+  if (state.sandboxReady) return;
+  const start = () => run.host().startSandbox({ agentId: state.input.agentId, taskId: state.input.taskId, workspace: state.requireWorkspace(), readOnly: state.readOnly });
+  state.sandbox = (await (phase ? run.during(phase, start) : start())) ?? undefined;
+  state.sandboxReady = true;
+}
+
 const RECORD_EVERY_TURN = 'record-state-every-turn';
 
-/** Turns until the model ends its turn without tool calls; budgets are checked before each. */
+/**
+ * Turns until the model ends its turn without tool calls; budgets are checked before each.
+ * Tools the last answer asked for run first, so a run that moved hosts mid-batch runs that batch
+ * again on the new host (the one turn that may run twice) without asking the model again.
+ */
 export async function agentLoop(run: Run): Promise<void> {
   const { state } = run;
   const { input } = state;
   for (;;) {
+    // Only after a move to another host mid-batch: that batch runs again there.
+    if (state.pendingTools) await runPendingTools(run);
     const exhausted = state.exhaustedBudget(Date.now());
     if (exhausted) throw exhausted;
     if (state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested)) {
@@ -153,6 +171,7 @@ export async function agentLoop(run: Run): Promise<void> {
     // Refused before the call: the turn would have passed a budget.
     if (answer.refused) throw new RunFailure(answer.refused.message, 'BudgetExceeded', answer.refused.budget);
     state.recordTurn(answer);
+    state.expectTools(answer.stopReason === 'tool_use' && answer.toolUseCount > 0, answer.digest);
     // Status, cost and this turn's cost reach Valkey (and GET /status) every turn, not only at phase
     // changes. Patched: runs started before this write existed replay without it.
     if (wf.patched(RECORD_EVERY_TURN)) await run.record();
@@ -161,13 +180,21 @@ export async function agentLoop(run: Run): Promise<void> {
       const spent = state.exhaustedBudget(Date.now());
       if (spent) throw spent;
     }
-    if (answer.stopReason !== 'tool_use' || answer.toolUseCount === 0) return;
-    const batch = await executeTools.executeWithOptions({ summary: `turn ${turn}: ${answer.digest}` }, [
-      { agentId: input.agentId, turn, messageIndex: state.messageCount, readOnly: state.readOnly, workspace, sandbox: state.sandbox },
-    ]);
-    state.recordToolResults(batch.digest);
-    run.showDetails();
+    if (!state.pendingTools) return;
+    await runPendingTools(run);
   }
+}
+
+/** Runs the tool calls of the last answer on the agent's host; their results are the next message. */
+async function runPendingTools(run: Run): Promise<void> {
+  const { state } = run;
+  const { input } = state;
+  const turn = state.turn;
+  const batch = await run.host().executeTools.executeWithOptions({ summary: `turn ${turn}: ${state.pendingToolsDigest ?? 'tools'}` }, [
+    { agentId: input.agentId, turn, messageIndex: state.messageCount, readOnly: state.readOnly, workspace: state.requireWorkspace(), sandbox: state.sandbox },
+  ]);
+  state.recordToolResults(batch.digest);
+  run.showDetails();
 }
 
 /** Gives failed gates or a blocked commit back to the agent, or fails the run when rounds are used up. */
@@ -185,7 +212,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
   const workspace = state.requireWorkspace();
   if (!phaseHasGates(input.gateProfile, input.context.gates, phase)) return true;
   const round = state.feedbackRounds + 1;
-  const outcome = await run.during(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates', () => runGates.executeWithOptions({ summary: `${phase} gates, round ${round}` }, [{
+  const outcome = await run.during(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates', () => run.host().runGates.executeWithOptions({ summary: `${phase} gates, round ${round}` }, [{
     agentId: input.agentId,
     taskId: input.taskId,
     agentType: input.agentType,
@@ -224,7 +251,7 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
   const { state } = run;
   const { input } = state;
   const workspace = state.requireWorkspace();
-  const scan = await run.during('secret-scan', () => scanStagedChanges({ workspace }));
+  const scan = await run.during('secret-scan', () => run.host().scanStagedChanges({ workspace }));
   if (scan.refused) {
     await feedBack(run, `Your changes were not committed: ${scan.refused}`, new RunFailure(`commit refused: ${scan.refused}`, 'CommitRefused'));
     return { blocked: true };
@@ -248,30 +275,32 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
     );
     return { blocked: true };
   }
-  const commit = await run.during('commit', () => commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType, tree: scan.tree }));
+  const commit = await run.during('commit', () => run.host().commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType, tree: scan.tree }));
   return { blocked: false, commitSha: commit.commitSha };
 }
 
 /**
  * The agent works and the gates judge until everything passes (or a phase fails the run).
- * Workers commit between the two gate phases; a reviewer never commits.
+ * Workers commit between the two gate phases; a reviewer never commits. Re-entered after a move
+ * to another host: a finished agent loop is not run again, the gates and the commit are.
  */
 export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
   const { state } = run;
-  let commitSha: string | undefined;
   for (;;) {
-    if (state.phase !== 'agent-loop') await run.enterPhase('agent-loop');
-    await agentLoop(run);
+    if (!state.loopDone) {
+      if (state.phase !== 'agent-loop') await run.enterPhase('agent-loop');
+      await agentLoop(run);
+    }
     if (!(await gatePhase(run, 'pre-commit'))) continue;
     if (state.readOnly) {
-      if (await gatePhase(run, 'post-commit', await headSha({ workspace: state.requireWorkspace() }))) return {};
+      if (await gatePhase(run, 'post-commit', await run.host().headSha({ workspace: state.requireWorkspace() }))) return {};
       continue;
     }
     const committed = await scanAndCommit(run);
     if (committed.blocked) continue;
-    commitSha = committed.commitSha ?? commitSha; // nothing new to commit after post-commit feedback keeps the last commit
-    if (!commitSha) throw new RunFailure('the agent finished without changing anything', 'NothingToCommit');
-    if (await gatePhase(run, 'post-commit', commitSha)) return { commitSha };
+    state.commitSha = committed.commitSha ?? state.commitSha; // nothing new to commit after post-commit feedback keeps the last commit
+    if (!state.commitSha) throw new RunFailure('the agent finished without changing anything', 'NothingToCommit');
+    if (await gatePhase(run, 'post-commit', state.commitSha)) return { commitSha: state.commitSha };
   }
 }
 
@@ -279,17 +308,27 @@ export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
 export async function deliver(run: Run, commitSha: string | undefined): Promise<AgentResult> {
   const { state } = run;
   const workspace = state.requireWorkspace();
-  const merge = await run.during('conflict-check', () => checkMergeable({ workspace }));
+  const merge = await run.during('conflict-check', () => run.host().checkMergeable({ workspace }));
   if (!merge.clean) throw new RunFailure(`merge conflict with ${state.input.context.branch} in: ${merge.conflicts.join(', ')}`, 'MergeConflict');
-  const push = await run.during('push', () => pushBranch({ workspace }));
+  const push = await run.during('push', () => run.host().pushBranch({ workspace }));
   return state.finalResult({ commitSha, pushed: push.pushed });
 }
 
-/** Stops the sandbox, salvages unfinished work, removes the worktree; failures are left to the reaper. */
+/**
+ * Stops the sandbox, salvages unfinished work, removes the worktree; failures are left to the
+ * reaper. A host the run has lost is not waited for: its own reaper cleans up if it comes back.
+ */
 export async function cleanUp(run: Run, succeeded: boolean): Promise<void> {
   const { state } = run;
+  // No workspace: the prepare was stopped before it finished, and stopped prepares leave nothing
+  // (an attempt lost in a crash is left to its host's reaper).
+  if (!state.workspace) return;
+  if (state.onLostHost) {
+    wf.log.warn('cleanup skipped: the host is lost; its reaper removes what it left', { agentId: state.input.agentId, host: state.workspace.host.id });
+    return;
+  }
   try {
-    const cleaned = await cleanupAgent({ agentId: state.input.agentId, workspace: state.workspace, sandbox: state.sandbox, salvage: !succeeded });
+    const cleaned = await run.host().cleanupAgent({ agentId: state.input.agentId, workspace: state.workspace, sandbox: state.sandbox, salvage: !succeeded });
     if (cleaned.salvageRef) {
       state.result = { ...(state.result ?? state.partialResult() ?? { pushed: false, turns: state.turn, inputTokens: state.inputTokens, outputTokens: state.outputTokens }), salvageRef: cleaned.salvageRef };
     }

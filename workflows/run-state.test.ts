@@ -5,6 +5,7 @@ import { RunState } from './run-state';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 const workspace: WorkspaceInfo = {
+  host: { id: 'host-a', taskQueue: 'q@host-a' },
   path: '/ws/worktrees/a',
   branch: 'agent/T-1/aaaaaaaa',
   baseBranch: 'main',
@@ -210,5 +211,37 @@ describe('RunState', () => {
       expect(s.finalResult({ pushed: false }).review).toEqual({ verdict: 'approve', findings: [], summary: 'fine' });
       expect(s.details()).toContain('review: approve, 0 finding(s)');
     });
+  });
+
+  it('keeps a pending tool batch and a finished loop across a move to another host, and forgets the lost host\'s sandbox and commit', () => {
+    const s = new RunState(input(), T0);
+    s.workspace = workspace;
+    s.sandbox = { containerId: 'c', containerName: 'n' };
+    s.sandboxReady = true;
+    s.commitSha = 'c'.repeat(40);
+    s.recordTurn({ inputTokens: 1, outputTokens: 1 });
+    s.expectTools(true);
+    expect({ pendingTools: s.pendingTools, loopDone: s.loopDone }).toEqual({ pendingTools: true, loopDone: false });
+
+    s.hostLost();
+    expect(s.onLostHost).toBe(true);
+    const moved: WorkspaceInfo = { ...workspace, host: { id: 'host-b', taskQueue: 'q@host-b' }, path: '/other/worktrees/a' };
+    s.movedTo(moved);
+    expect({ workspace: s.workspace, sandbox: s.sandbox, sandboxReady: s.sandboxReady, commitSha: s.commitSha, lostHosts: s.lostHosts }).toEqual({
+      workspace: moved,
+      sandbox: undefined,
+      sandboxReady: false,
+      commitSha: undefined,
+      lostHosts: ['host-a'],
+    });
+    expect(s.onLostHost).toBe(false);
+    expect(s.pendingTools).toBe(true); // the batch runs again on host-b
+
+    s.recordToolResults();
+    s.recordTurn({ inputTokens: 1, outputTokens: 1 });
+    s.expectTools(false);
+    expect({ pendingTools: s.pendingTools, loopDone: s.loopDone }).toEqual({ pendingTools: false, loopDone: true });
+    s.recordFeedback();
+    expect(s.loopDone).toBe(false);
   });
 });

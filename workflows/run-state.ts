@@ -13,6 +13,7 @@ import type {
   AgentStatusView,
   RunUsage,
   SandboxInfo,
+  WorkerHost,
   WorkspaceInfo,
 } from '../domain/agent';
 import { spentBudget, type BudgetName } from '../domain/budgets';
@@ -63,6 +64,20 @@ export class RunState {
   seq: number;
   workspace?: WorkspaceInfo;
   sandbox?: SandboxInfo;
+  /** The sandbox of the current host is started (or is disabled): false again after a move. */
+  sandboxReady: boolean;
+  /** The last model answer asked for tools that have not run yet (their results are not stored). */
+  pendingTools = false;
+  /** What the model answered with those tools (the Web UI's summary of the batch). */
+  pendingToolsDigest?: string;
+  /** The agent ended its turn without tools; cleared when feedback goes back to it. */
+  loopDone = false;
+  /** The agent's commit on the current host, once made. */
+  commitSha?: string;
+  /** Gates found missing at the base commit and skipped; set once the check before the first turn ran. */
+  gatesSkipped?: string[];
+  /** Hosts this run lost (their resources are left to their own reapers). */
+  lostHosts: string[] = [];
   startedAt?: string;
   readonly startedAtMs: number;
   turn: number;
@@ -101,6 +116,8 @@ export class RunState {
     this.seq = resume?.stateSeq ?? 0;
     this.workspace = resume?.workspace;
     this.sandbox = resume?.sandbox;
+    this.sandboxReady = resume !== undefined;
+    this.commitSha = resume?.commitSha;
     this.startedAt = resume?.startedAt;
     this.startedAtMs = resume?.startedAtMs ?? nowMs;
     this.turn = resume?.turn ?? 0;
@@ -195,10 +212,43 @@ export class RunState {
     };
   }
 
+  /** Whether the answer just recorded asked for tools (`digest` names them): they run next, or the agent's loop is done. */
+  expectTools(wanted: boolean, digest?: string): void {
+    this.pendingTools = wanted;
+    this.pendingToolsDigest = wanted ? digest : undefined;
+    this.loopDone = !wanted;
+  }
+
   /** Tool results were stored at `messageCount`; `digest` is their one-line outcome, for the Web UI. */
   recordToolResults(digest?: string): void {
+    this.pendingTools = false;
+    this.pendingToolsDigest = undefined;
     this.messageCount += 1;
     this.lastTools = digest;
+  }
+
+  /**
+   * The agent now works on another host: its workspace there was rebuilt from its last
+   * checkpoint; the old host's sandbox and any commit made there are gone with it.
+   */
+  movedTo(workspace: WorkspaceInfo): void {
+    this.workspace = workspace;
+    this.sandbox = undefined;
+    this.sandboxReady = false;
+    this.commitSha = undefined;
+  }
+
+  /** The workspace's host stopped answering (or lost the worktree): the run leaves it. */
+  hostLost(): void {
+    const lost = this.requireWorkspace().host.id;
+    if (!this.lostHosts.includes(lost)) this.lostHosts.push(lost);
+  }
+
+  /** Whether the workspace's host is one this run already gave up on. */
+  get onLostHost(): boolean {
+    // Workspaces recorded before workers had hosts name none (see proxies.ts onHost).
+    const host = (this.workspace as { host?: WorkerHost } | undefined)?.host;
+    return host !== undefined && this.lostHosts.includes(host.id);
   }
 
   canFeedBack(): boolean {
@@ -207,6 +257,7 @@ export class RunState {
 
   /** A feedback turn was stored at `messageCount`. */
   recordFeedback(): void {
+    this.loopDone = false;
     this.feedbackRounds += 1;
     this.messageCount += 1;
   }
@@ -272,6 +323,7 @@ export class RunState {
       costUsd: this.costUsd,
       stateSeq: this.seq,
       feedbackRounds: this.feedbackRounds,
+      ...(this.commitSha ? { commitSha: this.commitSha } : {}),
     };
   }
 

@@ -6,11 +6,13 @@ import type { AgentType, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import { ALLOWLIST_FILE, loadAllowlist, type SecretFinding } from '../../scanner';
 import type { AgentHomes } from '../host/agent-homes';
 import { currentOperation } from '../operation';
+import type { WorkspaceCheckpoints } from '../checkpoints';
 import type { SandboxRuntime, SandboxStopResult } from '../ports';
 import type { CommitResult, GitWorkspaces, MergeCheck, PushResult, UnscannableFile } from './index';
 
 export interface GitActivityDeps {
   workspaces: GitWorkspaces;
+  checkpoints: WorkspaceCheckpoints;
   /** Its per-agent resources are stopped by cleanup before the worktree goes. */
   runtime: SandboxRuntime;
   /** The agent's HOME goes with its worktree. */
@@ -22,6 +24,19 @@ export interface PrepareWorkspaceInput {
   taskId: string;
   repository: string;
   baseBranch: string;
+}
+
+export interface RebuildWorkspaceInput extends PrepareWorkspaceInput {
+  /** The base commit the lost worktree was made from; the checkpoints are relative to it. */
+  baseSha: string;
+  /** Restore the newest checkpoint at or before this turn. */
+  upToTurn: number;
+}
+
+export interface RebuiltWorkspace {
+  workspace: WorkspaceInfo;
+  /** The turn whose checkpoint was restored; absent when the agent had none yet (the base as is). */
+  restoredTurn?: number;
 }
 
 export interface WorkspaceInput {
@@ -68,7 +83,20 @@ export function createGitActivities(deps: GitActivityDeps) {
   const { workspaces } = deps;
   return {
     async prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo> {
-      return workspaces.prepare({ ...args, ...currentOperation() });
+      return workspaces.prepare(args, currentOperation());
+    },
+
+    /**
+     * The agent's workspace on this host (the one that picked the task up from the shared queue)
+     * as it was at its last checkpoint: a worktree at the original base with the saved changes.
+     */
+    async rebuildWorkspace(args: RebuildWorkspaceInput): Promise<RebuiltWorkspace> {
+      const op = currentOperation();
+      const { upToTurn, ...req } = args;
+      const workspace = await workspaces.prepare(req, op);
+      op.heartbeat('restoring checkpoint');
+      const restored = await deps.checkpoints.restore(workspace, args.agentId, { agentId: args.agentId, turn: upToTurn }, op);
+      return { workspace, ...(restored ? { restoredTurn: restored.turn } : {}) };
     },
 
     /**
@@ -131,6 +159,7 @@ export function createGitActivities(deps: GitActivityDeps) {
       }
       await deps.homes.remove(args.agentId).catch((e: unknown) => void errors.push(e));
       await workspaces.removeGateCheckout(args.agentId).catch((e: unknown) => void errors.push(e));
+      await workspaces.removeCheckpointRepo(args.agentId).catch((e: unknown) => void errors.push(e));
       if (errors.length) throw errors[0];
       return { salvageRef, oomKilled: sandboxStop?.oomKilled ?? false, sandboxExitCode: sandboxStop?.exitCode };
     },

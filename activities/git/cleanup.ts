@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { GitContext, OperationOptions } from './context';
 import { GitAbortedError } from './errors';
 import { exists } from './mirror';
+import { listCheckpointRepos, removeCheckpointRepo } from './checkpoint';
 import { assertRealInside } from './paths';
 import { withRepoLock } from './repo-lock';
 import { publishSalvage, snapshotUncommitted, type SalvageResult, type WorktreeLocation } from './salvage';
@@ -97,6 +98,14 @@ export async function reap(ctx: GitContext, isClosed: (agentId: string) => Promi
     } catch (err) {
       if (err instanceof GitAbortedError) throw err;
       ctx.log('git: reaping a worktree failed', { agentId: entry.agentId, error: (err as Error).message });
+    }
+  }
+  // Checkpoint repositories are scratch space: nothing in them is the only copy (Valkey has the checkpoints).
+  for (const agentId of await listCheckpointRepos(ctx)) {
+    try {
+      if (await isClosed(agentId)) await removeCheckpointRepo(ctx, agentId);
+    } catch (err) {
+      ctx.log('git: reaping a checkpoint repository failed', { agentId, error: (err as Error).message });
     }
   }
   if (removed) ctx.log('git: reaped worktrees', { event: 'reap', removed });

@@ -2,6 +2,7 @@
  * What every git operation receives: the caller's dependencies, the directory layout, a git
  * runner bound to the secrets it must scrub, and the shared per-call options.
  */
+import type { WorkerHost } from '../../domain/agent';
 import type { GitCredentials } from './credentials';
 import type { WorkspaceLayout } from './paths';
 import type { GitRunner } from './run-git';
@@ -10,6 +11,8 @@ export type GitLog = (msg: string, meta?: Record<string, unknown>) => void;
 
 export interface GitDeps {
   workspaceRoot: string;
+  /** The host this workspace root belongs to; recorded in every WorkspaceInfo prepared here. */
+  host: WorkerHost;
   /** URL schemes accepted for repositories (`https`, `ssh`; `file` in tests). */
   allowedSchemes: string[];
   /** Identity for agent and salvage commits; never taken from the host's git config. */

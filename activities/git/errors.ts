@@ -55,3 +55,8 @@ export class GitAbortedError extends GitWorkspaceError {
     super(`git ${subcommand} was aborted`);
   }
 }
+
+/** The agent's worktree is not on this host's disk any more (the disk was wiped or replaced). */
+export class WorkspaceLostError extends GitWorkspaceError {
+  readonly type = 'WorkspaceLost';
+}

@@ -5,6 +5,7 @@
  */
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
+import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type RestoreSource, type WorktreeSnapshot } from './checkpoint';
 import { commit, diffAgainstBase, diffFrom, headSha, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
 import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
@@ -27,6 +28,7 @@ export type { MergeCheck } from './merge-check';
 export type { PushResult } from './push';
 export type { SalvageResult, WorktreeLocation } from './salvage';
 export type { RemoveResult, WorktreeListing } from './cleanup';
+export type { RestoreSource, WorktreeSnapshot } from './checkpoint';
 export * from './errors';
 export { salvageRefFor } from './salvage';
 
@@ -69,6 +71,12 @@ export interface GitWorkspaces {
   /** Removes the worktree and its admin entry (salvaging first if dirty); a missing worktree is fine. */
   remove(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
   listWorktrees(): Promise<WorktreeListing[]>;
+  /** The whole worktree as a tree and the objects it needs beyond `previousCommit` (or the base), as a pack. */
+  snapshot(ws: WorkspaceInfo, agentId: string, options?: OperationOptions & { previousCommit?: string }): Promise<WorktreeSnapshot>;
+  /** Checks a snapshot out over a worktree freshly prepared at its base; `agentId` owns the worktree. */
+  restoreSnapshot(ws: WorkspaceInfo, agentId: string, source: RestoreSource, options?: OperationOptions): Promise<void>;
+  /** Removes the agent's checkpoint repository on this host (its objects and index). */
+  removeCheckpointRepo(agentId: string): Promise<void>;
   /** Salvages and removes the worktrees whose workflow is closed; returns the number removed. */
   reap(isClosed: (agentId: string) => Promise<boolean>, options?: OperationOptions): Promise<number>;
 }
@@ -107,6 +115,9 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     salvage: (ws, agentId, options) => salvage(ctx, ws, agentId, options),
     remove: (ws, options) => removeWorkspace(ctx, ws, options),
     listWorktrees: () => listWorktrees(ctx),
+    snapshot: (ws, agentId, options) => snapshotWorktree(ctx, ws, agentId, options),
+    restoreSnapshot: (ws, agentId, source, options) => restoreWorktree(ctx, ws, agentId, source, options),
+    removeCheckpointRepo: (agentId) => removeCheckpointRepo(ctx, agentId),
     reap: async (isClosed, options) => (await reap(ctx, isClosed, options)) + (await reapGateCheckouts(ctx, isClosed)),
   };
 }

@@ -3,6 +3,7 @@
  *   <root>/mirrors/<16 hex of sha256(normalised URL)>.git   one bare mirror per remote
  *   <root>/mirrors/<hash>.lock                              its cross-process lock
  *   <root>/worktrees/<agentId>                              one worktree per agent
+ *   <root>/checkpoints/<agentId>.git                        its checkpoint repository (objects and index)
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
@@ -15,11 +16,12 @@ export interface WorkspaceLayout {
   root: string;
   mirrorsDir: string;
   worktreesDir: string;
+  checkpointsDir: string;
 }
 
 export function workspaceLayout(workspaceRoot: string): WorkspaceLayout {
   const root = path.resolve(workspaceRoot);
-  return { root, mirrorsDir: path.join(root, 'mirrors'), worktreesDir: path.join(root, 'worktrees') };
+  return { root, mirrorsDir: path.join(root, 'mirrors'), worktreesDir: path.join(root, 'worktrees'), checkpointsDir: path.join(root, 'checkpoints') };
 }
 
 /**

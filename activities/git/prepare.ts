@@ -11,6 +11,7 @@ import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitInputError } from './errors';
 import { ensureMirror, exists, resolveCommit } from './mirror';
 import { mirrorPathFor, worktreePathFor } from './paths';
+import { removeWorkspace } from './cleanup';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
 import { assertAgentId, assertBranchName, assertRepositoryUrl, assertTaskId } from './validate';
 import { findAdminDir, moveAside } from './worktree-admin';
@@ -20,7 +21,15 @@ export interface PrepareRequest {
   taskId: string;
   repository: string;
   baseBranch: string;
+  /**
+   * Start at this commit rather than the branch's tip, in a new worktree on a branch reset to it
+   * (whatever this host still had of the agent is salvaged and replaced): the agent's workspace is
+   * being rebuilt from its checkpoint, whose changes are relative to this commit.
+   */
+  baseSha?: string;
 }
+
+const COMMIT_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, options: OperationOptions = {}): Promise<WorkspaceInfo> {
   // Everything from the request is checked before a directory is made or a process started.
@@ -30,8 +39,11 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
   assertBranchName(req.baseBranch, 'base branch');
   const branch = agentBranchName(req.taskId, req.agentId);
   assertBranchName(branch, 'agent branch');
+  if (req.baseSha !== undefined && !COMMIT_SHA.test(req.baseSha)) throw new GitInputError(`base commit is not a commit id: ${JSON.stringify(req.baseSha)}`);
   const worktreePath = worktreePathFor(ctx.layout, req.agentId);
   const mirrorPath = mirrorPathFor(ctx.layout, req.repository);
+  // A rebuild starts from nothing this host kept of the agent (salvaged first, like any removal).
+  if (req.baseSha && (await exists(worktreePath))) await removeWorkspace(ctx, { path: worktreePath, mirrorPath }, options);
 
   await mkdir(ctx.layout.mirrorsDir, { recursive: true });
   await makeTraversable(ctx.layout.worktreesDir);
@@ -52,10 +64,11 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
         ctx.fetchStartedAt.set(mirrorPath, fetchStartedAt);
       }
 
-      const baseRef = `refs/remotes/origin/${req.baseBranch}`;
+      const baseRef = req.baseSha ?? `refs/remotes/origin/${req.baseBranch}`;
       const baseSha = await resolveCommit(ctx, mirrorPath, baseRef);
+      if (!baseSha && req.baseSha) throw new GitInputError(`base commit ${req.baseSha.slice(0, 12)} is no longer in the repository: the workspace cannot be rebuilt`);
       if (!baseSha) throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
-      const info: WorkspaceInfo = { path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
+      const info: WorkspaceInfo = { host: ctx.deps.host, path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
 
       if (await exists(worktreePath)) {
         const adminDir = await findAdminDir(mirrorPath, worktreePath);
@@ -63,10 +76,11 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
         await moveAside(ctx, worktreePath);
       }
       await ctx.git(['-C', mirrorPath, 'worktree', 'prune'], options);
-      const reuseBranch = await branchBelongsToAgent(ctx, mirrorPath, branch, req.agentId);
+      const ownBranch = await branchBelongsToAgent(ctx, mirrorPath, branch, req.agentId);
+      const reuseBranch = ownBranch && !req.baseSha;
       const addArgs = reuseBranch
         ? ['worktree', 'add', '--', worktreePath, branch] // a retry after the worktree was removed: keep the agent's commits
-        : ['worktree', 'add', '--no-track', '-b', branch, '--', worktreePath, baseSha];
+        : ['worktree', 'add', '--no-track', ownBranch ? '-B' : '-b', branch, '--', worktreePath, baseSha];
       // Parallel checkout (one worker per core): writing the files is most of a warm prepare.
       await ctx.git(['-C', mirrorPath, '-c', 'checkout.workers=0', ...addArgs], options);
       if (!reuseBranch) await ctx.git(['-C', mirrorPath, 'update-ref', baseMarkerRef(req.agentId), baseSha], options);

@@ -19,8 +19,8 @@ export interface GitRunOptions {
   cwd?: string;
   /** Extra variables for this child only (credential plumbing, author identity). */
   env?: Record<string, string>;
-  /** Written to stdin (commit messages), so they never go through argv. */
-  input?: string;
+  /** Written to stdin (commit messages, packs), so they never go through argv. */
+  input?: string | Buffer;
   /** Exit codes that are answers rather than failures (default: only 0). */
   okExitCodes?: readonly number[];
   signal?: AbortSignal;

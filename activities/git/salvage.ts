@@ -6,7 +6,7 @@
  * and the snapshot is secret-scanned before it is pushed: one with findings, or with content the
  * scanner cannot read, stays in the mirror on this host and never reaches the remote.
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
@@ -20,7 +20,7 @@ import { ALLOWLIST_FILE, loadAllowlist } from '../../scanner';
 import { pushRefspec } from './push';
 import { withRepoLock } from './repo-lock';
 import { assertAgentId } from './validate';
-import { assertWorkspacePaths, findAdminDir, worktreeArgs } from './worktree-admin';
+import { assertWorkspacePaths, copyIndexFile, findAdminDir, worktreeArgs } from './worktree-admin';
 
 export type WorktreeLocation = Pick<WorkspaceInfo, 'path' | 'mirrorPath'>;
 
@@ -74,7 +74,7 @@ export async function snapshotUncommitted(
   try {
     const indexFile = path.join(scratch, 'index');
     // Starting from the real index keeps its stat cache: only changed files are hashed again.
-    await copyFile(path.join(adminDir, 'index'), indexFile).catch(() => undefined);
+    await copyIndexFile(path.join(adminDir, 'index'), indexFile).catch(() => undefined);
     const env = { ...authorEnv(ctx.deps.author), GIT_INDEX_FILE: indexFile };
     const run = (args: string[], input?: string) => ctx.git([...wt, ...args], { ...options, env, input });
 

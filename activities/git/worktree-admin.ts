@@ -4,12 +4,12 @@
  * from the `.git` file inside the worktree: the agent can write that file, and pointing it
  * at a repository with hooks or an fsmonitor would make our own git run its programs.
  */
-import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext } from './context';
 import { PathOutsideWorkspaceError } from '../host/paths';
-import { GitInputError } from './errors';
+import { GitInputError, WorkspaceLostError } from './errors';
 import { assertInside, type WorkspaceLayout } from './paths';
 import { assertBranchName } from './validate';
 
@@ -61,7 +61,11 @@ export async function openWorkspace(layout: WorkspaceLayout, ws: WorkspaceInfo):
   assertBranchName(ws.branch, 'agent branch');
   assertBranchName(ws.baseBranch, 'base branch');
   const adminDir = await findAdminDir(ws.mirrorPath, ws.path);
-  if (!adminDir) throw new GitInputError(`no worktree is registered at ${ws.path}`);
+  if (!adminDir) {
+    // Nothing of it left on this disk: the host lost it, and the run can move to another host.
+    if (!(await pathExists(ws.path)) && !(await pathExists(ws.mirrorPath))) throw new WorkspaceLostError(`the worktree ${ws.path} is gone from host ${ws.host?.id ?? '?'}`);
+    throw new GitInputError(`no worktree is registered at ${ws.path}`);
+  }
   return { adminDir, args: worktreeArgs(adminDir, ws.path) };
 }
 
@@ -84,3 +88,21 @@ export async function moveAside(ctx: GitContext, dir: string): Promise<string> {
   return target;
 }
 
+
+async function pathExists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Copies an index file keeping its modification time. Git trusts a cached entry only when the
+ * file changed before the index was written; a copy with a new mtime would hide an edit made in
+ * the same second as the checkout (same size, same mtime), and that change would be lost.
+ */
+export async function copyIndexFile(from: string, to: string): Promise<void> {
+  await copyFile(from, to);
+  const { atime, mtime } = await stat(from);
+  await utimes(to, atime, mtime);
+}

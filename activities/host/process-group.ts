@@ -18,7 +18,7 @@ export interface ProcessGroupOptions {
   /** Run as this user (the worker must be root); supplementary groups are dropped. */
   user?: { uid: number; gid: number };
   /** Written to stdin, then closed; without it stdin is closed at once. */
-  input?: string;
+  input?: string | Buffer;
   timeoutMs: number;
   signal?: AbortSignal;
   /** Called about once a second while the process runs, so an activity can heartbeat. */

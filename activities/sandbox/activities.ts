@@ -11,6 +11,7 @@ import type { AgentEventLog } from '../../state/agent-events';
 import type { TranscriptStore } from '../../state/transcript-store';
 import { inspectTree } from '../git/inspect-tree';
 import { currentOperation } from '../operation';
+import type { WorkspaceCheckpoints } from '../checkpoints';
 import type { SandboxRuntime } from '../ports';
 import { executeToolBatch } from '../tools/execute-tools';
 import { giveToSandboxUser } from '../tools/ownership';
@@ -23,10 +24,14 @@ export interface ExecuteToolsResult {
   reused: boolean;
   /** `bash: npm test → exit 1; edit: create a.ts → ok`, redacted and bounded. */
   digest: string;
+  /** The workspace checkpoint saved with the results; absent when the batch ran before (a retry). */
+  checkpoint?: { turn: number; packBytes: number; totalBytes: number };
 }
 
 export interface SandboxActivityDeps {
   runtime: SandboxRuntime;
+  /** Saves the worktree after each batch, together with its results. */
+  checkpoints: Pick<WorkspaceCheckpoints, 'save'>;
   runnerFor: RunnerFor;
   transcripts: TranscriptStore;
   events: AgentEventLog;
@@ -47,7 +52,7 @@ export interface StartSandboxInput {
 
 export interface ExecuteToolsInput {
   agentId: string;
-  /** The turn whose tool calls these are, for the batch's event; absent in histories recorded before events. */
+  /** The turn whose tool calls these are: names the workspace checkpoint saved after them and the batch's event; absent in histories recorded before events (saved as turn 0). */
   turn?: number;
   /** Index of the user message to write; the tool calls are in the message before it. */
   messageIndex: number;
@@ -77,13 +82,26 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       });
     },
 
-    /** Runs the batch (once per message index) and appends its event, also when this is a retry. */
+    /**
+     * Runs the batch (once per message index), holds the worktree to its disk budget, then saves
+     * the workspace checkpoint of this turn and the results in one transaction: results stored
+     * means the files they describe are saved outside this host. Appends the batch's event, also
+     * when this is a retry.
+     */
     async executeTools(args: ExecuteToolsInput): Promise<ExecuteToolsResult> {
       const op = currentOperation();
+      const turn = args.turn ?? 0;
+      let checkpoint: ExecuteToolsResult['checkpoint'];
       const { outcomes, ...batch } = await executeToolBatch(
         {
           transcripts: deps.transcripts,
           redact: deps.redact,
+          store: async (index, message) => {
+            await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
+            op.heartbeat('saving checkpoint');
+            const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, signal: op.signal, onProgress: op.onProgress });
+            checkpoint = { turn: saved.turn, packBytes: saved.packBytes, totalBytes: saved.totalBytes };
+          },
           runner: deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }),
           hostRoot: args.workspace.path,
           timeoutMs: deps.toolTimeoutMs,
@@ -94,11 +112,10 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       );
       const failed = outcomes.filter((line) => !/ → (ok|exit 0)$/.test(line)).length;
       await deps.events.append(
-        { type: 'tools', agentId: args.agentId, turn: args.turn ?? 0, tools: outcomes, failed, at: new Date().toISOString() },
+        { type: 'tools', agentId: args.agentId, turn, tools: outcomes, failed, at: new Date().toISOString() },
         { dedupKey: `tools:${args.messageIndex}` },
       );
-      await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
-      return { ...batch, digest: joinBounded(outcomes) };
+      return { ...batch, digest: joinBounded(outcomes), ...(checkpoint ? { checkpoint } : {}) };
     },
   };
 }

@@ -18,6 +18,11 @@ export interface SandboxConfig {
    */
   deployment: string;
   /**
+   * The worker host that owns the containers (label `orchestrator.host`, part of the name): its
+   * reaper removes only its own, so hosts sharing one engine never touch each other's.
+   */
+  hostId?: string;
+  /**
    * The container's main process, which only keeps the container alive while commands run
    * through exec. Defaults to `sleep infinity`; tests replace it (e.g. one that ignores SIGTERM).
    */

@@ -41,7 +41,7 @@ export interface StopSandboxResult {
  * a root-owned worktree means root inside the container (still without capabilities).
  */
 export async function startContainer(docker: Docker, cfg: SandboxConfig, input: StartSandboxInput): Promise<SandboxInfo> {
-  const name = containerNameFor(input.agentId, input.role);
+  const name = containerNameFor(input.agentId, input.role, cfg.hostId);
   const abortSignal = input.signal;
   abortSignal?.throwIfAborted();
   try {

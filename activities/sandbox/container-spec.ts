@@ -17,6 +17,8 @@ export const LABELS = {
   deployment: 'orchestrator.deployment',
   /** `agent` (the agent's own container) or `gate` (a short-lived one over a clean checkout). */
   role: 'orchestrator.role',
+  /** The worker host that made it: a host's reaper removes only its own. */
+  host: 'orchestrator.host',
 } as const;
 
 export type ContainerRole = 'agent' | 'gate';
@@ -31,12 +33,19 @@ export const CONTAINER_ENV: readonly string[] = [
 // Docker's own rule for container names, bounded so the name stays readable.
 const CONTAINER_NAME_PART = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-/** `orchestrator-agent-<agentId>` (or `orchestrator-gate-...`); throws for ids Docker could not use in a name. */
-export function containerNameFor(agentId: string, role: ContainerRole = 'agent'): string {
+/**
+ * `orchestrator-agent-<agentId>` (or `orchestrator-gate-...`), with `.<hostId>` when the host is
+ * known (an agent that moved hosts gets a new container, even on a shared engine); throws for ids
+ * Docker could not use in a name.
+ */
+export function containerNameFor(agentId: string, role: ContainerRole = 'agent', hostId?: string): string {
   if (!CONTAINER_NAME_PART.test(agentId)) {
     throw new SandboxInvalidInputError(`agent id ${JSON.stringify(agentId)} cannot name a container`);
   }
-  return `orchestrator-${role}-${agentId}`;
+  if (hostId !== undefined && !CONTAINER_NAME_PART.test(hostId)) {
+    throw new SandboxInvalidInputError(`host id ${JSON.stringify(hostId)} cannot name a container`);
+  }
+  return `orchestrator-${role}-${agentId}${hostId ? `.${hostId}` : ''}`;
 }
 
 export interface ContainerSpecInput {
@@ -55,7 +64,7 @@ export interface ContainerSpecInput {
 export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput): Docker.ContainerCreateOptions {
   const memoryBytes = cfg.memoryMb * 1024 * 1024;
   return {
-    name: containerNameFor(input.agentId, input.role),
+    name: containerNameFor(input.agentId, input.role, cfg.hostId),
     Image: cfg.image,
     Cmd: [...(cfg.keepAliveCommand ?? DEFAULT_KEEP_ALIVE_COMMAND)],
     User: `${input.user.uid}:${input.user.gid}`,
@@ -67,6 +76,7 @@ export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput
       [LABELS.managed]: 'true',
       [LABELS.deployment]: cfg.deployment,
       [LABELS.role]: input.role ?? 'agent',
+      ...(cfg.hostId ? { [LABELS.host]: cfg.hostId } : {}),
     },
     AttachStdin: false,
     AttachStdout: false,

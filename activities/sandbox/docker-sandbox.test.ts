@@ -281,6 +281,7 @@ describe('finding and removing managed containers', () => {
       name: info.containerName,
       agentId,
       taskId: 'T-test',
+      host: '',
       state: 'running',
     });
   });
@@ -308,6 +309,21 @@ describe('finding and removing managed containers', () => {
     const res = await sandbox.runner(info).run('echo x > /workspace/f 2>&1; echo "exit=$?"', opts);
     expect(res.output).toMatch(/Read-only file system/);
     expect(await containerExists(info.containerId)).toBe(true);
+  });
+
+  it('gives each host its own container for an agent that moved, and a host reaps only its own', async () => {
+    const onX = createDockerSandbox(docker, { ...baseConfig, hostId: 'host-x' });
+    const onY = createDockerSandbox(docker, { ...baseConfig, hostId: 'host-y' });
+    const x = await startAgent(onX);
+    const agentId = x.agentId;
+    const y = await onY.start({ agentId, taskId: 'T-test', workspacePath: makeWorktree() });
+    expect(y.containerId).not.toBe(x.info.containerId);
+    expect([x.info.containerName, y.containerName]).toEqual([`orchestrator-agent-${agentId}.host-x`, `orchestrator-agent-${agentId}.host-y`]);
+    expect((await onX.listManaged()).filter((c) => c.agentId === agentId).map((c) => c.host).sort()).toEqual(['host-x', 'host-y']);
+
+    expect(await onX.reap(async (id) => id === agentId)).toBe(1);
+    expect(await containerExists(x.info.containerId)).toBe(false);
+    expect(await containerExists(y.containerId)).toBe(true);
   });
 
   it('removes every container of an agent by label', async () => {

@@ -32,7 +32,7 @@ export interface DockerSandbox {
   removeAgentContainers(agentId: string): Promise<number>;
   /** This deployment's containers (labelled `orchestrator.managed=true` and with its `orchestrator.deployment`). */
   listManaged(): Promise<ManagedContainer[]>;
-  /** Removes managed containers whose workflow is closed or unknown; returns the count. */
+  /** Removes this host's managed containers whose workflow is closed or unknown; returns the count. */
   reap(isClosed: IsAgentClosed, onError?: (err: unknown, container: ManagedContainer) => void): Promise<number>;
   /** Resolves when the engine answers; rejects with `SandboxUnavailableError` otherwise. */
   ping(timeoutMs?: number): Promise<void>;
@@ -45,10 +45,10 @@ export function createDockerSandbox(docker: Docker, cfg: SandboxConfig): DockerS
     start: (input) => startContainer(docker, cfg, input),
     runner: (info, options) => new DockerRunner(docker, info, options),
     stop: (info) => stopContainer(docker, info.containerId, graceSeconds),
-    removeGateContainer: (agentId) => stopContainer(docker, containerNameFor(agentId, 'gate'), graceSeconds),
+    removeGateContainer: (agentId) => stopContainer(docker, containerNameFor(agentId, 'gate', cfg.hostId), graceSeconds),
     removeAgentContainers: (agentId) => removeAgentContainers(docker, agentId, graceSeconds, cfg.deployment),
     listManaged: () => listManagedContainers(docker, cfg.deployment),
-    reap: (isClosed, onError) => reapContainers(docker, isClosed, graceSeconds, cfg.deployment, onError),
+    reap: (isClosed, onError) => reapContainers(docker, isClosed, graceSeconds, cfg.deployment, onError, cfg.hostId),
     ping: (timeoutMs = 5000) => pingEngine(docker, timeoutMs),
   };
 }

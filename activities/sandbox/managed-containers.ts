@@ -11,6 +11,8 @@ export interface ManagedContainer {
   /** Empty when the label is missing (such a container belongs to no workflow). */
   agentId: string;
   taskId: string;
+  /** The worker host that made it; empty for containers from before hosts were labelled. */
+  host: string;
   /** Docker's state: created, running, exited, dead, ... */
   state: string;
 }
@@ -30,6 +32,7 @@ export async function listManagedContainers(docker: Docker, deployment: string, 
       name: (c.Names[0] ?? '').replace(/^\//, ''),
       agentId: c.Labels[LABELS.agentId] ?? '',
       taskId: c.Labels[LABELS.taskId] ?? '',
+      host: c.Labels[LABELS.host] ?? '',
       state: c.State,
     }));
   } catch (err) {
@@ -58,7 +61,9 @@ export type IsAgentClosed = (agentId: string) => Promise<boolean>;
 /**
  * Stops and removes managed containers whose workflow is closed or unknown (a container with
  * no agent label belongs to none). A container whose status cannot be determined is kept.
- * Returns how many were removed; failures for single containers go to `onError`.
+ * With `hostId`, only that host's containers (and unlabelled old ones) are considered: hosts
+ * sharing an engine never reap each other's. Returns how many were removed; failures for single
+ * containers go to `onError`.
  */
 export async function reapContainers(
   docker: Docker,
@@ -66,9 +71,11 @@ export async function reapContainers(
   gracefulStopTimeoutSeconds: number,
   deployment: string,
   onError: (err: unknown, container: ManagedContainer) => void = () => undefined,
+  hostId?: string,
 ): Promise<number> {
   let removed = 0;
-  for (const container of await listManagedContainers(docker, deployment)) {
+  const mine = (await listManagedContainers(docker, deployment)).filter((c) => !hostId || c.host === hostId || c.host === '');
+  for (const container of mine) {
     try {
       const closed = container.agentId === '' || (await isClosed(container.agentId));
       if (!closed) continue;

@@ -2,11 +2,13 @@
 import type { AgentContext, AgentStatusView } from '../../domain/agent';
 import { isTerminal } from '../../domain/lifecycle';
 import type { AgentStateStore } from '../../state/agent-state-store';
+import type { CheckpointStore } from '../../state/checkpoint-store';
 import type { TranscriptStore } from '../../state/transcript-store';
 
 export interface StateActivityDeps {
   states: AgentStateStore;
   transcripts: TranscriptStore;
+  checkpoints: Pick<CheckpointStore, 'expire'>;
   /** How long state and the transcript stay after the run ends. */
   stateTtlSeconds: number;
 }
@@ -25,7 +27,11 @@ export function createStateActivities(deps: StateActivityDeps) {
     /** Writes the projection; returns false when a newer write was already applied. */
     async recordState(args: RecordStateInput): Promise<boolean> {
       const { applied } = await deps.states.write(args);
-      if (isTerminal(args.view.status)) await deps.transcripts.expire(args.view.agentId, deps.stateTtlSeconds);
+      if (isTerminal(args.view.status)) {
+        // The run is over: its conversation and workspace checkpoints go when its state does.
+        await deps.transcripts.expire(args.view.agentId, deps.stateTtlSeconds);
+        await deps.checkpoints.expire(args.view.agentId, deps.stateTtlSeconds);
+      }
       return applied;
     },
   };

@@ -1,9 +1,10 @@
 /**
  * Executes one assistant message's tool calls and stores the tool results as the next user
- * message. Idempotent per message index: if the results are already stored, nothing runs again.
+ * message (through `deps.store` when the caller saves more with it, e.g. a workspace checkpoint).
+ * Idempotent per message index: if the results are already stored, nothing runs again.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { TranscriptMissingError, type TranscriptStore } from '../../state/transcript-store';
+import { TranscriptMissingError, type TranscriptMessage, type TranscriptStore } from '../../state/transcript-store';
 import { runEditorCommand, ToolInputError, type EditorCommand } from './editor';
 import { PathOutsideWorkspaceError } from '../host/paths';
 import type { CommandRunner } from './runner';
@@ -28,6 +29,8 @@ export interface ToolBatchDeps {
   transcripts: TranscriptStore;
   /** Secret redaction for the outcome lines. */
   redact: (text: string) => string;
+  /** Stores the tool results message; defaults to `transcripts.put`. */
+  store?: (index: number, message: TranscriptMessage) => Promise<void>;
   runner: CommandRunner;
   hostRoot: string;
   timeoutMs: number;
@@ -61,7 +64,8 @@ export async function executeToolBatch(
     results.push({ type: 'tool_result', tool_use_id: call.id, content: text, ...(isError ? { is_error: true } : {}) });
   }
   if (ctx.signal?.aborted) throw abortReason(ctx.signal);
-  await deps.transcripts.put(input.agentId, input.messageIndex, { role: 'user', content: results });
+  const message: TranscriptMessage = { role: 'user', content: results };
+  await (deps.store ? deps.store(input.messageIndex, message) : deps.transcripts.put(input.agentId, input.messageIndex, message));
   return { toolCalls: calls.length, failed, reused: false, outcomes: describeOutcomes(calls, results, deps.redact) };
 }
 

@@ -4,7 +4,7 @@ import type { Activities } from '../../activities';
 import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import { SA } from '../../domain/search-attributes';
 import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
-import { OwnRedisServer } from './own-redis-server';
+import { OwnRedisServer } from '../support/own-redis-server';
 import { COMPLETE_IMMEDIATELY } from './stand-in-workflow';
 
 /**

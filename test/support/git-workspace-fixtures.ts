@@ -84,6 +84,7 @@ export function testDeps(workspaceRoot: string, overrides: Partial<GitDeps> = {}
   const logs: Array<{ msg: string; meta?: Record<string, unknown> }> = [];
   return {
     workspaceRoot,
+    host: { id: 'test-host', taskQueue: 'test@test-host' },
     allowedSchemes: ['file'],
     author: { name: 'Agent Smith', email: 'agent@orchestrator.test' },
     credentials: { httpsUsername: 'x-access-token' },

@@ -7,11 +7,11 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { loadConfig, sandboxRuntime, type Config } from '../../config';
-import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput } from '../../domain/agent';
+import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput, type WorkerHost } from '../../domain/agent';
 import { SA } from '../../domain/search-attributes';
 import { buildActivities } from '../../worker/wiring';
 import type { Activities } from '../../activities';
@@ -48,6 +48,8 @@ export interface Harness {
   workspaceRoot: string;
   taskQueue: string;
   services: ReturnType<typeof buildActivities>;
+  /** This harness's worker host (its own queue gets the host-bound activities). */
+  host: WorkerHost;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   spawn(overrides: Partial<AgentRunInput> & { taskId: string; repository: string }): Promise<WorkflowHandle<typeof agentRun>>;
@@ -83,7 +85,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
     ...env,
   };
   const config = loadConfig(fullEnv);
-  const redis = connectTestRedis();
+  const redis = config.VALKEY_PORT === testEnv.valkeyPort ? connectTestRedis() : new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1 });
   const docker = sandboxRuntime(config) === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
   const services = buildActivities(config, { redis, docker });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -100,9 +102,10 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
     workspaceRoot,
     taskQueue,
     services,
+    host: services.host,
     async startWorker() {
       const activities = opts.wrapActivities ? opts.wrapActivities(services.activities) : services.activities;
-      worker = await createWorkers({ connection, namespace: 'default', taskQueue, activities, slots: slotsFromConfig(config), workflowBundle: await workflowBundle() });
+      worker = await createWorkers({ connection, namespace: 'default', taskQueue, host: services.host, activities, slots: slotsFromConfig(config), workflowBundle: await workflowBundle() });
       running = worker.run();
     },
     async stopWorker() {
@@ -126,6 +129,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
         maxFeedbackRounds: o.maxFeedbackRounds ?? 2,
         ...(o.missingGates ? { missingGates: o.missingGates } : {}),
         turnsPerRun: o.turnsPerRun,
+        hostFailoverSeconds: o.hostFailoverSeconds,
       };
       return client.workflow.start<typeof agentRun>('agentRun', {
         workflowId: workflowIdFor(agentId),

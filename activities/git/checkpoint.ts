@@ -1,0 +1,152 @@
+/**
+ * Workspace checkpoints on the git side: the agent's worktree as a git tree (tracked and
+ * untracked files, binary included, `.gitignore` honoured), and the objects that tree needs
+ * beyond the base commit as a pack, so the worktree can be rebuilt on another host from the base
+ * commit plus the packs.
+ *
+ * Each agent has a checkpoint repository `<root>/checkpoints/<agentId>.git` owned by the service:
+ * a bare repository whose alternates point at the mirror's objects, with its own index (the stat
+ * cache makes an unchanged file free on the next turn). Git runs with that git dir and the
+ * worktree as work tree, hardened like every other call (run-git.ts); the worktree's own `.git`
+ * is never read and the agent's index and branch never move. New objects go to the checkpoint
+ * repository, never to the mirror, and leave with it when the agent's resources are removed.
+ *
+ * A checkpoint commit has the tree, the previous checkpoint (or the base) as parent and fixed
+ * dates, so the same tree on the same chain always gives the same commit (a retried save is
+ * idempotent). Packs are incremental: the objects this checkpoint has and its parent has not.
+ */
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { WorkspaceInfo } from '../../domain/agent';
+import type { GitContext, OperationOptions } from './context';
+import { GitInputError } from './errors';
+import { inspectTree } from './inspect-tree';
+import { exists } from './mirror';
+import { assertInside } from './paths';
+import { assertAgentId } from './validate';
+import { copyIndexFile, openWorkspace } from './worktree-admin';
+
+export interface WorktreeSnapshot {
+  /** The whole worktree as a tree object. */
+  tree: string;
+  /** `tree` as a commit on the base; names the checkpoint. */
+  commit: string;
+  /** Objects new since `builtOn` (or the base): empty when nothing changed. */
+  pack: Buffer;
+  /** The previous checkpoint the pack builds on, when `previousCommit` was found here. */
+  builtOn?: string;
+  /** Directories left out because they hold a nested repository (git must not enter them). */
+  skipped: string[];
+}
+
+export interface RestoreSource {
+  commit: string;
+  tree: string;
+  /** Every pack of the checkpoint's chain, oldest first. */
+  packs: Buffer[];
+}
+
+const CHECKPOINT_REF = 'refs/checkpoints/latest';
+/** Fixed identity and dates: a checkpoint commit depends on its tree and base alone. */
+const CHECKPOINT_ENV = {
+  GIT_AUTHOR_NAME: 'orchestrator checkpoint',
+  GIT_AUTHOR_EMAIL: 'checkpoint@orchestrator.local',
+  GIT_COMMITTER_NAME: 'orchestrator checkpoint',
+  GIT_COMMITTER_EMAIL: 'checkpoint@orchestrator.local',
+  GIT_AUTHOR_DATE: '@0 +0000',
+  GIT_COMMITTER_DATE: '@0 +0000',
+};
+
+export function checkpointRepoPath(ctx: GitContext, agentId: string): string {
+  assertAgentId(agentId);
+  return assertInside(ctx.layout.checkpointsDir, path.join(ctx.layout.checkpointsDir, `${agentId}.git`));
+}
+
+/** Snapshots the worktree; `previousCommit` (the last checkpoint's commit) makes the pack incremental. */
+export async function snapshotWorktree(
+  ctx: GitContext,
+  ws: WorkspaceInfo,
+  agentId: string,
+  options: OperationOptions & { previousCommit?: string } = {},
+): Promise<WorktreeSnapshot> {
+  const { adminDir } = await openWorkspace(ctx.layout, ws);
+  const repo = await ensureCheckpointRepo(ctx, agentId, ws.mirrorPath);
+  const git = gitIn(ctx, repo, ws.path, options);
+  // Starting from the worktree's index gives the stat cache of every tracked file on the first save.
+  if (!(await exists(path.join(repo, 'index')))) await copyIndexFile(path.join(adminDir, 'index'), path.join(repo, 'index')).catch(() => undefined);
+
+  // A nested repository would be read by `git add` (a FIFO as its HEAD blocks it): leave those directories out.
+  const { nestedGit } = await inspectTree(ws.path, options);
+  const skipped = [...new Set(nestedGit.map((p) => path.posix.dirname(p)))];
+  await git(['add', '--all', '--', '.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)]);
+  const tree = (await git(['write-tree'])).stdout.trim();
+
+  const previous = options.previousCommit && (await hasObject(git, options.previousCommit)) ? options.previousCommit : undefined;
+  if (previous && (await git(['rev-parse', '--verify', '--end-of-options', `${previous}^{tree}`])).stdout.trim() === tree) {
+    return { tree, commit: previous, pack: Buffer.alloc(0), builtOn: previous, skipped };
+  }
+  // Chained on the previous checkpoint, so the pack is exactly what this turn added (a push's "have" logic).
+  const parent = previous ?? ws.baseSha;
+  const commit = (await git(['commit-tree', tree, '-p', parent], { input: `checkpoint of ${agentId}\n` })).stdout.trim();
+  const revs = `${commit}\n^${parent}\n`;
+  const packed = await git(['pack-objects', '--revs', '--stdout', '--quiet'], { input: revs, binaryStdout: true });
+  await git(['update-ref', CHECKPOINT_REF, commit]);
+  return { tree, commit, pack: packed.stdoutBytes ?? Buffer.alloc(0), ...(previous ? { builtOn: previous } : {}), skipped };
+}
+
+/**
+ * Rebuilds a checkpoint in a worktree freshly added at the base commit: the packs go into a new
+ * checkpoint repository, the tree is checked out over the base (files the agent deleted are
+ * deleted), and the worktree's own index stays at the base, so the changes show as uncommitted
+ * work exactly as they were.
+ */
+export async function restoreWorktree(ctx: GitContext, ws: WorkspaceInfo, agentId: string, source: RestoreSource, options: OperationOptions = {}): Promise<void> {
+  const { adminDir } = await openWorkspace(ctx.layout, ws);
+  await removeCheckpointRepo(ctx, agentId);
+  const repo = await ensureCheckpointRepo(ctx, agentId, ws.mirrorPath);
+  const git = gitIn(ctx, repo, ws.path, options);
+  for (const pack of source.packs) {
+    if (pack.length > 0) await git(['index-pack', '--stdin'], { input: pack });
+  }
+  const tree = (await git(['rev-parse', '--verify', '--end-of-options', `${source.commit}^{tree}`]).catch(() => undefined))?.stdout.trim();
+  if (tree !== source.tree) throw new GitInputError(`checkpoint ${source.commit.slice(0, 12)} does not rebuild: its objects are incomplete`);
+  await copyIndexFile(path.join(adminDir, 'index'), path.join(repo, 'index'));
+  await git(['read-tree', '--reset', '-u', source.tree]);
+  await git(['update-ref', CHECKPOINT_REF, source.commit]);
+}
+
+/** Removes an agent's checkpoint repository on this host; a missing one is fine. */
+export async function removeCheckpointRepo(ctx: GitContext, agentId: string): Promise<void> {
+  await rm(checkpointRepoPath(ctx, agentId), { recursive: true, force: true });
+}
+
+/** Agent ids with a checkpoint repository on this host (for the reaper). */
+export async function listCheckpointRepos(ctx: GitContext): Promise<string[]> {
+  const names = await readdir(ctx.layout.checkpointsDir).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.git')).map((n) => n.slice(0, -'.git'.length));
+}
+
+async function ensureCheckpointRepo(ctx: GitContext, agentId: string, mirrorPath: string): Promise<string> {
+  const repo = checkpointRepoPath(ctx, agentId);
+  if (await exists(path.join(repo, 'objects', 'info', 'alternates'))) return repo;
+  await mkdir(ctx.layout.checkpointsDir, { recursive: true });
+  await ctx.git(['init', '--quiet', '--bare', '--template=', '--', repo]);
+  await mkdir(path.join(repo, 'objects', 'info'), { recursive: true });
+  // Reads fall back to the mirror (the base and everything before it); writes stay here.
+  await writeFile(path.join(repo, 'objects', 'info', 'alternates'), `${path.join(mirrorPath, 'objects')}\n`);
+  return repo;
+}
+
+type GitIn = (args: string[], extra?: { input?: string | Buffer; binaryStdout?: boolean }) => ReturnType<GitContext['git']>;
+
+function gitIn(ctx: GitContext, repo: string, worktree: string, options: OperationOptions): GitIn {
+  return (args, extra = {}) => ctx.git([`--git-dir=${repo}`, `--work-tree=${worktree}`, ...args], { ...options, ...extra, env: CHECKPOINT_ENV });
+}
+
+async function hasObject(git: GitIn, oid: string): Promise<boolean> {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid)) return false;
+  return git(['cat-file', '-e', `${oid}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * Where each activity may run. An agent's worktree, its container and the git mirror it uses
+ * live on one worker host; the activities that touch them run on that host's own task queue
+ * (learned from prepareWorkspace / rebuildWorkspace). Everything else (model turns, state
+ * writes, preparing a workspace on whichever host picks it up, the coordinator) runs on the
+ * shared queue. Pure data: the workflow and the worker both read it.
+ */
+export const HOST_BOUND_ACTIVITIES = [
+  'startSandbox',
+  'executeTools',
+  'resolveGates',
+  'runGates',
+  'scanStagedChanges',
+  'commitChanges',
+  'headSha',
+  'checkMergeable',
+  'pushBranch',
+  'cleanupAgent',
+] as const;
+
+export type HostBoundActivity = (typeof HOST_BOUND_ACTIVITIES)[number];
+
+export function isHostBound(name: string): name is HostBoundActivity {
+  return (HOST_BOUND_ACTIVITIES as readonly string[]).includes(name);
+}

@@ -1,0 +1,143 @@
+/**
+ * Workspace checkpoints in Valkey, the one store every host reaches: per agent, one record per
+ * turn (`orchestrator:checkpoint:{agentId}`, field = turn) and that turn's pack of git objects
+ * (`orchestrator:checkpoint-pack:{agentId}`, field = turn). Packs are incremental, so a record
+ * names the turn its pack builds on (`parentTurn`) and a restore reads the whole chain.
+ *
+ * A save can carry the tool results of its turn: both go in one MULTI, so "the transcript says
+ * the tools ran" and "the files they wrote are saved" are never true one without the other.
+ * The total stored per agent is bounded (CHECKPOINT_MAX_BYTES); past it the save is refused with
+ * `CheckpointTooLarge` and nothing is written. Like transcripts, checkpoints expire once the run
+ * has ended.
+ */
+import type Redis from 'ioredis';
+import { TypedError } from '../domain/typed-error';
+import { keys } from './keys';
+import type { TranscriptMessage } from './transcript-store';
+
+export interface CheckpointRecord {
+  agentId: string;
+  turn: number;
+  /** Checkpoint commit: the worktree's tree on the base commit. */
+  commit: string;
+  tree: string;
+  baseSha: string;
+  /** The checkpoint this one's pack builds on; absent for a pack relative to the base alone. */
+  parentTurn?: number;
+  packBytes: number;
+  /** Everything stored for the agent once this record is written. */
+  totalBytes: number;
+  /** Directories left out because they hold nested repositories. */
+  skipped: string[];
+  savedAt: string;
+}
+
+export class CheckpointTooLargeError extends TypedError {
+  readonly type = 'CheckpointTooLarge';
+  constructor(agentId: string, turn: number, wouldBe: number, max: number) {
+    super(
+      `the workspace checkpoint of agent ${agentId} at turn ${turn} would bring its saved changes to ${formatMb(wouldBe)}, ` +
+        `more than CHECKPOINT_MAX_BYTES (${formatMb(max)}); the run stops rather than go on with work that could not be saved`,
+    );
+  }
+}
+
+export class CheckpointMissingError extends TypedError {
+  readonly type = 'CheckpointMissing';
+  constructor(agentId: string, what: string) {
+    super(`the workspace checkpoint of agent ${agentId} is incomplete: ${what} is gone from Valkey; the workspace cannot be rebuilt`);
+  }
+}
+
+export interface CheckpointSave {
+  commit: string;
+  tree: string;
+  baseSha: string;
+  parentTurn?: number;
+  pack: Buffer;
+  skipped: string[];
+  /** Written in the same transaction (the tool results of this turn). */
+  message?: { index: number; message: TranscriptMessage };
+}
+
+export class CheckpointStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: { maxTotalBytes: number; now?: () => Date },
+  ) {}
+
+  /** Stores the checkpoint of `turn` (replacing an earlier save of the same turn: a retry). */
+  async save(agentId: string, turn: number, save: CheckpointSave): Promise<CheckpointRecord> {
+    const others = (await this.list(agentId)).filter((r) => r.turn !== turn);
+    const totalBytes = others.reduce((sum, r) => sum + r.packBytes, 0) + save.pack.length;
+    if (totalBytes > this.options.maxTotalBytes) throw new CheckpointTooLargeError(agentId, turn, totalBytes, this.options.maxTotalBytes);
+    const record: CheckpointRecord = {
+      agentId,
+      turn,
+      commit: save.commit,
+      tree: save.tree,
+      baseSha: save.baseSha,
+      ...(save.parentTurn !== undefined ? { parentTurn: save.parentTurn } : {}),
+      packBytes: save.pack.length,
+      totalBytes,
+      skipped: save.skipped,
+      savedAt: (this.options.now?.() ?? new Date()).toISOString(),
+    };
+    const tx = this.redis.multi();
+    if (save.pack.length > 0) tx.hset(keys.checkpointPacks(agentId), String(turn), save.pack);
+    else tx.hdel(keys.checkpointPacks(agentId), String(turn));
+    tx.hset(keys.checkpoints(agentId), String(turn), JSON.stringify(record));
+    if (save.message) tx.hset(keys.transcript(agentId), String(save.message.index), JSON.stringify(save.message.message));
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw new Error(`saving the checkpoint of agent ${agentId} at turn ${turn} failed: ${String(failed?.[0] ?? 'transaction aborted')}`);
+    return record;
+  }
+
+  async get(agentId: string, turn: number): Promise<CheckpointRecord | undefined> {
+    const raw = await this.redis.hget(keys.checkpoints(agentId), String(turn));
+    return raw ? (JSON.parse(raw) as CheckpointRecord) : undefined;
+  }
+
+  /** Every checkpoint of the agent, oldest turn first. */
+  async list(agentId: string): Promise<CheckpointRecord[]> {
+    const all = await this.redis.hvals(keys.checkpoints(agentId));
+    return all.map((raw) => JSON.parse(raw) as CheckpointRecord).sort((a, b) => a.turn - b.turn);
+  }
+
+  /** The newest checkpoint at or before `turn` (any turn when omitted). */
+  async latest(agentId: string, turn = Number.POSITIVE_INFINITY): Promise<CheckpointRecord | undefined> {
+    return (await this.list(agentId)).filter((r) => r.turn <= turn).at(-1);
+  }
+
+  /** The packs a restore of `record` needs, oldest first; throws when a link of the chain is gone. */
+  async packChain(record: CheckpointRecord): Promise<Buffer[]> {
+    const chain: CheckpointRecord[] = [record];
+    for (let cur = record; cur.parentTurn !== undefined; ) {
+      const parent = await this.get(record.agentId, cur.parentTurn);
+      if (!parent) throw new CheckpointMissingError(record.agentId, `the checkpoint of turn ${cur.parentTurn}`);
+      chain.unshift(parent);
+      cur = parent;
+    }
+    const packs = await this.redis.hmgetBuffer(keys.checkpointPacks(record.agentId), ...chain.map((r) => String(r.turn)));
+    return chain.map((r, i) => {
+      const pack = packs[i];
+      if (r.packBytes === 0) return Buffer.alloc(0);
+      if (!pack || pack.length !== r.packBytes) throw new CheckpointMissingError(record.agentId, `the pack of turn ${r.turn}`);
+      return pack;
+    });
+  }
+
+  /** Lets the agent's checkpoints expire (the run has ended). */
+  async expire(agentId: string, ttlSeconds: number): Promise<void> {
+    await this.redis.multi().expire(keys.checkpoints(agentId), ttlSeconds).expire(keys.checkpointPacks(agentId), ttlSeconds).exec();
+  }
+
+  async delete(agentId: string): Promise<void> {
+    await this.redis.del(keys.checkpoints(agentId), keys.checkpointPacks(agentId));
+  }
+}
+
+function formatMb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

@@ -1,0 +1,169 @@
+/**
+ * Many worker hosts: real `tsx worker/main.ts` processes, each with its own WORKSPACE_ROOT and
+ * WORKER_HOST_ID, standing in for machines. Every activity that touches an agent's worktree must
+ * run on the host that holds it (checked in the workflow history: the task queue it was
+ * scheduled on and the identity of the worker that started it), and when a host dies its agents
+ * finish on another host from their last checkpoint.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkspaceInfo } from '../domain/agent';
+import { HOST_BOUND_ACTIVITIES } from '../domain/placement';
+import { modelTaskQueue } from '../domain/task-queues';
+import type { agentRun } from '../workflows';
+import { activityRecords, type ActivityRecord } from './support/activity-history';
+import type { RecordedRequest } from './support/fake-model';
+import { createRemoteRepo, showFile } from './support/git-fixtures';
+import { eventually, startHarness, type Harness } from './support/harness';
+import { WorkerProcess, workflowBundleFile } from './support/worker-process';
+
+const GATES_JSON = JSON.stringify({ gates: { tests: { command: 'test -e before.txt' } } });
+const SUITE_TIMEOUT_MS = 240_000;
+const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
+
+/** The host each run's workspace was prepared (or rebuilt) on, in order. */
+function hostsOf(records: ActivityRecord[]): WorkspaceInfo[] {
+  return records.flatMap((r) => {
+    if (r.type === 'prepareWorkspace' && r.result) return [r.result as WorkspaceInfo];
+    if (r.type === 'rebuildWorkspace' && r.result) return [(r.result as { workspace: WorkspaceInfo }).workspace];
+    return [];
+  });
+}
+
+/** How many requests the model got for each conversation length (one length = one turn). */
+function requestsPerTurn(reqs: RecordedRequest[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of reqs) counts[r.body.messages.length] = (counts[r.body.messages.length] ?? 0) + 1;
+  return counts;
+}
+
+describe('agents on many worker hosts', () => {
+  let h: Harness;
+  let tmp: string;
+  const hosts: WorkerProcess[] = [];
+  const docker = new Docker();
+
+  const startHost = async (hostId: string, extraEnv: Record<string, string> = {}, root = path.join(tmp, hostId)) => {
+    const host = new WorkerProcess(hostId, root, { ...h.env, LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: await workflowBundleFile(tmp), ...extraEnv });
+    hosts.push(host);
+    host.start();
+    await host.started();
+    return host;
+  };
+
+  beforeAll(async () => {
+    h = await startHarness({}, { worker: false });
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'hosts-'));
+  });
+  afterEach(async () => {
+    await Promise.all(hosts.splice(0).map((p) => p.kill()));
+  });
+  afterAll(async () => {
+    await h?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it(
+    'runs 20 agents across 2 hosts to completion, every worktree-bound activity on the host holding the worktree',
+    async () => {
+      const [a, b] = await Promise.all([startHost('host-a'), startHost('host-b')]);
+      const byQueue = new Map([a, b].map((p) => [p.taskQueue, p]));
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# many hosts\n' });
+      const handles = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const taskId = `T-hosts-${i}`;
+          h.fakeModel.script(taskId, [{ tools: [bash(`echo ${i} > before.txt`)] }, { text: 'Done.' }]);
+          return h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 30 });
+        }),
+      );
+      const finals = await Promise.all(handles.map((handle) => handle.result()));
+      expect(finals.map((f) => f.status)).toEqual(finals.map(() => 'completed'));
+
+      const perHost = new Map<string, number>();
+      for (const [i, handle] of handles.entries()) {
+        const records = await activityRecords(handle);
+        const [workspace, ...moves] = hostsOf(records);
+        expect(moves).toEqual([]);
+        const owner = byQueue.get(workspace!.host.taskQueue)!;
+        expect(owner).toBeDefined();
+        expect(workspace!.path.startsWith(owner.workspaceRoot)).toBe(true);
+        perHost.set(owner.hostId, (perHost.get(owner.hostId) ?? 0) + 1);
+
+        const bound = records.filter((r) => (HOST_BOUND_ACTIVITIES as readonly string[]).includes(r.type));
+        expect(new Set(bound.map((r) => r.type))).toEqual(new Set(['startSandbox', 'executeTools', 'resolveGates', 'runGates', 'scanStagedChanges', 'commitChanges', 'checkMergeable', 'pushBranch', 'cleanupAgent']));
+        for (const r of bound) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: owner.taskQueue, startedBy: owner.identity() });
+        // Everything else stays on the shared queues (model calls on their own), whichever host's worker picked it up.
+        for (const r of records.filter((x) => !bound.includes(x))) expect({ type: r.type, taskQueue: r.taskQueue }).toEqual({ type: r.type, taskQueue: r.type === 'modelTurn' ? modelTaskQueue(h.taskQueue) : h.taskQueue });
+        expect(showFile(remote.dir, finals[i]!.result!.branch!, 'before.txt')).toBe(String(i));
+      }
+      // Both hosts took agents from the shared queue.
+      expect([...perHost.keys()].sort()).toEqual(['host-a', 'host-b']);
+    },
+    SUITE_TIMEOUT_MS,
+  );
+
+  it(
+    'moves the agents of a host that dies mid-run to another host: files written before the death are there, only the in-flight turn runs twice, and nothing of the dead host is touched',
+    async () => {
+      const sandboxEnv = { SANDBOX_ENABLED: 'true', SANDBOX_IMAGE: 'orchestrator-sandbox-test:busybox', SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS: '1', SANDBOX_MEMORY_MB: '64', REAPER_INTERVAL_SECONDS: '5' };
+      const doomed = await startHost('host-doomed', sandboxEnv);
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# failover\n' });
+      const taskIds = ['T-move-0', 'T-move-1'];
+      const handles: WorkflowHandle<typeof agentRun>[] = [];
+      for (const taskId of taskIds) {
+        h.fakeModel.script(taskId, [
+          { tools: [bash('echo written-before-the-death > before.txt; head -c 300000 /dev/urandom > blob.bin; md5sum blob.bin > blob.md5')] },
+          { tools: [bash('echo started > started.txt; sleep 4; echo slept > slept.txt')] },
+          { tools: [bash('cat before.txt; md5sum -c blob.md5')] },
+          { text: 'Done.' },
+        ]);
+        handles.push(await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 3 }));
+      }
+      const worktree = (handle: WorkflowHandle) => path.join(doomed.workspaceRoot, 'worktrees', agentIdOf(handle));
+      await eventually(async () => handles.every((hd) => existsSync(path.join(worktree(hd), 'started.txt'))), 90_000, 'both agents in their second tool batch');
+      const doomedContainers = await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-doomed'] } });
+      expect(doomedContainers).toHaveLength(2);
+
+      // The host dies and its disk is gone; a new host joins.
+      await doomed.kill();
+      rmSync(doomed.workspaceRoot, { recursive: true, force: true });
+      const rescuer = await startHost('host-rescuer', sandboxEnv);
+
+      const finals = await Promise.all(handles.map((hd) => hd.result()));
+      expect(finals.map((f) => f.status)).toEqual(['completed', 'completed']);
+      for (const [i, handle] of handles.entries()) {
+        const records = await activityRecords(handle);
+        expect(hostsOf(records).map((w) => w.host.id)).toEqual(['host-doomed', 'host-rescuer']);
+        const rebuilt = records.find((r) => r.type === 'rebuildWorkspace')!.result as { restoredTurn?: number };
+        expect(rebuilt.restoredTurn).toBe(1);
+        // The pushed branch has the file written before the death, and the binary survived intact.
+        const branch = finals[i]!.result!.branch!;
+        expect(showFile(remote.dir, branch, 'before.txt')).toBe('written-before-the-death');
+        expect(showFile(remote.dir, branch, 'slept.txt')).toBe('slept');
+        const reqs = h.fakeModel.requestsFor(taskIds[i]!);
+        expect(JSON.stringify(reqs[3]!.body.messages[6])).toContain('blob.bin: OK');
+        // Turns 1..4 are conversations of 1, 3, 5 and 7 messages; the model was asked each once.
+        expect(requestsPerTurn(reqs)).toEqual({ 1: 1, 3: 1, 5: 1, 7: 1 });
+        // Only the in-flight tool batch ran twice: once on each host.
+        const batches = records.filter((r) => r.type === 'executeTools' && r.outcome === 'completed');
+        expect(batches.map((r) => r.taskQueue)).toEqual([doomed.taskQueue, rescuer.taskQueue, rescuer.taskQueue]);
+      }
+
+      // The rescuer's reaper ran after the runs closed, and left the dead host's containers alone.
+      const passes = (rescuer.output.match(/"target":"containers"/g) ?? []).length;
+      await eventually(async () => (rescuer.output.match(/"target":"containers"/g) ?? []).length >= passes + 2, 30_000, 'two more reaper passes');
+      const left = await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-doomed'] } });
+      expect(left.map((c) => c.Id).sort()).toEqual(doomedContainers.map((c) => c.Id).sort());
+      expect(await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-rescuer'] } })).toEqual([]);
+
+      // The dead host comes back (same id, empty disk): its own reaper removes what it left.
+      await startHost('host-doomed', sandboxEnv, doomed.workspaceRoot);
+      await eventually(async () => (await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-doomed'] } })).length === 0, 30_000, 'the returned host to reap its containers');
+    },
+    SUITE_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,52 @@
+/**
+ * Moving an agent off a host that stopped answering. A host-bound activity that no worker of
+ * its host picked up within the deadline (schedule-to-start timeout: the host's queue has no
+ * poller), or that found the worktree gone from the host's disk, means the host is lost. A
+ * heartbeat timeout is retried by the activity's policy, and the retry meets the deadline.
+ * The workspace is then rebuilt on whichever live host takes the task from the shared queue,
+ * from the base commit plus the last checkpoint, with a new sandbox; the run goes on at its
+ * last finished turn. What the lost host still holds is left to its own reaper.
+ */
+import * as wf from '@temporalio/workflow';
+import type { Run } from './phases';
+import { ensureSandbox } from './phases';
+import { rebuildWorkspace } from './proxies';
+import { RunFailure } from './run-state';
+
+/** More moves than this in one run means no host can hold the agent: the run fails. */
+export const MAX_HOST_MOVES = 5;
+
+export function isHostLost(err: unknown): boolean {
+  if (!(err instanceof wf.ActivityFailure)) return false;
+  const cause = err.cause;
+  if (cause instanceof wf.TimeoutFailure) return cause.timeoutType === 'SCHEDULE_TO_START';
+  return cause instanceof wf.ApplicationFailure && cause.type === 'WorkspaceLost';
+}
+
+export async function moveToAnotherHost(run: Run, cause: unknown): Promise<void> {
+  const { state } = run;
+  const { input } = state;
+  const lost = state.requireWorkspace();
+  state.hostLost();
+  if (state.lostHosts.length > MAX_HOST_MOVES) {
+    throw new RunFailure(`the agent lost ${state.lostHosts.length} hosts (${state.lostHosts.join(', ')}); no host could hold it`, 'HostLost');
+  }
+  wf.log.warn('host lost: moving the agent to another host', {
+    agentId: input.agentId,
+    host: lost.host.id,
+    turn: state.turn,
+    cause: cause instanceof Error ? cause.message : String(cause),
+  });
+  await run.record(`host ${lost.host.id} lost; rebuilding the workspace on another host from the checkpoint of turn ${state.turn} or before`);
+  const rebuilt = await rebuildWorkspace({
+    agentId: input.agentId,
+    taskId: input.taskId,
+    repository: input.context.repository,
+    baseBranch: input.context.branch,
+    baseSha: lost.baseSha,
+    upToTurn: state.turn,
+  });
+  state.movedTo(rebuilt.workspace);
+  await ensureSandbox(run);
+  await run.record(`moved to host ${rebuilt.workspace.host.id}${rebuilt.restoredTurn !== undefined ? ` with the checkpoint of turn ${rebuilt.restoredTurn}` : ''}`);
+}

@@ -70,7 +70,7 @@ export async function startAttackHarness(mode: AttackMode, env: Record<string, s
 function startWorkerProcess(env: Record<string, string>) {
   let out = '';
   const child: ChildProcess = spawn('node_modules/.bin/tsx', ['worker/main.ts'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WORKER_METRICS_ADDRESS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));

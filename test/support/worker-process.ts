@@ -58,7 +58,7 @@ export class WorkerProcess {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...this.env, WORKSPACE_ROOT: this.workspaceRoot, WORKER_HOST_ID: this.hostId, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT },
+      env: { ...this.env, WORKSPACE_ROOT: this.workspaceRoot, WORKER_HOST_ID: this.hostId, WORKER_METRICS_ADDRESS: 'off', PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT },
     });
     child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));

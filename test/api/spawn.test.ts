@@ -64,6 +64,8 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
       spawnedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       budgets: { maxTurns: 7, maxOutputTokens: 12345, maxWallTimeSeconds: 600, maxCostUsd: 2.5 },
       maxFeedbackRounds: 2,
+      // How long the workflow waits for a silent host before moving the agent (HOST_FAILOVER_SECONDS).
+      hostFailoverSeconds: 30,
     });
   });
 

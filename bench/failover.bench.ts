@@ -16,7 +16,7 @@
  * Run: npm run bench:failover (prints one JSON line; progress on stderr).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createWorkspaceCheckpoints } from '../activities/checkpoints';
@@ -75,8 +75,10 @@ async function failover(): Promise<{ deathToNextToolMs: number[]; detectionMs: n
       await Promise.all(handles.map((hd) => eventually(() => batchStartedOn(hd, 1), 120_000, 'the first tool batch')));
       rescuer.start();
       await rescuer.started();
-      const queues = await Promise.all(handles.map((hd) => eventually(() => batchStartedOn(hd, 2), 120_000, 'the second tool batch')));
-      const onDoomed = handles.filter((_, i) => queues[i] === doomed.taskQueue);
+      // A batch's start reaches the history only when it ends: its first file in the worktree says it is running.
+      const inFlight = (hd: (typeof handles)[number]) => existsSync(path.join(doomed.workspaceRoot, 'worktrees', hd.workflowId.replace(/^agent-/, ''), 'started.txt'));
+      await Promise.all(handles.map((hd) => eventually(async () => inFlight(hd), 120_000, 'the second tool batch')));
+      const onDoomed = handles;
       const killedAt = Date.now();
       await doomed.kill();
       rmSync(doomed.workspaceRoot, { recursive: true, force: true });

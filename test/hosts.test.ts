@@ -166,4 +166,29 @@ describe('agents on many worker hosts', () => {
     },
     SUITE_TIMEOUT_MS,
   );
+
+  it(
+    'kills an agent whose host is down: the run still ends killed, its workflow on the surviving host',
+    async () => {
+      // Two hosts, so the workflow itself still has a worker when the agent's host dies.
+      await Promise.all([startHost('host-k1'), startHost('host-k2')]);
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# kill\n' });
+      const taskId = 'T-kill-host-down';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo started > started.txt; sleep 120')] }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 3 });
+      const owner = await eventually(
+        async () => hosts.find((p) => existsSync(path.join(p.workspaceRoot, 'worktrees', agentIdOf(handle), 'started.txt'))),
+        90_000,
+        'the tool batch to start on one host',
+      );
+      await owner.kill();
+      rmSync(owner.workspaceRoot, { recursive: true, force: true });
+      await handle.signal('kill', { reason: 'host down drill' });
+      const final = await handle.result();
+      expect(final.status).toBe('killed');
+      expect(final.error).toContain('host down drill');
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+    },
+    SUITE_TIMEOUT_MS,
+  );
 });

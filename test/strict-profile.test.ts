@@ -49,5 +49,5 @@ describe('strict profile on a TypeScript repository', () => {
     expect(gates.filter((g) => g.commitSha).every((g) => g.commitSha === final.result?.commitSha)).toBe(true);
     expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[2]!.body.messages[0])).toContain('src/mul.ts');
     expect(showFile(remote.dir, final.result!.branch!, 'src/mul.ts')).toContain('a * b');
-  });
+  }, 600_000); // seven real gates (tsc, eslint, jest twice, build, a smoke run) in a sandbox: minutes on a loaded machine
 });

@@ -157,7 +157,7 @@ function sandboxEnv(extra: Record<string, string> | undefined, extraPath: readon
  */
 export function visibleSearchPath(hostPath: string | undefined, readOnlyPaths: readonly string[]): string[] {
   const standard = new Set(SANDBOX_PATH.split(':'));
-  const visible = (dir: string) => [...['/usr'], ...readOnlyPaths].some((root) => dir === root || dir.startsWith(`${root.replace(/\/+$/, '')}/`));
+  const visible = (dir: string) => ['/usr', ...readOnlyPaths].some((root) => dir === root || dir.startsWith(`${root.replace(/\/+$/, '')}/`));
   const dirs = (hostPath ?? '').split(':').map((d) => path.normalize(d).replace(/(.)\/+$/, '$1')).filter((d) => path.isAbsolute(d) && !standard.has(d) && visible(d));
   return [...new Set(dirs)];
 }

@@ -37,7 +37,10 @@ export interface GitContext {
   layout: WorkspaceLayout;
   git: GitRunner;
   log: GitLog;
-  /** Per mirror, when the last fetch by this process that succeeded had started (epoch ms). */
+  /**
+   * When the last fetch by this process that succeeded had started (epoch ms): per mirror for a
+   * whole fetch, per `<mirror>#<branch>` for one target branch.
+   */
   fetchStartedAt: Map<string, number>;
 }
 

@@ -14,11 +14,19 @@ export type MergeCheck = { clean: true } | { clean: false; conflicts: string[] }
 
 export async function checkMergeable(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<MergeCheck> {
   await openWorkspace(ctx.layout, ws);
+  const requestedAt = Date.now();
   await withRepoLock(
     ws.mirrorPath,
     async () => {
       await removeStaleGitLocks(ws.mirrorPath);
+      // Agents finishing together queue on this lock: a fetch of the target (or of the whole
+      // mirror) that started after this check was asked for has brought the target as it is now.
+      const targetKey = `${ws.mirrorPath}#${ws.baseBranch}`;
+      if (Math.max(ctx.fetchStartedAt.get(ws.mirrorPath) ?? -1, ctx.fetchStartedAt.get(targetKey) ?? -1) > requestedAt) return;
+      const startedAt = Date.now();
       await fetchBranch(ctx, ws.mirrorPath, ws.baseBranch, options);
+      ctx.fetchStartedAt.set(targetKey, startedAt);
+      ctx.log('git: target fetched', { event: 'fetch-target', mirrorPath: ws.mirrorPath, branch: ws.baseBranch });
     },
     { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
   );

@@ -152,6 +152,26 @@ describe('git workspaces', () => {
     expect(await workspaces.checkMergeable(ws)).toEqual({ clean: true });
   });
 
+  it('fetches the target once for checks asked for together, and again for a check asked for after the target moved', async () => {
+    const events: string[] = [];
+    const { remote, workspaces } = setup({ log: (_msg, meta) => events.push(String(meta?.event)) });
+    const agents = await Promise.all([AGENT_A, AGENT_B].map((id) => workspaces.prepare(request(remote, id))));
+    for (const [i, ws] of agents.entries()) {
+      writeFiles(ws.path, { 'src/app.ts': `export const x = ${i + 40}; // agent\n` });
+      await workspaces.stageAll(ws);
+      await workspaces.commit(ws, 'agent change');
+    }
+    const fetches = () => events.filter((e) => e === 'fetch-target').length;
+
+    const together = await Promise.all([...agents, ...agents].map((ws) => workspaces.checkMergeable(ws)));
+    expect(together).toEqual(Array(4).fill({ clean: true }));
+    expect(fetches()).toBe(1);
+
+    remote.commit({ 'src/app.ts': 'export const x = 7; // upstream\n' }, 'upstream change');
+    expect(await workspaces.checkMergeable(agents[0]!)).toEqual({ clean: false, conflicts: ['src/app.ts'] });
+    expect(fetches()).toBe(2);
+  });
+
   it('salvages uncommitted and untracked work to a ref, leaves the branch where it was, and removes the worktree', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote, AGENT_A));

@@ -35,6 +35,8 @@ import { startEventFeed } from '../api/event-feed';
 import { loadConfig } from '../config';
 import { AgentStateStore } from '../state/agent-state-store';
 import { keys } from '../state/keys';
+import { workflowIdFor } from '../domain/agent';
+import { activityRecords } from '../test/support/activity-history';
 import { FakeModelServer, type RecordedRequest } from '../test/support/fake-model';
 import { createRemoteRepo } from '../test/support/git-fixtures';
 import type { FloorRunResult } from './floor/workflows';
@@ -108,9 +110,13 @@ async function main(): Promise<void> {
     const serviceRun = async (): Promise<RunSample> => {
       const { agentId, taskId } = await spawnAgent(api, fiveTurns());
       const end = await events.waitFor(agentId, ['completed', 'failed', 'killed'], 600_000);
-      if (end.to !== 'completed') throw new Error(`agent ${agentId} ended ${end.to}: ${end.reason ?? ''}`);
+      if (end.to !== 'completed') {
+        const records = await activityRecords(client.workflow.getHandle(workflowIdFor(agentId))).catch(() => []);
+        const unfinished = records.filter((r) => r.outcome !== 'completed').map((r) => `${r.type} on ${r.taskQueue}: ${r.outcome ?? 'open'} (scheduled ${new Date(r.scheduledAtMs).toISOString()}, started ${r.startedAtMs ? new Date(r.startedAtMs).toISOString() : '-'})`);
+        throw new Error(`agent ${agentId} ended ${end.to}: ${end.reason ?? ''}; activities not completed: ${unfinished.join('; ') || 'none'}`);
+      }
       const times = fake.requestsFor(taskId).map((r) => receivedAt.get(r)!);
-      return { turnsMs: diffs(times), tailMs: end.at - times[times.length - 1]! };
+      return { turnsMs: diffs(times), tailMs: end.at - times[times.length - 1]!, agentId };
     };
     const floorRun = async (): Promise<RunSample> => {
       const handle = await client.workflow.start('floorRun', { taskQueue: queues.floor, workflowId: `floor-${randomUUID()}`, args: [TURNS] });
@@ -136,8 +142,10 @@ async function main(): Promise<void> {
       progress(`runs: ${level.runs} runs at ${level.agents} concurrent agents (service, then floor)`);
       const service = await closedLoop(level.runs, level.agents, serviceRun);
       const floor = await closedLoop(level.runs, level.agents, floorRun);
-      runRows.push({ ...level, service, floor });
-      progress(`runs at ${level.agents}: service ${JSON.stringify(service)} floor ${JSON.stringify(floor)} (load ${loadavg()})`);
+      const breakdown = await activityBreakdown(client, service.agentIds);
+      runRows.push({ ...level, service, floor, breakdown });
+      progress(`runs at ${level.agents}: service ${JSON.stringify({ ...service, agentIds: undefined })} floor ${JSON.stringify({ ...floor, agentIds: undefined })} (load ${loadavg()})`);
+      progress(`runs at ${level.agents}, service activities (p50 wait for a slot / p50 run, ms): ${breakdown.map((b) => `${b.type} x${b.count} ${b.waitP50}/${b.runP50}`).join(', ')}`);
     }
 
     // 3. Kills.
@@ -260,6 +268,7 @@ async function main(): Promise<void> {
 interface RunSample {
   turnsMs: number[];
   tailMs: number;
+  agentId?: string;
 }
 
 interface LoopResult {
@@ -268,6 +277,7 @@ interface LoopResult {
   runsPerMin: number;
   turnP50Ms: number;
   tailP50Ms: number;
+  agentIds: string[];
 }
 
 interface RunRow {
@@ -275,6 +285,31 @@ interface RunRow {
   runs: number;
   service: LoopResult;
   floor: LoopResult;
+  breakdown: ActivityFigures[];
+}
+
+interface ActivityFigures {
+  type: string;
+  count: number;
+  /** Scheduled -> started: the wait for a worker slot (and the server's dispatch). */
+  waitP50: number;
+  /** Started -> closed. */
+  runP50: number;
+}
+
+/** Where a run's time goes, from the runs' histories: per activity type (local activities are not in it). */
+async function activityBreakdown(client: Client, agentIds: string[]): Promise<ActivityFigures[]> {
+  const records = (await Promise.all(agentIds.map((id) => activityRecords(client.workflow.getHandle(workflowIdFor(id)))))).flat();
+  const types = [...new Set(records.map((r) => r.type))];
+  return types.map((type) => {
+    const of = records.filter((r) => r.type === type && r.startedAtMs !== undefined && r.closedAtMs !== undefined);
+    return {
+      type,
+      count: of.length,
+      waitP50: percentile(of.map((r) => r.startedAtMs! - r.scheduledAtMs), 50),
+      runP50: percentile(of.map((r) => r.closedAtMs! - r.startedAtMs!), 50),
+    };
+  });
 }
 
 /** `runs` runs, at most `concurrency` at a time; figures from the samples. */
@@ -288,6 +323,7 @@ async function closedLoop(runs: number, concurrency: number, run: () => Promise<
     runsPerMin: (runs / elapsedMs) * 60_000,
     turnP50Ms: percentile(samples.flatMap((s) => s.turnsMs), 50),
     tailP50Ms: percentile(samples.map((s) => s.tailMs), 50),
+    agentIds: samples.flatMap((s) => (s.agentId ? [s.agentId] : [])),
   };
 }
 
@@ -582,6 +618,10 @@ function printTable(r: Report): void {
   console.log(line(rows[0]!));
   console.log(`|${widths.map((wd) => '-'.repeat(wd + 2)).join('|')}|`);
   for (const row of rows.slice(1)) console.log(line(row));
+  for (const row of r.runRows) {
+    console.log(`\nwhere a run's time goes at ${row.agents} agents (activities in the histories; p50 ms wait for a slot / run):`);
+    for (const b of row.breakdown) console.log(`  ${b.type.padEnd(18)} x${String(b.count).padEnd(4)} ${String(b.waitP50).padStart(6)} / ${String(b.runP50).padStart(6)}`);
+  }
 }
 
 main()

@@ -11,6 +11,8 @@ export interface ActivityRecord {
   outcome?: string;
   scheduledAtMs: number;
   startedAtMs?: number;
+  /** When its last attempt closed (completed, failed, timed out or canceled). */
+  closedAtMs?: number;
 }
 
 const decode = (payloads?: { data?: Uint8Array | null }[] | null): unknown => {
@@ -36,13 +38,13 @@ export async function activityRecords(handle: WorkflowHandle): Promise<ActivityR
       if (r) Object.assign(r, { startedBy: started.identity ?? undefined, startedAtMs: ms(e.eventTime) });
     }
     const done = e.activityTaskCompletedEventAttributes;
-    if (done) Object.assign(bySchedule.get(String(done.scheduledEventId)) ?? {}, { outcome: 'completed', result: decode(done.result?.payloads) });
+    if (done) Object.assign(bySchedule.get(String(done.scheduledEventId)) ?? {}, { outcome: 'completed', result: decode(done.result?.payloads), closedAtMs: ms(e.eventTime) });
     const failed = e.activityTaskFailedEventAttributes;
-    if (failed) Object.assign(bySchedule.get(String(failed.scheduledEventId)) ?? {}, { outcome: 'failed' });
+    if (failed) Object.assign(bySchedule.get(String(failed.scheduledEventId)) ?? {}, { outcome: 'failed', closedAtMs: ms(e.eventTime) });
     const timedOut = e.activityTaskTimedOutEventAttributes;
-    if (timedOut) Object.assign(bySchedule.get(String(timedOut.scheduledEventId)) ?? {}, { outcome: `timed-out ${String(timedOut.failure?.timeoutFailureInfo?.timeoutType ?? '')}` });
+    if (timedOut) Object.assign(bySchedule.get(String(timedOut.scheduledEventId)) ?? {}, { outcome: `timed-out ${String(timedOut.failure?.timeoutFailureInfo?.timeoutType ?? '')}`, closedAtMs: ms(e.eventTime) });
     const canceled = e.activityTaskCanceledEventAttributes;
-    if (canceled) Object.assign(bySchedule.get(String(canceled.scheduledEventId)) ?? {}, { outcome: 'canceled' });
+    if (canceled) Object.assign(bySchedule.get(String(canceled.scheduledEventId)) ?? {}, { outcome: 'canceled', closedAtMs: ms(e.eventTime) });
   }
   return [...bySchedule.values()];
 }

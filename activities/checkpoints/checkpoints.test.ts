@@ -168,6 +168,20 @@ describe('workspace checkpoints', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('leaves out every nested repository, not only the first few, and refuses a worktree with a thousand of them', async () => {
+    const { remote, a, agentId } = setup();
+    const ws = await a.workspaces.prepare(request(remote, agentId));
+    // Thirty nested repositories, the last one a trap: a FIFO as HEAD blocks a git that enters it.
+    for (let i = 0; i < 30; i++) mkdirSync(path.join(ws.path, `vendor/r${String(i).padStart(2, '0')}/.git`), { recursive: true });
+    execFileSync('mkfifo', [path.join(ws.path, 'vendor/r29/.git/HEAD')]);
+    writeFiles(ws.path, { 'vendor/r29/file.txt': 'inside\n', 'work.txt': 'real work\n' });
+    const saved = await a.checkpoints.save(ws, agentId, 1);
+    expect(saved.skipped).toHaveLength(30);
+
+    for (let i = 30; i < 1000; i++) mkdirSync(path.join(ws.path, `vendor/r${i}/.git`), { recursive: true });
+    await expect(a.checkpoints.save(ws, agentId, 2)).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('nested .git entries') });
+  });
+
   it('keeps its objects out of the mirror, and cleanup and delete remove them', async () => {
     const { remote, a, agentId } = setup();
     const ws = await a.workspaces.prepare(request(remote, agentId));

@@ -22,7 +22,12 @@ export interface WorkspaceCheckpoints {
    * Saves the worktree as the checkpoint of `turn`; `message` (the turn's tool results) is stored
    * in the same transaction. Throws `CheckpointTooLarge` past the configured bound, writing nothing.
    */
-  save(ws: WorkspaceInfo, agentId: string, turn: number, options?: OperationOptions & { message?: { index: number; message: TranscriptMessage } }): Promise<CheckpointRecord>;
+  save(
+    ws: WorkspaceInfo,
+    agentId: string,
+    turn: number,
+    options?: OperationOptions & { message?: { index: number; message: TranscriptMessage }; nestedGit?: string[] },
+  ): Promise<CheckpointRecord>;
   /**
    * Rebuilds the newest checkpoint of `from.agentId` at or before `from.turn` in `ws`, a worktree
    * freshly prepared at that checkpoint's base and owned by `owner` (the same agent after a

@@ -42,7 +42,7 @@ export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: Oper
   if (inspection.nestedGit.length > 0) {
     return {
       refused:
-        `nested git repositories are not allowed in the worktree: ${inspection.nestedGit.join(', ')}. ` +
+        `nested git repositories are not allowed in the worktree: ${listSome(inspection.nestedGit)}. ` +
         'Remove them (rm -rf each .git) or copy the files in without their .git, then finish again.',
     };
   }
@@ -145,4 +145,9 @@ async function revParse(ctx: GitContext, repoArgs: readonly string[], rev: strin
 async function trailerOf(ctx: GitContext, repoArgs: readonly string[], commitSha: string, key: string): Promise<string | undefined> {
   const { stdout } = await ctx.git([...repoArgs, 'log', '-1', `--format=%(trailers:key=${key},valueonly,separator=%x00)`, commitSha, '--']);
   return stdout.split('\0')[0]?.trim() || undefined;
+}
+
+/** The first few of a list, and how many more: a reason for the agent stays short. */
+function listSome(items: string[], shown = 20): string {
+  return items.length <= shown ? items.join(', ') : `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
 }

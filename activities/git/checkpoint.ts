@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { GitInputError } from './errors';
-import { inspectTree } from './inspect-tree';
+import { inspectTree, MAX_NESTED_GIT } from './inspect-tree';
 import { exists } from './mirror';
 import { assertInside } from './paths';
 import { assertAgentId } from './validate';
@@ -46,7 +46,6 @@ export interface RestoreSource {
   packs: Buffer[];
 }
 
-const CHECKPOINT_REF = 'refs/checkpoints/latest';
 /** Fixed identity and dates: a checkpoint commit depends on its tree and base alone. */
 const CHECKPOINT_ENV = {
   GIT_AUTHOR_NAME: 'orchestrator checkpoint',
@@ -67,7 +66,7 @@ export async function snapshotWorktree(
   ctx: GitContext,
   ws: WorkspaceInfo,
   agentId: string,
-  options: OperationOptions & { previousCommit?: string } = {},
+  options: OperationOptions & { previousCommit?: string; nestedGit?: string[] } = {},
 ): Promise<WorktreeSnapshot> {
   const { adminDir } = await openWorkspace(ctx.layout, ws);
   const repo = await ensureCheckpointRepo(ctx, agentId, ws.mirrorPath);
@@ -76,21 +75,24 @@ export async function snapshotWorktree(
   if (!(await exists(path.join(repo, 'index')))) await copyIndexFile(path.join(adminDir, 'index'), path.join(repo, 'index')).catch(() => undefined);
 
   // A nested repository would be read by `git add` (a FIFO as its HEAD blocks it): leave those directories out.
-  const { nestedGit } = await inspectTree(ws.path, options);
+  const nestedGit = options.nestedGit ?? (await inspectTree(ws.path, options)).nestedGit;
+  if (nestedGit.length >= MAX_NESTED_GIT) throw new GitInputError(`the worktree holds ${MAX_NESTED_GIT} or more nested .git entries; it cannot be checkpointed safely`);
   const skipped = [...new Set(nestedGit.map((p) => path.posix.dirname(p)))];
   await git(['add', '--all', '--', '.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)]);
   const tree = (await git(['write-tree'])).stdout.trim();
 
-  const previous = options.previousCommit && (await hasObject(git, options.previousCommit)) ? options.previousCommit : undefined;
-  if (previous && (await git(['rev-parse', '--verify', '--end-of-options', `${previous}^{tree}`])).stdout.trim() === tree) {
+  // One call answers both: is the previous checkpoint here (a new host has none), and is its tree this one?
+  const previousTree = options.previousCommit ? await commitTree(git, options.previousCommit) : undefined;
+  const previous = previousTree ? options.previousCommit : undefined;
+  if (previous && previousTree === tree) {
     return { tree, commit: previous, pack: Buffer.alloc(0), builtOn: previous, skipped };
   }
   // Chained on the previous checkpoint, so the pack is exactly what this turn added (a push's "have" logic).
+  // No ref names the commit: the next save names it as its parent, and git prunes no recent object.
   const parent = previous ?? ws.baseSha;
   const commit = (await git(['commit-tree', tree, '-p', parent], { input: `checkpoint of ${agentId}\n` })).stdout.trim();
   const revs = `${commit}\n^${parent}\n`;
   const packed = await git(['pack-objects', '--revs', '--stdout', '--quiet'], { input: revs, binaryStdout: true });
-  await git(['update-ref', CHECKPOINT_REF, commit]);
   return { tree, commit, pack: packed.stdoutBytes ?? Buffer.alloc(0), ...(previous ? { builtOn: previous } : {}), skipped };
 }
 
@@ -112,7 +114,6 @@ export async function restoreWorktree(ctx: GitContext, ws: WorkspaceInfo, agentI
   if (tree !== source.tree) throw new GitInputError(`checkpoint ${source.commit.slice(0, 12)} does not rebuild: its objects are incomplete`);
   await copyIndexFile(path.join(adminDir, 'index'), path.join(repo, 'index'));
   await git(['read-tree', '--reset', '-u', source.tree]);
-  await git(['update-ref', CHECKPOINT_REF, source.commit]);
 }
 
 /** Removes an agent's checkpoint repository on this host; a missing one is fine. */
@@ -143,10 +144,11 @@ function gitIn(ctx: GitContext, repo: string, worktree: string, options: Operati
   return (args, extra = {}) => ctx.git([`--git-dir=${repo}`, `--work-tree=${worktree}`, ...args], { ...options, ...extra, env: CHECKPOINT_ENV });
 }
 
-async function hasObject(git: GitIn, oid: string): Promise<boolean> {
-  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid)) return false;
-  return git(['cat-file', '-e', `${oid}^{commit}`]).then(
-    () => true,
-    () => false,
+/** The tree of commit `oid` when that commit is in the repository, else undefined. */
+async function commitTree(git: GitIn, oid: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid)) return undefined;
+  return git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${oid}^{commit}^{tree}`]).then(
+    (r) => r.stdout.trim() || undefined,
+    () => undefined,
   );
 }

@@ -72,7 +72,8 @@ export interface GitWorkspaces {
   remove(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
   listWorktrees(): Promise<WorktreeListing[]>;
   /** The whole worktree as a tree and the objects it needs beyond `previousCommit` (or the base), as a pack. */
-  snapshot(ws: WorkspaceInfo, agentId: string, options?: OperationOptions & { previousCommit?: string }): Promise<WorktreeSnapshot>;
+  /** `nestedGit`: the nested `.git` entries a walk of the worktree just found (else it walks again). */
+  snapshot(ws: WorkspaceInfo, agentId: string, options?: OperationOptions & { previousCommit?: string; nestedGit?: string[] }): Promise<WorktreeSnapshot>;
   /** Checks a snapshot out over a worktree freshly prepared at its base; `agentId` owns the worktree. */
   restoreSnapshot(ws: WorkspaceInfo, agentId: string, source: RestoreSource, options?: OperationOptions): Promise<void>;
   /** Removes the agent's checkpoint repository on this host (its objects and index). */

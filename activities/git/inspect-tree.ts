@@ -14,7 +14,7 @@ export interface TreeInspection {
   /** Apparent size of the regular files and symlinks, in bytes (a sparse file counts in full). */
   bytes: number;
   entries: number;
-  /** Relative paths of `.git` entries below the root (the root's own `.git` is not listed). */
+  /** Relative paths of `.git` entries below the root (the root's own `.git` is not listed), the first MAX_NESTED_GIT. */
   nestedGit: string[];
   /** Relative paths of FIFOs, sockets and device nodes (the first few). */
   special: string[];
@@ -29,6 +29,8 @@ export interface InspectOptions {
 }
 
 const MAX_LISTED = 20;
+/** Nested repositories are listed in full up to this many: git must be kept out of every one. */
+export const MAX_NESTED_GIT = 1000;
 const PROGRESS_EVERY = 2000;
 
 export async function inspectTree(root: string, options: InspectOptions = {}): Promise<TreeInspection> {
@@ -52,7 +54,7 @@ async function walk(dir: FileHandle, rel: string, rootDev: number, result: TreeI
     if (result.entries % PROGRESS_EVERY === 0) options.onProgress?.();
     if (entry.name === '.git') {
       // The root's own `.git` is git's pointer file (never read); any other is a nested repository.
-      if (rel !== '' && result.nestedGit.length < MAX_LISTED) result.nestedGit.push(childRel);
+      if (rel !== '' && result.nestedGit.length < MAX_NESTED_GIT) result.nestedGit.push(childRel);
       continue;
     }
     const st = await lstatAt(dir, entry.name);

@@ -9,7 +9,7 @@ import { joinBounded } from '../../domain/agent-events';
 import { TypedError } from '../../domain/typed-error';
 import type { AgentEventLog } from '../../state/agent-events';
 import type { TranscriptStore } from '../../state/transcript-store';
-import { inspectTree } from '../git/inspect-tree';
+import { inspectTree, type TreeInspection } from '../git/inspect-tree';
 import { currentOperation } from '../operation';
 import type { WorkspaceCheckpoints } from '../checkpoints';
 import type { SandboxRuntime } from '../ports';
@@ -97,9 +97,9 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
           transcripts: deps.transcripts,
           redact: deps.redact,
           store: async (index, message) => {
-            await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
+            const { nestedGit } = await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
             op.heartbeat('saving checkpoint');
-            const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, signal: op.signal, onProgress: op.onProgress });
+            const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, nestedGit, signal: op.signal, onProgress: op.onProgress });
             checkpoint = { turn: saved.turn, packBytes: saved.packBytes, totalBytes: saved.totalBytes };
           },
           runner: deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }),
@@ -120,12 +120,15 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
   };
 }
 
-async function checkDiskBudget(worktree: string, maxBytes: number, op: { signal: AbortSignal; onProgress: () => void }): Promise<void> {
-  const { bytes } = await inspectTree(worktree, { stopAtBytes: maxBytes, signal: op.signal, onProgress: op.onProgress });
+/** The worktree's walk, refused past the disk budget; the checkpoint reuses its list of nested repositories. */
+async function checkDiskBudget(worktree: string, maxBytes: number, op: { signal: AbortSignal; onProgress: () => void }): Promise<TreeInspection> {
+  const inspection = await inspectTree(worktree, { stopAtBytes: maxBytes, signal: op.signal, onProgress: op.onProgress });
+  const { bytes } = inspection;
   if (bytes > maxBytes) {
     const mb = (n: number) => Math.round(n / (1024 * 1024));
     throw new WorkspaceTooLargeError(`the worktree holds more than ${mb(maxBytes)} MB after the last tool batch (WORKSPACE_MAX_MB=${mb(maxBytes)}); the run is stopped`);
   }
+  return inspection;
 }
 
 export type SandboxActivities = ReturnType<typeof createSandboxActivities>;

@@ -40,31 +40,32 @@ export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, opt
     if (await exists(ws.path)) await moveAside(ctx, await assertRealInside(ctx.layout.worktreesDir, ws.path));
     return { removed: false };
   }
-  const outcome = await withRepoLock(
-    ws.mirrorPath,
-    async () => {
-      if (!(await exists(ws.path))) {
-        await ctx.git(['-C', ws.mirrorPath, 'worktree', 'prune'], options);
-        return { removed: false };
-      }
-      await assertRealInside(ctx.layout.worktreesDir, ws.path);
-      if (!(await findAdminDir(ws.mirrorPath, ws.path))) {
-        await moveAside(ctx, ws.path);
-        return { removed: true };
-      }
-      const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
-      // Removed by us, not `git worktree remove`: that reads the worktree's `.git`, which the
-      // agent may have replaced. fs.rm deletes links, never what they point at.
-      await rm(ws.path, { recursive: true, force: true });
-      await ctx.git(['-C', ws.mirrorPath, 'worktree', 'prune'], options);
-      ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
-      return { removed: true, snapshot };
-    },
-    { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
-  );
-  if (!('snapshot' in outcome) || !outcome.snapshot?.ref) return { removed: outcome.removed };
-  return { removed: outcome.removed, salvage: await publishSalvage(ctx, ws, outcome.snapshot, agentId, options) };
+  if (!(await exists(ws.path))) {
+    await withRepoLock(ws.mirrorPath, () => ctx.git(['-C', ws.mirrorPath, 'worktree', 'prune'], options), lockOptions(ctx, options));
+    return { removed: false };
+  }
+  await assertRealInside(ctx.layout.worktreesDir, ws.path);
+  const adminDir = await findAdminDir(ws.mirrorPath, ws.path);
+  if (!adminDir) {
+    await moveAside(ctx, ws.path);
+    return { removed: true };
+  }
+  // Outside the repository lock, so agents finishing together do not queue behind each other's
+  // salvage and delete: the salvage writes objects and its own ref, which git makes safe to do
+  // beside other gits (agents commit in their worktrees the same way); only unregistering the
+  // worktree from the mirror is serialised with the worktree adds and prunes of other agents.
+  const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
+  // Removed by us, not `git worktree remove`: that reads the worktree's `.git`, which the agent
+  // may have replaced. fs.rm deletes links, never what they point at. A crash before the next
+  // step leaves an admin entry whose worktree is gone: the next prune removes it.
+  await rm(ws.path, { recursive: true, force: true });
+  await withRepoLock(ws.mirrorPath, () => rm(adminDir, { recursive: true, force: true }), lockOptions(ctx, options));
+  ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
+  if (!snapshot.ref) return { removed: true };
+  return { removed: true, salvage: await publishSalvage(ctx, ws, snapshot, agentId, options) };
 }
+
+const lockOptions = (ctx: GitContext, options: OperationOptions) => ({ signal: options.signal, onProgress: options.onProgress, log: ctx.log });
 
 /** Every directory under `<root>/worktrees`, with the mirror that registered it. */
 export async function listWorktrees(ctx: GitContext): Promise<WorktreeListing[]> {

@@ -18,7 +18,6 @@ import { readFileAtCommit } from './read-blob';
 import { scanTreeChanges } from './scan-changes';
 import { ALLOWLIST_FILE, loadAllowlist } from '../../scanner';
 import { pushRefspec } from './push';
-import { withRepoLock } from './repo-lock';
 import { assertAgentId } from './validate';
 import { assertWorkspacePaths, copyIndexFile, findAdminDir, worktreeArgs } from './worktree-admin';
 
@@ -41,15 +40,14 @@ export function salvageRefFor(agentId: string): string {
 export async function salvage(ctx: GitContext, ws: WorktreeLocation, agentId: string, options: OperationOptions = {}): Promise<SalvageResult> {
   assertAgentId(agentId);
   assertWorkspacePaths(ctx.layout, ws);
-  const snapshot = await withRepoLock(ws.mirrorPath, () => snapshotUncommitted(ctx, ws, agentId, options), {
-    signal: options.signal,
-    onProgress: options.onProgress,
-    log: ctx.log,
-  });
+  const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
   return publishSalvage(ctx, ws, snapshot, agentId, options);
 }
 
-/** The snapshot half of salvage; the caller holds the repository lock. */
+/**
+ * The snapshot half of salvage. It needs no repository lock: it writes objects and the agent's
+ * own ref, as an agent's commit does; the worktree is the agent's and its run has stopped.
+ */
 export async function snapshotUncommitted(
   ctx: GitContext,
   ws: WorktreeLocation,

@@ -70,12 +70,13 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
       if (!baseSha) throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
       const info: WorkspaceInfo = { host: ctx.deps.host, path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
 
+      const adminDir = await findAdminDir(mirrorPath, worktreePath);
       if (await exists(worktreePath)) {
-        const adminDir = await findAdminDir(mirrorPath, worktreePath);
         if (adminDir) return resumeExisting(ctx, info, adminDir, req.agentId);
         await moveAside(ctx, worktreePath);
       }
-      await ctx.git(['-C', mirrorPath, 'worktree', 'prune'], options);
+      // A registration left without its directory (a crash mid-removal) would refuse the add.
+      else if (adminDir) await ctx.git(['-C', mirrorPath, 'worktree', 'prune'], options);
       const ownBranch = await branchBelongsToAgent(ctx, mirrorPath, branch, req.agentId);
       const reuseBranch = ownBranch && !req.baseSha;
       const addArgs = reuseBranch

@@ -152,6 +152,16 @@ describe('git workspaces', () => {
     expect(await workspaces.checkMergeable(ws)).toEqual({ clean: true });
   });
 
+  it('prepares again over a registration whose directory is gone (a crash between deleting the worktree and unregistering it)', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    rmSync(ws.path, { recursive: true, force: true });
+    const again = await workspaces.prepare(request(remote, AGENT_A));
+    expect(again.path).toBe(ws.path);
+    expect(git(['status', '--porcelain'], again.path)).toBe('');
+    expect(readFileSync(path.join(again.path, 'README.md'), 'utf8')).toBe('hello\n');
+  });
+
   it('fetches the target once for checks asked for together, and again for a check asked for after the target moved', async () => {
     const events: string[] = [];
     const { remote, workspaces } = setup({ log: (_msg, meta) => events.push(String(meta?.event)) });

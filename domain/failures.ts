@@ -14,6 +14,7 @@ export const FAILURES = {
   GatesUnavailable: { retryable: false, means: "the profile's gates are not all defined at the base commit (found before the first model call)" },
   TranscriptMissing: { retryable: false, means: 'a stored conversation message is gone; the run cannot continue without it' },
   CheckpointTooLarge: { retryable: false, means: "the agent's saved workspace changes grew past CHECKPOINT_MAX_BYTES" },
+  ForkSourceMissing: { retryable: false, means: "the forked agent's conversation or workspace checkpoint at the fork turn is gone (they expire with its state)" },
   CheckpointMissing: { retryable: false, means: 'a saved workspace checkpoint is gone; the workspace cannot be rebuilt on another host' },
 
   // Hosts: an agent's files live on one worker host.

@@ -112,6 +112,11 @@ export class CheckpointStore {
 
   /** The packs a restore of `record` needs, oldest first; throws when a link of the chain is gone. */
   async packChain(record: CheckpointRecord): Promise<Buffer[]> {
+    return (await this.chain(record)).packs;
+  }
+
+  /** `record` and the records its pack builds on, with their packs, oldest first; throws when a link is gone. */
+  async chain(record: CheckpointRecord): Promise<{ records: CheckpointRecord[]; packs: Buffer[] }> {
     const chain: CheckpointRecord[] = [record];
     for (let cur = record; cur.parentTurn !== undefined; ) {
       const parent = await this.get(record.agentId, cur.parentTurn);
@@ -120,12 +125,32 @@ export class CheckpointStore {
       cur = parent;
     }
     const packs = await this.redis.hmgetBuffer(keys.checkpointPacks(record.agentId), ...chain.map((r) => String(r.turn)));
-    return chain.map((r, i) => {
+    const bytes = chain.map((r, i) => {
       const pack = packs[i];
       if (r.packBytes === 0) return Buffer.alloc(0);
       if (!pack || pack.length !== r.packBytes) throw new CheckpointMissingError(record.agentId, `the pack of turn ${r.turn}`);
       return pack;
     });
+    return { records: chain, packs: bytes };
+  }
+
+  /**
+   * Starts agent `to` as a fork: `chain` (another agent's checkpoint and the records it builds on)
+   * becomes `to`'s own, so its restores, failovers and next saves work as after its own turns, and
+   * `messages` become the start of its transcript; one transaction, so a fork never starts with one
+   * without the other. Idempotent: a retry writes the same fields again.
+   */
+  async copyAsFork(to: string, chain: { records: CheckpointRecord[]; packs: Buffer[] }, messages: TranscriptMessage[]): Promise<void> {
+    const tx = this.redis.multi();
+    chain.records.forEach((r, i) => {
+      const pack = chain.packs[i];
+      if (pack && pack.length > 0) tx.hset(keys.checkpointPacks(to), String(r.turn), pack);
+      tx.hset(keys.checkpoints(to), String(r.turn), JSON.stringify({ ...r, agentId: to }));
+    });
+    messages.forEach((m, i) => tx.hset(keys.transcript(to), String(i), JSON.stringify(m)));
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw new Error(`copying the fork source to agent ${to} failed: ${String(failed?.[0] ?? 'transaction aborted')}`);
   }
 
   /** Lets the agent's checkpoints expire (the run has ended). */

@@ -64,6 +64,11 @@ export class TranscriptStore {
     });
   }
 
+  /** How many messages are stored (they are written without gaps from index 0). */
+  async count(agentId: string): Promise<number> {
+    return this.redis.hlen(keys.transcript(agentId));
+  }
+
   async expire(agentId: string, ttlSeconds: number): Promise<void> {
     await this.redis.expire(keys.transcript(agentId), ttlSeconds);
   }

@@ -83,6 +83,7 @@ describe('activity failures reach the workflow with their declared type and retr
   /** Arguments that get each activity as far as its first dependency call. */
   const argsFor: Record<keyof typeof activities, unknown[]> = {
     recordState: [{ seq: 1, view: { ...ids, agentType: 'worker', status: 'running', spawnedAt: 'now' }, at: 'now' }],
+    copyForkSource: [{ agentId, from: { agentId: randomUUID(), turn: 2 } }],
     writeInitialPrompt: [{ agentId, input: { ...ids, agentType: 'worker', context: { repository: 'r', branch: 'main', workItems: [], skills: [] } } }],
     modelTurn: [{ agentId, agentType: 'worker', messageCount: 1, workspaceDir: dir }],
     appendFeedback: [{ agentId, index: 1, text: 'x' }],

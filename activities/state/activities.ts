@@ -1,14 +1,15 @@
-/** State activities: the Valkey projection of a run (agent and task keys, lifecycle events). */
-import type { AgentContext, AgentStatusView } from '../../domain/agent';
+/** State activities: the Valkey projection of a run (agent and task keys, lifecycle events), and a fork's start. */
+import type { AgentContext, AgentStatusView, ForkSource } from '../../domain/agent';
 import { isTerminal } from '../../domain/lifecycle';
 import type { AgentStateStore } from '../../state/agent-state-store';
 import type { CheckpointStore } from '../../state/checkpoint-store';
+import { copyForkSource, type ForkStart } from '../../state/fork-source';
 import type { TranscriptStore } from '../../state/transcript-store';
 
 export interface StateActivityDeps {
   states: AgentStateStore;
   transcripts: TranscriptStore;
-  checkpoints: Pick<CheckpointStore, 'expire'>;
+  checkpoints: CheckpointStore;
   /** How long state and the transcript stay after the run ends. */
   stateTtlSeconds: number;
 }
@@ -22,6 +23,12 @@ export interface RecordStateInput {
   at: string;
 }
 
+export interface CopyForkSourceInput {
+  /** The new agent. */
+  agentId: string;
+  from: ForkSource;
+}
+
 export function createStateActivities(deps: StateActivityDeps) {
   return {
     /** Writes the projection; returns false when a newer write was already applied. */
@@ -33,6 +40,11 @@ export function createStateActivities(deps: StateActivityDeps) {
         await deps.checkpoints.expire(args.view.agentId, deps.stateTtlSeconds);
       }
       return applied;
+    },
+
+    /** A fork's start: the forked agent's conversation up to the fork turn and its checkpoint, copied to the new agent. */
+    async copyForkSource(args: CopyForkSourceInput): Promise<ForkStart> {
+      return copyForkSource(deps, args.from, args.agentId);
     },
   };
 }

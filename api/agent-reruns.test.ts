@@ -1,5 +1,5 @@
 import type { AgentRunInput } from '../domain/agent';
-import { requestOf } from './agent-retry';
+import { requestOf } from './agent-reruns';
 
 const input: AgentRunInput = {
   agentId: 'a0000000-0000-0000-0000-000000000001',

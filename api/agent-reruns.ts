@@ -1,104 +1,151 @@
 /**
- * `POST /agents/:agentId/retry`: run a finished agent again. The new agent gets a new id and the
- * old run's input as the coordinator gave it (task, type, profile, priority, context, budgets; a
- * budget above today's server ceiling is lowered to it), and is linked to the old one: `retryOf` in its input (status, events),
- * the `RetryOf` search attribute, and a `retried` event on the old agent's stream.
+ * Runs that start again from a finished one, as new agents with new ids and the old run's input
+ * as the coordinator gave it (task, type, profile, priority, context, budgets; a budget above
+ * today's server ceiling is lowered to it):
  *
- * Idempotency: the same `Idempotency-Key` for the same agent answers the same new agent (the key is
- * claimed before anything starts, so concurrent requests with one key start one run); without a
+ *   POST /agents/:agentId/retry         the same input, from the start
+ *   POST /agents/:agentId/fork {turn}   the old conversation's first `turn` turns and the worktree
+ *                                       as it was after them (workflows/fork.ts)
+ *
+ * Both refuse a run still live (409), and link the new agent to the old one: `retryOf` / `forkOf`
+ * in its input (status, events), the `RetryOf` / `ForkOf` search attribute, and a `retried` /
+ * `forked` event on the old agent's stream.
+ *
+ * Idempotency: the same `Idempotency-Key` for the same request answers the same new agent (the key
+ * is claimed before anything starts, so concurrent requests with one key start one run); without a
  * key, the spawn claim still keeps a second live agent off the task.
  */
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type Redis from 'ioredis';
 import type { Config } from '../config';
-import { agentContextOf, WORKFLOW_TYPE, workflowIdFor, type AgentRunInput, type AgentType } from '../domain/agent';
+import { agentContextOf, WORKFLOW_TYPE, workflowIdFor, type AgentRunInput, type AgentType, type ForkSource } from '../domain/agent';
+import type { AgentEvent } from '../domain/agent-events';
 import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import type { AgentEventLog } from '../state/agent-events';
+import { forkableTurns } from '../state/fork-source';
 import { keys } from '../state/keys';
+import { TranscriptStore } from '../state/transcript-store';
 import { readProjection, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import type { SpawnResult } from './agents-service';
-import { AgentNotFoundError, ApiError } from './errors';
+import { AgentNotFoundError, ApiError, InvalidRequestError } from './errors';
 import type { BudgetCeilings, SpawnRequest } from './request-schemas';
 
-export interface RetryResult {
+interface RerunResult {
   /** False when the same Idempotency-Key was used before, or a live agent already owns the task. */
   created: boolean;
   agentId: string;
   status: AgentStatus;
-  retryOf: string;
   agentType: AgentType;
 }
 
-/** The agent is still running: a retry would race it (409). */
+export interface RetryResult extends RerunResult {
+  retryOf: string;
+}
+
+export interface ForkResult extends RerunResult {
+  forkOf: string;
+  turn: number;
+}
+
+/** How a new run is linked to the one it starts from. */
+export type RunLink = { retryOf: string } | { forkOf: ForkSource };
+
+/** The agent is still running: a retry or fork would race it (409). */
 export class AgentLiveError extends ApiError {
   constructor(agentId: string, status: AgentStatus) {
-    super(409, 'agent_live', `agent ${agentId} is still ${status}; kill it or wait for it to finish before retrying`);
+    super(409, 'agent_live', `agent ${agentId} is still ${status}; kill it or wait for it to finish before retrying or forking it`);
     this.name = 'AgentLiveError';
   }
 }
 
-export interface RetryDeps {
+export interface RerunDeps {
   client: Client;
   redis: Redis;
   config: Config;
   statusSource: StatusSourceDeps;
   events: AgentEventLog;
-  /** Today's budget ceilings: no retry runs with more. */
+  /** Today's budget ceilings: no retry or fork runs with more. */
   ceilings: BudgetCeilings;
-  /** Claims the task and starts a run (the spawn path), linked to `retryOf`. */
-  startRun: (request: SpawnRequest, retryOf: string) => Promise<SpawnResult>;
+  /** Claims the task and starts a run (the spawn path), linked to the run it starts from. */
+  startRun: (request: SpawnRequest, link: RunLink) => Promise<SpawnResult>;
   now: () => Date;
 }
 
 const PENDING = 'pending';
 
-export function createRetries(deps: RetryDeps) {
+export function createReruns(deps: RerunDeps) {
   const { redis, config } = deps;
+  const transcripts = new TranscriptStore(redis);
 
   async function retry(agentId: string, idempotencyKey?: string): Promise<RetryResult> {
+    const request = requestOf(await finishedRunInput(agentId), deps.ceilings);
+    const started = await once(idempotencyKey && keys.retryIdempotency(agentId, idempotencyKey), 'retry', () =>
+      startLinked(request, { retryOf: agentId }, (newId) => ({ type: 'retried', agentId, retriedAs: newId, at: deps.now().toISOString() })),
+    );
+    return { ...started, retryOf: agentId, agentType: request.agentType };
+  }
+
+  /** @throws InvalidRequestError when the run has fewer forkable turns than `turn` */
+  async function fork(agentId: string, turn: number, idempotencyKey?: string): Promise<ForkResult> {
+    const request = requestOf(await finishedRunInput(agentId), deps.ceilings);
+    const stored = await transcripts.count(agentId);
+    if (stored === 0) throw new ApiError(410, 'fork_source_gone', `agent ${agentId} has no stored conversation left to fork (it expires STATE_TTL_SECONDS after the run ends)`);
+    const turns = forkableTurns(stored);
+    if (turn > turns) {
+      const message = `must be at most ${turns}: agent ${agentId} has ${turns} turn(s) whose tool results or feedback are stored`;
+      throw new InvalidRequestError(`turn: ${message}`, [{ path: 'turn', message }]);
+    }
+    const started = await once(idempotencyKey && keys.forkIdempotency(agentId, turn, idempotencyKey), 'fork', () =>
+      startLinked(request, { forkOf: { agentId, turn } }, (newId) => ({ type: 'forked', agentId, forkedAs: newId, turn, at: deps.now().toISOString() })),
+    );
+    return { ...started, forkOf: agentId, turn, agentType: request.agentType };
+  }
+
+  /** The input of a run that is over; 404 for an unknown agent, 409 for one still live. */
+  async function finishedRunInput(agentId: string): Promise<AgentRunInput> {
     const workflow = await readWorkflowState(deps.statusSource, agentId, { query: false });
     if (!workflow) throw new AgentNotFoundError(agentId);
     // A run that recorded its final status is over, though its workflow may take a moment more to close.
     const stored = await readProjection(deps.statusSource.store, agentId);
     if (workflow.open && !(stored && isTerminal(stored.status))) throw new AgentLiveError(agentId, stored?.status ?? workflow.view.status);
-    const input = await originalInput(agentId);
-    const request = requestOf(input, deps.ceilings);
+    return originalInput(agentId);
+  }
 
-    if (!idempotencyKey) return start(agentId, request);
-    const key = keys.retryIdempotency(agentId, idempotencyKey);
-    const claimed = await redis.set(key, PENDING, 'EX', config.STATE_TTL_SECONDS, 'NX');
+  /** Starts the run once per idempotency key (`redisKey`, when the client sent one). */
+  async function once(redisKey: string | undefined, what: string, start: () => Promise<SpawnResult>): Promise<SpawnResult> {
+    if (!redisKey) return start();
+    const claimed = await redis.set(redisKey, PENDING, 'EX', config.STATE_TTL_SECONDS, 'NX');
     if (claimed !== 'OK') {
-      const earlier = await redis.get(key);
-      if (!earlier || earlier === PENDING) throw new ApiError(409, 'retry_in_progress', 'a retry with this Idempotency-Key is in progress; repeat the request in a moment');
-      return { created: false, agentId: earlier, status: 'spawning', retryOf: agentId, agentType: request.agentType };
+      const earlier = await redis.get(redisKey);
+      if (!earlier || earlier === PENDING) throw new ApiError(409, `${what}_in_progress`, `a ${what} with this Idempotency-Key is in progress; repeat the request in a moment`);
+      return { created: false, agentId: earlier, status: 'spawning' };
     }
     try {
-      const result = await start(agentId, request);
-      await redis.set(key, result.agentId, 'EX', config.STATE_TTL_SECONDS);
+      const result = await start();
+      await redis.set(redisKey, result.agentId, 'EX', config.STATE_TTL_SECONDS);
       return result;
     } catch (err) {
-      await redis.del(key);
+      await redis.del(redisKey);
       throw err;
     }
   }
 
-  async function start(agentId: string, request: SpawnRequest): Promise<RetryResult> {
-    const started = await deps.startRun(request, agentId);
+  /** Starts the linked run and tells the old agent's stream what it became. */
+  async function startLinked(request: SpawnRequest, link: RunLink, eventFor: (newAgentId: string) => AgentEvent): Promise<SpawnResult> {
+    const started = await deps.startRun(request, link);
     if (started.created) {
+      const event = eventFor(started.agentId);
       // On the old agent's stream, which expires with its state (the run is over).
-      await deps.events.append(
-        { type: 'retried', agentId, retriedAs: started.agentId, at: deps.now().toISOString() },
-        { dedupKey: `retried:${started.agentId}`, expireAfterSeconds: config.STATE_TTL_SECONDS },
-      );
+      await deps.events.append(event, { dedupKey: `${event.type}:${started.agentId}`, expireAfterSeconds: config.STATE_TTL_SECONDS });
     }
-    return { ...started, retryOf: agentId, agentType: request.agentType };
+    return started;
   }
 
   /**
    * The input the old run was started with, from the first event of its latest run's history
    * (one event is read, however long the history). A continued-as-new run carries the original
-   * input plus its resume point, which a retry leaves out.
+   * input plus its resume point, which a rerun leaves out.
    */
   async function originalInput(agentId: string): Promise<AgentRunInput> {
     const { history } = await deps.client.workflowService.getWorkflowExecutionHistory({
@@ -111,7 +158,7 @@ export function createRetries(deps: RetryDeps) {
     return decodeFromPayloadsAtIndex<AgentRunInput>(deps.client.options.loadedDataConverter, 0, started.input?.payloads);
   }
 
-  return { retry };
+  return { retry, fork };
 }
 
 /**

@@ -8,6 +8,7 @@ import { serveEventStream, type EventStreamDeps } from './event-stream';
 import {
   agentIdSchema,
   describeIssues,
+  forkRequestSchema,
   idempotencyKeySchema,
   killRequestSchema,
   lastEventIdSchema,
@@ -26,6 +27,7 @@ export interface AgentsRouterOptions {
 
 export function agentsRouter(service: AgentsService, options: AgentsRouterOptions): Router {
   const spawnSchema = spawnRequestSchema({ allowedSchemes: options.allowedGitSchemes, ceilings: options.budgetCeilings });
+  const forkSchema = forkRequestSchema(options.budgetCeilings);
   const router = Router();
   router.use(requireApiKey(options.apiKey));
 
@@ -60,6 +62,14 @@ export function agentsRouter(service: AgentsService, options: AgentsRouterOption
     const idempotencyKey = parse(idempotencyKeySchema, req.get('Idempotency-Key'), 'Idempotency-Key');
     const retried = await service.retry(agentId, idempotencyKey);
     res.status(retried.created ? 202 : 200).json({ agentId: retried.agentId, status: retried.status, retryOf: retried.retryOf });
+  });
+
+  router.post('/:agentId/fork', async (req, res) => {
+    const agentId = agentIdParam(req);
+    const { turn } = parse(forkSchema, req.body);
+    const idempotencyKey = parse(idempotencyKeySchema, req.get('Idempotency-Key'), 'Idempotency-Key');
+    const forked = await service.fork(agentId, turn, idempotencyKey);
+    res.status(forked.created ? 202 : 200).json({ agentId: forked.agentId, status: forked.status, forkOf: forked.forkOf, turn: forked.turn });
   });
 
   router.get('/:agentId/transcript', async (req, res) => {

@@ -28,7 +28,7 @@ import { killAgents, type KillOrder, type KillSwitchDeps } from './killswitch';
 import type { ApiMetrics } from './metrics';
 import type { BudgetCeilings, SpawnRequest } from './request-schemas';
 import { readTranscriptPage, type TranscriptPage } from './transcript';
-import { createRetries, type RetryResult } from './agent-retry';
+import { createReruns, type ForkResult, type RetryResult, type RunLink } from './agent-reruns';
 import { AgentEventLog } from '../state/agent-events';
 import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, SpawnInProgressError, type ClaimOwnerState } from '../state/spawn-claim';
 
@@ -102,6 +102,8 @@ export interface AgentsService {
   transcript(agentId: string, page: { from: number; limit: number }): Promise<TranscriptPage>;
   /** Runs a finished agent again as a new agent with the same input. @throws AgentNotFoundError, AgentLiveError */
   retry(agentId: string, idempotencyKey?: string): Promise<RetryResult>;
+  /** Starts a new agent from a finished one's first `turn` turns and its worktree after them. @throws AgentNotFoundError, AgentLiveError, InvalidRequestError */
+  fork(agentId: string, turn: number, idempotencyKey?: string): Promise<ForkResult>;
 }
 
 export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
@@ -137,7 +139,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
    * Claims the task for a new agent and starts its workflow; answers the live agent that already
    * owns the task and agent type instead, when there is one.
    */
-  async function startRun(request: SpawnRequest, retryOf?: string): Promise<SpawnResult> {
+  async function startRun(request: SpawnRequest, link?: RunLink): Promise<SpawnResult> {
     const { taskId, agentType } = request;
     const agentId = randomUUID();
     const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType), agentId, {
@@ -152,7 +154,8 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
       return { created: false, agentId: claimed.agentId, status: claimed.status };
     }
 
-    const input: AgentRunInput = { ...buildRunInput(request, agentId, config, now()), ...(retryOf ? { retryOf } : {}) };
+    const input: AgentRunInput = { ...buildRunInput(request, agentId, config, now()), ...link };
+    const linkedTo = link && ('retryOf' in link ? { key: SA.retryOf, value: link.retryOf } : { key: SA.forkOf, value: link.forkOf.agentId });
     try {
       await client.workflow.start(WORKFLOW_TYPE, {
         workflowId: workflowIdFor(agentId),
@@ -164,7 +167,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
           { key: SA.agentStatus, value: 'spawning' },
           { key: SA.repository, value: input.context.repository },
           { key: SA.gateProfile, value: input.gateProfile },
-          ...(retryOf ? [{ key: SA.retryOf, value: retryOf }] : []),
+          ...(linkedTo ? [linkedTo] : []),
         ],
         staticSummary: `${agentType} on ${taskId}, ${input.context.repository}@${input.context.branch}`,
         priority: { priorityKey: input.priority },
@@ -174,7 +177,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
       await claim.release().catch(() => undefined);
       throw err;
     }
-    logger.info({ agentId, taskId, agentType, gateProfile: input.gateProfile, priority: input.priority, retryOf }, 'spawn: agent workflow started');
+    logger.info({ agentId, taskId, agentType, gateProfile: input.gateProfile, priority: input.priority, ...link }, 'spawn: agent workflow started');
     return { created: true, agentId, status: 'spawning' };
   }
 
@@ -184,13 +187,19 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     return spawned;
   }
 
-  const retries = createRetries({ client, redis, config, statusSource, events: new AgentEventLog(redis), ceilings: budgetCeilings(config), startRun, now });
+  const reruns = createReruns({ client, redis, config, statusSource, events: new AgentEventLog(redis), ceilings: budgetCeilings(config), startRun, now });
 
   async function retry(agentId: string, idempotencyKey?: string): Promise<RetryResult> {
-    const retried = await retries.retry(agentId, idempotencyKey);
+    const retried = await reruns.retry(agentId, idempotencyKey);
     metrics.retried(retried.agentType, retried.created);
     logger.info({ agentId, retriedAs: retried.agentId, created: retried.created }, 'retry: done');
     return retried;
+  }
+
+  async function fork(agentId: string, turn: number, idempotencyKey?: string): Promise<ForkResult> {
+    const forked = await reruns.fork(agentId, turn, idempotencyKey);
+    logger.info({ agentId, turn, forkedAs: forked.agentId, created: forked.created }, 'fork: done');
+    return forked;
   }
 
   async function status(agentId: string): Promise<AgentStatusView> {
@@ -239,7 +248,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     return { agentId, from: page.from, limit: page.limit, total: 0, messages: [] };
   }
 
-  return { spawn, status, kill, killAll, transcript, retry };
+  return { spawn, status, kill, killAll, transcript, retry, fork };
 }
 
 /** The server's budget ceilings (AGENT_MAX_*), which are also the budgets of a spawn that sets none. */

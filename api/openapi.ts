@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { API_KEY_HEADER } from './auth';
 import {
   agentIdSchema,
+  forkRequestSchema,
   idempotencyKeySchema,
   killRequestSchema,
   lastEventIdSchema,
@@ -19,6 +20,7 @@ import {
 import {
   agentEventSchema,
   errorBodySchema,
+  forkResponseSchema,
   healthSchema,
   killAllResponseSchema,
   killResponseSchema,
@@ -213,6 +215,29 @@ export function operations(spawn: SpawnSchemaOptions): Operation[] {
         503: unavailable,
       },
     },
+    {
+      method: 'post',
+      path: '/agents/{agentId}/fork',
+      operationId: 'forkAgent',
+      summary: "Start a new agent from a finished agent's first `turn` turns and its worktree as it was after them",
+      description:
+        'The new agent gets the old run\'s input (budgets held under today\'s ceilings), its conversation up to and including the tool results of `turn`, and the workspace checkpoint of that turn; it goes on at turn `turn + 1`. The same Idempotency-Key for the same turn answers the same new agent. A live agent on the same task and agent type is answered instead of starting another.',
+      auth: true,
+      pathParams: agentId,
+      headers: { 'Idempotency-Key': idempotencyKeySchema },
+      body: { schema: forkRequestSchema(spawn.ceilings), required: true },
+      responses: {
+        200: { description: 'Already forked (same Idempotency-Key and turn), or a live agent owns the task', json: forkResponseSchema },
+        202: { description: 'Started', json: forkResponseSchema },
+        400: error('Invalid input, or `turn` is past the turns the agent has stored; `message` names the field'),
+        401: unauthorized,
+        404: notFound,
+        409: error('The agent is still live, or another spawn of this task is in progress'),
+        410: error("The agent's conversation has expired (STATE_TTL_SECONDS after its run ended)"),
+        ...bodyErrors,
+        503: unavailable,
+      },
+    },
   ];
 }
 
@@ -227,7 +252,7 @@ export function buildOpenApiDocument(ops: readonly Operation[], version: string)
     info: {
       title: 'Agent orchestrator API',
       version,
-      description: 'Spawn, watch, retry and kill autonomous coding agents that run as Temporal workflows.',
+      description: 'Spawn, watch, retry, fork and kill autonomous coding agents that run as Temporal workflows.',
     },
     paths,
     components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: API_KEY_HEADER } } },

@@ -264,7 +264,24 @@ export const lastEventIdSchema = z
   .regex(/^[0-9]{1,15}(?:-[0-9]{1,15})?$/, 'must be an event id as sent in the stream (like 1700000000000-0)')
   .optional();
 
-/** The `Idempotency-Key` header of `POST /agents/:agentId/retry`. */
+/**
+ * Body of `POST /agents/:agentId/fork`: the turn to fork after. No run takes more turns than the
+ * server's ceiling; whether this run has that many is checked against its transcript.
+ */
+export function forkRequestSchema(ceilings: Pick<BudgetCeilings, 'maxTurns'>) {
+  return z.strictObject(
+    {
+      turn: z
+        .number({ error: requiredOr('must be a number') })
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(ceilings.maxTurns, `must be at most ${ceilings.maxTurns} (the server's turn ceiling)`),
+    },
+    { error: requiredOr('must be a JSON object { turn }') },
+  );
+}
+
+/** The `Idempotency-Key` header of `POST /agents/:agentId/retry` and `/fork`. */
 export const idempotencyKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"')

@@ -87,11 +87,15 @@ export const statusViewSchema = z
     progress: progress.optional(),
     exceededBudget: z.enum(BUDGET_NAMES).optional().describe('set when the run failed with BudgetExceeded: which budget'),
     retryOf: uuid.optional().describe('the agent this run retries'),
+    forkOf: uuid.optional().describe('the agent this run was forked from'),
+    forkedAtTurn: count.optional().describe('the turn of `forkOf` this run starts after'),
   });
 
 export const spawnResponseSchema = z.object({ agentId: uuid, status: agentStatus });
 
 export const retryResponseSchema = z.object({ agentId: uuid, status: agentStatus, retryOf: uuid });
+
+export const forkResponseSchema = z.object({ agentId: uuid, status: agentStatus, forkOf: uuid, turn: count.describe('the turn of `forkOf` the new agent starts after') });
 
 export const killResponseSchema = statusViewSchema
   .extend({
@@ -146,6 +150,8 @@ export const agentEventSchema = z
       to: agentStatus,
       reason: z.string().optional(),
       retryOf: uuid.optional(),
+      forkOf: uuid.optional(),
+      forkedAtTurn: count.optional(),
     }),
     z.looseObject({ ...eventBase, type: z.literal('phase'), taskId: z.string(), phase: z.string() }),
     z.looseObject({
@@ -171,6 +177,7 @@ export const agentEventSchema = z
       gates: z.array(z.object({ name: z.enum(GATE_NAMES), outcome: gateResult.shape.outcome, durationMs: z.number().min(0) })),
     }),
     z.looseObject({ ...eventBase, type: z.literal('retried'), retriedAs: uuid }),
+    z.looseObject({ ...eventBase, type: z.literal('forked'), forkedAs: uuid, turn: count }),
   ]);
 
 /** One Server-Sent Event as the stream carries it: `id` (the stream id), `event` (the type), `data` (JSON). */

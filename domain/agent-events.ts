@@ -11,7 +11,7 @@ import type { AgentPhase, AgentType } from './agent';
 import type { GateName, GateOutcome, GatePhase } from './gates';
 import type { AgentStatus } from './lifecycle';
 
-export const AGENT_EVENT_TYPES = ['lifecycle', 'phase', 'turn', 'tools', 'gates', 'retried'] as const;
+export const AGENT_EVENT_TYPES = ['lifecycle', 'phase', 'turn', 'tools', 'gates', 'retried', 'forked'] as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
 
 interface EventBase {
@@ -32,6 +32,9 @@ export interface LifecycleAgentEvent extends EventBase {
   reason?: string;
   /** Set on the first event of a run started by `POST /agents/:id/retry`. */
   retryOf?: string;
+  /** Set on the events of a run started by `POST /agents/:id/fork`: the agent and turn it starts from. */
+  forkOf?: string;
+  forkedAtTurn?: number;
 }
 
 export interface PhaseAgentEvent extends EventBase {
@@ -79,7 +82,14 @@ export interface RetriedAgentEvent extends EventBase {
   retriedAs: string;
 }
 
-export type AgentEvent = LifecycleAgentEvent | PhaseAgentEvent | TurnAgentEvent | ToolsAgentEvent | GatesAgentEvent | RetriedAgentEvent;
+/** A new agent was forked from this one at `turn` (`POST /agents/:id/fork`); appended to this agent's stream. */
+export interface ForkedAgentEvent extends EventBase {
+  type: 'forked';
+  forkedAs: string;
+  turn: number;
+}
+
+export type AgentEvent = LifecycleAgentEvent | PhaseAgentEvent | TurnAgentEvent | ToolsAgentEvent | GatesAgentEvent | RetriedAgentEvent | ForkedAgentEvent;
 
 /** An event as read back from a stream: its stream entry id is the SSE event id. */
 export interface StoredAgentEvent {

@@ -94,6 +94,15 @@ export interface AgentRunInput {
   resume?: AgentLoopCheckpoint;
   /** The agent this run retries (`POST /agents/:id/retry`). */
   retryOf?: string;
+  /** The agent and turn this run was forked from (`POST /agents/:id/fork`): it starts with that conversation and worktree. */
+  forkOf?: ForkSource;
+}
+
+/** A finished agent and one of its turns: a fork starts as that agent was after the turn's tool results. */
+export interface ForkSource {
+  agentId: string;
+  /** 1-based: the fork's conversation is the first `turn` turns (messages `[0, 2 * turn + 1)`). */
+  turn: number;
 }
 
 export interface AgentLoopCheckpoint {
@@ -190,6 +199,9 @@ export interface AgentStatusView {
   exceededBudget?: BudgetName;
   /** The agent this run retries. */
   retryOf?: string;
+  /** The agent this run was forked from, and at which of its turns (`forkedAtTurn`). */
+  forkOf?: string;
+  forkedAtTurn?: number;
 }
 
 export interface KillRequest {

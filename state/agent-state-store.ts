@@ -147,6 +147,8 @@ export class AgentStateStore {
       phase: view.phase,
       reason: w.reason,
       retryOf: view.retryOf,
+      forkOf: view.forkOf,
+      forkedAtTurn: view.forkedAtTurn,
       at: w.at,
     });
     const phase: PhaseAgentEvent | undefined = view.phase && { type: 'phase', agentId: view.agentId, taskId: view.taskId, phase: view.phase, at: w.at };

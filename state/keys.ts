@@ -15,4 +15,6 @@ export const keys = {
   agentEventsSeen: (agentId: string) => `orchestrator:agent-events-seen:${agentId}`,
   /** The agent a retry with this Idempotency-Key started. */
   retryIdempotency: (agentId: string, idempotencyKey: string) => `orchestrator:retry:${agentId}:${idempotencyKey}`,
+  /** The agent a fork at this turn with this Idempotency-Key started. */
+  forkIdempotency: (agentId: string, turn: number, idempotencyKey: string) => `orchestrator:fork:${agentId}:${turn}:${idempotencyKey}`,
 } as const;

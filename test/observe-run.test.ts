@@ -1,5 +1,5 @@
 /**
- * Watching, reading and retrying real agent runs through the REST API: real Temporal dev server,
+ * Watching, reading, retrying and forking real agent runs through the REST API: real Temporal dev server,
  * real worker and workflow, real Valkey, real git on a file:// remote, the scripted fake model.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -29,7 +29,7 @@ interface Response {
   body: any;
 }
 
-describe('watching, reading and retrying agent runs', () => {
+describe('watching, reading, retrying and forking agent runs', () => {
   let h: Harness;
   let server: Server;
   let baseUrl: string;
@@ -256,4 +256,86 @@ describe('watching, reading and retrying agent runs', () => {
     expect(sample(after, 'orchestrator_retries_total', { agent_type: 'worker', result: 'created' }) - sample(before, 'orchestrator_retries_total', { agent_type: 'worker', result: 'created' })).toBe(1);
     expect(sample(after, 'orchestrator_retries_total', { agent_type: 'worker', result: 'existing' }) - sample(before, 'orchestrator_retries_total', { agent_type: 'worker', result: 'existing' })).toBeGreaterThanOrEqual(1);
   });
+
+  it('forks a run at turn 2: the new agent sees the files of turn 2 and not those of turn 3, and the model gets exactly the first two turns', async () => {
+    const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
+    // The fake model keys its script by task id, which the fork shares: replies 5 and 6 are the fork's.
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'bash', input: { command: 'echo one > a.txt' } }] },
+      { tools: [{ name: 'bash', input: { command: 'echo two > b.txt' } }] },
+      { tools: [{ name: 'bash', input: { command: 'echo three > c.txt' } }] },
+      { text: 'Done: three files.' },
+      { tools: [{ name: 'bash', input: { command: 'ls *.txt; cat b.txt' } }], delayMs: 1000 },
+      { text: 'Done after the fork.' },
+    ]);
+    const oldId = await spawn(taskId);
+    expect(await finalStatus(oldId)).toMatchObject({ status: 'completed', result: { turns: 4 } });
+    const fork = (agentId: string, body: unknown, headers: Record<string, string> = {}) => request('POST', `/agents/${agentId}/fork`, { body, headers });
+
+    // Turn 4 is the final answer (nothing follows it); only turns 1-3 end with stored tool results.
+    for (const body of [{ turn: 0 }, { turn: 1.5 }, { turn: '2' }, {}, { turn: 4 }, { turn: 99 }]) {
+      const bad = await fork(oldId, body);
+      expect({ body, status: bad.status }).toEqual({ body, status: 400 });
+      expect(bad.body.error.message).toMatch(/^turn: /);
+    }
+    expect((await fork(randomUUID(), { turn: 1 })).status).toBe(404);
+
+    const key = { 'Idempotency-Key': `fork-${oldId}` };
+    const forked = await fork(oldId, { turn: 2 }, key);
+    expect(forked.status).toBe(202);
+    expect(forked.body).toMatchObject({ status: 'spawning', forkOf: oldId, turn: 2 });
+    const newId = forked.body.agentId as string;
+    expect(newId).not.toBe(oldId);
+    const again = await fork(oldId, { turn: 2 }, key);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ agentId: newId, forkOf: oldId, turn: 2 });
+    // The fork is live (preparing, then a delayed model call): forking or retrying it is refused.
+    const ofLive = await fork(newId, { turn: 1 });
+    expect(ofLive.status).toBe(409);
+    expect(ofLive.body.error.code).toBe('agent_live');
+
+    const done = await finalStatus(newId);
+    expect(done).toMatchObject({ status: 'completed', taskId, forkOf: oldId, forkedAtTurn: 2, result: { turns: 4 } });
+
+    // The model: the fork's first request is the old run's first two turns, exactly what the old
+    // run sent for its third turn (cache markers aside, which depend on timing).
+    const requests = h.fakeModel.requestsFor(taskId);
+    expect(requests).toHaveLength(6);
+    const messages = (i: number) => withoutCacheMarkers(requests[i]!.body.messages);
+    expect(messages(4)).toHaveLength(5);
+    expect(messages(4)).toEqual(messages(2));
+    expect(JSON.stringify(messages(4))).not.toContain('c.txt');
+    // The worktree: the fork's own tool call sees a.txt and b.txt, not c.txt.
+    const toolResult = JSON.stringify(requests[5]!.body.messages[6]);
+    expect(toolResult).toContain('a.txt');
+    expect(toolResult).toContain('b.txt');
+    expect(toolResult).toContain('two');
+    expect(toolResult).not.toContain('c.txt');
+    const branch = done.result.branch as string;
+    expect(showFile(remote.dir, branch, 'a.txt')).toBe('one');
+    expect(showFile(remote.dir, branch, 'b.txt')).toBe('two');
+    expect(() => showFile(remote.dir, branch, 'c.txt')).toThrow();
+
+    // Linked in search attributes and both event streams.
+    const description = await h.client.workflow.getHandle(`agent-${newId}`).describe();
+    expect(description.typedSearchAttributes.get(SA.forkOf)).toBe(oldId);
+    const log = new AgentEventLog(h.redis);
+    expect((await log.readAfter(oldId, '0', 100)).map((e) => e.event)).toContainEqual(expect.objectContaining({ type: 'forked', forkedAs: newId, turn: 2 }));
+    const newEvents = (await log.readAfter(newId, '0', 100)).map((e) => e.event);
+    expect(newEvents[0]).toMatchObject({ type: 'lifecycle', to: 'spawning', forkOf: oldId, forkedAtTurn: 2 });
+    expect(newEvents.filter((e) => e.type === 'turn').map((e) => (e as { turn: number }).turn)).toEqual([3, 4]);
+
+    // Once the old conversation is gone (it expires with the old agent's state), a fork is refused.
+    await h.redis.del(`orchestrator:transcript:${oldId}`);
+    const gone = await fork(oldId, { turn: 1 });
+    expect(gone.status).toBe(410);
+    expect(gone.body.error.code).toBe('fork_source_gone');
+  });
 });
+
+/** Messages as the model received them, without `cache_control` (where the breakpoints fall depends on timing). */
+function withoutCacheMarkers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutCacheMarkers);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'cache_control').map(([k, v]) => [k, withoutCacheMarkers(v)]));
+  return value;
+}

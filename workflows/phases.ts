@@ -9,6 +9,7 @@ import type { BudgetName } from '../domain/budgets';
 import { gatesUnavailableMessage, phaseHasGates, type GatePhase } from '../domain/gates';
 import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
+import { prepareForkedWorkspace } from './fork';
 import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, writeInitialPrompt, type HostActivities } from './proxies';
 import { RunFailure, type RunState } from './run-state';
 
@@ -92,7 +93,10 @@ export async function prepare(run: Run): Promise<void> {
   const { input } = state;
   if (!state.workspace) {
     await run.record('spawn accepted');
-    state.workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
+    // Only runs started by a fork carry `forkOf`: every other history takes the same path as before.
+    state.workspace = input.forkOf
+      ? await prepareForkedWorkspace(run, input.forkOf)
+      : await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
   }
   if (state.status === 'spawning' && !state.gatesSkipped) {
     // Histories recorded before this check skip it, so they replay unchanged.
@@ -105,7 +109,12 @@ export async function prepare(run: Run): Promise<void> {
   state.startedAt = new Date().toISOString();
   state.phase = 'agent-loop';
   const ready = skipped.length > 0 ? `workspace ready; gates skipped (not defined at the base commit): ${skipped.join(', ')}` : 'workspace ready';
-  const [, messageCount] = await Promise.all([run.moveTo('running', ready), writeInitialPrompt({ agentId: input.agentId, input, workspace })]);
+  // The state write is scheduled first, then the prompt (recorded histories hold them in that order).
+  // A fork's conversation was copied with its workspace: it goes on from there.
+  const [, messageCount] = await Promise.all([
+    run.moveTo('running', ready),
+    input.forkOf ? state.messageCount : writeInitialPrompt({ agentId: input.agentId, input, workspace }),
+  ]);
   state.messageCount = messageCount;
 }
 

@@ -18,6 +18,8 @@ export const { recordState } = proxyLocalActivities<StateActivities>(options.val
 export const { writeInitialPrompt, appendFeedback } = proxyLocalActivities<ModelActivities>(options.valkeyWrite);
 export const { prepareWorkspace, rebuildWorkspace } = proxyActivities<GitActivities>(options.workspace);
 export const { reportToCoordinator } = proxyActivities<GateActivities>(options.coordinator);
+// Not local: a checkpoint chain may be many megabytes.
+export const { copyForkSource } = proxyActivities<StateActivities>(options.quick);
 
 /**
  * One model call, on the model task queue next to this run's own (domain/task-queues.ts);

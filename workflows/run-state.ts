@@ -130,6 +130,12 @@ export class RunState {
     this.feedbackRounds = resume?.feedbackRounds ?? 0;
   }
 
+  /** A fork starts after turn `turn` of the agent it forks, with that agent's first `messageCount` messages. */
+  forkedAt(turn: number, messageCount: number): void {
+    this.turn = turn;
+    this.messageCount = messageCount;
+  }
+
   /** Reviewers read and run; they never commit or push. */
   get readOnly(): boolean {
     return this.input.agentType === 'reviewer';
@@ -303,6 +309,7 @@ export class RunState {
       progress: { turn: this.turn, ...this.usage(), ...(this.lastTurn ? { lastTurn: this.lastTurn } : {}) },
       ...(this.exceededBudget ? { exceededBudget: this.exceededBudget } : {}),
       ...(input.retryOf ? { retryOf: input.retryOf } : {}),
+      ...(input.forkOf ? { forkOf: input.forkOf.agentId, forkedAtTurn: input.forkOf.turn } : {}),
     };
   }
 

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { keys } from '../../state/keys';
 import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import { eventually, spawnBody, startTestApi, TEST_API_KEY, type TestApi } from './api-harness';
 import { COMPLETE_IMMEDIATELY } from './stand-in-workflow';
@@ -81,6 +82,7 @@ describe('the OpenAPI contract', () => {
         'GET /agents/{agentId}/events',
         'GET /agents/{agentId}/transcript',
         'POST /agents/{agentId}/retry',
+        'POST /agents/{agentId}/fork',
       ].sort(),
     );
     // The spawn body is the request schema itself: the git formats and the custom-gates rule are in it.
@@ -105,6 +107,9 @@ describe('the OpenAPI contract', () => {
     expect(spawned.status).toBe(202);
     const agentId = spawned.body.agentId as string;
     await eventually(async () => (await api.request('GET', `/agents/${agentId}/status`)).body.status === 'completed', 'the contract agent to complete', 30_000);
+    // A conversation of as many turns as the server allows, so every schema-valid fork of the agent is accepted.
+    const messages = Array.from({ length: 2 * api.config.AGENT_MAX_TURNS + 1 }, (_, i) => [String(i), JSON.stringify({ role: i % 2 ? 'assistant' : 'user', content: `message ${i}` })]);
+    await api.redis.multi().hset(keys.transcript(agentId), Object.fromEntries(messages)).expire(keys.transcript(agentId), 3600).exec();
     const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'contract-')), 'schemathesis.toml');
     const settings = readFileSync(path.join(__dirname, 'schemathesis.toml'), 'utf8');
     writeFileSync(configFile, `${settings}\n[dictionaries.agents]\nvalues = [${JSON.stringify(agentId)}]\n`);

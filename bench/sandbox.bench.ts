@@ -10,8 +10,9 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { BubblewrapRunner, createDockerSandbox, findExecutable } from '../activities/sandbox';
+import { BubblewrapRunner, createDockerSandbox } from '../activities/sandbox';
 import type { CommandRunner } from '../activities/tools/runner';
+import { localBubblewrapSettings } from '../test/support/bubblewrap-settings';
 import { ensureTestImage, TEST_IMAGE } from '../test/support/sandbox-test-image';
 import { LocalRunner } from '../activities/tools/local-runner';
 import type { RunOptions } from '../activities/tools/runner';
@@ -105,16 +106,7 @@ async function perToolCall(sandbox: ReturnType<typeof createDockerSandbox>): Pro
   const agentId = randomUUID();
   try {
     const bubblewrap = new BubblewrapRunner(
-      {
-        bwrapPath: findExecutable('bwrap') ?? 'bwrap',
-        prlimitPath: findExecutable('prlimit') ?? 'prlimit',
-        tmpfsMb: 64,
-        network: 'none',
-        readOnlyPaths: [],
-        hostUser: { uid: 1000, gid: 1000 },
-        maxProcesses: 4096,
-        maxFileBytes: 1024 * 1024 * 1024,
-      },
+      localBubblewrapSettings({ tmpfsMb: 64, maxFileBytes: 1024 * 1024 * 1024 }),
       { hostPath: dir, readOnly: false },
     );
     const info = await sandbox.start({ agentId, taskId: 'bench', workspacePath: dir });

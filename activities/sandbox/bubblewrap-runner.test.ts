@@ -6,18 +6,10 @@ import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BubblewrapRunner, findExecutable, probeBubblewrap, visibleSearchPath, type BubblewrapSettings } from './bubblewrap-runner';
+import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings';
+import { BubblewrapRunner, probeBubblewrap, visibleSearchPath } from './bubblewrap-runner';
 
-const settings: BubblewrapSettings = {
-  bwrapPath: findExecutable('bwrap')!,
-  prlimitPath: findExecutable('prlimit')!,
-  tmpfsMb: 16,
-  network: 'none',
-  readOnlyPaths: [],
-  hostUser: { uid: 1000, gid: 1000 },
-  maxProcesses: 4096,
-  maxFileBytes: 8 * 1024 * 1024,
-};
+const settings = localBubblewrapSettings();
 const opts = { timeoutMs: 20_000, maxOutputBytes: 64_000 };
 const asRoot = process.getuid?.() === 0;
 

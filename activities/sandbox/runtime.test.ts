@@ -2,19 +2,10 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findExecutable, type BubblewrapSettings } from './bubblewrap-runner';
+import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings';
 import { createBubblewrapRuntime } from './runtime';
 
-const settings: BubblewrapSettings = {
-  bwrapPath: findExecutable('bwrap')!,
-  prlimitPath: findExecutable('prlimit')!,
-  tmpfsMb: 16,
-  network: 'none',
-  readOnlyPaths: [],
-  hostUser: { uid: 1000, gid: 1000 },
-  maxProcesses: 4096,
-  maxFileBytes: 1024 * 1024,
-};
+const settings = localBubblewrapSettings({ maxFileBytes: 1024 * 1024 });
 const asRoot = process.getuid?.() === 0;
 
 describe('bubblewrap runtime probe', () => {

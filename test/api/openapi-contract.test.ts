@@ -15,11 +15,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
-import type { Activities } from '../../activities';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { keys } from '../../state/keys';
-import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import { eventually, spawnBody, startTestApi, TEST_API_KEY, type TestApi } from './api-harness';
+import { startStandInWorker, type StandInWorker } from './stand-in-worker';
 import { COMPLETE_IMMEDIATELY } from './stand-in-workflow';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -33,33 +32,17 @@ try {
 } catch {
   // already installed in this process
 }
-const quiet = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, log: () => {} };
 
 describe('the OpenAPI contract', () => {
   let api: TestApi;
-  let connection: NativeConnection;
-  let worker: AgentWorkers;
-  let running: Promise<void>;
+  let worker: StandInWorker;
 
   beforeAll(async () => {
     api = await startTestApi({ env: { LOG_LEVEL: 'silent' } });
-    connection = await NativeConnection.connect({ address: api.config.TEMPORAL_ADDRESS });
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./stand-in-workflow'), logger: quiet });
-    // The stand-in workflow calls no activities.
-    worker = await createWorkers({
-      connection,
-      namespace: api.config.TEMPORAL_NAMESPACE,
-      taskQueue: api.taskQueue,
-      activities: {} as Activities,
-      slots: slotsFromConfig(api.config),
-      workflowBundle,
-    });
-    running = worker.run();
+    worker = await startStandInWorker(api);
   });
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
+    await worker?.stop();
     await api?.close();
   });
 

@@ -1,44 +1,26 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
-import type { Activities } from '../../activities';
-import { createWorkers, slotsFromConfig, type AgentWorkers } from '../../worker/create-worker';
 import { SA } from '../../domain/search-attributes';
 import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
 import { OwnRedisServer } from '../support/own-redis-server';
+import { startStandInWorker, type StandInWorker } from './stand-in-worker';
 import { COMPLETE_IMMEDIATELY } from './stand-in-workflow';
 
 /**
- * The API with a live worker on its task queue, running a stand-in workflow (test/api/stand-in-workflow.ts)
+ * The API with a live worker on its task queue, running the stand-in workflow (stand-in-worker.ts)
  * so these tests do not depend on the agent machinery; and its own Valkey, which a test stops.
  */
 describe('REST API with a live worker and its own Valkey', () => {
   let valkey: OwnRedisServer;
   let api: TestApi;
-  let connection: NativeConnection;
-  let worker: AgentWorkers;
-  let running: Promise<void>;
+  let worker: StandInWorker;
 
   beforeAll(async () => {
     valkey = await OwnRedisServer.start();
     api = await startTestApi({ env: { VALKEY_HOST: '127.0.0.1', VALKEY_PORT: String(valkey.port) } });
-    connection = await NativeConnection.connect({ address: api.config.TEMPORAL_ADDRESS });
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./stand-in-workflow'), logger: quiet });
-    // The stand-in workflow calls no activities.
-    worker = await createWorkers({
-      connection,
-      namespace: api.config.TEMPORAL_NAMESPACE,
-      taskQueue: api.taskQueue,
-      activities: {} as Activities,
-      slots: slotsFromConfig(api.config),
-      workflowBundle,
-      identity: `api-test@${process.pid}`,
-    });
-    running = worker.run();
+    worker = await startStandInWorker(api, `api-test@${process.pid}`);
   });
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
+    await worker?.stop();
     await api?.close();
     await valkey?.stop();
   });
@@ -143,4 +125,3 @@ describe('REST API with a live worker and its own Valkey', () => {
   });
 });
 
-const quiet = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, log: () => {} };

@@ -17,6 +17,7 @@ import { createGateActivities } from './gates/activities';
 import { createGitActivities } from './git/activities';
 import type { GitWorkspaces } from './git';
 import type { AgentHomes } from './host/agent-homes';
+import { createHostLivenessActivities, type TaskQueuePolls } from './host/liveness';
 import { createModelActivities } from './model/activities';
 import type { PromptCacheMode } from './model/cache-breakpoints';
 import type { ContextSettings } from './model/model-turn';
@@ -28,6 +29,7 @@ import { runnerChoice } from './tools/runner-for';
 
 export type * from './gates/activities';
 export type * from './git/activities';
+export type * from './host/liveness';
 export type * from './model/activities';
 export type * from './sandbox/activities';
 export type * from './state/activities';
@@ -46,6 +48,8 @@ export interface ActivityDeps {
   runtime: SandboxRuntime;
   /** Absent when COORDINATOR_URL is not set. */
   coordinator?: CoordinatorPort;
+  /** What the Temporal server knows about who polls a task queue (a host's liveness). */
+  taskQueuePolls: TaskQueuePolls;
   settings: {
     model: string;
     maxTokensPerTurn: number;
@@ -98,6 +102,7 @@ export function createActivities(deps: ActivityDeps) {
       workspaceMaxBytes: settings.workspaceMaxBytes,
     }),
     ...createGitActivities({ workspaces: deps.workspaces, checkpoints, runtime: deps.runtime, homes: deps.homes }),
+    ...createHostLivenessActivities({ polls: deps.taskQueuePolls }),
     ...createGateActivities({
       workspaces: deps.workspaces,
       runtime: deps.runtime,

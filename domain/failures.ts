@@ -20,6 +20,7 @@ export const FAILURES = {
   // Hosts: an agent's files live on one worker host.
   HostLost: { retryable: false, means: "the agent's hosts kept stopping: it moved more often than a run allows" },
   WorkspaceLost: { retryable: false, means: "the agent's worktree is gone from its host (the host's disk was lost); the run moves to another host" },
+  TaskQueueUnreadable: { retryable: true, means: "the Temporal server did not describe a host's task queue (asked before moving an agent off a host that was late)" },
 
   // The model API.
   ModelUnavailable: { retryable: true, means: 'rate limit, overload, 5xx or a connection fault' },

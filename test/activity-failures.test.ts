@@ -55,6 +55,7 @@ describe('activity failures reach the workflow with their declared type and retr
     homes: dep,
     runtime: dep,
     coordinator: dep,
+    taskQueuePolls: dep,
     settings: {
       model: 'm',
       maxTokensPerTurn: 1,
@@ -99,6 +100,7 @@ describe('activity failures reach the workflow with their declared type and retr
     cleanupAgent: [{ agentId, workspace, sandbox, salvage: true }],
     resolveGates: [{ workspace, profile: 'minimal' }],
     runGates: [{ ...ids, agentType: 'worker', workspace, sandbox, profile: 'minimal', phase: 'pre-commit', round: 1, maxRounds: 1 }],
+    hostLiveness: [{ taskQueue: 'q@h' }],
     reportToCoordinator: [{ ...ids, agentType: 'worker', phase: 'pre-commit', branch: workspace.branch, gates: [] }],
   };
 

@@ -11,10 +11,11 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { WorkspaceInfo } from '../domain/agent';
+import type { HostLiveness } from '../domain/host-liveness';
 import { HOST_BOUND_ACTIVITIES } from '../domain/placement';
 import { modelTaskQueue } from '../domain/task-queues';
 import type { agentRun } from '../workflows';
-import { activityRecords, type ActivityRecord } from './support/activity-history';
+import { activityRecords, localActivityResults, type ActivityRecord } from './support/activity-history';
 import type { RecordedRequest } from './support/fake-model';
 import { createRemoteRepo, showFile } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
@@ -163,6 +164,63 @@ describe('agents on many worker hosts', () => {
       // The dead host comes back (same id, empty disk): its own reaper removes what it left.
       await startHost('host-doomed', sandboxEnv, doomed.workspaceRoot);
       await eventually(async () => (await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-doomed'] } })).length === 0, 30_000, 'the returned host to reap its containers');
+    },
+    SUITE_TIMEOUT_MS,
+  );
+
+  it(
+    'waits for a host that is alive but has no free slot: the late task runs there, and the workspace is never rebuilt',
+    async () => {
+      // One slot for the host's queue: while one agent's tool batch sleeps, the other agent's host tasks cannot start.
+      const busy = await startHost('host-busy', { WORKER_ACTIVITY_SLOTS: '1' });
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# busy host\n' });
+      h.fakeModel.script('T-busy-holder', [{ tools: [bash('echo started > started.txt; sleep 12; echo held > before.txt')] }, { text: 'Done.' }]);
+      const holder = await h.spawn({ taskId: 'T-busy-holder', repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 2 });
+      await eventually(async () => existsSync(path.join(busy.workspaceRoot, 'worktrees', agentIdOf(holder), 'started.txt')), 90_000, 'the holder to take the slot');
+      h.fakeModel.script('T-busy-waiter', [{ tools: [bash('echo waited > before.txt')] }, { text: 'Done.' }]);
+      const waiter = await h.spawn({ taskId: 'T-busy-waiter', repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 2 });
+
+      const finals = await Promise.all([holder.result(), waiter.result()]);
+      expect(finals.map((f) => f.status)).toEqual(['completed', 'completed']);
+      const records = await activityRecords(waiter);
+      // The waiter was late on its host (a task missed the 2 s deadline), the host was found alive each time, and it stayed.
+      expect(records.filter((r) => r.outcome?.startsWith('timed-out')).length).toBeGreaterThan(0);
+      const checks = (await localActivityResults(waiter, 'hostLiveness')) as HostLiveness[];
+      expect(checks.length).toBeGreaterThan(0);
+      expect(checks.map((c) => c.alive)).toEqual(checks.map(() => true));
+      expect(records.filter((r) => r.type === 'prepareWorkspace')).toHaveLength(1);
+      expect(records.filter((r) => r.type === 'rebuildWorkspace')).toEqual([]);
+      const done = records.filter((r) => (HOST_BOUND_ACTIVITIES as readonly string[]).includes(r.type) && r.outcome === 'completed');
+      expect(new Set(done.map((r) => r.type))).toEqual(new Set(['startSandbox', 'executeTools', 'resolveGates', 'runGates', 'scanStagedChanges', 'commitChanges', 'checkMergeable', 'pushBranch', 'cleanupAgent']));
+      for (const r of done) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: busy.taskQueue, startedBy: busy.identity() });
+      expect(showFile(remote.dir, finals[1]!.result!.branch!, 'before.txt')).toBe('waited');
+    },
+    SUITE_TIMEOUT_MS,
+  );
+
+  it(
+    'moves an agent off a host that died between its tasks: the host queue has no live poller, so the late task is not waited for',
+    async () => {
+      const pair = await Promise.all([startHost('host-p1'), startHost('host-p2')]);
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# dead between tasks\n' });
+      const taskId = 'T-dead-between';
+      // The host dies while the agent waits on the model, so its next tool batch is scheduled on a dead host's queue.
+      h.fakeModel.script(taskId, [{ tools: [bash('echo written-before-the-death > before.txt')] }, { tools: [bash('cp before.txt after.txt')], delayMs: 5_000 }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 2 });
+      await eventually(async () => h.fakeModel.requestsFor(taskId).length >= 2, 90_000, 'the first tool batch to finish');
+      const owner = pair.find((p) => existsSync(path.join(p.workspaceRoot, 'worktrees', agentIdOf(handle))))!;
+      await owner.kill();
+      rmSync(owner.workspaceRoot, { recursive: true, force: true });
+
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+      const records = await activityRecords(handle);
+      const survivor = pair.find((p) => p !== owner)!;
+      expect(hostsOf(records).map((w) => w.host.id)).toEqual([owner.hostId, survivor.hostId]);
+      // The move followed a check that found no live poller (the server may still list the dead worker, with an old last poll).
+      const checks = (await localActivityResults(handle, 'hostLiveness')) as HostLiveness[];
+      expect(checks.at(-1)).toEqual(expect.objectContaining({ alive: false }));
+      expect(showFile(remote.dir, final.result!.branch!, 'after.txt')).toBe('written-before-the-death');
     },
     SUITE_TIMEOUT_MS,
   );

@@ -29,8 +29,10 @@ async function main(): Promise<void> {
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });
   const runtimeKind = sandboxRuntime(config);
   const docker = runtimeKind === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
+  const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
   const { activities, workspaces, homes, sandbox, runtime, host } = buildActivities(config, {
     redis,
+    temporal: client.connection,
     docker,
     log: (msg, meta) => log.debug(meta ?? {}, msg),
   });
@@ -52,7 +54,6 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
   const slots = slotsFromConfig(config);
   const worker = await createWorkers({
     connection,

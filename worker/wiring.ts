@@ -6,6 +6,7 @@ import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type Redis from 'ioredis';
+import type { Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { modelApiKey, sandboxRuntime } from '../config';
 import { priceFor } from '../domain/pricing';
@@ -13,6 +14,7 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { createGitWorkspaces, type GitWorkspaces } from '../activities/git';
 import { agentHomes, type AgentHomes } from '../activities/host/agent-homes';
 import { createCoordinatorClient } from '../activities/gates';
+import { describeTaskQueuePolls } from '../activities/host/liveness';
 import {
   createBubblewrapRuntime,
   createDockerRuntime,
@@ -42,7 +44,15 @@ export interface WiredServices {
   sandbox?: DockerSandbox;
 }
 
-export function buildActivityDeps(config: Config, clients: { redis: Redis; docker?: Docker; log?: (msg: string, meta?: Record<string, unknown>) => void }): WiredServices {
+export interface WorkerClients {
+  redis: Redis;
+  /** The worker's client connection to Temporal (not the worker's NativeConnection): activities ask the server about task queues through it. */
+  temporal: Pick<Connection, 'workflowService'>;
+  docker?: Docker;
+  log?: (msg: string, meta?: Record<string, unknown>) => void;
+}
+
+export function buildActivityDeps(config: Config, clients: WorkerClients): WiredServices {
   const host = resolveWorkerHost(config);
   const workspaces = createGitWorkspaces({
     workspaceRoot: config.WORKSPACE_ROOT,
@@ -76,6 +86,7 @@ export function buildActivityDeps(config: Config, clients: { redis: Redis; docke
     coordinator: config.COORDINATOR_URL
       ? createCoordinatorClient({ baseUrl: config.COORDINATOR_URL, timeoutMs: config.COORDINATOR_TIMEOUT_SECONDS * 1000 })
       : undefined,
+    taskQueuePolls: describeTaskQueuePolls(clients.temporal.workflowService, config.TEMPORAL_NAMESPACE),
     settings: {
       model: config.AGENT_MODEL,
       maxTokensPerTurn: config.AGENT_MAX_TOKENS_PER_TURN,
@@ -138,7 +149,7 @@ function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandbo
   }
 }
 
-export function buildActivities(config: Config, clients: Parameters<typeof buildActivityDeps>[1]) {
+export function buildActivities(config: Config, clients: WorkerClients) {
   const wired = buildActivityDeps(config, clients);
   return { ...wired, activities: createActivities(wired.deps) };
 }

@@ -35,6 +35,16 @@ export const valkeyWrite: LocalActivityOptions = {
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 };
 
+/**
+ * Asking the Temporal server whether a late host still polls its queue (workflows/host-waits.ts):
+ * one quick RPC, run as a local activity by the worker running the workflow. A server that does
+ * not answer within these retries leaves the old rule: the late host counts as lost.
+ */
+export const hostCheck: LocalActivityOptions = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4 },
+};
+
 /** Git and sandbox operations: can take minutes on a big repository. */
 export const workspace: ActivityOptions = {
   ...waitForStop,
@@ -93,9 +103,9 @@ export const cleanup: ActivityOptions = {
 
 /**
  * `options` on a host's own task queue. The schedule-to-start timeout is how long the host may
- * take to pick the task up: past it (no worker of that host polls) the activity fails at once,
- * never retried, and the run moves to another host. A busy but live host starts tasks well
- * within it: its host queue only carries the activities of its own agents.
+ * take to pick the task up before the workflow asks whether the host is alive: past it the
+ * activity fails at once, never retried; a host still polling its queue is waited for again, one
+ * that is not loses the agent to another host (workflows/host-waits.ts).
  */
 export function onHostQueue(opts: ActivityOptions, taskQueue: string, failoverSeconds: number): ActivityOptions {
   return { ...opts, taskQueue, scheduleToStartTimeout: `${failoverSeconds}s` };

@@ -1,8 +1,9 @@
 /**
  * Moving an agent off a host that stopped answering. A host-bound activity that no worker of
- * its host picked up within the deadline (schedule-to-start timeout: the host's queue has no
- * poller), or that found the worktree gone from the host's disk, means the host is lost. A
- * heartbeat timeout is retried by the activity's policy, and the retry meets the deadline.
+ * its host picked up within the deadline while the host's queue has no live poller (asked in
+ * host-waits.ts; a busy host is waited for), whose previous attempt stopped heartbeating, or
+ * that found the worktree gone from the host's disk, means the host is lost. A heartbeat timeout
+ * is retried by the activity's policy, and the retry meets the deadline.
  * The workspace is then rebuilt on whichever live host takes the task from the shared queue,
  * from the base commit plus the last checkpoint, with a new sandbox; the run goes on at its
  * last finished turn. What the lost host still holds is left to its own reaper.
@@ -10,17 +11,16 @@
 import * as wf from '@temporalio/workflow';
 import type { Run } from './phases';
 import { ensureSandbox } from './phases';
+import { hostMiss } from './host-waits';
 import { rebuildWorkspace } from './proxies';
 import { RunFailure } from './run-state';
 
 /** More moves than this in one run means no host can hold the agent: the run fails. */
 export const MAX_HOST_MOVES = 5;
 
+/** A host-bound activity failed for its host: by the time it reaches here, the host was asked and is lost (host-waits.ts). */
 export function isHostLost(err: unknown): boolean {
-  if (!(err instanceof wf.ActivityFailure)) return false;
-  const cause = err.cause;
-  if (cause instanceof wf.TimeoutFailure) return cause.timeoutType === 'SCHEDULE_TO_START';
-  return cause instanceof wf.ApplicationFailure && cause.type === 'WorkspaceLost';
+  return hostMiss(err) !== undefined;
 }
 
 export async function moveToAnotherHost(run: Run, cause: unknown): Promise<void> {

@@ -12,6 +12,7 @@ import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
 import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, writeInitialPrompt, type HostActivities } from './proxies';
 import { RunFailure, type RunState } from './run-state';
+import { onLiveHost } from './host-waits';
 
 /** A run's state plus the one way it is published: Valkey projection, search attribute, Web UI details. */
 export class Run {
@@ -30,7 +31,9 @@ export class Run {
   host(): HostActivities {
     // `host` is absent from workspaces recorded before workers had hosts (see onHost).
     const { host } = this.state.requireWorkspace() as { host?: WorkerHost };
-    return onHost(host, this.state.input.hostFailoverSeconds ?? DEFAULT_HOST_FAILOVER_SECONDS);
+    const failoverSeconds = this.state.input.hostFailoverSeconds ?? DEFAULT_HOST_FAILOVER_SECONDS;
+    const activities = onHost(host, failoverSeconds);
+    return host ? onLiveHost(activities, host, failoverSeconds) : activities;
   }
 
   /** Publishes the current state; sequence-numbered, so a retried write never moves it backwards. */

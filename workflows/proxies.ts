@@ -8,7 +8,7 @@
  * the agent's worktree, for everything that touches it (`onHost`).
  */
 import { proxyActivities, proxyLocalActivities, workflowInfo, type ActivityInterfaceFor } from '@temporalio/workflow';
-import type { GateActivities, GitActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, StateActivities } from '../activities';
+import type { GateActivities, GitActivities, HostLivenessActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, StateActivities } from '../activities';
 import type { WorkerHost } from '../domain/agent';
 import type { HostBoundActivity } from '../domain/placement';
 import { modelTaskQueue } from '../domain/task-queues';
@@ -16,6 +16,7 @@ import * as options from './activity-options';
 
 export const { recordState } = proxyLocalActivities<StateActivities>(options.valkeyWrite);
 export const { writeInitialPrompt, appendFeedback } = proxyLocalActivities<ModelActivities>(options.valkeyWrite);
+export const { hostLiveness } = proxyLocalActivities<HostLivenessActivities>(options.hostCheck);
 export const { prepareWorkspace, rebuildWorkspace } = proxyActivities<GitActivities>(options.workspace);
 export const { reportToCoordinator } = proxyActivities<GateActivities>(options.coordinator);
 // Not local: a checkpoint chain may be many megabytes.

@@ -48,3 +48,13 @@ export async function activityRecords(handle: WorkflowHandle): Promise<ActivityR
   }
   return [...bySchedule.values()];
 }
+
+/** The results of the local activities of `type` the workflow recorded (its marker events), in order. */
+export async function localActivityResults(handle: WorkflowHandle, type: string): Promise<unknown[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const details = e.markerRecordedEventAttributes?.details;
+    const data = decode(details?.data?.payloads) as { activity_type?: string } | undefined;
+    return data?.activity_type === type ? [decode(details?.result?.payloads)] : [];
+  });
+}

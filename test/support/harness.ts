@@ -87,9 +87,9 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
   const config = loadConfig(fullEnv);
   const redis = config.VALKEY_PORT === testEnv.valkeyPort ? connectTestRedis() : new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1 });
   const docker = sandboxRuntime(config) === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
-  const services = buildActivities(config, { redis, docker });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+  const services = buildActivities(config, { redis, temporal: client.connection, docker });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   let worker: AgentWorkers | undefined;
   let running: Promise<void> | undefined;
 

@@ -67,12 +67,16 @@ function waitingOnLiveHost<F extends ActivityFunction>(fn: wf.ActivityFunctionWi
 
 const waiting = new WeakMap<HostActivities, HostActivities>();
 
-/** The host's activities, each waiting on the host while it is alive (see above). */
+/**
+ * The host's activities, each waiting on the host while it is alive (see above). Cleanup does
+ * not wait: the run has ended, its status is recorded, and what a late host still holds is its
+ * own reaper's to remove, so a run whose host died closes without waiting out the poll window.
+ */
 export function onLiveHost(activities: HostActivities, host: WorkerHost, failoverSeconds: number): HostActivities {
   const cached = waiting.get(activities);
   if (cached) return cached;
   const wrapped = Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => [name, waitingOnLiveHost(fn as wf.ActivityFunctionWithOptions<ActivityFunction>, host, failoverSeconds)]),
+    Object.entries(activities).map(([name, fn]) => [name, name === 'cleanupAgent' ? fn : waitingOnLiveHost(fn as wf.ActivityFunctionWithOptions<ActivityFunction>, host, failoverSeconds)]),
   ) as unknown as HostActivities;
   waiting.set(activities, wrapped);
   return wrapped;

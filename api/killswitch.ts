@@ -15,7 +15,7 @@ import { KILL_SIGNAL, workflowIdFor, type AgentStatusView, type KillRequest } fr
 import { isTerminal } from '../domain/lifecycle';
 import type { AgentStateStore } from '../state/agent-state-store';
 import { appendKillAudit, type KillAuditRecord } from '../state/audit-log';
-import { TranscriptStore } from '../state/transcript-store';
+import { expireRecords } from '../state/record-expiry';
 import { publicView, readProjection, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import { mapWithConcurrency, sleep, withTimeout } from './concurrency';
 import { errorMessage } from './errors';
@@ -178,9 +178,10 @@ async function forceKill(deps: KillSwitchDeps, w: Waiting, order: KillOrder): Pr
   deps.logger.warn({ agentId, acknowledged: w.acknowledged, ackTimeoutMs: deps.ackTimeoutMs, deadlineMs: deps.deadlineMs }, 'kill: workflow did not stop in time; terminated it');
 
   const view = await recordForcedKill(deps, w.lastView, error, order.reason);
-  // The workflow never reached its final state write, which is what gives the transcript a TTL.
-  await withTimeout(new TranscriptStore(deps.redis).expire(agentId, deps.transcriptTtlSeconds), VALKEY_WRITE_TIMEOUT_MS, 'transcript TTL').catch((err: unknown) =>
-    deps.logger.error({ agentId, err: errorMessage(err) }, 'kill: could not set the transcript TTL'),
+  // The workflow never reached its final state write, which is what gives the transcript and the
+  // checkpoints a TTL (when this write fails too, the workers' reaper sets it: state/record-expiry.ts).
+  await withTimeout(expireRecords(deps.redis, agentId, deps.transcriptTtlSeconds), VALKEY_WRITE_TIMEOUT_MS, 'records TTL').catch((err: unknown) =>
+    deps.logger.error({ agentId, err: errorMessage(err) }, 'kill: could not set the TTL of its transcript and checkpoints'),
   );
   if (!deps.removeAgentContainers) return { agentId, outcome: 'forced', view };
   try {

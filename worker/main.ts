@@ -8,6 +8,7 @@ import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, modelApiKey, sandboxRuntime } from '../config';
+import { expireClosedRunRecords } from '../state/record-expiry';
 import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
 import { workflowClosedCheck } from './closed-check';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     targets: [
       { name: 'worktrees', reap: (isClosed) => workspaces.reap(isClosed) },
       { name: 'agent homes', reap: (isClosed) => homes.reap(isClosed) },
+      { name: 'valkey records', reap: (isClosed) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
       ...(sandbox ? [{ name: 'containers', reap: (isClosed: (id: string) => Promise<boolean>) => sandbox.reap(isClosed) }] : []),
     ],
     log,

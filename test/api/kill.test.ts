@@ -41,6 +41,7 @@ describe('kill and kill-all without a worker (forced path)', () => {
     const agentId = await spawn();
     // What a worker had written before it went away: the transcript must not outlive the run forever.
     await new TranscriptStore(api.redis).put(agentId, 0, { role: 'user', content: 'Task: T' });
+    await api.redis.hset(keys.checkpoints(agentId), '1', '{}');
     expect(await api.redis.ttl(keys.transcript(agentId))).toBe(-1);
     const started = Date.now();
     const res = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'runaway loop' } });
@@ -62,9 +63,11 @@ describe('kill and kill-all without a worker (forced path)', () => {
     expect(await api.store.getAgent(agentId)).toMatchObject({ status: 'killed', seq: FORCED_KILL_SEQ_OFFSET });
     expect(removed).toContain(agentId);
     expect(await auditFor(agentId)).toEqual([expect.objectContaining({ requestedBy: me, reason: 'runaway loop', outcome: 'forced' })]);
-    const ttl = await api.redis.ttl(keys.transcript(agentId));
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(api.config.STATE_TTL_SECONDS);
+    for (const key of [keys.transcript(agentId), keys.checkpoints(agentId)]) {
+      const ttl = await api.redis.ttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(api.config.STATE_TTL_SECONDS);
+    }
   });
 
   it('delivers the kill signal with the reason and requester before forcing', async () => {

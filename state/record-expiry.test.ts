@@ -1,0 +1,51 @@
+/** The reaper target for Valkey records of runs that closed without their final state write (real Valkey). */
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { keys } from './keys';
+import { expireClosedRunRecords, recordKeys } from './record-expiry';
+
+describe('expireClosedRunRecords', () => {
+  // A database of its own: the reaper scans every agent's keys, and other tests share this server.
+  const redis = new Redis({ host: process.env.VALKEY_HOST ?? '127.0.0.1', port: Number(process.env.VALKEY_PORT ?? 6379), db: 13, maxRetriesPerRequest: 1 });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  async function writeRecords(agentId: string): Promise<void> {
+    await redis
+      .multi()
+      .set(keys.agent(agentId), JSON.stringify({ agentId, status: 'running' }))
+      .rpush(keys.transcript(agentId), '{"role":"user","content":"task"}')
+      .hset(keys.checkpoints(agentId), '1', '{}')
+      .hset(keys.checkpointPacks(agentId), 'c1', 'pack')
+      .xadd(keys.agentEvents(agentId), '*', 'event', '{}')
+      .exec();
+  }
+
+  it('gives the records of a closed run the TTL, and leaves a live run and records that already expire alone', async () => {
+    const closed = randomUUID();
+    const live = randomUUID();
+    const ending = randomUUID();
+    for (const id of [closed, live, ending]) await writeRecords(id);
+    await redis.expire(keys.transcript(ending), 50);
+    await redis.expire(keys.checkpoints(ending), 50);
+    await redis.expire(keys.agent(ending), 50);
+    const asked: string[] = [];
+    const isClosed = async (agentId: string) => {
+      asked.push(agentId);
+      return agentId !== live;
+    };
+
+    const expired = await expireClosedRunRecords(redis, isClosed, 600);
+
+    expect(expired).toBeGreaterThanOrEqual(1);
+    for (const key of recordKeys(closed)) {
+      if (await redis.exists(key)) expect(await redis.ttl(key)).toBeGreaterThan(590);
+    }
+    for (const key of recordKeys(live)) expect(await redis.ttl(key)).toBeLessThan(0);
+    expect(asked).toContain(live);
+    expect(asked).not.toContain(ending);
+    expect(await redis.ttl(keys.transcript(ending))).toBeLessThanOrEqual(50);
+    await redis.del(...[closed, live, ending].flatMap(recordKeys));
+  });
+});

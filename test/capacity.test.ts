@@ -36,14 +36,13 @@ describe('a worker with the default slot budgets', () => {
       expect(h.config.WORKER_ACTIVITY_SLOTS).toBeLessThan(AGENTS); // the budget that used to hold model calls too
       // Ten repositories: `git worktree add` slows with every worktree a mirror holds, which is not what this test is about.
       // They define no gates, so the runs say missingGates: skip (otherwise they fail fast with GatesUnavailable).
-      // Failover waits an hour: with 500 agents starting, a host task can wait past the default 30 s for a
-      // slot on a live host, which the workflow would take for a lost host (a known defect: it should ask
-      // whether the host's queue has pollers before moving the agent).
+      // The default failover deadline (30 s): with 500 agents starting, a host task waits past it for a slot
+      // on this live host; the workflow asks whether the host still polls its queue and waits for it again.
       const remotes = Array.from({ length: 10 }, () => createRemoteRepo({ 'README.md': '# capacity\n' }));
       const runId = randomUUID().slice(0, 8);
       const taskIds = Array.from({ length: AGENTS }, (_, i) => `T-cap-${runId}-${i}`);
       for (const taskId of taskIds) h.fakeModel.script(taskId, [{ text: 'never answered', delayMs: 3_600_000 }]);
-      const agentIds = await inLanes(taskIds, 25, async (taskId) => (await h.spawn({ taskId, repository: remotes[Number(taskId.split('-').pop()) % remotes.length]!.url, gateProfile: 'minimal', missingGates: 'skip', hostFailoverSeconds: 3600 })).workflowId.replace(/^agent-/, ''));
+      const agentIds = await inLanes(taskIds, 25, async (taskId) => (await h.spawn({ taskId, repository: remotes[Number(taskId.split('-').pop()) % remotes.length]!.url, gateProfile: 'minimal', missingGates: 'skip' })).workflowId.replace(/^agent-/, ''));
 
       const running = async () => {
         let n = 0;

@@ -3,7 +3,7 @@
  * its host picked up within the deadline while the host's queue has no live poller (asked in
  * host-waits.ts; a busy host is waited for), whose previous attempt stopped heartbeating, or
  * that found the worktree gone from the host's disk, means the host is lost. A heartbeat timeout
- * is retried by the activity's policy, and the retry meets the deadline.
+ * is retried by the activity's policy; the retry meets the deadline with that timeout as its cause.
  * The workspace is then rebuilt on whichever live host takes the task from the shared queue,
  * from the base commit plus the last checkpoint, with a new sandbox; the run goes on at its
  * last finished turn. What the lost host still holds is left to its own reaper.

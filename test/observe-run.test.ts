@@ -3,16 +3,11 @@
  * real worker and workflow, real Valkey, real git on a file:// remote, the scripted fake model.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { AgentStateStore } from '../state/agent-state-store';
-import { createApp } from '../api/app';
-import { startEventFeed, type EventFeed } from '../api/event-feed';
 import { redactSecrets } from '../scanner';
 import { SA } from '../domain/search-attributes';
 import { createRemoteRepo, nodeProjectFiles, showFile } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
+import { startHarnessApi, type ApiResponse, type HarnessApi } from './support/harness-api';
 import { parsePrometheus, sample } from './support/prometheus';
 import { connectSse, type SseEvent } from './support/sse';
 import { AgentEventLog } from '../state/agent-events';
@@ -22,51 +17,26 @@ const API_KEY = 'observe-api-key-0123456789abcdef';
 /** Shaped like a live Anthropic key, made fresh per run so no scanner allowlist knows it. */
 const liveLookingKey = () => `sk-ant-api03-${randomBytes(80).toString('base64url').slice(0, 93)}AA`;
 
-interface Response {
-  status: number;
-  // Tests read arbitrary fields; the shape is what is under test.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+type Response = ApiResponse;
 
 describe('watching, reading, retrying and forking agent runs', () => {
   let h: Harness;
-  let server: Server;
+  let api: HarnessApi;
   let baseUrl: string;
-  let eventFeed: EventFeed;
   let remote: { dir: string; url: string };
 
   beforeAll(async () => {
     h = await startHarness({ ORCHESTRATOR_API_KEY: API_KEY });
-    eventFeed = startEventFeed(h.redis);
-    const store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600 });
-    const app = createApp({ client: h.client, redis: h.redis, store, config: h.config, logger: pino({ level: 'silent' }), eventFeed });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await startHarnessApi(h, API_KEY);
+    baseUrl = api.baseUrl;
     remote = createRemoteRepo(nodeProjectFiles());
   });
   afterAll(async () => {
-    if (server) {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    }
-    await eventFeed?.stop();
+    await api?.close();
     await h?.close();
   });
 
-  const request = async (method: string, urlPath: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> => {
-    const res = await fetch(`${baseUrl}${urlPath}`, {
-      method,
-      headers: { 'X-API-Key': API_KEY, ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }), ...options.headers },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-  };
+  const request = (method: string, urlPath: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> => api.request(method, urlPath, options);
   const spawn = async (taskId: string, agentType = 'worker'): Promise<string> => {
     const res = await request('POST', '/agents/spawn', {
       body: { taskId, agentType, gateProfile: 'minimal', context: { repository: remote.url, branch: 'main', workItems: ['US-001 say hello'], skills: [] } },

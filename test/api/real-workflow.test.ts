@@ -5,46 +5,30 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import pino from 'pino';
-import { AgentStateStore } from '../../state/agent-state-store';
+import type { AgentStateStore } from '../../state/agent-state-store';
 import { readKillAudit } from '../../state/audit-log';
-import { createApp } from '../../api/app';
-import { startEventFeed, type EventFeed } from '../../api/event-feed';
 import { requesterIdentity } from '../../api/auth';
 import { createRemoteRepo, git, nodeProjectFiles, showFile } from '../support/git-fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
+import { startHarnessApi, type ApiResponse, type HarnessApi } from '../support/harness-api';
 
 const API_KEY = 'real-workflow-api-key-0123456789';
 const HANG = { text: 'thinking for a long time', delayMs: 60_000 };
 
-interface Response {
-  status: number;
-  // Tests read arbitrary fields; the shape is what is under test.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+type Response = ApiResponse;
 
 describe('REST API against the real agentRun workflow and a live worker', () => {
   let h: Harness;
+  let api: HarnessApi;
   let store: AgentStateStore;
-  let server: Server;
-  let baseUrl: string;
   let remote: { dir: string; url: string };
-  let eventFeed: EventFeed | undefined;
 
   beforeAll(async () => {
     // A deadline far above a signal-path kill (about a second), so any `forced` answer is a real failure.
     h = await startHarness({ ORCHESTRATOR_API_KEY: API_KEY, KILL_DEADLINE_SECONDS: '20' });
-    store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600 });
-    eventFeed = startEventFeed(h.redis);
-    const app = createApp({ client: h.client, redis: h.redis, store, config: h.config, logger: pino({ level: 'silent' }), eventFeed });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await startHarnessApi(h, API_KEY);
+    store = api.store;
     remote = createRemoteRepo(nodeProjectFiles());
   });
   afterAll(async () => {
@@ -67,24 +51,11 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
           .catch(() => undefined);
       }
     }
-    if (server) {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    }
-    await eventFeed?.stop();
+    await api?.close();
     await h?.close();
   });
 
-  const request = async (method: string, urlPath: string, body?: unknown): Promise<Response> => {
-    const res = await fetch(`${baseUrl}${urlPath}`, {
-      method,
-      headers: { 'X-API-Key': API_KEY, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as unknown };
-  };
+  const request = (method: string, urlPath: string, body?: unknown): Promise<Response> => api.request(method, urlPath, { body });
   const spawn = async (taskId: string, context: Record<string, unknown> = {}): Promise<string> => {
     const res = await request('POST', '/agents/spawn', {
       taskId,

@@ -50,16 +50,17 @@ export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, opt
     await moveAside(ctx, ws.path);
     return { removed: true };
   }
-  // Outside the repository lock, so agents finishing together do not queue behind each other's
-  // salvage and delete: the salvage writes objects and its own ref, which git makes safe to do
-  // beside other gits (agents commit in their worktrees the same way); only unregistering the
-  // worktree from the mirror is serialised with the worktree adds and prunes of other agents.
+  // Without the repository lock, so agents finishing together do not queue behind each other or
+  // behind new agents' prepares (the bench's cleanups waited 8 s at 20 agents): the salvage writes
+  // objects and its own ref, which git makes safe beside other gits (agents commit in their
+  // worktrees the same way), and the admin entry removed last is this worktree's alone (another
+  // agent's `worktree add` makes its own; a concurrent `worktree prune` may remove it first).
   const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
   // Removed by us, not `git worktree remove`: that reads the worktree's `.git`, which the agent
   // may have replaced. fs.rm deletes links, never what they point at. A crash before the next
   // step leaves an admin entry whose worktree is gone: the next prune removes it.
   await rm(ws.path, { recursive: true, force: true });
-  await withRepoLock(ws.mirrorPath, () => rm(adminDir, { recursive: true, force: true }), lockOptions(ctx, options));
+  await rm(adminDir, { recursive: true, force: true });
   ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
   if (!snapshot.ref) return { removed: true };
   return { removed: true, salvage: await publishSalvage(ctx, ws, snapshot, agentId, options) };

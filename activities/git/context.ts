@@ -37,10 +37,7 @@ export interface GitContext {
   layout: WorkspaceLayout;
   git: GitRunner;
   log: GitLog;
-  /**
-   * When the last fetch by this process that succeeded had started (epoch ms): per mirror for a
-   * whole fetch, per `<mirror>#<branch>` for one target branch.
-   */
+  /** Per mirror, when the last fetch by this process that succeeded had started (epoch ms). */
   fetchStartedAt: Map<string, number>;
 }
 

@@ -1,12 +1,15 @@
 /**
- * Does the agent branch still merge cleanly into its target? Fetch the target into the
- * mirror, then let `git merge-tree --write-tree` do the merge in the object store only: no
- * worktree, index or ref changes, and exit code 1 with the conflicting paths when it fails.
+ * Does the agent branch still merge cleanly into its target? Ask the remote for the target's tip
+ * (ls-remote writes nothing, so agents finishing together need no lock for it), fetch it into the
+ * mirror only when this host does not have that commit yet (usually it has: the prepare or another
+ * agent's check fetched it), then let `git merge-tree --write-tree` do the merge in the object
+ * store only: no worktree, index or ref changes, and exit code 1 with the conflicting paths.
  */
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
-import { GitCommandFailedError } from './errors';
-import { fetchBranch } from './mirror';
+import { BranchNotFoundError, GitCommandFailedError } from './errors';
+import { fetchBranch, mirrorRemoteUrl, resolveCommit } from './mirror';
+import { remoteSha } from './push';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
 import { openWorkspace } from './worktree-admin';
 
@@ -14,27 +17,27 @@ export type MergeCheck = { clean: true } | { clean: false; conflicts: string[] }
 
 export async function checkMergeable(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<MergeCheck> {
   await openWorkspace(ctx.layout, ws);
-  const requestedAt = Date.now();
-  await withRepoLock(
-    ws.mirrorPath,
-    async () => {
-      await removeStaleGitLocks(ws.mirrorPath);
-      // Agents finishing together queue on this lock: a fetch of the target (or of the whole
-      // mirror) that started after this check was asked for has brought the target as it is now.
-      const targetKey = `${ws.mirrorPath}#${ws.baseBranch}`;
-      if (Math.max(ctx.fetchStartedAt.get(ws.mirrorPath) ?? -1, ctx.fetchStartedAt.get(targetKey) ?? -1) > requestedAt) return;
-      const startedAt = Date.now();
-      await fetchBranch(ctx, ws.mirrorPath, ws.baseBranch, options);
-      ctx.fetchStartedAt.set(targetKey, startedAt);
-      ctx.log('git: target fetched', { event: 'fetch-target', mirrorPath: ws.mirrorPath, branch: ws.baseBranch });
-    },
-    { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
-  );
+  const target = await remoteSha(ctx, ws.mirrorPath, `refs/heads/${ws.baseBranch}`, options);
+  if (!target) throw new BranchNotFoundError(`base branch "${ws.baseBranch}" does not exist in ${await mirrorRemoteUrl(ctx, ws.mirrorPath)}`);
+  if ((await resolveCommit(ctx, ws.mirrorPath, target)) !== target) {
+    await withRepoLock(
+      ws.mirrorPath,
+      async () => {
+        await removeStaleGitLocks(ws.mirrorPath);
+        await fetchBranch(ctx, ws.mirrorPath, ws.baseBranch, options);
+        ctx.log('git: target fetched', { event: 'fetch-target', mirrorPath: ws.mirrorPath, branch: ws.baseBranch });
+      },
+      { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
+    );
+  }
+  // Force-pushed away between ls-remote and the fetch: check against what the fetch brought.
+  const against = (await resolveCommit(ctx, ws.mirrorPath, target)) ?? (await resolveCommit(ctx, ws.mirrorPath, `refs/remotes/origin/${ws.baseBranch}`));
+  if (!against) throw new BranchNotFoundError(`base branch "${ws.baseBranch}" could not be fetched from ${await mirrorRemoteUrl(ctx, ws.mirrorPath)}`);
   const { stdout, exitCode } = await ctx.git(
     [
       '-C', ws.mirrorPath,
       'merge-tree', '-z', '--write-tree', '--name-only', '--no-messages',
-      '--', `refs/remotes/origin/${ws.baseBranch}`, `refs/heads/${ws.branch}`,
+      '--', against, `refs/heads/${ws.branch}`,
     ],
     { ...options, okExitCodes: [0, 1] },
   );

@@ -55,7 +55,8 @@ export async function pushRefspec(ctx: GitContext, mirrorPath: string, refspec: 
   );
 }
 
-async function remoteSha(ctx: GitContext, mirrorPath: string, ref: string, options: OperationOptions): Promise<string | undefined> {
+/** The commit `ref` names on the remote now (ls-remote: nothing written here), or undefined when it does not exist. */
+export async function remoteSha(ctx: GitContext, mirrorPath: string, ref: string, options: OperationOptions): Promise<string | undefined> {
   const url = await mirrorRemoteUrl(ctx, mirrorPath);
   const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
   const { stdout } = await onRemote(url, () => ctx.git(['-C', mirrorPath, ...net.args, 'ls-remote', '--', 'origin', ref], { ...options, env: net.env }));

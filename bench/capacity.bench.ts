@@ -140,7 +140,9 @@ async function main(): Promise<void> {
     const runRows: RunRow[] = [];
     for (const level of RUN_LEVELS) {
       progress(`runs: ${level.runs} runs at ${level.agents} concurrent agents (service, then floor)`);
+      const cpuBefore = cpuSeconds(serviceWorker.pid!);
       const service = await closedLoop(level.runs, level.agents, serviceRun);
+      service.workerCpuSecondsPerRun = (cpuSeconds(serviceWorker.pid!) - cpuBefore) / level.runs;
       const floor = await closedLoop(level.runs, level.agents, floorRun);
       const breakdown = await activityBreakdown(client, service.agentIds);
       runRows.push({ ...level, service, floor, breakdown });
@@ -278,6 +280,8 @@ interface LoopResult {
   turnP50Ms: number;
   tailP50Ms: number;
   agentIds: string[];
+  /** CPU the service's worker process and the commands it waited for (git, sandboxes, gates) spent per run. */
+  workerCpuSecondsPerRun?: number;
 }
 
 interface RunRow {
@@ -471,6 +475,16 @@ function rssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** User + system CPU seconds of a process and of the children it has waited for (/proc/<pid>/stat). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the command name.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
 function loadavg(): string {
   return os
     .loadavg()
@@ -604,6 +618,10 @@ function printTable(r: Report): void {
     rows.push([`runs/min, ${row.agents} agents (${row.runs} runs)`, sv.runsPerMin.toFixed(1), fl.runsPerMin.toFixed(1), `${x(sv.runsPerMin, fl.runsPerMin)}${row.agents === RUN_LEVELS[1]!.agents ? ' (>= 100/min)' : ''}`]);
     rows.push([`per turn p50, ${row.agents} agents`, s(sv.turnP50Ms), s(fl.turnP50Ms), `${x(sv.turnP50Ms, fl.turnP50Ms)}${row.agents === RUN_LEVELS[1]!.agents ? ' (<= 1.2x)' : ''}`]);
     rows.push([`tail p50 (last answer -> completed), ${row.agents} agents`, s(sv.tailP50Ms), s(fl.tailP50Ms), row.agents === RUN_LEVELS[1]!.agents ? '(<= 3 s)' : '']);
+    if (sv.workerCpuSecondsPerRun !== undefined) {
+      const ceiling = (60 * os.cpus().length) / sv.workerCpuSecondsPerRun;
+      rows.push([`worker CPU per run (node, git, sandboxes), ${row.agents} agents`, `${sv.workerCpuSecondsPerRun.toFixed(2)} s`, '-', `${os.cpus().length} cores: <= ${ceiling.toFixed(0)} runs/min`]);
+    }
   }
   const k = r.kill;
   rows.push([`kill, live agent, ${SINGLE_KILLS} kills (p50 / p99)`, `${s(k.single.p50)} / ${s(k.single.p99)}${k.singleForced ? ` (${k.singleForced} forced)` : ''}`, `${s(k.floorSingle.p50)} / ${s(k.floorSingle.p99)}`, '(p99 <= 1 s)']);

@@ -18,7 +18,8 @@
  *  - 500 agents waiting on the model: how many reach `running` (Valkey), the worker's peak RSS.
  *    Floor: 500 `floorWait` runs, the floor worker's RSS.
  * Prints the machine's load before and after, then the table; progress goes to stderr.
- * BENCH_SCALE=0.2 shrinks every count (a quick look; not the issue's figures).
+ * BENCH_SCALE=0.2 shrinks every count (a quick look; not the issue's figures). BENCH_PARTS=runs (or
+ * spawn,runs,kills,waiting: any of them) measures only those parts; the table leaves the others out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -58,6 +59,7 @@ const WAITING = scaled(500, 10);
 const API_KEY = `bench-${randomUUID()}`;
 const GATES_JSON = JSON.stringify({ gates: { tests: { command: 'test -e notes.txt' } } });
 const HANG = { text: 'never sent', delayMs: 3_600_000 };
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'spawn,runs,kills,waiting').split(',').map((p) => p.trim()));
 
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -129,16 +131,20 @@ async function main(): Promise<void> {
     await floorRun();
 
     // 1. Spawn.
-    progress(`spawn: ${SPAWNS} spawns from ${SPAWN_CLIENTS} concurrent clients, API vs bare workflow.start`);
-    const spawnApi = await startApi({ ...serviceEnv, TEMPORAL_TASK_QUEUE: queues.spawnService }, {}, apis);
-    const apiSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => spawnAgent(spawnApi, [HANG]));
-    const bareSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => client.workflow.start('floorWait', { taskQueue: queues.spawnFloor, workflowId: `floor-${randomUUID()}` }));
-    await terminateAll(client, [queues.spawnService, queues.spawnFloor]);
-    progress(`spawn: api ${JSON.stringify(apiSpawn)} bare ${JSON.stringify(bareSpawn)}`);
+    let spawnFigures: Report['spawn'];
+    if (PARTS.has('spawn')) {
+      progress(`spawn: ${SPAWNS} spawns from ${SPAWN_CLIENTS} concurrent clients, API vs bare workflow.start`);
+      const spawnApi = await startApi({ ...serviceEnv, TEMPORAL_TASK_QUEUE: queues.spawnService }, {}, apis);
+      const apiSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => spawnAgent(spawnApi, [HANG]));
+      const bareSpawn = await timedPool(SPAWNS, SPAWN_CLIENTS, () => client.workflow.start('floorWait', { taskQueue: queues.spawnFloor, workflowId: `floor-${randomUUID()}` }));
+      await terminateAll(client, [queues.spawnService, queues.spawnFloor]);
+      progress(`spawn: api ${JSON.stringify(apiSpawn)} bare ${JSON.stringify(bareSpawn)}`);
+      spawnFigures = { api: apiSpawn, bare: bareSpawn };
+    }
 
     // 2. Runs.
     const runRows: RunRow[] = [];
-    for (const level of RUN_LEVELS) {
+    for (const level of PARTS.has('runs') ? RUN_LEVELS : []) {
       progress(`runs: ${level.runs} runs at ${level.agents} concurrent agents (service, then floor)`);
       const cpuBefore = cpuSeconds(serviceWorker.pid!);
       const service = await closedLoop(level.runs, level.agents, serviceRun);
@@ -151,21 +157,23 @@ async function main(): Promise<void> {
     }
 
     // 3. Kills.
-    progress(`kill: ${SINGLE_KILLS} single kills of live agents, then kill-all of ${KILL_ALL}`);
-    const live = async (n: number): Promise<string[]> => {
-      const spawned = await pool(n, 20, () => spawnAgent(api, [HANG]));
-      await waitFor(async () => spawned.every((s) => fake.requestsFor(s.taskId).length > 0), 600_000, `${n} agents to wait on the model`);
-      return spawned.map((s) => s.agentId);
-    };
-    const singleMs: number[] = [];
-    let singleForced = 0;
-    for (let i = 0; i < SINGLE_KILLS; i++) {
-      const [agentId] = await live(1);
-      const t0 = performance.now();
-      const res = await api.post(`/agents/${agentId}/kill`, { reason: 'bench' });
-      singleMs.push(performance.now() - t0);
-      if (res.status !== 'killed') throw new Error(`kill of ${agentId} answered ${String(res.status)}`);
-      if (res.forced) singleForced++;
+    let killFigures: Report['kill'];
+    if (PARTS.has('kills')) {
+      progress(`kill: ${SINGLE_KILLS} single kills of live agents, then kill-all of ${KILL_ALL}`);
+      const live = async (n: number): Promise<string[]> => {
+        const spawned = await pool(n, 20, () => spawnAgent(api, [HANG]));
+        await waitFor(async () => spawned.every((s) => fake.requestsFor(s.taskId).length > 0), 600_000, `${n} agents to wait on the model`);
+        return spawned.map((s) => s.agentId);
+      };
+      const singleMs: number[] = [];
+      let singleForced = 0;
+      for (let i = 0; i < SINGLE_KILLS; i++) {
+        const [agentId] = await live(1);
+        const t0 = performance.now();
+        const res = await api.post(`/agents/${agentId}/kill`, { reason: 'bench' });
+        singleMs.push(performance.now() - t0);
+        if (res.status !== 'killed') throw new Error(`kill of ${agentId} answered ${String(res.status)}`);
+        if (res.forced) singleForced++;
     }
     await live(KILL_ALL);
     await waitUntilVisible(client, queues.service, KILL_ALL);
@@ -195,23 +203,36 @@ async function main(): Promise<void> {
     const forced = await noWorkerApi.post(`/agents/${orphan.agentId}/kill`, { reason: 'bench' });
     const forcedMs = performance.now() - t0;
     if (!forced.forced) throw new Error('the kill with no worker was not forced');
+    killFigures = {
+      single: stats(singleMs),
+      singleForced,
+      floorSingle: stats(floorSingleMs),
+      killAllMs,
+      killAllCounts: `${String(killAll.killed)}/${String(killAll.total)} killed, ${String(killAll.forced)} forced`,
+      floorKillAllMs,
+      forcedMs,
+      ackTimeoutSeconds: loadConfig(serviceEnv).KILL_ACK_TIMEOUT_SECONDS,
+    };
+    }
 
     // 4. Waiting agents.
-    await sleep(3000); // let killed runs finish their cleanup
-    const idleRss = rssMb(serviceWorker.pid!);
-    progress(`waiting: ${WAITING} agents waiting on the model (worker idle RSS ${idleRss} MB)`);
-    const waitingStarted = performance.now();
-    const waitingAgents = await pool(WAITING, 25, () => spawnAgent(api, [HANG]));
-    let peakRss = idleRss;
-    const runningCount = async () => countRunning(redis, waitingAgents.map((a) => a.agentId));
-    let running = 0;
-    const deadline = Date.now() + 30 * 60_000;
-    while (Date.now() < deadline) {
-      peakRss = Math.max(peakRss, rssMb(serviceWorker.pid!));
-      running = await runningCount();
-      const waitingOnModel = waitingAgents.filter((a) => fake.requestsFor(a.taskId).length > 0).length;
-      if (running === WAITING && waitingOnModel === WAITING) break;
-      await sleep(1000);
+    let waitingFigures: Report['waiting'];
+    if (PARTS.has('waiting')) {
+      await sleep(3000); // let killed runs finish their cleanup
+      const idleRss = rssMb(serviceWorker.pid!);
+      progress(`waiting: ${WAITING} agents waiting on the model (worker idle RSS ${idleRss} MB)`);
+      const waitingStarted = performance.now();
+      const waitingAgents = await pool(WAITING, 25, () => spawnAgent(api, [HANG]));
+      let peakRss = idleRss;
+      const runningCount = async () => countRunning(redis, waitingAgents.map((a) => a.agentId));
+      let running = 0;
+      const deadline = Date.now() + 30 * 60_000;
+      while (Date.now() < deadline) {
+        peakRss = Math.max(peakRss, rssMb(serviceWorker.pid!));
+        running = await runningCount();
+        const waitingOnModel = waitingAgents.filter((a) => fake.requestsFor(a.taskId).length > 0).length;
+        if (running === WAITING && waitingOnModel === WAITING) break;
+        await sleep(1000);
     }
     const allRunningMs = performance.now() - waitingStarted;
     for (let i = 0; i < 5; i++) {
@@ -229,25 +250,11 @@ async function main(): Promise<void> {
       await sleep(1000);
     }
     void floorWaiting;
+    waitingFigures = { running, idleRss, peakRss, allRunningMs, floorIdleRss, floorPeakRss };
+    }
 
     const loadAfter = loadavg();
-    printTable({
-      loadBefore,
-      loadAfter,
-      spawn: { api: apiSpawn, bare: bareSpawn },
-      runRows,
-      kill: {
-        single: stats(singleMs),
-        singleForced,
-        floorSingle: stats(floorSingleMs),
-        killAllMs,
-        killAllCounts: `${String(killAll.killed)}/${String(killAll.total)} killed, ${String(killAll.forced)} forced`,
-        floorKillAllMs,
-        forcedMs,
-        ackTimeoutSeconds: loadConfig(serviceEnv).KILL_ACK_TIMEOUT_SECONDS,
-      },
-      waiting: { running, idleRss, peakRss, allRunningMs, floorIdleRss, floorPeakRss },
-    });
+    printTable({ loadBefore, loadAfter, spawn: spawnFigures, runRows, kill: killFigures, waiting: waitingFigures });
   } finally {
     progress('cleaning up');
     await terminateAll(client, Object.values(queues)).catch((err: unknown) => progress(`terminate failed: ${String(err)}`));
@@ -591,9 +598,9 @@ async function startApi(env: Record<string, string>, tuning: Record<string, numb
 interface Report {
   loadBefore: string;
   loadAfter: string;
-  spawn: { api: { totalMs: number; p50Ms: number }; bare: { totalMs: number; p50Ms: number } };
+  spawn?: { api: { totalMs: number; p50Ms: number }; bare: { totalMs: number; p50Ms: number } };
   runRows: RunRow[];
-  kill: {
+  kill?: {
     single: { p50: number; p99: number; max: number };
     singleForced: number;
     floorSingle: { p50: number; p99: number; max: number };
@@ -603,7 +610,7 @@ interface Report {
     forcedMs: number;
     ackTimeoutSeconds: number;
   };
-  waiting: { running: number; idleRss: number; peakRss: number; allRunningMs: number; floorIdleRss: number; floorPeakRss: number };
+  waiting?: { running: number; idleRss: number; peakRss: number; allRunningMs: number; floorIdleRss: number; floorPeakRss: number };
 }
 
 function printTable(r: Report): void {
@@ -611,8 +618,10 @@ function printTable(r: Report): void {
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   const rows: [string, string, string, string][] = [
     ['figure', 'service', 'floor (bare Temporal)', 'ratio / target'],
-    [`spawn, ${SPAWNS} from ${SPAWN_CLIENTS} clients (total; p50)`, `${s(r.spawn.api.totalMs)}; ${s(r.spawn.api.p50Ms)}`, `${s(r.spawn.bare.totalMs)}; ${s(r.spawn.bare.p50Ms)}`, x(r.spawn.api.totalMs, r.spawn.bare.totalMs)],
   ];
+  if (r.spawn) {
+    rows.push([`spawn, ${SPAWNS} from ${SPAWN_CLIENTS} clients (total; p50)`, `${s(r.spawn.api.totalMs)}; ${s(r.spawn.api.p50Ms)}`, `${s(r.spawn.bare.totalMs)}; ${s(r.spawn.bare.p50Ms)}`, x(r.spawn.api.totalMs, r.spawn.bare.totalMs)]);
+  }
   for (const row of r.runRows) {
     const { service: sv, floor: fl } = row;
     rows.push([`runs/min, ${row.agents} agents (${row.runs} runs)`, sv.runsPerMin.toFixed(1), fl.runsPerMin.toFixed(1), `${x(sv.runsPerMin, fl.runsPerMin)}${row.agents === RUN_LEVELS[1]!.agents ? ' (>= 100/min)' : ''}`]);
@@ -624,12 +633,16 @@ function printTable(r: Report): void {
     }
   }
   const k = r.kill;
-  rows.push([`kill, live agent, ${SINGLE_KILLS} kills (p50 / p99)`, `${s(k.single.p50)} / ${s(k.single.p99)}${k.singleForced ? ` (${k.singleForced} forced)` : ''}`, `${s(k.floorSingle.p50)} / ${s(k.floorSingle.p99)}`, '(p99 <= 1 s)']);
-  rows.push([`kill-all of ${KILL_ALL} live agents`, `${s(k.killAllMs)} (${k.killAllCounts})`, s(k.floorKillAllMs), '(<= 5 s)']);
-  rows.push(['kill with no worker (forced)', s(k.forcedMs), '-', `ack timeout ${k.ackTimeoutSeconds} s`]);
+  if (k) {
+    rows.push([`kill, live agent, ${SINGLE_KILLS} kills (p50 / p99)`, `${s(k.single.p50)} / ${s(k.single.p99)}${k.singleForced ? ` (${k.singleForced} forced)` : ''}`, `${s(k.floorSingle.p50)} / ${s(k.floorSingle.p99)}`, '(p99 <= 1 s)']);
+    rows.push([`kill-all of ${KILL_ALL} live agents`, `${s(k.killAllMs)} (${k.killAllCounts})`, s(k.floorKillAllMs), '(<= 5 s)']);
+    rows.push(['kill with no worker (forced)', s(k.forcedMs), '-', `ack timeout ${k.ackTimeoutSeconds} s`]);
+  }
   const w = r.waiting;
-  rows.push([`${WAITING} agents waiting on the model: running`, `${w.running}/${WAITING} (all in ${s(w.allRunningMs)})`, '-', `(all ${WAITING})`]);
-  rows.push([`worker RSS idle -> with ${WAITING} waiting`, `${w.idleRss} -> ${w.peakRss} MB`, `${w.floorIdleRss} -> ${w.floorPeakRss} MB`, '(<= 600 MB)']);
+  if (w) {
+    rows.push([`${WAITING} agents waiting on the model: running`, `${w.running}/${WAITING} (all in ${s(w.allRunningMs)})`, '-', `(all ${WAITING})`]);
+    rows.push([`worker RSS idle -> with ${WAITING} waiting`, `${w.idleRss} -> ${w.peakRss} MB`, `${w.floorIdleRss} -> ${w.floorPeakRss} MB`, '(<= 600 MB)']);
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(`load average (1/5/15 min) before: ${r.loadBefore}; after: ${r.loadAfter}; ${os.cpus().length} cpus; node ${process.version}; scale ${SCALE}`);

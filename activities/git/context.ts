@@ -39,6 +39,8 @@ export interface GitContext {
   log: GitLog;
   /** Per mirror, when the last fetch by this process that succeeded had started (epoch ms). */
   fetchStartedAt: Map<string, number>;
+  /** Per mirror, when this process last swept its shared areas for stale git locks (epoch ms). */
+  lockSweptAt: Map<string, number>;
 }
 
 /** Environment that makes git record `deps.author` as author and committer. */

@@ -95,6 +95,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     }),
     log: deps.log ?? (() => undefined),
     fetchStartedAt: new Map(),
+    lockSweptAt: new Map(),
   };
   return {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),

@@ -30,6 +30,8 @@ export interface PrepareRequest {
 }
 
 const COMMIT_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** How often a prepare sweeps the mirror's shared areas for stale git locks. */
+const LOCK_SWEEP_INTERVAL_MS = 60_000;
 
 export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, options: OperationOptions = {}): Promise<WorkspaceInfo> {
   // Everything from the request is checked before a directory is made or a process started.
@@ -53,8 +55,12 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
     mirrorPath,
     async () => {
       if (await exists(mirrorPath)) {
-        const removed = await removeStaleGitLocks(mirrorPath, { worktreeName: req.agentId });
+        // The sweep walks every ref directory (one per agent): once a minute per mirror is enough
+        // for locks a crashed git left, and keeps it out of every spawn's time under this lock.
+        const sharedAreas = Date.now() - (ctx.lockSweptAt.get(mirrorPath) ?? 0) >= LOCK_SWEEP_INTERVAL_MS;
+        const removed = await removeStaleGitLocks(mirrorPath, { worktreeName: req.agentId, sharedAreas });
         if (removed.length) ctx.log('git: removed stale git locks', { mirrorPath, removed });
+        if (sharedAreas) ctx.lockSweptAt.set(mirrorPath, Date.now());
       }
       // Agents spawned together queue on this lock: a fetch that started after this request
       // arrived has brought everything this agent could ask for, so it is not repeated.

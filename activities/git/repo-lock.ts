@@ -89,17 +89,19 @@ function untilAborted(wait: Promise<void>, signal: AbortSignal | undefined): Pro
 export const STALE_GIT_LOCK_MS = 10_000;
 
 /**
- * Removes `*.lock` files a crashed git left in the mirror's shared areas (top level, refs/)
- * and, when named, in one worktree's admin directory. Call only while holding withRepoLock.
+ * Removes `*.lock` files a crashed git left in the mirror's shared areas (top level, refs/;
+ * unless `sharedAreas` is false) and, when named, in one worktree's admin directory. Call only
+ * while holding withRepoLock.
  */
 export async function removeStaleGitLocks(
   mirrorPath: string,
-  options: { worktreeName?: string; olderThanMs?: number; now?: number } = {},
+  options: { worktreeName?: string; olderThanMs?: number; now?: number; sharedAreas?: boolean } = {},
 ): Promise<string[]> {
   const cutoff = (options.now ?? Date.now()) - (options.olderThanMs ?? STALE_GIT_LOCK_MS);
+  const shared = options.sharedAreas ?? true;
   const candidates = [
-    ...(await lockFilesIn(mirrorPath, false)),
-    ...(await lockFilesIn(path.join(mirrorPath, 'refs'), true)),
+    ...(shared ? await lockFilesIn(mirrorPath, false) : []),
+    ...(shared ? await lockFilesIn(path.join(mirrorPath, 'refs'), true) : []),
     ...(options.worktreeName ? await lockFilesIn(path.join(mirrorPath, 'worktrees', options.worktreeName), false) : []),
   ];
   const removed: string[] = [];

@@ -42,8 +42,17 @@ export async function allWorktreeEntries(layout: WorkspaceLayout): Promise<Workt
   return (await Promise.all(mirrors.map((m) => worktreeEntries(path.join(layout.mirrorsDir, m))))).flat();
 }
 
+/**
+ * The admin directory registered for `worktreePath`. Git names it after the worktree's directory
+ * (`worktrees/<agentId>`), so that one is read first: every host activity asks, and reading all
+ * entries costs one file per live worktree of the mirror (hundreds on a busy host). Another
+ * name (git added a suffix because the name was taken) is found by the full scan.
+ */
 export async function findAdminDir(mirrorPath: string, worktreePath: string): Promise<string | undefined> {
   const target = path.resolve(worktreePath);
+  const likely = path.join(mirrorPath, 'worktrees', path.basename(target));
+  const gitdir = await readFile(path.join(likely, 'gitdir'), 'utf8').catch(() => undefined);
+  if (gitdir !== undefined && path.dirname(path.resolve(gitdir.trim())) === target) return likely;
   return (await worktreeEntries(mirrorPath)).find((e) => e.worktreePath === target)?.adminDir;
 }
 

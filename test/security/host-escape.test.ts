@@ -87,6 +87,24 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expectNoWorkerSecret(await runTrail(a, taskId, handle));
   });
 
+  it('thirty nested repositories, the last with a FIFO for its HEAD: the checkpoint leaves every one out and blocks on none; staging names them', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-many-nested-${mode}`;
+    a.h.fakeModel.script(taskId, [
+      { tools: [bash('for i in $(seq -w 0 29); do mkdir -p "v/r$i/.git/refs"; done && mkfifo v/r29/.git/HEAD && echo work > work.txt')] },
+      { text: 'Done.' },
+      { tools: [bash('rm -rf v')] },
+      { text: 'Removed the nested repositories.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 2 });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const told = JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1));
+    expect(told).toContain('nested git repositories are not allowed in the worktree');
+    expect(told).toContain('and 10 more');
+    expect(showFile(remote.dir, final.result!.branch!, 'work.txt')).toBe('work');
+  });
+
   it('the editor follows no link: a dangling one, one into /proc, one flipped while it reads', async () => {
     const m = a.markerDir;
     const remote = createRemoteRepo(shellGateRepo());

@@ -23,6 +23,7 @@ import { createWorkspaceCheckpoints } from '../activities/checkpoints';
 import { createGitWorkspaces } from '../activities/git';
 import { CheckpointStore } from '../state/checkpoint-store';
 import { keys } from '../state/keys';
+import { toolBatch } from '../workflows/activity-options';
 import { activityRecords } from '../test/support/activity-history';
 import { createRemoteRepo } from '../test/support/git-fixtures';
 import { eventually, startHarness } from '../test/support/harness';
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
     `${JSON.stringify({
       failover: {
         hostFailoverSeconds: FAILOVER_SECONDS,
-        toolBatchHeartbeatTimeoutSeconds: 10,
+        toolBatchHeartbeat: toolBatch.heartbeatTimeout,
         deathToNextToolCallMs: stats(moved.deathToNextToolMs),
         detectionMs: stats(moved.detectionMs),
         rebuildAndRestartMs: stats(moved.moveMs),

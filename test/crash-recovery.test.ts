@@ -3,67 +3,64 @@
  * up from its history and finishes it, and no model turn that had already been answered is asked
  * again. The killed worker is a real `tsx worker/main.ts` process in its own process group.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { workflowClosedCheck } from '../worker/closed-check';
 import type { agentRun } from '../workflows';
 import { createRemoteRepo, git, nodeProjectFiles, showFile } from './support/git-fixtures';
-import { eventually, startHarness, workflowBundle, type Harness } from './support/harness';
+import { eventually, startHarness, type Harness } from './support/harness';
 import type { RecordedRequest } from './support/fake-model';
+import { WorkerProcess, workflowBundleFile } from './support/worker-process';
 
-const ROOT = path.resolve(__dirname, '..');
-/** The child worker bundles the workflows with webpack at start: 10-20 s on a 2-core machine. */
+/** Generous for a loaded 2-core machine: the child loads a prebuilt bundle, but tsx still compiles the worker. */
+const WORKER_START_MS = 90_000;
 const WORKER_PICKUP_MS = 90_000;
-const CRASH_TEST_TIMEOUT_MS = 240_000;
+const CRASH_TEST_TIMEOUT_MS = 300_000;
 
 describe('a worker killed mid-run', () => {
   let h: Harness;
-  let child: ChildProcess | undefined;
-  let childOutput = '';
+  let child: WorkerProcess | undefined;
+  let bundleDir: string;
 
   beforeAll(async () => {
     h = await startHarness({}, { worker: false });
-    await workflowBundle(); // bundled once up front, so the restart after a crash is quick
+    bundleDir = mkdtempSync(path.join(os.tmpdir(), 'crash-bundle-'));
   });
   afterEach(async () => {
-    await killWorkerProcess();
+    await child?.kill();
+    child = undefined;
     await h.stopWorker();
   });
   afterAll(async () => {
     await h?.close();
+    rmSync(bundleDir, { recursive: true, force: true });
   });
 
-  /** `tsx worker/main.ts` in its own process group, configured like the harness's in-process worker. */
-  const startWorkerProcess = () => {
-    childOutput = '';
-    child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['worker/main.ts'], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...h.env, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT, LOG_LEVEL: 'warn' },
-    });
-    child.stdout?.on('data', (c: Buffer) => (childOutput += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (childOutput += c.toString()));
-    return child;
+  /**
+   * `tsx worker/main.ts` in its own process group, as the same host as the harness's in-process
+   * worker (same WORKSPACE_ROOT and host id), so the restarted worker picks up the host's queue.
+   * It loads the workflows prebuilt (no webpack run at start) and is waited for until it polls.
+   */
+  const startWorkerProcess = async () => {
+    const bundle = await workflowBundleFile(bundleDir);
+    child = new WorkerProcess(h.host.id, h.workspaceRoot, { ...h.env, LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: bundle });
+    child.start();
+    await child.started(WORKER_START_MS);
   };
 
-  /** SIGKILL to the worker's whole process group (tsx and the node process it starts); waits for the exit. */
+  /** SIGKILL to the worker's whole process group; waits for the exit. */
   const killWorkerProcess = async () => {
-    const c = child;
+    await child?.kill();
     child = undefined;
-    if (!c?.pid || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    process.kill(-c.pid, 'SIGKILL');
-    await exited;
   };
 
   /** Waits for `what` while failing fast, with the worker's output, if the worker process dies first. */
   const waitWhileWorkerRuns = (fn: () => Promise<boolean>, what: string) =>
     eventually(
       async () => {
-        if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`the worker process exited before ${what}:\n${childOutput}`);
+        if (child && !child.running) throw new Error(`the worker process exited before ${what}:\n${child.output}`);
         return fn();
       },
       WORKER_PICKUP_MS,
@@ -85,7 +82,7 @@ describe('a worker killed mid-run', () => {
       const remote = createRemoteRepo(nodeProjectFiles());
       const taskId = 'T-crash-tool';
       h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo start > started.txt; sleep 6; echo done > slept.txt' } }] }, { text: 'Done.' }]);
-      startWorkerProcess();
+      await startWorkerProcess();
       const handle: WorkflowHandle<typeof agentRun> = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
       const agentId = agentIdOf(handle);
 
@@ -120,7 +117,7 @@ describe('a worker killed mid-run', () => {
       const firstTurn = { tools: [{ name: 'bash' as const, input: { command: 'echo one > one.txt' } }] };
       // The fake model counts the abandoned request as served, so the retried turn 1 gets the second reply.
       h.fakeModel.script(taskId, [{ ...firstTurn, delayMs: 8000 }, firstTurn, { text: 'Done.' }]);
-      startWorkerProcess();
+      await startWorkerProcess();
       const handle: WorkflowHandle<typeof agentRun> = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
 
       await waitWhileWorkerRuns(async () => h.fakeModel.requestsFor(taskId).length === 1, 'the first model call');
@@ -149,7 +146,7 @@ describe('a worker killed mid-run', () => {
       const remote = createRemoteRepo(nodeProjectFiles());
       const taskId = 'T-crash-reap';
       h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo wip > wip.txt; sleep 3' } }] }]);
-      startWorkerProcess();
+      await startWorkerProcess();
       const handle = await h.spawn({ taskId, repository: remote.url });
       const agentId = agentIdOf(handle);
       await waitWhileWorkerRuns(async () => existsSync(path.join(worktreeOf(agentId), 'wip.txt')), 'the tool run to start');

@@ -18,6 +18,12 @@ export default tseslint.config(
     },
   },
   {
+    // Plain scripts node runs without tsx (activities/host/spawn-helper.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Workflow code is replayed: no Node built-ins, no I/O, no console.
     files: ['workflows/**/*.ts', 'domain/**/*.ts'],
     rules: {

@@ -23,7 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -148,7 +148,8 @@ async function main(): Promise<void> {
       progress(`runs: ${level.runs} runs at ${level.agents} concurrent agents (service, then floor)`);
       const cpuBefore = cpuSeconds(serviceWorker.pid!);
       const service = await closedLoop(level.runs, level.agents, serviceRun);
-      service.workerCpuSecondsPerRun = (cpuSeconds(serviceWorker.pid!) - cpuBefore) / level.runs;
+      const cpuAfter = cpuSeconds(serviceWorker.pid!);
+      service.workerCpu = { node: (cpuAfter.own - cpuBefore.own) / level.runs, processes: (cpuAfter.children - cpuBefore.children) / level.runs };
       const floor = await closedLoop(level.runs, level.agents, floorRun);
       const breakdown = await activityBreakdown(client, service.agentIds);
       runRows.push({ ...level, service, floor, breakdown });
@@ -288,7 +289,8 @@ interface LoopResult {
   tailP50Ms: number;
   agentIds: string[];
   /** CPU the service's worker process and the commands it waited for (git, sandboxes, gates) spent per run. */
-  workerCpuSecondsPerRun?: number;
+  /** CPU seconds per run of the worker's node process and of the processes it ran (git, sandboxes, gates). */
+  workerCpu?: { node: number; processes: number };
 }
 
 interface RunRow {
@@ -482,13 +484,27 @@ function rssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-/** User + system CPU seconds of a process and of the children it has waited for (/proc/<pid>/stat). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the command name.
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-  return ticks / CLOCK_TICKS_PER_SECOND;
+/**
+ * CPU seconds (user + system, /proc/<pid>/stat) of a worker's node process (`own`) and of every
+ * other process it ran (`children`): its live children (the spawn helper) with what they waited
+ * for, and the children it waited for itself.
+ */
+function cpuSeconds(pid: number): { own: number; children: number } {
+  const stat = (p: number) => {
+    const line = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the command name.
+    const ticks = (a: number, b: number) => (Number(fields[a]) + Number(fields[b])) / CLOCK_TICKS_PER_SECOND;
+    return { own: ticks(11, 12), waited: ticks(13, 14) };
+  };
+  const liveChildren = (p: number) =>
+    readdirSync(`/proc/${p}/task`).flatMap((tid) => readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  const tree = (p: number): number => {
+    const s = stat(p);
+    return s.own + s.waited + liveChildren(p).reduce((sum, c) => sum + tree(c), 0);
+  };
+  const self = stat(pid);
+  return { own: self.own, children: self.waited + liveChildren(pid).reduce((sum, c) => sum + tree(c), 0) };
 }
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -627,9 +643,15 @@ function printTable(r: Report): void {
     rows.push([`runs/min, ${row.agents} agents (${row.runs} runs)`, sv.runsPerMin.toFixed(1), fl.runsPerMin.toFixed(1), `${x(sv.runsPerMin, fl.runsPerMin)}${row.agents === RUN_LEVELS[1]!.agents ? ' (>= 100/min)' : ''}`]);
     rows.push([`per turn p50, ${row.agents} agents`, s(sv.turnP50Ms), s(fl.turnP50Ms), `${x(sv.turnP50Ms, fl.turnP50Ms)}${row.agents === RUN_LEVELS[1]!.agents ? ' (<= 1.2x)' : ''}`]);
     rows.push([`tail p50 (last answer -> completed), ${row.agents} agents`, s(sv.tailP50Ms), s(fl.tailP50Ms), row.agents === RUN_LEVELS[1]!.agents ? '(<= 3 s)' : '']);
-    if (sv.workerCpuSecondsPerRun !== undefined) {
-      const ceiling = (60 * os.cpus().length) / sv.workerCpuSecondsPerRun;
-      rows.push([`worker CPU per run (node, git, sandboxes), ${row.agents} agents`, `${sv.workerCpuSecondsPerRun.toFixed(2)} s`, '-', `${os.cpus().length} cores: <= ${ceiling.toFixed(0)} runs/min`]);
+    if (sv.workerCpu !== undefined) {
+      const total = sv.workerCpu.node + sv.workerCpu.processes;
+      const ceiling = (60 * os.cpus().length) / total;
+      rows.push([
+        `worker CPU per run (node + spawn helper, git, sandboxes), ${row.agents} agents`,
+        `${total.toFixed(2)} s (${sv.workerCpu.node.toFixed(2)} + ${sv.workerCpu.processes.toFixed(2)})`,
+        '-',
+        `${os.cpus().length} cores: <= ${ceiling.toFixed(0)} runs/min`,
+      ]);
     }
   }
   const k = r.kill;

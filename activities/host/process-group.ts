@@ -3,8 +3,12 @@
  * abort (an activity's cancellation), or when the caller asks. Git and the agent's local
  * commands both run through here, so a stop always reaches every descendant (remote helpers,
  * ssh, a test runner's workers) and a worker never leaves a process behind.
+ *
+ * The fork itself is done by a launcher (launch.ts): by default the worker's small spawn helper
+ * (spawn-helper-client.ts), so a big worker does not pay a page-table copy per git call.
  */
-import { spawn } from 'node:child_process';
+import type { Launcher } from './launch';
+import { sharedSpawnHelper } from './spawn-helper-client';
 
 const KILL_GRACE_MS = 2000;
 const PROGRESS_INTERVAL_MS = 1000;
@@ -28,6 +32,8 @@ export interface ProcessGroupOptions {
   onSpawn?: (pid: number) => void;
   /** SIGKILL the group once the leader exits, so nothing it started in the background lingers. */
   killGroupOnExit?: boolean;
+  /** Who forks the process; defaults to the shared spawn helper. */
+  launcher?: Launcher;
 }
 
 export interface ProcessGroupResult {
@@ -38,46 +44,56 @@ export interface ProcessGroupResult {
 
 /** Runs `file args` (never through a shell unless `file` is one); rejects only when it cannot start. */
 export function runProcessGroup(file: string, args: readonly string[], options: ProcessGroupOptions): Promise<ProcessGroupResult> {
+  const launch = options.launcher ?? sharedSpawnHelper().launch;
   return new Promise<ProcessGroupResult>((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true, // its own process group, so a stop reaches every descendant
-      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    if (child.pid) options.onSpawn?.(child.pid);
+    let pid: number | undefined;
     let stopReason: StopReason | undefined;
+    let settled = false;
     const stop = (reason: StopReason) => {
-      stopReason ??= reason;
-      signalGroup(child.pid, 'SIGTERM');
-      setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+      if (stopReason) return;
+      stopReason = reason;
+      // Before the launcher reported the pid, `spawned` sends the signal.
+      signalGroup(pid, 'SIGTERM');
+      setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
     };
     const onAbort = () => stop('aborted');
-    if (options.signal?.aborted) onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
     const progress = options.onProgress ? setInterval(options.onProgress, PROGRESS_INTERVAL_MS) : undefined;
-    child.stdout?.on('data', (chunk: Buffer) => options.onOutput?.(chunk, 'stdout', stop));
-    child.stderr?.on('data', (chunk: Buffer) => options.onOutput?.(chunk, 'stderr', stop));
-    if (child.stdin) {
-      child.stdin.on('error', () => undefined); // the process may exit before reading its input
-      child.stdin.end(options.input);
-    }
     const finish = () => {
+      settled = true;
       clearTimeout(timer);
       if (progress) clearInterval(progress);
       options.signal?.removeEventListener('abort', onAbort);
     };
-    child.on('error', (err) => {
-      finish();
-      reject(err);
-    });
-    child.on('close', (code) => {
-      finish();
-      if (options.killGroupOnExit) signalGroup(child.pid, 'SIGKILL');
-      resolve({ exitCode: code, ...(stopReason ? { stopReason } : {}) });
-    });
+    launch(
+      { file, args, cwd: options.cwd, env: options.env, user: options.user, input: options.input },
+      {
+        spawned(p) {
+          pid = p;
+          options.onSpawn?.(p);
+          if (stopReason) signalGroup(p, 'SIGTERM');
+        },
+        output(chunk, stream) {
+          if (!settled) options.onOutput?.(chunk, stream, stop);
+        },
+        closed(code) {
+          if (settled) return;
+          finish();
+          if (options.killGroupOnExit) signalGroup(pid, 'SIGKILL');
+          resolve({ exitCode: code, ...(stopReason ? { stopReason } : {}) });
+        },
+        failed(err) {
+          if (settled) return;
+          finish();
+          // A process whose launcher was lost is stopped: nobody reads its output any more.
+          signalGroup(pid, 'SIGKILL');
+          reject(err);
+        },
+      },
+    );
+    if (settled) return;
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

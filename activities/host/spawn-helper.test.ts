@@ -1,0 +1,102 @@
+/**
+ * The spawn helper is who forks git and the agent's commands: these run real processes through
+ * runProcessGroup with a helper of their own and check what a caller relies on (bytes in and
+ * out, exit codes, stops reaching the whole group, a lost helper failing its processes).
+ */
+import { runProcessGroup } from './process-group';
+import { SpawnHelper } from './spawn-helper-client';
+
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('processes started through the spawn helper', () => {
+  let helper: SpawnHelper;
+  beforeEach(() => {
+    helper = new SpawnHelper();
+  });
+  afterEach(() => helper.stop());
+
+  const run = (script: string, extra: Partial<Parameters<typeof runProcessGroup>[2]> = {}) => {
+    let out = Buffer.alloc(0);
+    let err = '';
+    const result = runProcessGroup('sh', ['-c', script], {
+      env: ENV,
+      timeoutMs: 10_000,
+      launcher: helper.launch,
+      onOutput: (chunk, stream) => {
+        if (stream === 'stdout') out = Buffer.concat([out, chunk]);
+        else err += chunk.toString();
+      },
+      ...extra,
+    });
+    return result.then((r) => ({ ...r, out, err }));
+  };
+
+  it('forks from the helper, not from the worker', async () => {
+    const r = await run('echo $PPID');
+    expect(helper.pid).toBeDefined();
+    expect(Number(r.out.toString().trim())).toBe(helper.pid);
+    expect(helper.pid).not.toBe(process.pid);
+  });
+
+  it('passes stdin, binary stdout, stderr, the working directory and exit codes through unchanged', async () => {
+    const input = Buffer.from([0, 1, 2, 255, 254, 10]);
+    const r = await run('cat; printf "\\000\\377" ; pwd; echo oops >&2; exit 3', { input, cwd: '/tmp' });
+    expect(r.exitCode).toBe(3);
+    expect(r.out).toEqual(Buffer.concat([input, Buffer.from([0, 255]), Buffer.from('/tmp\n')]));
+    expect(r.err).toBe('oops\n');
+    expect(r.stopReason).toBeUndefined();
+  });
+
+  it('gives the child only the environment it is given', async () => {
+    const r = await run('env | sort', { env: { ...ENV, ONLY_THIS: 'yes' } });
+    expect(r.out.toString().split('\n').filter((l) => l && !l.startsWith('PWD=') && !l.startsWith('SHLVL=') && !l.startsWith('_='))).toEqual([`ONLY_THIS=yes`, `PATH=${ENV.PATH}`]);
+  });
+
+  it('stops the whole group on timeout, a background grandchild included', async () => {
+    const r = await run('sleep 30 & echo $!; wait', { timeoutMs: 500 });
+    expect(r.stopReason).toBe('timeout');
+    const grandchild = Number(r.out.toString().trim());
+    await until(() => !alive(grandchild));
+  });
+
+  it('stops a process whose run was aborted before the helper reported its pid', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const r = await run('sleep 30', { signal: abort.signal });
+    expect(r.stopReason).toBe('aborted');
+  });
+
+  it('rejects a program that does not exist, with its errno code', async () => {
+    await expect(runProcessGroup('/nonexistent/program', [], { env: ENV, timeoutMs: 5000, launcher: helper.launch })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('fails and stops what ran when the helper dies, and starts a new helper for the next process', async () => {
+    let pid = 0;
+    const pending = runProcessGroup('sh', ['-c', 'sleep 30'], { env: ENV, timeoutMs: 30_000, launcher: helper.launch, onSpawn: (p) => (pid = p) });
+    await until(() => pid > 0);
+    const first = helper.pid;
+    process.kill(first!, 'SIGKILL');
+    await expect(pending).rejects.toThrow(/spawn helper exited/);
+    await until(() => !alive(pid));
+    const r = await run('echo again');
+    expect(r.out.toString()).toBe('again\n');
+    expect(helper.pid).not.toBe(first);
+  });
+});

@@ -478,10 +478,27 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
   }
 }
 
+/** Resident memory of a process and every process it is running (a worker's spawn helper). */
 function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
+  const kbOf = (p: number): number => {
+    let status = '';
+    try {
+      status = readFileSync(`/proc/${p}/status`, 'utf8');
+    } catch {
+      return 0; // ended while being read
+    }
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) + liveChildren(p).reduce((sum, c) => sum + kbOf(c), 0);
+  };
+  return Math.round(kbOf(pid) / 1024);
+}
+
+/** The children of a process that are running now; none for a process that just ended. */
+function liveChildren(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -497,10 +514,13 @@ function cpuSeconds(pid: number): { own: number; children: number } {
     const ticks = (a: number, b: number) => (Number(fields[a]) + Number(fields[b])) / CLOCK_TICKS_PER_SECOND;
     return { own: ticks(11, 12), waited: ticks(13, 14) };
   };
-  const liveChildren = (p: number) =>
-    readdirSync(`/proc/${p}/task`).flatMap((tid) => readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
   const tree = (p: number): number => {
-    const s = stat(p);
+    let s: { own: number; waited: number };
+    try {
+      s = stat(p);
+    } catch {
+      return 0; // ended while being read (its parent's waited-for share has it)
+    }
     return s.own + s.waited + liveChildren(p).reduce((sum, c) => sum + tree(c), 0);
   };
   const self = stat(pid);
@@ -663,7 +683,7 @@ function printTable(r: Report): void {
   const w = r.waiting;
   if (w) {
     rows.push([`${WAITING} agents waiting on the model: running`, `${w.running}/${WAITING} (all in ${s(w.allRunningMs)})`, '-', `(all ${WAITING})`]);
-    rows.push([`worker RSS idle -> with ${WAITING} waiting`, `${w.idleRss} -> ${w.peakRss} MB`, `${w.floorIdleRss} -> ${w.floorPeakRss} MB`, '(<= 600 MB)']);
+    rows.push([`worker RSS (with its spawn helper) idle -> ${WAITING} waiting`, `${w.idleRss} -> ${w.peakRss} MB`, `${w.floorIdleRss} -> ${w.floorPeakRss} MB`, '(<= 600 MB)']);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

@@ -3,6 +3,7 @@
  * runProcessGroup with a helper of their own and check what a caller relies on (bytes in and
  * out, exit codes, stops reaching the whole group, a lost helper failing its processes).
  */
+import { readFileSync, readlinkSync } from 'node:fs';
 import { runProcessGroup } from './process-group';
 import { SpawnHelper } from './spawn-helper-client';
 
@@ -62,6 +63,18 @@ describe('processes started through the spawn helper', () => {
     expect(r.out).toEqual(Buffer.concat([input, Buffer.from([0, 255]), Buffer.from('/tmp\n')]));
     expect(r.err).toBe('oops\n');
     expect(r.stopReason).toBeUndefined();
+  });
+
+  it("never hands a process the helper's channel: a command cannot ask the helper to start another", async () => {
+    await run('true');
+    const env = readFileSync(`/proc/${helper.pid}/environ`, 'utf8').split('\0');
+    const channelFd = env.find((e) => e.startsWith('NODE_CHANNEL_FD='))?.split('=')[1];
+    expect(channelFd).toBeDefined();
+    const channel = readlinkSync(`/proc/${helper.pid}/fd/${channelFd}`);
+    expect(channel).toMatch(/^socket:/);
+    const r = await run('for f in /proc/self/fd/*; do readlink "$f"; done; env');
+    expect(r.out.toString()).not.toContain(channel);
+    expect(r.out.toString()).not.toContain('NODE_CHANNEL');
   });
 
   it('gives the child only the environment it is given', async () => {

@@ -22,9 +22,26 @@ import {
 
 describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mode) => {
   let a!: AttackHarness;
-    // Whatever the attack, nothing of the agent's may have run on the host, and the worker's log holds no secret.
+  // Whatever the attack, nothing of the agent's may have run on the host, and the worker's log holds no secret.
   useAttackHarness(mode, (started) => (a = started), { WORKSPACE_MAX_MB: '20' });
   const editor = (input: Record<string, unknown>) => ({ name: 'str_replace_based_edit_tool' as const, input });
+
+  /**
+   * The agent plants nested repositories with `plant`, the commit is refused and the model told
+   * why; it then runs `remove` and the run completes. Returns the final result and what the
+   * model was told after its first answer.
+   */
+  const plantNestedRepositories = async (name: string, plant: string, remove: string) => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-${name}-${mode}`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash(plant)] }, { text: 'Done.' }, { tools: [bash(remove)] }, { text: 'Removed the nested repositories.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 2 });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const told = JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1));
+    expect(told).toContain('nested git repositories are not allowed in the worktree');
+    return { remote, taskId, handle, final, told };
+  };
 
   it('a rewritten .git (promisor remote, ssh command, fsmonitor, hooks, filter and textconv drivers) runs nothing on the host', async () => {
     const m = a.markerDir;
@@ -59,28 +76,14 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
 
   it('a nested repository (filter driver, fsmonitor, a FIFO for its HEAD) is refused at staging with a message, and never entered', async () => {
     const m = a.markerDir;
-    const remote = createRemoteRepo(shellGateRepo());
-    const taskId = `T-nested-${mode}`;
-    a.h.fakeModel.script(taskId, [
-      {
-        tools: [
-          bash(
-            `mkdir -p vendor/lib/.git/objects vendor/lib/.git/refs && printf 'ref: refs/heads/main\\n' > vendor/lib/.git/HEAD && ` +
-              `printf '[core]\\n\\tfsmonitor = touch ${m}/nested-fsmonitor\\n[filter "evil"]\\n\\tclean = touch ${m}/nested-filter\\n\\trequired = true\\n' > vendor/lib/.git/config && ` +
-              `printf '* filter=evil\\n' > vendor/lib/.gitattributes && echo lib > vendor/lib/a.txt && ` +
-              `mkdir -p trap/d/objects trap/d/refs && mkfifo trap/d/HEAD && printf 'gitdir: d\\n' > trap/.git`,
-          ),
-        ],
-      },
-      { text: 'Done.' },
-      { tools: [bash('rm -rf vendor/lib/.git trap')] },
-      { text: 'Removed the nested repositories.' },
-    ]);
-    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 2 });
-    const final = await handle.result();
-    expect(final.status).toBe('completed');
-    const told = JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1));
-    expect(told).toContain('nested git repositories are not allowed in the worktree');
+    const { remote, taskId, handle, final, told } = await plantNestedRepositories(
+      'nested',
+      `mkdir -p vendor/lib/.git/objects vendor/lib/.git/refs && printf 'ref: refs/heads/main\\n' > vendor/lib/.git/HEAD && ` +
+        `printf '[core]\\n\\tfsmonitor = touch ${m}/nested-fsmonitor\\n[filter "evil"]\\n\\tclean = touch ${m}/nested-filter\\n\\trequired = true\\n' > vendor/lib/.git/config && ` +
+        `printf '* filter=evil\\n' > vendor/lib/.gitattributes && echo lib > vendor/lib/a.txt && ` +
+        `mkdir -p trap/d/objects trap/d/refs && mkfifo trap/d/HEAD && printf 'gitdir: d\\n' > trap/.git`,
+      'rm -rf vendor/lib/.git trap',
+    );
     expect(told).toContain('vendor/lib/.git');
     expect(told).toContain('trap/.git');
     expect(showFile(remote.dir, final.result!.branch!, 'vendor/lib/a.txt')).toBe('lib');
@@ -88,19 +91,11 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
   });
 
   it('thirty nested repositories, the last with a FIFO for its HEAD: the checkpoint leaves every one out and blocks on none; staging names them', async () => {
-    const remote = createRemoteRepo(shellGateRepo());
-    const taskId = `T-many-nested-${mode}`;
-    a.h.fakeModel.script(taskId, [
-      { tools: [bash('for i in $(seq -w 0 29); do mkdir -p "v/r$i/.git/refs"; done && mkfifo v/r29/.git/HEAD && echo work > work.txt')] },
-      { text: 'Done.' },
-      { tools: [bash('rm -rf v')] },
-      { text: 'Removed the nested repositories.' },
-    ]);
-    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 2 });
-    const final = await handle.result();
-    expect(final.status).toBe('completed');
-    const told = JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1));
-    expect(told).toContain('nested git repositories are not allowed in the worktree');
+    const { remote, final, told } = await plantNestedRepositories(
+      'many-nested',
+      'for i in $(seq -w 0 29); do mkdir -p "v/r$i/.git/refs"; done && mkfifo v/r29/.git/HEAD && echo work > work.txt',
+      'rm -rf v',
+    );
     expect(told).toContain('and 10 more');
     expect(showFile(remote.dir, final.result!.branch!, 'work.txt')).toBe('work');
   });

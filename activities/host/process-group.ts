@@ -69,9 +69,13 @@ export function runProcessGroup(file: string, args: readonly string[], options: 
       { file, args, cwd: options.cwd, env: options.env, user: options.user, input: options.input },
       {
         spawned(p) {
+          if (pid !== undefined) return;
           pid = p;
           options.onSpawn?.(p);
-          if (stopReason) signalGroup(p, 'SIGTERM');
+          if (!stopReason) return;
+          // Stopped before its pid was known: the same TERM, then KILL after the grace time.
+          signalGroup(p, 'SIGTERM');
+          setTimeout(() => signalGroup(p, 'SIGKILL'), KILL_GRACE_MS).unref();
         },
         output(chunk, stream) {
           if (!settled) options.onOutput?.(chunk, stream, stop);
@@ -99,7 +103,8 @@ export function runProcessGroup(file: string, args: readonly string[], options: 
 
 /** Signals a whole process group; a group that is already gone is fine. */
 export function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
+  // Never -1 (every process) or -0 (our own group), whatever a launcher reported.
+  if (!pid || pid <= 1) return;
   try {
     process.kill(-pid, signal);
   } catch {

@@ -20,36 +20,41 @@ type HelperMessage =
   | { id: number; ev: 'close'; code: number | null }
   | { id: number; ev: 'error'; message: string; code?: string };
 
+/** One helper process and the processes it is running for us. */
+interface Helper {
+  process: ChildProcess;
+  running: Map<number, LaunchEvents>;
+}
+
 export class SpawnHelper {
-  private child: ChildProcess | undefined;
+  private current: Helper | undefined;
   private nextId = 1;
-  private readonly running = new Map<number, LaunchEvents>();
 
   constructor(private readonly script = HELPER_SCRIPT) {}
 
   /** The helper's pid, once started (tests and benchmarks look at its process tree). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.current?.process.pid;
   }
 
   readonly launch: Launcher = (spec, events) => {
     const helper = this.helper();
     if (!helper) return launchDirectly(spec, events);
     const id = this.nextId++;
-    this.running.set(id, events);
-    if (this.running.size === 1) helper.channel?.ref();
-    helper.send(request(id, spec), (err) => {
-      if (err) this.settle(id)?.failed(new Error(`the spawn helper did not take ${spec.file}: ${err.message}`));
+    helper.running.set(id, events);
+    if (helper.running.size === 1) helper.process.channel?.ref();
+    helper.process.send(request(id, spec), (err) => {
+      if (err) settle(helper, id)?.failed(new Error(`the spawn helper did not take ${spec.file}: ${err.message}`));
     });
   };
 
-  /** Stops the helper (processes it started run on, in their own groups). */
+  /** Stops the helper (processes it started run on, in their own groups, until their runs fail). */
   stop(): void {
-    this.child?.kill('SIGKILL');
+    this.current?.process.kill('SIGKILL');
   }
 
-  private helper(): ChildProcess | undefined {
-    if (this.child?.connected) return this.child;
+  private helper(): Helper | undefined {
+    if (this.current?.process.connected) return this.current;
     let child: ChildProcess;
     try {
       child = fork(this.script, [], {
@@ -61,44 +66,48 @@ export class SpawnHelper {
     } catch {
       return undefined;
     }
-    this.child = child;
-    child.on('message', (m: HelperMessage) => this.onMessage(m));
+    const helper: Helper = { process: child, running: new Map() };
+    this.current = helper;
+    child.on('message', (m: HelperMessage) => onMessage(helper, m));
+    // Only this helper's runs fail with it (a new one may already run others). 'close' comes after
+    // the channel is drained, so every message it sent before dying has been handled.
     const lost = (why: string) => {
-      if (this.child === child) this.child = undefined;
-      for (const id of [...this.running.keys()]) this.settle(id)?.failed(new Error(`the spawn helper ${why} while the process ran`));
+      if (this.current === helper) this.current = undefined;
+      for (const id of [...helper.running.keys()]) settle(helper, id)?.failed(new Error(`the spawn helper ${why} while the process ran`));
     };
-    child.on('exit', (code, signal) => lost(`exited (${signal ?? `code ${code}`})`));
+    child.on('close', (code, signal) => lost(`exited (${signal ?? `code ${code}`})`));
     child.on('error', (err) => lost(`failed: ${err.message}`));
     child.unref();
     child.channel?.unref();
-    return child;
+    return helper;
   }
+}
 
-  private onMessage(m: HelperMessage): void {
-    const events = this.running.get(m.id);
-    if (!events) return;
-    switch (m.ev) {
-      case 'spawned':
-        events.spawned(m.pid);
-        break;
-      case 'out':
-        events.output(Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), m.stream);
-        break;
-      case 'close':
-        this.settle(m.id)?.closed(m.code);
-        break;
-      case 'error':
-        this.settle(m.id)?.failed(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
-        break;
-    }
+function onMessage(helper: Helper, m: HelperMessage): void {
+  const events = helper.running.get(m.id);
+  if (!events) return;
+  switch (m.ev) {
+    case 'spawned':
+      events.spawned(m.pid);
+      break;
+    case 'out':
+      events.output(Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), m.stream);
+      break;
+    case 'close':
+      settle(helper, m.id)?.closed(m.code);
+      break;
+    case 'error':
+      settle(helper, m.id)?.failed(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+      break;
   }
+}
 
-  private settle(id: number): LaunchEvents | undefined {
-    const events = this.running.get(id);
-    this.running.delete(id);
-    if (this.running.size === 0) this.child?.channel?.unref();
-    return events;
-  }
+/** Takes a run off its helper's list; the channel stops holding the event loop once none is left. */
+function settle(helper: Helper, id: number): LaunchEvents | undefined {
+  const events = helper.running.get(id);
+  helper.running.delete(id);
+  if (helper.running.size === 0) helper.process.channel?.unref();
+  return events;
 }
 
 function request(id: number, spec: LaunchSpec) {

@@ -23,6 +23,31 @@ function send(msg) {
   if (process.connected) process.send?.(msg);
 }
 
+// Output waits in this process until the channel to the worker takes it: past HIGH_WATER bytes
+// the children's pipes are paused (a `yes` then blocks on its pipe, as it would writing to the
+// worker directly) and resumed below LOW_WATER, so a busy worker cannot make this process grow.
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+let queued = 0;
+/** @type {Set<import('node:stream').Readable>} */
+const paused = new Set();
+
+/** @param {number} id @param {'stdout' | 'stderr'} stream @param {import('node:stream').Readable} source @param {Buffer} data */
+function forward(id, stream, source, data) {
+  if (!process.connected) return;
+  queued += data.length;
+  process.send?.({ id, ev: 'out', stream, data }, undefined, {}, () => {
+    queued -= data.length;
+    if (queued > LOW_WATER) return;
+    for (const s of paused) s.resume();
+    paused.clear();
+  });
+  if (queued > HIGH_WATER) {
+    source.pause();
+    paused.add(source);
+  }
+}
+
 /** @param {{ id: number, file: string, args: string[], cwd?: string, env: Record<string, string>, uid?: number, gid?: number, input?: string | Uint8Array }} req */
 function start(req) {
   /** @type {import('node:child_process').ChildProcess} */
@@ -40,8 +65,9 @@ function start(req) {
     return;
   }
   if (child.pid) send({ id: req.id, ev: 'spawned', pid: child.pid });
-  child.stdout?.on('data', (data) => send({ id: req.id, ev: 'out', stream: 'stdout', data }));
-  child.stderr?.on('data', (data) => send({ id: req.id, ev: 'out', stream: 'stderr', data }));
+  const { stdout, stderr } = child;
+  stdout?.on('data', (data) => forward(req.id, 'stdout', stdout, data));
+  stderr?.on('data', (data) => forward(req.id, 'stderr', stderr, data));
   if (child.stdin) {
     child.stdin.on('error', () => undefined); // the process may exit before reading its input
     child.stdin.end(req.input);

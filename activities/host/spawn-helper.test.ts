@@ -96,6 +96,37 @@ describe('processes started through the spawn helper', () => {
     expect(r.stopReason).toBe('aborted');
   });
 
+  it('escalates to SIGKILL for a process stopped before its pid was known that ignores SIGTERM', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const r = await run(`trap '' TERM; sleep 30`, { signal: abort.signal });
+    expect(r.stopReason).toBe('aborted');
+  });
+
+  it('holds a fast writer back while the worker reads slowly, instead of queueing its output in the helper', async () => {
+    const total = 100 * 1024 * 1024;
+    let pid = 0;
+    let bytes = 0;
+    let readWhenWriterEnded: number | undefined;
+    const r = await runProcessGroup('head', ['-c', String(total), '/dev/zero'], {
+      env: ENV,
+      timeoutMs: 60_000,
+      launcher: helper.launch,
+      onSpawn: (p) => (pid = p),
+      onOutput: (chunk) => {
+        bytes += chunk.length;
+        const until = Date.now() + 2; // a busy worker: 2 ms per chunk
+        while (Date.now() < until);
+        if (readWhenWriterEnded === undefined && pid && !alive(pid)) readWhenWriterEnded = bytes;
+      },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(bytes).toBe(total);
+    // The writer could only finish once the worker had read nearly everything: what waited in
+    // between was the helper's bound (4 MB) and the pipes. Unbounded, it finished at once.
+    expect(readWhenWriterEnded ?? total).toBeGreaterThan(total - 16 * 1024 * 1024);
+  }, 60_000);
+
   it('rejects a program that does not exist, with its errno code', async () => {
     await expect(runProcessGroup('/nonexistent/program', [], { env: ENV, timeoutMs: 5000, launcher: helper.launch })).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveInside } from '../host/paths';
-import { runProcessGroup, signalGroup } from '../host/process-group';
+import { runProcessGroup, signalGroup, type ProcessGroupResult } from '../host/process-group';
 import { OutputBuffer } from './output-buffer';
 import { processRunResult, type CommandRunner, type RunOptions, type RunResult } from './runner';
 
@@ -32,25 +32,29 @@ export class LocalRunner implements CommandRunner {
     const pgidFile = path.join(home, '.running-pgid');
     const stale = Number(readFileSyncOrEmpty(pgidFile));
     if (stale > 0) signalGroup(stale, 'SIGKILL');
-    const run = await runProcessGroup(this.shell, ['-c', command], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-        HOME: home,
-        LANG: 'C.UTF-8',
-        TERM: 'dumb',
-        CI: 'true',
-        GIT_TERMINAL_PROMPT: '0',
-        ...options.env,
-      },
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      onProgress: options.onProgress,
-      onOutput: (chunk) => output.push(chunk),
-      onSpawn: (pid) => writeFileSync(pgidFile, String(pid)),
-      killGroupOnExit: true,
-    });
-    rmSync(pgidFile, { force: true });
+    let run: ProcessGroupResult;
+    try {
+      run = await runProcessGroup(this.shell, ['-c', command], {
+        cwd,
+        env: {
+          PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+          HOME: home,
+          LANG: 'C.UTF-8',
+          TERM: 'dumb',
+          CI: 'true',
+          GIT_TERMINAL_PROMPT: '0',
+          ...options.env,
+        },
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        onOutput: (chunk) => output.push(chunk),
+        onSpawn: (pid) => writeFileSync(pgidFile, String(pid)),
+        killGroupOnExit: true,
+      });
+    } finally {
+      rmSync(pgidFile, { force: true });
+    }
     return processRunResult(run, output, started);
   }
 }

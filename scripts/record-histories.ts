@@ -69,6 +69,29 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // A finished run (three tool turns) forked at turn 2: the fork copies the old transcript and
+    // checkpoint (copyForkSource), rebuilds the worktree (rebuildWorkspace), runs one turn of its own.
+    name: 'completed-fork',
+    async run(h) {
+      const taskId = 'H-fork';
+      // The fake model keys its script by task id, which the fork shares: replies 5 and 6 are the fork's.
+      h.fakeModel.script(taskId, [
+        { tools: [bash('echo a > a.txt')] },
+        { tools: [bash('echo b > b.txt')] },
+        { tools: [bash('echo c > c.txt')] },
+        { text: 'Done.' },
+        { tools: [bash('ls; cat b.txt')] },
+        { text: 'Done after the fork.' },
+      ]);
+      const repository = createRemoteRepo(nodeProjectFiles()).url;
+      const old = await h.spawn({ taskId, repository, gateProfile: 'minimal' });
+      await expectStatus(old, 'completed');
+      const fork = await h.spawn({ taskId, repository, gateProfile: 'minimal', forkOf: { agentId: agentIdOf(old), turn: 2 } });
+      await expectStatus(fork, 'completed');
+      return fork;
+    },
+  },
+  {
     name: 'failed-turn-budget',
     async run(h) {
       const taskId = 'H-budget';

@@ -130,6 +130,8 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
         ...(o.missingGates ? { missingGates: o.missingGates } : {}),
         turnsPerRun: o.turnsPerRun,
         hostFailoverSeconds: o.hostFailoverSeconds,
+        ...(o.forkOf ? { forkOf: o.forkOf } : {}),
+        ...(o.retryOf ? { retryOf: o.retryOf } : {}),
       };
       return client.workflow.start<typeof agentRun>('agentRun', {
         workflowId: workflowIdFor(agentId),

@@ -198,6 +198,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
 
   async function fork(agentId: string, turn: number, idempotencyKey?: string): Promise<ForkResult> {
     const forked = await reruns.fork(agentId, turn, idempotencyKey);
+    metrics.forked(forked.agentType, forked.created);
     logger.info({ agentId, turn, forkedAs: forked.agentId, created: forked.created }, 'fork: done');
     return forked;
   }

@@ -2,7 +2,7 @@
  * Prometheus metrics of the API (`GET /metrics`).
  *
  * Where each figure comes from:
- * - HTTP latency, spawns, retries and kills: counted here, where they happen.
+ * - HTTP latency, spawns, retries, forks and kills: counted here, where they happen.
  * - Runs, turns, tokens, cost and gate durations: derived from the global event stream (the same
  *   events the SSE endpoints serve). Those events are written exactly once even when an activity
  *   is retried, so these counters are exact; counted in the worker they would count retries twice,
@@ -49,6 +49,12 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
   const retries = new Counter({
     name: 'orchestrator_retries_total',
     help: 'Retries of finished runs by agent type and result',
+    labelNames: ['agent_type', 'result'] as const,
+    registers,
+  });
+  const forks = new Counter({
+    name: 'orchestrator_forks_total',
+    help: 'Forks of finished runs at one of their turns, by agent type and result',
     labelNames: ['agent_type', 'result'] as const,
     registers,
   });
@@ -156,6 +162,7 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
     observe,
     spawned: (agentType: AgentType, created: boolean) => spawns.inc({ agent_type: agentType, result: created ? 'created' : 'existing' }),
     retried: (agentType: AgentType, created: boolean) => retries.inc({ agent_type: agentType, result: created ? 'created' : 'existing' }),
+    forked: (agentType: AgentType, created: boolean) => forks.inc({ agent_type: agentType, result: created ? 'created' : 'existing' }),
     killed: (outcome: string) => kills.inc({ outcome }),
   };
 }

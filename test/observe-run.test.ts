@@ -251,6 +251,7 @@ describe('watching, reading, retrying and forking agent runs', () => {
     expect((await fork(randomUUID(), { turn: 1 })).status).toBe(404);
 
     const key = { 'Idempotency-Key': `fork-${oldId}` };
+    const before = await metrics();
     const forked = await fork(oldId, { turn: 2 }, key);
     expect(forked.status).toBe(202);
     expect(forked.body).toMatchObject({ status: 'spawning', forkOf: oldId, turn: 2 });
@@ -259,6 +260,10 @@ describe('watching, reading, retrying and forking agent runs', () => {
     const again = await fork(oldId, { turn: 2 }, key);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ agentId: newId, forkOf: oldId, turn: 2 });
+    const after = await metrics();
+    const forks = (m: typeof after, result: string) => sample(m, 'orchestrator_forks_total', { agent_type: 'worker', result });
+    expect(forks(after, 'created') - forks(before, 'created')).toBe(1);
+    expect(forks(after, 'existing') - forks(before, 'existing')).toBe(1);
     // The fork is live (preparing, then a delayed model call): forking or retrying it is refused.
     const ofLive = await fork(newId, { turn: 1 });
     expect(ofLive.status).toBe(409);

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { launchDirectly, type LaunchEvents, type Launcher, type LaunchSpec } from './launch';
 
 const HELPER_SCRIPT = path.join(__dirname, 'spawn-helper.cjs');
+/** An idle helper is let go (a busy worker keeps its helper; an idle one forks a new one when needed). */
+const IDLE_EXIT_MS = 30_000;
 
 type HelperMessage =
   | { id: number; ev: 'spawned'; pid: number }
@@ -24,13 +26,22 @@ type HelperMessage =
 interface Helper {
   process: ChildProcess;
   running: Map<number, LaunchEvents>;
+  idleTimer?: NodeJS.Timeout;
+  /** Called when its last run settled. */
+  onIdle?: () => void;
 }
 
 export class SpawnHelper {
   private current: Helper | undefined;
   private nextId = 1;
 
-  constructor(private readonly script = HELPER_SCRIPT) {}
+  private readonly script: string;
+  private readonly idleExitMs: number;
+
+  constructor(options: { script?: string; idleExitMs?: number } = {}) {
+    this.script = options.script ?? HELPER_SCRIPT;
+    this.idleExitMs = options.idleExitMs ?? IDLE_EXIT_MS;
+  }
 
   /** The helper's pid, once started (tests and benchmarks look at its process tree). */
   get pid(): number | undefined {
@@ -41,6 +52,7 @@ export class SpawnHelper {
     const helper = this.helper();
     if (!helper) return launchDirectly(spec, events);
     const id = this.nextId++;
+    clearTimeout(helper.idleTimer);
     helper.running.set(id, events);
     if (helper.running.size === 1) helper.process.channel?.ref();
     helper.process.send(request(id, spec), (err) => {
@@ -68,6 +80,16 @@ export class SpawnHelper {
     }
     const helper: Helper = { process: child, running: new Map() };
     this.current = helper;
+    // Only this side decides that a helper is idle (it sends nothing to it after), so no request
+    // races the helper's exit; the helper exits when its channel closes.
+    helper.onIdle = () => {
+      clearTimeout(helper.idleTimer);
+      helper.idleTimer = setTimeout(() => {
+        if (helper.running.size > 0) return;
+        if (this.current === helper) this.current = undefined;
+        if (child.connected) child.disconnect();
+      }, this.idleExitMs).unref();
+    };
     child.on('message', (m: HelperMessage) => onMessage(helper, m));
     // Only this helper's runs fail with it (a new one may already run others). 'close' comes after
     // the channel is drained, so every message it sent before dying has been handled.
@@ -106,7 +128,10 @@ function onMessage(helper: Helper, m: HelperMessage): void {
 function settle(helper: Helper, id: number): LaunchEvents | undefined {
   const events = helper.running.get(id);
   helper.running.delete(id);
-  if (helper.running.size === 0) helper.process.channel?.unref();
+  if (helper.running.size === 0) {
+    helper.process.channel?.unref();
+    helper.onIdle?.();
+  }
   return events;
 }
 

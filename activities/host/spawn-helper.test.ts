@@ -127,6 +127,22 @@ describe('processes started through the spawn helper', () => {
     expect(readWhenWriterEnded ?? total).toBeGreaterThan(total - 16 * 1024 * 1024);
   }, 60_000);
 
+  it('lets an idle helper go, and starts a new one for the next process', async () => {
+    const idle = new SpawnHelper({ idleExitMs: 200 });
+    try {
+      await runProcessGroup('true', [], { env: ENV, timeoutMs: 5000, launcher: idle.launch });
+      const first = idle.pid!;
+      await until(() => !alive(first));
+      expect(idle.pid).toBeUndefined();
+      let out = '';
+      await runProcessGroup('echo', ['back'], { env: ENV, timeoutMs: 5000, launcher: idle.launch, onOutput: (c) => (out += c.toString()) });
+      expect(out).toBe('back\n');
+      expect(idle.pid).not.toBe(first);
+    } finally {
+      idle.stop();
+    }
+  });
+
   it('rejects a program that does not exist, with its errno code', async () => {
     await expect(runProcessGroup('/nonexistent/program', [], { env: ENV, timeoutMs: 5000, launcher: helper.launch })).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -130,7 +130,10 @@ describe('agents on many worker hosts', () => {
       }
       const worktree = (handle: WorkflowHandle) => path.join(doomed.workspaceRoot, 'worktrees', agentIdOf(handle));
       await eventually(async () => handles.every((hd) => existsSync(path.join(worktree(hd), 'started.txt'))), 90_000, 'both agents in their second tool batch');
-      const doomedContainers = await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-doomed'] } });
+      // This run's containers only (a deployment is a namespace and task queue): another run's leftovers on the same engine do not count.
+      const containersOf = (hostId: string) =>
+        docker.listContainers({ all: true, filters: { label: [`orchestrator.host=${hostId}`, `orchestrator.deployment=default/${h.taskQueue}`] } });
+      const doomedContainers = await containersOf('host-doomed');
       expect(doomedContainers).toHaveLength(2);
 
       // The host dies and its disk is gone; a new host joins.
@@ -161,13 +164,13 @@ describe('agents on many worker hosts', () => {
       // The rescuer's reaper ran after the runs closed, and left the dead host's containers alone.
       const passes = (rescuer.output.match(/"target":"containers"/g) ?? []).length;
       await eventually(async () => (rescuer.output.match(/"target":"containers"/g) ?? []).length >= passes + 2, 90_000, 'two more reaper passes');
-      const left = await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-doomed'] } });
+      const left = await containersOf('host-doomed');
       expect(left.map((c) => c.Id).sort()).toEqual(doomedContainers.map((c) => c.Id).sort());
-      expect(await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-rescuer'] } })).toEqual([]);
+      expect(await containersOf('host-rescuer')).toEqual([]);
 
       // The dead host comes back (same id, empty disk): its own reaper removes what it left.
       await startHost('host-doomed', sandboxEnv, doomed.workspaceRoot);
-      await eventually(async () => (await docker.listContainers({ all: true, filters: { label: ['orchestrator.host=host-doomed'] } })).length === 0, 90_000, 'the returned host to reap its containers');
+      await eventually(async () => (await containersOf('host-doomed')).length === 0, 90_000, 'the returned host to reap its containers');
     },
     SUITE_TIMEOUT_MS,
   );

@@ -170,6 +170,23 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     process.stdout.write(`[${mode}] FIFO attack run and the next run completed in ${Date.now() - started} ms\n`);
   });
 
+  it("holds no socket of the worker's: a command's descriptors beyond stdio are none of the worker's or its spawn helper's channels", async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-fds-${mode}`;
+    // The shell lists its own descriptors ($$: not a child's); a channel among them could be written to.
+    a.h.fakeModel.script(taskId, [
+      { tools: [bash('for f in /proc/$$/fd/*; do n=${f##*/}; echo "fd $n -> $(readlink "$f")"; done; echo probed && echo listed > fds.txt')] },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    expect((await handle.result()).status).toBe('completed');
+    const results = toolResults(a, taskId);
+    expect(results).toContain('probed');
+    const fds = [...results.matchAll(/fd (\d+) -> ([^\s\\]+)/g)].map((m) => ({ fd: Number(m[1]), target: m[2]! }));
+    expect(fds.map((f) => f.fd)).toEqual(expect.arrayContaining([0, 1, 2]));
+    expect(fds.filter((f) => f.fd > 2 && f.target.startsWith('socket:'))).toEqual([]);
+  });
+
   it("the worker's environment is out of reach: /proc of the worker, of pid 1, of every process", async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-environ-${mode}`;

@@ -17,6 +17,23 @@
  */
 'use strict';
 const { spawn } = require('node:child_process');
+const { closeSync, readdirSync, readFileSync } = require('node:fs');
+
+// Descriptors the worker inherited from whatever started it (a shell's pipe, a supervisor's
+// socket) and did not mark close-on-exec would pass through this process to every command,
+// sandboxed or not: close them first. Node's and libuv's own, and the channel to the worker, are
+// close-on-exec, so a descriptor without that flag (O_CLOEXEC, 02000000 in fdinfo) is inherited.
+const O_CLOEXEC = 0o2000000;
+for (const name of readdirSync('/proc/self/fd')) {
+  const fd = Number(name);
+  if (fd <= 2) continue;
+  try {
+    const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (flags && (parseInt(flags[1] ?? '0', 8) & O_CLOEXEC) === 0) closeSync(fd);
+  } catch {
+    // gone already (the directory's own descriptor, closed once read)
+  }
+}
 
 /** @param {Record<string, unknown>} msg */
 function send(msg) {

@@ -3,7 +3,9 @@
  * runProcessGroup with a helper of their own and check what a caller relies on (bytes in and
  * out, exit codes, stops reaching the whole group, a lost helper failing its processes).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 import { runProcessGroup } from './process-group';
 import { SpawnHelper } from './spawn-helper-client';
 
@@ -75,6 +77,26 @@ describe('processes started through the spawn helper', () => {
     const r = await run('for f in /proc/self/fd/*; do readlink "$f"; done; env');
     expect(r.out.toString()).not.toContain(channel);
     expect(r.out.toString()).not.toContain('NODE_CHANNEL');
+  });
+
+  it('passes on none of the descriptors the worker inherited: a command sees only its stdio', () => {
+    // A "worker" started with an extra pipe at fd 3 (not close-on-exec, as a shell or supervisor
+    // may leave one); through its helper, `ls` lists its own descriptors.
+    const client = path.join(__dirname, 'spawn-helper-client.ts');
+    const processGroup = path.join(__dirname, 'process-group.ts');
+    const worker = `
+      const { SpawnHelper } = require(${JSON.stringify(client)});
+      const { runProcessGroup } = require(${JSON.stringify(processGroup)});
+      const helper = new SpawnHelper();
+      let out = '';
+      runProcessGroup('ls', ['-l', '/proc/self/fd/'], { env: { PATH: process.env.PATH }, timeoutMs: 10000, launcher: helper.launch, onOutput: (c) => (out += c) })
+        .then(() => { process.stdout.write(out); helper.stop(); });`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', worker], { cwd: path.join(__dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    const fds = [...r.stdout.matchAll(/ (\d+) -> (\S+)/g)].map((m) => ({ fd: Number(m[1]), target: m[2]! }));
+    expect(fds.map((f) => f.fd)).toEqual(expect.arrayContaining([0, 1, 2]));
+    // Beyond stdio, only the directory `ls` itself opened to list them.
+    expect(fds.filter((f) => f.fd > 2).map((f) => f.target)).toEqual([expect.stringMatching(/^\/proc\/\d+\/fd$/)]);
   });
 
   it('gives the child only the environment it is given', async () => {

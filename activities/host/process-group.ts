@@ -49,12 +49,16 @@ export function runProcessGroup(file: string, args: readonly string[], options: 
     let pid: number | undefined;
     let stopReason: StopReason | undefined;
     let settled = false;
+    /** TERM to the group, then KILL after the grace time. */
+    const terminate = (group: number) => {
+      signalGroup(group, 'SIGTERM');
+      setTimeout(() => signalGroup(group, 'SIGKILL'), KILL_GRACE_MS).unref();
+    };
     const stop = (reason: StopReason) => {
       if (stopReason) return;
       stopReason = reason;
-      // Before the launcher reported the pid, `spawned` sends the signal.
-      signalGroup(pid, 'SIGTERM');
-      setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+      // Before the launcher reported the pid, `spawned` terminates it.
+      if (pid !== undefined) terminate(pid);
     };
     const onAbort = () => stop('aborted');
     const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
@@ -72,10 +76,7 @@ export function runProcessGroup(file: string, args: readonly string[], options: 
           if (pid !== undefined) return;
           pid = p;
           options.onSpawn?.(p);
-          if (!stopReason) return;
-          // Stopped before its pid was known: the same TERM, then KILL after the grace time.
-          signalGroup(p, 'SIGTERM');
-          setTimeout(() => signalGroup(p, 'SIGKILL'), KILL_GRACE_MS).unref();
+          if (stopReason) terminate(p); // stopped before its pid was known
         },
         output(chunk, stream) {
           if (!settled) options.onOutput?.(chunk, stream, stop);

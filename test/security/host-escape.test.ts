@@ -175,7 +175,14 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     const taskId = `T-fds-${mode}`;
     // The shell lists its own descriptors ($$: not a child's); a channel among them could be written to.
     a.h.fakeModel.script(taskId, [
-      { tools: [bash('for f in /proc/$$/fd/*; do n=${f##*/}; echo "fd $n -> $(readlink "$f")"; done; echo probed && echo listed > fds.txt')] },
+      {
+        tools: [
+          bash('for f in /proc/$$/fd/*; do n=${f##*/}; echo "fd $n -> $(readlink "$f")"; done; echo probed && echo listed > fds.txt'),
+          // Listed by a child shell while this one only waits (no substitution or pipe open in it):
+          // exactly what the command was given.
+          bash('sh -c "ls -l /proc/\\$PPID/fd/" > /tmp/fdlist; sed -n "s/.* \\([0-9][0-9]*\\) -> .*/given \\1/p" /tmp/fdlist'),
+        ],
+      },
       { text: 'Done.' },
     ]);
     const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
@@ -185,6 +192,12 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     const fds = [...results.matchAll(/fd (\d+) -> ([^\s\\]+)/g)].map((m) => ({ fd: Number(m[1]), target: m[2]! }));
     expect(fds.map((f) => f.fd)).toEqual(expect.arrayContaining([0, 1, 2]));
     expect(fds.filter((f) => f.fd > 2 && f.target.startsWith('socket:'))).toEqual([]);
+    // Under bubblewrap the command descends from the worker's own processes: nothing beyond stdio,
+    // so no channel and nothing the worker inherited from what started it. (In a container, docker
+    // exec starts it from containerd, and busybox's sh holds a pipe of its own at fd 10.)
+    const given = [...results.matchAll(/given (\d+)/g)].map((m) => Number(m[1])).sort();
+    if (mode === 'bubblewrap') expect(given).toEqual([0, 1, 2]);
+    else expect(given).toEqual(expect.arrayContaining([0, 1, 2]));
   });
 
   it("the worker's environment is out of reach: /proc of the worker, of pid 1, of every process", async () => {

@@ -24,6 +24,7 @@ import type { ContextSettings } from './model/model-turn';
 import { reviewDiff } from './model/review';
 import type { CoordinatorPort, SandboxRuntime } from './ports';
 import { createSandboxActivities } from './sandbox/activities';
+import { createSetupActivities } from './setup/activities';
 import { createStateActivities } from './state/activities';
 import { runnerChoice } from './tools/runner-for';
 
@@ -32,6 +33,7 @@ export type * from './git/activities';
 export type * from './host/liveness';
 export type * from './model/activities';
 export type * from './sandbox/activities';
+export type * from './setup/activities';
 export type * from './state/activities';
 
 export interface ActivityDeps {
@@ -76,6 +78,28 @@ export function createActivities(deps: ActivityDeps) {
   const checkpoints = createWorkspaceCheckpoints({ workspaces: deps.workspaces, store: deps.checkpointStore });
   const runnerFor = runnerChoice(deps.runtime);
   const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model, price: settings.price };
+  const sandbox = createSandboxActivities({
+    runtime: deps.runtime,
+    checkpoints,
+    runnerFor,
+    transcripts,
+    events,
+    redact,
+    toolTimeoutMs: settings.toolTimeoutMs,
+    toolOutputMaxBytes: settings.toolOutputMaxBytes,
+    workspaceMaxBytes: settings.workspaceMaxBytes,
+  });
+  const git = createGitActivities({ workspaces: deps.workspaces, checkpoints, runtime: deps.runtime, homes: deps.homes });
+  const gates = createGateActivities({
+    workspaces: deps.workspaces,
+    runtime: deps.runtime,
+    review: (args, ctx) => reviewDiff(model, args, ctx),
+    coordinator: deps.coordinator,
+    gateTimeoutMs: settings.gateTimeoutMs,
+    coverageThreshold: settings.coverageThreshold,
+    events,
+    redact,
+  });
   return classifyFailures({
     ...createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, stateTtlSeconds: settings.stateTtlSeconds }),
     ...createModelActivities({
@@ -90,29 +114,11 @@ export function createActivities(deps: ActivityDeps) {
       diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
       sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
     }),
-    ...createSandboxActivities({
-      runtime: deps.runtime,
-      checkpoints,
-      runnerFor,
-      transcripts,
-      events,
-      redact,
-      toolTimeoutMs: settings.toolTimeoutMs,
-      toolOutputMaxBytes: settings.toolOutputMaxBytes,
-      workspaceMaxBytes: settings.workspaceMaxBytes,
-    }),
-    ...createGitActivities({ workspaces: deps.workspaces, checkpoints, runtime: deps.runtime, homes: deps.homes }),
+    ...sandbox,
+    ...git,
+    ...gates,
+    ...createSetupActivities({ prepareWorkspace: git.prepareWorkspace, resolveGates: gates.resolveGates, startSandbox: sandbox.startSandbox }),
     ...createHostLivenessActivities({ polls: deps.taskQueuePolls }),
-    ...createGateActivities({
-      workspaces: deps.workspaces,
-      runtime: deps.runtime,
-      review: (args, ctx) => reviewDiff(model, args, ctx),
-      coordinator: deps.coordinator,
-      gateTimeoutMs: settings.gateTimeoutMs,
-      coverageThreshold: settings.coverageThreshold,
-      events,
-      redact,
-    }),
   });
 }
 

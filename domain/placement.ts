@@ -1,7 +1,7 @@
 /**
  * Where each activity may run. An agent's worktree, its container and the git mirror it uses
  * live on one worker host; the activities that touch them run on that host's own task queue
- * (learned from prepareWorkspace / rebuildWorkspace). Everything else (model turns, state
+ * (learned from setUpAgent, prepareWorkspace or rebuildWorkspace). Everything else (model turns, state
  * writes, preparing a workspace on whichever host picks it up, the coordinator) runs on the
  * shared queue. Pure data: the workflow and the worker both read it.
  */
@@ -12,9 +12,11 @@ export const HOST_BOUND_ACTIVITIES = [
   'runGates',
   'scanStagedChanges',
   'commitChanges',
+  'scanAndCommit',
   'headSha',
   'checkMergeable',
   'pushBranch',
+  'pushIfMergeable',
   'cleanupAgent',
 ] as const;
 

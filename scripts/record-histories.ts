@@ -42,20 +42,32 @@ async function expectFailure(handle: WorkflowHandle<typeof agentRun>, type: stri
   if (cause?.type !== type) throw new Error(`${handle.workflowId}: expected a ${type} failure, got ${String(err)}`);
 }
 
+async function completedWithTools(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [
+    { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'hello.txt', file_text: 'hello\n' } }, bash('cat hello.txt')] },
+    { text: 'Done.' },
+  ]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await expectStatus(handle, 'completed');
+  return handle;
+}
+
+async function gatesUnavailable(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo({ 'package.json': JSON.stringify({ name: 'x', scripts: { lint: 'true' } }) }).url });
+  await expectFailure(handle, 'GatesUnavailable');
+  return handle;
+}
+
 const scenarios: Scenario[] = [
   {
     // Two tool calls in one turn, the minimal gate profile (npm test) passing, commit and push.
     name: 'completed-with-tools',
-    async run(h) {
-      const taskId = 'H-completed';
-      h.fakeModel.script(taskId, [
-        { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'hello.txt', file_text: 'hello\n' } }, bash('cat hello.txt')] },
-        { text: 'Done.' },
-      ]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
-      await expectStatus(handle, 'completed');
-      return handle;
-    },
+    run: (h) => completedWithTools(h, 'H-completed'),
+  },
+  {
+    // The same run recorded after worktree + gates + sandbox, scan + commit and merge check + push became one activity each.
+    name: 'completed-in-fewer-activities',
+    run: (h) => completedWithTools(h, 'H-completed-fewer'),
   },
   {
     // The gate fails once (broken.txt makes npm test fail), the feedback goes back, the agent fixes it.
@@ -117,11 +129,12 @@ const scenarios: Scenario[] = [
   {
     // No test script at the base commit: the run fails at prepare, before any model call.
     name: 'failed-gates-unavailable',
-    async run(h) {
-      const handle = await h.spawn({ taskId: 'H-no-gates', repository: createRemoteRepo({ 'package.json': JSON.stringify({ name: 'x', scripts: { lint: 'true' } }) }).url });
-      await expectFailure(handle, 'GatesUnavailable');
-      return handle;
-    },
+    run: (h) => gatesUnavailable(h, 'H-no-gates'),
+  },
+  {
+    // The same, recorded after the gates were resolved inside setUpAgent (no sandbox is started for it).
+    name: 'failed-gates-unavailable-in-setup',
+    run: (h) => gatesUnavailable(h, 'H-no-gates-setup'),
   },
   {
     // Missing gates accepted by the spawn: reported skipped, the run completes.

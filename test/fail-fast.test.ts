@@ -53,7 +53,7 @@ describe('runs that cannot succeed fail before the first model call', () => {
       (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name]),
     );
     const prepareAttempts = started
-      .filter((e) => scheduled.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId)) === 'prepareWorkspace')
+      .filter((e) => scheduled.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId)) === 'setUpAgent')
       .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     const stored = JSON.parse((await h.redis.get(keys.agent(agentIdOf(handle)))) ?? 'null') as AgentStatusView | null;
     process.stdout.write(`${taskId}: spawn -> failed in ${elapsedMs} ms (${cause.type}: ${cause.message})\n`);

@@ -30,9 +30,13 @@ const SUITE_TIMEOUT_MS = 480_000;
 const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
 const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
 
+/** The host-bound activities a run with tools and the minimal profile schedules (setUpAgent runs on the shared queue). */
+const HOST_ACTIVITIES_OF_A_RUN = new Set(['executeTools', 'runGates', 'scanAndCommit', 'pushIfMergeable', 'cleanupAgent']);
+
 /** The host each run's workspace was prepared (or rebuilt) on, in order. */
 function hostsOf(records: ActivityRecord[]): WorkspaceInfo[] {
   return records.flatMap((r) => {
+    if (r.type === 'setUpAgent' && r.result) return [(r.result as { workspace: WorkspaceInfo }).workspace];
     if (r.type === 'prepareWorkspace' && r.result) return [r.result as WorkspaceInfo];
     if (r.type === 'rebuildWorkspace' && r.result) return [(r.result as { workspace: WorkspaceInfo }).workspace];
     return [];
@@ -99,7 +103,7 @@ describe('agents on many worker hosts', () => {
         perHost.set(owner.hostId, (perHost.get(owner.hostId) ?? 0) + 1);
 
         const bound = records.filter((r) => (HOST_BOUND_ACTIVITIES as readonly string[]).includes(r.type));
-        expect(new Set(bound.map((r) => r.type))).toEqual(new Set(['startSandbox', 'executeTools', 'resolveGates', 'runGates', 'scanStagedChanges', 'commitChanges', 'checkMergeable', 'pushBranch', 'cleanupAgent']));
+        expect(new Set(bound.map((r) => r.type))).toEqual(HOST_ACTIVITIES_OF_A_RUN);
         for (const r of bound) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: owner.taskQueue, startedBy: owner.identity() });
         // Everything else stays on the shared queues (model calls on their own), whichever host's worker picked it up.
         for (const r of records.filter((x) => !bound.includes(x))) expect({ type: r.type, taskQueue: r.taskQueue }).toEqual({ type: r.type, taskQueue: r.type === 'modelTurn' ? modelTaskQueue(h.taskQueue) : h.taskQueue });
@@ -195,10 +199,10 @@ describe('agents on many worker hosts', () => {
       const checks = (await localActivityResults(waiter, 'hostLiveness')) as HostLiveness[];
       expect(checks.length).toBeGreaterThan(0);
       expect(checks.map((c) => c.alive)).toEqual(checks.map(() => true));
-      expect(records.filter((r) => r.type === 'prepareWorkspace')).toHaveLength(1);
+      expect(records.filter((r) => r.type === 'setUpAgent')).toHaveLength(1);
       expect(records.filter((r) => r.type === 'rebuildWorkspace')).toEqual([]);
       const done = records.filter((r) => (HOST_BOUND_ACTIVITIES as readonly string[]).includes(r.type) && r.outcome === 'completed');
-      expect(new Set(done.map((r) => r.type))).toEqual(new Set(['startSandbox', 'executeTools', 'resolveGates', 'runGates', 'scanStagedChanges', 'commitChanges', 'checkMergeable', 'pushBranch', 'cleanupAgent']));
+      expect(new Set(done.map((r) => r.type))).toEqual(HOST_ACTIVITIES_OF_A_RUN);
       for (const r of done) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: busy.taskQueue, startedBy: busy.identity() });
       expect(showFile(remote.dir, finals[1]!.result!.branch!, 'before.txt')).toBe('waited');
     },

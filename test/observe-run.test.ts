@@ -110,7 +110,7 @@ describe('watching, reading, retrying and forking agent runs', () => {
     });
     expect(story).toEqual([
       'null->spawning',
-      'starting-sandbox',
+      // Worktree, gates and sandbox are one step (setUpAgent): the run goes from spawning to running.
       'spawning->running',
       'turn 1: bash: echo one > one.txt',
       'tools 1: bash: echo one > one.txt → exit 0',
@@ -119,9 +119,8 @@ describe('watching, reading, retrying and forking agent runs', () => {
       'turn 3: end_turn',
       'pre-commit-gates',
       'pre-commit gates: tests passed',
+      // Scan and commit are one activity, merge check and push another.
       'secret-scan',
-      'commit',
-      'conflict-check',
       'push',
       'running->completed',
     ]);

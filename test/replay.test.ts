@@ -64,13 +64,15 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates, gate feedback, gates skipped, a fork, failed on the turn budget or unavailable gates, killed during a tool run, continued as new', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities), gate feedback, gates skipped, a fork, failed on the turn budget or unavailable gates (both paths), killed during a tool run, continued as new', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'completed-after-gate-feedback',
       'completed-fork',
       'completed-gates-skipped',
+      'completed-in-fewer-activities',
       'completed-with-tools',
       'continued-as-new',
+      'failed-gates-unavailable-in-setup',
       'failed-gates-unavailable',
       'failed-turn-budget',
       'killed-during-tool',

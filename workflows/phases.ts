@@ -10,7 +10,9 @@ import { gatesUnavailableMessage, phaseHasGates, type GatePhase } from '../domai
 import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
-import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, writeInitialPrompt, type HostActivities } from './proxies';
+import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, setUpAgent, writeInitialPrompt, type HostActivities } from './proxies';
+import type { GateResolution, ScanAndCommitResult } from '../activities';
+import type { CommitResult } from '../activities/git';
 import { RunFailure, type RunState } from './run-state';
 import { onLiveHost } from './host-waits';
 
@@ -87,6 +89,15 @@ export class Run {
 export const DEFAULT_HOST_FAILOVER_SECONDS = 30;
 
 /**
+ * Patches that fold steps a run always does back to back into one activity each, saving a server
+ * round trip apiece (issue 13): worktree + gates + sandbox, scan + commit, merge check + push.
+ * Histories recorded before them replay on the separate activities.
+ */
+const SET_UP_IN_ONE = 'set-up-agent-in-one-activity';
+const SCAN_AND_COMMIT_IN_ONE = 'scan-and-commit-in-one-activity';
+const PUSH_IF_MERGEABLE_IN_ONE = 'push-if-mergeable-in-one-activity';
+
+/**
  * Worktree (on whichever host picks the task up), the gates it defines, sandbox, `running`, and
  * the first user message. Each step is skipped once done, so a run that moved hosts halfway
  * picks up where it was.
@@ -97,13 +108,13 @@ export async function prepare(run: Run): Promise<void> {
   if (!state.workspace) {
     await run.record('spawn accepted');
     // Only runs started by a fork carry `forkOf`: every other history takes the same path as before.
-    state.workspace = input.forkOf
-      ? await prepareForkedWorkspace(run, input.forkOf)
-      : await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
+    if (input.forkOf) state.workspace = await prepareForkedWorkspace(run, input.forkOf);
+    else if (wf.patched(SET_UP_IN_ONE)) await setUp(run);
+    else state.workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
   }
   if (state.status === 'spawning' && !state.gatesSkipped) {
     // Histories recorded before this check skip it, so they replay unchanged.
-    state.gatesSkipped = wf.patched('gates-resolved-before-first-turn') ? await checkGates(run) : [];
+    state.gatesSkipped = wf.patched('gates-resolved-before-first-turn') ? applyGateResolution(run, await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates })) : [];
   }
   await ensureSandbox(run, 'starting-sandbox');
   if (state.status !== 'spawning') return;
@@ -121,15 +132,36 @@ export async function prepare(run: Run): Promise<void> {
   state.messageCount = messageCount;
 }
 
+/** Worktree, gates and sandbox in one activity; the sandbox is recorded before a missing gate fails the run, so cleanup stops it. */
+async function setUp(run: Run): Promise<void> {
+  const { state } = run;
+  const { input } = state;
+  const setup = await setUpAgent({
+    agentId: input.agentId,
+    taskId: input.taskId,
+    repository: input.context.repository,
+    baseBranch: input.context.branch,
+    profile: input.gateProfile,
+    customGates: input.context.gates,
+    missingGates: input.missingGates,
+    readOnly: state.readOnly,
+  });
+  state.workspace = setup.workspace;
+  if (setup.sandbox !== undefined) {
+    state.sandbox = setup.sandbox ?? undefined;
+    state.sandboxReady = true;
+  }
+  state.gatesSkipped = applyGateResolution(run, setup.gates);
+}
+
 /**
  * The profile's gates, resolved at the base commit before any model call: a run whose gates can
  * never pass fails now, costing no tokens, unless the spawn accepted missing gates; those are
  * recorded as `skipped` from the start. Returns the names skipped.
  */
-async function checkGates(run: Run): Promise<string[]> {
+function applyGateResolution(run: Run, { unavailable }: GateResolution): string[] {
   const { state } = run;
   const { input } = state;
-  const { unavailable } = await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates });
   if (input.missingGates === 'skip') {
     if (unavailable.length > 0) state.mergeGates(unavailable.map((g) => ({ name: g.name, outcome: 'skipped', durationMs: 0, detail: g.detail })));
     return unavailable.map((g) => g.name);
@@ -263,7 +295,9 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
   const { state } = run;
   const { input } = state;
   const workspace = state.requireWorkspace();
-  const scan = await run.during('secret-scan', () => run.host().scanStagedChanges({ workspace }));
+  const commitArgs = { workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType };
+  const folded = wf.patched(SCAN_AND_COMMIT_IN_ONE);
+  const scan = await run.during('secret-scan', () => (folded ? run.host().scanAndCommit(commitArgs) : run.host().scanStagedChanges({ workspace })));
   if (scan.refused) {
     await feedBack(run, `Your changes were not committed: ${scan.refused}`, new RunFailure(`commit refused: ${scan.refused}`, 'CommitRefused'));
     return { blocked: true };
@@ -287,7 +321,8 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
     );
     return { blocked: true };
   }
-  const commit = await run.during('commit', () => run.host().commitChanges({ workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType, tree: scan.tree }));
+  const committed: CommitResult | undefined = (scan as ScanAndCommitResult).commit;
+  const commit = committed ?? (await run.during('commit', () => run.host().commitChanges({ ...commitArgs, tree: scan.tree })));
   return { blocked: false, commitSha: commit.commitSha };
 }
 
@@ -320,8 +355,14 @@ export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
 export async function deliver(run: Run, commitSha: string | undefined): Promise<AgentResult> {
   const { state } = run;
   const workspace = state.requireWorkspace();
+  const conflict = (conflicts: string[]) => new RunFailure(`merge conflict with ${state.input.context.branch} in: ${conflicts.join(', ')}`, 'MergeConflict');
+  if (wf.patched(PUSH_IF_MERGEABLE_IN_ONE)) {
+    const delivered = await run.during('push', () => run.host().pushIfMergeable({ workspace }));
+    if (!delivered.clean) throw conflict(delivered.conflicts);
+    return state.finalResult({ commitSha, pushed: delivered.push.pushed });
+  }
   const merge = await run.during('conflict-check', () => run.host().checkMergeable({ workspace }));
-  if (!merge.clean) throw new RunFailure(`merge conflict with ${state.input.context.branch} in: ${merge.conflicts.join(', ')}`, 'MergeConflict');
+  if (!merge.clean) throw conflict(merge.conflicts);
   const push = await run.during('push', () => run.host().pushBranch({ workspace }));
   return state.finalResult({ commitSha, pushed: push.pushed });
 }

@@ -8,7 +8,7 @@
  * the agent's worktree, for everything that touches it (`onHost`).
  */
 import { proxyActivities, proxyLocalActivities, workflowInfo, type ActivityInterfaceFor } from '@temporalio/workflow';
-import type { GateActivities, GitActivities, HostLivenessActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, StateActivities } from '../activities';
+import type { GateActivities, GitActivities, HostLivenessActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, SetupActivities, StateActivities } from '../activities';
 import type { WorkerHost } from '../domain/agent';
 import type { HostBoundActivity } from '../domain/placement';
 import { modelTaskQueue } from '../domain/task-queues';
@@ -18,6 +18,7 @@ export const { recordState } = proxyLocalActivities<StateActivities>(options.val
 export const { writeInitialPrompt, appendFeedback } = proxyLocalActivities<ModelActivities>(options.valkeyWrite);
 export const { hostLiveness } = proxyLocalActivities<HostLivenessActivities>(options.hostCheck);
 export const { prepareWorkspace, rebuildWorkspace } = proxyActivities<GitActivities>(options.workspace);
+export const { setUpAgent } = proxyActivities<SetupActivities>(options.workspace);
 export const { reportToCoordinator } = proxyActivities<GateActivities>(options.coordinator);
 // Not local: a checkpoint chain may be many megabytes.
 export const { copyForkSource } = proxyActivities<StateActivities>(options.quick);
@@ -49,11 +50,11 @@ export function onHost(host: WorkerHost | undefined, failoverSeconds: number): H
   const { headSha } = proxyActivities<GitActivities>(on(options.quick));
   const { executeTools } = proxyActivities<SandboxActivities>(on(options.toolBatch));
   const { startSandbox } = proxyActivities<SandboxActivities>(on(options.workspace));
-  const { scanStagedChanges, commitChanges, checkMergeable, pushBranch } = proxyActivities<GitActivities>(on(options.workspace));
+  const { scanStagedChanges, commitChanges, scanAndCommit, checkMergeable, pushBranch, pushIfMergeable } = proxyActivities<GitActivities>(on(options.workspace));
   const { resolveGates } = proxyActivities<GateActivities>(on(options.quick));
   const { runGates } = proxyActivities<GateActivities>(on(options.gates));
   const { cleanupAgent } = proxyActivities<GitActivities>(on(options.cleanup));
-  const activities: HostActivities = { headSha, executeTools, startSandbox, scanStagedChanges, commitChanges, checkMergeable, pushBranch, resolveGates, runGates, cleanupAgent };
+  const activities: HostActivities = { headSha, executeTools, startSandbox, scanStagedChanges, commitChanges, scanAndCommit, checkMergeable, pushBranch, pushIfMergeable, resolveGates, runGates, cleanupAgent };
   hostProxies.set(key, activities);
   return activities;
 }

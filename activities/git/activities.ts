@@ -61,6 +61,15 @@ export interface ScanResultForAgent {
   tree?: string;
 }
 
+/** What `scanAndCommit` found and did: the scan, and the commit when the scan let it through. */
+export interface ScanAndCommitResult extends ScanResultForAgent {
+  /** Absent when the scan blocked the commit (findings, unscannable files, refused staging). */
+  commit?: CommitResult;
+}
+
+/** The merge check, and the push when the branch merges cleanly. */
+export type MergeAndPushResult = (MergeCheck & { clean: false }) | { clean: true; push: PushResult };
+
 export interface CleanupInput {
   agentId: string;
   workspace?: WorkspaceInfo;
@@ -81,7 +90,7 @@ export function commitMessage(args: Omit<CommitChangesInput, 'workspace' | 'tree
 
 export function createGitActivities(deps: GitActivityDeps) {
   const { workspaces } = deps;
-  return {
+  const git = {
     async prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo> {
       return workspaces.prepare(args, currentOperation());
     },
@@ -116,6 +125,18 @@ export function createGitActivities(deps: GitActivityDeps) {
       return workspaces.commit(args.workspace, commitMessage(args), { ...currentOperation(), agentId: args.agentId, expectedTree: args.tree });
     },
 
+    /**
+     * The scan, then the commit of exactly the scanned tree when nothing blocks it: one activity
+     * (one server round trip) where a run used to schedule two. A retry after the commit landed
+     * scans nothing new and reports that commit.
+     */
+    async scanAndCommit(args: Omit<CommitChangesInput, 'tree'>): Promise<ScanAndCommitResult> {
+      const scan = await git.scanStagedChanges({ workspace: args.workspace });
+      if (scan.refused || scan.findings.length > 0 || scan.unscannable.length > 0) return scan;
+      currentOperation().heartbeat('committing');
+      return { ...scan, commit: await git.commitChanges({ ...args, tree: scan.tree }) };
+    },
+
     async headSha(args: WorkspaceInput): Promise<string> {
       return workspaces.headSha(args.workspace);
     },
@@ -126,6 +147,14 @@ export function createGitActivities(deps: GitActivityDeps) {
 
     async pushBranch(args: WorkspaceInput): Promise<PushResult> {
       return workspaces.push(args.workspace, currentOperation());
+    },
+
+    /** The merge check, then the push when the branch still merges: one round trip instead of two. */
+    async pushIfMergeable(args: WorkspaceInput): Promise<MergeAndPushResult> {
+      const merge = await git.checkMergeable(args);
+      if (!merge.clean) return merge;
+      currentOperation().heartbeat('pushing');
+      return { clean: true, push: await git.pushBranch(args) };
     },
 
     /**
@@ -164,6 +193,7 @@ export function createGitActivities(deps: GitActivityDeps) {
       return { salvageRef, oomKilled: sandboxStop?.oomKilled ?? false, sandboxExitCode: sandboxStop?.exitCode };
     },
   };
+  return git;
 }
 
 export type GitActivities = ReturnType<typeof createGitActivities>;

@@ -1,0 +1,53 @@
+/**
+ * Setting an agent up on the host that picks its task up: the worktree, the gates its profile
+ * needs (resolved at the base commit), and its sandbox, as one activity. A run used to schedule
+ * these as three, each a round trip through the server before the first model call; they always
+ * run back to back on the same host, so one activity does them in order.
+ */
+import type { GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
+import type { GateName, MissingGatesPolicy } from '../../domain/gates';
+import type { GateResolution } from '../gates/activities';
+import type { PrepareWorkspaceInput } from '../git/activities';
+import { currentOperation } from '../operation';
+import type { StartSandboxInput } from '../sandbox/activities';
+
+/** The three steps, as the git, gate and sandbox activities implement them. */
+export interface SetupSteps {
+  prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo>;
+  resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[] }): Promise<GateResolution>;
+  startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null>;
+}
+
+export interface SetUpAgentInput extends PrepareWorkspaceInput {
+  profile: GateProfile;
+  customGates?: GateName[];
+  missingGates?: MissingGatesPolicy;
+  /** Reviewers: the worktree is mounted read-only for their commands too. */
+  readOnly?: boolean;
+}
+
+export interface SetUpAgent {
+  workspace: WorkspaceInfo;
+  gates: GateResolution;
+  /** null: nothing to stop later (no container); absent: not started, the run cannot go on (a required gate is missing). */
+  sandbox?: SandboxInfo | null;
+}
+
+export function createSetupActivities(steps: SetupSteps) {
+  return {
+    /** Worktree, gates, sandbox; a run whose required gates are missing gets no sandbox, it fails before any model call. */
+    async setUpAgent(args: SetUpAgentInput): Promise<SetUpAgent> {
+      const op = currentOperation();
+      const { profile, customGates, missingGates, readOnly, ...prepare } = args;
+      const workspace = await steps.prepareWorkspace(prepare);
+      op.heartbeat('resolving gates');
+      const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}) });
+      if (missingGates !== 'skip' && gates.unavailable.some((g) => g.required)) return { workspace, gates };
+      op.heartbeat('starting sandbox');
+      const sandbox = await steps.startSandbox({ agentId: args.agentId, taskId: args.taskId, workspace, readOnly: readOnly ?? false });
+      return { workspace, gates, sandbox };
+    },
+  };
+}
+
+export type SetupActivities = ReturnType<typeof createSetupActivities>;

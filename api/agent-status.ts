@@ -22,6 +22,8 @@ export interface WorkflowState {
   view: AgentStatusView;
   /** The workflow is still running (a kill has something to stop). */
   open: boolean;
+  /** The task queue its workflow tasks go to (whose pollers tell whether a worker runs it). */
+  taskQueue: string;
 }
 
 /** The status shown by `GET /agents/:id/status`: Valkey, else Temporal; `null` when neither knows the agent. */
@@ -52,12 +54,12 @@ export async function readWorkflowState(deps: StatusSourceDeps, agentId: string,
     const queried = await deps.client
       .withDeadline(Date.now() + deps.queryTimeoutMs, () => handle.query<unknown>(STATUS_QUERY))
       .catch(() => undefined);
-    if (isStatusView(queried)) return { view: queried, open };
+    if (isStatusView(queried)) return { view: queried, open, taskQueue: description.taskQueue };
   }
 
   const view = viewFromDescription(agentId, description);
   if (!open) Object.assign(view, await closeOutcome(deps, agentId));
-  return { view, open };
+  return { view, open, taskQueue: description.taskQueue };
 }
 
 /** How long a read of the projection may take before Temporal is asked instead. */
@@ -88,6 +90,12 @@ export async function hasWorkflowPollers(client: Client, namespace: string, task
     taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
   });
   return response.pollers.length > 0;
+}
+
+/** When each worker polling `taskQueue` for workflow tasks last polled, as the server saw it (epoch ms). */
+export async function lastWorkflowPollsMs(client: Client, namespace: string, taskQueue: string): Promise<number[]> {
+  const response = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: TASK_QUEUE_TYPE_WORKFLOW });
+  return response.pollers.flatMap((p) => (p.lastAccessTime ? [Number(p.lastAccessTime.seconds ?? 0) * 1000 + Math.floor((p.lastAccessTime.nanos ?? 0) / 1e6)] : []));
 }
 
 const CLOSE_STATUS_TO_AGENT: Readonly<Record<string, AgentStatus>> = {

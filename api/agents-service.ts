@@ -22,7 +22,7 @@ import { SA } from '../domain/search-attributes';
 import { redactSecrets } from '../scanner';
 import type { AgentStateStore } from '../state/agent-state-store';
 import { keys } from '../state/keys';
-import { readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
+import { lastWorkflowPollsMs, readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import { AgentNotFoundError, ApiError, KillFailedError } from './errors';
 import { killAgents, type KillOrder, type KillSwitchDeps } from './killswitch';
 import type { ApiMetrics } from './metrics';
@@ -121,6 +121,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     pollIntervalMs: tuning.killPollIntervalMs,
     concurrency: tuning.killConcurrency,
     removeAgentContainers: deps.removeAgentContainers,
+    workflowQueuePolls: (taskQueue) => lastWorkflowPollsMs(client, config.TEMPORAL_NAMESPACE, taskQueue),
     transcriptTtlSeconds: config.STATE_TTL_SECONDS,
     now,
   };

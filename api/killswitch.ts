@@ -5,6 +5,10 @@
  * either, the API stops the run without the workers: terminate the workflow, remove its
  * containers by label, record `killed` in Valkey. So with no worker a kill is forced after
  * seconds, while a busy run (a command that takes a moment to stop) still ends by itself.
+ * A missed acknowledgement is forced only when no worker polls the workflow's task queue: with a
+ * live worker the kill is late because the workers are busy (a kill-all of 100 agents queues 100
+ * workflow tasks), and forcing it would add load and leave the run's cleanup to the reaper; it
+ * still ends by the deadline.
  * Many agents are killed in phases (signal all, wait on all, force the rest), so killing N agents
  * takes about one deadline, not N.
  */
@@ -16,6 +20,7 @@ import { isTerminal } from '../domain/lifecycle';
 import type { AgentStateStore } from '../state/agent-state-store';
 import { appendKillAudit, type KillAuditRecord } from '../state/audit-log';
 import { expireRecords } from '../state/record-expiry';
+import { judgeHostQueue } from '../domain/host-liveness';
 import { publicView, readProjection, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import { mapWithConcurrency, sleep, withTimeout } from './concurrency';
 import { errorMessage } from './errors';
@@ -37,6 +42,8 @@ export interface KillSwitchDeps {
   /** Most Temporal/Valkey calls in flight at once. */
   concurrency: number;
   removeAgentContainers?: (agentId: string) => Promise<number>;
+  /** When the workers polling a workflow task queue last polled (epoch ms); none: nobody runs its workflows. */
+  workflowQueuePolls: (taskQueue: string) => Promise<number[]>;
   /** How long the transcript of a run stays after it ended (STATE_TTL_SECONDS), as the workflow sets it. */
   transcriptTtlSeconds: number;
   now: () => Date;
@@ -66,6 +73,8 @@ interface Waiting {
   ackDeadlineAt: number;
   acknowledged: boolean;
   deadlineAt: number;
+  /** The workflow's task queue: a worker polling it means the kill is late, not lost. */
+  taskQueue: string;
   lastView: AgentStatusView;
   /** When Temporal was last asked whether the run closed, and how long until it is asked again. */
   describedAt: number;
@@ -98,6 +107,7 @@ export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string
 
   while (waiting.length > 0) {
     const now = Date.now();
+    await waitLongerForLiveWorkers(deps, waiting, now);
     const expired = takeWhere(waiting, (w) => w.deadlineAt <= now || (!w.acknowledged && w.ackDeadlineAt <= now));
     await mapWithConcurrency(expired, deps.concurrency, (w) =>
       guarded(w.agentId, settle, async () => {
@@ -141,7 +151,37 @@ async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrd
     return settledAfterClose(deps, agentId, state.view); // it closed between describe and signal
   }
   const now = Date.now();
-  return { agentId, ackDeadlineAt: now + Math.min(deps.ackTimeoutMs, deps.deadlineMs), acknowledged: false, deadlineAt: now + deps.deadlineMs, lastView: state.view, describedAt: now, describeEveryMs: FIRST_DESCRIBE_MS };
+  return {
+    agentId,
+    ackDeadlineAt: now + Math.min(deps.ackTimeoutMs, deps.deadlineMs),
+    acknowledged: false,
+    deadlineAt: now + deps.deadlineMs,
+    taskQueue: state.taskQueue,
+    lastView: state.view,
+    describedAt: now,
+    describeEveryMs: FIRST_DESCRIBE_MS,
+  };
+}
+
+/**
+ * Unacknowledged kills past their acknowledgement time get another acknowledgement period when a
+ * worker polls their workflow's task queue (one question per queue, not per agent). An unreadable
+ * queue counts as unpolled: the kill is forced, as it was before this check.
+ */
+async function waitLongerForLiveWorkers(deps: KillSwitchDeps, waiting: Waiting[], now: number): Promise<void> {
+  const late = waiting.filter((w) => !w.acknowledged && w.ackDeadlineAt <= now && w.deadlineAt > now);
+  if (late.length === 0) return;
+  const queues = [...new Set(late.map((w) => w.taskQueue))];
+  const polled = await mapWithConcurrency(queues, deps.concurrency, async (q) => {
+    try {
+      return judgeHostQueue(await deps.workflowQueuePolls(q), now).alive;
+    } catch (err) {
+      deps.logger.warn({ taskQueue: q, err: errorMessage(err) }, 'kill: could not tell whether a worker polls the task queue; forcing late kills');
+      return false;
+    }
+  });
+  const live = new Set(queues.filter((_, i) => polled[i]));
+  for (const w of late) if (live.has(w.taskQueue)) w.ackDeadlineAt = Math.min(now + deps.ackTimeoutMs, w.deadlineAt);
 }
 
 /**

@@ -3,7 +3,7 @@ import { SA } from '../../domain/search-attributes';
 import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
 import { OwnRedisServer } from '../support/own-redis-server';
 import { startStandInWorker, type StandInWorker } from './stand-in-worker';
-import { COMPLETE_IMMEDIATELY } from './stand-in-workflow';
+import { COMPLETE_IMMEDIATELY, SLOW_STOP, SLOW_STOP_MS } from './stand-in-workflow';
 
 /**
  * The API with a live worker on its task queue, running the stand-in workflow (stand-in-worker.ts)
@@ -16,7 +16,8 @@ describe('REST API with a live worker and its own Valkey', () => {
 
   beforeAll(async () => {
     valkey = await OwnRedisServer.start();
-    api = await startTestApi({ env: { VALKEY_HOST: '127.0.0.1', VALKEY_PORT: String(valkey.port) } });
+    // A one-second acknowledgement timeout, shorter than the slow stand-in takes to stop; the deadline longer.
+    api = await startTestApi({ env: { VALKEY_HOST: '127.0.0.1', VALKEY_PORT: String(valkey.port), KILL_ACK_TIMEOUT_SECONDS: '1', KILL_DEADLINE_SECONDS: '20' } });
     worker = await startStandInWorker(api, `api-test@${process.pid}`);
   });
   afterAll(async () => {
@@ -113,6 +114,19 @@ describe('REST API with a live worker and its own Valkey', () => {
     const d = await api.client.workflow.getHandle(`agent-${agentId}`).describe();
     expect(d.status.name).toBe('COMPLETED');
     expect(d.typedSearchAttributes.get(SA.agentStatus)).toBe('killed');
+  });
+
+  it('does not force a kill the workflow has not acknowledged while a worker polls its queue: it waits for the run to stop', async () => {
+    const body = spawnBody({ context: { repository: 'https://git.example.com/r.git', branch: 'main', workItems: [SLOW_STOP], skills: [] } });
+    const agentId: string = (await api.request('POST', '/agents/spawn', { body })).body.agentId;
+    await eventually(async () => (await api.request('GET', `/agents/${agentId}/status`)).body.status === 'running', 'running');
+    const started = Date.now();
+    const res = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'busy worker' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agentId, status: 'killed', forced: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SLOW_STOP_MS);
+    // The workflow ended by itself; a forced kill would have terminated it after one second.
+    expect((await api.client.workflow.getHandle(`agent-${agentId}`).describe()).status.name).toBe('COMPLETED');
   });
 
   it('answers a kill of an agent that completed with its final status', async () => {

@@ -41,6 +41,8 @@ export interface GitContext {
   fetchStartedAt: Map<string, number>;
   /** Per mirror, when this process last swept its shared areas for stale git locks (epoch ms). */
   lockSweptAt: Map<string, number>;
+  /** Per mirror, the origin URL git read from the config text beside it (see mirrorRemoteUrl). */
+  remoteUrls: Map<string, { config: string; url: string }>;
 }
 
 /** Environment that makes git record `deps.author` as author and committer. */

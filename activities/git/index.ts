@@ -96,6 +96,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     log: deps.log ?? (() => undefined),
     fetchStartedAt: new Map(),
     lockSweptAt: new Map(),
+    remoteUrls: new Map(),
   };
   return {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),

@@ -8,7 +8,7 @@
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitCommandFailedError } from './errors';
-import { fetchBranch, mirrorRemoteUrl, resolveCommit } from './mirror';
+import { fetchBranch, mirrorRemoteUrl, resolveCommit, resolveCommits } from './mirror';
 import { remoteSha } from './push';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
 import { openWorkspace } from './worktree-admin';
@@ -19,7 +19,10 @@ export async function checkMergeable(ctx: GitContext, ws: WorkspaceInfo, options
   await openWorkspace(ctx.layout, ws);
   const target = await remoteSha(ctx, ws.mirrorPath, `refs/heads/${ws.baseBranch}`, options);
   if (!target) throw new BranchNotFoundError(`base branch "${ws.baseBranch}" does not exist in ${await mirrorRemoteUrl(ctx, ws.mirrorPath)}`);
-  if ((await resolveCommit(ctx, ws.mirrorPath, target)) !== target) {
+  // The base the worktree was made from is in the mirror (its marker ref keeps it): no need to look.
+  const present = target === ws.baseSha || (await resolveCommit(ctx, ws.mirrorPath, target)) === target;
+  let against: string | undefined = target;
+  if (!present) {
     await withRepoLock(
       ws.mirrorPath,
       async () => {
@@ -29,9 +32,10 @@ export async function checkMergeable(ctx: GitContext, ws: WorkspaceInfo, options
       },
       { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
     );
+    // Force-pushed away between ls-remote and the fetch: check against what the fetch brought.
+    const [fetched, tracking] = await resolveCommits(ctx, ws.mirrorPath, [target, `refs/remotes/origin/${ws.baseBranch}`]);
+    against = fetched ?? tracking;
   }
-  // Force-pushed away between ls-remote and the fetch: check against what the fetch brought.
-  const against = (await resolveCommit(ctx, ws.mirrorPath, target)) ?? (await resolveCommit(ctx, ws.mirrorPath, `refs/remotes/origin/${ws.baseBranch}`));
   if (!against) throw new BranchNotFoundError(`base branch "${ws.baseBranch}" could not be fetched from ${await mirrorRemoteUrl(ctx, ws.mirrorPath)}`);
   const { stdout, exitCode } = await ctx.git(
     [

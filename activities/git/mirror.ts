@@ -6,7 +6,7 @@
  * does not exist, refuses us or lacks the branch fails at once with its type (remote-errors.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GitContext, OperationOptions } from './context';
 import { networkAccess } from './credentials';
@@ -67,10 +67,22 @@ export async function fetchBranch(ctx: GitContext, mirrorPath: string, branch: s
   );
 }
 
-/** The mirror's origin URL, re-validated: the config file is on disk and could have been edited. */
+/**
+ * The mirror's origin URL, re-validated: the config file is on disk and could have been edited.
+ * Git reads it (git is the parser of its own format); its answer is kept with the file's exact
+ * text and reused while the text is the same, so an edit is seen on the next call. A config with
+ * an include is read by git every time (the included file could change on its own).
+ */
 export async function mirrorRemoteUrl(ctx: GitContext, mirrorPath: string): Promise<string> {
-  const { stdout } = await ctx.git(['-C', mirrorPath, 'config', '--get', 'remote.origin.url']);
-  const url = stdout.trim();
+  // Read before git runs: an edit in between makes the texts differ next time, never hides it.
+  const config = await readFile(path.join(mirrorPath, 'config'), 'utf8').catch(() => undefined);
+  const known = ctx.remoteUrls.get(mirrorPath);
+  let url = config !== undefined && known?.config === config ? known.url : undefined;
+  if (url === undefined) {
+    url = (await ctx.git(['-C', mirrorPath, 'config', '--get', 'remote.origin.url'])).stdout.trim();
+    if (config !== undefined && !/include/i.test(config)) ctx.remoteUrls.set(mirrorPath, { config, url });
+    else ctx.remoteUrls.delete(mirrorPath);
+  }
   assertRepositoryUrl(url, ctx.deps.allowedSchemes);
   return url;
 }
@@ -97,8 +109,22 @@ export async function exists(p: string): Promise<boolean> {
 
 /** The commit `ref` names in `repoPath`, or undefined when there is none. */
 export async function resolveCommit(ctx: GitContext, repoPath: string, ref: string): Promise<string | undefined> {
-  const { stdout, exitCode } = await ctx.git(['-C', repoPath, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
-    okExitCodes: [0, 1],
-  });
-  return exitCode === 0 ? stdout.trim() : undefined;
+  return (await resolveCommits(ctx, repoPath, [ref]))[0];
 }
+
+/**
+ * The commits several refs (or object ids) name in `repoPath`, in one git process: each is
+ * undefined when it names no commit. Names go through stdin, one a line, so none is read as an option.
+ */
+export async function resolveCommits(ctx: GitContext, repoPath: string, refs: readonly string[]): Promise<(string | undefined)[]> {
+  if (refs.length === 0) return [];
+  for (const ref of refs) {
+    if (ref === '' || /[\0\r\n]/.test(ref)) throw new GitInputError(`not a ref: ${JSON.stringify(ref)}`);
+  }
+  const { stdout } = await ctx.git(['-C', repoPath, 'cat-file', '--batch-check=%(objectname)'], { input: refs.map((r) => `${r}^{commit}\n`).join('') });
+  // One line per name: the commit id, or `<name> missing` / `<name> ambiguous`.
+  const lines = stdout.split('\n');
+  return refs.map((_, i) => (OBJECT_ID.test(lines[i] ?? '') ? lines[i] : undefined));
+}
+
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;

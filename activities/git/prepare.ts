@@ -9,7 +9,7 @@ import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitInputError } from './errors';
-import { ensureMirror, exists, resolveCommit } from './mirror';
+import { ensureMirror, exists, resolveCommits } from './mirror';
 import { mirrorPathFor, worktreePathFor } from './paths';
 import { removeWorkspace } from './cleanup';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
@@ -70,20 +70,24 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
         ctx.fetchStartedAt.set(mirrorPath, fetchStartedAt);
       }
 
-      const baseRef = req.baseSha ?? `refs/remotes/origin/${req.baseBranch}`;
-      const baseSha = await resolveCommit(ctx, mirrorPath, baseRef);
+      // One git process answers every ref this needs: the base, the agent's branch and its marker.
+      const [baseSha, branchTip, marker] = await resolveCommits(ctx, mirrorPath, [
+        req.baseSha ?? `refs/remotes/origin/${req.baseBranch}`,
+        `refs/heads/${branch}`,
+        baseMarkerRef(req.agentId),
+      ]);
       if (!baseSha && req.baseSha) throw new GitInputError(`base commit ${req.baseSha.slice(0, 12)} is no longer in the repository: the workspace cannot be rebuilt`);
       if (!baseSha) throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
       const info: WorkspaceInfo = { host: ctx.deps.host, path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
 
       const adminDir = await findAdminDir(mirrorPath, worktreePath);
       if (await exists(worktreePath)) {
-        if (adminDir) return resumeExisting(ctx, info, adminDir, req.agentId);
+        if (adminDir) return resumeExisting(ctx, info, adminDir, marker);
         await moveAside(ctx, worktreePath);
       }
       // A registration left without its directory (a crash mid-removal) would refuse the add.
       else if (adminDir) await ctx.git(['-C', mirrorPath, 'worktree', 'prune'], options);
-      const ownBranch = await branchBelongsToAgent(ctx, mirrorPath, branch, req.agentId);
+      const ownBranch = branchBelongsToAgent(branch, branchTip, marker);
       const reuseBranch = ownBranch && !req.baseSha;
       const addArgs = reuseBranch
         ? ['worktree', 'add', '--', worktreePath, branch] // a retry after the worktree was removed: keep the agent's commits
@@ -98,13 +102,12 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
   );
 }
 
-/** The worktree survived a previous attempt; report it with the base it was made from. */
-async function resumeExisting(ctx: GitContext, info: WorkspaceInfo, adminDir: string, agentId: string): Promise<WorkspaceInfo> {
+/** The worktree survived a previous attempt; report it with the base it was made from (`marker`, the commit its base marker names). */
+async function resumeExisting(ctx: GitContext, info: WorkspaceInfo, adminDir: string, marker: string | undefined): Promise<WorkspaceInfo> {
   const head = (await readFile(path.join(adminDir, 'HEAD'), 'utf8').catch(() => '')).trim();
   if (head !== `ref: refs/heads/${info.branch}`) throw new GitInputError(`worktree ${info.path} already exists on another branch`);
-  const baseSha = await resolveCommit(ctx, info.mirrorPath, baseMarkerRef(agentId));
   ctx.log('git: worktree already present', { event: 'worktree-reuse', path: info.path });
-  return baseSha ? { ...info, baseSha } : info;
+  return marker ? { ...info, baseSha: marker } : info;
 }
 
 /**
@@ -115,8 +118,9 @@ function baseMarkerRef(agentId: string): string {
   return `refs/agents/${agentId}/base`;
 }
 
-async function branchBelongsToAgent(ctx: GitContext, mirrorPath: string, branch: string, agentId: string): Promise<boolean> {
-  if (!(await resolveCommit(ctx, mirrorPath, `refs/heads/${branch}`))) return false;
-  if (await resolveCommit(ctx, mirrorPath, baseMarkerRef(agentId))) return true;
+/** Whether the agent branch exists and is this agent's, from the commits its ref and the agent's base marker name. */
+function branchBelongsToAgent(branch: string, branchTip: string | undefined, marker: string | undefined): boolean {
+  if (!branchTip) return false;
+  if (marker) return true;
   throw new GitInputError(`branch ${branch} already belongs to another agent (agent ids share their first 8 characters)`);
 }

@@ -6,7 +6,7 @@
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { networkAccess } from './credentials';
-import { mirrorRemoteUrl, resolveCommit } from './mirror';
+import { mirrorRemoteUrl, resolveCommits } from './mirror';
 import { onRemote } from './remote-errors';
 import { assertAgentBranch } from './validate';
 import { openWorkspace } from './worktree-admin';
@@ -27,9 +27,9 @@ export async function pushAgentBranch(ctx: GitContext, ws: WorkspaceInfo, option
     ctx.log('git: push disabled, branch kept in the mirror', { branch: ws.branch });
     return { pushed: false, remoteRef: ref, skipped: 'push disabled (GIT_PUSH_ENABLED=false)' };
   }
-  const localSha = await resolveCommit(ctx, ws.mirrorPath, ref);
-  // What we last saw of the remote branch; empty means "must not exist yet".
-  const expected = (await resolveCommit(ctx, ws.mirrorPath, `refs/remotes/origin/${ws.branch}`)) ?? '';
+  // The branch, and what we last saw of it on the remote (none: it must not exist there yet).
+  const [localSha, lastSeen] = await resolveCommits(ctx, ws.mirrorPath, [ref, `refs/remotes/origin/${ws.branch}`]);
+  const expected = lastSeen ?? '';
   try {
     await pushRefspec(ctx, ws.mirrorPath, `${ref}:${ref}`, [`--force-with-lease=${ref}:${expected}`], options);
   } catch (err) {

@@ -186,6 +186,25 @@ describe('git workspaces', () => {
     expect(fetches()).toBeGreaterThanOrEqual(1);
   });
 
+  it('sees an edit of the mirror\'s remote at its next use, also one made through an included file', async () => {
+    const { dir, remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    expect(await workspaces.checkMergeable(ws)).toEqual({ clean: true });
+
+    git(['config', 'remote.origin.url', 'ftp://example.com/repo.git'], ws.mirrorPath);
+    await expect(workspaces.checkMergeable(ws)).rejects.toBeInstanceOf(GitInputError);
+    git(['config', 'remote.origin.url', remote.url], ws.mirrorPath);
+    expect(await workspaces.checkMergeable(ws)).toEqual({ clean: true });
+
+    // The config text stays the same while the included file changes.
+    const extra = path.join(dir, 'extra.config');
+    writeFileSync(extra, `[remote "origin"]\n\turl = ${remote.url}\n`);
+    git(['config', 'include.path', extra], ws.mirrorPath);
+    expect(await workspaces.checkMergeable(ws)).toEqual({ clean: true });
+    writeFileSync(extra, '[remote "origin"]\n\turl = ftp://example.com/repo.git\n');
+    await expect(workspaces.checkMergeable(ws)).rejects.toBeInstanceOf(GitInputError);
+  });
+
   it('salvages uncommitted and untracked work to a ref, leaves the branch where it was, and removes the worktree', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote, AGENT_A));

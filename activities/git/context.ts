@@ -4,6 +4,7 @@
  */
 import type { WorkerHost } from '../../domain/agent';
 import type { GitCredentials } from './credentials';
+import type { ObjectCache } from './object-cache';
 import type { WorkspaceLayout } from './paths';
 import type { GitRunner } from './run-git';
 
@@ -43,6 +44,8 @@ export interface GitContext {
   lockSweptAt: Map<string, number>;
   /** Per mirror, the origin URL git read from the config text beside it (see mirrorRemoteUrl). */
   remoteUrls: Map<string, { config: string; url: string }>;
+  /** Answers about immutable objects (tree entries, small blobs) this process already read. */
+  objects: ObjectCache;
 }
 
 /** Environment that makes git record `deps.author` as author and committer. */

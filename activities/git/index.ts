@@ -16,6 +16,7 @@ import { prepareWorkspace, type PrepareRequest } from './prepare';
 import { existsAtBase, readAtBase, rootEntriesAtBase, type TreeEntry } from './read-blob';
 import type { Allowlist } from '../../scanner';
 import { pushAgentBranch, type PushResult } from './push';
+import { ObjectCache } from './object-cache';
 import { createGitRunner } from './run-git';
 import { salvage, type SalvageResult, type WorktreeLocation } from './salvage';
 
@@ -97,6 +98,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     fetchStartedAt: new Map(),
     lockSweptAt: new Map(),
     remoteUrls: new Map(),
+    objects: new ObjectCache(),
   };
   return {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),

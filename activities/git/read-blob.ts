@@ -17,9 +17,14 @@ export interface TreeEntry {
   mode: string;
   type: string;
   oid: string;
+  /** Bytes of a blob (absent for a tree or a submodule). */
+  size?: number;
 }
 
-/** The tree entry at `relativePath` in `commitish`, or undefined when there is none. */
+/**
+ * The tree entry at `relativePath` in `commitish` (a commit or tree id), or undefined when there
+ * is none. Answers are kept (object-cache.ts): a commit's entries never change.
+ */
 export async function treeEntry(
   ctx: GitContext,
   mirrorPath: string,
@@ -29,13 +34,31 @@ export async function treeEntry(
 ): Promise<TreeEntry | undefined> {
   if (!COMMIT_SHA.test(commitSha)) throw new GitInputError(`not a commit id: ${JSON.stringify(commitSha)}`);
   assertTreePath(relativePath);
-  const { stdout } = await ctx.git(['-C', mirrorPath, 'ls-tree', '-z', '--full-tree', commitSha, '--', relativePath], options);
-  // `<mode> SP <type> SP <oid> TAB <path> NUL`; a directory lists itself as a tree entry.
-  const record = stdout.split('\0').find((r) => r.endsWith(`\t${relativePath}`));
-  if (!record) return undefined;
-  const [mode = '', type = '', oid = ''] = record.slice(0, record.indexOf('\t')).split(' ');
-  return { mode, type, oid };
+  const key = `entry\0${mirrorPath}\0${commitSha}\0${relativePath}`;
+  const known = ctx.objects.get<TreeEntry | undefined>(key);
+  if (known) return known.value;
+  // A file at the root is in the root listing when one was read (gate detection reads it first).
+  const root = relativePath.includes('/') ? undefined : ctx.objects.get<Map<string, TreeEntry>>(rootKey(mirrorPath, commitSha));
+  if (root) return root.value.get(relativePath);
+  const { stdout } = await ctx.git(['-C', mirrorPath, 'ls-tree', '-z', '--long', '--full-tree', commitSha, '--', relativePath], options);
+  // A directory lists itself as a tree entry.
+  const entry = parseTreeListing(stdout).get(relativePath);
+  ctx.objects.set(key, entry, key.length + 128);
+  return entry;
 }
+
+/** `ls-tree -z --long` output: `<mode> SP <type> SP <oid> SP+ <size or -> TAB <path> NUL` per entry. */
+function parseTreeListing(stdout: string): Map<string, TreeEntry> {
+  const entries = new Map<string, TreeEntry>();
+  for (const record of stdout.split('\0').filter(Boolean)) {
+    const tab = record.indexOf('\t');
+    const [mode = '', type = '', oid = '', size = ''] = record.slice(0, tab).split(/ +/);
+    entries.set(record.slice(tab + 1), { mode, type, oid, ...(/^\d+$/.test(size) ? { size: Number(size) } : {}) });
+  }
+  return entries;
+}
+
+const rootKey = (mirrorPath: string, commitSha: string) => `root\0${mirrorPath}\0${commitSha}`;
 
 /** The content of a regular file at `commitSha`, or undefined when the commit has no such file. */
 export async function readFileAtCommit(
@@ -51,9 +74,14 @@ export async function readFileAtCommit(
     throw new GitInputError(`${relativePath} at ${commitSha.slice(0, 12)} is not a regular file (mode ${entry.mode})`);
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-  const size = Number((await ctx.git(['-C', mirrorPath, 'cat-file', '-s', entry.oid], options)).stdout.trim());
-  if (size > maxBytes) throw new GitInputError(`${relativePath} at ${commitSha.slice(0, 12)} is larger than ${maxBytes} bytes`);
-  return (await ctx.git(['-C', mirrorPath, 'cat-file', 'blob', entry.oid], options)).stdout;
+  const size = entry.size ?? Number((await ctx.git(['-C', mirrorPath, 'cat-file', '-s', entry.oid], options)).stdout.trim());
+  if (!(size <= maxBytes)) throw new GitInputError(`${relativePath} at ${commitSha.slice(0, 12)} is larger than ${maxBytes} bytes`);
+  const key = `blob\0${mirrorPath}\0${entry.oid}`;
+  const known = ctx.objects.get<string>(key);
+  if (known) return known.value;
+  const text = (await ctx.git(['-C', mirrorPath, 'cat-file', 'blob', entry.oid], options)).stdout;
+  ctx.objects.set(key, text, key.length + size);
+  return text;
 }
 
 /** A path inside a tree: relative, no `.`/`..` segments, no empty segments. */
@@ -88,7 +116,7 @@ export async function existsAtBase(
 
 /**
  * The entries at the root of the agent's base commit, by name, in one `ls-tree`: gate detection
- * asks about a dozen manifests there, and one git process answers them all.
+ * asks about a dozen manifests there, and one git process answers them all (once: it is kept).
  */
 export async function rootEntriesAtBase(
   ctx: GitContext,
@@ -97,14 +125,13 @@ export async function rootEntriesAtBase(
 ): Promise<Map<string, TreeEntry>> {
   assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
   if (!COMMIT_SHA.test(ws.baseSha)) throw new GitInputError(`not a commit id: ${JSON.stringify(ws.baseSha)}`);
-  const { stdout } = await ctx.git(['-C', ws.mirrorPath, 'ls-tree', '-z', ws.baseSha], options);
-  const entries = new Map<string, TreeEntry>();
-  for (const record of stdout.split('\0').filter(Boolean)) {
-    const tab = record.indexOf('\t');
-    const [mode = '', type = '', oid = ''] = record.slice(0, tab).split(' ');
-    entries.set(record.slice(tab + 1), { mode, type, oid });
-  }
-  return entries;
+  const key = rootKey(ws.mirrorPath, ws.baseSha);
+  const known = ctx.objects.get<Map<string, TreeEntry>>(key);
+  if (known) return new Map(known.value);
+  const { stdout } = await ctx.git(['-C', ws.mirrorPath, 'ls-tree', '-z', '--long', ws.baseSha], options);
+  const entries = parseTreeListing(stdout);
+  ctx.objects.set(key, entries, key.length + stdout.length + entries.size * 64);
+  return new Map(entries);
 }
 
 /** A regular file (not a link, not a submodule). */

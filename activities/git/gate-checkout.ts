@@ -8,15 +8,18 @@
  * file is written (`overrides`), and paths that must not pre-exist are dropped (`remove`): no
  * agent-written file is ever opened on the host, so a link or a FIFO in the tree changes nothing.
  */
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { stageAll } from './changes';
+import { GitCommandFailedError } from './errors';
 import { assertInside, makeTraversable } from './paths';
 import { assertAgentId } from './validate';
 import { openWorkspace } from './worktree-admin';
+
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 export function gateCheckoutPathFor(ctx: GitContext, agentId: string): string {
   assertAgentId(agentId);
@@ -47,7 +50,7 @@ export async function checkoutForGates(
   options: CheckoutOptions = {},
 ): Promise<string> {
   assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
-  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(treeish)) throw new Error(`not an object id: ${treeish}`);
+  if (!OBJECT_ID.test(treeish)) throw new Error(`not an object id: ${treeish}`);
   const dir = gateCheckoutPathFor(ctx, agentId);
   await rm(dir, { recursive: true, force: true });
   await makeTraversable(path.dirname(dir));
@@ -58,11 +61,19 @@ export async function checkoutForGates(
     const git = (args: string[], input?: string) =>
       ctx.git([`--git-dir=${ws.mirrorPath}`, `--work-tree=${dir}`, ...args], { ...options, env, input });
     await git(['read-tree', treeish]);
-    for (const [file, content] of Object.entries(options.overrides ?? {})) {
-      const oid = (await git(['hash-object', '-w', '--stdin'], content)).stdout.trim();
-      await git(['update-index', '--add', '--cacheinfo', `100644,${oid},${file}`]);
-    }
-    if (options.remove?.length) await git(['update-index', '--force-remove', '--', ...options.remove]);
+    // Every override and removal in two git processes, whatever their number: the contents are
+    // hashed from scratch files of ours (as stored, no filters), then one update-index applies all.
+    const overrides = Object.entries(options.overrides ?? {});
+    const sources = overrides.map((_, i) => path.join(scratch, `override-${i}`));
+    await Promise.all(overrides.map(([, content], i) => writeFile(sources[i]!, content)));
+    const oids = overrides.length ? (await git(['hash-object', '-w', '--no-filters', '--stdin-paths'], `${sources.join('\n')}\n`)).stdout.split('\n') : [];
+    const cacheinfo = overrides.flatMap(([file], i) => {
+      const oid = oids[i] ?? '';
+      if (!OBJECT_ID.test(oid)) throw new GitCommandFailedError(`git hash-object gave no object id for ${file}`, 'hash-object', 0);
+      return ['--cacheinfo', `100644,${oid},${file}`];
+    });
+    const removals = options.remove?.length ? ['--force-remove', '--', ...options.remove] : [];
+    if (cacheinfo.length || removals.length) await git(['update-index', '--add', ...cacheinfo, ...removals]);
     await git(['checkout-index', '--all', '--force']);
   } finally {
     await rm(scratch, { recursive: true, force: true });

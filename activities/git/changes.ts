@@ -5,11 +5,15 @@
  * worktree's admin directory from the mirror (never the worktree's own `.git`) and the
  * hardening of run-git; hooks never run and signing is off.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { Allowlist } from '../../scanner';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
+import { credentialSecrets } from './credentials';
 import { GitCommandFailedError, GitInputError } from './errors';
 import { inspectTree } from './inspect-tree';
+import { scrubCredentials } from './redact';
 import { scanTreeChanges, type ChangeScan } from './scan-changes';
 import { openWorkspace } from './worktree-admin';
 
@@ -58,10 +62,13 @@ export async function stageAndScan(
 ): Promise<StagedScan> {
   const wt = await openWorkspace(ctx.layout, ws);
   const staged = await stageAll(ctx, ws, options);
-  const head = await revParse(ctx, wt.args, 'HEAD^{tree}');
-  if (staged.refused) return { tree: head, refused: staged.refused, findings: [], unscannable: [], scannedFiles: 0, scannedBytes: 0 };
+  if (staged.refused) {
+    const head = await revParse(ctx, wt.args, 'HEAD^{tree}');
+    return { tree: head, refused: staged.refused, findings: [], unscannable: [], scannedFiles: 0, scannedBytes: 0 };
+  }
   const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
-  const scan = await scanTreeChanges(ctx, wt.args, head, tree, { ...options, maxBlobBytes: options.maxBlobBytes ?? DEFAULT_SCAN_MAX_BLOB_BYTES });
+  // diff-tree resolves HEAD itself (the worktree's own HEAD, through its admin dir): no rev-parse first.
+  const scan = await scanTreeChanges(ctx, wt.args, 'HEAD', tree, { ...options, maxBlobBytes: options.maxBlobBytes ?? DEFAULT_SCAN_MAX_BLOB_BYTES });
   return { tree, ...scan };
 }
 
@@ -79,27 +86,52 @@ export async function commit(
 ): Promise<CommitResult> {
   if (typeof message !== 'string' || message.trim() === '') throw new GitInputError('commit message must not be empty');
   const wt = await openWorkspace(ctx.layout, ws);
-  const staged = await ctx.git([...wt.args, 'diff', '--cached', '--quiet', '--ignore-submodules=none'], { ...options, okExitCodes: [0, 1] });
-  if (staged.exitCode === 0) {
+  const hasStaged = async () =>
+    (await ctx.git([...wt.args, 'diff', '--cached', '--quiet', '--ignore-submodules=none'], { ...options, okExitCodes: [0, 1] })).exitCode === 1;
+  const nothingStaged = async (): Promise<CommitResult> => {
     const head = await revParse(ctx, wt.args, 'HEAD^{commit}');
     if (options.agentId && head !== ws.baseSha && (await trailerOf(ctx, wt.args, head, AGENT_TRAILER)) === options.agentId) {
       return { commitSha: head, reused: true };
     }
     return { nothingToCommit: true };
-  }
+  };
   if (options.expectedTree) {
     const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
+    // With nothing staged there is nothing to commit, whatever the tree (a retry finds its commit).
     if (tree !== options.expectedTree) {
+      if (!(await hasStaged())) return nothingStaged();
       throw new GitCommandFailedError(`the staged tree ${tree.slice(0, 12)} is not the scanned tree ${options.expectedTree.slice(0, 12)}`, 'commit', null);
     }
   }
+  // Committing straight away saves asking first: git exits 1 when nothing is staged (or the
+  // message is empty after cleanup), and only then is the index compared with HEAD. Untracked
+  // files are not listed in that answer, so git walks no directory of the agent's for it.
   // The message goes through stdin: no argv limit, and nothing in it is read as an option.
-  await ctx.git([...wt.args, 'commit', '--quiet', '--no-verify', '--no-gpg-sign', '--cleanup=whitespace', '--file=-'], {
+  const committed = await ctx.git([...wt.args, 'commit', '--quiet', '--no-verify', '--no-gpg-sign', '--untracked-files=no', '--cleanup=whitespace', '--file=-'], {
     ...options,
     input: message,
     env: authorEnv(ctx.deps.author),
+    okExitCodes: [0, 1],
   });
-  return { commitSha: await revParse(ctx, wt.args, 'HEAD^{commit}') };
+  if (committed.exitCode === 1) {
+    if (!(await hasStaged())) return nothingStaged();
+    const detail = scrubCredentials((committed.stderr.trim() || committed.stdout.trim()).slice(-4000), credentialSecrets(ctx.deps.credentials));
+    throw new GitCommandFailedError(`git commit failed (exit 1): ${detail}`, 'commit', 1);
+  }
+  return { commitSha: (await headFromRefFiles(wt.adminDir, ws.mirrorPath, ws.branch)) ?? (await revParse(ctx, wt.args, 'HEAD^{commit}')) };
+}
+
+/**
+ * The commit HEAD names when it is on `branch` (checked by openWorkspace), read from the files
+ * git just wrote: the worktree's HEAD in its admin dir and the branch's loose ref in the mirror,
+ * both the service's and out of the agent's reach. Undefined when they are not of that shape
+ * (another branch, a packed ref): git is asked then.
+ */
+async function headFromRefFiles(adminDir: string, mirrorPath: string, branch: string): Promise<string | undefined> {
+  const head = await readFile(path.join(adminDir, 'HEAD'), 'utf8').catch(() => '');
+  if (head.trim() !== `ref: refs/heads/${branch}`) return undefined;
+  const oid = (await readFile(path.join(mirrorPath, 'refs', 'heads', branch), 'utf8').catch(() => '')).trim();
+  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid) ? oid : undefined;
 }
 
 export async function headSha(ctx: GitContext, ws: WorkspaceInfo): Promise<string> {

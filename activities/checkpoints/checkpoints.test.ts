@@ -118,6 +118,29 @@ describe('workspace checkpoints', () => {
     await expect(a.checkpoints.restore(wsA2, agentId, { agentId, turn: 4 })).rejects.toMatchObject({ type: 'CheckpointMissing', message: expect.stringContaining('the pack of turn 1') });
   });
 
+  it('goes on without the previous checkpoint\'s objects on this host: unchanged is that checkpoint again, a change starts over on the base', async () => {
+    const { remote, a, b, agentId } = setup();
+    const ws = await a.workspaces.prepare(request(remote, agentId));
+    writeFiles(ws.path, { 'one.txt': 'turn 1\n' });
+    const first = await a.checkpoints.save(ws, agentId, 1);
+    await a.workspaces.removeCheckpointRepo(agentId);
+
+    // Known from its record (commit and tree), so nothing is built, with or without its objects here.
+    const unchanged = await a.checkpoints.save(ws, agentId, 2);
+    expect(unchanged).toMatchObject({ commit: first.commit, tree: first.tree, packBytes: 0, parentTurn: 1 });
+
+    await a.workspaces.removeCheckpointRepo(agentId);
+    writeFiles(ws.path, { 'two.txt': 'turn 3\n' });
+    const third = await a.checkpoints.save(ws, agentId, 3);
+    expect(third.parentTurn).toBeUndefined(); // its parent could not be named: a new chain on the base, whole
+    expect(third.commit).not.toBe(first.commit);
+
+    const wsB = await b.workspaces.prepare({ ...request(remote, agentId), baseSha: ws.baseSha });
+    expect((await b.checkpoints.restore(wsB, agentId, { agentId, turn: 3 }))?.turn).toBe(3);
+    expect(readFileSync(path.join(wsB.path, 'one.txt'), 'utf8')).toBe('turn 1\n');
+    expect(readFileSync(path.join(wsB.path, 'two.txt'), 'utf8')).toBe('turn 3\n');
+  });
+
   it('refuses a checkpoint past the bound, writing neither it nor the tool results that came with it', async () => {
     const { remote, a, agentId } = setup(100_000);
     const transcripts = new TranscriptStore(redis);

@@ -51,7 +51,7 @@ export function createWorkspaceCheckpoints(deps: CheckpointDeps): WorkspaceCheck
       const { message, ...op } = options;
       const previous = await store.latest(agentId, turn - 1);
       const base = previous?.baseSha === ws.baseSha ? previous : undefined;
-      const snap = await workspaces.snapshot(ws, agentId, { ...op, previousCommit: base?.commit });
+      const snap = await workspaces.snapshot(ws, agentId, { ...op, previousCommit: base?.commit, previousTree: base?.tree });
       return store.save(agentId, turn, {
         commit: snap.commit,
         tree: snap.tree,

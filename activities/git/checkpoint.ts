@@ -19,7 +19,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
-import { GitInputError } from './errors';
+import { GitCommandFailedError, GitInputError } from './errors';
 import { inspectTree, MAX_NESTED_GIT } from './inspect-tree';
 import { exists } from './mirror';
 import { assertInside } from './paths';
@@ -33,7 +33,7 @@ export interface WorktreeSnapshot {
   commit: string;
   /** Objects new since `builtOn` (or the base): empty when nothing changed. */
   pack: Buffer;
-  /** The previous checkpoint the pack builds on, when `previousCommit` was found here. */
+  /** The previous checkpoint the pack builds on (or is, when nothing changed), when `previousCommit` was found here or unchanged. */
   builtOn?: string;
   /** Directories left out because they hold a nested repository (git must not enter them). */
   skipped: string[];
@@ -45,6 +45,8 @@ export interface RestoreSource {
   /** Every pack of the checkpoint's chain, oldest first. */
   packs: Buffer[];
 }
+
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** Fixed identity and dates: a checkpoint commit depends on its tree and base alone. */
 const CHECKPOINT_ENV = {
@@ -66,7 +68,7 @@ export async function snapshotWorktree(
   ctx: GitContext,
   ws: WorkspaceInfo,
   agentId: string,
-  options: OperationOptions & { previousCommit?: string; nestedGit?: string[] } = {},
+  options: OperationOptions & { previousCommit?: string; previousTree?: string; nestedGit?: string[] } = {},
 ): Promise<WorktreeSnapshot> {
   const { adminDir } = await openWorkspace(ctx.layout, ws);
   const repo = await ensureCheckpointRepo(ctx, agentId, ws.mirrorPath);
@@ -81,16 +83,28 @@ export async function snapshotWorktree(
   await git(['add', '--all', '--', '.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)]);
   const tree = (await git(['write-tree'])).stdout.trim();
 
-  // One call answers both: is the previous checkpoint here (a new host has none), and is its tree this one?
-  const previousTree = options.previousCommit ? await commitTree(git, options.previousCommit) : undefined;
-  const previous = previousTree ? options.previousCommit : undefined;
-  if (previous && previousTree === tree) {
-    return { tree, commit: previous, pack: Buffer.alloc(0), builtOn: previous, skipped };
+  // An unchanged worktree is the previous checkpoint again. Its tree comes with it from its record
+  // (`previousTree`), or from git, which then also says whether the commit is here (a new host has none).
+  const known = options.previousCommit && options.previousTree && OBJECT_ID.test(options.previousCommit) ? { commit: options.previousCommit, tree: options.previousTree } : undefined;
+  const previousTree = known?.tree ?? (options.previousCommit ? await commitTree(git, options.previousCommit) : undefined);
+  if (options.previousCommit && previousTree === tree) {
+    return { tree, commit: options.previousCommit, pack: Buffer.alloc(0), builtOn: options.previousCommit, skipped };
   }
   // Chained on the previous checkpoint, so the pack is exactly what this turn added (a push's "have" logic).
   // No ref names the commit: the next save names it as its parent, and git prunes no recent object.
+  // commit-tree refuses a parent that is not here, so a previous checkpoint known only from its
+  // record is tried as the parent and the base taken when it is missing.
+  const message = { input: `checkpoint of ${agentId}\n` };
+  let previous = previousTree ? options.previousCommit : undefined;
+  let commit: string;
+  try {
+    commit = (await git(['commit-tree', tree, '-p', previous ?? ws.baseSha], message)).stdout.trim();
+  } catch (err) {
+    if (!(previous && known && err instanceof GitCommandFailedError) || (await commitTree(git, previous))) throw err;
+    previous = undefined;
+    commit = (await git(['commit-tree', tree, '-p', ws.baseSha], message)).stdout.trim();
+  }
   const parent = previous ?? ws.baseSha;
-  const commit = (await git(['commit-tree', tree, '-p', parent], { input: `checkpoint of ${agentId}\n` })).stdout.trim();
   const revs = `${commit}\n^${parent}\n`;
   const packed = await git(['pack-objects', '--revs', '--stdout', '--quiet'], { input: revs, binaryStdout: true });
   return { tree, commit, pack: packed.stdoutBytes ?? Buffer.alloc(0), ...(previous ? { builtOn: previous } : {}), skipped };
@@ -146,7 +160,7 @@ function gitIn(ctx: GitContext, repo: string, worktree: string, options: Operati
 
 /** The tree of commit `oid` when that commit is in the repository, else undefined. */
 async function commitTree(git: GitIn, oid: string): Promise<string | undefined> {
-  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid)) return undefined;
+  if (!OBJECT_ID.test(oid)) return undefined;
   return git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${oid}^{commit}^{tree}`]).then(
     (r) => r.stdout.trim() || undefined,
     () => undefined,

@@ -74,7 +74,8 @@ export interface GitWorkspaces {
   listWorktrees(): Promise<WorktreeListing[]>;
   /** The whole worktree as a tree and the objects it needs beyond `previousCommit` (or the base), as a pack. */
   /** `nestedGit`: the nested `.git` entries a walk of the worktree just found (else it walks again). */
-  snapshot(ws: WorkspaceInfo, agentId: string, options?: OperationOptions & { previousCommit?: string; nestedGit?: string[] }): Promise<WorktreeSnapshot>;
+  /** `previousTree`: the tree of `previousCommit` from its record (else git is asked for it). */
+  snapshot(ws: WorkspaceInfo, agentId: string, options?: OperationOptions & { previousCommit?: string; previousTree?: string; nestedGit?: string[] }): Promise<WorktreeSnapshot>;
   /** Checks a snapshot out over a worktree freshly prepared at its base; `agentId` owns the worktree. */
   restoreSnapshot(ws: WorkspaceInfo, agentId: string, source: RestoreSource, options?: OperationOptions): Promise<void>;
   /** Removes the agent's checkpoint repository on this host (its objects and index). */

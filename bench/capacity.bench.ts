@@ -3,8 +3,8 @@
  *
  * Everything real: a Temporal dev server of its own (SQLite file; BENCH_TEMPORAL_ADDRESS to use
  * another), Valkey at VALKEY_HOST:VALKEY_PORT, the service's worker as its own process
- * (`worker/main.ts`, default slots), the API in this process on a random port, git on a file://
- * remote, the scripted fake model. The floor is a worker process of its own (bench/floor/) that
+ * (`dist/worker/main.js`, compiled as deployed; default slots), the API in this process on a random port, git on a file://
+ * remote, the scripted fake model. The floor is a worker process of its own (bench/floor/, under tsx) that
  * runs the same shapes as bare workflows and no-op activities.
  *
  *  - spawn: 50 concurrent clients; POST /agents/spawn vs a bare `workflow.start` (no worker polls).
@@ -21,7 +21,7 @@
  * BENCH_SCALE=0.2 shrinks every count (a quick look; not the issue's figures). BENCH_PARTS=runs (or
  * spawn,runs,kills,waiting: any of them) measures only those parts; the table leaves the others out.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -96,7 +96,10 @@ async function main(): Promise<void> {
   const events = await subscribeEvents();
   const apis: Api[] = [];
   try {
-    const serviceWorker = startProcess('worker/main.ts', serviceEnv, children);
+    // The worker as it is deployed: compiled JavaScript (scripts/dev.sh, the Dockerfile).
+    progress('compiling the worker (npm run build)');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const serviceWorker = startProcess('dist/worker/main.js', serviceEnv, children);
     const floorWorker = startProcess('bench/floor/worker.ts', { TEMPORAL_ADDRESS: temporal.address, FLOOR_TASK_QUEUE: queues.floor }, children);
     const api = await startApi(serviceEnv, {}, apis);
     const repository = remote.url;
@@ -545,7 +548,7 @@ function loadavg(): string {
 
 /** A TypeScript entry point as its own node process (RSS is the process's own). */
 function startProcess(entry: string, env: Record<string, string>, children: ChildProcess[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -159,7 +159,7 @@ describe(`${COMPOSE_FILE} with the compose CLI`, () => {
       for (const name of WORKERS) {
         expect(services[name]!.build).toBeDefined();
         expect(services[name]!.image).toBe(services.api!.image);
-        expect(services[name]!.command?.join(' ')).toMatch(/worker\/main\.ts/);
+        expect(services[name]!.command?.join(' ')).toMatch(/^node dist\/worker\/main\.js$/);
       }
     });
 
@@ -307,7 +307,10 @@ describe(`${COMPOSE_FILE} structure (file text)`, () => {
     expect(dockerfile).toMatch(/\bnpm ci\b/);
     expect(dockerfile).toMatch(/apt-get install[^\n]*\bgit\b/);
     expect(dockerfile).toMatch(/^USER (?!root|0\b)\S+/m);
-    expect(dockerfile).toMatch(/^CMD \[[^\n]*"api\/main\.ts"\]/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/api\/main\.js"\]/m);
+    // Compiled in a stage with the dev dependencies; the runtime stage takes only dist/.
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
     for (const entry of ['node_modules', '.data', '.tools', 'dist', '.git']) expect(ignored).toContain(entry);
   });

@@ -117,7 +117,12 @@ export function createActivities(deps: ActivityDeps) {
     ...sandbox,
     ...git,
     ...gates,
-    ...createSetupActivities({ prepareWorkspace: git.prepareWorkspace, resolveGates: gates.resolveGates, startSandbox: sandbox.startSandbox }),
+    ...createSetupActivities({
+      prepareWorkspace: git.prepareWorkspace,
+      resolveGates: gates.resolveGates,
+      startSandbox: sandbox.startSandbox,
+      discardWorkspace: (workspace) => deps.workspaces.remove(workspace),
+    }),
     ...createHostLivenessActivities({ polls: deps.taskQueuePolls }),
   });
 }

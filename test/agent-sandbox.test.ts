@@ -105,3 +105,25 @@ describe('agentRun with the Docker sandbox', () => {
     await handle.result();
   });
 });
+
+describe('agentRun whose sandbox cannot start', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ SANDBOX_ENABLED: 'true', SANDBOX_IMAGE: 'orchestrator-sandbox-test:never-built' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('fails before any model call and leaves no worktree behind (set-up removes what it made)', async () => {
+    const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# no image\n' });
+    const taskId = 'T-sandbox-no-image';
+    h.fakeModel.script(taskId, [{ text: 'never asked' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    const err = (await handle.result().catch((e: unknown) => e)) as { cause?: { type?: string } };
+    expect(err.cause?.type).toBe('SandboxImageMissing');
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+    expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+  });
+});

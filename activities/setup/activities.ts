@@ -16,6 +16,8 @@ export interface SetupSteps {
   prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo>;
   resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[] }): Promise<GateResolution>;
   startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null>;
+  /** Removes a worktree this activity made when a later step failed (the workflow never learns its path). */
+  discardWorkspace(workspace: WorkspaceInfo): Promise<unknown>;
 }
 
 export interface SetUpAgentInput extends PrepareWorkspaceInput {
@@ -40,12 +42,18 @@ export function createSetupActivities(steps: SetupSteps) {
       const op = currentOperation();
       const { profile, customGates, missingGates, readOnly, ...prepare } = args;
       const workspace = await steps.prepareWorkspace(prepare);
-      op.heartbeat('resolving gates');
-      const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}) });
-      if (missingGates !== 'skip' && gates.unavailable.some((g) => g.required)) return { workspace, gates };
-      op.heartbeat('starting sandbox');
-      const sandbox = await steps.startSandbox({ agentId: args.agentId, taskId: args.taskId, workspace, readOnly: readOnly ?? false });
-      return { workspace, gates, sandbox };
+      try {
+        op.heartbeat('resolving gates');
+        const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}) });
+        if (missingGates !== 'skip' && gates.unavailable.some((g) => g.required)) return { workspace, gates };
+        op.heartbeat('starting sandbox');
+        const sandbox = await steps.startSandbox({ agentId: args.agentId, taskId: args.taskId, workspace, readOnly: readOnly ?? false });
+        return { workspace, gates, sandbox };
+      } catch (err) {
+        // Also after a cancellation: the removal is not tied to this activity's signal.
+        await steps.discardWorkspace(workspace).catch(() => undefined);
+        throw err;
+      }
     },
   };
 }

@@ -67,6 +67,7 @@ export async function stageAndScan(
     return { tree: head, refused: staged.refused, findings: [], unscannable: [], scannedFiles: 0, scannedBytes: 0 };
   }
   const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
+  await ctx.indexTrees.remember(path.join(wt.adminDir, 'index'), tree);
   // diff-tree resolves HEAD itself (the worktree's own HEAD, through its admin dir): no rev-parse first.
   const scan = await scanTreeChanges(ctx, wt.args, 'HEAD', tree, { ...options, maxBlobBytes: options.maxBlobBytes ?? DEFAULT_SCAN_MAX_BLOB_BYTES });
   return { tree, ...scan };
@@ -96,7 +97,8 @@ export async function commit(
     return { nothingToCommit: true };
   };
   if (options.expectedTree) {
-    const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
+    // Right after the scan the index is still the one it wrote as a tree: no write-tree again.
+    const tree = (await ctx.indexTrees.recall(path.join(wt.adminDir, 'index'))) ?? (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
     // With nothing staged there is nothing to commit, whatever the tree (a retry finds its commit).
     if (tree !== options.expectedTree) {
       if (!(await hasStaged())) return nothingStaged();

@@ -4,6 +4,7 @@
  */
 import type { WorkerHost } from '../../domain/agent';
 import type { GitCredentials } from './credentials';
+import type { IndexTrees } from './index-trees';
 import type { ObjectCache } from './object-cache';
 import type { WorkspaceLayout } from './paths';
 import type { GitRunner } from './run-git';
@@ -46,6 +47,8 @@ export interface GitContext {
   remoteUrls: Map<string, { config: string; url: string }>;
   /** Answers about immutable objects (tree entries, small blobs) this process already read. */
   objects: ObjectCache;
+  /** The tree each worktree index was last written as by a scan (see index-trees.ts). */
+  indexTrees: IndexTrees;
 }
 
 /** Environment that makes git record `deps.author` as author and committer. */

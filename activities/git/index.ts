@@ -16,6 +16,7 @@ import { prepareWorkspace, type PrepareRequest } from './prepare';
 import { existsAtBase, readAtBase, rootEntriesAtBase, type TreeEntry } from './read-blob';
 import type { Allowlist } from '../../scanner';
 import { pushAgentBranch, type PushResult } from './push';
+import { IndexTrees } from './index-trees';
 import { ObjectCache } from './object-cache';
 import { createGitRunner } from './run-git';
 import { salvage, type SalvageResult, type WorktreeLocation } from './salvage';
@@ -100,6 +101,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     lockSweptAt: new Map(),
     remoteUrls: new Map(),
     objects: new ObjectCache(),
+    indexTrees: new IndexTrees(),
   };
   return {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),

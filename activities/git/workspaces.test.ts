@@ -91,6 +91,21 @@ describe('git workspaces', () => {
     expect(review).toContain('+export const x = 2;');
   });
 
+  it('commits only the scanned tree: an index staged again after the scan is refused, the scanned one committed', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'a.txt': 'scanned\n' });
+    const scan = await workspaces.stageAndScan(ws);
+    writeFiles(ws.path, { 'a.txt': 'changed after the scan\n' });
+    await workspaces.stageAll(ws);
+    await expect(workspaces.commit(ws, 'work', { expectedTree: scan.tree })).rejects.toThrow(/is not the scanned tree/);
+
+    const rescan = await workspaces.stageAndScan(ws);
+    const { commitSha } = await workspaces.commit(ws, 'work', { expectedTree: rescan.tree });
+    expect(git(['rev-parse', `${commitSha!}^{tree}`], ws.mirrorPath)).toBe(rescan.tree);
+    expect(git(['show', `${commitSha!}:a.txt`], ws.mirrorPath)).toBe('changed after the scan');
+  });
+
   it('returns the existing worktree when prepare is retried for the same agent', async () => {
     const { remote, workspaces } = setup();
     const first = await workspaces.prepare(request(remote, AGENT_A));

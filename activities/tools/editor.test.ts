@@ -70,7 +70,10 @@ describe('editor tool', () => {
     mkdirSync(path.join(root, 'real'));
     writeFileSync(path.join(root, 'real', 'environ'), 'harmless\n');
     // Flip `d` between a real directory and /proc/self as fast as a shell can.
-    const flipper = spawn('sh', ['-c', `cd ${root} && while :; do ln -sfn /proc/self d.tmp && mv -T d.tmp d; rm -f d; ln -sfn real d.tmp && mv -T d.tmp d; done`], { stdio: 'ignore' });
+    // Its own process group: the stop below also takes the `ln` or `mv` it is running, which would
+    // otherwise go on writing into the directory while the test removes it.
+    const flipper = spawn('sh', ['-c', `cd ${root} && while :; do ln -sfn /proc/self d.tmp && mv -T d.tmp d; rm -f d; ln -sfn real d.tmp && mv -T d.tmp d; done`], { stdio: 'ignore', detached: true });
+    const flipperExited = new Promise((resolve) => flipper.once('exit', resolve));
     try {
       const outcomes = new Set<string>();
       for (let i = 0; i < 300; i++) {
@@ -80,7 +83,8 @@ describe('editor tool', () => {
       }
       expect([...outcomes].every((o) => o === 'refused' || o.includes('harmless'))).toBe(true);
     } finally {
-      flipper.kill('SIGKILL');
+      process.kill(-flipper.pid!, 'SIGKILL');
+      await flipperExited;
     }
   });
 

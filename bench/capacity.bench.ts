@@ -86,6 +86,8 @@ async function main(): Promise<void> {
     REAPER_INTERVAL_SECONDS: '86400',
     LOG_LEVEL: 'warn',
     ORCHESTRATOR_API_KEY: API_KEY,
+    // Another worker on this host (a second bench, a CI run) may hold the default metrics port: the bench needs none.
+    WORKER_METRICS_ADDRESS: 'off',
     // Slot and cache settings given to the bench go to the worker (how a bigger host is tuned: README).
     ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined)),
   };

@@ -13,21 +13,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import Redis from 'ioredis';
-import pino from 'pino';
-import { createApp } from '../api/app';
-import { startEventFeed } from '../api/event-feed';
-import { loadConfig } from '../config';
 import { workflowIdFor } from '../domain/agent';
 import { HARDENED_CONFIG } from '../activities/git/hardening';
 import { subcommandOf } from '../activities/git/run-git';
 import { findExecutable } from '../activities/sandbox/bubblewrap-runner';
-import { AgentStateStore } from '../state/agent-state-store';
+import { startTestApi } from '../test/api/api-harness';
 import { activityRecords, type ActivityRecord } from '../test/support/activity-history';
 import { FakeModelServer } from '../test/support/fake-model';
 import { createRemoteRepo } from '../test/support/git-fixtures';
@@ -35,7 +27,6 @@ import { createRemoteRepo } from '../test/support/git-fixtures';
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.PROCESS_COUNT_RUNS ?? 3);
 const TURNS = 5;
-const API_KEY = `processes-${randomUUID()}`;
 const GATES_JSON = JSON.stringify({ gates: { tests: { command: 'test -e notes.txt' } } });
 
 interface Start {
@@ -65,12 +56,11 @@ async function main(): Promise<void> {
     CLAUDE_API_KEY: 'sk-ant-api03-process-count-key-for-the-fake-model',
     REAPER_INTERVAL_SECONDS: '86400',
     LOG_LEVEL: 'warn',
-    ORCHESTRATOR_API_KEY: API_KEY,
     WORKER_METRICS_ADDRESS: 'off',
   };
   const worker = startWorker({ ...env, PATH: `${wrappers}:${process.env.PATH ?? '/usr/bin:/bin'}` });
-  const api = await startApi(env);
-  const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }) });
+  const api = await startTestApi({ env: { TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE!, GIT_ALLOWED_SCHEMES: env.GIT_ALLOWED_SCHEMES!, LOG_LEVEL: 'warn' } });
+  const { client } = api;
   try {
     const run = async () => {
       const taskId = `P-${randomUUID().slice(0, 12)}`;
@@ -78,8 +68,9 @@ async function main(): Promise<void> {
         ...Array.from({ length: TURNS - 1 }, (_, i) => ({ tools: [{ name: 'bash' as const, input: { command: `echo ${i} >> notes.txt` } }] })),
         { text: 'Done.' },
       ]);
-      const res = await api.post('/agents/spawn', { taskId, agentType: 'worker', gateProfile: 'minimal', context: { repository: remote.url, branch: 'main', workItems: ['count'], skills: [] } });
-      const handle = client.workflow.getHandle(workflowIdFor(res.agentId as string));
+      const res = await api.request('POST', '/agents/spawn', { body: { taskId, agentType: 'worker', gateProfile: 'minimal', context: { repository: remote.url, branch: 'main', workItems: ['count'], skills: [] } } });
+      if (res.status >= 300) throw new Error(`spawn answered ${res.status}: ${JSON.stringify(res.body)}`);
+      const handle = client.workflow.getHandle(workflowIdFor(String(res.body.agentId)));
       const outcome = (await handle.result()) as { status?: string };
       if (outcome.status !== 'completed') throw new Error(`run ended ${JSON.stringify(outcome).slice(0, 500)}`);
       return activityRecords(handle);
@@ -99,7 +90,6 @@ async function main(): Promise<void> {
     if (process.env.PROCESS_COUNT_DETAIL) printLastRun(starts, lastRun);
   } finally {
     await api.close();
-    await client.connection.close();
     worker.kill('SIGTERM');
     await fake.stop();
     await new Promise((r) => setTimeout(r, 1000));
@@ -182,37 +172,6 @@ function startWorker(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: ROOT, env: { HOME: process.env.HOME ?? ROOT, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => process.stderr.write(`[worker] ${c.toString()}`));
   return child;
-}
-
-async function startApi(env: Record<string, string>) {
-  const config = loadConfig(env);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1 });
-  const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600 });
-  const eventFeed = startEventFeed(redis);
-  const app = createApp({ client, redis, store, config, logger: pino({ level: 'silent' }), tuning: {}, eventFeed });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    async post(route: string, body: unknown): Promise<Record<string, unknown>> {
-      const res = await fetch(`${baseUrl}${route}`, { method: 'POST', headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      const json = (await res.json()) as Record<string, unknown>;
-      if (!res.ok) throw new Error(`${route} answered ${res.status}: ${JSON.stringify(json)}`);
-      return json;
-    },
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await connection.close();
-      await eventFeed.stop();
-      redis.disconnect();
-    },
-  };
 }
 
 main().catch((err: unknown) => {

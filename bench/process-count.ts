@@ -90,9 +90,11 @@ async function main(): Promise<void> {
     if (process.env.PROCESS_COUNT_DETAIL) printLastRun(starts, lastRun);
   } finally {
     await api.close();
+    // The worker may still be writing below `root` until it has exited.
+    const exited = worker.exitCode !== null ? Promise.resolve() : new Promise((r) => worker.once('exit', r));
     worker.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     await fake.stop();
-    await new Promise((r) => setTimeout(r, 1000));
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -25,6 +25,7 @@ import { reviewDiff } from './model/review';
 import type { CoordinatorPort, SandboxRuntime } from './ports';
 import { createSandboxActivities } from './sandbox/activities';
 import { createSetupActivities } from './setup/activities';
+import { createAcceptActivities } from './accept/activities';
 import { createStateActivities } from './state/activities';
 import { runnerChoice } from './tools/runner-for';
 
@@ -34,6 +35,7 @@ export type * from './host/liveness';
 export type * from './model/activities';
 export type * from './sandbox/activities';
 export type * from './setup/activities';
+export type * from './accept/activities';
 export type * from './state/activities';
 
 export interface ActivityDeps {
@@ -123,6 +125,7 @@ export function createActivities(deps: ActivityDeps) {
       startSandbox: sandbox.startSandbox,
       discardWorkspace: (workspace) => deps.workspaces.remove(workspace),
     }),
+    ...createAcceptActivities({ runGates: gates.runGates, scanAndCommit: git.scanAndCommit }),
     ...createHostLivenessActivities({ polls: deps.taskQueuePolls }),
   });
 }

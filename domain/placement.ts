@@ -13,6 +13,7 @@ export const HOST_BOUND_ACTIVITIES = [
   'scanStagedChanges',
   'commitChanges',
   'scanAndCommit',
+  'gatesScanAndCommit',
   'headSha',
   'checkMergeable',
   'pushBranch',

@@ -52,6 +52,13 @@ async function completedWithTools(h: Harness, taskId: string): Promise<WorkflowH
   return handle;
 }
 
+async function completedAfterGateFeedback(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo x > broken.txt && echo y > work.txt')] }, { text: 'Done.' }, { tools: [bash('rm broken.txt')] }, { text: 'Fixed.' }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await expectStatus(handle, 'completed');
+  return handle;
+}
+
 async function gatesUnavailable(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
   const handle = await h.spawn({ taskId, repository: createRemoteRepo({ 'package.json': JSON.stringify({ name: 'x', scripts: { lint: 'true' } }) }).url });
   await expectFailure(handle, 'GatesUnavailable');
@@ -72,13 +79,13 @@ const scenarios: Scenario[] = [
   {
     // The gate fails once (broken.txt makes npm test fail), the feedback goes back, the agent fixes it.
     name: 'completed-after-gate-feedback',
-    async run(h) {
-      const taskId = 'H-feedback';
-      h.fakeModel.script(taskId, [{ tools: [bash('echo x > broken.txt && echo y > work.txt')] }, { text: 'Done.' }, { tools: [bash('rm broken.txt')] }, { text: 'Fixed.' }]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
-      await expectStatus(handle, 'completed');
-      return handle;
-    },
+    run: (h) => completedAfterGateFeedback(h, 'H-feedback'),
+  },
+  {
+    // The same, recorded after the pre-commit gates, the scan and the commit became one activity
+    // (it stops after the failed gates in the first round, and commits in the second).
+    name: 'completed-after-gate-feedback-in-one',
+    run: (h) => completedAfterGateFeedback(h, 'H-feedback-in-one'),
   },
   {
     // A finished run (three tool turns) forked at turn 2: the fork copies the old transcript and

@@ -102,6 +102,7 @@ describe('activity failures reach the workflow with their declared type and retr
     pushIfMergeable: [{ workspace }],
     cleanupAgent: [{ agentId, workspace, sandbox, salvage: true }],
     resolveGates: [{ workspace, profile: 'minimal' }],
+    gatesScanAndCommit: [{ gates: { ...ids, agentType: 'worker', workspace, sandbox, profile: 'minimal', phase: 'pre-commit', round: 1, maxRounds: 1 }, commit: { ...ids, agentType: 'worker', workspace } }],
     runGates: [{ ...ids, agentType: 'worker', workspace, sandbox, profile: 'minimal', phase: 'pre-commit', round: 1, maxRounds: 1 }],
     hostLiveness: [{ taskQueue: 'q@h' }],
     reportToCoordinator: [{ ...ids, agentType: 'worker', phase: 'pre-commit', branch: workspace.branch, gates: [] }],

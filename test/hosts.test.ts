@@ -31,7 +31,7 @@ const bash = (command: string) => ({ name: 'bash' as const, input: { command } }
 const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
 
 /** The host-bound activities a run with tools and the minimal profile schedules (setUpAgent runs on the shared queue). */
-const HOST_ACTIVITIES_OF_A_RUN = new Set(['executeTools', 'runGates', 'scanAndCommit', 'pushIfMergeable', 'cleanupAgent']);
+const HOST_ACTIVITIES_OF_A_RUN = new Set(['executeTools', 'gatesScanAndCommit', 'pushIfMergeable', 'cleanupAgent']);
 
 /** The host each run's workspace was prepared (or rebuilt) on, in order. */
 function hostsOf(records: ActivityRecord[]): WorkspaceInfo[] {

@@ -119,8 +119,7 @@ describe('watching, reading, retrying and forking agent runs', () => {
       'turn 3: end_turn',
       'pre-commit-gates',
       'pre-commit gates: tests passed',
-      // Scan and commit are one activity, merge check and push another.
-      'secret-scan',
+      // Gates, scan and commit are one activity, merge check and push another.
       'push',
       'running->completed',
     ]);
@@ -146,7 +145,7 @@ describe('watching, reading, retrying and forking agent runs', () => {
     // The Web UI's event history: each model turn and tool batch says what it was.
     const history = await h.client.workflow.getHandle(`agent-${agentId}`).fetchHistory();
     const summaries = await activitySummaries(history);
-    expect(summaries).toEqual(expect.arrayContaining(['turn 1: model call (1 messages)', 'turn 1: bash: echo one > one.txt', 'turn 2: edit: create two.txt', 'pre-commit gates, round 1']));
+    expect(summaries).toEqual(expect.arrayContaining(['turn 1: model call (1 messages)', 'turn 1: bash: echo one > one.txt', 'turn 2: edit: create two.txt', 'pre-commit gates, round 1; scan and commit']));
   });
 
   it('never returns a secret the agent printed: the transcript is redacted, page by page', async () => {

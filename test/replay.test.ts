@@ -64,8 +64,9 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities), gate feedback, gates skipped, a fork, failed on the turn budget or unavailable gates (both paths), killed during a tool run, continued as new', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities), gate feedback (before and after the gates, scan and commit became one activity), gates skipped, a fork, failed on the turn budget or unavailable gates (both paths), killed during a tool run, continued as new', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
+      'completed-after-gate-feedback-in-one',
       'completed-after-gate-feedback',
       'completed-fork',
       'completed-gates-skipped',

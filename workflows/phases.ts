@@ -11,7 +11,7 @@ import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
 import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, setUpAgent, writeInitialPrompt, type HostActivities } from './proxies';
-import type { GateResolution, ScanAndCommitResult } from '../activities';
+import type { CommitChangesInput, GateResolution, RunGatesInput, RunGatesResult, ScanResultForAgent } from '../activities';
 import type { CommitResult } from '../activities/git';
 import { RunFailure, type RunState } from './run-state';
 import { onLiveHost } from './host-waits';
@@ -96,6 +96,8 @@ export const DEFAULT_HOST_FAILOVER_SECONDS = 30;
 const SET_UP_IN_ONE = 'set-up-agent-in-one-activity';
 const SCAN_AND_COMMIT_IN_ONE = 'scan-and-commit-in-one-activity';
 const PUSH_IF_MERGEABLE_IN_ONE = 'push-if-mergeable-in-one-activity';
+/** Pre-commit gates + scan + commit: the gates' activity goes on to commit when they pass. */
+const GATES_SCAN_AND_COMMIT_IN_ONE = 'gates-scan-and-commit-in-one-activity';
 
 /**
  * Worktree (on whichever host picks the task up), the gates it defines, sandbox, `running`, and
@@ -249,18 +251,15 @@ async function feedBack(run: Run, text: string, failure: RunFailure): Promise<vo
   state.recordFeedback();
 }
 
-/** Runs one phase's gates and reports them; false when they failed and went back to the agent. */
-export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string): Promise<boolean> {
+/** The input of one gate phase's activity. */
+function gateInput(run: Run, phase: GatePhase, round: number, commitSha?: string): RunGatesInput {
   const { state } = run;
   const { input } = state;
-  const workspace = state.requireWorkspace();
-  if (!phaseHasGates(input.gateProfile, input.context.gates, phase)) return true;
-  const round = state.feedbackRounds + 1;
-  const outcome = await run.during(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates', () => run.host().runGates.executeWithOptions({ summary: `${phase} gates, round ${round}` }, [{
+  return {
     agentId: input.agentId,
     taskId: input.taskId,
     agentType: input.agentType,
-    workspace,
+    workspace: state.requireWorkspace(),
     sandbox: state.sandbox,
     profile: input.gateProfile,
     customGates: input.context.gates,
@@ -269,7 +268,25 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
     round,
     maxRounds: input.maxFeedbackRounds,
     missingGates: input.missingGates,
-  }]));
+  };
+}
+
+/** Runs one phase's gates and reports them; false when they failed and went back to the agent. */
+export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string): Promise<boolean> {
+  const { state } = run;
+  const { input } = state;
+  if (!phaseHasGates(input.gateProfile, input.context.gates, phase)) return true;
+  const round = state.feedbackRounds + 1;
+  const outcome = await run.during(phase === 'pre-commit' ? 'pre-commit-gates' : 'post-commit-gates', () =>
+    run.host().runGates.executeWithOptions({ summary: `${phase} gates, round ${round}` }, [gateInput(run, phase, round, commitSha)]),
+  );
+  return settleGates(run, phase, outcome, commitSha);
+}
+
+/** Records a gate phase's outcome and asks the coordinator when one is configured; false when the gates failed and went back to the agent. */
+async function settleGates(run: Run, phase: GatePhase, outcome: RunGatesResult, commitSha?: string): Promise<boolean> {
+  const { state } = run;
+  const { input } = state;
   state.mergeGates(outcome.results);
   state.recordCost(outcome.costUsd);
   if (outcome.reportRequired && outcome.results.length > 0) {
@@ -279,7 +296,7 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
       agentType: input.agentType,
       phase,
       commitSha,
-      branch: workspace.branch,
+      branch: state.requireWorkspace().branch,
       gates: outcome.results,
     });
     if (verdict && !verdict.approved) throw new RunFailure(`coordinator vetoed: ${verdict.reason ?? 'no reason given'}`, 'CoordinatorVeto');
@@ -290,14 +307,41 @@ export async function gatePhase(run: Run, phase: GatePhase, commitSha?: string):
   return false;
 }
 
-/** Scans the staged changes and commits them, unless a finding went back to the agent. */
-async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: false; commitSha?: string }> {
+type CommitStep = { blocked: true } | { blocked: false; commitSha?: string };
+
+/**
+ * Pre-commit gates, then scan and commit, in one activity: the activity stops after the gates
+ * when they failed or the coordinator must rule on them first, and the rest runs as before.
+ */
+async function gatesScanAndCommit(run: Run): Promise<CommitStep> {
   const { state } = run;
   const { input } = state;
-  const workspace = state.requireWorkspace();
-  const commitArgs = { workspace, agentId: input.agentId, taskId: input.taskId, agentType: input.agentType };
+  if (!phaseHasGates(input.gateProfile, input.context.gates, 'pre-commit')) return scanAndCommit(run);
+  const round = state.feedbackRounds + 1;
+  const done = await run.during('pre-commit-gates', () =>
+    run.host().gatesScanAndCommit.executeWithOptions({ summary: `pre-commit gates, round ${round}; scan and commit` }, [
+      { gates: gateInput(run, 'pre-commit', round), commit: commitInput(run) },
+    ]),
+  );
+  if (!(await settleGates(run, 'pre-commit', done.gates))) return { blocked: true };
+  return done.committed ? settleScan(run, done.committed) : scanAndCommit(run);
+}
+
+function commitInput(run: Run): Omit<CommitChangesInput, 'tree'> {
+  const { input } = run.state;
+  return { workspace: run.state.requireWorkspace(), agentId: input.agentId, taskId: input.taskId, agentType: input.agentType };
+}
+
+/** Scans the staged changes and commits them, unless a finding went back to the agent. */
+async function scanAndCommit(run: Run): Promise<CommitStep> {
+  const commitArgs = commitInput(run);
   const folded = wf.patched(SCAN_AND_COMMIT_IN_ONE);
-  const scan = await run.during('secret-scan', () => (folded ? run.host().scanAndCommit(commitArgs) : run.host().scanStagedChanges({ workspace })));
+  const scan = await run.during('secret-scan', () => (folded ? run.host().scanAndCommit(commitArgs) : run.host().scanStagedChanges({ workspace: commitArgs.workspace })));
+  return settleScan(run, scan);
+}
+
+/** What the scan found goes back to the agent; a clean scan is committed (here, unless its activity committed already). */
+async function settleScan(run: Run, scan: ScanResultForAgent & { commit?: CommitResult }): Promise<CommitStep> {
   if (scan.refused) {
     await feedBack(run, `Your changes were not committed: ${scan.refused}`, new RunFailure(`commit refused: ${scan.refused}`, 'CommitRefused'));
     return { blocked: true };
@@ -321,8 +365,7 @@ async function scanAndCommit(run: Run): Promise<{ blocked: true } | { blocked: f
     );
     return { blocked: true };
   }
-  const committed: CommitResult | undefined = (scan as ScanAndCommitResult).commit;
-  const commit = committed ?? (await run.during('commit', () => run.host().commitChanges({ ...commitArgs, tree: scan.tree })));
+  const commit = scan.commit ?? (await run.during('commit', () => run.host().commitChanges({ ...commitInput(run), tree: scan.tree })));
   return { blocked: false, commitSha: commit.commitSha };
 }
 
@@ -338,12 +381,16 @@ export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
       if (state.phase !== 'agent-loop') await run.enterPhase('agent-loop');
       await agentLoop(run);
     }
-    if (!(await gatePhase(run, 'pre-commit'))) continue;
     if (state.readOnly) {
+      if (!(await gatePhase(run, 'pre-commit'))) continue;
       if (await gatePhase(run, 'post-commit', await run.host().headSha({ workspace: state.requireWorkspace() }))) return {};
       continue;
     }
-    const committed = await scanAndCommit(run);
+    const committed = wf.patched(GATES_SCAN_AND_COMMIT_IN_ONE)
+      ? await gatesScanAndCommit(run)
+      : (await gatePhase(run, 'pre-commit'))
+        ? await scanAndCommit(run)
+        : ({ blocked: true } as const);
     if (committed.blocked) continue;
     state.commitSha = committed.commitSha ?? state.commitSha; // nothing new to commit after post-commit feedback keeps the last commit
     if (!state.commitSha) throw new RunFailure('the agent finished without changing anything', 'NothingToCommit');

@@ -8,7 +8,7 @@
  * the agent's worktree, for everything that touches it (`onHost`).
  */
 import { proxyActivities, proxyLocalActivities, workflowInfo, type ActivityInterfaceFor } from '@temporalio/workflow';
-import type { GateActivities, GitActivities, HostLivenessActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, SetupActivities, StateActivities } from '../activities';
+import type { AcceptActivities, GateActivities, GitActivities, HostLivenessActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, SetupActivities, StateActivities } from '../activities';
 import type { WorkerHost } from '../domain/agent';
 import type { HostBoundActivity } from '../domain/placement';
 import { modelTaskQueue } from '../domain/task-queues';
@@ -32,7 +32,7 @@ export function modelTurn(input: ModelTurnInput, summary?: string): Promise<Mode
   return summary ? call.executeWithOptions({ summary }, [input]) : call(input);
 }
 
-type AllActivities = GitActivities & SandboxActivities & GateActivities;
+type AllActivities = GitActivities & SandboxActivities & GateActivities & AcceptActivities;
 export type HostActivities = ActivityInterfaceFor<Pick<AllActivities, HostBoundActivity>>;
 
 const hostProxies = new Map<string, HostActivities>();
@@ -53,8 +53,9 @@ export function onHost(host: WorkerHost | undefined, failoverSeconds: number): H
   const { scanStagedChanges, commitChanges, scanAndCommit, checkMergeable, pushBranch, pushIfMergeable } = proxyActivities<GitActivities>(on(options.workspace));
   const { resolveGates } = proxyActivities<GateActivities>(on(options.quick));
   const { runGates } = proxyActivities<GateActivities>(on(options.gates));
+  const { gatesScanAndCommit } = proxyActivities<AcceptActivities>(on(options.gates));
   const { cleanupAgent } = proxyActivities<GitActivities>(on(options.cleanup));
-  const activities: HostActivities = { headSha, executeTools, startSandbox, scanStagedChanges, commitChanges, scanAndCommit, checkMergeable, pushBranch, pushIfMergeable, resolveGates, runGates, cleanupAgent };
+  const activities: HostActivities = { headSha, executeTools, startSandbox, scanStagedChanges, commitChanges, scanAndCommit, checkMergeable, pushBranch, pushIfMergeable, resolveGates, runGates, gatesScanAndCommit, cleanupAgent };
   hostProxies.set(key, activities);
   return activities;
 }

@@ -41,6 +41,7 @@ import { activityRecords } from '../test/support/activity-history';
 import { FakeModelServer, type RecordedRequest } from '../test/support/fake-model';
 import { createRemoteRepo } from '../test/support/git-fixtures';
 import type { FloorRunResult } from './floor/workflows';
+import { benchWorkerEnv } from './service-env';
 
 const ROOT = path.resolve(__dirname, '..');
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -75,19 +76,8 @@ async function main(): Promise<void> {
   const id = randomUUID().slice(0, 8);
   const queues = { service: `bench-svc-${id}`, floor: `bench-floor-${id}`, spawnService: `bench-spawn-svc-${id}`, spawnFloor: `bench-spawn-floor-${id}`, noWorker: `bench-noworker-${id}` };
   const serviceEnv: Record<string, string> = {
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: queues.service,
-    VALKEY_HOST: process.env.VALKEY_HOST ?? '127.0.0.1',
-    VALKEY_PORT: process.env.VALKEY_PORT ?? '6379',
-    WORKSPACE_ROOT: path.join(workspaceRoot, 'workspaces'),
-    GIT_ALLOWED_SCHEMES: 'file,https,ssh',
-    ANTHROPIC_BASE_URL: baseUrl,
-    CLAUDE_API_KEY: 'sk-ant-api03-bench-key-for-the-fake-model',
-    REAPER_INTERVAL_SECONDS: '86400',
-    LOG_LEVEL: 'warn',
+    ...benchWorkerEnv({ temporalAddress: temporal.address, taskQueue: queues.service, root: workspaceRoot, modelBaseUrl: baseUrl }),
     ORCHESTRATOR_API_KEY: API_KEY,
-    // Another worker on this host (a second bench, a CI run) may hold the default metrics port: the bench needs none.
-    WORKER_METRICS_ADDRESS: 'off',
     // Slot and cache settings given to the bench go to the worker (how a bigger host is tuned: README).
     ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined)),
   };

@@ -23,6 +23,7 @@ import { startTestApi } from '../test/api/api-harness';
 import { activityRecords, type ActivityRecord } from '../test/support/activity-history';
 import { FakeModelServer } from '../test/support/fake-model';
 import { createRemoteRepo } from '../test/support/git-fixtures';
+import { benchWorkerEnv } from './service-env';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.PROCESS_COUNT_RUNS ?? 3);
@@ -45,19 +46,7 @@ async function main(): Promise<void> {
   const fake = new FakeModelServer();
   const baseUrl = await fake.start();
   const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# process count\n' }, mkdtempSync(path.join(root, 'remote-')));
-  const env: Record<string, string> = {
-    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    TEMPORAL_TASK_QUEUE: `process-count-${randomUUID().slice(0, 8)}`,
-    VALKEY_HOST: process.env.VALKEY_HOST ?? '127.0.0.1',
-    VALKEY_PORT: process.env.VALKEY_PORT ?? '6379',
-    WORKSPACE_ROOT: path.join(root, 'workspaces'),
-    GIT_ALLOWED_SCHEMES: 'file,https,ssh',
-    ANTHROPIC_BASE_URL: baseUrl,
-    CLAUDE_API_KEY: 'sk-ant-api03-process-count-key-for-the-fake-model',
-    REAPER_INTERVAL_SECONDS: '86400',
-    LOG_LEVEL: 'warn',
-    WORKER_METRICS_ADDRESS: 'off',
-  };
+  const env = benchWorkerEnv({ temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', taskQueue: `process-count-${randomUUID().slice(0, 8)}`, root, modelBaseUrl: baseUrl });
   const worker = startWorker({ ...env, PATH: `${wrappers}:${process.env.PATH ?? '/usr/bin:/bin'}` });
   const api = await startTestApi({ env: { TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE!, GIT_ALLOWED_SCHEMES: env.GIT_ALLOWED_SCHEMES!, LOG_LEVEL: 'warn' } });
   const { client } = api;

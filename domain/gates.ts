@@ -64,6 +64,22 @@ export interface UnavailableGate {
   required: boolean;
 }
 
+/**
+ * The missing gates that fail the run before any model call: the required ones, unless the spawn
+ * accepted missing gates. The set-up activity starts no sandbox for such a run; the workflow fails it.
+ */
+export function blockingUnavailableGates(unavailable: readonly UnavailableGate[], policy: MissingGatesPolicy | undefined): UnavailableGate[] {
+  return policy === 'skip' ? [] : unavailable.filter((g) => g.required);
+}
+
+/**
+ * Whether gate results go to the coordinator before the run may go on: one is configured and
+ * there were gates. The gate-then-commit activity stops there; the workflow then asks it.
+ */
+export function awaitsCoordinator(outcome: { reportRequired: boolean; results: readonly unknown[] }): boolean {
+  return outcome.reportRequired && outcome.results.length > 0;
+}
+
 /** The `GatesUnavailable` failure's message: each gate, why it is missing, and the ways out. */
 export function gatesUnavailableMessage(gates: readonly UnavailableGate[]): string {
   return (

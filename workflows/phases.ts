@@ -6,7 +6,7 @@
 import * as wf from '@temporalio/workflow';
 import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView, WorkerHost } from '../domain/agent';
 import type { BudgetName } from '../domain/budgets';
-import { gatesUnavailableMessage, phaseHasGates, type GatePhase } from '../domain/gates';
+import { awaitsCoordinator, blockingUnavailableGates, gatesUnavailableMessage, phaseHasGates, type GatePhase } from '../domain/gates';
 import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
@@ -168,8 +168,8 @@ function applyGateResolution(run: Run, { unavailable }: GateResolution): string[
     if (unavailable.length > 0) state.mergeGates(unavailable.map((g) => ({ name: g.name, outcome: 'skipped', durationMs: 0, detail: g.detail })));
     return unavailable.map((g) => g.name);
   }
-  const required = unavailable.filter((g) => g.required);
-  if (required.length > 0) throw new RunFailure(gatesUnavailableMessage(required), 'GatesUnavailable');
+  const blocking = blockingUnavailableGates(unavailable, input.missingGates);
+  if (blocking.length > 0) throw new RunFailure(gatesUnavailableMessage(blocking), 'GatesUnavailable');
   return [];
 }
 
@@ -289,7 +289,7 @@ async function settleGates(run: Run, phase: GatePhase, outcome: RunGatesResult, 
   const { input } = state;
   state.mergeGates(outcome.results);
   state.recordCost(outcome.costUsd);
-  if (outcome.reportRequired && outcome.results.length > 0) {
+  if (awaitsCoordinator(outcome)) {
     const verdict = await reportToCoordinator({
       agentId: input.agentId,
       taskId: input.taskId,

@@ -5,6 +5,7 @@
  * failed (the feedback goes back to the agent) or when the coordinator must rule on them before
  * anything is committed.
  */
+import { awaitsCoordinator } from '../../domain/gates';
 import type { RunGatesInput, RunGatesResult } from '../gates/activities';
 import type { CommitChangesInput, ScanAndCommitResult } from '../git/activities';
 import { currentOperation } from '../operation';
@@ -31,7 +32,7 @@ export function createAcceptActivities(steps: AcceptSteps) {
   return {
     async gatesScanAndCommit(args: GatesScanAndCommitInput): Promise<GatesScanAndCommitResult> {
       const gates = await steps.runGates(args.gates);
-      if (!gates.passed || (gates.reportRequired && gates.results.length > 0)) return { gates };
+      if (!gates.passed || awaitsCoordinator(gates)) return { gates };
       currentOperation().heartbeat('scanning and committing');
       return { gates, committed: await steps.scanAndCommit(args.commit) };
     },

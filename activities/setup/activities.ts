@@ -5,7 +5,7 @@
  * run back to back on the same host, so one activity does them in order.
  */
 import type { GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
-import type { GateName, MissingGatesPolicy } from '../../domain/gates';
+import { blockingUnavailableGates, type GateName, type MissingGatesPolicy } from '../../domain/gates';
 import type { GateResolution } from '../gates/activities';
 import type { PrepareWorkspaceInput } from '../git/activities';
 import { currentOperation } from '../operation';
@@ -45,7 +45,7 @@ export function createSetupActivities(steps: SetupSteps) {
       try {
         op.heartbeat('resolving gates');
         const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}) });
-        if (missingGates !== 'skip' && gates.unavailable.some((g) => g.required)) return { workspace, gates };
+        if (blockingUnavailableGates(gates.unavailable, missingGates).length > 0) return { workspace, gates };
         op.heartbeat('starting sandbox');
         const sandbox = await steps.startSandbox({ agentId: args.agentId, taskId: args.taskId, workspace, readOnly: readOnly ?? false });
         return { workspace, gates, sandbox };

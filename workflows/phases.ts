@@ -324,7 +324,8 @@ async function gatesScanAndCommit(run: Run): Promise<CommitStep> {
     ]),
   );
   if (!(await settleGates(run, 'pre-commit', done.gates))) return { blocked: true };
-  return done.committed ? settleScan(run, done.committed) : scanAndCommit(run);
+  // After the coordinator's approval: still exactly the tree the gates checked.
+  return done.committed ? settleScan(run, done.committed) : scanAndCommit(run, done.gates.tree);
 }
 
 function commitInput(run: Run): Omit<CommitChangesInput, 'tree'> {
@@ -332,11 +333,17 @@ function commitInput(run: Run): Omit<CommitChangesInput, 'tree'> {
   return { workspace: run.state.requireWorkspace(), agentId: input.agentId, taskId: input.taskId, agentType: input.agentType };
 }
 
-/** Scans the staged changes and commits them, unless a finding went back to the agent. */
-async function scanAndCommit(run: Run): Promise<CommitStep> {
+/**
+ * Scans the changes and commits them, unless a finding went back to the agent: the tree the
+ * pre-commit gates checked when they ran, otherwise the worktree staged now.
+ */
+async function scanAndCommit(run: Run, gatedTree?: string): Promise<CommitStep> {
   const commitArgs = commitInput(run);
   const folded = wf.patched(SCAN_AND_COMMIT_IN_ONE);
-  const scan = await run.during('secret-scan', () => (folded ? run.host().scanAndCommit(commitArgs) : run.host().scanStagedChanges({ workspace: commitArgs.workspace })));
+  const gated = gatedTree ? { gatedTree } : {};
+  const scan = await run.during('secret-scan', () =>
+    folded ? run.host().scanAndCommit({ ...commitArgs, ...gated }) : run.host().scanStagedChanges({ workspace: commitArgs.workspace, ...gated }),
+  );
   return settleScan(run, scan);
 }
 

@@ -7,13 +7,13 @@
  */
 import { awaitsCoordinator } from '../../domain/gates';
 import type { RunGatesInput, RunGatesResult } from '../gates/activities';
-import type { CommitChangesInput, ScanAndCommitResult } from '../git/activities';
+import type { CommitChangesInput, ScanAndCommitInput, ScanAndCommitResult } from '../git/activities';
 import { currentOperation } from '../operation';
 
 /** The two steps, as the gate and git activities implement them. */
 export interface AcceptSteps {
   runGates(args: RunGatesInput): Promise<RunGatesResult>;
-  scanAndCommit(args: Omit<CommitChangesInput, 'tree'>): Promise<ScanAndCommitResult>;
+  scanAndCommit(args: ScanAndCommitInput): Promise<ScanAndCommitResult>;
 }
 
 export interface GatesScanAndCommitInput {
@@ -34,7 +34,8 @@ export function createAcceptActivities(steps: AcceptSteps) {
       const gates = await steps.runGates(args.gates);
       if (!gates.passed || awaitsCoordinator(gates)) return { gates };
       currentOperation().heartbeat('scanning and committing');
-      return { gates, committed: await steps.scanAndCommit(args.commit) };
+      // Exactly the tree the gates passed: the worktree may have changed while they ran.
+      return { gates, committed: await steps.scanAndCommit({ ...args.commit, ...(gates.tree ? { gatedTree: gates.tree } : {}) }) };
     },
   };
 }

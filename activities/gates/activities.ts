@@ -84,6 +84,11 @@ export interface RunGatesResult {
   reportRequired: boolean;
   /** USD of the model calls the gates made (the AI review); counted in the run's cost. */
   costUsd?: number;
+  /**
+   * The staged tree the pre-commit gates checked. The commit must be exactly this tree: staging
+   * the worktree again would take in whatever a process the agent left running wrote meanwhile.
+   */
+  tree?: string;
 }
 
 export type CoordinatorReport = Parameters<CoordinatorPort['reportGates']>[0];
@@ -168,7 +173,7 @@ export function createGateActivities(deps: GateActivityDeps) {
           }),
         );
         const results = args.missingGates === 'skip' ? ran.map((r) => (r.outcome === 'missing' ? { ...r, outcome: 'skipped' as const } : r)) : ran;
-        return { ...(await settle(args, results, reportRequired)), ...(costUsd > 0 ? { costUsd } : {}) };
+        return { ...(await settle(args, results, reportRequired)), ...(costUsd > 0 ? { costUsd } : {}), ...(args.commitSha ? {} : { tree }) };
       } finally {
         await workspaces.removeGateCheckout(args.agentId);
       }

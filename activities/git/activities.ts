@@ -61,6 +61,11 @@ export interface ScanResultForAgent {
   tree?: string;
 }
 
+export interface ScanAndCommitInput extends Omit<CommitChangesInput, 'tree'> {
+  /** The staged tree the pre-commit gates checked: scanned and committed instead of the worktree as it is now. */
+  gatedTree?: string;
+}
+
 /** What `scanAndCommit` found and did: the scan, and the commit when the scan let it through. */
 export interface ScanAndCommitResult extends ScanResultForAgent {
   /** Absent when the scan blocked the commit (findings, unscannable files, refused staging). */
@@ -112,11 +117,12 @@ export function createGitActivities(deps: GitActivityDeps) {
      * Stages everything (refusing nested repositories) and scans every blob the commit would add
      * or change; findings come back redacted. Heartbeats and honours cancellation throughout.
      */
-    async scanStagedChanges(args: WorkspaceInput): Promise<ScanResultForAgent> {
+    async scanStagedChanges(args: WorkspaceInput & { gatedTree?: string }): Promise<ScanResultForAgent> {
       const op = currentOperation();
       // The repository's accepted values come from its base commit: an agent cannot allowlist its own leak.
       const allowText = await workspaces.readAtBase(args.workspace, ALLOWLIST_FILE, op);
-      const scan = await workspaces.stageAndScan(args.workspace, { ...op, allowlist: allowText ? loadAllowlist(allowText) : undefined });
+      const options = { ...op, allowlist: allowText ? loadAllowlist(allowText) : undefined };
+      const scan = args.gatedTree ? await workspaces.scanTree(args.workspace, args.gatedTree, options) : await workspaces.stageAndScan(args.workspace, options);
       return { findings: scan.findings, unscannable: scan.unscannable, ...(scan.refused ? { refused: scan.refused } : { tree: scan.tree }) };
     },
 
@@ -127,14 +133,16 @@ export function createGitActivities(deps: GitActivityDeps) {
 
     /**
      * The scan, then the commit of exactly the scanned tree when nothing blocks it: one activity
-     * (one server round trip) where a run used to schedule two. A retry after the commit landed
-     * scans nothing new and reports that commit.
+     * (one server round trip) where a run used to schedule two. After pre-commit gates, the tree
+     * scanned and committed is the one they checked. A retry after the commit landed scans
+     * nothing new and reports that commit.
      */
-    async scanAndCommit(args: Omit<CommitChangesInput, 'tree'>): Promise<ScanAndCommitResult> {
-      const scan = await git.scanStagedChanges({ workspace: args.workspace });
+    async scanAndCommit(args: ScanAndCommitInput): Promise<ScanAndCommitResult> {
+      const { gatedTree, ...commitArgs } = args;
+      const scan = await git.scanStagedChanges({ workspace: args.workspace, ...(gatedTree ? { gatedTree } : {}) });
       if (scan.refused || scan.findings.length > 0 || scan.unscannable.length > 0) return scan;
       currentOperation().heartbeat('committing');
-      return { ...scan, commit: await git.commitChanges({ ...args, tree: scan.tree }) };
+      return { ...scan, commit: await git.commitChanges({ ...commitArgs, tree: scan.tree }) };
     },
 
     async headSha(args: WorkspaceInput): Promise<string> {

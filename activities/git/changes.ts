@@ -33,6 +33,7 @@ export const AGENT_TRAILER = 'Agent-Id';
 /** Largest blob the scan reads by default; larger ones block the commit. */
 export const DEFAULT_SCAN_MAX_BLOB_BYTES = 64 * 1024 * 1024;
 
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv', '--text', '--ignore-submodules=all'];
 
 /**
@@ -69,6 +70,30 @@ export async function stageAndScan(
   const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
   await ctx.indexTrees.remember(path.join(wt.adminDir, 'index'), tree);
   // diff-tree resolves HEAD itself (the worktree's own HEAD, through its admin dir): no rev-parse first.
+  const scan = await scanTreeChanges(ctx, wt.args, 'HEAD', tree, { ...options, maxBlobBytes: options.maxBlobBytes ?? DEFAULT_SCAN_MAX_BLOB_BYTES });
+  return { tree, ...scan };
+}
+
+/**
+ * Scans the blobs `tree` adds or changes relative to HEAD and makes it the staged tree, without
+ * staging the worktree again: `tree` is what the pre-commit gates checked, and a process the
+ * agent left running may have changed the worktree since. The commit is then exactly the gated
+ * tree; later writes stay uncommitted.
+ */
+export async function scanTree(
+  ctx: GitContext,
+  ws: WorkspaceInfo,
+  tree: string,
+  options: OperationOptions & { allowlist?: Allowlist; maxBlobBytes?: number } = {},
+): Promise<StagedScan> {
+  if (!OBJECT_ID.test(tree)) throw new GitInputError(`not a tree id: ${tree}`);
+  const wt = await openWorkspace(ctx.layout, ws);
+  const index = path.join(wt.adminDir, 'index');
+  // Normally the index is still the tree the gates staged; after anything else wrote it, read it back.
+  if ((await ctx.indexTrees.recall(index)) !== tree) {
+    await ctx.git([...wt.args, 'read-tree', '--end-of-options', tree], options);
+    await ctx.indexTrees.remember(index, tree);
+  }
   const scan = await scanTreeChanges(ctx, wt.args, 'HEAD', tree, { ...options, maxBlobBytes: options.maxBlobBytes ?? DEFAULT_SCAN_MAX_BLOB_BYTES });
   return { tree, ...scan };
 }

@@ -31,7 +31,10 @@ export async function stagedTree(ctx: GitContext, ws: WorkspaceInfo, options: Op
   const wt = await openWorkspace(ctx.layout, ws);
   const staged = await stageAll(ctx, ws, options);
   if (staged.refused) return { refused: staged.refused };
-  return { tree: (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim() };
+  const tree = (await ctx.git([...wt.args, 'write-tree'], options)).stdout.trim();
+  // The commit of this tree after the gates (scanTree) then finds it staged already.
+  await ctx.indexTrees.remember(path.join(wt.adminDir, 'index'), tree);
+  return { tree };
 }
 
 export interface CheckoutOptions extends OperationOptions {

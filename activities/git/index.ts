@@ -6,7 +6,7 @@
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
 import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type RestoreSource, type WorktreeSnapshot } from './checkpoint';
-import { commit, diffAgainstBase, diffFrom, headSha, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
+import { commit, diffAgainstBase, diffFrom, headSha, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
 import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
 import type { GitContext, GitDeps, OperationOptions } from './context';
@@ -41,6 +41,8 @@ export interface GitWorkspaces {
   stageAll(ws: WorkspaceInfo, options?: OperationOptions): Promise<{ refused?: string }>;
   /** Stages, then secret-scans every blob the commit would add or change (see scan-changes.ts). */
   stageAndScan(ws: WorkspaceInfo, options?: OperationOptions & { allowlist?: Allowlist }): Promise<StagedScan>;
+  /** Stages `tree` (the one the pre-commit gates checked) instead of the worktree, then scans it like stageAndScan. */
+  scanTree(ws: WorkspaceInfo, tree: string, options?: OperationOptions & { allowlist?: Allowlist }): Promise<StagedScan>;
   /**
    * Commits the index as deps.author; `{ nothingToCommit: true }` when it is empty, unless HEAD is
    * already this agent's commit (a retry), which is then reported with `reused: true`.
@@ -107,6 +109,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),
     stageAll: (ws, options) => stageAll(ctx, ws, options),
     stageAndScan: (ws, options) => stageAndScan(ctx, ws, { maxBlobBytes: deps.scanMaxBlobBytes, ...options }),
+    scanTree: (ws, tree, options) => scanTree(ctx, ws, tree, { maxBlobBytes: deps.scanMaxBlobBytes, ...options }),
     commit: (ws, message, options) => commit(ctx, ws, message, options),
     readAtBase: (ws, relativePath, options) => readAtBase(ctx, ws, relativePath, options),
     readAt: (ws, treeish, relativePath, options) => readAtBase(ctx, { mirrorPath: ws.mirrorPath, baseSha: treeish }, relativePath, options),

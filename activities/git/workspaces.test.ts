@@ -106,6 +106,34 @@ describe('git workspaces', () => {
     expect(git(['show', `${commitSha!}:a.txt`], ws.mirrorPath)).toBe('changed after the scan');
   });
 
+  it('scans and commits the tree the gates staged, not the worktree as it is later, also after the index was staged again', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'a.txt': 'gated\n' });
+    const staged = await workspaces.stagedTree(ws);
+    if (!('tree' in staged)) throw new Error('staging was refused');
+    // Written while the gates ran: a secret too, which the scan of the gated tree never sees.
+    writeFiles(ws.path, { 'a.txt': 'changed after the gates\n', 'late.txt': '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\n' });
+    const scan = await workspaces.scanTree(ws, staged.tree);
+    expect(scan).toMatchObject({ tree: staged.tree, findings: [], unscannable: [] });
+    const { commitSha } = await workspaces.commit(ws, 'work', { expectedTree: scan.tree });
+    expect(git(['rev-parse', `${commitSha!}^{tree}`], ws.mirrorPath)).toBe(staged.tree);
+
+    // The index no longer holds the gated tree (something staged the worktree again): it is read back.
+    rmSync(path.join(ws.path, 'late.txt'));
+    writeFiles(ws.path, { 'b.txt': 'gated too\n' });
+    const second = await workspaces.stagedTree(ws);
+    if (!('tree' in second)) throw new Error('staging was refused');
+    writeFiles(ws.path, { 'c.txt': 'after the gates\n' });
+    await workspaces.stageAll(ws);
+    expect(await workspaces.scanTree(ws, second.tree)).toMatchObject({ tree: second.tree, findings: [] });
+    await expect(workspaces.scanTree(ws, 'HEAD')).rejects.toThrow(GitInputError);
+    const next = await workspaces.commit(ws, 'more work', { expectedTree: second.tree });
+    expect(git(['rev-parse', `${next.commitSha!}^{tree}`], ws.mirrorPath)).toBe(second.tree);
+    expect(git(['ls-tree', '--name-only', next.commitSha!], ws.mirrorPath).split('\n')).toEqual(expect.not.arrayContaining(['c.txt']));
+    expect(git(['show', `${next.commitSha!}:b.txt`], ws.mirrorPath)).toBe('gated too');
+  });
+
   it('returns the existing worktree when prepare is retried for the same agent', async () => {
     const { remote, workspaces } = setup();
     const first = await workspaces.prepare(request(remote, AGENT_A));

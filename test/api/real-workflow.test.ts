@@ -10,7 +10,7 @@ import type { AgentStateStore } from '../../state/agent-state-store';
 import { readKillAudit } from '../../state/audit-log';
 import { requesterIdentity } from '../../api/auth';
 import { createRemoteRepo, git, nodeProjectFiles, showFile } from '../support/git-fixtures';
-import { eventually, startHarness, type Harness } from '../support/harness';
+import { eventually, resultWithin, startHarness, type Harness } from '../support/harness';
 import { startHarnessApi, type ApiResponse, type HarnessApi } from '../support/harness-api';
 
 const API_KEY = 'real-workflow-api-key-0123456789';
@@ -175,7 +175,7 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     expect(res.body).toMatchObject({ total: 5, killed: 5, failed: 0, forced: 0, errors: [] });
     for (const agentId of agentIds) {
       expect(await store.getAgent(agentId)).toMatchObject({ status: 'killed' });
-      await h.client.workflow.getHandle(`agent-${agentId}`).result(); // cleanup done
+      await resultWithin(h.client.workflow.getHandle(`agent-${agentId}`), 60_000); // cleanup done
       expect(existsSync(worktreeOf(agentId))).toBe(false);
       expect((await auditFor(agentId)).map((r) => r.outcome)).toEqual(['killed']);
     }

@@ -10,6 +10,9 @@ import { startEventFeed } from '../../api/event-feed';
 import { AgentStateStore } from '../../state/agent-state-store';
 import type { Harness } from './harness';
 
+/** Longer than any answer the API owes a test (a kill-all waits for its deadline at most). */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 export interface ApiResponse {
   status: number;
   // Tests read arbitrary fields; the shape is what is under test.
@@ -37,10 +40,14 @@ export async function startHarnessApi(h: Harness, apiKey: string): Promise<Harne
     baseUrl,
     store,
     async request(method, urlPath, options = {}) {
+      // A bounded wait: a request the API never answers fails here, named, not as a test timeout.
       const res = await fetch(`${baseUrl}${urlPath}`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         method,
         headers: { 'X-API-Key': apiKey, ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }), ...options.headers },
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      }).catch((err: unknown) => {
+        throw new Error(`${method} ${urlPath}: ${err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_MS} ms` : String(err)}`);
       });
       const text = await res.text();
       return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import Redis from 'ioredis';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type Workflow, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { loadConfig, sandboxRuntime, type Config } from '../../config';
 import { DEFAULT_GATE_PROFILE, workflowIdFor, type AgentRunInput, type WorkerHost } from '../../domain/agent';
@@ -162,6 +162,27 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
 }
 
 /** Polls `fn` until it returns a truthy value or the deadline passes. */
+/**
+ * The result of a run, or after `timeoutMs` an error that says where it stands (status, pending
+ * activities with their attempts and last failures) instead of a bare test timeout.
+ */
+export async function resultWithin<W extends Workflow>(handle: WorkflowHandle<W>, timeoutMs: number): Promise<Awaited<ReturnType<W>>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const outcome = await Promise.race([handle.result(), timedOut]);
+    if (outcome !== 'timeout') return outcome as Awaited<ReturnType<W>>;
+  } finally {
+    clearTimeout(timer);
+  }
+  const d = await handle.describe().catch((err: unknown) => ({ error: String(err) }));
+  const pending =
+    'raw' in d
+      ? (d.raw.pendingActivities ?? []).map((a) => ({ type: a.activityType?.name, state: a.state, attempt: a.attempt, lastFailure: a.lastFailure?.message }))
+      : d;
+  throw new Error(`${handle.workflowId} did not close within ${timeoutMs} ms: ${'status' in d ? d.status.name : 'unknown'}; pending: ${JSON.stringify(pending)}`);
+}
+
 export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

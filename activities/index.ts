@@ -11,7 +11,7 @@ import type { AgentStateStore } from '../state/agent-state-store';
 import type { CheckpointStore } from '../state/checkpoint-store';
 import { createWorkspaceCheckpoints } from './checkpoints';
 import type { TranscriptStore } from '../state/transcript-store';
-import { isHostBound } from '../domain/placement';
+import { isHostBound, isHostTurn } from '../domain/placement';
 import { classifyFailures } from './failures';
 import { createGateActivities } from './gates/activities';
 import { createGitActivities } from './git/activities';
@@ -23,11 +23,14 @@ import type { PromptCacheMode } from './model/cache-breakpoints';
 import type { ContextSettings } from './model/model-turn';
 import { reviewDiff } from './model/review';
 import type { CoordinatorPort, SandboxRuntime } from './ports';
-import { createSandboxActivities } from './sandbox/activities';
+import { createSandboxActivities, createToolBatchRunner } from './sandbox/activities';
 import { createSetupActivities } from './setup/activities';
 import { createAcceptActivities } from './accept/activities';
 import { createStateActivities } from './state/activities';
 import { runnerChoice } from './tools/runner-for';
+import { createTurnActivities } from './turn/activities';
+import type { TurnsInFlight } from './turn/in-flight';
+import type { ToolSlots } from './turn/tool-slots';
 
 export type * from './gates/activities';
 export type * from './git/activities';
@@ -37,6 +40,7 @@ export type * from './sandbox/activities';
 export type * from './setup/activities';
 export type * from './accept/activities';
 export type * from './state/activities';
+export type * from './turn/activities';
 
 export interface ActivityDeps {
   states: AgentStateStore;
@@ -54,6 +58,10 @@ export interface ActivityDeps {
   coordinator?: CoordinatorPort;
   /** What the Temporal server knows about who polls a task queue (a host's liveness). */
   taskQueuePolls: TaskQueuePolls;
+  /** The tool batches of turn activities running here, which cleanup stops and waits for. */
+  turnsInFlight: TurnsInFlight;
+  /** How many tool batches of turn activities run at once (WORKER_ACTIVITY_SLOTS). */
+  toolSlots: ToolSlots;
   settings: {
     model: string;
     maxTokensPerTurn: number;
@@ -80,7 +88,7 @@ export function createActivities(deps: ActivityDeps) {
   const checkpoints = createWorkspaceCheckpoints({ workspaces: deps.workspaces, store: deps.checkpointStore });
   const runnerFor = runnerChoice(deps.runtime);
   const model = { anthropic: deps.anthropic, requestTimeoutMs: settings.modelRequestTimeoutMs, model: settings.model, price: settings.price };
-  const sandbox = createSandboxActivities({
+  const sandboxDeps = {
     runtime: deps.runtime,
     checkpoints,
     runnerFor,
@@ -90,8 +98,9 @@ export function createActivities(deps: ActivityDeps) {
     toolTimeoutMs: settings.toolTimeoutMs,
     toolOutputMaxBytes: settings.toolOutputMaxBytes,
     workspaceMaxBytes: settings.workspaceMaxBytes,
-  });
-  const git = createGitActivities({ workspaces: deps.workspaces, checkpoints, runtime: deps.runtime, homes: deps.homes });
+  };
+  const sandbox = createSandboxActivities(sandboxDeps);
+  const git = createGitActivities({ workspaces: deps.workspaces, checkpoints, runtime: deps.runtime, homes: deps.homes, turnsInFlight: deps.turnsInFlight });
   const gates = createGateActivities({
     workspaces: deps.workspaces,
     runtime: deps.runtime,
@@ -102,20 +111,21 @@ export function createActivities(deps: ActivityDeps) {
     events,
     redact,
   });
+  const modelActivities = createModelActivities({
+    ...model,
+    transcripts,
+    maxTokensPerTurn: settings.maxTokensPerTurn,
+    price: settings.price,
+    promptCache: settings.promptCache,
+    context: settings.context,
+    events,
+    redact,
+    diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
+    sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
+  });
   return classifyFailures({
     ...createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, stateTtlSeconds: settings.stateTtlSeconds }),
-    ...createModelActivities({
-      ...model,
-      transcripts,
-      maxTokensPerTurn: settings.maxTokensPerTurn,
-      price: settings.price,
-      promptCache: settings.promptCache,
-      context: settings.context,
-      events,
-      redact,
-      diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
-      sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
-    }),
+    ...modelActivities,
     ...sandbox,
     ...git,
     ...gates,
@@ -127,15 +137,23 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createAcceptActivities({ runGates: gates.runGates, scanAndCommit: git.scanAndCommit }),
     ...createHostLivenessActivities({ polls: deps.taskQueuePolls }),
+    ...createTurnActivities({
+      runToolBatch: createToolBatchRunner(sandboxDeps),
+      modelTurn: modelActivities.modelTurn,
+      inFlight: deps.turnsInFlight,
+      toolSlots: deps.toolSlots,
+    }),
   });
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** The activities a worker registers on the shared queue, and those on its host's own queue (domain/placement.ts). */
-export function splitByPlacement(activities: Activities): { shared: Partial<Activities>; host: Partial<Activities> } {
-  const shared: Record<string, unknown> = {};
-  const host: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(activities)) (isHostBound(name) ? host : shared)[name] = fn;
-  return { shared: shared as Partial<Activities>, host: host as Partial<Activities> };
+/**
+ * The activities a worker registers on the shared queue, on its host's own queue, and on its
+ * host's turn queue (domain/placement.ts).
+ */
+export function splitByPlacement(activities: Activities): { shared: Partial<Activities>; host: Partial<Activities>; turns: Partial<Activities> } {
+  const split = { shared: {} as Record<string, unknown>, host: {} as Record<string, unknown>, turns: {} as Record<string, unknown> };
+  for (const [name, fn] of Object.entries(activities)) split[isHostTurn(name) ? 'turns' : isHostBound(name) ? 'host' : 'shared'][name] = fn;
+  return split as { shared: Partial<Activities>; host: Partial<Activities>; turns: Partial<Activities> };
 }

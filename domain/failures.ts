@@ -42,6 +42,7 @@ export const FAILURES = {
   SandboxGone: { retryable: false, means: 'the container stopped or was removed while in use' },
   SandboxCleanupFailed: { retryable: true, means: 'some containers could not be removed' },
   WorkspaceTooLarge: { retryable: false, means: 'the worktree grew past WORKSPACE_MAX_MB' },
+  TurnStopped: { retryable: false, means: "the agent's cleanup stopped the tool calls of a turn it no longer waited for (the run was killed)" },
 
   // The coordinator.
   CoordinatorUnavailable: { retryable: true, means: 'network error, timeout, 408, 429 or 5xx from the coordinator' },

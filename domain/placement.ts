@@ -21,8 +21,19 @@ export const HOST_BOUND_ACTIVITIES = [
   'cleanupAgent',
 ] as const;
 
-export type HostBoundActivity = (typeof HOST_BOUND_ACTIVITIES)[number];
+/**
+ * Host-bound activities that wait minutes on the model: on the host's turn queue
+ * (domain/task-queues.ts `hostTurnTaskQueue`), whose slots are budgeted like model calls.
+ */
+export const HOST_TURN_ACTIVITIES = ['toolsThenModel'] as const;
+
+export type HostTurnActivity = (typeof HOST_TURN_ACTIVITIES)[number];
+export type HostBoundActivity = (typeof HOST_BOUND_ACTIVITIES)[number] | HostTurnActivity;
+
+export function isHostTurn(name: string): name is HostTurnActivity {
+  return (HOST_TURN_ACTIVITIES as readonly string[]).includes(name);
+}
 
 export function isHostBound(name: string): name is HostBoundActivity {
-  return (HOST_BOUND_ACTIVITIES as readonly string[]).includes(name);
+  return (HOST_BOUND_ACTIVITIES as readonly string[]).includes(name) || isHostTurn(name);
 }

@@ -14,3 +14,13 @@ export function modelTaskQueue(taskQueue: string): string {
 export function hostTaskQueue(taskQueue: string, hostId: string): string {
   return `${taskQueue}@${hostId}`;
 }
+
+/**
+ * The queue of a host's agent turns after the first (the tool calls of the last answer, then the
+ * next model call: activities/turn/). Host-bound like `hostTaskQueue` because the tools touch the
+ * worktree, with a slot budget sized for model waits like `modelTaskQueue`. `/` appears in no
+ * host id (HOST_ID_PATTERN), so no other host's queue can have this name.
+ */
+export function hostTurnTaskQueue(hostQueue: string): string {
+  return `${hostQueue}/turns`;
+}

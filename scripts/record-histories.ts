@@ -134,6 +134,42 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // Three tool turns, recorded after a turn after the first became one activity (its tools, then the next model call).
+    name: 'completed-with-turns-in-one',
+    async run(h) {
+      const taskId = 'H-turns-in-one';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo a > a.txt')] }, { tools: [bash('echo b > b.txt')] }, { tools: [bash('cat a.txt b.txt')] }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+      await expectStatus(handle, 'completed');
+      return handle;
+    },
+  },
+  {
+    // The turn budget ends the run after the tools of its last turn ran alone (no model call for a turn past the budget).
+    name: 'failed-turn-budget-in-turn',
+    async run(h) {
+      const taskId = 'H-budget-in-turn';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo again')] }, { tools: [bash('echo again')] }, { tools: [bash('echo again')] }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, budgets: { maxTurns: 2, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } });
+      await expectFailure(handle, 'BudgetExceeded');
+      return handle;
+    },
+  },
+  {
+    // Killed during the tools of a turn activity: the run does not wait for it; cleanup stops the command.
+    name: 'killed-during-tool-in-turn',
+    async run(h) {
+      const taskId = 'H-kill-tool-in-turn';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt; sleep 60')] }]);
+      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url });
+      const wip = path.join(h.workspaceRoot, 'worktrees', agentIdOf(handle), 'wip.txt');
+      await eventually(async () => existsSync(wip), 60_000, 'the tool to start');
+      await handle.signal('kill', { reason: 'recorded kill' });
+      await expectStatus(handle, 'killed');
+      return handle;
+    },
+  },
+  {
     // No test script at the base commit: the run fails at prepare, before any model call.
     name: 'failed-gates-unavailable',
     run: (h) => gatesUnavailable(h, 'H-no-gates'),

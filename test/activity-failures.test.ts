@@ -56,6 +56,8 @@ describe('activity failures reach the workflow with their declared type and retr
     runtime: dep,
     coordinator: dep,
     taskQueuePolls: dep,
+    turnsInFlight: dep,
+    toolSlots: dep,
     settings: {
       model: 'm',
       maxTokensPerTurn: 1,
@@ -90,6 +92,7 @@ describe('activity failures reach the workflow with their declared type and retr
     appendFeedback: [{ agentId, index: 1, text: 'x' }],
     startSandbox: [{ ...ids, workspace }],
     executeTools: [{ agentId, turn: 1, messageIndex: 2, readOnly: false, workspace, sandbox }],
+    toolsThenModel: [{ tools: { agentId, turn: 1, messageIndex: 2, readOnly: false, workspace, sandbox }, model: { agentId, agentType: 'worker', messageCount: 3, workspaceDir: dir } }],
     prepareWorkspace: [{ ...ids, repository: 'https://example.test/r.git', baseBranch: 'main' }],
     rebuildWorkspace: [{ ...ids, repository: 'https://example.test/r.git', baseBranch: 'main', baseSha: 'a'.repeat(40), upToTurn: 3 }],
     scanStagedChanges: [{ workspace }],

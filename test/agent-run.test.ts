@@ -2,6 +2,7 @@
  * The agentRun workflow end to end: real Temporal dev server, real Valkey, real git, the real
  * Anthropic SDK against the scripted fake Messages API.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -151,8 +152,12 @@ describe('agentRun workflow', () => {
       })
       .filter(Boolean);
     expect(salvaged).toEqual(['wip']);
+    // The run did not wait for its turn activity (tools, then the next model call) to stop; its
+    // cleanup stopped the command before salvaging and removing the worktree.
+    const commands = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
+    expect(commands.filter((c) => c.includes('sleep 60; touch finished.txt'))).toEqual([]);
     const history = await handle.fetchHistory();
-    expect(history.events?.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
+    expect(history.events?.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
   });
 
   it('is killed while preparing its workspace and ends killed with nothing left behind', async () => {

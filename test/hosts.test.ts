@@ -12,8 +12,8 @@ import Docker from 'dockerode';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { WorkspaceInfo } from '../domain/agent';
 import type { HostLiveness } from '../domain/host-liveness';
-import { HOST_BOUND_ACTIVITIES } from '../domain/placement';
-import { modelTaskQueue } from '../domain/task-queues';
+import { isHostBound, isHostTurn } from '../domain/placement';
+import { hostTurnTaskQueue, modelTaskQueue } from '../domain/task-queues';
 import type { agentRun } from '../workflows';
 import { activityRecords, localActivityResults, type ActivityRecord } from './support/activity-history';
 import type { RecordedRequest } from './support/fake-model';
@@ -31,7 +31,9 @@ const bash = (command: string) => ({ name: 'bash' as const, input: { command } }
 const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
 
 /** The host-bound activities a run with tools and the minimal profile schedules (setUpAgent runs on the shared queue). */
-const HOST_ACTIVITIES_OF_A_RUN = new Set(['executeTools', 'gatesScanAndCommit', 'pushIfMergeable', 'cleanupAgent']);
+const HOST_ACTIVITIES_OF_A_RUN = new Set(['toolsThenModel', 'gatesScanAndCommit', 'pushIfMergeable', 'cleanupAgent']);
+/** The queue of a host that a host-bound activity runs on: the host's own, or its turn queue. */
+const queueOn = (type: string, hostQueue: string) => (isHostTurn(type) ? hostTurnTaskQueue(hostQueue) : hostQueue);
 
 /** The host each run's workspace was prepared (or rebuilt) on, in order. */
 function hostsOf(records: ActivityRecord[]): WorkspaceInfo[] {
@@ -102,9 +104,9 @@ describe('agents on many worker hosts', () => {
         expect(workspace!.path.startsWith(owner.workspaceRoot)).toBe(true);
         perHost.set(owner.hostId, (perHost.get(owner.hostId) ?? 0) + 1);
 
-        const bound = records.filter((r) => (HOST_BOUND_ACTIVITIES as readonly string[]).includes(r.type));
+        const bound = records.filter((r) => isHostBound(r.type));
         expect(new Set(bound.map((r) => r.type))).toEqual(HOST_ACTIVITIES_OF_A_RUN);
-        for (const r of bound) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: owner.taskQueue, startedBy: owner.identity() });
+        for (const r of bound) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: queueOn(r.type, owner.taskQueue), startedBy: owner.identity() });
         // Everything else stays on the shared queues (model calls on their own), whichever host's worker picked it up.
         for (const r of records.filter((x) => !bound.includes(x))) expect({ type: r.type, taskQueue: r.taskQueue }).toEqual({ type: r.type, taskQueue: r.type === 'modelTurn' ? modelTaskQueue(h.taskQueue) : h.taskQueue });
         expect(showFile(remote.dir, finals[i]!.result!.branch!, 'before.txt')).toBe(String(i));
@@ -160,9 +162,9 @@ describe('agents on many worker hosts', () => {
         expect(JSON.stringify(reqs[3]!.body.messages[6])).toContain('blob.bin: OK');
         // Turns 1..4 are conversations of 1, 3, 5 and 7 messages; the model was asked each once.
         expect(requestsPerTurn(reqs)).toEqual({ 1: 1, 3: 1, 5: 1, 7: 1 });
-        // Only the in-flight tool batch ran twice: once on each host.
-        const batches = records.filter((r) => r.type === 'executeTools' && r.outcome === 'completed');
-        expect(batches.map((r) => r.taskQueue)).toEqual([doomed.taskQueue, rescuer.taskQueue, rescuer.taskQueue]);
+        // Only the in-flight turn (its tool batch, then the next model call) ran twice: once on each host.
+        const turns = records.filter((r) => r.type === 'toolsThenModel' && r.outcome === 'completed');
+        expect(turns.map((r) => r.taskQueue)).toEqual([doomed.taskQueue, rescuer.taskQueue, rescuer.taskQueue].map(hostTurnTaskQueue));
       }
 
       // The rescuer's reaper ran after the runs closed, and left the dead host's containers alone.
@@ -182,12 +184,13 @@ describe('agents on many worker hosts', () => {
   it(
     'waits for a host that is alive but has no free slot: the late task runs there, and the workspace is never rebuilt',
     async () => {
-      // One slot for the host's queue: while one agent's tool batch sleeps, the other agent's host tasks cannot start.
+      // One slot for the host's queue: while one agent's gates run (12 s), the other agent's gates cannot start.
       const busy = await startHost('host-busy', { WORKER_ACTIVITY_SLOTS: '1' });
-      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# busy host\n' });
-      h.fakeModel.script('T-busy-holder', [{ tools: [bash('echo started > started.txt; sleep 12; echo held > before.txt')] }, { text: 'Done.' }]);
+      const slowGate = JSON.stringify({ gates: { tests: { command: 'if [ -e hold.txt ]; then sleep 12; fi; test -e before.txt' } } });
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': slowGate, 'README.md': '# busy host\n' });
+      h.fakeModel.script('T-busy-holder', [{ tools: [bash('echo held > before.txt; touch hold.txt')] }, { text: 'Done.' }]);
       const holder = await h.spawn({ taskId: 'T-busy-holder', repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 2 });
-      await eventually(async () => existsSync(path.join(busy.workspaceRoot, 'worktrees', agentIdOf(holder), 'started.txt')), 90_000, 'the holder to take the slot');
+      await eventually(async () => existsSync(path.join(busy.workspaceRoot, 'gate-checkouts', agentIdOf(holder))), 90_000, 'the holder to take the slot with its gates');
       h.fakeModel.script('T-busy-waiter', [{ tools: [bash('echo waited > before.txt')] }, { text: 'Done.' }]);
       const waiter = await h.spawn({ taskId: 'T-busy-waiter', repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 2 });
 
@@ -201,9 +204,9 @@ describe('agents on many worker hosts', () => {
       expect(checks.map((c) => c.alive)).toEqual(checks.map(() => true));
       expect(records.filter((r) => r.type === 'setUpAgent')).toHaveLength(1);
       expect(records.filter((r) => r.type === 'rebuildWorkspace')).toEqual([]);
-      const done = records.filter((r) => (HOST_BOUND_ACTIVITIES as readonly string[]).includes(r.type) && r.outcome === 'completed');
+      const done = records.filter((r) => isHostBound(r.type) && r.outcome === 'completed');
       expect(new Set(done.map((r) => r.type))).toEqual(HOST_ACTIVITIES_OF_A_RUN);
-      for (const r of done) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: busy.taskQueue, startedBy: busy.identity() });
+      for (const r of done) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: queueOn(r.type, busy.taskQueue), startedBy: busy.identity() });
       expect(showFile(remote.dir, finals[1]!.result!.branch!, 'before.txt')).toBe('waited');
     },
     SUITE_TIMEOUT_MS,
@@ -215,10 +218,18 @@ describe('agents on many worker hosts', () => {
       const pair = await Promise.all([startHost('host-p1'), startHost('host-p2')]);
       const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# dead between tasks\n' });
       const taskId = 'T-dead-between';
-      // The host dies while the agent waits on the model, so its next tool batch is scheduled on a dead host's queue.
-      h.fakeModel.script(taskId, [{ tools: [bash('echo written-before-the-death > before.txt')] }, { tools: [bash('cat before.txt')], delayMs: 5_000 }, { text: 'Done.' }]);
+      // The host dies while the agent waits on a model call of the shared model queue (the one after
+      // gate feedback: no tools go with it), so its next turn is scheduled on a dead host's queue.
+      h.fakeModel.script(taskId, [
+        { tools: [bash('echo written-before-the-death > kept.txt')] },
+        { text: 'Done.' }, // the gate fails: no before.txt yet
+        { tools: [bash('cp kept.txt before.txt')], delayMs: 5_000 },
+        // Asked again when the dead host was the one waiting on that call: the same tools, harmlessly twice otherwise.
+        { tools: [bash('cp kept.txt before.txt')] },
+        { text: 'Done.' },
+      ]);
       const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 2 });
-      await eventually(async () => h.fakeModel.requestsFor(taskId).length >= 2, 90_000, 'the first tool batch to finish');
+      await eventually(async () => h.fakeModel.requestsFor(taskId).length >= 3, 90_000, 'the model call after the gate feedback');
       const owner = pair.find((p) => existsSync(path.join(p.workspaceRoot, 'worktrees', agentIdOf(handle))))!;
       await owner.kill();
       rmSync(owner.workspaceRoot, { recursive: true, force: true });

@@ -5,7 +5,9 @@
  *  - this host's own queue (`<task queue>@<host id>`): every activity that works on the files,
  *    containers or mirrors of an agent this host holds (domain/placement.ts): Temporal's
  *    worker-specific task queue pattern;
- *  - the model queue (domain/task-queues.ts): model calls only.
+ *  - this host's turn queue (`<host queue>/turns`): an agent's turns after the first, each its
+ *    tool batch and then its model call (activities/turn/), budgeted like model calls;
+ *  - the model queue (domain/task-queues.ts): the first model call of a run, and each after feedback.
  * Slots are reserved before a task is polled, so one worker cannot budget by activity type; two
  * queues give model calls, which wait minutes on the network, a budget of their own that can be
  * large (a waiting call costs a socket and a promise), while commands and git keep theirs.
@@ -14,7 +16,7 @@ import { Worker, type NativeConnection, type WorkflowBundleOption } from '@tempo
 import { splitByPlacement, type Activities } from '../activities';
 import type { WorkerHost } from '../domain/agent';
 import type { Config } from '../config';
-import { modelTaskQueue } from '../domain/task-queues';
+import { hostTurnTaskQueue, modelTaskQueue } from '../domain/task-queues';
 
 /** Slot budgets of one worker process (configuration: WORKER_*_SLOTS, WORKER_MAX_CACHED_WORKFLOWS). */
 export interface WorkerSlots {
@@ -63,7 +65,7 @@ export interface AgentWorkers {
 
 export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWorkers> {
   const { slots, host } = opts;
-  const split = host ? splitByPlacement(opts.activities) : { shared: opts.activities, host: {} };
+  const split = host ? splitByPlacement(opts.activities) : { shared: opts.activities, host: {}, turns: {} };
   const identity = opts.identity ?? (host ? `${process.pid}@${host.id}` : undefined);
   const common = {
     connection: opts.connection,
@@ -96,6 +98,18 @@ export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWor
         maxConcurrentActivityTaskExecutions: slots.activities,
         maxHeartbeatThrottleInterval: '1s',
         defaultHeartbeatThrottleInterval: '1s',
+      }),
+      await Worker.create({
+        ...common,
+        activities: split.turns,
+        taskQueue: hostTurnTaskQueue(host.taskQueue),
+        // Mostly model waits: slots like model calls. Their tool batches take a slot of the
+        // process's ToolSlots (WORKER_ACTIVITY_SLOTS) inside the activity.
+        maxConcurrentActivityTaskExecutions: slots.modelCalls,
+        // As on the model queue: 500 waiting turns heartbeat ~17 times a second, not 500. A kill
+        // does not wait for a turn; cleanup stops its tool batch directly (activities/turn/in-flight.ts).
+        maxHeartbeatThrottleInterval: '30s',
+        defaultHeartbeatThrottleInterval: '30s',
       }),
     );
   }

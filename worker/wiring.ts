@@ -33,6 +33,8 @@ import { CheckpointStore } from '../state/checkpoint-store';
 import type { WorkerHost } from '../domain/agent';
 import { resolveWorkerHost } from './host-identity';
 import { redactSecrets } from '../scanner';
+import { TurnsInFlight } from '../activities/turn/in-flight';
+import { ToolSlots } from '../activities/turn/tool-slots';
 
 export interface WiredServices {
   host: WorkerHost;
@@ -87,6 +89,8 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
       ? createCoordinatorClient({ baseUrl: config.COORDINATOR_URL, timeoutMs: config.COORDINATOR_TIMEOUT_SECONDS * 1000 })
       : undefined,
     taskQueuePolls: describeTaskQueuePolls(clients.temporal.workflowService, config.TEMPORAL_NAMESPACE),
+    turnsInFlight: new TurnsInFlight(path.join(config.WORKSPACE_ROOT, 'turn-locks'), clients.log),
+    toolSlots: new ToolSlots(config.WORKER_ACTIVITY_SLOTS),
     settings: {
       model: config.AGENT_MODEL,
       maxTokensPerTurn: config.AGENT_MAX_TOKENS_PER_TURN,

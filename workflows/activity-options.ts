@@ -79,6 +79,19 @@ export const toolBatch: ActivityOptions = {
   retry: { ...backoff, maximumAttempts: 3 },
 };
 
+/**
+ * A turn after the first: the last answer's tool batch, then the next model call, on the host's
+ * turn queue (activities/turn/). A killed run does not wait for it (TRY_CANCEL), because most of
+ * it is the model wait, and that queue's worker heartbeats only every 30 s (create-worker.ts);
+ * cleanup stops the batch itself before it touches the worktree (activities/turn/in-flight.ts).
+ * A retry runs nothing twice: stored tool results and a stored answer are reused. Retried like
+ * a model call, because that is what usually fails.
+ */
+export const toolsThenModel: ActivityOptions = {
+  ...modelCall,
+  startToCloseTimeout: '75m',
+};
+
 /** Quality gates: long builds and test suites. */
 export const gates: ActivityOptions = {
   ...waitForStop,

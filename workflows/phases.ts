@@ -11,7 +11,7 @@ import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
 import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, setUpAgent, writeInitialPrompt, type HostActivities } from './proxies';
-import type { CommitChangesInput, GateResolution, RunGatesInput, RunGatesResult, ScanResultForAgent } from '../activities';
+import type { CommitChangesInput, GateResolution, ModelTurnInput, ModelTurnResult, RunGatesInput, RunGatesResult, ScanResultForAgent } from '../activities';
 import type { CommitResult } from '../activities/git';
 import { RunFailure, type RunState } from './run-state';
 import { onLiveHost } from './host-waits';
@@ -98,6 +98,8 @@ const SCAN_AND_COMMIT_IN_ONE = 'scan-and-commit-in-one-activity';
 const PUSH_IF_MERGEABLE_IN_ONE = 'push-if-mergeable-in-one-activity';
 /** Pre-commit gates + scan + commit: the gates' activity goes on to commit when they pass. */
 const GATES_SCAN_AND_COMMIT_IN_ONE = 'gates-scan-and-commit-in-one-activity';
+/** A turn after the first: the last answer's tools, then the next model call (activities/turn/). */
+const TOOLS_THEN_MODEL_IN_ONE = 'tools-then-model-in-one-activity';
 
 /**
  * Worktree (on whichever host picks the task up), the gates it defines, sandbox, `running`, and
@@ -191,29 +193,18 @@ const RECORD_EVERY_TURN = 'record-state-every-turn';
  */
 export async function agentLoop(run: Run): Promise<void> {
   const { state } = run;
-  const { input } = state;
   for (;;) {
-    // Only after a move to another host mid-batch: that batch runs again there.
-    if (state.pendingTools) await runPendingTools(run);
+    // Tools alone: in runs recorded before turns were one activity, after a move to another host
+    // mid-batch there, or when the run is about to end or continue as new.
+    if (state.pendingTools && !takesTurnInOne(run)) await runPendingTools(run);
     const exhausted = state.exhaustedBudget(Date.now());
     if (exhausted) throw exhausted;
     if (state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested)) {
-      await wf.continueAsNew<(input: AgentRunInput) => Promise<AgentStatusView>>({ ...input, resume: state.checkpoint() });
+      await wf.continueAsNew<(input: AgentRunInput) => Promise<AgentStatusView>>({ ...state.input, resume: state.checkpoint() });
     }
-    const workspace = state.requireWorkspace();
-    const turn = state.turn + 1;
-    // The summaries are what the Web UI lists for each activity; the results carry a redacted digest.
-    const answer = await modelTurn(
-      {
-        agentId: input.agentId,
-        agentType: input.agentType,
-        turn,
-        messageCount: state.messageCount,
-        workspaceDir: state.sandbox ? '/workspace' : workspace.path,
-        budget: state.turnBudget(),
-      },
-      `turn ${turn}: model call (${state.messageCount} messages)`,
-    );
+    const answer = state.pendingTools ? await toolsThenModel(run) : await modelTurn(modelInput(run), `turn ${state.turn + 1}: model call (${state.messageCount} messages)`);
+    // The wall-time budget ran out during the tools: the check above ends the run.
+    if (!answer) continue;
     // Refused before the call: the turn would have passed a budget.
     if (answer.refused) throw new RunFailure(answer.refused.message, 'BudgetExceeded', answer.refused.budget);
     state.recordTurn(answer);
@@ -227,8 +218,51 @@ export async function agentLoop(run: Run): Promise<void> {
       if (spent) throw spent;
     }
     if (!state.pendingTools) return;
-    await runPendingTools(run);
+    // Runs recorded before turns were one activity ran the tools right after the answer.
+    if (!wf.patched(TOOLS_THEN_MODEL_IN_ONE)) await runPendingTools(run);
   }
+}
+
+/** The next model call's input; the summaries are what the Web UI lists for each activity. */
+function modelInput(run: Run): ModelTurnInput {
+  const { state } = run;
+  const { input } = state;
+  return {
+    agentId: input.agentId,
+    agentType: input.agentType,
+    turn: state.turn + 1,
+    messageCount: state.messageCount,
+    workspaceDir: state.sandbox ? '/workspace' : state.requireWorkspace().path,
+    budget: state.turnBudget(),
+  };
+}
+
+/**
+ * Whether the pending tools go out with the next model call as one activity: only on a host's
+ * turn queue (a workspace that names its host) and only when the run will make that call (no
+ * budget used up, no continue-as-new due first).
+ */
+function takesTurnInOne(run: Run): boolean {
+  const { state } = run;
+  if (!(state.requireWorkspace() as { host?: WorkerHost }).host) return false;
+  if (state.exhaustedBudget(Date.now()) || state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested)) return false;
+  return wf.patched(TOOLS_THEN_MODEL_IN_ONE);
+}
+
+/** The pending tool batch and the next model call, as one activity on the agent's host. */
+async function toolsThenModel(run: Run): Promise<ModelTurnResult | undefined> {
+  const { state } = run;
+  const { input } = state;
+  const turn = state.turn;
+  const tools = { agentId: input.agentId, turn, messageIndex: state.messageCount, readOnly: state.readOnly, workspace: state.requireWorkspace(), sandbox: state.sandbox };
+  // The model call's conversation includes the tool results the batch stores at `messageIndex`.
+  const model = { ...modelInput(run), messageCount: state.messageCount + 1 };
+  const done = await run.host().toolsThenModel.executeWithOptions({ summary: `turn ${turn}: ${state.pendingToolsDigest ?? 'tools'}; turn ${turn + 1}: model call (${model.messageCount} messages)` }, [
+    { tools, model, wallDeadlineMs: state.wallDeadlineMs },
+  ]);
+  state.recordToolResults(done.tools.digest);
+  run.showDetails();
+  return done.model;
 }
 
 /** Runs the tool calls of the last answer on the agent's host; their results are the next message. */

@@ -8,10 +8,10 @@
  * the agent's worktree, for everything that touches it (`onHost`).
  */
 import { proxyActivities, proxyLocalActivities, workflowInfo, type ActivityInterfaceFor } from '@temporalio/workflow';
-import type { AcceptActivities, GateActivities, GitActivities, HostLivenessActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, SetupActivities, StateActivities } from '../activities';
+import type { AcceptActivities, GateActivities, GitActivities, HostLivenessActivities, ModelActivities, ModelTurnInput, ModelTurnResult, SandboxActivities, SetupActivities, StateActivities, TurnActivities } from '../activities';
 import type { WorkerHost } from '../domain/agent';
 import type { HostBoundActivity } from '../domain/placement';
-import { modelTaskQueue } from '../domain/task-queues';
+import { hostTurnTaskQueue, modelTaskQueue } from '../domain/task-queues';
 import * as options from './activity-options';
 
 export const { recordState } = proxyLocalActivities<StateActivities>(options.valkeyWrite);
@@ -32,7 +32,7 @@ export function modelTurn(input: ModelTurnInput, summary?: string): Promise<Mode
   return summary ? call.executeWithOptions({ summary }, [input]) : call(input);
 }
 
-type AllActivities = GitActivities & SandboxActivities & GateActivities & AcceptActivities;
+type AllActivities = GitActivities & SandboxActivities & GateActivities & AcceptActivities & TurnActivities;
 export type HostActivities = ActivityInterfaceFor<Pick<AllActivities, HostBoundActivity>>;
 
 const hostProxies = new Map<string, HostActivities>();
@@ -55,7 +55,25 @@ export function onHost(host: WorkerHost | undefined, failoverSeconds: number): H
   const { runGates } = proxyActivities<GateActivities>(on(options.gates));
   const { gatesScanAndCommit } = proxyActivities<AcceptActivities>(on(options.gates));
   const { cleanupAgent } = proxyActivities<GitActivities>(on(options.cleanup));
-  const activities: HostActivities = { headSha, executeTools, startSandbox, scanStagedChanges, commitChanges, scanAndCommit, checkMergeable, pushBranch, pushIfMergeable, resolveGates, runGates, gatesScanAndCommit, cleanupAgent };
+  // Only runs whose workspace names its host take turns in one activity (phases.ts): without
+  // a host there is no turn queue to send them to.
+  const { toolsThenModel } = proxyActivities<TurnActivities>(host ? options.onHostQueue(options.toolsThenModel, hostTurnTaskQueue(host.taskQueue), failoverSeconds) : options.toolsThenModel);
+  const activities: HostActivities = {
+    headSha,
+    executeTools,
+    startSandbox,
+    scanStagedChanges,
+    commitChanges,
+    scanAndCommit,
+    checkMergeable,
+    pushBranch,
+    pushIfMergeable,
+    resolveGates,
+    runGates,
+    gatesScanAndCommit,
+    cleanupAgent,
+    toolsThenModel,
+  };
   hostProxies.set(key, activities);
   return activities;
 }

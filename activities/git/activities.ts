@@ -6,6 +6,7 @@ import type { AgentType, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import { ALLOWLIST_FILE, loadAllowlist, type SecretFinding } from '../../scanner';
 import type { AgentHomes } from '../host/agent-homes';
 import { currentOperation } from '../operation';
+import type { TurnsInFlight } from '../turn/in-flight';
 import type { WorkspaceCheckpoints } from '../checkpoints';
 import type { SandboxRuntime, SandboxStopResult } from '../ports';
 import type { CommitResult, GitWorkspaces, MergeCheck, PushResult, UnscannableFile } from './index';
@@ -17,6 +18,8 @@ export interface GitActivityDeps {
   runtime: SandboxRuntime;
   /** The agent's HOME goes with its worktree. */
   homes: AgentHomes;
+  /** Tool batches of turn activities still running (activities/turn/in-flight.ts): stopped before cleanup. */
+  turnsInFlight: Pick<TurnsInFlight, 'stop'>;
 }
 
 export interface PrepareWorkspaceInput {
@@ -172,6 +175,9 @@ export function createGitActivities(deps: GitActivityDeps) {
      */
     async cleanupAgent(args: CleanupInput): Promise<CleanupResult> {
       const op = currentOperation();
+      // A killed run did not wait for its turn activity: stop its tool calls before touching the worktree.
+      op.heartbeat('stopping tool calls');
+      await deps.turnsInFlight.stop(args.agentId, op);
       const errors: unknown[] = [];
       let sandboxStop: SandboxStopResult | undefined;
       let salvageRef: string | undefined;

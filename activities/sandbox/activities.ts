@@ -10,7 +10,7 @@ import { TypedError } from '../../domain/typed-error';
 import type { AgentEventLog } from '../../state/agent-events';
 import type { TranscriptStore } from '../../state/transcript-store';
 import { inspectTree, type TreeInspection } from '../git/inspect-tree';
-import { currentOperation } from '../operation';
+import { currentOperation, type Operation } from '../operation';
 import type { WorkspaceCheckpoints } from '../checkpoints';
 import type { SandboxRuntime } from '../ports';
 import { executeToolBatch } from '../tools/execute-tools';
@@ -67,6 +67,7 @@ export class WorkspaceTooLargeError extends TypedError {
 }
 
 export function createSandboxActivities(deps: SandboxActivityDeps) {
+  const runBatch = createToolBatchRunner(deps);
   return {
     /** Prepares the agent's sandbox: its container with Docker, nothing per agent otherwise; null when there is nothing to stop later. */
     async startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null> {
@@ -82,41 +83,48 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       });
     },
 
-    /**
-     * Runs the batch (once per message index), holds the worktree to its disk budget, then saves
-     * the workspace checkpoint of this turn and the results in one transaction: results stored
-     * means the files they describe are saved outside this host. Appends the batch's event, also
-     * when this is a retry.
-     */
+    /** Runs one tool batch (createToolBatchRunner) under this activity's cancellation and heartbeat. */
     async executeTools(args: ExecuteToolsInput): Promise<ExecuteToolsResult> {
-      const op = currentOperation();
-      const turn = args.turn ?? 0;
-      let checkpoint: ExecuteToolsResult['checkpoint'];
-      const { outcomes, ...batch } = await executeToolBatch(
-        {
-          transcripts: deps.transcripts,
-          redact: deps.redact,
-          store: async (index, message) => {
-            const { nestedGit } = await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
-            op.heartbeat('saving checkpoint');
-            const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, nestedGit, signal: op.signal, onProgress: op.onProgress });
-            checkpoint = { turn: saved.turn, packBytes: saved.packBytes, totalBytes: saved.totalBytes };
-          },
-          runner: deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }),
-          hostRoot: args.workspace.path,
-          timeoutMs: deps.toolTimeoutMs,
-          maxOutputBytes: deps.toolOutputMaxBytes,
-        },
-        { agentId: args.agentId, messageIndex: args.messageIndex, readOnly: args.readOnly },
-        op,
-      );
-      const failed = outcomes.filter((line) => !/ → (ok|exit 0)$/.test(line)).length;
-      await deps.events.append(
-        { type: 'tools', agentId: args.agentId, turn, tools: outcomes, failed, at: new Date().toISOString() },
-        { dedupKey: `tools:${args.messageIndex}` },
-      );
-      return { ...batch, digest: joinBounded(outcomes), ...(checkpoint ? { checkpoint } : {}) };
+      return runBatch(args, currentOperation());
     },
+  };
+}
+
+/**
+ * One tool batch: runs it (once per message index), holds the worktree to its disk budget, then
+ * saves the workspace checkpoint of this turn and the results in one transaction: results stored
+ * means the files they describe are saved outside this host. Appends the batch's event, also when
+ * this is a retry. A function of the operation, not an activity: `executeTools` runs it, and so
+ * does the turn activity (activities/turn/) with a signal that cleanup can also fire.
+ */
+export function createToolBatchRunner(deps: SandboxActivityDeps): (args: ExecuteToolsInput, op: Operation) => Promise<ExecuteToolsResult> {
+  return async (args, op) => {
+    const turn = args.turn ?? 0;
+    let checkpoint: ExecuteToolsResult['checkpoint'];
+    const { outcomes, ...batch } = await executeToolBatch(
+      {
+        transcripts: deps.transcripts,
+        redact: deps.redact,
+        store: async (index, message) => {
+          const { nestedGit } = await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
+          op.heartbeat('saving checkpoint');
+          const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, nestedGit, signal: op.signal, onProgress: op.onProgress });
+          checkpoint = { turn: saved.turn, packBytes: saved.packBytes, totalBytes: saved.totalBytes };
+        },
+        runner: deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }),
+        hostRoot: args.workspace.path,
+        timeoutMs: deps.toolTimeoutMs,
+        maxOutputBytes: deps.toolOutputMaxBytes,
+      },
+      { agentId: args.agentId, messageIndex: args.messageIndex, readOnly: args.readOnly },
+      op,
+    );
+    const failed = outcomes.filter((line) => !/ → (ok|exit 0)$/.test(line)).length;
+    await deps.events.append(
+      { type: 'tools', agentId: args.agentId, turn, tools: outcomes, failed, at: new Date().toISOString() },
+      { dedupKey: `tools:${args.messageIndex}` },
+    );
+    return { ...batch, digest: joinBounded(outcomes), ...(checkpoint ? { checkpoint } : {}) };
   };
 }
 

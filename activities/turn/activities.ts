@@ -1,0 +1,53 @@
+/**
+ * An agent's turn after the first, as one activity on its host: the tool calls of the last
+ * answer, then the next model call. They always run back to back, and as two activities each
+ * turn paid two server round trips and two workflow tasks more than it needed.
+ *
+ * The activity runs on the host's turn queue (domain/task-queues.ts), whose slots are budgeted
+ * for model waits; the tool batches inside take a slot of `ToolSlots` (WORKER_ACTIVITY_SLOTS),
+ * so hundreds of agents waiting on the model never mean hundreds of batches at once. A killed
+ * run does not wait for this activity; cleanup stops its batch through `TurnsInFlight`.
+ */
+import type { ModelTurnInput, ModelTurnResult } from '../model/model-turn';
+import { currentOperation, type Operation } from '../operation';
+import type { ExecuteToolsInput, ExecuteToolsResult } from '../sandbox/activities';
+import type { TurnsInFlight } from './in-flight';
+import type { ToolSlots } from './tool-slots';
+
+export interface TurnSteps {
+  runToolBatch(args: ExecuteToolsInput, op: Operation): Promise<ExecuteToolsResult>;
+  /** The model activity's own function (it reads the current activity's context). */
+  modelTurn(args: ModelTurnInput): Promise<ModelTurnResult>;
+  inFlight: TurnsInFlight;
+  toolSlots: ToolSlots;
+  now?: () => number;
+}
+
+export interface ToolsThenModelInput {
+  tools: ExecuteToolsInput;
+  /** The next model call; its `messageCount` counts the tool results. */
+  model: ModelTurnInput;
+  /** Epoch ms when the run's wall-time budget ends: past it after the tools, no model call is made. */
+  wallDeadlineMs?: number;
+}
+
+export interface ToolsThenModelResult {
+  tools: ExecuteToolsResult;
+  /** Absent when the wall-time budget ran out during the tools (the workflow then ends the run). */
+  model?: ModelTurnResult;
+}
+
+export function createTurnActivities(steps: TurnSteps) {
+  const now = steps.now ?? Date.now;
+  return {
+    async toolsThenModel(args: ToolsThenModelInput): Promise<ToolsThenModelResult> {
+      const op = currentOperation();
+      const tools = await steps.inFlight.run(args.tools.agentId, op, (batchOp) => steps.toolSlots.use(batchOp, () => steps.runToolBatch(args.tools, batchOp)));
+      if (args.wallDeadlineMs !== undefined && now() >= args.wallDeadlineMs) return { tools };
+      op.heartbeat('model call');
+      return { tools, model: await steps.modelTurn(args.model) };
+    },
+  };
+}
+
+export type TurnActivities = ReturnType<typeof createTurnActivities>;

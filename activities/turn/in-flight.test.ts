@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TurnsInFlight, TurnStoppedError } from './in-flight';
+
+const AGENT = '1a2b3c4d-0000-4000-8000-00000000000a';
+
+describe('TurnsInFlight', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'turn-locks-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const op = () => ({ signal: new AbortController().signal, onProgress: () => undefined, heartbeat: () => undefined });
+  /** A batch that runs until its signal fires, then reports why. */
+  const untilStopped = (log: string[]) => (batchOp: { signal: AbortSignal }) =>
+    new Promise<string>((_, reject) =>
+      batchOp.signal.addEventListener('abort', () => {
+        log.push('batch stopped');
+        reject(batchOp.signal.reason);
+      }),
+    );
+
+  it('stops a batch running in this process and returns only once it has ended', async () => {
+    const turns = new TurnsInFlight(dir);
+    const log: string[] = [];
+    const running = turns.run(AGENT, op(), untilStopped(log)).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 50));
+    await turns.stop(AGENT, op());
+    log.push('stop returned');
+    expect(log).toEqual(['batch stopped', 'stop returned']);
+    expect(await running).toBeInstanceOf(TurnStoppedError);
+    // Non-retryable: a retry must not run the tools again in a worktree being removed.
+    expect((await running as TurnStoppedError).retryable).toBe(false);
+  });
+
+  it('waits for a batch of another process on the same root to end (its lock file), without stopping it itself', async () => {
+    const other = new TurnsInFlight(dir);
+    const here = new TurnsInFlight(dir);
+    let finish!: () => void;
+    const running = other.run(AGENT, op(), () => new Promise<void>((r) => (finish = r)));
+    await new Promise((r) => setTimeout(r, 50));
+    let stopped = false;
+    const stopping = here.stop(AGENT, op()).then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(stopped).toBe(false);
+    finish(); // as the other process's batch does once its cancellation arrives
+    await running;
+    await stopping;
+    expect(stopped).toBe(true);
+  });
+
+  it('returns at once when nothing runs, and lets the next batch of the agent run after a stop', async () => {
+    const turns = new TurnsInFlight(dir);
+    await turns.stop(AGENT, op());
+    expect(await turns.run(AGENT, op(), async () => 'ran')).toBe('ran');
+  });
+
+  it('gives up waiting when its own operation is cancelled', async () => {
+    const other = new TurnsInFlight(dir);
+    let finish!: () => void;
+    const running = other.run(AGENT, op(), () => new Promise<void>((r) => (finish = r)));
+    await new Promise((r) => setTimeout(r, 50));
+    const cancel = new AbortController();
+    const stopping = new TurnsInFlight(dir).stop(AGENT, { signal: cancel.signal, onProgress: () => undefined }).catch((err: unknown) => err);
+    cancel.abort(new Error('activity cancelled'));
+    expect(await stopping).toEqual(new Error('activity cancelled'));
+    finish();
+    await running;
+  });
+
+  it('refuses an agent id that could name a path outside its directory', async () => {
+    await expect(new TurnsInFlight(dir).stop('../../etc', op())).rejects.toThrow();
+  });
+});

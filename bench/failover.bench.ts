@@ -23,12 +23,16 @@ import { createWorkspaceCheckpoints } from '../activities/checkpoints';
 import { createGitWorkspaces } from '../activities/git';
 import { CheckpointStore } from '../state/checkpoint-store';
 import { keys } from '../state/keys';
-import { toolBatch } from '../workflows/activity-options';
+import { toolsThenModel } from '../workflows/activity-options';
 import { activityRecords } from '../test/support/activity-history';
 import { createRemoteRepo } from '../test/support/git-fixtures';
+import { hostTurnTaskQueue } from '../domain/task-queues';
 import { eventually, startHarness } from '../test/support/harness';
 import { connectTestRedis } from '../test/support/redis';
 import { WorkerProcess, workflowBundleFile } from '../test/support/worker-process';
+
+/** A tool batch: alone (runs recorded before turns were one activity, or right after a move) or with the next model call. */
+const isToolBatch = (type: string) => type === 'executeTools' || type === 'toolsThenModel';
 
 const FAILOVER_ROUNDS = 3;
 const AGENTS_PER_ROUND = 2;
@@ -69,7 +73,7 @@ async function failover(): Promise<{ deathToNextToolMs: number[]; detectionMs: n
         }),
       );
       const batchStartedOn = async (handle: (typeof handles)[number], n: number) => {
-        const batches = (await activityRecords(handle)).filter((r) => r.type === 'executeTools' && r.startedAtMs);
+        const batches = (await activityRecords(handle)).filter((r) => isToolBatch(r.type) && r.startedAtMs);
         return batches.length >= n ? batches[n - 1]!.taskQueue : undefined;
       };
       // Placed on the doomed host (the only one yet); the rescuer joins, then the doomed host dies mid-batch.
@@ -87,7 +91,7 @@ async function failover(): Promise<{ deathToNextToolMs: number[]; detectionMs: n
       for (const handle of onDoomed) {
         const records = await activityRecords(handle);
         const rebuild = records.find((r) => r.type === 'rebuildWorkspace');
-        const next = records.find((r) => r.type === 'executeTools' && r.taskQueue === rescuer.taskQueue && r.startedAtMs);
+        const next = records.find((r) => isToolBatch(r.type) && r.taskQueue === hostTurnTaskQueue(rescuer.taskQueue) && r.startedAtMs);
         if (!rebuild || !next?.startedAtMs) throw new Error(`${handle.workflowId}: no move to the rescuer in its history`);
         out.deathToNextToolMs.push(next.startedAtMs - killedAt);
         out.detectionMs.push(rebuild.scheduledAtMs - killedAt);
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
     `${JSON.stringify({
       failover: {
         hostFailoverSeconds: FAILOVER_SECONDS,
-        toolBatchHeartbeat: toolBatch.heartbeatTimeout,
+        turnHeartbeat: toolsThenModel.heartbeatTimeout,
         deathToNextToolCallMs: stats(moved.deathToNextToolMs),
         detectionMs: stats(moved.detectionMs),
         rebuildAndRestartMs: stats(moved.moveMs),

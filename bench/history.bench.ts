@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     const events = history.events ?? [];
     const bytes = Buffer.byteLength(JSON.stringify(history));
     // The agent loop: from the first model turn scheduled to the last tool batch completed.
-    const isLoopActivity = (name: string | null | undefined) => name === 'modelTurn' || name === 'executeTools';
+    const isLoopActivity = (name: string | null | undefined) => name === 'modelTurn' || name === 'executeTools' || name === 'toolsThenModel';
     const scheduledName = new Map<number, string>();
     let loopBytes = 0;
     for (const e of events) {

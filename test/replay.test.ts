@@ -64,7 +64,7 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities), gate feedback (before and after the gates, scan and commit became one activity), gates skipped, a fork, failed on the turn budget or unavailable gates (both paths), killed during a tool run, continued as new', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, and with turns as one activity), gate feedback (before and after the gates, scan and commit became one activity), gates skipped, a fork, failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (both paths), continued as new', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'completed-after-gate-feedback-in-one',
       'completed-after-gate-feedback',
@@ -72,10 +72,13 @@ describe('replaying recorded agentRun histories', () => {
       'completed-gates-skipped',
       'completed-in-fewer-activities',
       'completed-with-tools',
+      'completed-with-turns-in-one',
       'continued-as-new',
       'failed-gates-unavailable-in-setup',
       'failed-gates-unavailable',
+      'failed-turn-budget-in-turn',
       'failed-turn-budget',
+      'killed-during-tool-in-turn',
       'killed-during-tool',
     ]);
     for (const { history } of histories) expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name).toBe('agentRun');

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const runtimeKind = sandboxRuntime(config);
   const docker = runtimeKind === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
-  const { activities, workspaces, homes, sandbox, runtime, host } = buildActivities(config, {
+  const { activities, workspaces, homes, sandbox, runtime, host, deps } = buildActivities(config, {
     redis,
     temporal: client.connection,
     docker,
@@ -73,6 +73,8 @@ async function main(): Promise<void> {
     targets: [
       { name: 'worktrees', reap: (isClosed) => workspaces.reap(isClosed) },
       { name: 'agent homes', reap: (isClosed) => homes.reap(isClosed) },
+      // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
+      { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
       { name: 'valkey records', reap: (isClosed) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
       ...(sandbox ? [{ name: 'containers', reap: (isClosed: (id: string) => Promise<boolean>) => sandbox.reap(isClosed) }] : []),
     ],

@@ -14,6 +14,8 @@ import { decodeTimeoutType } from '@temporalio/common';
 import type { ActivityFunction, ActivityOptions } from '@temporalio/workflow';
 import type { WorkerHost } from '../domain/agent';
 import { hostWaitSeconds, MAX_HOST_REWAITS } from '../domain/host-liveness';
+import { isHostTurn } from '../domain/placement';
+import { hostTurnTaskQueue } from '../domain/task-queues';
 import { hostLiveness, type HostActivities } from './proxies';
 
 /** Runs recorded before hosts were asked keep failing over at the first deadline, as they did. */
@@ -76,7 +78,11 @@ export function onLiveHost(activities: HostActivities, host: WorkerHost, failove
   const cached = waiting.get(activities);
   if (cached) return cached;
   const wrapped = Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => [name, name === 'cleanupAgent' ? fn : waitingOnLiveHost(fn as wf.ActivityFunctionWithOptions<ActivityFunction>, host, failoverSeconds)]),
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      // A turn waits on the host's turn queue: whether anyone polls that one is what counts (a worker of an older release polls only the host queue).
+      name === 'cleanupAgent' ? fn : waitingOnLiveHost(fn as wf.ActivityFunctionWithOptions<ActivityFunction>, isHostTurn(name) ? { ...host, taskQueue: hostTurnTaskQueue(host.taskQueue) } : host, failoverSeconds),
+    ]),
   ) as unknown as HostActivities;
   waiting.set(activities, wrapped);
   return wrapped;

@@ -203,8 +203,8 @@ export async function agentLoop(run: Run): Promise<void> {
       await wf.continueAsNew<(input: AgentRunInput) => Promise<AgentStatusView>>({ ...state.input, resume: state.checkpoint() });
     }
     const answer = state.pendingTools ? await toolsThenModel(run) : await modelTurn(modelInput(run), `turn ${state.turn + 1}: model call (${state.messageCount} messages)`);
-    // The wall-time budget ran out during the tools: the check above ends the run.
-    if (!answer) continue;
+    // The wall-time budget ran out during the tools (by the worker's clock, which decided it).
+    if (!answer) throw state.exhaustedBudget(Math.max(Date.now(), state.wallDeadlineMs))!;
     // Refused before the call: the turn would have passed a budget.
     if (answer.refused) throw new RunFailure(answer.refused.message, 'BudgetExceeded', answer.refused.budget);
     state.recordTurn(answer);

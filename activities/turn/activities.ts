@@ -44,6 +44,8 @@ export function createTurnActivities(steps: TurnSteps) {
       const op = currentOperation();
       const tools = await steps.inFlight.run(args.tools.agentId, op, (batchOp) => steps.toolSlots.use(batchOp, () => steps.runToolBatch(args.tools, batchOp)));
       if (args.wallDeadlineMs !== undefined && now() >= args.wallDeadlineMs) return { tools };
+      // Killed while the batch ran, and told only through cleanup: no paid call for a stopped run.
+      await steps.inFlight.refuseIfStopped(args.tools.agentId);
       op.heartbeat('model call');
       return { tools, model: await steps.modelTurn(args.model) };
     },

@@ -49,10 +49,38 @@ describe('TurnsInFlight', () => {
     expect(stopped).toBe(true);
   });
 
-  it('returns at once when nothing runs, and lets the next batch of the agent run after a stop', async () => {
+  it('returns at once when nothing runs; a turn arriving after the stop, in any process on the root, runs nothing', async () => {
     const turns = new TurnsInFlight(dir);
     await turns.stop(AGENT, op());
-    expect(await turns.run(AGENT, op(), async () => 'ran')).toBe('ran');
+    let ran = false;
+    for (const t of [turns, new TurnsInFlight(dir)]) {
+      await expect(t.run(AGENT, op(), async () => void (ran = true))).rejects.toBeInstanceOf(TurnStoppedError);
+      await expect(t.refuseIfStopped(AGENT)).rejects.toBeInstanceOf(TurnStoppedError);
+    }
+    expect(ran).toBe(false);
+    // Other agents are not affected.
+    expect(await turns.run('5e6f7a8b-0000-4000-8000-00000000000b', op(), async () => 'ran')).toBe('ran');
+  });
+
+  it('sweeps stopped markers after a day, not before', async () => {
+    const turns = new TurnsInFlight(dir);
+    await turns.stop(AGENT, op());
+    expect(await turns.sweepStopped()).toBe(0);
+    await expect(turns.refuseIfStopped(AGENT)).rejects.toBeInstanceOf(TurnStoppedError);
+    expect(await turns.sweepStopped(Date.now() + 25 * 3600_000)).toBe(1);
+    await turns.refuseIfStopped(AGENT);
+  });
+
+  it('goes on after its bound when another process keeps the lock (a process that lost Temporal never hears of the kill)', async () => {
+    const other = new TurnsInFlight(dir);
+    let finish!: () => void;
+    const running = other.run(AGENT, op(), () => new Promise<void>((r) => (finish = r)));
+    await new Promise((r) => setTimeout(r, 50));
+    const log: string[] = [];
+    await new TurnsInFlight(dir, (msg) => log.push(msg), 800).stop(AGENT, op());
+    expect(log).toEqual(['turn: another process still holds the tool lock; cleaning up anyway']);
+    finish();
+    await running;
   });
 
   it('gives up waiting when its own operation is cancelled', async () => {

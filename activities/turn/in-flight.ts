@@ -6,11 +6,13 @@
  *
  * In this process: an abort and a promise per agent. Across the processes sharing this workspace
  * root (and so the host id and its queues): a lock file per agent, held while a batch runs
- * (proper-lockfile, taken as stale 30 s after its holder stopped refreshing it). A batch started
- * in another process stops when its activity learns of the cancellation from a heartbeat, and
- * cleanup waits for its lock.
+ * (proper-lockfile, taken as stale 30 s after its holder stopped refreshing it; a holder that
+ * loses it stops its batch). A batch started in another process stops when its activity learns
+ * of the cancellation from a heartbeat, and cleanup waits for its lock. Once stopped, an agent
+ * stays stopped: a marker file makes a turn that arrives later (an attempt dispatched just before
+ * the kill, or one whose batch ended before it heard of it) refuse its tools and its model call.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { TypedError } from '../../domain/typed-error';
@@ -18,6 +20,10 @@ import { assertAgentId } from '../git/validate';
 import type { Operation } from '../operation';
 
 const LOCK_STALE_MS = 30_000;
+/** How long cleanup waits for another process's batch before it goes on (that process lost Temporal and never hears of the kill). */
+const DEFAULT_MAX_WAIT_MS = 120_000;
+/** Stopped markers outlive any attempt of the agent's turn that could still arrive. */
+const STOPPED_MARKER_TTL_MS = 24 * 3600_000;
 
 export class TurnStoppedError extends TypedError {
   readonly type = 'TurnStopped';
@@ -25,22 +31,26 @@ export class TurnStoppedError extends TypedError {
 
 export type InFlightLog = (msg: string, meta?: Record<string, unknown>) => void;
 
+type Waiting = Pick<Operation, 'signal' | 'onProgress'>;
+
 export class TurnsInFlight {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
 
   constructor(
     private readonly lockDir: string,
     private readonly log?: InFlightLog,
+    private readonly maxWaitMs = DEFAULT_MAX_WAIT_MS,
   ) {}
 
   /** Runs an agent's tool batch, stoppable by `stop`; waits first for a batch of the same agent still running elsewhere. */
   async run<T>(agentId: string, op: Operation, batch: (op: Operation) => Promise<T>): Promise<T> {
-    const release = await this.lock(agentId, op);
     const abort = new AbortController();
+    const release = await this.lock(agentId, op, () => abort.abort(new TurnStoppedError('the tool lock was taken over: the batch is stopped')));
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
-    this.running.set(agentId, { abort, done });
     try {
+      await this.refuseIfStopped(agentId);
+      this.running.set(agentId, { abort, done });
       return await batch({ ...op, signal: AbortSignal.any([op.signal, abort.signal]) });
     } finally {
       if (this.running.get(agentId)?.done === done) this.running.delete(agentId);
@@ -49,18 +59,61 @@ export class TurnsInFlight {
     }
   }
 
-  /** Stops the agent's running tool batch, if any, and returns once none runs (here or in another process on this root). */
-  async stop(agentId: string, op: Pick<Operation, 'signal' | 'onProgress'>): Promise<void> {
-    const local = this.running.get(agentId);
-    if (local) {
-      local.abort.abort(new TurnStoppedError('the run no longer waits for this turn: its cleanup stopped the tool calls'));
-      await local.done;
-    }
-    const release = await this.lock(agentId, op);
-    await release();
+  /** Throws TurnStoppedError when cleanup has stopped the agent (here or in another process on this root). */
+  async refuseIfStopped(agentId: string): Promise<void> {
+    if (await this.isStopped(agentId)) throw new TurnStoppedError('the run was stopped: its cleanup has begun, no further turn runs');
   }
 
-  private async lock(agentId: string, op: Pick<Operation, 'signal' | 'onProgress'>): Promise<() => Promise<void>> {
+  /**
+   * Marks the agent stopped, stops its running tool batch if any, and returns once none runs
+   * (here or in another process on this root), or after `maxWaitMs` for another process's batch.
+   */
+  async stop(agentId: string, op: Waiting): Promise<void> {
+    assertAgentId(agentId);
+    await mkdir(this.stoppedDir, { recursive: true });
+    await writeFile(path.join(this.stoppedDir, agentId), '');
+    const ticker = setInterval(op.onProgress, 1000);
+    try {
+      const local = this.running.get(agentId);
+      if (local) {
+        local.abort.abort(new TurnStoppedError('the run no longer waits for this turn: its cleanup stopped the tool calls'));
+        await local.done;
+      }
+    } finally {
+      clearInterval(ticker);
+    }
+    const deadline = Date.now() + this.maxWaitMs;
+    const release = await this.lock(agentId, op, undefined, deadline);
+    if (release) await release();
+    else this.log?.('turn: another process still holds the tool lock; cleaning up anyway', { agentId, waitedMs: this.maxWaitMs });
+  }
+
+  /** Removes stopped markers older than a day (the reaper's sweep). */
+  async sweepStopped(now = Date.now()): Promise<number> {
+    const names = await readdir(this.stoppedDir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(this.stoppedDir, name);
+      const st = await stat(file).catch(() => undefined);
+      if (st && now - st.mtimeMs > STOPPED_MARKER_TTL_MS) {
+        await rm(file, { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  private get stoppedDir(): string {
+    return path.join(this.lockDir, 'stopped');
+  }
+
+  private async isStopped(agentId: string): Promise<boolean> {
+    return (await stat(path.join(this.stoppedDir, agentId)).catch(() => undefined)) !== undefined;
+  }
+
+  private lock(agentId: string, op: Waiting, onLost?: () => void): Promise<() => Promise<void>>;
+  private lock(agentId: string, op: Waiting, onLost: (() => void) | undefined, deadline: number): Promise<(() => Promise<void>) | undefined>;
+  private async lock(agentId: string, op: Waiting, onLost?: () => void, deadline?: number): Promise<(() => Promise<void>) | undefined> {
     assertAgentId(agentId);
     await mkdir(this.lockDir, { recursive: true });
     const ticker = setInterval(op.onProgress, 1000);
@@ -72,11 +125,15 @@ export class TurnsInFlight {
             realpath: false,
             stale: LOCK_STALE_MS,
             retries: { retries: 5, minTimeout: 50, maxTimeout: 500 },
-            onCompromised: (err) => this.log?.('turn: tool lock compromised', { agentId, error: err.message }),
+            onCompromised: (err) => {
+              this.log?.('turn: tool lock compromised', { agentId, error: err.message });
+              onLost?.();
+            },
           });
         } catch (err) {
           if ((err as { code?: string }).code !== 'ELOCKED') throw err;
           // Held by a batch in another process: it ends when its cancellation arrives, or goes stale.
+          if (deadline !== undefined && Date.now() >= deadline) return undefined;
         }
       }
     } finally {

@@ -226,7 +226,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
 
   async function killAll(order: KillOrder): Promise<KillAllResult> {
     const agentIds = await listLiveAgentIds(client, config.TEMPORAL_TASK_QUEUE);
-    const outcomes = await killAgents(killSwitch, agentIds, order);
+    const outcomes = await killAgents(killSwitch, agentIds, order, config.TEMPORAL_TASK_QUEUE);
     for (const o of outcomes) metrics.killed(o.outcome);
     const count = (...kinds: string[]) => outcomes.filter((o) => kinds.includes(o.outcome)).length;
     const killed = count('killed', 'forced');

@@ -75,7 +75,8 @@ interface Waiting {
   deadlineAt: number;
   /** The workflow's task queue: a worker polling it means the kill is late, not lost. */
   taskQueue: string;
-  lastView: AgentStatusView;
+  /** Temporal's view of the run, once asked (kill-all does not ask before the signal). */
+  lastView?: AgentStatusView;
   /** When Temporal was last asked whether the run closed, and how long until it is asked again. */
   describedAt: number;
   describeEveryMs: number;
@@ -88,9 +89,16 @@ interface Waiting {
  */
 const FIRST_DESCRIBE_MS = 1000;
 const MAX_DESCRIBE_INTERVAL_MS = 8000;
+/** A run that acknowledged the kill is asked about no sooner than this. */
+const ACKNOWLEDGED_DESCRIBE_MS = 4000;
 
-/** Kills each agent and records an audit entry per agent; never rejects for one agent's failure. */
-export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string[], order: KillOrder): Promise<KillOutcome[]> {
+/**
+ * Kills each agent and records an audit entry per agent; never rejects for one agent's failure.
+ * `listedOn`: the agents were just listed as running on this task queue (kill-all), so Temporal
+ * is not asked about each before its signal: on a busy server those 100 questions compete with
+ * the workflow tasks that carry out the kills.
+ */
+export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string[], order: KillOrder, listedOn?: string): Promise<KillOutcome[]> {
   const outcomes = new Map<string, KillOutcome>();
   const waiting: Waiting[] = [];
   const settle = (o: KillOutcome): void => {
@@ -99,7 +107,7 @@ export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string
 
   await mapWithConcurrency(agentIds, deps.concurrency, (agentId) =>
     guarded(agentId, settle, async () => {
-      const result = await requestKill(deps, agentId, order);
+      const result = await requestKill(deps, agentId, order, listedOn);
       if ('outcome' in result) settle(result);
       else waiting.push(result);
     }),
@@ -133,14 +141,14 @@ export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string
 }
 
 /** Sends the kill signal to a running agent; settles at once when there is nothing to stop. */
-async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrder): Promise<KillOutcome | Waiting> {
-  const state = await readWorkflowState(deps.statusSource, agentId, { query: false });
-  if (!state) {
+async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrder, listedOn?: string): Promise<KillOutcome | Waiting> {
+  const state = listedOn === undefined ? await readWorkflowState(deps.statusSource, agentId, { query: false }) : undefined;
+  if (listedOn === undefined && !state) {
     // Temporal no longer knows it (retention); the projection may still hold its final state.
     const stored = await readProjection(deps.store, agentId);
     return stored ? { agentId, outcome: 'already-finished', view: publicView(stored) } : { agentId, outcome: 'not-found' };
   }
-  if (!state.open) return { agentId, outcome: 'already-finished', view: await finalView(deps, state.view) };
+  if (state && !state.open) return { agentId, outcome: 'already-finished', view: await finalView(deps, state.view) };
   // The workflow records its final status just before it closes: in that gap it has already finished.
   const projected = await readProjection(deps.store, agentId);
   if (projected && isTerminal(projected.status)) return { agentId, outcome: 'already-finished', view: publicView(projected) };
@@ -148,7 +156,7 @@ async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrd
     await deps.client.workflow.getHandle(workflowIdFor(agentId)).signal<[KillRequest]>(KILL_SIGNAL, { reason: order.reason, requestedBy: order.requestedBy });
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    return settledAfterClose(deps, agentId, state.view); // it closed between describe and signal
+    return settledAfterClose(deps, agentId, state?.view ?? (await temporalView(deps, agentId))); // it closed before the signal
   }
   const now = Date.now();
   return {
@@ -156,11 +164,20 @@ async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrd
     ackDeadlineAt: now + Math.min(deps.ackTimeoutMs, deps.deadlineMs),
     acknowledged: false,
     deadlineAt: now + deps.deadlineMs,
-    taskQueue: state.taskQueue,
-    lastView: state.view,
+    taskQueue: state?.taskQueue ?? listedOn!,
+    ...(state ? { lastView: state.view } : {}),
     describedAt: now,
     describeEveryMs: FIRST_DESCRIBE_MS,
   };
+}
+
+/** Temporal's view of a run, asked now; a bare one naming the agent when Temporal no longer knows it. */
+async function temporalView(deps: KillSwitchDeps, agentId: string): Promise<AgentStatusView> {
+  const state = await readWorkflowState(deps.statusSource, agentId, { query: false });
+  if (state) return state.view;
+  const stored = await readProjection(deps.store, agentId);
+  if (stored) return publicView(stored);
+  throw new Error(`agent ${agentId} is known neither to Temporal nor to Valkey`);
 }
 
 /**
@@ -195,7 +212,11 @@ async function checkEnded(deps: KillSwitchDeps, w: Waiting): Promise<KillOutcome
     const view = publicView(stored);
     return { agentId: w.agentId, outcome: view.status === 'killed' ? 'killed' : 'already-finished', view };
   }
-  if (stored?.phase === 'stopping') w.acknowledged = true;
+  if (stored?.phase === 'stopping' && !w.acknowledged) {
+    w.acknowledged = true;
+    // It is carrying out the kill: asking Temporal whether it closed can wait (it writes `killed` first).
+    w.describeEveryMs = Math.max(w.describeEveryMs, ACKNOWLEDGED_DESCRIBE_MS);
+  }
   // Valkey is read every poll; Temporal, for a run that closed without reaching Valkey, at a backoff.
   if (Date.now() - w.describedAt < w.describeEveryMs) return undefined;
   w.describedAt = Date.now();
@@ -205,7 +226,7 @@ async function checkEnded(deps: KillSwitchDeps, w: Waiting): Promise<KillOutcome
     w.lastView = state.view;
     return undefined;
   }
-  return settledAfterClose(deps, w.agentId, state?.view ?? w.lastView);
+  return settledAfterClose(deps, w.agentId, state?.view ?? w.lastView ?? (await temporalView(deps, w.agentId)));
 }
 
 async function settledAfterClose(deps: KillSwitchDeps, agentId: string, temporalView: AgentStatusView): Promise<KillOutcome> {
@@ -217,15 +238,17 @@ async function settledAfterClose(deps: KillSwitchDeps, agentId: string, temporal
 async function forceKill(deps: KillSwitchDeps, w: Waiting, order: KillOrder): Promise<KillOutcome> {
   const { agentId } = w;
   const error = `killed: ${order.reason} (forced: workers unresponsive)`;
+  // Asked before the termination, which would change what Temporal says about the run.
+  const lastView = w.lastView ?? (await temporalView(deps, agentId));
   try {
     await deps.client.workflow.getHandle(workflowIdFor(agentId)).terminate(error);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    return settledAfterClose(deps, agentId, w.lastView); // it ended on its own just now
+    return settledAfterClose(deps, agentId, lastView); // it ended on its own just now
   }
   deps.logger.warn({ agentId, acknowledged: w.acknowledged, ackTimeoutMs: deps.ackTimeoutMs, deadlineMs: deps.deadlineMs }, 'kill: workflow did not stop in time; terminated it');
 
-  const view = await recordForcedKill(deps, w.lastView, error, order.reason);
+  const view = await recordForcedKill(deps, lastView, error, order.reason);
   // The workflow never reached its final state write, which is what gives the transcript and the
   // checkpoints a TTL (when this write fails too, the workers' reaper sets it: state/record-expiry.ts).
   await withTimeout(expireRecords(deps.redis, agentId, deps.transcriptTtlSeconds), VALKEY_WRITE_TIMEOUT_MS, 'records TTL').catch((err: unknown) =>

@@ -106,10 +106,12 @@ export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWor
         // Mostly model waits: slots like model calls. Their tool batches take a slot of the
         // process's ToolSlots (WORKER_ACTIVITY_SLOTS) inside the activity.
         maxConcurrentActivityTaskExecutions: slots.modelCalls,
-        // As on the model queue: 500 waiting turns heartbeat ~17 times a second, not 500. A kill
-        // does not wait for a turn; cleanup stops its tool batch directly (activities/turn/in-flight.ts).
-        maxHeartbeatThrottleInterval: '30s',
-        defaultHeartbeatThrottleInterval: '30s',
+        // Every 10 s: a third of the turn's heartbeat timeout (30 s, so a lost host is noticed as
+        // fast as during a tool batch), and 500 waiting turns cost the server 50 heartbeats a
+        // second, not 500. A kill does not wait for a turn; cleanup stops its tool batch directly
+        // (activities/turn/in-flight.ts).
+        maxHeartbeatThrottleInterval: '10s',
+        defaultHeartbeatThrottleInterval: '10s',
       }),
     );
   }

@@ -82,14 +82,16 @@ export const toolBatch: ActivityOptions = {
 /**
  * A turn after the first: the last answer's tool batch, then the next model call, on the host's
  * turn queue (activities/turn/). A killed run does not wait for it (TRY_CANCEL), because most of
- * it is the model wait, and that queue's worker heartbeats only every 30 s (create-worker.ts);
+ * it is the model wait, and that queue's worker heartbeats only every 10 s (create-worker.ts);
  * cleanup stops the batch itself before it touches the worktree (activities/turn/in-flight.ts).
- * A retry runs nothing twice: stored tool results and a stored answer are reused. Retried like
- * a model call, because that is what usually fails.
+ * The heartbeat timeout is the tool batch's: a host lost mid-turn is noticed as fast as one lost
+ * mid-batch was. A retry runs nothing twice: stored tool results and a stored answer are reused.
+ * Retried like a model call, because that is what usually fails.
  */
 export const toolsThenModel: ActivityOptions = {
   ...modelCall,
   startToCloseTimeout: '75m',
+  heartbeatTimeout: '30s',
 };
 
 /** Quality gates: long builds and test suites. */

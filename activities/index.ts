@@ -135,7 +135,7 @@ export function createActivities(deps: ActivityDeps) {
       startSandbox: sandbox.startSandbox,
       discardWorkspace: (workspace) => deps.workspaces.remove(workspace),
     }),
-    ...createAcceptActivities({ runGates: gates.runGates, scanAndCommit: git.scanAndCommit }),
+    ...createAcceptActivities({ runGates: gates.runGates, scanAndCommit: git.scanAndCommit, pushIfMergeable: git.pushIfMergeable }),
     ...createHostLivenessActivities({ polls: deps.taskQueuePolls }),
     ...createTurnActivities({
       runToolBatch: createToolBatchRunner(sandboxDeps),

@@ -145,6 +145,11 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // With no post-commit gate, the pre-commit gates' activity goes on to the merge check and the push.
+    name: 'completed-pushed-with-commit',
+    run: (h) => completedWithTools(h, 'H-pushed-with-commit'),
+  },
+  {
     // The turn budget ends the run after the tools of its last turn ran alone (no model call for a turn past the budget).
     name: 'failed-turn-budget-in-turn',
     async run(h) {

@@ -4,7 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { keys } from '../state/keys';
@@ -120,6 +121,26 @@ describe('agentRun workflow', () => {
     const history = await handle.fetchHistory();
     const cancelRequested = history.events?.filter((e) => e.activityTaskCancelRequestedEventAttributes) ?? [];
     expect(cancelRequested.length).toBe(1);
+  });
+
+  it('fails with MergeConflict when the target branch moved on the same lines after the worktree was made, and pushes nothing', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-merge-conflict';
+    // The first answer waits, so the target can move after the worktree was made from it.
+    h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo "# changed by the agent" > README.md' } }], delayMs: 5_000 }, { text: 'Done.' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 60_000, 'the first model call');
+    const clone = path.join(mkdtempSync(path.join(os.tmpdir(), 'upstream-')), 'clone');
+    git(os.tmpdir(), 'clone', '-q', remote.dir, clone);
+    writeFileSync(path.join(clone, 'README.md'), '# changed upstream\n');
+    git(clone, 'commit', '-qam', 'upstream change');
+    git(clone, 'push', '-q', 'origin', 'HEAD:main');
+
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+    expect(cause).toMatchObject({ type: 'MergeConflict', message: expect.stringContaining('README.md') });
+    expect(remoteBranches(remote.dir)).toEqual(['refs/heads/main']);
   });
 
   it('is killed during a tool run: the command stops, uncommitted work goes to a salvage ref', async () => {

@@ -31,7 +31,7 @@ const bash = (command: string) => ({ name: 'bash' as const, input: { command } }
 const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
 
 /** The host-bound activities a run with tools and the minimal profile schedules (setUpAgent runs on the shared queue). */
-const HOST_ACTIVITIES_OF_A_RUN = new Set(['toolsThenModel', 'gatesScanAndCommit', 'pushIfMergeable', 'cleanupAgent']);
+const HOST_ACTIVITIES_OF_A_RUN = new Set(['toolsThenModel', 'gatesScanAndCommit', 'cleanupAgent']);
 /** The queue of a host that a host-bound activity runs on: the host's own, or its turn queue. */
 const queueOn = (type: string, hostQueue: string) => (isHostTurn(type) ? hostTurnTaskQueue(hostQueue) : hostQueue);
 

@@ -119,8 +119,7 @@ describe('watching, reading, retrying and forking agent runs', () => {
       'turn 3: end_turn',
       'pre-commit-gates',
       'pre-commit gates: tests passed',
-      // Gates, scan and commit are one activity, merge check and push another.
-      'push',
+      // Gates, scan, commit, merge check and push are one activity (this profile has no post-commit gate).
       'running->completed',
     ]);
     expect(events.every((e) => e.agentId === agentId)).toBe(true);
@@ -150,7 +149,7 @@ describe('watching, reading, retrying and forking agent runs', () => {
       'turn 1: model call (1 messages)',
       'turn 1: bash: echo one > one.txt; turn 2: model call (3 messages)',
       'turn 2: edit: create two.txt; turn 3: model call (5 messages)',
-      'pre-commit gates, round 1; scan and commit',
+      'pre-commit gates, round 1; scan and commit; push',
     ]);
   });
 

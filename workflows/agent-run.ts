@@ -45,8 +45,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
     for (;;) {
       try {
         if (!input.resume) await prepare(run);
-        const { commitSha } = await acceptedWork(run);
-        return state.readOnly ? state.finalResult({ pushed: false }) : await deliver(run, commitSha);
+        const { commitSha, delivered } = await acceptedWork(run);
+        return state.readOnly ? state.finalResult({ pushed: false }) : await deliver(run, commitSha, delivered);
       } catch (err) {
         if (!isHostLost(err) || !(state.workspace as { host?: unknown } | undefined)?.host) throw err;
         await moveToAnotherHost(run, err);

@@ -11,7 +11,7 @@ import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
 import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, setUpAgent, writeInitialPrompt, type HostActivities } from './proxies';
-import type { CommitChangesInput, GateResolution, ModelTurnInput, ModelTurnResult, RunGatesInput, RunGatesResult, ScanResultForAgent } from '../activities';
+import type { CommitChangesInput, GateResolution, MergeAndPushResult, ModelTurnInput, ModelTurnResult, RunGatesInput, RunGatesResult, ScanResultForAgent } from '../activities';
 import type { CommitResult } from '../activities/git';
 import { RunFailure, type RunState } from './run-state';
 import { onLiveHost } from './host-waits';
@@ -100,6 +100,8 @@ const PUSH_IF_MERGEABLE_IN_ONE = 'push-if-mergeable-in-one-activity';
 const GATES_SCAN_AND_COMMIT_IN_ONE = 'gates-scan-and-commit-in-one-activity';
 /** A turn after the first: the last answer's tools, then the next model call (activities/turn/). */
 const TOOLS_THEN_MODEL_IN_ONE = 'tools-then-model-in-one-activity';
+/** With no post-commit gate, the pre-commit gates' activity goes on from the commit to the merge check and the push. */
+const PUSH_WITH_COMMIT = 'gates-commit-and-push-in-one-activity';
 
 /**
  * Worktree (on whichever host picks the task up), the gates it defines, sandbox, `running`, and
@@ -341,7 +343,7 @@ async function settleGates(run: Run, phase: GatePhase, outcome: RunGatesResult, 
   return false;
 }
 
-type CommitStep = { blocked: true } | { blocked: false; commitSha?: string };
+type CommitStep = { blocked: true } | { blocked: false; commitSha?: string; delivered?: MergeAndPushResult };
 
 /**
  * Pre-commit gates, then scan and commit, in one activity: the activity stops after the gates
@@ -352,12 +354,17 @@ async function gatesScanAndCommit(run: Run): Promise<CommitStep> {
   const { input } = state;
   if (!phaseHasGates(input.gateProfile, input.context.gates, 'pre-commit')) return scanAndCommit(run);
   const round = state.feedbackRounds + 1;
+  const push = !phaseHasGates(input.gateProfile, input.context.gates, 'post-commit') && wf.patched(PUSH_WITH_COMMIT);
   const done = await run.during('pre-commit-gates', () =>
-    run.host().gatesScanAndCommit.executeWithOptions({ summary: `pre-commit gates, round ${round}; scan and commit` }, [
-      { gates: gateInput(run, 'pre-commit', round), commit: commitInput(run) },
+    run.host().gatesScanAndCommit.executeWithOptions({ summary: `pre-commit gates, round ${round}; scan and commit${push ? '; push' : ''}` }, [
+      { gates: gateInput(run, 'pre-commit', round), commit: commitInput(run), ...(push ? { push } : {}) },
     ]),
   );
   if (!(await settleGates(run, 'pre-commit', done.gates))) return { blocked: true };
+  if (done.committed && done.delivered) {
+    const step = await settleScan(run, done.committed);
+    return step.blocked ? step : { ...step, delivered: done.delivered };
+  }
   // After the coordinator's approval: still exactly the tree the gates checked.
   return done.committed ? settleScan(run, done.committed) : scanAndCommit(run, done.gates.tree);
 }
@@ -415,7 +422,7 @@ async function settleScan(run: Run, scan: ScanResultForAgent & { commit?: Commit
  * Workers commit between the two gate phases; a reviewer never commits. Re-entered after a move
  * to another host: a finished agent loop is not run again, the gates and the commit are.
  */
-export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
+export async function acceptedWork(run: Run): Promise<{ commitSha?: string; delivered?: MergeAndPushResult }> {
   const { state } = run;
   for (;;) {
     if (!state.loopDone) {
@@ -435,17 +442,19 @@ export async function acceptedWork(run: Run): Promise<{ commitSha?: string }> {
     if (committed.blocked) continue;
     state.commitSha = committed.commitSha ?? state.commitSha; // nothing new to commit after post-commit feedback keeps the last commit
     if (!state.commitSha) throw new RunFailure('the agent finished without changing anything', 'NothingToCommit');
+    // Pushed already: only when no post-commit gate was there to run.
+    if (committed.delivered) return { commitSha: state.commitSha, delivered: committed.delivered };
     if (await gatePhase(run, 'post-commit', state.commitSha)) return { commitSha: state.commitSha };
   }
 }
 
-/** Checks the branch still merges into its target, then pushes it. */
-export async function deliver(run: Run, commitSha: string | undefined): Promise<AgentResult> {
+/** Checks the branch still merges into its target, then pushes it (unless the commit's activity did both: `done`). */
+export async function deliver(run: Run, commitSha: string | undefined, done?: MergeAndPushResult): Promise<AgentResult> {
   const { state } = run;
   const workspace = state.requireWorkspace();
   const conflict = (conflicts: string[]) => new RunFailure(`merge conflict with ${state.input.context.branch} in: ${conflicts.join(', ')}`, 'MergeConflict');
-  if (wf.patched(PUSH_IF_MERGEABLE_IN_ONE)) {
-    const delivered = await run.during('push', () => run.host().pushIfMergeable({ workspace }));
+  if (done || wf.patched(PUSH_IF_MERGEABLE_IN_ONE)) {
+    const delivered = done ?? (await run.during('push', () => run.host().pushIfMergeable({ workspace })));
     if (!delivered.clean) throw conflict(delivered.conflicts);
     return state.finalResult({ commitSha, pushed: delivered.push.pushed });
   }

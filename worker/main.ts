@@ -67,11 +67,18 @@ async function main(): Promise<void> {
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
   });
 
+  const idle = { signal: new AbortController().signal, onProgress: () => undefined };
+  const stopTurnOf = async (agentId: string) => {
+    await deps.turnsInFlight.stop(agentId, idle);
+    return true;
+  };
   const reaper = startReaper({
     intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
     isClosed: workflowClosedCheck(client),
     targets: [
-      { name: 'worktrees', reap: (isClosed) => workspaces.reap(isClosed) },
+      // A run the API terminated (a forced kill) may still have a turn's commands running here until
+      // their activity hears of it: stop them before the worktree goes.
+      { name: 'worktrees', reap: (isClosed) => workspaces.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
       { name: 'agent homes', reap: (isClosed) => homes.reap(isClosed) },
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },

@@ -19,6 +19,22 @@ import { onLiveHost } from './host-waits';
 /** A run's state plus the one way it is published: Valkey projection, search attribute, Web UI details. */
 export class Run {
   private indexedStatus: AgentStatus;
+  /** Patch decisions taken early, before a state write (PATCHES_BEFORE_LOCAL_ACTIVITIES), for the code right after it. */
+  private readonly decided = new Map<string, boolean>();
+
+  /** `wf.patched(id)` now, kept for the next `patched(id)`. */
+  decide(id: string): boolean {
+    const value = wf.patched(id);
+    this.decided.set(id, value);
+    return value;
+  }
+
+  /** The decision `decide` took for `id`, once; otherwise `wf.patched(id)`. */
+  patched(id: string): boolean {
+    const early = this.decided.get(id);
+    this.decided.delete(id);
+    return early ?? wf.patched(id);
+  }
 
   constructor(readonly state: RunState) {
     // The API indexes 'spawning' at start; continue-as-new carries the rest.
@@ -92,6 +108,15 @@ export const DEFAULT_HOST_FAILOVER_SECONDS = 30;
  * Patches that fold steps a run always does back to back into one activity each, saving a server
  * round trip apiece (issue 13): worktree + gates + sandbox, scan + commit, merge check + push.
  * Histories recorded before them replay on the separate activities.
+ *
+ * PATCHES_BEFORE_LOCAL_ACTIVITIES: a patch is asked before the state write (a local activity)
+ * that precedes the code using it, never right after it. When a workflow task completes with the
+ * local activity's marker but before the code after it ran (it happens under load, and whenever
+ * a small workflow cache evicts the run), that code runs in the next task, and on replay the
+ * SDK (1.24) answers `patched()` there from the earlier task's markers: false for a patch the
+ * live run took, and the run is stuck on a nondeterminism error. The marker of a local activity
+ * may sit before or after a patch marker in the same task, so histories recorded with the old
+ * order still replay.
  */
 const SET_UP_IN_ONE = 'set-up-agent-in-one-activity';
 const SCAN_AND_COMMIT_IN_ONE = 'scan-and-commit-in-one-activity';
@@ -112,10 +137,12 @@ export async function prepare(run: Run): Promise<void> {
   const { state } = run;
   const { input } = state;
   if (!state.workspace) {
+    // Asked before the state write, not after it: see PATCHES_BEFORE_LOCAL_ACTIVITIES.
+    const setUpInOne = !input.forkOf && wf.patched(SET_UP_IN_ONE);
     await run.record('spawn accepted');
     // Only runs started by a fork carry `forkOf`: every other history takes the same path as before.
     if (input.forkOf) state.workspace = await prepareForkedWorkspace(run, input.forkOf);
-    else if (wf.patched(SET_UP_IN_ONE)) await setUp(run);
+    else if (setUpInOne) await setUp(run);
     else state.workspace = await prepareWorkspace({ agentId: input.agentId, taskId: input.taskId, repository: input.context.repository, baseBranch: input.context.branch });
   }
   if (state.status === 'spawning' && !state.gatesSkipped) {
@@ -213,7 +240,11 @@ export async function agentLoop(run: Run): Promise<void> {
     state.expectTools(answer.stopReason === 'tool_use' && answer.toolUseCount > 0, answer.digest);
     // Status, cost and this turn's cost reach Valkey (and GET /status) every turn, not only at phase
     // changes. Patched: runs started before this write existed replay without it.
-    if (wf.patched(RECORD_EVERY_TURN)) await run.record();
+    const recordEveryTurn = wf.patched(RECORD_EVERY_TURN);
+    // What comes after the write is decided before it (PATCHES_BEFORE_LOCAL_ACTIVITIES).
+    if (state.pendingTools) run.decide(TOOLS_THEN_MODEL_IN_ONE);
+    else decideAcceptance(run);
+    if (recordEveryTurn) await run.record();
     // Cut off at a max_tokens that was the output budget's remainder: the budget is used up.
     if (answer.stopReason === 'max_tokens') {
       const spent = state.exhaustedBudget(Date.now());
@@ -221,7 +252,7 @@ export async function agentLoop(run: Run): Promise<void> {
     }
     if (!state.pendingTools) return;
     // Runs recorded before turns were one activity ran the tools right after the answer.
-    if (!wf.patched(TOOLS_THEN_MODEL_IN_ONE)) await runPendingTools(run);
+    if (!run.patched(TOOLS_THEN_MODEL_IN_ONE)) await runPendingTools(run);
   }
 }
 
@@ -248,7 +279,7 @@ function takesTurnInOne(run: Run): boolean {
   const { state } = run;
   if (!(state.requireWorkspace() as { host?: WorkerHost }).host) return false;
   if (state.exhaustedBudget(Date.now()) || state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested)) return false;
-  return wf.patched(TOOLS_THEN_MODEL_IN_ONE);
+  return run.patched(TOOLS_THEN_MODEL_IN_ONE);
 }
 
 /** The pending tool batch and the next model call, as one activity on the agent's host. */
@@ -354,7 +385,7 @@ async function gatesScanAndCommit(run: Run): Promise<CommitStep> {
   const { input } = state;
   if (!phaseHasGates(input.gateProfile, input.context.gates, 'pre-commit')) return scanAndCommit(run);
   const round = state.feedbackRounds + 1;
-  const push = !phaseHasGates(input.gateProfile, input.context.gates, 'post-commit') && wf.patched(PUSH_WITH_COMMIT);
+  const push = !phaseHasGates(input.gateProfile, input.context.gates, 'post-commit') && run.patched(PUSH_WITH_COMMIT);
   const done = await run.during('pre-commit-gates', () =>
     run.host().gatesScanAndCommit.executeWithOptions({ summary: `pre-commit gates, round ${round}; scan and commit${push ? '; push' : ''}` }, [
       { gates: gateInput(run, 'pre-commit', round), commit: commitInput(run), ...(push ? { push } : {}) },
@@ -380,7 +411,7 @@ function commitInput(run: Run): Omit<CommitChangesInput, 'tree'> {
  */
 async function scanAndCommit(run: Run, gatedTree?: string): Promise<CommitStep> {
   const commitArgs = commitInput(run);
-  const folded = wf.patched(SCAN_AND_COMMIT_IN_ONE);
+  const folded = run.patched(SCAN_AND_COMMIT_IN_ONE);
   const gated = gatedTree ? { gatedTree } : {};
   const scan = await run.during('secret-scan', () =>
     folded ? run.host().scanAndCommit({ ...commitArgs, ...gated }) : run.host().scanStagedChanges({ workspace: commitArgs.workspace, ...gated }),
@@ -434,7 +465,7 @@ export async function acceptedWork(run: Run): Promise<{ commitSha?: string; deli
       if (await gatePhase(run, 'post-commit', await run.host().headSha({ workspace: state.requireWorkspace() }))) return {};
       continue;
     }
-    const committed = wf.patched(GATES_SCAN_AND_COMMIT_IN_ONE)
+    const committed = run.patched(GATES_SCAN_AND_COMMIT_IN_ONE)
       ? await gatesScanAndCommit(run)
       : (await gatePhase(run, 'pre-commit'))
         ? await scanAndCommit(run)
@@ -446,6 +477,18 @@ export async function acceptedWork(run: Run): Promise<{ commitSha?: string; deli
     if (committed.delivered) return { commitSha: state.commitSha, delivered: committed.delivered };
     if (await gatePhase(run, 'post-commit', state.commitSha)) return { commitSha: state.commitSha };
   }
+}
+
+/**
+ * The patches acceptedWork asks right after the agent loop ends, asked before the loop's last
+ * state write, in the order it asks them (PATCHES_BEFORE_LOCAL_ACTIVITIES).
+ */
+function decideAcceptance(run: Run): void {
+  const { state } = run;
+  const { input } = state;
+  if (state.readOnly || !run.decide(GATES_SCAN_AND_COMMIT_IN_ONE)) return;
+  if (!phaseHasGates(input.gateProfile, input.context.gates, 'pre-commit')) run.decide(SCAN_AND_COMMIT_IN_ONE);
+  else if (!phaseHasGates(input.gateProfile, input.context.gates, 'post-commit')) run.decide(PUSH_WITH_COMMIT);
 }
 
 /** Checks the branch still merges into its target, then pushes it (unless the commit's activity did both: `done`). */

@@ -82,6 +82,8 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
     TOOL_TIMEOUT_SECONDS: '60',
     GATE_TIMEOUT_SECONDS: '60',
     REAPER_INTERVAL_SECONDS: '3600',
+    // TEST_WORKFLOW_CACHE=N: a small workflow cache makes workflow tasks replay whole histories (finds replay-only nondeterminism).
+    ...(process.env.TEST_WORKFLOW_CACHE ? { WORKER_MAX_CACHED_WORKFLOWS: process.env.TEST_WORKFLOW_CACHE } : {}),
     ...env,
   };
   const config = loadConfig(fullEnv);
@@ -180,7 +182,13 @@ export async function resultWithin<W extends Workflow>(handle: WorkflowHandle<W>
     'raw' in d
       ? (d.raw.pendingActivities ?? []).map((a) => ({ type: a.activityType?.name, state: a.state, attempt: a.attempt, lastFailure: a.lastFailure?.message }))
       : d;
-  throw new Error(`${handle.workflowId} did not close within ${timeoutMs} ms: ${'status' in d ? d.status.name : 'unknown'}; pending: ${JSON.stringify(pending)}`);
+  // The last events say where it stands: a failing workflow task, a timer, an activity's result.
+  const events = (await handle.fetchHistory().catch(() => ({ events: [] }))).events ?? [];
+  const tail = events.slice(-12).map((e) => {
+    const detail = e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.markerRecordedEventAttributes?.markerName ?? e.workflowTaskFailedEventAttributes?.failure?.message ?? '';
+    return `${String(e.eventId)} ${String(e.eventType).replace('EVENT_TYPE_', '')}${detail ? ` (${detail.slice(0, 200)})` : ''}`;
+  });
+  throw new Error(`${handle.workflowId} did not close within ${timeoutMs} ms: ${'status' in d ? d.status.name : 'unknown'}; pending: ${JSON.stringify(pending)}; last events:\n${tail.join('\n')}`);
 }
 
 export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {

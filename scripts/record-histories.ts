@@ -65,6 +65,25 @@ async function gatesUnavailable(h: Harness, taskId: string): Promise<WorkflowHan
   return handle;
 }
 
+/** Three tool answers against a budget of two turns: the run fails with BudgetExceeded. */
+async function failedTurnBudget(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo again')] }, { tools: [bash('echo again')] }, { tools: [bash('echo again')] }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, budgets: { maxTurns: 2, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } });
+  await expectFailure(handle, 'BudgetExceeded');
+  return handle;
+}
+
+/** Killed while its first tool call sleeps. */
+async function killedDuringTool(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt; sleep 60')] }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url });
+  const wip = path.join(h.workspaceRoot, 'worktrees', agentIdOf(handle), 'wip.txt');
+  await eventually(async () => existsSync(wip), 60_000, 'the tool to start');
+  await handle.signal('kill', { reason: 'recorded kill' });
+  await expectStatus(handle, 'killed');
+  return handle;
+}
+
 const scenarios: Scenario[] = [
   {
     // Two tool calls in one turn, the minimal gate profile (npm test) passing, commit and push.
@@ -112,26 +131,11 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'failed-turn-budget',
-    async run(h) {
-      const taskId = 'H-budget';
-      h.fakeModel.script(taskId, [{ tools: [bash('echo again')] }, { tools: [bash('echo again')] }, { tools: [bash('echo again')] }]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, budgets: { maxTurns: 2, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } });
-      await expectFailure(handle, 'BudgetExceeded');
-      return handle;
-    },
+    run: (h) => failedTurnBudget(h, 'H-budget'),
   },
   {
     name: 'killed-during-tool',
-    async run(h) {
-      const taskId = 'H-kill-tool';
-      h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt; sleep 60')] }]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url });
-      const wip = path.join(h.workspaceRoot, 'worktrees', agentIdOf(handle), 'wip.txt');
-      await eventually(async () => existsSync(wip), 60_000, 'the tool to start');
-      await handle.signal('kill', { reason: 'recorded kill' });
-      await expectStatus(handle, 'killed');
-      return handle;
-    },
+    run: (h) => killedDuringTool(h, 'H-kill-tool'),
   },
   {
     // Three tool turns, recorded after a turn after the first became one activity (its tools, then the next model call).
@@ -152,27 +156,12 @@ const scenarios: Scenario[] = [
   {
     // The turn budget ends the run after the tools of its last turn ran alone (no model call for a turn past the budget).
     name: 'failed-turn-budget-in-turn',
-    async run(h) {
-      const taskId = 'H-budget-in-turn';
-      h.fakeModel.script(taskId, [{ tools: [bash('echo again')] }, { tools: [bash('echo again')] }, { tools: [bash('echo again')] }]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, budgets: { maxTurns: 2, maxOutputTokens: 100_000, maxWallTimeSeconds: 600 } });
-      await expectFailure(handle, 'BudgetExceeded');
-      return handle;
-    },
+    run: (h) => failedTurnBudget(h, 'H-budget-in-turn'),
   },
   {
     // Killed during the tools of a turn activity: the run does not wait for it; cleanup stops the command.
     name: 'killed-during-tool-in-turn',
-    async run(h) {
-      const taskId = 'H-kill-tool-in-turn';
-      h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt; sleep 60')] }]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url });
-      const wip = path.join(h.workspaceRoot, 'worktrees', agentIdOf(handle), 'wip.txt');
-      await eventually(async () => existsSync(wip), 60_000, 'the tool to start');
-      await handle.signal('kill', { reason: 'recorded kill' });
-      await expectStatus(handle, 'killed');
-      return handle;
-    },
+    run: (h) => killedDuringTool(h, 'H-kill-tool-in-turn'),
   },
   {
     // No test script at the base commit: the run fails at prepare, before any model call.

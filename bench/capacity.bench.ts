@@ -17,9 +17,14 @@
  *    KILL_ACK_TIMEOUT_SECONDS). Floor: signal to the closed result of `floorWait`.
  *  - 500 agents waiting on the model: how many reach `running` (Valkey); the RSS of the worker's process tree idle, holding them, and at its peak while they were set up.
  *    Floor: 500 `floorWait` runs, the floor worker's RSS.
+ *  - where the runs' CPU goes, service beside floor: the worker (its node process; the spawn helper,
+ *    git and sandboxes), the Temporal server, this process; and what the server did per run, from
+ *    its Prometheus counters: workflow state writes in the table, requests by operation below it.
  * Prints the machine's load before and after, then the table; progress goes to stderr.
  * BENCH_SCALE=0.2 shrinks every count (a quick look; not the issue's figures). BENCH_PARTS=runs (or
  * spawn,runs,kills,waiting: any of them) measures only those parts; the table leaves the others out.
+ * BENCH_TEMPORAL_DB=memory runs the dev server without its SQLite file; BENCH_WORKER_NODE_ARGS
+ * passes node flags to the service's worker (`--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -67,7 +72,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const loadBefore = loadavg();
-  const temporal = process.env.BENCH_TEMPORAL_ADDRESS ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined } : await startDevServer();
+  const temporal: { address: string; pid?: number; metricsUrl?: string; stop: () => Promise<void> } = process.env.BENCH_TEMPORAL_ADDRESS
+    ? { address: process.env.BENCH_TEMPORAL_ADDRESS, stop: async () => undefined }
+    : await startDevServer();
   const fake = new FakeModelServer();
   const baseUrl = await fake.start();
   const receivedAt = stampRequests(fake);
@@ -144,10 +151,19 @@ async function main(): Promise<void> {
     for (const level of PARTS.has('runs') ? RUN_LEVELS : []) {
       progress(`runs: ${level.runs} runs at ${level.agents} concurrent agents (service, then floor)`);
       const cpuBefore = cpuSeconds(serviceWorker.pid!);
+      const sharedBefore = sharedCpu(temporal.pid);
+      const requestsBefore = await serverRequests(temporal.metricsUrl);
       const service = await closedLoop(level.runs, level.agents, serviceRun);
       const cpuAfter = cpuSeconds(serviceWorker.pid!);
       service.workerCpu = { node: (cpuAfter.own - cpuBefore.own) / level.runs, processes: (cpuAfter.children - cpuBefore.children) / level.runs };
+      service.sharedCpu = perRun(sharedBefore, sharedCpu(temporal.pid), level.runs);
+      const floorBefore = { worker: cpuSeconds(floorWorker.pid!), shared: sharedCpu(temporal.pid), requests: await serverRequests(temporal.metricsUrl) };
+      service.serverRequests = requestsPerRun(requestsBefore, floorBefore.requests, level.runs);
       const floor = await closedLoop(level.runs, level.agents, floorRun);
+      const floorWorkerAfter = cpuSeconds(floorWorker.pid!);
+      floor.workerCpu = { node: (floorWorkerAfter.own - floorBefore.worker.own) / level.runs, processes: (floorWorkerAfter.children - floorBefore.worker.children) / level.runs };
+      floor.sharedCpu = perRun(floorBefore.shared, sharedCpu(temporal.pid), level.runs);
+      floor.serverRequests = requestsPerRun(floorBefore.requests, await serverRequests(temporal.metricsUrl), level.runs);
       const breakdown = await activityBreakdown(client, service.agentIds);
       runRows.push({ ...level, service, floor, breakdown });
       progress(`runs at ${level.agents}: service ${JSON.stringify({ ...service, agentIds: undefined })} floor ${JSON.stringify({ ...floor, agentIds: undefined })} (load ${loadavg()})`);
@@ -291,6 +307,16 @@ interface LoopResult {
   /** CPU the service's worker process and the commands it waited for (git, sandboxes, gates) spent per run. */
   /** CPU seconds per run of the worker's node process and of the processes it ran (git, sandboxes, gates). */
   workerCpu?: { node: number; processes: number };
+  /** CPU seconds per run of the Temporal server (when the bench started it) and of this process (the API, the fake model, the clients). */
+  sharedCpu?: { server?: number; bench: number };
+  /** What the Temporal server did per run (when the bench started it): requests to its frontend by operation, and writes and reads of its database. */
+  serverRequests?: ServerRequests;
+}
+
+interface ServerRequests {
+  frontend: Record<string, number>;
+  persistence: number;
+  persistenceByOp: Record<string, number>;
 }
 
 interface RunRow {
@@ -501,6 +527,50 @@ function liveChildren(pid: number): number[] {
   }
 }
 
+/** The dev server's request counters so far (its Prometheus endpoint); undefined for a server the bench did not start. */
+async function serverRequests(metricsUrl: string | undefined): Promise<ServerRequests | undefined> {
+  if (!metricsUrl) return undefined;
+  const text = await (await fetch(metricsUrl)).text();
+  const counts: ServerRequests = { frontend: {}, persistence: 0, persistenceByOp: {} };
+  for (const line of text.split('\n')) {
+    const m = /^(service_requests|persistence_requests)\{([^}]*)\} ([0-9.e+]+)$/.exec(line);
+    if (!m) continue;
+    const value = Number(m[3]);
+    const op = /operation="([^"]+)"/.exec(m[2]!)?.[1] ?? '?';
+    if (m[1] === 'persistence_requests') {
+      counts.persistence += value;
+      counts.persistenceByOp[op] = (counts.persistenceByOp[op] ?? 0) + value;
+    } else if (m[2]!.includes('service_name="frontend"')) counts.frontend[op] = (counts.frontend[op] ?? 0) + value;
+  }
+  return counts;
+}
+
+function requestsPerRun(before: ServerRequests | undefined, after: ServerRequests | undefined, runs: number): ServerRequests | undefined {
+  if (!before || !after) return undefined;
+  const deltas = (a: Record<string, number>, b: Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const [op, n] of Object.entries(a)) {
+      const delta = (n - (b[op] ?? 0)) / runs;
+      if (delta > 0) out[op] = delta;
+    }
+    return out;
+  };
+  return { frontend: deltas(after.frontend, before.frontend), persistence: (after.persistence - before.persistence) / runs, persistenceByOp: deltas(after.persistenceByOp, before.persistenceByOp) };
+}
+
+/** CPU seconds so far of the Temporal dev server (when this bench started it) and of this process. */
+function sharedCpu(serverPid: number | undefined): { server?: number; bench: number } {
+  const { user, system } = process.cpuUsage();
+  return { ...(serverPid ? { server: cpuSeconds(serverPid).own } : {}), bench: (user + system) / 1e6 };
+}
+
+function perRun(before: { server?: number; bench: number }, after: { server?: number; bench: number }, runs: number): { server?: number; bench: number } {
+  return {
+    ...(before.server !== undefined && after.server !== undefined ? { server: (after.server - before.server) / runs } : {}),
+    bench: (after.bench - before.bench) / runs,
+  };
+}
+
 /**
  * CPU seconds (user + system, /proc/<pid>/stat) of a worker's node process (`own`) and of every
  * other process it ran (`children`): its live children (the spawn helper) with what they waited
@@ -540,7 +610,8 @@ function loadavg(): string {
 
 /** A TypeScript entry point as its own node process (RSS is the process's own). */
 function startProcess(entry: string, env: Record<string, string>, children: ChildProcess[]): ChildProcess {
-  const child = spawn(process.execPath, entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry], {
+  const nodeArgs = entry.endsWith('.js') && process.env.BENCH_WORKER_NODE_ARGS ? process.env.BENCH_WORKER_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, entry.endsWith('.js') ? [...nodeArgs, entry] : ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -562,12 +633,15 @@ async function freePort(): Promise<number> {
 }
 
 /** A Temporal dev server for this run only, as scripts/lib.sh starts one. */
-async function startDevServer(): Promise<{ address: string; stop: () => Promise<void> }> {
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-temporal-')), 'temporal.db');
+async function startDevServer(): Promise<{ address: string; pid?: number; metricsUrl: string; stop: () => Promise<void> }> {
+  const [port, uiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  // A SQLite file, as scripts/lib.sh runs it; BENCH_TEMPORAL_DB=memory keeps it in memory instead (the
+  // floor then runs about twice as fast, the service barely faster: it is bound by its own worker).
+  const dbDir = mkdtempSync(path.join(os.tmpdir(), 'bench-temporal-'));
+  const db = process.env.BENCH_TEMPORAL_DB === 'memory' ? [] : ['--db-filename', path.join(dbDir, 'temporal.db')];
   const sa = ['TaskId', 'AgentType', 'AgentStatus', 'Repository', 'GateProfile'].flatMap((a) => ['--search-attribute', `${a}=Keyword`]);
   const bin = path.join(ROOT, '.tools/venv/bin/temporal');
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', db, ...sa];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--metrics-port', String(metricsPort), ...db, ...sa];
   const server = spawn(bin, [...args, '--dynamic-config-value', 'matching.priorityLevels=10', '--log-level', 'error'], { stdio: 'ignore' });
   const address = `127.0.0.1:${port}`;
   progress(`started a Temporal dev server at ${address}`);
@@ -582,10 +656,12 @@ async function startDevServer(): Promise<{ address: string; stop: () => Promise<
   );
   return {
     address,
+    ...(server.pid ? { pid: server.pid } : {}),
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     async stop() {
       server.kill('SIGTERM');
       await sleep(1000);
-      rmSync(path.dirname(db), { recursive: true, force: true });
+      rmSync(dbDir, { recursive: true, force: true });
     },
   };
 }
@@ -667,12 +743,25 @@ function printTable(r: Report): void {
     if (sv.workerCpu !== undefined) {
       const total = sv.workerCpu.node + sv.workerCpu.processes;
       const ceiling = (60 * os.cpus().length) / total;
+      const floorWorker = fl.workerCpu ? `${(fl.workerCpu.node + fl.workerCpu.processes).toFixed(2)} s` : '-';
       rows.push([
         `worker CPU per run (node + spawn helper, git, sandboxes), ${row.agents} agents`,
         `${total.toFixed(2)} s (${sv.workerCpu.node.toFixed(2)} + ${sv.workerCpu.processes.toFixed(2)})`,
-        '-',
+        floorWorker,
         `${os.cpus().length} cores: <= ${ceiling.toFixed(0)} runs/min`,
       ]);
+    }
+    if (sv.sharedCpu?.server !== undefined && fl.sharedCpu?.server !== undefined) {
+      rows.push([`Temporal server CPU per run, ${row.agents} agents`, `${sv.sharedCpu.server.toFixed(2)} s`, `${fl.sharedCpu.server.toFixed(2)} s`, x(sv.sharedCpu.server, fl.sharedCpu.server)]);
+    }
+    if (sv.serverRequests && fl.serverRequests) {
+      // A workflow's state written on the server: each workflow task, activity start and completion, heartbeat, signal. (The
+      // database's other requests include periodic reads that count per run by how long the runs took, not by what they did.)
+      const writes = (r: ServerRequests) => r.persistenceByOp.UpdateWorkflowExecution ?? 0;
+      rows.push([`Temporal workflow state writes per run, ${row.agents} agents`, writes(sv.serverRequests).toFixed(1), writes(fl.serverRequests).toFixed(1), x(writes(sv.serverRequests), writes(fl.serverRequests))]);
+    }
+    if (sv.sharedCpu && fl.sharedCpu) {
+      rows.push([`bench process CPU per run (API, fake model, clients), ${row.agents} agents`, `${sv.sharedCpu.bench.toFixed(2)} s`, `${fl.sharedCpu.bench.toFixed(2)} s`, '']);
     }
   }
   const k = r.kill;
@@ -696,6 +785,19 @@ function printTable(r: Report): void {
   for (const row of r.runRows) {
     console.log(`\nwhere a run's time goes at ${row.agents} agents (activities in the histories; p50 ms wait for a slot / run):`);
     for (const b of row.breakdown) console.log(`  ${b.type.padEnd(18)} x${String(b.count).padEnd(4)} ${String(b.waitP50).padStart(6)} / ${String(b.runP50).padStart(6)}`);
+    const sv = row.service.serverRequests;
+    const fl = row.floor.serverRequests;
+    if (sv && fl) {
+      console.log(`requests to the Temporal frontend per run at ${row.agents} agents (service / floor; polls left out):`);
+      const ops = [...new Set([...Object.keys(sv.frontend), ...Object.keys(fl.frontend)])].filter((op) => !op.startsWith('Poll')).sort();
+      for (const op of ops) console.log(`  ${op.padEnd(40)} ${(sv.frontend[op] ?? 0).toFixed(1).padStart(6)} / ${(fl.frontend[op] ?? 0).toFixed(1).padStart(6)}`);
+      console.log(`requests to the Temporal database per run at ${row.agents} agents (service / floor; operations at least 0.5 apart):`);
+      const dbOps = [...new Set([...Object.keys(sv.persistenceByOp), ...Object.keys(fl.persistenceByOp)])].sort();
+      for (const op of dbOps) {
+        const [a, b] = [sv.persistenceByOp[op] ?? 0, fl.persistenceByOp[op] ?? 0];
+        if (Math.abs(a - b) >= 0.5) console.log(`  ${op.padEnd(40)} ${a.toFixed(1).padStart(6)} / ${b.toFixed(1).padStart(6)}`);
+      }
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { createWorkspaceCheckpoints } from './checkpoints';
 import type { TranscriptStore } from '../state/transcript-store';
 import { isHostBound, isHostTurn } from '../domain/placement';
 import { classifyFailures } from './failures';
+import { holdFirstHeartbeats } from './first-heartbeat';
 import { createGateActivities } from './gates/activities';
 import { createGitActivities } from './git/activities';
 import type { GitWorkspaces } from './git';
@@ -123,7 +124,7 @@ export function createActivities(deps: ActivityDeps) {
     diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
     sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
   });
-  return classifyFailures({
+  return holdFirstHeartbeats(classifyFailures({
     ...createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, stateTtlSeconds: settings.stateTtlSeconds }),
     ...modelActivities,
     ...sandbox,
@@ -143,7 +144,7 @@ export function createActivities(deps: ActivityDeps) {
       inFlight: deps.turnsInFlight,
       toolSlots: deps.toolSlots,
     }),
-  });
+  }));
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,5 +1,6 @@
 /** The current activity's cancellation and heartbeat, in the shape the long operations take. */
 import { Context } from '@temporalio/activity';
+import { heartbeatOf } from './first-heartbeat';
 
 export interface Operation {
   /** Fires when the activity is cancelled (a kill, a timeout, the worker shutting down). */
@@ -11,5 +12,6 @@ export interface Operation {
 
 export function currentOperation(): Operation {
   const ctx = Context.current();
-  return { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat(), heartbeat: (d?: unknown) => ctx.heartbeat(d) };
+  const heartbeat = heartbeatOf(ctx);
+  return { signal: ctx.cancellationSignal, onProgress: () => heartbeat(), heartbeat };
 }

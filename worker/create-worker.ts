@@ -82,7 +82,8 @@ export async function createWorkers(opts: CreateWorkerOptions): Promise<AgentWor
     maxConcurrentLocalActivityExecutions: slots.localActivities,
     maxConcurrentWorkflowTaskExecutions: slots.workflowTasks,
     maxCachedWorkflows: slots.cachedWorkflows,
-    // A kill reaches a running command in the answer to a heartbeat: heartbeat often so it lands within a second.
+    // A kill reaches a running command in the answer to a heartbeat: heartbeat often so it lands within a second
+    // (the first one leaves a second after the activity started: activities/first-heartbeat.ts).
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
   });

@@ -1,0 +1,52 @@
+import type { Context } from '@temporalio/activity';
+import { heartbeatOf, withFirstHeartbeatHeld } from './first-heartbeat';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fakeContext(): { ctx: Context; sent: unknown[] } {
+  const sent: unknown[] = [];
+  return { ctx: { heartbeat: (d?: unknown) => sent.push(d) } as unknown as Context, sent };
+}
+
+describe('withFirstHeartbeatHeld', () => {
+  it('sends nothing for an activity that ends within the hold, also after the hold has passed', async () => {
+    const { ctx, sent } = fakeContext();
+    await withFirstHeartbeatHeld(
+      ctx,
+      async () => {
+        heartbeatOf(ctx)('starting');
+        heartbeatOf(ctx)('saving checkpoint');
+      },
+      60,
+    );
+    await sleep(120);
+    expect(sent).toEqual([]);
+  });
+
+  it('sends the latest held details once the hold ends, then every heartbeat as it comes', async () => {
+    const { ctx, sent } = fakeContext();
+    await withFirstHeartbeatHeld(
+      ctx,
+      async () => {
+        const beat = heartbeatOf(ctx);
+        beat('first');
+        beat('second');
+        await sleep(120);
+        expect(sent).toEqual(['second']);
+        beat('third');
+      },
+      60,
+    );
+    expect(sent).toEqual(['second', 'third']);
+  });
+
+  it('leaves a context outside a held execution to the SDK heartbeat', () => {
+    const { ctx, sent } = fakeContext();
+    heartbeatOf(ctx)('direct');
+    expect(sent).toEqual(['direct']);
+  });
+
+  it('runs the activity as it is when there is no activity context', async () => {
+    await expect(withFirstHeartbeatHeld(undefined, async () => 42)).resolves.toBe(42);
+  });
+});

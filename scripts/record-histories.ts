@@ -52,6 +52,13 @@ async function completedWithTools(h: Harness, taskId: string): Promise<WorkflowH
   return handle;
 }
 
+async function completedWithTurns(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo a > a.txt')] }, { tools: [bash('echo b > b.txt')] }, { tools: [bash('cat a.txt b.txt')] }, { text: 'Done.' }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await expectStatus(handle, 'completed');
+  return handle;
+}
+
 async function completedAfterGateFeedback(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
   h.fakeModel.script(taskId, [{ tools: [bash('echo x > broken.txt && echo y > work.txt')] }, { text: 'Done.' }, { tools: [bash('rm broken.txt')] }, { text: 'Fixed.' }]);
   const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
@@ -140,13 +147,7 @@ const scenarios: Scenario[] = [
   {
     // Three tool turns, recorded after a turn after the first became one activity (its tools, then the next model call).
     name: 'completed-with-turns-in-one',
-    async run(h) {
-      const taskId = 'H-turns-in-one';
-      h.fakeModel.script(taskId, [{ tools: [bash('echo a > a.txt')] }, { tools: [bash('echo b > b.txt')] }, { tools: [bash('cat a.txt b.txt')] }, { text: 'Done.' }]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
-      await expectStatus(handle, 'completed');
-      return handle;
-    },
+    run: (h) => completedWithTurns(h, 'H-turns-in-one'),
   },
   {
     // With no post-commit gate, the pre-commit gates' activity goes on to the merge check and the push.
@@ -162,6 +163,20 @@ const scenarios: Scenario[] = [
     // Killed during the tools of a turn activity: the run does not wait for it; cleanup stops the command.
     name: 'killed-during-tool-in-turn',
     run: (h) => killedDuringTool(h, 'H-kill-tool-in-turn'),
+  },
+  {
+    // Recorded with the one patch that stands for all the patches before it (phases.ts CURRENT_SHAPE):
+    // three tool turns, gate feedback, a kill during a tool run.
+    name: 'completed-in-current-shape',
+    run: (h) => completedWithTurns(h, 'H-current-shape'),
+  },
+  {
+    name: 'completed-after-gate-feedback-in-current-shape',
+    run: (h) => completedAfterGateFeedback(h, 'H-feedback-current-shape'),
+  },
+  {
+    name: 'killed-during-tool-in-current-shape',
+    run: (h) => killedDuringTool(h, 'H-kill-tool-current-shape'),
   },
   {
     // No test script at the base commit: the run fails at prepare, before any model call.

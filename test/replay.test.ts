@@ -64,12 +64,14 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, and pushed by the commit activity), gate feedback (before and after the gates, scan and commit became one activity), gates skipped, a fork, failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (both paths), continued as new', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork, failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
+      'completed-after-gate-feedback-in-current-shape',
       'completed-after-gate-feedback-in-one',
       'completed-after-gate-feedback',
       'completed-fork',
       'completed-gates-skipped',
+      'completed-in-current-shape',
       'completed-in-fewer-activities',
       'completed-pushed-with-commit',
       'completed-with-tools',
@@ -79,6 +81,7 @@ describe('replaying recorded agentRun histories', () => {
       'failed-gates-unavailable',
       'failed-turn-budget-in-turn',
       'failed-turn-budget',
+      'killed-during-tool-in-current-shape',
       'killed-during-tool-in-turn',
       'killed-during-tool',
     ]);

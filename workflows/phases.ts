@@ -22,23 +22,32 @@ export class Run {
   /** Patch decisions taken early, before a state write (PATCHES_BEFORE_LOCAL_ACTIVITIES), for the code right after it. */
   private readonly decided = new Map<string, boolean>();
 
-  /** `wf.patched(id)` now, kept for the next `patched(id)`. */
+  /** Started with CURRENT_SHAPE: every patch it implies is taken without being asked. */
+  private readonly currentShape: boolean;
+
+  /** `patched(id)` now, kept for the next `patched(id)`. */
   decide(id: string): boolean {
-    const value = wf.patched(id);
+    const value = this.ask(id);
     this.decided.set(id, value);
     return value;
   }
 
-  /** The decision `decide` took for `id`, once; otherwise `wf.patched(id)`. */
+  /** The decision `decide` took for `id`, once; otherwise whether the run takes patch `id`. */
   patched(id: string): boolean {
     const early = this.decided.get(id);
     this.decided.delete(id);
-    return early ?? wf.patched(id);
+    return early ?? this.ask(id);
+  }
+
+  private ask(id: string): boolean {
+    return (this.currentShape && IMPLIED_BY_CURRENT_SHAPE.has(id)) || wf.patched(id);
   }
 
   constructor(readonly state: RunState) {
     // The API indexes 'spawning' at start; continue-as-new carries the rest.
     this.indexedStatus = state.status;
+    // First thing in the run, before any state write (PATCHES_BEFORE_LOCAL_ACTIVITIES).
+    this.currentShape = wf.patched(CURRENT_SHAPE);
   }
 
   showDetails(): void {
@@ -127,6 +136,28 @@ const GATES_SCAN_AND_COMMIT_IN_ONE = 'gates-scan-and-commit-in-one-activity';
 const TOOLS_THEN_MODEL_IN_ONE = 'tools-then-model-in-one-activity';
 /** With no post-commit gate, the pre-commit gates' activity goes on from the commit to the merge check and the push. */
 const PUSH_WITH_COMMIT = 'gates-commit-and-push-in-one-activity';
+const GATES_BEFORE_FIRST_TURN = 'gates-resolved-before-first-turn';
+/** Status, cost and the turn's cost reach Valkey every turn, not only at phase changes. */
+const RECORD_EVERY_TURN = 'record-state-every-turn';
+
+/**
+ * One patch for every patch a run asked before it: a run started with it takes them all and asks
+ * none. Each `patched()` a run takes costs a marker in its history and an upsert of the
+ * TemporalChangeVersion search attribute, a visibility write on the server: six of them per run
+ * before, one now. Histories without this marker ask each patch as they did. A patch added later
+ * is asked on its own (or folds into the next shape the same way).
+ */
+const CURRENT_SHAPE = 'run-shape-2026-12';
+const IMPLIED_BY_CURRENT_SHAPE: ReadonlySet<string> = new Set([
+  SET_UP_IN_ONE,
+  GATES_BEFORE_FIRST_TURN,
+  RECORD_EVERY_TURN,
+  TOOLS_THEN_MODEL_IN_ONE,
+  GATES_SCAN_AND_COMMIT_IN_ONE,
+  SCAN_AND_COMMIT_IN_ONE,
+  PUSH_WITH_COMMIT,
+  PUSH_IF_MERGEABLE_IN_ONE,
+]);
 
 /**
  * Worktree (on whichever host picks the task up), the gates it defines, sandbox, `running`, and
@@ -138,7 +169,7 @@ export async function prepare(run: Run): Promise<void> {
   const { input } = state;
   if (!state.workspace) {
     // Asked before the state write, not after it: see PATCHES_BEFORE_LOCAL_ACTIVITIES.
-    const setUpInOne = !input.forkOf && wf.patched(SET_UP_IN_ONE);
+    const setUpInOne = !input.forkOf && run.patched(SET_UP_IN_ONE);
     await run.record('spawn accepted');
     // Only runs started by a fork carry `forkOf`: every other history takes the same path as before.
     if (input.forkOf) state.workspace = await prepareForkedWorkspace(run, input.forkOf);
@@ -147,7 +178,7 @@ export async function prepare(run: Run): Promise<void> {
   }
   if (state.status === 'spawning' && !state.gatesSkipped) {
     // Histories recorded before this check skip it, so they replay unchanged.
-    state.gatesSkipped = wf.patched('gates-resolved-before-first-turn') ? applyGateResolution(run, await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates })) : [];
+    state.gatesSkipped = run.patched(GATES_BEFORE_FIRST_TURN) ? applyGateResolution(run, await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates })) : [];
   }
   await ensureSandbox(run, 'starting-sandbox');
   if (state.status !== 'spawning') return;
@@ -213,8 +244,6 @@ export async function ensureSandbox(run: Run, phase?: AgentPhase): Promise<void>
   state.sandboxReady = true;
 }
 
-const RECORD_EVERY_TURN = 'record-state-every-turn';
-
 /**
  * Turns until the model ends its turn without tool calls; budgets are checked before each.
  * Tools the last answer asked for run first, so a run that moved hosts mid-batch runs that batch
@@ -240,7 +269,7 @@ export async function agentLoop(run: Run): Promise<void> {
     state.expectTools(answer.stopReason === 'tool_use' && answer.toolUseCount > 0, answer.digest);
     // Status, cost and this turn's cost reach Valkey (and GET /status) every turn, not only at phase
     // changes. Patched: runs started before this write existed replay without it.
-    const recordEveryTurn = wf.patched(RECORD_EVERY_TURN);
+    const recordEveryTurn = run.patched(RECORD_EVERY_TURN);
     // What comes after the write is decided before it (PATCHES_BEFORE_LOCAL_ACTIVITIES).
     if (state.pendingTools) run.decide(TOOLS_THEN_MODEL_IN_ONE);
     else decideAcceptance(run);
@@ -496,7 +525,7 @@ export async function deliver(run: Run, commitSha: string | undefined, done?: Me
   const { state } = run;
   const workspace = state.requireWorkspace();
   const conflict = (conflicts: string[]) => new RunFailure(`merge conflict with ${state.input.context.branch} in: ${conflicts.join(', ')}`, 'MergeConflict');
-  if (done || wf.patched(PUSH_IF_MERGEABLE_IN_ONE)) {
+  if (done || run.patched(PUSH_IF_MERGEABLE_IN_ONE)) {
     const delivered = done ?? (await run.during('push', () => run.host().pushIfMergeable({ workspace })));
     if (!delivered.clean) throw conflict(delivered.conflicts);
     return state.finalResult({ commitSha, pushed: delivered.push.pushed });

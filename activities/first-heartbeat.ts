@@ -42,19 +42,33 @@ class HeldHeartbeat {
     clearTimeout(this.timer);
     this.held = undefined;
   }
+
+  /**
+   * The attempt failed: what it held is sent now, as the SDK sends the last heartbeat of a failed
+   * activity, so the next attempt (and a timeout's failure) still carries its details.
+   */
+  flush(): void {
+    if (this.held) this.send(this.held.details);
+    this.end();
+  }
 }
 
 const held = new WeakMap<Context, HeldHeartbeat>();
 
 /** Runs one activity execution with its heartbeats held for `holdMs` (see above). */
 export async function withFirstHeartbeatHeld<T>(ctx: Context | undefined, run: () => Promise<T>, holdMs = FIRST_HEARTBEAT_AFTER_MS): Promise<T> {
-  if (!ctx) return run();
+  // Outside an activity, in a local activity (its heartbeats go nowhere), or inside an execution already held.
+  if (!ctx || ctx.info.isLocal || held.has(ctx)) return run();
   const heartbeat = new HeldHeartbeat((details) => ctx.heartbeat(details), holdMs);
   held.set(ctx, heartbeat);
   try {
-    return await run();
-  } finally {
+    const result = await run();
     heartbeat.end();
+    return result;
+  } catch (err) {
+    heartbeat.flush();
+    throw err;
+  } finally {
     held.delete(ctx);
   }
 }

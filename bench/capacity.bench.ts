@@ -189,11 +189,15 @@ async function main(): Promise<void> {
         if (res.status !== 'killed') throw new Error(`kill of ${agentId} answered ${String(res.status)}`);
         if (res.forced) singleForced++;
     }
-    await live(KILL_ALL);
+    const killAllIds = await live(KILL_ALL);
     await waitUntilVisible(client, queues.service, KILL_ALL);
     let t0 = performance.now();
+    const killAllAt = Date.now();
     const killAll = await api.post('/agents/kill-all', { reason: 'bench' });
     const killAllMs = performance.now() - t0;
+    // How the kills spread over the request: a steady rate (bound by the server's workflow tasks) or a late tail.
+    const killedAt = killAllIds.map((a) => (events.seenAt(a, 'killed') ?? NaN) - killAllAt).filter(Number.isFinite);
+    progress(`kill-all: each agent's 'killed' event seen ${JSON.stringify(spread(killedAt))} ms after the request`);
 
     const floorSingleMs: number[] = [];
     for (let i = 0; i < SINGLE_KILLS; i++) {
@@ -451,10 +455,20 @@ async function subscribeEvents() {
         });
       }
     },
+    /** When this process saw the agent's first move to `to` (epoch ms). */
+    seenAt(agentId: string, to: string): number | undefined {
+      return seen.get(agentId)?.find((e) => e.to === to)?.at;
+    },
     stop: async () => {
       await sub.quit();
     },
   };
+}
+
+function spread(ms: number[]): { n: number; p10?: number; p50?: number; p90?: number; max?: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  return sorted.length ? { n: sorted.length, p10: at(0.1), p50: at(0.5), p90: at(0.9), max: Math.round(sorted[sorted.length - 1]!) } : { n: 0 };
 }
 
 async function countRunning(redis: Redis, agentIds: string[]): Promise<number> {

@@ -59,6 +59,35 @@ async function completedWithTurns(h: Harness, taskId: string): Promise<WorkflowH
   return handle;
 }
 
+/** A finished run (three tool turns) forked at turn 2; the fork's history. */
+async function forkAtTurnTwo(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  // The fake model keys its script by task id, which the fork shares: replies 5 and 6 are the fork's.
+  h.fakeModel.script(taskId, [
+    { tools: [bash('echo a > a.txt')] },
+    { tools: [bash('echo b > b.txt')] },
+    { tools: [bash('echo c > c.txt')] },
+    { text: 'Done.' },
+    { tools: [bash('ls; cat b.txt')] },
+    { text: 'Done after the fork.' },
+  ]);
+  const repository = createRemoteRepo(nodeProjectFiles()).url;
+  const old = await h.spawn({ taskId, repository, gateProfile: 'minimal' });
+  await expectStatus(old, 'completed');
+  const fork = await h.spawn({ taskId, repository, gateProfile: 'minimal', forkOf: { agentId: agentIdOf(old), turn: 2 } });
+  await expectStatus(fork, 'completed');
+  return fork;
+}
+
+/** One turn per run: the history of the first run, which ends in continue-as-new, or of the last, which goes on from it (`last`). */
+async function continuedAsNew(h: Harness, taskId: string, which: 'first' | 'last' = 'first'): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo one > one.txt')] }, { tools: [bash('echo two > two.txt')] }, { text: 'Done.' }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal', turnsPerRun: 1 });
+  await expectStatus(handle, 'completed');
+  const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+  if (!started?.continuedExecutionRunId || !started.firstExecutionRunId) throw new Error(`${handle.workflowId}: expected the run to have continued as new`);
+  return which === 'last' ? handle : h.client.workflow.getHandle<typeof agentRun>(handle.workflowId, started.firstExecutionRunId);
+}
+
 async function completedAfterGateFeedback(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
   h.fakeModel.script(taskId, [{ tools: [bash('echo x > broken.txt && echo y > work.txt')] }, { text: 'Done.' }, { tools: [bash('rm broken.txt')] }, { text: 'Fixed.' }]);
   const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
@@ -117,24 +146,7 @@ const scenarios: Scenario[] = [
     // A finished run (three tool turns) forked at turn 2: the fork copies the old transcript and
     // checkpoint (copyForkSource), rebuilds the worktree (rebuildWorkspace), runs one turn of its own.
     name: 'completed-fork',
-    async run(h) {
-      const taskId = 'H-fork';
-      // The fake model keys its script by task id, which the fork shares: replies 5 and 6 are the fork's.
-      h.fakeModel.script(taskId, [
-        { tools: [bash('echo a > a.txt')] },
-        { tools: [bash('echo b > b.txt')] },
-        { tools: [bash('echo c > c.txt')] },
-        { text: 'Done.' },
-        { tools: [bash('ls; cat b.txt')] },
-        { text: 'Done after the fork.' },
-      ]);
-      const repository = createRemoteRepo(nodeProjectFiles()).url;
-      const old = await h.spawn({ taskId, repository, gateProfile: 'minimal' });
-      await expectStatus(old, 'completed');
-      const fork = await h.spawn({ taskId, repository, gateProfile: 'minimal', forkOf: { agentId: agentIdOf(old), turn: 2 } });
-      await expectStatus(fork, 'completed');
-      return fork;
-    },
+    run: (h) => forkAtTurnTwo(h, 'H-fork'),
   },
   {
     name: 'failed-turn-budget',
@@ -179,6 +191,15 @@ const scenarios: Scenario[] = [
     run: (h) => killedDuringTool(h, 'H-kill-tool-current-shape'),
   },
   {
+    name: 'completed-fork-in-current-shape',
+    run: (h) => forkAtTurnTwo(h, 'H-fork-current-shape'),
+  },
+  {
+    // The last of the runs: it goes on from the run before it (`resume`).
+    name: 'continued-as-new-in-current-shape',
+    run: (h) => continuedAsNew(h, 'H-continue-current-shape', 'last'),
+  },
+  {
     // No test script at the base commit: the run fails at prepare, before any model call.
     name: 'failed-gates-unavailable',
     run: (h) => gatesUnavailable(h, 'H-no-gates'),
@@ -202,15 +223,7 @@ const scenarios: Scenario[] = [
   {
     // One turn per run: the recorded history is the first run, which ends in continue-as-new.
     name: 'continued-as-new',
-    async run(h) {
-      const taskId = 'H-continue';
-      h.fakeModel.script(taskId, [{ tools: [bash('echo one > one.txt')] }, { tools: [bash('echo two > two.txt')] }, { text: 'Done.' }]);
-      const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal', turnsPerRun: 1 });
-      await expectStatus(handle, 'completed');
-      const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
-      if (!started?.continuedExecutionRunId || !started.firstExecutionRunId) throw new Error(`${handle.workflowId}: expected the run to have continued as new`);
-      return h.client.workflow.getHandle<typeof agentRun>(handle.workflowId, started.firstExecutionRunId);
-    },
+    run: (h) => continuedAsNew(h, 'H-continue'),
   },
 ];
 

@@ -64,11 +64,12 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork, failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape)', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'completed-after-gate-feedback-in-current-shape',
       'completed-after-gate-feedback-in-one',
       'completed-after-gate-feedback',
+      'completed-fork-in-current-shape',
       'completed-fork',
       'completed-gates-skipped',
       'completed-in-current-shape',
@@ -76,6 +77,7 @@ describe('replaying recorded agentRun histories', () => {
       'completed-pushed-with-commit',
       'completed-with-tools',
       'completed-with-turns-in-one',
+      'continued-as-new-in-current-shape',
       'continued-as-new',
       'failed-gates-unavailable-in-setup',
       'failed-gates-unavailable',

@@ -146,6 +146,9 @@ const RECORD_EVERY_TURN = 'record-state-every-turn';
  * TemporalChangeVersion search attribute, a visibility write on the server: six of them per run
  * before, one now. Histories without this marker ask each patch as they did. A patch added later
  * is asked on its own (or folds into the next shape the same way).
+ * Like any patch, it is one-way: a worker of an older release cannot replay a run started with it
+ * (it would ask the patches one by one, get false, and fail the task until a current worker takes
+ * it). Roll workers forward, not back past the release that brought it.
  */
 const CURRENT_SHAPE = 'run-shape-2026-12';
 const IMPLIED_BY_CURRENT_SHAPE: ReadonlySet<string> = new Set([

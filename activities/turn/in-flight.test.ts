@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TurnsInFlight, TurnStoppedError } from './in-flight';
@@ -32,6 +32,21 @@ describe('TurnsInFlight', () => {
     // Non-retryable: a retry must not run the tools again in a worktree being removed.
     expect((await running as TurnStoppedError).retryable).toBe(false);
   });
+
+  it('stops its batch when its lock is taken from it (the lock file changed under it), and says so', async () => {
+    const log: string[] = [];
+    // The shortest stale time the lock library allows (2 s): it refreshes the lock every second and notices the change then.
+    const turns = new TurnsInFlight(dir, (msg) => log.push(msg), undefined, 2000);
+    const running = turns.run(AGENT, op(), untilStopped(log)).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 100));
+    // What a process that judged the lock stale and took it over leaves: a lock with another mtime.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(path.join(dir, `${AGENT}.lock`), later, later);
+    const stopped = await running;
+    expect(stopped).toBeInstanceOf(TurnStoppedError);
+    expect((stopped as Error).message).toMatch(/taken over/);
+    expect(log).toEqual(expect.arrayContaining(['turn: tool lock compromised', 'batch stopped']));
+  }, 10_000);
 
   it('waits for a batch of another process on the same root to end (its lock file), without stopping it itself', async () => {
     const other = new TurnsInFlight(dir);

@@ -40,6 +40,8 @@ export class TurnsInFlight {
     private readonly lockDir: string,
     private readonly log?: InFlightLog,
     private readonly maxWaitMs = DEFAULT_MAX_WAIT_MS,
+    /** A lock not refreshed for this long is taken over (refreshed every half of it). */
+    private readonly lockStaleMs = LOCK_STALE_MS,
   ) {}
 
   /** Runs an agent's tool batch, stoppable by `stop`; waits first for a batch of the same agent still running elsewhere. */
@@ -123,7 +125,7 @@ export class TurnsInFlight {
         try {
           return await lockfile.lock(path.join(this.lockDir, agentId), {
             realpath: false,
-            stale: LOCK_STALE_MS,
+            stale: this.lockStaleMs,
             retries: { retries: 5, minTimeout: 50, maxTimeout: 500 },
             onCompromised: (err) => {
               this.log?.('turn: tool lock compromised', { agentId, error: err.message });

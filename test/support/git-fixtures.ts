@@ -1,6 +1,6 @@
 /** Real git repositories in temp dirs, used as remotes (file:// URLs) by the tests. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,8 +16,25 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
+/**
+ * Remotes made in the temp dir are removed after the test file (a day of test runs left
+ * thousands), or when a script that made them exits. Registered when this module loads, as a test
+ * file is collected: jest refuses hooks added later, and its `process` is not the one that exits.
+ */
+const madeHere = new Set<string>();
+const removeMade = () => madeHere.forEach((d) => rmSync(d, { recursive: true, force: true }));
+const jestAfterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
+if (typeof jestAfterAll === 'function') jestAfterAll(removeMade);
+else process.once('exit', removeMade);
+
+function tempParent(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'remote-'));
+  madeHere.add(dir);
+  return dir;
+}
+
 /** A bare repository with one commit of `files` on `main`; returns its path and file:// URL. */
-export function createRemoteRepo(files: Record<string, string>, parent = mkdtempSync(path.join(os.tmpdir(), 'remote-'))): { dir: string; url: string } {
+export function createRemoteRepo(files: Record<string, string>, parent = tempParent()): { dir: string; url: string } {
   const work = path.join(parent, 'seed');
   mkdirSync(work, { recursive: true });
   git(work, 'init', '-q', '-b', 'main');

@@ -143,7 +143,7 @@ const RECORD_EVERY_TURN = 'record-state-every-turn';
 /**
  * One patch for every patch a run asked before it: a run started with it takes them all and asks
  * none. Each `patched()` a run takes costs a marker in its history and an upsert of the
- * TemporalChangeVersion search attribute, a visibility write on the server: six of them per run
+ * TemporalChangeVersion search attribute, a visibility write on the server: five for a completed run
  * before, one now. Histories without this marker ask each patch as they did. A patch added later
  * is asked on its own (or folds into the next shape the same way).
  * Like any patch, it is one-way: a worker of an older release cannot replay a run started with it

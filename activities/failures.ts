@@ -19,7 +19,7 @@ export function toActivityFailure(err: unknown): unknown {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- activities take any argument shape
-type AnyActivity = (...args: any[]) => Promise<unknown>;
+export type AnyActivity = (...args: any[]) => Promise<unknown>;
 
 /** Wraps every activity so its thrown errors are classified by `toActivityFailure`. */
 export function classifyFailures<T extends Record<string, AnyActivity>>(activities: T): T {

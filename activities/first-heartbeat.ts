@@ -12,6 +12,7 @@
  *  - a lost host is noticed after the heartbeat timeout (30 s or more), far beyond the hold.
  */
 import { Context } from '@temporalio/activity';
+import type { AnyActivity } from './failures';
 
 /** How long an activity's first heartbeat is held. Well under every heartbeat timeout (30 s and up). */
 export const FIRST_HEARTBEAT_AFTER_MS = 1000;
@@ -72,9 +73,6 @@ export async function withFirstHeartbeatHeld<T>(ctx: Context | undefined, run: (
     held.delete(ctx);
   }
 }
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- activities take any argument shape
-type AnyActivity = (...args: any[]) => Promise<unknown>;
 
 /** Wraps every activity so its first heartbeat is held (`withFirstHeartbeatHeld`). */
 export function holdFirstHeartbeats<T extends Record<string, AnyActivity>>(activities: T): T {

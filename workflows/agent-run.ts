@@ -76,8 +76,9 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
 
   // The agent has stopped: no model call or command of it runs now (commands are waited for,
   // except a turn's, which cleanup stops first; model calls abandoned), so its final status is
-  // recorded at once and a kill lands without waiting for cleanup. Cleanup runs on every path and cannot be cancelled: a killed agent still
-  // releases its container and worktree; what it salvaged is recorded on the same final status.
+  // recorded at once and a kill lands without waiting for cleanup. Cleanup runs on every path and
+  // cannot be cancelled: a killed agent still releases its container and worktree; what it
+  // salvaged is recorded on the same final status.
   await wf.CancellationScope.nonCancellable(async () => {
     const succeeded = state.result !== undefined;
     state.phase = 'cleanup';

@@ -193,8 +193,10 @@ async function main(): Promise<void> {
     await waitUntilVisible(client, queues.service, KILL_ALL);
     let t0 = performance.now();
     const killAllAt = Date.now();
+    const killAllCpuBefore = { worker: cpuSeconds(serviceWorker.pid!), shared: sharedCpu(temporal.pid) };
     const killAll = await api.post('/agents/kill-all', { reason: 'bench' });
     const killAllMs = performance.now() - t0;
+    const killAllCpu = cpuDuring(killAllCpuBefore, serviceWorker.pid!, temporal.pid);
     // How the kills spread over the request: a steady rate (bound by the server's workflow tasks) or a late tail.
     const killedAt = killAllIds.map((a) => (events.seenAt(a, 'killed') ?? NaN) - killAllAt).filter(Number.isFinite);
     progress(`kill-all: each agent's 'killed' event seen ${JSON.stringify(spread(killedAt))} ms after the request`);
@@ -209,9 +211,11 @@ async function main(): Promise<void> {
     }
     const floorHandles = await pool(KILL_ALL, 20, () => startFloorWaiting(client, queues.floor));
     t0 = performance.now();
+    const floorKillAllCpuBefore = { worker: cpuSeconds(floorWorker.pid!), shared: sharedCpu(temporal.pid) };
     await pool(KILL_ALL, 10, async (i) => floorHandles[i]!.signal('kill'));
     await Promise.all(floorHandles.map((h) => h.result()));
     const floorKillAllMs = performance.now() - t0;
+    const floorKillAllCpu = cpuDuring(floorKillAllCpuBefore, floorWorker.pid!, temporal.pid);
     progress(`kills: single ${JSON.stringify(stats(singleMs))} (${singleForced} forced), floor ${JSON.stringify(stats(floorSingleMs))}; kill-all ${Math.round(killAllMs)} ms ${JSON.stringify(killAll)}, floor ${Math.round(floorKillAllMs)} ms (load ${loadavg()})`);
 
     progress('kill with no worker (forced after the acknowledgement timeout)');
@@ -228,6 +232,8 @@ async function main(): Promise<void> {
       killAllMs,
       killAllCounts: `${String(killAll.killed)}/${String(killAll.total)} killed, ${String(killAll.forced)} forced`,
       floorKillAllMs,
+      killAllCpu,
+      floorKillAllCpu,
       forcedMs,
       ackTimeoutSeconds: loadConfig(serviceEnv).KILL_ACK_TIMEOUT_SECONDS,
     };
@@ -572,6 +578,24 @@ function requestsPerRun(before: ServerRequests | undefined, after: ServerRequest
   return { frontend: deltas(after.frontend, before.frontend), persistence: (after.persistence - before.persistence) / runs, persistenceByOp: deltas(after.persistenceByOp, before.persistenceByOp) };
 }
 
+/** CPU seconds spent in a window: the worker's node process, the processes it ran, the Temporal server, this process. */
+interface CpuSpent {
+  node: number;
+  processes: number;
+  server?: number;
+  bench: number;
+}
+
+function cpuDuring(before: { worker: { own: number; children: number }; shared: { server?: number; bench: number } }, workerPid: number, serverPid: number | undefined): CpuSpent {
+  const worker = cpuSeconds(workerPid);
+  const shared = perRun(before.shared, sharedCpu(serverPid), 1);
+  return { node: worker.own - before.worker.own, processes: worker.children - before.worker.children, ...shared };
+}
+
+function cpuText(c: CpuSpent): string {
+  return `${c.node.toFixed(1)} + ${c.processes.toFixed(1)} / ${c.server === undefined ? '-' : c.server.toFixed(1)} / ${c.bench.toFixed(1)} s`;
+}
+
 /** CPU seconds so far of the Temporal dev server (when this bench started it) and of this process. */
 function sharedCpu(serverPid: number | undefined): { server?: number; bench: number } {
   const { user, system } = process.cpuUsage();
@@ -733,6 +757,9 @@ interface Report {
     killAllMs: number;
     killAllCounts: string;
     floorKillAllMs: number;
+    /** CPU seconds spent while the kill-all request ran (service) and while the floor's kills ran. */
+    killAllCpu: CpuSpent;
+    floorKillAllCpu: CpuSpent;
     forcedMs: number;
     ackTimeoutSeconds: number;
   };
@@ -782,6 +809,7 @@ function printTable(r: Report): void {
   if (k) {
     rows.push([`kill, live agent, ${SINGLE_KILLS} kills (p50 / p99)`, `${s(k.single.p50)} / ${s(k.single.p99)}${k.singleForced ? ` (${k.singleForced} forced)` : ''}`, `${s(k.floorSingle.p50)} / ${s(k.floorSingle.p99)}`, '(p99 <= 1 s)']);
     rows.push([`kill-all of ${KILL_ALL} live agents`, `${s(k.killAllMs)} (${k.killAllCounts})`, s(k.floorKillAllMs), '(<= 5 s)']);
+    rows.push([`CPU during kill-all: worker node + processes / server / bench`, cpuText(k.killAllCpu), cpuText(k.floorKillAllCpu), '']);
     rows.push(['kill with no worker (forced)', s(k.forcedMs), '-', `ack timeout ${k.ackTimeoutSeconds} s`]);
   }
   const w = r.waiting;

@@ -99,6 +99,7 @@ export function createActivities(deps: ActivityDeps) {
     toolTimeoutMs: settings.toolTimeoutMs,
     toolOutputMaxBytes: settings.toolOutputMaxBytes,
     workspaceMaxBytes: settings.workspaceMaxBytes,
+    homeOf: (agentId: string) => deps.homes.pathFor(agentId),
   };
   const sandbox = createSandboxActivities(sandboxDeps);
   const git = createGitActivities({ workspaces: deps.workspaces, checkpoints, runtime: deps.runtime, homes: deps.homes, turnsInFlight: deps.turnsInFlight });

@@ -151,9 +151,8 @@ describe('agentRun workflow', () => {
     const agentId = handle.workflowId.replace('agent-', '');
     const worktree = path.join(h.workspaceRoot, 'worktrees', agentId);
     await eventually(async () => existsSync(path.join(worktree, 'wip.txt')), 30_000, 'the tool to start');
-    // Only the unsandboxed runtime gives an agent a HOME on the host (bubblewrap's is a tmpfs per command).
-    const hostHome = h.services.runtime.kind === 'none';
-    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(hostHome);
+    // Every runtime gives the agent a home on the host; cleanup removes it with the worktree.
+    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(true);
     await handle.signal('kill', { reason: 'stop the tool' });
     const final = await handle.result();
     expect(final.status).toBe('killed');

@@ -75,15 +75,17 @@ async function main(): Promise<void> {
   const reaper = startReaper({
     intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
     isClosed: workflowClosedCheck(client),
+    // In this order: every process of a closed run is stopped before the files it could write go,
+    // so none can swap a directory for a link while it is being removed.
     targets: [
+      ...(sandbox ? [{ name: 'containers', reap: (isClosed: (id: string) => Promise<boolean>) => sandbox.reap(isClosed) }] : []),
       // A run the API terminated (a forced kill) may still have a turn's commands running here until
-      // their activity hears of it: stop them before the worktree goes.
+      // their activity hears of it: stop them before the worktree and the home go.
       { name: 'worktrees', reap: (isClosed) => workspaces.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
-      { name: 'agent homes', reap: (isClosed) => homes.reap(isClosed) },
+      { name: 'agent homes', reap: (isClosed) => homes.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
       { name: 'valkey records', reap: (isClosed) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
-      ...(sandbox ? [{ name: 'containers', reap: (isClosed: (id: string) => Promise<boolean>) => sandbox.reap(isClosed) }] : []),
     ],
     log,
   });

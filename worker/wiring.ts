@@ -135,7 +135,7 @@ function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandbo
   switch (sandboxRuntime(config)) {
     case 'docker':
       if (!sandbox) throw new Error('SANDBOX_RUNTIME=docker needs a Docker client');
-      return createDockerRuntime(sandbox, sandboxUser);
+      return createDockerRuntime(sandbox, sandboxUser, homes);
     case 'none':
       return createUnsandboxedRuntime(homes);
     case 'bubblewrap':
@@ -149,7 +149,7 @@ function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandbo
         hostUser: sandboxUser,
         maxProcesses: config.SANDBOX_PIDS_LIMIT * 16,
         maxFileBytes: config.WORKSPACE_MAX_MB * 1024 * 1024,
-      }, path.join(path.resolve(config.WORKSPACE_ROOT), 'worktrees'));
+      }, path.join(path.resolve(config.WORKSPACE_ROOT), 'worktrees'), homes);
   }
 }
 

@@ -14,6 +14,7 @@ import { currentOperation, type Operation } from '../operation';
 import type { WorkspaceCheckpoints } from '../checkpoints';
 import type { SandboxRuntime } from '../ports';
 import { executeToolBatch } from '../tools/execute-tools';
+import { UnsafePathError } from '../tools/safe-fs';
 import { giveToSandboxUser } from '../tools/ownership';
 import type { RunnerFor } from '../tools/runner-for';
 
@@ -38,8 +39,10 @@ export interface SandboxActivityDeps {
   redact: (text: string) => string;
   toolTimeoutMs: number;
   toolOutputMaxBytes: number;
-  /** WORKSPACE_MAX_MB in bytes: a worktree larger than this after a tool batch fails the run. */
+  /** WORKSPACE_MAX_MB in bytes: a worktree and home larger than this together after a tool batch fail the run. */
   workspaceMaxBytes: number;
+  /** Where the agent's home is on this host (host/agent-homes.ts); it counts toward the disk budget. */
+  homeOf?: (agentId: string) => string;
 }
 
 export interface StartSandboxInput {
@@ -106,7 +109,7 @@ export function createToolBatchRunner(deps: SandboxActivityDeps): (args: Execute
         transcripts: deps.transcripts,
         redact: deps.redact,
         store: async (index, message) => {
-          const { nestedGit } = await checkDiskBudget(args.workspace.path, deps.workspaceMaxBytes, op);
+          const { nestedGit } = await checkDiskBudget(args.workspace.path, deps.homeOf?.(args.agentId), deps.workspaceMaxBytes, op);
           op.heartbeat('saving checkpoint');
           const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, nestedGit, signal: op.signal, onProgress: op.onProgress });
           checkpoint = { turn: saved.turn, packBytes: saved.packBytes, totalBytes: saved.totalBytes };
@@ -129,14 +132,24 @@ export function createToolBatchRunner(deps: SandboxActivityDeps): (args: Execute
 }
 
 /** The worktree's walk, refused past the disk budget; the checkpoint reuses its list of nested repositories. */
-async function checkDiskBudget(worktree: string, maxBytes: number, op: { signal: AbortSignal; onProgress: () => void }): Promise<TreeInspection> {
-  const inspection = await inspectTree(worktree, { stopAtBytes: maxBytes, signal: op.signal, onProgress: op.onProgress });
-  const { bytes } = inspection;
-  if (bytes > maxBytes) {
-    const mb = (n: number) => Math.round(n / (1024 * 1024));
+async function checkDiskBudget(worktree: string, home: string | undefined, maxBytes: number, op: { signal: AbortSignal; onProgress: () => void }): Promise<TreeInspection> {
+  const walk = { signal: op.signal, onProgress: op.onProgress };
+  const inspection = await inspectTree(worktree, { ...walk, stopAtBytes: maxBytes });
+  const mb = (n: number) => Math.round(n / (1024 * 1024));
+  if (inspection.bytes > maxBytes) {
     throw new WorkspaceTooLargeError(`the worktree holds more than ${mb(maxBytes)} MB after the last tool batch (WORKSPACE_MAX_MB=${mb(maxBytes)}); the run is stopped`);
   }
+  // The home is the agent's to fill as well: it shares the budget (a home not made yet holds nothing).
+  const homeBytes = home ? await inspectTree(home, { ...walk, stopAtBytes: maxBytes - inspection.bytes }).then((h) => h.bytes, missingIsEmpty) : 0;
+  if (inspection.bytes + homeBytes > maxBytes) {
+    throw new WorkspaceTooLargeError(`the worktree and the agent's home hold more than ${mb(maxBytes)} MB after the last tool batch (WORKSPACE_MAX_MB=${mb(maxBytes)}); the run is stopped`);
+  }
   return inspection;
+}
+
+function missingIsEmpty(err: unknown): number {
+  if (err instanceof UnsafePathError && err.reason === 'not-found') return 0;
+  throw err;
 }
 
 export type SandboxActivities = ReturnType<typeof createSandboxActivities>;

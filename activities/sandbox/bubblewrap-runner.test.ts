@@ -3,10 +3,11 @@
  * nothing it starts outlives it.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings';
+import { agentHomes } from '../host/agent-homes';
 import { BubblewrapRunner, probeBubblewrap, visibleSearchPath } from './bubblewrap-runner';
 
 const settings = localBubblewrapSettings();
@@ -101,6 +102,27 @@ describe('BubblewrapRunner', () => {
   it('passes the caller environment and refuses a bad variable name', async () => {
     expect((await runner.run('echo "$npm_config_cache"', { ...opts, env: { npm_config_cache: '/tmp/c' } })).output).toBe('/tmp/c\n');
     await expect(runner.run('true', { ...opts, env: { 'A B': 'x' } })).rejects.toThrow(/invalid environment variable name/);
+  });
+
+  it("keeps the agent's home across commands, outside the worktree; a command without one has HOME=/tmp and no /home", async () => {
+    const homes = agentHomes(path.join(dir, '..', `${path.basename(dir)}-homes`));
+    const agentId = 'agent-home-test';
+    const withHome = new BubblewrapRunner(settings, { hostPath: dir, readOnly: false, home: () => homes.ensure(agentId, settings.hostUser) });
+    try {
+      const first = await withHome.run('echo "$HOME"; mkdir -p ~/.cache/tool && echo warm > ~/.cache/tool/entry && id -u', opts);
+      expect(first.output).toBe('/home/agent\n1000\n');
+      expect((await withHome.run('cat ~/.cache/tool/entry', opts)).output).toBe('warm\n');
+      const onHost = path.join(homes.pathFor(agentId), '.cache/tool/entry');
+      expect(readFileSync(onHost, 'utf8')).toBe('warm\n');
+      if (asRoot) expect(statSync(onHost).uid).toBe(1000);
+      expect(execFileSync('find', [dir, '-name', 'entry']).toString()).toBe('');
+      // A gate's runner (no home): nothing of the agent's home, and HOME is the tmpfs.
+      expect((await runner.run('echo "$HOME"; ls /home 2>&1 | head -1', opts)).output).toMatch(/^\/tmp\n.*No such file or directory/);
+      await homes.remove(agentId);
+      expect(existsSync(homes.pathFor(agentId))).toBe(false);
+    } finally {
+      rmSync(homes.root, { recursive: true, force: true });
+    }
   });
 
   it('passes the start-up probe on this host', async () => {

@@ -6,11 +6,12 @@
  *   the host visible (so no /proc/<worker>/environ), only a loopback interface, no nested
  *   user namespaces;
  * - a file system of read-only /usr (plus configured read-only paths), a fresh /proc and /dev,
- *   a size-limited tmpfs at /tmp, and the worktree at /workspace, the only writable mount
- *   (read-only for reviewers);
+ *   a size-limited tmpfs at /tmp, the worktree at /workspace (read-only for reviewers), and, for
+ *   an agent's own commands, its home at /home/agent (host/agent-homes.ts): the only writable
+ *   mounts, the home so tool caches last from one command to the next;
  * - an empty environment: bwrap itself is started with none, so not even its own init
  *   (pid 1 inside, which keeps bwrap's environment) carries a variable of the worker's; the
- *   command gets PATH, HOME=/tmp, LANG, TERM and CI;
+ *   command gets PATH, HOME (/home/agent, or /tmp for a gate), LANG, TERM and CI;
  * - when the worker runs as root, bwrap runs as the sandbox user, so even the sandbox's own
  *   files on the host belong to that user, and RLIMIT_NPROC bounds its processes; a file-size
  *   limit keeps one file from filling the disk.
@@ -20,6 +21,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
+import { SANDBOX_HOME } from '../host/agent-homes';
 import { resolveInside } from '../host/paths';
 import { runProcessGroup } from '../host/process-group';
 import { OutputBuffer } from '../tools/output-buffer';
@@ -59,6 +61,8 @@ export interface BubblewrapMount {
   /** Host directory mounted at /workspace. */
   hostPath: string;
   readOnly: boolean;
+  /** The agent's home on the host, created on first use and mounted at /home/agent; without one HOME is /tmp. */
+  home?: () => Promise<string>;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -79,11 +83,13 @@ export class BubblewrapRunner implements CommandRunner {
     const started = Date.now();
     const output = new OutputBuffer(options.maxOutputBytes);
     const asUser = process.getuid?.() === 0 ? this.settings.hostUser : undefined;
+    const home = await this.mount.home?.();
     const { file, args } = bubblewrapCommand(this.settings, this.mount, {
       command: [this.shell, '-c', command],
       cwd: resolveInside(SANDBOX_WORKSPACE, options.cwd ?? '.'),
-      env: sandboxEnv(options.env, this.settings.extraPath),
+      env: sandboxEnv(options.env, this.settings.extraPath ?? [], home ? SANDBOX_HOME : '/tmp'),
       limitProcesses: asUser !== undefined,
+      ...(home ? { home } : {}),
     });
     const run = await runProcessGroup(file, args, {
       env: {}, // bwrap and its init inside inherit nothing
@@ -102,9 +108,10 @@ export class BubblewrapRunner implements CommandRunner {
 export function bubblewrapCommand(
   settings: BubblewrapSettings,
   mount: BubblewrapMount,
-  run: { command: readonly string[]; cwd: string; env: Record<string, string>; limitProcesses: boolean },
+  run: { command: readonly string[]; cwd: string; env: Record<string, string>; limitProcesses: boolean; home?: string },
 ): { file: string; args: string[] } {
   if (!path.isAbsolute(mount.hostPath)) throw new SandboxInvalidInputError(`workspace path ${JSON.stringify(mount.hostPath)} is not absolute`);
+  if (run.home !== undefined && !path.isAbsolute(run.home)) throw new SandboxInvalidInputError(`home path ${JSON.stringify(run.home)} is not absolute`);
   const bwrap = settings.bwrapPath;
   const limits = [`--fsize=${settings.maxFileBytes}`, '--core=0', ...(run.limitProcesses ? [`--nproc=${settings.maxProcesses}`] : [])];
   const args: string[] = [
@@ -133,6 +140,7 @@ export function bubblewrapCommand(
     '--proc', '/proc',
     '--dev', '/dev',
     mount.readOnly ? '--ro-bind' : '--bind', mount.hostPath, SANDBOX_WORKSPACE,
+    ...(run.home !== undefined ? ['--bind', run.home, SANDBOX_HOME] : []),
     '--chdir', run.cwd,
     '--clearenv',
     ...Object.entries(run.env).flatMap(([name, value]) => ['--setenv', name, value]),
@@ -143,11 +151,11 @@ export function bubblewrapCommand(
 }
 
 /** The command's whole environment: fixed variables plus the caller's (never secrets). */
-function sandboxEnv(extra: Record<string, string> | undefined, extraPath: readonly string[] = []): Record<string, string> {
+function sandboxEnv(extra: Record<string, string> | undefined, extraPath: readonly string[], home: string): Record<string, string> {
   for (const name of Object.keys(extra ?? {})) {
     if (!ENV_NAME.test(name)) throw new SandboxInvalidInputError(`invalid environment variable name ${JSON.stringify(name)}`);
   }
-  return { PATH: [SANDBOX_PATH, ...extraPath].join(':'), HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb', CI: 'true', GIT_TERMINAL_PROMPT: '0', ...extra };
+  return { PATH: [SANDBOX_PATH, ...extraPath].join(':'), HOME: home, LANG: 'C.UTF-8', TERM: 'dumb', CI: 'true', GIT_TERMINAL_PROMPT: '0', ...extra };
 }
 
 /**

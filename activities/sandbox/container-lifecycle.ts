@@ -16,6 +16,8 @@ export interface StartSandboxInput {
   /** Mount it read-only (reviewers). */
   readOnly?: boolean;
   role?: ContainerRole;
+  /** The agent's home on the host, mounted at /home/agent (an agent's container; never a gate's). */
+  homePath?: string;
   signal?: AbortSignal;
 }
 

@@ -1,4 +1,4 @@
-import { buildContainerSpec, containerNameFor, CONTAINER_ENV } from './container-spec';
+import { buildContainerSpec, containerNameFor } from './container-spec';
 import type { SandboxConfig } from './config';
 import { SandboxInvalidInputError } from './errors';
 
@@ -41,8 +41,7 @@ describe('buildContainerSpec', () => {
     const spec = buildContainerSpec(cfg, input);
     expect(spec.name).toBe('orchestrator-agent-a1b2');
     expect(spec.User).toBe('1000:1001');
-    expect(spec.Env).toEqual([...CONTAINER_ENV]);
-    expect(spec.Env!.map((e) => e.split('=')[0])).toEqual(['PATH', 'HOME', 'LANG']);
+    expect(spec.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/workspace', 'LANG=C.UTF-8']);
     expect(spec.Labels).toEqual({
       'orchestrator.agentId': 'a1b2',
       'orchestrator.taskId': 'T-1',
@@ -51,6 +50,16 @@ describe('buildContainerSpec', () => {
       'orchestrator.role': 'agent',
     });
     expect(spec.Cmd).toEqual(['sleep', 'infinity']);
+  });
+
+  it("mounts the agent's home at /home/agent and makes it HOME, so tool caches stay out of the worktree", () => {
+    const spec = buildContainerSpec(cfg, { ...input, homePath: '/h/a1b2' });
+    expect(spec.HostConfig!.Mounts).toEqual([
+      { Type: 'bind', Source: '/w/a1b2', Target: '/workspace', ReadOnly: false },
+      { Type: 'bind', Source: '/h/a1b2', Target: '/home/agent', ReadOnly: false },
+    ]);
+    expect(spec.Env).toContain('HOME=/home/agent');
+    expect(spec.Env).not.toContain('HOME=/workspace');
   });
 
   it('mounts the worktree read-only for reviewers, and names gate containers apart', () => {

@@ -3,6 +3,7 @@
  * options, so the hardening can be read (and tested) in one place.
  */
 import type Docker from 'dockerode';
+import { SANDBOX_HOME } from '../host/agent-homes';
 import { DEFAULT_KEEP_ALIVE_COMMAND, type SandboxConfig } from './config';
 import { SandboxInvalidInputError } from './errors';
 
@@ -23,12 +24,13 @@ export const LABELS = {
 
 export type ContainerRole = 'agent' | 'gate';
 
-/** The only variables a container sees: no host variable (and so no key) is passed through. */
-export const CONTAINER_ENV: readonly string[] = [
-  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-  `HOME=${CONTAINER_WORKSPACE}`,
-  'LANG=C.UTF-8',
-];
+/**
+ * The only variables a container sees: no host variable (and so no key) is passed through. HOME
+ * is the agent's home when it has one, else the workspace (a gate's throwaway checkout).
+ */
+export function containerEnv(home: string = CONTAINER_WORKSPACE): string[] {
+  return ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOME=${home}`, 'LANG=C.UTF-8'];
+}
 
 // Docker's own rule for container names, bounded so the name stays readable.
 const CONTAINER_NAME_PART = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -58,6 +60,8 @@ export interface ContainerSpecInput {
   /** Mount the workspace read-only (reviewers). */
   readOnly?: boolean;
   role?: ContainerRole;
+  /** Absolute host path of the agent's home, mounted at /home/agent and made HOME. */
+  homePath?: string;
 }
 
 /** Create options for an agent's container: locked down, with the worktree as the only writable mount. */
@@ -69,7 +73,7 @@ export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput
     Cmd: [...(cfg.keepAliveCommand ?? DEFAULT_KEEP_ALIVE_COMMAND)],
     User: `${input.user.uid}:${input.user.gid}`,
     WorkingDir: CONTAINER_WORKSPACE,
-    Env: [...CONTAINER_ENV],
+    Env: containerEnv(input.homePath ? SANDBOX_HOME : undefined),
     Labels: {
       [LABELS.agentId]: input.agentId,
       [LABELS.taskId]: input.taskId,
@@ -89,7 +93,10 @@ export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput
     HostConfig: {
       // docker-init as PID 1 forwards SIGTERM to the main process and reaps exec'd orphans.
       Init: true,
-      Mounts: [{ Type: 'bind', Source: input.workspacePath, Target: CONTAINER_WORKSPACE, ReadOnly: input.readOnly ?? false }],
+      Mounts: [
+        { Type: 'bind', Source: input.workspacePath, Target: CONTAINER_WORKSPACE, ReadOnly: input.readOnly ?? false },
+        ...(input.homePath ? [{ Type: 'bind' as const, Source: input.homePath, Target: SANDBOX_HOME, ReadOnly: false }] : []),
+      ],
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${cfg.tmpfsMb}m,mode=1777` },
       ReadonlyRootfs: true,
       Memory: memoryBytes,

@@ -1,9 +1,10 @@
-/** The bubblewrap runtime's start-up probe on this host, with the real bwrap. */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+/** The bubblewrap runtime's start-up probe on this host, with the real bwrap; which HOME each runtime gives. */
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings';
-import { createBubblewrapRuntime } from './runtime';
+import { agentHomes } from '../host/agent-homes';
+import { createBubblewrapRuntime, createUnsandboxedRuntime } from './runtime';
 
 const settings = localBubblewrapSettings({ maxFileBytes: 1024 * 1024 });
 const asRoot = process.getuid?.() === 0;
@@ -40,5 +41,29 @@ describe('bubblewrap runtime probe', () => {
   it('says how to fix a host without bwrap', async () => {
     const runtime = createBubblewrapRuntime({ ...settings, bwrapPath: 'bwrap' }, tmp);
     await expect(runtime.probe()).rejects.toThrow('bwrap is not installed (not found in PATH)');
+  });
+});
+
+describe.each(['bubblewrap', 'none'] as const)("the agent's home (%s runtime)", (kind) => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'runtime-home-'));
+    chmodSync(tmp, 0o711);
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("is HOME for the agent's commands and for none of a gate's", async () => {
+    const homes = agentHomes(path.join(tmp, 'homes'));
+    const runtime = kind === 'none' ? createUnsandboxedRuntime(homes) : createBubblewrapRuntime(settings, path.join(tmp, 'worktrees'), homes);
+    const worktree = path.join(tmp, 'worktrees', 'agent-1');
+    mkdirSync(worktree, { recursive: true });
+    if (asRoot) chownSync(worktree, 1000, 1000);
+    const run = { timeoutMs: 20_000, maxOutputBytes: 1000 };
+    const agent = await runtime.runner(worktree, undefined, { readOnly: false }).run('touch "$HOME/planted.npmrc"; echo "$HOME"', run);
+    expect(agent.output.trim()).toBe(kind === 'none' ? homes.pathFor('agent-1') : '/home/agent');
+    expect(existsSync(path.join(homes.pathFor('agent-1'), 'planted.npmrc'))).toBe(true);
+    const gate = await runtime.withRunner({ agentId: 'agent-1', taskId: 'T-1', dir: worktree }, (runner) => runner.run('echo "$HOME"; ls -A "$HOME"', run));
+    expect(gate.output).not.toContain('planted.npmrc');
+    expect(gate.output.trim().split('\n')[0]).not.toBe(kind === 'none' ? homes.pathFor('agent-1') : '/home/agent');
   });
 });

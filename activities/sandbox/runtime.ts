@@ -2,9 +2,11 @@
  * The three places an agent's commands can run, behind one interface (ports.ts SandboxRuntime):
  *
  * - `bubblewrap`: a fresh namespace sandbox per command (bubblewrap-runner.ts); nothing to start
- *   or stop per agent, and nothing survives a command.
+ *   or stop per agent, and nothing survives a command but the worktree and the agent's home.
  * - `docker`: the agent's own long-lived container (docker-sandbox.ts), and a short-lived one
  *   per gate run over the clean checkout.
+ * In both, the agent's commands have its home (host/agent-homes.ts) at /home/agent, and a gate's
+ * have none of it.
  * - `none`: child processes of the worker in the worktree (tools/local-runner.ts). No isolation:
  *   an explicit opt-out that the worker announces as a warning at start.
  */
@@ -28,7 +30,7 @@ const NOTHING_STOPPED: SandboxStopResult = { stopped: false, forced: false, oomK
  *   the probe also proves the sandbox user can reach the worktrees (every directory above them
  *   must let it pass, mode o+x).
  */
-export function createBubblewrapRuntime(configured: BubblewrapSettings, probeParent: string = os.tmpdir()): SandboxRuntime {
+export function createBubblewrapRuntime(configured: BubblewrapSettings, probeParent: string = os.tmpdir(), homes?: AgentHomes): SandboxRuntime {
   // The probe may find that the sandbox user cannot reach the worktrees; bwrap then runs as the worker's user.
   let settings = configured;
   return {
@@ -37,7 +39,13 @@ export function createBubblewrapRuntime(configured: BubblewrapSettings, probePar
       return settings.hostUser;
     },
     start: async () => null,
-    runner: (workspacePath, _info, opts) => new BubblewrapRunner(settings, { hostPath: workspacePath, readOnly: opts.readOnly }),
+    // The agent's own commands get its home; a gate's (withRunner) get an empty /tmp as HOME.
+    runner: (workspacePath, _info, opts) =>
+      new BubblewrapRunner(settings, {
+        hostPath: workspacePath,
+        readOnly: opts.readOnly,
+        ...(homes ? { home: () => homes.ensure(agentOfWorktree(workspacePath), settings.hostUser) } : {}),
+      }),
     withRunner: (req, fn) => fn(new BubblewrapRunner(settings, { hostPath: req.dir, readOnly: false })),
     stop: async () => NOTHING_STOPPED,
     probe: async () => {
@@ -73,11 +81,19 @@ export function createBubblewrapRuntime(configured: BubblewrapSettings, probePar
   };
 }
 
-export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: number; gid: number }): SandboxRuntime {
+export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: number; gid: number }, homes?: AgentHomes): SandboxRuntime {
   return {
     kind: 'docker',
     sandboxUser,
-    start: (req) => sandbox.start({ agentId: req.agentId, taskId: req.taskId, workspacePath: req.workspacePath, readOnly: req.readOnly, signal: req.signal }),
+    start: async (req) =>
+      sandbox.start({
+        agentId: req.agentId,
+        taskId: req.taskId,
+        workspacePath: req.workspacePath,
+        readOnly: req.readOnly,
+        signal: req.signal,
+        ...(homes ? { homePath: await homes.ensure(req.agentId, sandboxUser) } : {}),
+      }),
     runner: (_workspacePath, info) => {
       if (!info) throw new SandboxGoneError('this agent has no container (it was started without the Docker sandbox)');
       return sandbox.runner(info);
@@ -106,12 +122,24 @@ export function createUnsandboxedRuntime(homes: AgentHomes): SandboxRuntime {
     kind: 'none',
     sandboxUser: undefined,
     start: async () => null,
-    // A worktree's directory is named by its agent id.
-    runner: (workspacePath) => new LocalRunner(workspacePath, homes.pathFor(path.basename(workspacePath))),
-    withRunner: (req, fn) => fn(new LocalRunner(req.dir, homes.pathFor(req.agentId))),
+    runner: (workspacePath) => new LocalRunner(workspacePath, homes.pathFor(agentOfWorktree(workspacePath))),
+    // A gate gets a HOME of its own, thrown away after it: never what the agent left in its home.
+    withRunner: async (req, fn) => {
+      const home = await mkdtemp(path.join(os.tmpdir(), 'gate-home-'));
+      try {
+        return await fn(new LocalRunner(req.dir, home));
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+    },
     stop: async () => NOTHING_STOPPED,
     probe: async () => ({}),
   };
+}
+
+/** A worktree's directory is named by its agent id (git/worktree paths). */
+function agentOfWorktree(workspacePath: string): string {
+  return path.basename(workspacePath);
 }
 
 export type { SandboxInfo };

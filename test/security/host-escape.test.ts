@@ -5,6 +5,10 @@
  * environment, the disk. A marker file on the host, or a worker secret anywhere the agent or
  * the remote can see, fails the test.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, showFile } from '../support/git-fixtures';
 import {
@@ -218,6 +222,54 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expect(results).toMatch(/pids=\d+/);
     expectNoWorkerSecret(results);
     expectNoWorkerSecret(await runTrail(a, taskId, handle));
+  });
+
+  it("the agent's home keeps its caches between commands, stays out of the commit and the gate, and goes with the agent without a planted link being followed", async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'home-outside-'));
+    writeFileSync(path.join(outside, 'keep.txt'), 'host file\n');
+    try {
+      const gates = JSON.stringify({ gates: { tests: { command: 'test ! -e "$HOME/.cache/tool/entry" && echo gate-passed' } } });
+      const remote = createRemoteRepo(shellGateRepo({ '.orchestrator/gates.json': gates }));
+      const taskId = `T-home-${mode}`;
+      a.h.fakeModel.script(taskId, [
+        { tools: [bash(`mkdir -p ~/.cache/tool && echo warm > ~/.cache/tool/entry && echo change > change.txt && echo "home=$HOME"`)] },
+        {
+          tools: [
+            bash(
+              `cat ~/.cache/tool/entry && ln -s ${outside} ~/outside && ln -s ${outside}/keep.txt ~/keep-link && ln -s / ~/root && ` +
+                'mkdir -p ~/locked/inner && echo x > ~/locked/inner/f && chmod 000 ~/locked && echo planted',
+            ),
+          ],
+        },
+        { text: 'Done.' },
+      ]);
+      const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+      const results = toolResults(a, taskId);
+      expect(results).toContain('home=/home/agent');
+      expect(results).toMatch(/warm\\n.*planted/);
+      const branch = final.result!.branch!;
+      expect(showFile(remote.dir, branch, 'change.txt')).toBe('change');
+      expect(execFileSync('git', ['-C', remote.dir, 'ls-tree', '-r', '--name-only', branch], { encoding: 'utf8' })).not.toMatch(/\.cache|entry/);
+      // The home went with the agent; the files its links named did not.
+      expect(existsSync(path.join(a.h.env.WORKSPACE_ROOT!, 'homes', agentIdOf(handle)))).toBe(false);
+      expect(readFileSync(path.join(outside, 'keep.txt'), 'utf8')).toBe('host file\n');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("a home that outgrows WORKSPACE_MAX_MB with the worktree fails the run with a clear reason", async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-home-disk-${mode}`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash('head -c 15000000 /dev/zero > ~/cache.bin; head -c 15000000 /dev/zero > b.bin; ls -l')] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; message: string };
+    expect(cause.type).toBe('WorkspaceTooLarge');
+    expect(cause.message).toContain("the worktree and the agent's home hold more than 20 MB after the last tool batch (WORKSPACE_MAX_MB=20)");
   });
 
   it('a worktree that outgrows WORKSPACE_MAX_MB fails the run with a clear reason', async () => {

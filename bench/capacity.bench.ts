@@ -194,12 +194,15 @@ async function main(): Promise<void> {
     let t0 = performance.now();
     const killAllAt = Date.now();
     const killAllCpuBefore = { worker: cpuSeconds(serviceWorker.pid!), shared: sharedCpu(temporal.pid) };
+    const killAllRequestsBefore = await serverRequests(temporal.metricsUrl);
     const killAll = await api.post('/agents/kill-all', { reason: 'bench' });
     const killAllMs = performance.now() - t0;
     const killAllCpu = cpuDuring(killAllCpuBefore, serviceWorker.pid!, temporal.pid);
+    const killAllRequests = requestsPerRun(killAllRequestsBefore, await serverRequests(temporal.metricsUrl), KILL_ALL);
     // How the kills spread over the request: a steady rate (bound by the server's workflow tasks) or a late tail.
     const killedAt = killAllIds.map((a) => (events.seenAt(a, 'killed') ?? NaN) - killAllAt).filter(Number.isFinite);
     progress(`kill-all: each agent's 'killed' event seen ${JSON.stringify(spread(killedAt))} ms after the request`);
+    if (killAllRequests) progress(`kill-all: frontend requests per agent while it ran: ${describeRequests(killAllRequests.frontend)}`);
 
     const floorSingleMs: number[] = [];
     for (let i = 0; i < SINGLE_KILLS; i++) {
@@ -212,10 +215,13 @@ async function main(): Promise<void> {
     const floorHandles = await pool(KILL_ALL, 20, () => startFloorWaiting(client, queues.floor));
     t0 = performance.now();
     const floorKillAllCpuBefore = { worker: cpuSeconds(floorWorker.pid!), shared: sharedCpu(temporal.pid) };
+    const floorKillAllRequestsBefore = await serverRequests(temporal.metricsUrl);
     await pool(KILL_ALL, 10, async (i) => floorHandles[i]!.signal('kill'));
     await Promise.all(floorHandles.map((h) => h.result()));
     const floorKillAllMs = performance.now() - t0;
     const floorKillAllCpu = cpuDuring(floorKillAllCpuBefore, floorWorker.pid!, temporal.pid);
+    const floorKillAllRequests = requestsPerRun(floorKillAllRequestsBefore, await serverRequests(temporal.metricsUrl), KILL_ALL);
+    if (floorKillAllRequests) progress(`floor kill-all: frontend requests per agent: ${describeRequests(floorKillAllRequests.frontend)}`);
     progress(`kills: single ${JSON.stringify(stats(singleMs))} (${singleForced} forced), floor ${JSON.stringify(stats(floorSingleMs))}; kill-all ${Math.round(killAllMs)} ms ${JSON.stringify(killAll)}, floor ${Math.round(floorKillAllMs)} ms (load ${loadavg()})`);
 
     progress('kill with no worker (forced after the acknowledgement timeout)');
@@ -576,6 +582,15 @@ function requestsPerRun(before: ServerRequests | undefined, after: ServerRequest
     return out;
   };
   return { frontend: deltas(after.frontend, before.frontend), persistence: (after.persistence - before.persistence) / runs, persistenceByOp: deltas(after.persistenceByOp, before.persistenceByOp) };
+}
+
+/** `Operation n.n, ...`, largest first, polls left out (they wait, they do not work). */
+function describeRequests(byOp: Record<string, number>): string {
+  return Object.entries(byOp)
+    .filter(([op]) => !op.startsWith('Poll'))
+    .sort((a, b) => b[1] - a[1])
+    .map(([op, n]) => `${op} ${n.toFixed(1)}`)
+    .join(', ');
 }
 
 /** CPU seconds spent in a window: the worker's node process, the processes it ran, the Temporal server, this process. */

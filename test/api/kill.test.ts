@@ -211,6 +211,26 @@ describe('kill acknowledgement', () => {
     expect(res.body).toMatchObject({ agentId, status: 'killed', forced: true });
   });
 
+  it('settles a kill whose run closes without reaching Valkey (terminated elsewhere) from Temporal, long before the deadline', async () => {
+    const { agentId, taskId } = await spawn();
+    const view = { agentId, taskId, agentType: 'worker' as const, spawnedAt: new Date().toISOString() };
+    const handle = api.client.workflow.getHandle(`agent-${agentId}`);
+    // The run acknowledges (so the kill is not forced), then is terminated by someone else and never writes `killed`.
+    const elsewhere = (async () => {
+      await eventually(async () => (await handle.fetchHistory()).events?.some((e) => e.workflowExecutionSignaledEventAttributes), 'the kill signal');
+      await api.store.write({ seq: 1, view: { ...view, status: 'running', phase: 'stopping' }, at: new Date().toISOString() });
+      await handle.terminate('stopped from the Web UI');
+    })();
+    const started = Date.now();
+    const res = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'closed elsewhere' } });
+    await elsewhere;
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ agentId, status: 'killed', forced: false });
+    // The deadline is an hour; the first check of Temporal after an acknowledgement comes at 4 s.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect((await handle.describe()).status.name).toBe('TERMINATED');
+  });
+
   it('waits past the acknowledgement timeout for an acknowledged kill to reach killed by itself', async () => {
     const { agentId, taskId } = await spawn();
     const view = { agentId, taskId, agentType: 'worker' as const, spawnedAt: new Date().toISOString() };

@@ -68,8 +68,10 @@ async function main(): Promise<void> {
   });
 
   const idle = { signal: new AbortController().signal, onProgress: () => undefined };
+  // Before a closed run's worktree or home goes: no turn of it and no container of it may still run.
   const stopTurnOf = async (agentId: string) => {
     await deps.turnsInFlight.stop(agentId, idle);
+    if (sandbox) await sandbox.removeAgentContainers(agentId);
     return true;
   };
   const reaper = startReaper({

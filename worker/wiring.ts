@@ -127,6 +127,7 @@ function dockerSandboxConfig(config: Config, hostId: string) {
     gracefulStopTimeoutSeconds: config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS,
     deployment: deploymentOf(config),
     hostId,
+    maxFileBytes: config.WORKSPACE_MAX_MB * 1024 * 1024,
   };
 }
 

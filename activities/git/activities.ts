@@ -185,6 +185,8 @@ export function createGitActivities(deps: GitActivityDeps) {
         op.heartbeat('stopping sandbox');
         sandboxStop = await deps.runtime.stop(args.sandbox).catch((e: unknown) => void errors.push(e));
       }
+      // A container that may still run keeps the files it can write: the retry (or the reaper) removes them once it is gone.
+      const stillRunning = errors.length > 0;
       // Killed while preparing: the worktree may exist without the workflow knowing its path.
       const listed = args.workspace ? undefined : (await workspaces.listWorktrees()).find((w) => w.agentId === args.agentId);
       const location = args.workspace ?? (listed?.mirrorPath ? { path: listed.path, mirrorPath: listed.mirrorPath } : undefined);
@@ -200,7 +202,7 @@ export function createGitActivities(deps: GitActivityDeps) {
           salvageRef ??= removed?.salvage?.ref;
         }
       }
-      await deps.homes.remove(args.agentId).catch((e: unknown) => void errors.push(e));
+      if (!stillRunning) await deps.homes.remove(args.agentId).catch((e: unknown) => void errors.push(e));
       await workspaces.removeGateCheckout(args.agentId).catch((e: unknown) => void errors.push(e));
       await workspaces.removeCheckpointRepo(args.agentId).catch((e: unknown) => void errors.push(e));
       if (errors.length) throw errors[0];

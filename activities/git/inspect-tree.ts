@@ -26,6 +26,11 @@ export interface InspectOptions {
   signal?: AbortSignal;
   /** Called every few thousand entries, so an activity can heartbeat. */
   onProgress?: () => void;
+  /**
+   * Walk into `.git` directories too (still listed in `nestedGit`): a disk budget must count what
+   * the agent stored there, or a directory named `.git` would hide any amount of data.
+   */
+  countInsideGit?: boolean;
 }
 
 const MAX_LISTED = 20;
@@ -55,7 +60,7 @@ async function walk(dir: FileHandle, rel: string, rootDev: number, result: TreeI
     if (entry.name === '.git') {
       // The root's own `.git` is git's pointer file (never read); any other is a nested repository.
       if (rel !== '' && result.nestedGit.length < MAX_NESTED_GIT) result.nestedGit.push(childRel);
-      continue;
+      if (!options.countInsideGit) continue;
     }
     const st = await lstatAt(dir, entry.name);
     if (!st) continue; // gone meanwhile

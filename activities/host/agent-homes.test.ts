@@ -64,12 +64,31 @@ describe('agent homes', () => {
     expect(existsSync(path.join(root, 'a1'))).toBe(false);
   });
 
-  it('reaps the homes of closed runs only', async () => {
+  it('removes a home nested deeper than a path may be long', async () => {
+    const homes = agentHomes(path.join(dir, 'homes'));
+    const home = await homes.ensure('deep');
+    // 1500 levels: about 3000 characters of path, past what node's own rm can name (ENAMETOOLONG).
+    const made = spawnSync('bash', ['-c', 'cd "$1" && for i in $(seq 1500); do mkdir d && cd d || exit 1; done; echo x > f; echo made', '-', home], { encoding: 'utf8' });
+    expect(made.stdout.trim()).toBe('made');
+    await homes.remove('deep');
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('reaps the homes of closed runs only, and one that fails keeps none of the others', async () => {
     const homes = agentHomes(path.join(dir, 'homes'));
     await homes.ensure('closed-1');
     await homes.ensure('open-1');
-    expect(await homes.reap(async (id) => id.startsWith('closed'))).toBe(1);
+    await homes.ensure('unreadable-1');
+    await homes.ensure('closed-2');
+    const isClosed = async (id: string) => {
+      if (id.startsWith('unreadable')) throw new Error('Temporal did not answer');
+      return id.startsWith('closed');
+    };
+    await expect(homes.reap(isClosed)).rejects.toThrow('Temporal did not answer');
     expect(existsSync(homes.pathFor('closed-1'))).toBe(false);
+    expect(existsSync(homes.pathFor('closed-2'))).toBe(false);
     expect(existsSync(homes.pathFor('open-1'))).toBe(true);
+    expect(existsSync(homes.pathFor('unreadable-1'))).toBe(true);
+    expect(await homes.reap(async (id) => id.startsWith('closed'))).toBe(0);
   });
 });

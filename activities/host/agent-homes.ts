@@ -6,12 +6,14 @@
  * checkpointed, and an agent moved to another host starts with an empty one.
  *
  * The host never reads what is in a home: it creates the directory, counts its size against
- * WORKSPACE_MAX_MB, and removes it (never following a link the agent planted). An agent's home is
- * removed by its cleanup, and by the reaper when its run is closed (a worker that crashed
- * mid-run left it). The root belongs to one deployment (under WORKSPACE_ROOT), so the reaper
+ * WORKSPACE_MAX_MB, and removes it (never following a link the agent planted) once no process of
+ * the agent runs. An agent's home is removed by its cleanup, and by the reaper when its run is
+ * closed (a worker that crashed mid-run left it). The root belongs to one deployment (under WORKSPACE_ROOT), so the reaper
  * never judges another deployment's agents.
  */
-import { chmod, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, lchown, mkdir, readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { assertInside, PathOutsideWorkspaceError } from './paths';
 
@@ -42,8 +44,9 @@ export function agentHomes(root: string): AgentHomes {
     pathFor,
     async ensure(agentId, owner) {
       const home = pathFor(agentId);
-      // The sandbox user must pass the root to reach its home; it may list nobody's.
-      await mkdir(base, { recursive: true, mode: 0o711 });
+      // The sandbox user must pass the root to reach its home; it may list nobody's (set, not left to the umask).
+      await mkdir(base, { recursive: true });
+      await chmod(base, 0o711);
       await mkdir(home, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
@@ -56,36 +59,47 @@ export function agentHomes(root: string): AgentHomes {
     async reap(isClosed) {
       const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
       let removed = 0;
+      let firstError: unknown;
+      // One home that cannot go does not keep the others: the pass goes on and reports the first error.
       for (const entry of entries) {
-        if (!entry.isDirectory() || !(await isClosed(entry.name))) continue;
-        await removeTree(path.join(base, entry.name));
-        removed++;
+        try {
+          if (!entry.isDirectory() || !(await isClosed(entry.name))) continue;
+          await removeTree(path.join(base, entry.name));
+          removed++;
+        } catch (err) {
+          firstError ??= err;
+        }
       }
+      if (firstError !== undefined) throw firstError;
       return removed;
     },
   };
 }
 
 /**
- * Removes a tree the agent wrote. `rm` never follows a symbolic link; a directory the agent made
- * unreadable (mode 000, when the sandbox runs as the worker's own user) is opened up first, so
- * the agent cannot make its home outlive it. Like a worktree, a home is removed only once no
- * process of the agent runs (cleanup and the reaper stop its sandbox and turn first): nothing can
- * swap a directory for a link between the check and the removal.
+ * Removes a tree the agent wrote, with GNU rm: it walks relative to open directories, so a tree
+ * of any depth goes (node's `rm` gives up with ENAMETOOLONG), it never follows a symbolic link,
+ * and it stays on the home's file system. A directory the agent made unreadable (mode 000, when
+ * the sandbox runs as the worker's own user) is opened up first by `chmod -R`, which follows no
+ * link either, so the agent cannot make its home outlive it.
  */
 async function removeTree(dir: string): Promise<void> {
+  const rm = () => run('rm', ['-rf', '--one-file-system', '--', dir]);
   try {
-    await rm(dir, { recursive: true, force: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EACCES' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-    await openUp(dir);
-    await rm(dir, { recursive: true, force: true });
+    await rm();
+  } catch {
+    await run('chmod', ['-R', 'u+rwx', '--', dir]).catch(() => undefined);
+    await rm();
   }
 }
 
-async function openUp(dir: string): Promise<void> {
-  const st = await lstat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) return;
-  await chmod(dir, 0o700);
-  for (const name of await readdir(dir)) await openUp(path.join(dir, name));
+const execFileAsync = promisify(execFile);
+
+async function run(file: string, args: string[]): Promise<void> {
+  try {
+    await execFileAsync(file, args, { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, maxBuffer: 1024 * 1024 });
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(0, 3).join('; ');
+    throw new Error(`${file} ${args.at(-1)} failed: ${stderr || (err as Error).message}`);
+  }
 }

@@ -133,7 +133,7 @@ export function createToolBatchRunner(deps: SandboxActivityDeps): (args: Execute
 
 /** The worktree's walk, refused past the disk budget; the checkpoint reuses its list of nested repositories. */
 async function checkDiskBudget(worktree: string, home: string | undefined, maxBytes: number, op: { signal: AbortSignal; onProgress: () => void }): Promise<TreeInspection> {
-  const walk = { signal: op.signal, onProgress: op.onProgress };
+  const walk = { signal: op.signal, onProgress: op.onProgress, countInsideGit: true };
   const inspection = await inspectTree(worktree, { ...walk, stopAtBytes: maxBytes });
   const mb = (n: number) => Math.round(n / (1024 * 1024));
   if (inspection.bytes > maxBytes) {

@@ -8,6 +8,8 @@ export interface SandboxConfig {
   pidsLimit: number;
   /** Size of the writable tmpfs at /tmp. */
   tmpfsMb: number;
+  /** Largest file a command may write (RLIMIT_FSIZE, as bubblewrap's prlimit sets it): WORKSPACE_MAX_MB. */
+  maxFileBytes?: number;
   /** Docker network the container joins; `none` means no network at all. */
   network: string;
   /** How long `stop` waits after SIGTERM before Docker sends SIGKILL. */

@@ -30,6 +30,11 @@ describe('buildContainerSpec', () => {
     expect(host.Init).toBe(true);
   });
 
+  it('limits file size to WORKSPACE_MAX_MB when given', () => {
+    expect(buildContainerSpec(cfg, input).HostConfig!.Ulimits).toBeUndefined();
+    expect(buildContainerSpec({ ...cfg, maxFileBytes: 20 * 1024 * 1024 }, input).HostConfig!.Ulimits).toEqual([{ Name: 'fsize', Soft: 20971520, Hard: 20971520 }]);
+  });
+
   it('mounts only the worktree at /workspace and a size-limited tmpfs at /tmp', () => {
     const host = buildContainerSpec(cfg, input).HostConfig!;
     expect(host.Mounts).toEqual([{ Type: 'bind', Source: '/w/a1b2', Target: '/workspace', ReadOnly: false }]);

@@ -103,6 +103,8 @@ export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput
       MemorySwap: memoryBytes,
       NanoCpus: Math.round(cfg.cpus * 1e9),
       PidsLimit: cfg.pidsLimit,
+      // One file cannot fill the disk between two checks of WORKSPACE_MAX_MB (setrlimit takes bytes).
+      ...(cfg.maxFileBytes ? { Ulimits: [{ Name: 'fsize', Soft: cfg.maxFileBytes, Hard: cfg.maxFileBytes }] } : {}),
       NetworkMode: cfg.network,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],

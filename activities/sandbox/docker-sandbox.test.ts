@@ -3,7 +3,7 @@
  * Every container gets a fresh agent id and is removed after its test.
  */
 import { randomUUID } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -105,6 +105,14 @@ describe('a command in the sandbox', () => {
     expect(pwd).toBe('/workspace');
     expect(home).toBe('home=/workspace');
     expect(runner.workspaceDir).toBe('/workspace');
+  });
+
+  it('limits the size of a file a command writes (WORKSPACE_MAX_MB), as bubblewrap does', async () => {
+    const limited = createDockerSandbox(docker, { ...baseConfig, maxFileBytes: 1024 * 1024 });
+    const { info, workspacePath } = await startAgent(limited);
+    const res = await limited.runner(info).run('head -c 3000000 /dev/zero > big.bin; echo "exit=$?"', opts);
+    expect(res.output).toMatch(/exit=(153|1)\b/); // SIGXFSZ, or the write error
+    expect(statSync(path.join(workspacePath, 'big.bin')).size).toBeLessThanOrEqual(1024 * 1024);
   });
 
   it('cannot write to the root filesystem', async () => {

@@ -62,8 +62,11 @@ describe.each(['bubblewrap', 'none'] as const)("the agent's home (%s runtime)", 
     const agent = await runtime.runner(worktree, undefined, { readOnly: false }).run('touch "$HOME/planted.npmrc"; echo "$HOME"', run);
     expect(agent.output.trim()).toBe(kind === 'none' ? homes.pathFor('agent-1') : '/home/agent');
     expect(existsSync(path.join(homes.pathFor('agent-1'), 'planted.npmrc'))).toBe(true);
-    const gate = await runtime.withRunner({ agentId: 'agent-1', taskId: 'T-1', dir: worktree }, (runner) => runner.run('echo "$HOME"; ls -A "$HOME"', run));
+    const gate = await runtime.withRunner({ agentId: 'agent-1', taskId: 'T-1', dir: worktree }, (runner) =>
+      runner.run(`echo "$HOME"; ls -A "$HOME"; test -e /home/agent || echo no-agent-home; test -e ${homes.pathFor('agent-1')} || echo no-host-home`, run),
+    );
     expect(gate.output).not.toContain('planted.npmrc');
+    if (kind === 'bubblewrap') expect(gate.output).toContain('no-agent-home\nno-host-home');
     expect(gate.output.trim().split('\n')[0]).not.toBe(kind === 'none' ? homes.pathFor('agent-1') : '/home/agent');
   });
 });

@@ -11,7 +11,7 @@
  *   an explicit opt-out that the worker announces as a warning at start.
  */
 import { existsSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SandboxInfo } from '../../domain/agent';
@@ -92,7 +92,8 @@ export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: 
         workspacePath: req.workspacePath,
         readOnly: req.readOnly,
         signal: req.signal,
-        ...(homes ? { homePath: await homes.ensure(req.agentId, sandboxUser) } : {}),
+        // Owned like the worktree: the container runs as the worktree's owner (container-lifecycle.ts).
+        ...(homes ? { homePath: await homes.ensure(req.agentId, await ownerOf(req.workspacePath)) } : {}),
       }),
     runner: (_workspacePath, info) => {
       if (!info) throw new SandboxGoneError('this agent has no container (it was started without the Docker sandbox)');
@@ -135,6 +136,11 @@ export function createUnsandboxedRuntime(homes: AgentHomes): SandboxRuntime {
     stop: async () => NOTHING_STOPPED,
     probe: async () => ({}),
   };
+}
+
+async function ownerOf(dir: string): Promise<{ uid: number; gid: number }> {
+  const { uid, gid } = await stat(dir);
+  return { uid, gid };
 }
 
 /** A worktree's directory is named by its agent id (git/worktree paths). */

@@ -260,10 +260,11 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     }
   });
 
-  it("a home that outgrows WORKSPACE_MAX_MB with the worktree fails the run with a clear reason", async () => {
+  it('a home that outgrows WORKSPACE_MAX_MB with the worktree fails the run with a clear reason, also when the data hides in .git directories', async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-home-disk-${mode}`;
-    a.h.fakeModel.script(taskId, [{ tools: [bash('head -c 15000000 /dev/zero > ~/cache.bin; head -c 15000000 /dev/zero > b.bin; ls -l')] }, { text: 'Done.' }]);
+    const hide = 'mkdir -p ~/.git sub/.git && head -c 12000000 /dev/zero > ~/.git/cache.bin; head -c 12000000 /dev/zero > sub/.git/b.bin; ls -l';
+    a.h.fakeModel.script(taskId, [{ tools: [bash(hide)] }, { text: 'Done.' }]);
     const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
     const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(err).toBeInstanceOf(WorkflowFailedError);

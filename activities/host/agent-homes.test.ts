@@ -67,8 +67,13 @@ describe('agent homes', () => {
   it('removes a home nested deeper than a path may be long', async () => {
     const homes = agentHomes(path.join(dir, 'homes'));
     const home = await homes.ensure('deep');
-    // 1500 levels: about 3000 characters of path, past what node's own rm can name (ENAMETOOLONG).
-    const made = spawnSync('bash', ['-c', 'cd "$1" && for i in $(seq 1500); do mkdir d && cd d || exit 1; done; echo x > f; echo made', '-', home], { encoding: 'utf8' });
+    // 2100 levels, made relative to open directories as an agent can (`cd d` in a loop): a path
+    // longer than PATH_MAX, and deeper than node's own rm can go (ENAMETOOLONG, or its stack).
+    const deep =
+      'import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nfor i in range(2100):\n' +
+      '    os.mkdir("d", dir_fd=fd); n=os.open("d", os.O_RDONLY, dir_fd=fd); os.close(fd); fd=n\n' +
+      'os.close(os.open("f", os.O_WRONLY | os.O_CREAT, dir_fd=fd)); print("made")';
+    const made = spawnSync('python3', ['-c', deep, home], { encoding: 'utf8' });
     expect(made.stdout.trim()).toBe('made');
     await homes.remove('deep');
     expect(existsSync(home)).toBe(false);

@@ -11,11 +11,10 @@
  * closed (a worker that crashed mid-run left it). The root belongs to one deployment (under WORKSPACE_ROOT), so the reaper
  * never judges another deployment's agents.
  */
-import { execFile } from 'node:child_process';
 import { chmod, lchown, mkdir, readdir } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import path from 'node:path';
 import { assertInside, PathOutsideWorkspaceError } from './paths';
+import { runProcessGroup } from './process-group';
 
 /** Where every sandbox runtime mounts the agent's home. */
 export const SANDBOX_HOME = '/home/agent';
@@ -93,13 +92,18 @@ async function removeTree(dir: string): Promise<void> {
   }
 }
 
-const execFileAsync = promisify(execFile);
+/** Long enough for a home of millions of files on a slow disk; a stuck removal is retried later. */
+const REMOVE_TIMEOUT_MS = 10 * 60_000;
 
+/** Runs a coreutils command through the spawn helper (a fork of the worker itself is costly). */
 async function run(file: string, args: string[]): Promise<void> {
-  try {
-    await execFileAsync(file, args, { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, maxBuffer: 1024 * 1024 });
-  } catch (err) {
-    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(0, 3).join('; ');
-    throw new Error(`${file} ${args.at(-1)} failed: ${stderr || (err as Error).message}`);
-  }
+  let stderr = '';
+  const { exitCode } = await runProcessGroup(file, args, {
+    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+    timeoutMs: REMOVE_TIMEOUT_MS,
+    onOutput: (chunk, stream) => {
+      if (stream === 'stderr' && stderr.length < 2000) stderr += chunk.toString();
+    },
+  });
+  if (exitCode !== 0) throw new Error(`${file} ${args.at(-1)} failed (exit ${String(exitCode)}): ${stderr.trim().split('\n').slice(0, 3).join('; ')}`);
 }

@@ -203,6 +203,7 @@ async function main(): Promise<void> {
     const killedAt = killAllIds.map((a) => (events.seenAt(a, 'killed') ?? NaN) - killAllAt).filter(Number.isFinite);
     progress(`kill-all: each agent's 'killed' event seen ${JSON.stringify(spread(killedAt))} ms after the request`);
     if (killAllRequests) progress(`kill-all: frontend requests per agent while it ran: ${describeRequests(killAllRequests.frontend)}`);
+    progress(`kill-all: where each kill's time went (ms, p10/p50/p90): ${JSON.stringify(await killSteps(client, killAllIds, killAllAt, (a) => events.seenAt(a, 'killed')))}`);
 
     const floorSingleMs: number[] = [];
     for (let i = 0; i < SINGLE_KILLS; i++) {
@@ -582,6 +583,29 @@ function requestsPerRun(before: ServerRequests | undefined, after: ServerRequest
     return out;
   };
   return { frontend: deltas(after.frontend, before.frontend), persistence: (after.persistence - before.persistence) / runs, persistenceByOp: deltas(after.persistenceByOp, before.persistenceByOp) };
+}
+
+/**
+ * For kill-all: from the request to the signal in the run's history, from the signal to the
+ * workflow task that took it, and from that task's start to the `killed` event (its local
+ * activities and their state write).
+ */
+async function killSteps(client: Client, agentIds: string[], requestAt: number, killedAt: (agentId: string) => number | undefined) {
+  const toSignal: number[] = [];
+  const toTask: number[] = [];
+  const toKilled: number[] = [];
+  for (const agentId of agentIds) {
+    const events = (await client.workflow.getHandle(workflowIdFor(agentId)).fetchHistory()).events ?? [];
+    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+    const i = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'kill');
+    const task = events.slice(i + 1).find((e) => e.workflowTaskStartedEventAttributes);
+    const seen = killedAt(agentId);
+    if (i < 0 || !task || seen === undefined) continue;
+    toSignal.push(at(events[i]!) - requestAt);
+    toTask.push(at(task) - at(events[i]!));
+    toKilled.push(seen - at(task));
+  }
+  return { requestToSignal: spread(toSignal), signalToTask: spread(toTask), taskToKilled: spread(toKilled) };
 }
 
 /** `Operation n.n, ...`, largest first, polls left out (they wait, they do not work). */

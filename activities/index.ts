@@ -125,8 +125,9 @@ export function createActivities(deps: ActivityDeps) {
     diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
     sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
   });
+  const stateActivities = createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, stateTtlSeconds: settings.stateTtlSeconds });
   return holdFirstHeartbeats(classifyFailures({
-    ...createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, stateTtlSeconds: settings.stateTtlSeconds }),
+    ...stateActivities,
     ...modelActivities,
     ...sandbox,
     ...git,
@@ -142,6 +143,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTurnActivities({
       runToolBatch: createToolBatchRunner(sandboxDeps),
       modelTurn: modelActivities.modelTurn,
+      recordState: stateActivities.recordState,
       inFlight: deps.turnsInFlight,
       toolSlots: deps.toolSlots,
     }),

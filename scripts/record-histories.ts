@@ -200,6 +200,15 @@ const scenarios: Scenario[] = [
     run: (h) => continuedAsNew(h, 'H-continue-current-shape', 'last'),
   },
   {
+    // Each turn's state write goes with the next turn's activity (phases.ts RECORD_WITH_TURN).
+    name: 'completed-with-write-in-turn',
+    run: (h) => completedWithTurns(h, 'H-write-in-turn'),
+  },
+  {
+    name: 'killed-during-tool-with-write-in-turn',
+    run: (h) => killedDuringTool(h, 'H-kill-tool-write-in-turn'),
+  },
+  {
     // No test script at the base commit: the run fails at prepare, before any model call.
     name: 'failed-gates-unavailable',
     run: (h) => gatesUnavailable(h, 'H-no-gates'),

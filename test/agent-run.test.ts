@@ -11,6 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { keys } from '../state/keys';
 import type { AgentStatusView } from '../domain/agent';
 import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
+import { localActivityResults } from './support/activity-history';
 import { eventually, startHarness, TEST_MODEL_KEY, type Harness } from './support/harness';
 import { subscribe } from './support/redis';
 
@@ -141,6 +142,30 @@ describe('agentRun workflow', () => {
     const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
     expect(cause).toMatchObject({ type: 'MergeConflict', message: expect.stringContaining('README.md') });
     expect(remoteBranches(remote.dir)).toEqual(['refs/heads/main']);
+  });
+
+  it("publishes each turn's progress before the next turn's tools run, through that turn's activity rather than a local activity of its own", async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-progress-with-turn';
+    // Turn 3's tools wait for `.go` in the worktree (the sandbox sees the worktree, not the host's /tmp).
+    h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo one > one.txt' } }] }, { tools: [{ name: 'bash', input: { command: 'echo two > two.txt; while [ ! -e .go ]; do sleep 0.1; done; rm .go' } }] }, { text: 'Done.' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    const worktree = path.join(h.workspaceRoot, 'worktrees', agentId);
+    await eventually(async () => existsSync(path.join(worktree, 'two.txt')), 30_000, "turn 2's tools to run");
+    // Turn 2's tools are running: the projection already has turn 2's answer.
+    expect((await agentState(agentId))?.progress).toMatchObject({ turn: 2 });
+    writeFileSync(path.join(worktree, '.go'), '');
+    expect((await handle.result()).status).toBe('completed');
+    // Each turn with tools carried its write to the next turn's activity; recordState ran as a local activity only at phase changes.
+    const turnInputs = (await handle.fetchHistory()).events!.flatMap((e) => {
+      const a = e.activityTaskScheduledEventAttributes;
+      if (a?.activityType?.name !== 'toolsThenModel') return [];
+      return [JSON.parse(Buffer.from(a.input!.payloads![0]!.data!).toString()) as { record?: { seq: number; view: AgentStatusView } }];
+    });
+    expect(turnInputs.map((t) => t.record?.view.progress?.turn)).toEqual([1, 2]);
+    // spawn accepted, running, the last answer's turn (no tools: acceptance follows), pre-commit gates, completed, done
+    expect(await localActivityResults(handle, 'recordState')).toHaveLength(6);
   });
 
   it('is killed during a tool run: the command stops, uncommitted work goes to a salvage ref', async () => {

@@ -64,7 +64,7 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape)', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), and the state write of each turn carried by the next turn activity (completed, killed during a tool run)', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'completed-after-gate-feedback-in-current-shape',
       'completed-after-gate-feedback-in-one',
@@ -77,6 +77,7 @@ describe('replaying recorded agentRun histories', () => {
       'completed-pushed-with-commit',
       'completed-with-tools',
       'completed-with-turns-in-one',
+      'completed-with-write-in-turn',
       'continued-as-new-in-current-shape',
       'continued-as-new',
       'failed-gates-unavailable-in-setup',
@@ -85,6 +86,7 @@ describe('replaying recorded agentRun histories', () => {
       'failed-turn-budget',
       'killed-during-tool-in-current-shape',
       'killed-during-tool-in-turn',
+      'killed-during-tool-with-write-in-turn',
       'killed-during-tool',
     ]);
     for (const { history } of histories) expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name).toBe('agentRun');

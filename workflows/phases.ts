@@ -11,7 +11,7 @@ import type { AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
 import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, setUpAgent, writeInitialPrompt, type HostActivities } from './proxies';
-import type { CommitChangesInput, GateResolution, MergeAndPushResult, ModelTurnInput, ModelTurnResult, RunGatesInput, RunGatesResult, ScanResultForAgent } from '../activities';
+import type { CommitChangesInput, GateResolution, MergeAndPushResult, ModelTurnInput, ModelTurnResult, RecordStateInput, RunGatesInput, RunGatesResult, ScanResultForAgent } from '../activities';
 import type { CommitResult } from '../activities/git';
 import { RunFailure, type RunState } from './run-state';
 import { onLiveHost } from './host-waits';
@@ -23,7 +23,10 @@ export class Run {
   private readonly decided = new Map<string, boolean>();
 
   /** Started with CURRENT_SHAPE: every patch it implies is taken without being asked. */
-  private readonly currentShape: boolean;
+  readonly currentShape: boolean;
+
+  /** A state write handed to the next turn's activity instead of a local activity of its own. */
+  private carried: RecordStateInput | undefined;
 
   /** `patched(id)` now, kept for the next `patched(id)`. */
   decide(id: string): boolean {
@@ -66,15 +69,35 @@ export class Run {
   /** Publishes the current state; sequence-numbered, so a retried write never moves it backwards. */
   async record(reason?: string): Promise<void> {
     const { state } = this;
+    await recordState.executeWithOptions({ summary: `state: ${state.status} · ${state.phase}${reason ? ` (${reason.slice(0, 80)})` : ''}` }, [this.nextWrite(reason)]);
+  }
+
+  /**
+   * Publishes the current state through the next turn's activity, which writes it before its
+   * tools (RECORD_WITH_TURN): the same sequence-numbered write, without a local activity holding
+   * the workflow task before the turn is scheduled.
+   */
+  recordWithNextTurn(): void {
+    this.carried = this.nextWrite();
+  }
+
+  /** The write `recordWithNextTurn` left for the turn activity, once. */
+  takeCarriedWrite(): RecordStateInput | undefined {
+    const carried = this.carried;
+    this.carried = undefined;
+    return carried;
+  }
+
+  /** The next state write; the status search attribute and the Web UI's details follow it now. */
+  private nextWrite(reason?: string): RecordStateInput {
+    const { state } = this;
     const seq = state.nextSeq();
     if (state.status !== this.indexedStatus) {
       wf.upsertSearchAttributes([{ key: SA.agentStatus, value: state.status }]);
       this.indexedStatus = state.status;
     }
     this.showDetails();
-    await recordState.executeWithOptions({ summary: `state: ${state.status} · ${state.phase}${reason ? ` (${reason.slice(0, 80)})` : ''}` }, [
-      { seq, view: state.view(), context: state.input.context, reason, at: new Date().toISOString() },
-    ]);
+    return { seq, view: state.view(), context: state.input.context, reason, at: new Date().toISOString() };
   }
 
   async moveTo(to: AgentStatus, reason?: string): Promise<void> {
@@ -139,6 +162,12 @@ const PUSH_WITH_COMMIT = 'gates-commit-and-push-in-one-activity';
 const GATES_BEFORE_FIRST_TURN = 'gates-resolved-before-first-turn';
 /** Status, cost and the turn's cost reach Valkey every turn, not only at phase changes. */
 const RECORD_EVERY_TURN = 'record-state-every-turn';
+/**
+ * A turn's state write goes with the next turn's activity when that turn follows at once: the
+ * local activity held each turn's workflow task until Valkey answered, before the next turn could
+ * be scheduled. Asked once per run (its first turn with tools), after CURRENT_SHAPE.
+ */
+const RECORD_WITH_TURN = 'record-state-with-next-turn';
 
 /**
  * One patch for every patch a run asked before it: a run started with it takes them all and asks
@@ -276,7 +305,8 @@ export async function agentLoop(run: Run): Promise<void> {
     // What comes after the write is decided before it (PATCHES_BEFORE_LOCAL_ACTIVITIES).
     if (state.pendingTools) run.decide(TOOLS_THEN_MODEL_IN_ONE);
     else decideAcceptance(run);
-    if (recordEveryTurn) await run.record();
+    if (recordEveryTurn && carriesWriteToNextTurn(run)) run.recordWithNextTurn();
+    else if (recordEveryTurn) await run.record();
     // Cut off at a max_tokens that was the output budget's remainder: the budget is used up.
     if (answer.stopReason === 'max_tokens') {
       const spent = state.exhaustedBudget(Date.now());
@@ -308,10 +338,22 @@ function modelInput(run: Run): ModelTurnInput {
  * budget used up, no continue-as-new due first).
  */
 function takesTurnInOne(run: Run): boolean {
+  return turnInOneCanFollow(run) && run.patched(TOOLS_THEN_MODEL_IN_ONE);
+}
+
+function turnInOneCanFollow(run: Run): boolean {
   const { state } = run;
   if (!(state.requireWorkspace() as { host?: WorkerHost }).host) return false;
-  if (state.exhaustedBudget(Date.now()) || state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested)) return false;
-  return run.patched(TOOLS_THEN_MODEL_IN_ONE);
+  return !state.exhaustedBudget(Date.now()) && !state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested);
+}
+
+/**
+ * Whether this turn's state write can go with the next turn's activity: the answer asked for
+ * tools and the loop goes straight on to a turn in one activity (the same checks, in the same
+ * activation, as the loop's next pass). Only runs in the current shape ask the patch.
+ */
+function carriesWriteToNextTurn(run: Run): boolean {
+  return run.currentShape && run.state.pendingTools && turnInOneCanFollow(run) && run.patched(RECORD_WITH_TURN);
 }
 
 /** The pending tool batch and the next model call, as one activity on the agent's host. */
@@ -322,8 +364,9 @@ async function toolsThenModel(run: Run): Promise<ModelTurnResult | undefined> {
   const tools = { agentId: input.agentId, turn, messageIndex: state.messageCount, readOnly: state.readOnly, workspace: state.requireWorkspace(), sandbox: state.sandbox };
   // The model call's conversation includes the tool results the batch stores at `messageIndex`.
   const model = { ...modelInput(run), messageCount: state.messageCount + 1 };
+  const record = run.takeCarriedWrite();
   const done = await run.host().toolsThenModel.executeWithOptions({ summary: `turn ${turn}: ${state.pendingToolsDigest ?? 'tools'}; turn ${turn + 1}: model call (${model.messageCount} messages)` }, [
-    { tools, model, wallDeadlineMs: state.wallDeadlineMs },
+    { tools, model, wallDeadlineMs: state.wallDeadlineMs, ...(record ? { record } : {}) },
   ]);
   state.recordToolResults(done.tools.digest);
   run.showDetails();

@@ -11,6 +11,7 @@
 import type { ModelTurnInput, ModelTurnResult } from '../model/model-turn';
 import { currentOperation, type Operation } from '../operation';
 import type { ExecuteToolsInput, ExecuteToolsResult } from '../sandbox/activities';
+import type { RecordStateInput } from '../state/activities';
 import type { TurnsInFlight } from './in-flight';
 import type { ToolSlots } from './tool-slots';
 
@@ -18,6 +19,8 @@ export interface TurnSteps {
   runToolBatch(args: ExecuteToolsInput, op: Operation): Promise<ExecuteToolsResult>;
   /** The model activity's own function (it reads the current activity's context). */
   modelTurn(args: ModelTurnInput): Promise<ModelTurnResult>;
+  /** The state projection's write (the recordState activity's own function). */
+  recordState(args: RecordStateInput): Promise<unknown>;
   inFlight: TurnsInFlight;
   toolSlots: ToolSlots;
   now?: () => number;
@@ -29,6 +32,8 @@ export interface ToolsThenModelInput {
   model: ModelTurnInput;
   /** Epoch ms when the run's wall-time budget ends: past it after the tools, no model call is made. */
   wallDeadlineMs?: number;
+  /** The last turn's state write, made here first instead of in a local activity (workflows/phases.ts RECORD_WITH_TURN). */
+  record?: RecordStateInput;
 }
 
 export interface ToolsThenModelResult {
@@ -42,6 +47,8 @@ export function createTurnActivities(steps: TurnSteps) {
   return {
     async toolsThenModel(args: ToolsThenModelInput): Promise<ToolsThenModelResult> {
       const op = currentOperation();
+      // Sequence-numbered: a retry, or a write of the run's that overtook this one, never moves the state back.
+      if (args.record) await steps.recordState(args.record);
       const tools = await steps.inFlight.run(args.tools.agentId, op, (batchOp) => steps.toolSlots.use(batchOp, () => steps.runToolBatch(args.tools, batchOp)));
       if (args.wallDeadlineMs !== undefined && now() >= args.wallDeadlineMs) return { tools };
       // Killed while the batch ran, and told only through cleanup: no paid call for a stopped run.

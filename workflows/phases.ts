@@ -165,7 +165,9 @@ const RECORD_EVERY_TURN = 'record-state-every-turn';
 /**
  * A turn's state write goes with the next turn's activity when that turn follows at once: the
  * local activity held each turn's workflow task until Valkey answered, before the next turn could
- * be scheduled. Asked once per run (its first turn with tools), after CURRENT_SHAPE.
+ * be scheduled. Asked on each turn with tools by runs in CURRENT_SHAPE; its marker and its
+ * TemporalChangeVersion upsert come once per run (fold it into the next shape). One-way like any
+ * patch. The status then shows the last answer once the turn's activity has started, not before.
  */
 const RECORD_WITH_TURN = 'record-state-with-next-turn';
 

@@ -8,6 +8,7 @@
  * so hundreds of agents waiting on the model never mean hundreds of batches at once. A killed
  * run does not wait for this activity; cleanup stops its batch through `TurnsInFlight`.
  */
+import { log } from '@temporalio/activity';
 import type { ModelTurnInput, ModelTurnResult } from '../model/model-turn';
 import { currentOperation, type Operation } from '../operation';
 import type { ExecuteToolsInput, ExecuteToolsResult } from '../sandbox/activities';
@@ -47,8 +48,7 @@ export function createTurnActivities(steps: TurnSteps) {
   return {
     async toolsThenModel(args: ToolsThenModelInput): Promise<ToolsThenModelResult> {
       const op = currentOperation();
-      // Sequence-numbered: a retry, or a write of the run's that overtook this one, never moves the state back.
-      if (args.record) await steps.recordState(args.record);
+      if (args.record) await publishBestEffort(steps, args.record);
       const tools = await steps.inFlight.run(args.tools.agentId, op, (batchOp) => steps.toolSlots.use(batchOp, () => steps.runToolBatch(args.tools, batchOp)));
       if (args.wallDeadlineMs !== undefined && now() >= args.wallDeadlineMs) return { tools };
       // Killed while the batch ran, and told only through cleanup: no paid call for a stopped run.
@@ -57,6 +57,29 @@ export function createTurnActivities(steps: TurnSteps) {
       return { tools, model: await steps.modelTurn(args.model) };
     },
   };
+}
+
+/** How long the carried state write may hold up the turn. */
+const CARRIED_WRITE_TIMEOUT_MS = 2000;
+
+/**
+ * The last turn's state write, before the tools. Best effort: the status is for observers (budgets
+ * are the workflow's), and every write is a full, sequence-numbered snapshot, so the run's next
+ * write makes up for a missed one; a slow or failing Valkey must not fail the turn. A retry, or a
+ * write of the run's that overtook this one, never moves the state back.
+ */
+async function publishBestEffort(steps: TurnSteps, record: RecordStateInput): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Valkey within ${CARRIED_WRITE_TIMEOUT_MS} ms`)), CARRIED_WRITE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([steps.recordState(record), timeout]);
+  } catch (err) {
+    log.warn("turn: the last turn's state write failed; the run's next write makes up for it", { agentId: record.view.agentId, seq: record.seq, error: (err as Error).message });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export type TurnActivities = ReturnType<typeof createTurnActivities>;

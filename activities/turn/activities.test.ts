@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ModelTurnResult } from '../model/model-turn';
 import type { ExecuteToolsResult } from '../sandbox/activities';
 import type { RecordStateInput } from '../state/activities';
-import { createTurnActivities, type ToolsThenModelInput } from './activities';
+import { createTurnActivities, type ToolsThenModelInput, type ToolsThenModelResult } from './activities';
 import { TurnsInFlight } from './in-flight';
 import { ToolSlots } from './tool-slots';
 
@@ -39,7 +39,7 @@ describe('toolsThenModel with a carried state write', () => {
 
   it('writes the state first, then runs the tools and the model call', async () => {
     const order: string[] = [];
-    const done = await new MockActivityEnvironment().run(activities(async () => true, order).toolsThenModel, input);
+    const done = (await new MockActivityEnvironment().run(activities(async () => true, order).toolsThenModel, input)) as ToolsThenModelResult;
     expect(order).toEqual(['write 7', 'tools', 'model']);
     expect(done.model).toEqual({ stopReason: 'end_turn' });
   });
@@ -49,7 +49,7 @@ describe('toolsThenModel with a carried state write', () => {
     const failing = async () => {
       throw new Error('Valkey is down');
     };
-    const done = await new MockActivityEnvironment().run(activities(failing, order).toolsThenModel, input);
+    const done = (await new MockActivityEnvironment().run(activities(failing, order).toolsThenModel, input)) as ToolsThenModelResult;
     expect(order).toEqual(['write 7', 'tools', 'model']);
     expect(done.tools.digest).toBe('bash: true → exit 0');
   });
@@ -57,7 +57,7 @@ describe('toolsThenModel with a carried state write', () => {
   it('goes on with the turn when the write does not answer', async () => {
     const order: string[] = [];
     const hanging = () => new Promise<never>(() => undefined);
-    const done = await new MockActivityEnvironment().run(activities(hanging, order).toolsThenModel, input);
+    const done = (await new MockActivityEnvironment().run(activities(hanging, order).toolsThenModel, input)) as ToolsThenModelResult;
     expect(order).toEqual(['write 7', 'tools', 'model']);
     expect(done.model).toBeDefined();
   });

@@ -73,6 +73,7 @@ const SYSTEM_READ_ONLY = ['/etc/alternatives', '/etc/ld.so.cache', '/etc/localti
 export class BubblewrapRunner implements CommandRunner {
   readonly workspaceDir = SANDBOX_WORKSPACE;
   private readonly shell = existsSync('/usr/bin/bash') ? '/usr/bin/bash' : '/bin/sh';
+  private home: Promise<string> | undefined;
 
   constructor(
     private readonly settings: BubblewrapSettings,
@@ -83,7 +84,9 @@ export class BubblewrapRunner implements CommandRunner {
     const started = Date.now();
     const output = new OutputBuffer(options.maxOutputBytes);
     const asUser = process.getuid?.() === 0 ? this.settings.hostUser : undefined;
-    const home = await this.mount.home?.();
+    // Made once per runner (one tool batch), not before every command of it.
+    this.home ??= this.mount.home?.();
+    const home = await this.home;
     const { file, args } = bubblewrapCommand(this.settings, this.mount, {
       command: [this.shell, '-c', command],
       cwd: resolveInside(SANDBOX_WORKSPACE, options.cwd ?? '.'),

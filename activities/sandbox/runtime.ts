@@ -5,10 +5,11 @@
  *   or stop per agent, and nothing survives a command but the worktree and the agent's home.
  * - `docker`: the agent's own long-lived container (docker-sandbox.ts), and a short-lived one
  *   per gate run over the clean checkout.
- * In both, the agent's commands have its home (host/agent-homes.ts) at /home/agent, and a gate's
- * have none of it.
  * - `none`: child processes of the worker in the worktree (tools/local-runner.ts). No isolation:
  *   an explicit opt-out that the worker announces as a warning at start.
+ *
+ * In all three the agent's commands have its home (host/agent-homes.ts) as HOME, and a gate's
+ * have none of it.
  */
 import { existsSync } from 'node:fs';
 import { chown, mkdtemp, rm, stat } from 'node:fs/promises';

@@ -25,6 +25,7 @@ import type { ContextSettings } from './model/model-turn';
 import { reviewDiff } from './model/review';
 import type { CoordinatorPort, SandboxRuntime } from './ports';
 import { createSandboxActivities, createToolBatchRunner } from './sandbox/activities';
+import type { DiskBudget } from './sandbox/disk-budget';
 import { createSetupActivities } from './setup/activities';
 import { createAcceptActivities } from './accept/activities';
 import { createStateActivities } from './state/activities';
@@ -76,8 +77,8 @@ export interface ActivityDeps {
     stateTtlSeconds: number;
     gateTimeoutMs: number;
     coverageThreshold: number;
-    /** WORKSPACE_MAX_MB in bytes. */
-    workspaceMaxBytes: number;
+    /** WORKSPACE_MAX_MB (in bytes) and WORKSPACE_MAX_FILES. */
+    diskBudget: DiskBudget;
   };
   /** Applied to gate output, digests and events before they leave the worker (secrets out). @default redactSecrets */
   redact?: (text: string) => string;
@@ -98,7 +99,7 @@ export function createActivities(deps: ActivityDeps) {
     redact,
     toolTimeoutMs: settings.toolTimeoutMs,
     toolOutputMaxBytes: settings.toolOutputMaxBytes,
-    workspaceMaxBytes: settings.workspaceMaxBytes,
+    diskBudget: settings.diskBudget,
     homeOf: (agentId: string) => deps.homes.pathFor(agentId),
   };
   const sandbox = createSandboxActivities(sandboxDeps);
@@ -110,6 +111,7 @@ export function createActivities(deps: ActivityDeps) {
     coordinator: deps.coordinator,
     gateTimeoutMs: settings.gateTimeoutMs,
     coverageThreshold: settings.coverageThreshold,
+    diskBudget: settings.diskBudget,
     events,
     redact,
   });

@@ -106,8 +106,13 @@ export const configSchema = z.object({
   TOOL_OUTPUT_MAX_BYTES: int(1024, 1_000_000).default(30_000),
 
   WORKSPACE_ROOT: z.string().default(path.resolve('.data/workspaces')),
-  /** Disk budget of one worktree, checked after each tool batch; a run over it fails (type WorkspaceTooLarge). */
+  /**
+   * Disk budget of one agent (its worktree and home together), held while each command runs and
+   * checked after each tool batch; a run over it fails (type WorkspaceTooLarge).
+   */
   WORKSPACE_MAX_MB: int(1, 10_000_000).default(2048),
+  /** The same budget in files, directories and links: empty files cost the host inodes, not bytes. */
+  WORKSPACE_MAX_FILES: int(100, 1_000_000_000).default(1_000_000),
   /**
    * This worker host's id: it names the host's own task queue, its containers and its share of
    * the reapers' work. Defaults to the hostname plus a random id kept in WORKSPACE_ROOT/host-id, so

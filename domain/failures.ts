@@ -41,7 +41,7 @@ export const FAILURES = {
   SandboxCommandFailed: { retryable: true, means: 'the engine refused to run a command' },
   SandboxGone: { retryable: false, means: 'the container stopped or was removed while in use' },
   SandboxCleanupFailed: { retryable: true, means: 'some containers could not be removed' },
-  WorkspaceTooLarge: { retryable: false, means: 'the worktree grew past WORKSPACE_MAX_MB' },
+  WorkspaceTooLarge: { retryable: false, means: 'the worktree and home grew past WORKSPACE_MAX_MB or WORKSPACE_MAX_FILES' },
   TurnStopped: { retryable: false, means: "the agent's cleanup stopped the tool calls of a turn it no longer waited for (the run was killed)" },
 
   // The coordinator.

@@ -70,7 +70,7 @@ describe('activity failures reach the workflow with their declared type and retr
       stateTtlSeconds: 60,
       gateTimeoutMs: 1000,
       coverageThreshold: 80,
-      workspaceMaxBytes: 1024 * 1024 * 1024,
+      diskBudget: { maxBytes: 1024 * 1024 * 1024, maxEntries: 1_000_000 },
     },
   };
   const activities = createActivities(deps);

@@ -109,7 +109,7 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
       stateTtlSeconds: config.STATE_TTL_SECONDS,
       gateTimeoutMs: config.GATE_TIMEOUT_SECONDS * 1000,
       coverageThreshold: config.GATE_COVERAGE_THRESHOLD,
-      workspaceMaxBytes: config.WORKSPACE_MAX_MB * 1024 * 1024,
+      diskBudget: { maxBytes: config.WORKSPACE_MAX_MB * 1024 * 1024, maxEntries: config.WORKSPACE_MAX_FILES },
     },
     redact: redactSecrets,
   };

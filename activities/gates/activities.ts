@@ -29,6 +29,7 @@ import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateC
 import { formatGateFeedback } from './feedback';
 import { evaluateGates, profileGates } from './profiles';
 import { runGates } from './run-gates';
+import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 
 export type ReviewFn = (args: { taskId: string; diff: string }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
 
@@ -42,6 +43,8 @@ export interface GateActivityDeps {
   events: AgentEventLog;
   gateTimeoutMs: number;
   coverageThreshold: number;
+  /** WORKSPACE_MAX_MB and WORKSPACE_MAX_FILES, held by the gate checkout while its commands run. */
+  diskBudget: DiskBudget;
   /** Applied to gate output before it leaves the worker (secrets out). */
   redact?: (text: string) => string;
 }
@@ -154,7 +157,7 @@ export function createGateActivities(deps: GateActivityDeps) {
         let costUsd = 0;
         const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, (runner) =>
           runGates({
-            runner,
+            runner: guardDisk(runner, { worktree: dir, name: 'the gate checkout', budget: deps.diskBudget }),
             definitions,
             gates: wanted,
             timeoutMs: deps.gateTimeoutMs,

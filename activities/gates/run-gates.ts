@@ -14,6 +14,7 @@ import { parseCoverageReport } from './coverage-formats';
 import { missingGateDetail, readInsideWorkspace, type CommandGateName, type CoverageSettings, type GateCommand, type GateDefinitions } from './definitions';
 import { outputTail } from './output-tail';
 import { inCanonicalOrder } from './profiles';
+import { WorkspaceTooLargeError } from '../sandbox/disk-budget';
 
 /** What the runner keeps of a gate's output; only the tail is reported, but redaction sees this much. */
 export const GATE_OUTPUT_MAX_BYTES = 64 * 1024;
@@ -202,6 +203,7 @@ async function execute(gate: CommandGateName, definition: GateCommand, ctx: Gate
     });
   } catch (err) {
     ctx.signal?.throwIfAborted();
+    if (err instanceof WorkspaceTooLargeError) throw err; // the repository's scripts filled the disk: the run ends
     return { outcome: 'error', command, detail: `the command could not be started: ${(err as Error).message}` };
   }
   if (res.aborted) {

@@ -23,6 +23,8 @@ export interface TreeInspection {
 export interface InspectOptions {
   /** Stop walking once more than this many bytes are seen (`bytes` is then a lower bound). */
   stopAtBytes?: number;
+  /** Stop walking once more than this many entries are seen (`entries` is then a lower bound). */
+  stopAtEntries?: number;
   signal?: AbortSignal;
   /** Called every few thousand entries, so an activity can heartbeat. */
   onProgress?: () => void;
@@ -54,6 +56,7 @@ async function walk(dir: FileHandle, rel: string, rootDev: number, result: TreeI
   options.signal?.throwIfAborted();
   for (const entry of await readDirNames(dir)) {
     if (options.stopAtBytes !== undefined && result.bytes > options.stopAtBytes) return;
+    if (options.stopAtEntries !== undefined && result.entries > options.stopAtEntries) return;
     const childRel = rel ? `${rel}/${entry.name}` : entry.name;
     result.entries += 1;
     if (result.entries % PROGRESS_EVERY === 0) options.onProgress?.();

@@ -1,20 +1,18 @@
 /**
  * Sandbox activities: where the agent's commands run. `startSandbox` prepares the agent's
  * sandbox (its container, with Docker); `executeTools` runs one assistant message's tool calls
- * there and stores the results as the next user message, then holds the worktree to its disk
- * budget.
+ * there and stores the results as the next user message, holding the worktree to its disk
+ * budget while the commands run and after them (disk-budget.ts).
  */
 import type { SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import { joinBounded } from '../../domain/agent-events';
-import { TypedError } from '../../domain/typed-error';
 import type { AgentEventLog } from '../../state/agent-events';
 import type { TranscriptStore } from '../../state/transcript-store';
-import { inspectTree, type TreeInspection } from '../git/inspect-tree';
+import { checkDiskBudget, guardDisk, type DiskBudget } from './disk-budget';
 import { currentOperation, type Operation } from '../operation';
 import type { WorkspaceCheckpoints } from '../checkpoints';
 import type { SandboxRuntime } from '../ports';
 import { executeToolBatch } from '../tools/execute-tools';
-import { UnsafePathError } from '../tools/safe-fs';
 import { giveToSandboxUser } from '../tools/ownership';
 import type { RunnerFor } from '../tools/runner-for';
 
@@ -39,8 +37,8 @@ export interface SandboxActivityDeps {
   redact: (text: string) => string;
   toolTimeoutMs: number;
   toolOutputMaxBytes: number;
-  /** WORKSPACE_MAX_MB in bytes: a worktree and home larger than this together after a tool batch fail the run. */
-  workspaceMaxBytes: number;
+  /** WORKSPACE_MAX_MB and WORKSPACE_MAX_FILES: what the worktree and home may hold together (disk-budget.ts). */
+  diskBudget: DiskBudget;
   /** Where the agent's home is on this host (host/agent-homes.ts); it counts toward the disk budget. */
   homeOf?: (agentId: string) => string;
 }
@@ -62,11 +60,6 @@ export interface ExecuteToolsInput {
   readOnly: boolean;
   workspace: WorkspaceInfo;
   sandbox?: SandboxInfo;
-}
-
-/** The worktree grew past WORKSPACE_MAX_MB: the run ends, the disk is not the agent's to fill. */
-export class WorkspaceTooLargeError extends TypedError {
-  readonly type = 'WorkspaceTooLarge';
 }
 
 export function createSandboxActivities(deps: SandboxActivityDeps) {
@@ -103,18 +96,19 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
 export function createToolBatchRunner(deps: SandboxActivityDeps): (args: ExecuteToolsInput, op: Operation) => Promise<ExecuteToolsResult> {
   return async (args, op) => {
     const turn = args.turn ?? 0;
+    const home = deps.homeOf?.(args.agentId);
     let checkpoint: ExecuteToolsResult['checkpoint'];
     const { outcomes, ...batch } = await executeToolBatch(
       {
         transcripts: deps.transcripts,
         redact: deps.redact,
         store: async (index, message) => {
-          const { nestedGit } = await checkDiskBudget(args.workspace.path, deps.homeOf?.(args.agentId), deps.workspaceMaxBytes, op);
+          const { nestedGit } = await checkDiskBudget(args.workspace.path, home, deps.diskBudget, op);
           op.heartbeat('saving checkpoint');
           const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, nestedGit, signal: op.signal, onProgress: op.onProgress });
           checkpoint = { turn: saved.turn, packBytes: saved.packBytes, totalBytes: saved.totalBytes };
         },
-        runner: deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }),
+        runner: guardDisk(deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }), { worktree: args.workspace.path, home, budget: deps.diskBudget }),
         hostRoot: args.workspace.path,
         timeoutMs: deps.toolTimeoutMs,
         maxOutputBytes: deps.toolOutputMaxBytes,
@@ -129,27 +123,6 @@ export function createToolBatchRunner(deps: SandboxActivityDeps): (args: Execute
     );
     return { ...batch, digest: joinBounded(outcomes), ...(checkpoint ? { checkpoint } : {}) };
   };
-}
-
-/** The worktree's walk, refused past the disk budget; the checkpoint reuses its list of nested repositories. */
-async function checkDiskBudget(worktree: string, home: string | undefined, maxBytes: number, op: { signal: AbortSignal; onProgress: () => void }): Promise<TreeInspection> {
-  const walk = { signal: op.signal, onProgress: op.onProgress, countInsideGit: true };
-  const inspection = await inspectTree(worktree, { ...walk, stopAtBytes: maxBytes });
-  const mb = (n: number) => Math.round(n / (1024 * 1024));
-  if (inspection.bytes > maxBytes) {
-    throw new WorkspaceTooLargeError(`the worktree holds more than ${mb(maxBytes)} MB after the last tool batch (WORKSPACE_MAX_MB=${mb(maxBytes)}); the run is stopped`);
-  }
-  // The home is the agent's to fill as well: it shares the budget (a home not made yet holds nothing).
-  const homeBytes = home ? await inspectTree(home, { ...walk, stopAtBytes: maxBytes - inspection.bytes }).then((h) => h.bytes, missingIsEmpty) : 0;
-  if (inspection.bytes + homeBytes > maxBytes) {
-    throw new WorkspaceTooLargeError(`the worktree and the agent's home hold more than ${mb(maxBytes)} MB after the last tool batch (WORKSPACE_MAX_MB=${mb(maxBytes)}); the run is stopped`);
-  }
-  return inspection;
-}
-
-function missingIsEmpty(err: unknown): number {
-  if (err instanceof UnsafePathError && err.reason === 'not-found') return 0;
-  throw err;
 }
 
 export type SandboxActivities = ReturnType<typeof createSandboxActivities>;

@@ -18,6 +18,7 @@ import {
   expectNoWorkerSecret,
   MODES,
   remoteObjects,
+  remoteRefs,
   runTrail,
   shellGateRepo,
   toolResults,
@@ -27,7 +28,7 @@ import {
 describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mode) => {
   let a!: AttackHarness;
   // Whatever the attack, nothing of the agent's may have run on the host, and the worker's log holds no secret.
-  useAttackHarness(mode, (started) => (a = started), { WORKSPACE_MAX_MB: '20' });
+  useAttackHarness(mode, (started) => (a = started), { WORKSPACE_MAX_MB: '20', WORKSPACE_MAX_FILES: '5000' });
   const editor = (input: Record<string, unknown>) => ({ name: 'str_replace_based_edit_tool' as const, input });
 
   /**
@@ -270,7 +271,8 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = err.cause as { type?: string; message: string };
     expect(cause.type).toBe('WorkspaceTooLarge');
-    expect(cause.message).toContain("the worktree and the agent's home hold more than 20 MB after the last tool batch (WORKSPACE_MAX_MB=20)");
+    // Seen after the batch, or while the command ran if the machine is slow enough to give the guard a tick.
+    expect(cause.message).toMatch(/^the worktree and the agent's home hold more than 20 MB (after the last tool batch|while a command ran) \(WORKSPACE_MAX_MB=20\)/);
   });
 
   it('a worktree that outgrows WORKSPACE_MAX_MB fails the run with a clear reason', async () => {
@@ -282,7 +284,40 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = err.cause as { type?: string; message: string };
     expect(cause.type).toBe('WorkspaceTooLarge');
-    expect(cause.message).toContain('the worktree holds more than 20 MB after the last tool batch (WORKSPACE_MAX_MB=20)');
+    expect(cause.message).toMatch(/^the worktree holds more than 20 MB (after the last tool batch|while a command ran) \(WORKSPACE_MAX_MB=20\)/);
     expect(agentIdOf(handle)).toBeTruthy();
+  });
+
+  // Each file under the size limit, or no bytes at all: only the watch while the command runs stops these before the host's disk is full.
+  it.each([
+    ['bytes', 'for i in 1 2 3 4 5 6; do head -c 15000000 /dev/zero > f$i.bin; done; sleep 300; touch finished', 'more than 20 MB while a command ran (WORKSPACE_MAX_MB=20)'],
+    ['empty files', 'mkdir many && cd many && seq 1 20000 | xargs touch; sleep 300; touch ../finished', 'more than 5000 files and directories while a command ran (WORKSPACE_MAX_FILES=5000)'],
+  ])('one command that fills the disk with %s and goes on running is stopped while it runs', async (what, command, message) => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-fill-${what.replace(' ', '-')}-${mode}`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash(command)] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; message: string };
+    expect(cause.type).toBe('WorkspaceTooLarge');
+    expect(cause.message).toBe(`the worktree holds ${message}; the command and the run are stopped`);
+    // Stopped, not left to finish: the model was asked once, and the command's last step never ran.
+    expect(a.h.fakeModel.requestsFor(taskId)).toHaveLength(1);
+  });
+
+  it("a repository whose test script fills the disk is stopped while the gate runs, and the run fails with the reason", async () => {
+    const gates = JSON.stringify({ gates: { tests: { command: 'mkdir many && cd many && seq 1 20000 | xargs touch; sleep 300; echo gate-passed' } } });
+    const remote = createRemoteRepo(shellGateRepo({ '.orchestrator/gates.json': gates }));
+    const taskId = `T-fill-gate-${mode}`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash('echo work > work.txt')] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; message: string };
+    expect(cause.type).toBe('WorkspaceTooLarge');
+    expect(cause.message).toBe('the gate checkout holds more than 5000 files and directories while a command ran (WORKSPACE_MAX_FILES=5000); the command and the run are stopped');
+    // Not delivered: no branch but main (the failed run's work is kept under refs/agents/, as salvage).
+    expect(remoteRefs(remote.dir).filter((ref) => ref.startsWith('refs/heads/'))).toEqual(['refs/heads/main']);
   });
 });

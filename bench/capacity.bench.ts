@@ -294,7 +294,7 @@ async function main(): Promise<void> {
     await terminateAll(client, Object.values(queues)).catch((err: unknown) => progress(`terminate failed: ${String(err)}`));
     for (const a of apis) await a.close();
     for (const c of children) c.kill('SIGTERM');
-    await sleep(2000);
+    await sleep(process.env.BENCH_WORKER_NODE_ARGS ? 15_000 : 2000); // a profile is written at exit
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await events.stop();
     redis.disconnect();
@@ -601,6 +601,10 @@ async function killSteps(client: Client, agentIds: string[], requestAt: number, 
     const task = events.slice(i + 1).find((e) => e.workflowTaskStartedEventAttributes);
     const seen = killedAt(agentId);
     if (i < 0 || !task || seen === undefined) continue;
+    if (process.env.BENCH_DUMP_KILL && toTask.length === 50) {
+      const t0 = at(events[i]!);
+      process.stderr.write(`history of ${agentId} around its kill:\n` + events.slice(Math.max(i - 3, 0)).map((e) => `  ${at(e) - t0} ms ${Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?'} ${JSON.stringify(e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.markerRecordedEventAttributes?.markerName ?? '')}`).join('\n') + '\n');
+    }
     toSignal.push(at(events[i]!) - requestAt);
     toTask.push(at(task) - at(events[i]!));
     toKilled.push(seen - at(task));

@@ -11,7 +11,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { lstatAt, openDirAt, openRoot, readDirNames, renameAt, withDirAt } from '../tools/safe-fs';
 
 export interface TreeInspection {
-  /** Apparent size of the regular files and symlinks, in bytes (a sparse file counts in full). */
+  /**
+   * Bytes the entries cost: each entry's apparent size or its allocated blocks, whichever is more
+   * (a sparse file counts in full; directories, xattrs and slack count what they allocate). A file
+   * with several hard links counts once.
+   */
   bytes: number;
   entries: number;
   /** Relative paths of `.git` entries below the root (the root's own `.git` is not listed), the first MAX_NESTED_GIT. */
@@ -45,14 +49,20 @@ export async function inspectTree(root: string, options: InspectOptions = {}): P
   const rootHandle = await openRoot(root);
   try {
     const rootDev = (await rootHandle.stat()).dev;
-    await walk(rootHandle, '', rootDev, result, options);
+    await walk(rootHandle, '', { rootDev, linked: new Set() }, result, options);
   } finally {
     await rootHandle.close();
   }
   return result;
 }
 
-async function walk(dir: FileHandle, rel: string, rootDev: number, result: TreeInspection, options: InspectOptions): Promise<void> {
+interface WalkState {
+  rootDev: number;
+  /** Inodes with more than one link already counted: a pnpm store's links hold their bytes once. */
+  linked: Set<number>;
+}
+
+async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeInspection, options: InspectOptions): Promise<void> {
   options.signal?.throwIfAborted();
   for (const entry of await readDirNames(dir)) {
     if (options.stopAtBytes !== undefined && result.bytes > options.stopAtBytes) return;
@@ -67,18 +77,18 @@ async function walk(dir: FileHandle, rel: string, rootDev: number, result: TreeI
     }
     const st = await lstatAt(dir, entry.name);
     if (!st) continue; // gone meanwhile
+    if (st.nlink < 2 || st.isDirectory() || !at.linked.has(st.ino)) result.bytes += Math.max(st.size, st.blocks * 512);
+    if (st.nlink > 1 && !st.isDirectory()) at.linked.add(st.ino);
     if (st.isDirectory()) {
-      if (st.dev !== rootDev) continue;
+      if (st.dev !== at.rootDev) continue;
       const child = await openDirAt(dir, entry.name, childRel).catch(() => undefined); // replaced meanwhile
       if (!child) continue;
       try {
-        await walk(child, childRel, rootDev, result, options);
+        await walk(child, childRel, at, result, options);
       } finally {
         await child.close();
       }
-    } else if (st.isFile() || st.isSymbolicLink()) {
-      result.bytes += st.size;
-    } else if (result.special.length < MAX_LISTED) {
+    } else if (!st.isFile() && !st.isSymbolicLink() && result.special.length < MAX_LISTED) {
       result.special.push(childRel);
     }
   }

@@ -28,6 +28,7 @@ describe('buildContainerSpec', () => {
     expect(host.PidsLimit).toBe(128);
     expect(host.NetworkMode).toBe('none');
     expect(host.Init).toBe(true);
+    expect(host.LogConfig).toEqual({ Type: 'none', Config: {} });
   });
 
   it('limits file size to WORKSPACE_MAX_MB when given', () => {

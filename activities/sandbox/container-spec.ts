@@ -111,6 +111,9 @@ export function buildContainerSpec(cfg: SandboxConfig, input: ContainerSpecInput
       Privileged: false,
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,
+      // Nothing reads the container's log, and a command can write to PID 1's stdout
+      // (/proc/1/fd/1): with a log driver, that would fill the host's disk past every budget.
+      LogConfig: { Type: 'none', Config: {} },
     },
   };
 }

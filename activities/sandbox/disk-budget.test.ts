@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalRunner } from '../tools/local-runner';
@@ -83,5 +83,24 @@ describe('the disk budget', () => {
     // A home not made yet holds nothing.
     rmSync(home, { recursive: true });
     await expect(checkDiskBudget(worktree, home, { maxBytes: 4 * MB, maxEntries: 100 }, op)).resolves.toMatchObject({ bytes: 2 * MB });
+  });
+
+  it('counts a file with many hard links once, and what each entry allocates', async () => {
+    const op = { signal: new AbortController().signal };
+    writeFileSync(path.join(worktree, 'a.bin'), Buffer.alloc(MB));
+    for (let i = 0; i < 20; i++) linkSync(path.join(worktree, 'a.bin'), path.join(worktree, `link${i}`));
+    mkdirSync(path.join(worktree, 'd'));
+    const cost = (rel: string) => ((st) => Math.max(st.size, st.blocks * 512))(lstatSync(path.join(worktree, rel)));
+    const inTree = await checkDiskBudget(worktree, undefined, { maxBytes: 4 * MB, maxEntries: 100 }, op);
+    expect(inTree.entries).toBe(22);
+    expect(inTree.bytes).toBe(cost('a.bin') + cost('d'));
+  });
+
+  it('runs the command unguarded when the filesystem cannot be read: the batch walk still holds the budget', async () => {
+    const filesystem = async (): Promise<FilesystemUsage> => {
+      throw new Error('statfs: not supported');
+    };
+    const guarded = guardDisk(runnerIn(), { worktree, home, budget: { maxBytes: 4 * MB, maxEntries: 100 }, intervalMs: 50, filesystem });
+    await expect(guarded.run('sleep 0.2; echo done', opts)).resolves.toMatchObject({ exitCode: 0 });
   });
 });

@@ -86,16 +86,24 @@ export function guardDisk(runner: CommandRunner, opts: GuardOptions): CommandRun
   return {
     workspaceDir: runner.workspaceDir,
     async run(command, options) {
+      // No reading of the filesystem, no guard: the batch's walk still holds the budget.
+      let base = await readFilesystem(opts.worktree).catch(() => undefined);
+      if (!base) return runner.run(command, options);
       const stop = new AbortController();
+      const done = new AbortController();
       let breach: string | undefined;
-      let base = await readFilesystem(opts.worktree);
       let checking = false;
-      const check = async () => {
+      let nextWalkAt = 0;
+      const check = async (from: FilesystemUsage) => {
         const now = await readFilesystem(opts.worktree);
-        const grewBytes = now.usedBytes - base.usedBytes;
-        const grewEntries = now.usedInodes !== undefined && base.usedInodes !== undefined ? now.usedInodes - base.usedInodes : 0;
+        const grewBytes = now.usedBytes - from.usedBytes;
+        const grewEntries = now.usedInodes !== undefined && from.usedInodes !== undefined ? now.usedInodes - from.usedInodes : 0;
         if (grewBytes <= opts.budget.maxBytes - known.bytes && grewEntries <= opts.budget.maxEntries - known.entries) return;
-        const { worktree, total } = await measureAgentFiles(opts.worktree, opts.home, opts.budget, { signal: stop.signal });
+        // Near the budget, any growth calls for a walk: they take at most a third of the time.
+        if (Date.now() < nextWalkAt) return;
+        const started = Date.now();
+        const { worktree, total } = await measureAgentFiles(opts.worktree, opts.home, opts.budget, { signal: done.signal });
+        nextWalkAt = Date.now() + 2 * (Date.now() - started);
         breach = describeBreach(worktree, total, opts.budget, 'during a command', opts.name);
         if (breach) return stop.abort(new WorkspaceTooLargeError(breach));
         known = total;
@@ -104,8 +112,8 @@ export function guardDisk(runner: CommandRunner, opts: GuardOptions): CommandRun
       const timer = setInterval(() => {
         if (checking || stop.signal.aborted) return;
         checking = true;
-        // A failed look (the tree changing under the walk) is not a breach: the next tick looks again, the batch's walk decides.
-        check()
+        // A failed look (the tree changing under the walk, or the command done) is not a breach: the next tick looks again, the batch's walk decides.
+        check(base!)
           .catch(() => undefined)
           .finally(() => (checking = false));
       }, intervalMs);
@@ -115,6 +123,7 @@ export function guardDisk(runner: CommandRunner, opts: GuardOptions): CommandRun
         return result;
       } finally {
         clearInterval(timer);
+        done.abort(); // a walk still running stops with the command
       }
     },
   };

@@ -115,6 +115,15 @@ describe('a command in the sandbox', () => {
     expect(statSync(path.join(workspacePath, 'big.bin')).size).toBeLessThanOrEqual(1024 * 1024);
   });
 
+  it('keeps no log of the container on the host: writing to PID 1\'s output fills nothing', async () => {
+    // With docker's default json-file driver, these 5 MB became a 24 MB log under /var/lib/docker, outside every budget.
+    const res = await runner.run('head -c 5000000 /dev/zero > /proc/1/fd/1; echo "exit=$?"', opts);
+    expect(res.output).toMatch(/exit=\d+/);
+    const inspected = await docker.getContainer(info.containerId).inspect();
+    expect(inspected.HostConfig.LogConfig?.Type).toBe('none');
+    expect(inspected.LogPath).toBe('');
+  });
+
   it('cannot write to the root filesystem', async () => {
     const res = await runner.run('echo x > /owned; echo x > /bin/owned', opts);
     expect(res.exitCode).not.toBe(0);

@@ -209,6 +209,20 @@ const scenarios: Scenario[] = [
     run: (h) => killedDuringTool(h, 'H-kill-tool-write-in-turn'),
   },
   {
+    // Recorded in run-shape-2026-12b (phases.ts CURRENT_SHAPE): the turn's write implied, and a
+    // kill during a turn's tools lands without a `stopping` write first.
+    name: 'completed-in-shape-2026-12b',
+    run: (h) => completedWithTurns(h, 'H-shape-2026-12b'),
+  },
+  {
+    name: 'killed-during-tool-in-shape-2026-12b',
+    run: (h) => killedDuringTool(h, 'H-kill-tool-shape-2026-12b'),
+  },
+  {
+    name: 'completed-after-gate-feedback-in-shape-2026-12b',
+    run: (h) => completedAfterGateFeedback(h, 'H-feedback-shape-2026-12b'),
+  },
+  {
     // No test script at the base commit: the run fails at prepare, before any model call.
     name: 'failed-gates-unavailable',
     run: (h) => gatesUnavailable(h, 'H-no-gates'),

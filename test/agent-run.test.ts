@@ -11,7 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { keys } from '../state/keys';
 import type { AgentStatusView } from '../domain/agent';
 import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
-import { localActivityResults } from './support/activity-history';
+import { localActivityResults, localActivityResultsIn } from './support/activity-history';
 import { eventually, startHarness, TEST_MODEL_KEY, type Harness } from './support/harness';
 import { subscribe } from './support/redis';
 
@@ -203,6 +203,10 @@ describe('agentRun workflow', () => {
     expect(commands.filter((c) => c.includes('sleep 60; touch finished.txt'))).toEqual([]);
     const history = await handle.fetchHistory();
     expect(history.events?.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
+    // The kill abandoned the turn, so `killed` was its acknowledgement: no `stopping` write before
+    // it. State writes after the kill signal: killed, then the final one after cleanup.
+    const signalled = history.events!.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+    expect(localActivityResultsIn(history.events!.slice(signalled), 'recordState')).toHaveLength(2);
   });
 
   it('is killed while preparing its workspace and ends killed with nothing left behind', async () => {
@@ -220,6 +224,10 @@ describe('agentRun workflow', () => {
     expect(final.startedAt).toBeUndefined();
     expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
     expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+    // The run waits for the clone to stop, so it acknowledged the kill first (`stopping`): killed
+    // and the final write follow.
+    const events = (await handle.fetchHistory()).events!;
+    expect(localActivityResultsIn(events.slice(events.findIndex((e) => e.workflowExecutionSignaledEventAttributes)), 'recordState')).toHaveLength(3);
   });
 
   it('answers the status query while running and keeps the AgentStatus search attribute current', async () => {

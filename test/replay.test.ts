@@ -64,16 +64,18 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), and the state write of each turn carried by the next turn activity (completed, killed during a tool run)', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write)', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'completed-after-gate-feedback-in-current-shape',
       'completed-after-gate-feedback-in-one',
+      'completed-after-gate-feedback-in-shape-2026-12b',
       'completed-after-gate-feedback',
       'completed-fork-in-current-shape',
       'completed-fork',
       'completed-gates-skipped',
       'completed-in-current-shape',
       'completed-in-fewer-activities',
+      'completed-in-shape-2026-12b',
       'completed-pushed-with-commit',
       'completed-with-tools',
       'completed-with-turns-in-one',
@@ -85,6 +87,7 @@ describe('replaying recorded agentRun histories', () => {
       'failed-turn-budget-in-turn',
       'failed-turn-budget',
       'killed-during-tool-in-current-shape',
+      'killed-during-tool-in-shape-2026-12b',
       'killed-during-tool-in-turn',
       'killed-during-tool-with-write-in-turn',
       'killed-during-tool',

@@ -28,7 +28,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
     state.killReason = req.reason?.trim() || 'killed by request';
     wf.log.info('kill requested', { agentId: input.agentId, requestedBy: req.requestedBy });
     main.cancel();
-    killAcknowledged = run.acknowledgeKill(state.killReason);
+    if (run.killNeedsAcknowledgement()) killAcknowledged = run.acknowledgeKill(state.killReason);
   });
 
   // The wall-time budget also holds during a long tool run or gate, not only between turns.

@@ -22,8 +22,12 @@ export class Run {
   /** Patch decisions taken early, before a state write (PATCHES_BEFORE_LOCAL_ACTIVITIES), for the code right after it. */
   private readonly decided = new Map<string, boolean>();
 
-  /** Started with CURRENT_SHAPE: every patch it implies is taken without being asked. */
+  /** Started with CURRENT_SHAPE or SHAPE_2026_12: every patch the shape implies is taken without being asked. */
   readonly currentShape: boolean;
+  /** The shape the run started with (undefined: before shapes, every patch asked on its own). */
+  private readonly shape: typeof CURRENT_SHAPE | typeof SHAPE_2026_12 | undefined;
+  /** How many calls the run awaits that a kill abandons at once (TRY_CANCEL): the run then ends in the same workflow task. */
+  private abandonedByKill = 0;
 
   /** A state write handed to the next turn's activity instead of a local activity of its own. */
   private carried: RecordStateInput | undefined;
@@ -43,14 +47,40 @@ export class Run {
   }
 
   private ask(id: string): boolean {
-    return (this.currentShape && IMPLIED_BY_CURRENT_SHAPE.has(id)) || wf.patched(id);
+    return (this.shape !== undefined && IMPLIED_BY_SHAPE_2026_12.has(id)) || (this.shape === CURRENT_SHAPE && IMPLIED_BY_CURRENT_SHAPE.has(id)) || wf.patched(id);
   }
 
   constructor(readonly state: RunState) {
     // The API indexes 'spawning' at start; continue-as-new carries the rest.
     this.indexedStatus = state.status;
     // First thing in the run, before any state write (PATCHES_BEFORE_LOCAL_ACTIVITIES).
-    this.currentShape = wf.patched(CURRENT_SHAPE);
+    // The newest shape first: a run takes one shape's marker, never two.
+    this.shape = wf.patched(CURRENT_SHAPE) ? CURRENT_SHAPE : wf.patched(SHAPE_2026_12) ? SHAPE_2026_12 : undefined;
+    this.currentShape = this.shape !== undefined;
+  }
+
+  /**
+   * `call` (a model call, or a turn whose activity the run does not wait for on a kill), marked
+   * as such while it runs: a kill arriving meanwhile ends the run in the same workflow task.
+   */
+  async abandonableOnKill<T>(call: () => Promise<T>): Promise<T> {
+    this.abandonedByKill++;
+    try {
+      return await call();
+    } finally {
+      this.abandonedByKill--;
+    }
+  }
+
+  /**
+   * Whether a kill arriving now needs its own acknowledgement (`stopping`). Not when the run
+   * awaits only a call the kill abandons: its `killed` write then follows in the same workflow
+   * task and tells the API more (between a late turn's attempts the run may await the host check,
+   * one quick local activity, before `killed`). Runs started before CURRENT_SHAPE always
+   * acknowledge, as recorded.
+   */
+  killNeedsAcknowledgement(): boolean {
+    return !(this.shape === CURRENT_SHAPE && this.abandonedByKill > 0);
   }
 
   showDetails(): void {
@@ -165,9 +195,9 @@ const RECORD_EVERY_TURN = 'record-state-every-turn';
 /**
  * A turn's state write goes with the next turn's activity when that turn follows at once: the
  * local activity held each turn's workflow task until Valkey answered, before the next turn could
- * be scheduled. Asked on each turn with tools by runs in CURRENT_SHAPE; its marker and its
- * TemporalChangeVersion upsert come once per run (fold it into the next shape). One-way like any
- * patch. The status then shows the last answer once the turn's activity has started, not before.
+ * be scheduled. Asked on each turn with tools by runs in SHAPE_2026_12 (a marker and a
+ * TemporalChangeVersion upsert once per run); implied by CURRENT_SHAPE. One-way like any patch.
+ * The status then shows the last answer once the turn's activity has started, not before.
  */
 const RECORD_WITH_TURN = 'record-state-with-next-turn';
 
@@ -176,13 +206,14 @@ const RECORD_WITH_TURN = 'record-state-with-next-turn';
  * none. Each `patched()` a run takes costs a marker in its history and an upsert of the
  * TemporalChangeVersion search attribute, a visibility write on the server: five for a completed run
  * before, one now. Histories without this marker ask each patch as they did. A patch added later
- * is asked on its own (or folds into the next shape the same way).
+ * is asked on its own, then folds into the next shape (CURRENT_SHAPE below), which implies this
+ * shape's patches too; a run asks the newest shape first, so it takes one marker.
  * Like any patch, it is one-way: a worker of an older release cannot replay a run started with it
  * (it would ask the patches one by one, get false, and fail the task until a current worker takes
  * it). Roll workers forward, not back past the release that brought it.
  */
-const CURRENT_SHAPE = 'run-shape-2026-12';
-const IMPLIED_BY_CURRENT_SHAPE: ReadonlySet<string> = new Set([
+const SHAPE_2026_12 = 'run-shape-2026-12';
+const IMPLIED_BY_SHAPE_2026_12: ReadonlySet<string> = new Set([
   SET_UP_IN_ONE,
   GATES_BEFORE_FIRST_TURN,
   RECORD_EVERY_TURN,
@@ -192,6 +223,13 @@ const IMPLIED_BY_CURRENT_SHAPE: ReadonlySet<string> = new Set([
   PUSH_WITH_COMMIT,
   PUSH_IF_MERGEABLE_IN_ONE,
 ]);
+/**
+ * The shape after SHAPE_2026_12: its patches, RECORD_WITH_TURN (one marker and one upsert less
+ * per run), and a kill that lands while the run awaits only an abandoned call writes `killed`
+ * without a `stopping` write before it (one local activity less per kill: Run.killNeedsAcknowledgement).
+ */
+const CURRENT_SHAPE = 'run-shape-2026-12b';
+const IMPLIED_BY_CURRENT_SHAPE: ReadonlySet<string> = new Set([RECORD_WITH_TURN]);
 
 /**
  * Worktree (on whichever host picks the task up), the gates it defines, sandbox, `running`, and
@@ -294,7 +332,7 @@ export async function agentLoop(run: Run): Promise<void> {
     if (state.shouldContinueAsNew(wf.workflowInfo().continueAsNewSuggested)) {
       await wf.continueAsNew<(input: AgentRunInput) => Promise<AgentStatusView>>({ ...state.input, resume: state.checkpoint() });
     }
-    const answer = state.pendingTools ? await toolsThenModel(run) : await modelTurn(modelInput(run), `turn ${state.turn + 1}: model call (${state.messageCount} messages)`);
+    const answer = await run.abandonableOnKill(() => (state.pendingTools ? toolsThenModel(run) : modelTurn(modelInput(run), `turn ${state.turn + 1}: model call (${state.messageCount} messages)`)));
     // The wall-time budget ran out during the tools (by the worker's clock, which decided it).
     if (!answer) throw state.exhaustedBudget(Math.max(Date.now(), state.wallDeadlineMs))!;
     // Refused before the call: the turn would have passed a budget.

@@ -1,6 +1,8 @@
 /** What a workflow's history says about its activities: where each was scheduled, who ran it, what it returned. */
 import type { WorkflowHandle } from '@temporalio/client';
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
 export interface ActivityRecord {
   type: string;
   taskQueue: string;
@@ -51,8 +53,12 @@ export async function activityRecords(handle: WorkflowHandle): Promise<ActivityR
 
 /** The results of the local activities of `type` the workflow recorded (its marker events), in order. */
 export async function localActivityResults(handle: WorkflowHandle, type: string): Promise<unknown[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? []).flatMap((e) => {
+  return localActivityResultsIn((await handle.fetchHistory()).events ?? [], type);
+}
+
+/** The same, from the given events of a fetched history. */
+export function localActivityResultsIn(events: HistoryEvent[], type: string): unknown[] {
+  return events.flatMap((e) => {
     const details = e.markerRecordedEventAttributes?.details;
     const data = decode(details?.data?.payloads) as { activity_type?: string } | undefined;
     return data?.activity_type === type ? [decode(details?.result?.payloads)] : [];

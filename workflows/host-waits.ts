@@ -43,6 +43,9 @@ async function hostIsBusy(host: WorkerHost, err: unknown, rewait: number): Promi
   try {
     liveness = await hostLiveness({ taskQueue: host.taskQueue });
   } catch (checkErr) {
+    // A kill (or the wall-time budget) cancelled the check: the run is stopping, its host is not
+    // lost, and taking it for lost would leave the worktree and sandbox there to the reaper.
+    if (wf.isCancellation(checkErr)) throw checkErr;
     // Nobody could ask the server: keep the old rule, a late host is lost.
     wf.log.warn('could not ask whether the host is alive; taking it for lost', { host: host.id, error: checkErr instanceof Error ? checkErr.message : String(checkErr) });
     return false;

@@ -75,9 +75,7 @@ export class Run {
   /**
    * Whether a kill arriving now needs its own acknowledgement (`stopping`). Not when the run
    * awaits only a call the kill abandons: its `killed` write then follows in the same workflow
-   * task and tells the API more (between a late turn's attempts the run may await the host check,
-   * one quick local activity, before `killed`). Runs started before CURRENT_SHAPE always
-   * acknowledge, as recorded.
+   * task and tells the API more. Runs started before CURRENT_SHAPE always acknowledge, as recorded.
    */
   killNeedsAcknowledgement(): boolean {
     return !(this.shape === CURRENT_SHAPE && this.abandonedByKill > 0);

@@ -28,7 +28,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -46,6 +46,7 @@ import { activityRecords } from '../test/support/activity-history';
 import { FakeModelServer, type RecordedRequest } from '../test/support/fake-model';
 import { createRemoteRepo } from '../test/support/git-fixtures';
 import type { FloorRunResult } from './floor/workflows';
+import { accountCpu, liveChildren, ownSeconds, type CpuAccount, type ProcessCpu } from './process-cpu';
 import { benchWorkerEnv } from './service-env';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -298,6 +299,7 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await events.stop();
     redis.disconnect();
+    for (const account of cpuAccounts.values()) await account.close();
     await connection.close();
     await fake.stop();
     await temporal.stop();
@@ -545,14 +547,6 @@ function rssMb(pid: number): number {
   return Math.round(kbOf(pid) / 1024);
 }
 
-/** The children of a process that are running now; none for a process that just ended. */
-function liveChildren(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-  } catch {
-    return [];
-  }
-}
 
 /** The dev server's request counters so far (its Prometheus endpoint); undefined for a server the bench did not start. */
 async function serverRequests(metricsUrl: string | undefined): Promise<ServerRequests | undefined> {
@@ -642,7 +636,7 @@ function cpuText(c: CpuSpent): string {
 /** CPU seconds so far of the Temporal dev server (when this bench started it) and of this process. */
 function sharedCpu(serverPid: number | undefined): { server?: number; bench: number } {
   const { user, system } = process.cpuUsage();
-  return { ...(serverPid ? { server: cpuSeconds(serverPid).own } : {}), bench: (user + system) / 1e6 };
+  return { ...(serverPid ? { server: ownSeconds(serverPid) } : {}), bench: (user + system) / 1e6 };
 }
 
 function perRun(before: { server?: number; bench: number }, after: { server?: number; bench: number }, runs: number): { server?: number; bench: number } {
@@ -652,32 +646,13 @@ function perRun(before: { server?: number; bench: number }, after: { server?: nu
   };
 }
 
-/**
- * CPU seconds (user + system, /proc/<pid>/stat) of a worker's node process (`own`) and of every
- * other process it ran (`children`): its live children (the spawn helper) with what they waited
- * for, and the children it waited for itself.
- */
-function cpuSeconds(pid: number): { own: number; children: number } {
-  const stat = (p: number) => {
-    const line = readFileSync(`/proc/${p}/stat`, 'utf8');
-    const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-    // utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the command name.
-    const ticks = (a: number, b: number) => (Number(fields[a]) + Number(fields[b])) / CLOCK_TICKS_PER_SECOND;
-    return { own: ticks(11, 12), waited: ticks(13, 14) };
-  };
-  const tree = (p: number): number => {
-    let s: { own: number; waited: number };
-    try {
-      s = stat(p);
-    } catch {
-      return 0; // ended while being read (its parent's waited-for share has it)
-    }
-    return s.own + s.waited + liveChildren(p).reduce((sum, c) => sum + tree(c), 0);
-  };
-  const self = stat(pid);
-  return { own: self.own, children: self.waited + liveChildren(pid).reduce((sum, c) => sum + tree(c), 0) };
+/** CPU seconds of a worker the bench started (`own`) and of every process under it (`children`): bench/process-cpu.ts. */
+function cpuSeconds(pid: number): ProcessCpu {
+  const account = cpuAccounts.get(pid);
+  if (!account) throw new Error(`no CPU account for process ${pid}`);
+  return account.read();
 }
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+const cpuAccounts = new Map<number, CpuAccount>();
 
 function loadavg(): string {
   return os
@@ -699,6 +674,8 @@ function startProcess(entry: string, env: Record<string, string>, children: Chil
   });
   child.stderr?.on('data', (c: Buffer) => process.stderr.write(`[${path.basename(entry)}] ${c.toString()}`));
   children.push(child);
+  // Counted from before it forks anything: node starts no process of its own while it boots.
+  if (child.pid) cpuAccounts.set(child.pid, accountCpu(child.pid, path.basename(entry).replace(/\W+/g, '-')));
   return child;
 }
 
@@ -863,7 +840,8 @@ function printTable(r: Report): void {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(`load average (1/5/15 min) before: ${r.loadBefore}; after: ${r.loadAfter}; ${os.cpus().length} cpus; node ${process.version}; scale ${SCALE}`);
+  const cpuMethods = [...new Set([...cpuAccounts.values()].map((a) => a.method))].join(', ');
+  console.log(`load average (1/5/15 min) before: ${r.loadBefore}; after: ${r.loadAfter}; ${os.cpus().length} cpus; node ${process.version}; scale ${SCALE}; workers' processes' CPU counted by ${cpuMethods}`);
   console.log(line(rows[0]!));
   console.log(`|${widths.map((wd) => '-'.repeat(wd + 2)).join('|')}|`);
   for (const row of rows.slice(1)) console.log(line(row));

@@ -22,8 +22,6 @@ export class Run {
   /** Patch decisions taken early, before a state write (PATCHES_BEFORE_LOCAL_ACTIVITIES), for the code right after it. */
   private readonly decided = new Map<string, boolean>();
 
-  /** Started with CURRENT_SHAPE or SHAPE_2026_12: every patch the shape implies is taken without being asked. */
-  readonly currentShape: boolean;
   /** The shape the run started with (undefined: before shapes, every patch asked on its own). */
   private readonly shape: typeof CURRENT_SHAPE | typeof SHAPE_2026_12 | undefined;
   /** How many calls the run awaits that a kill abandons at once (TRY_CANCEL): the run then ends in the same workflow task. */
@@ -56,7 +54,11 @@ export class Run {
     // First thing in the run, before any state write (PATCHES_BEFORE_LOCAL_ACTIVITIES).
     // The newest shape first: a run takes one shape's marker, never two.
     this.shape = wf.patched(CURRENT_SHAPE) ? CURRENT_SHAPE : wf.patched(SHAPE_2026_12) ? SHAPE_2026_12 : undefined;
-    this.currentShape = this.shape !== undefined;
+  }
+
+  /** Started with CURRENT_SHAPE or SHAPE_2026_12: every patch the shape implies is taken without being asked. */
+  get currentShape(): boolean {
+    return this.shape !== undefined;
   }
 
   /**

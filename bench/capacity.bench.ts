@@ -547,7 +547,6 @@ function rssMb(pid: number): number {
   return Math.round(kbOf(pid) / 1024);
 }
 
-
 /** The dev server's request counters so far (its Prometheus endpoint); undefined for a server the bench did not start. */
 async function serverRequests(metricsUrl: string | undefined): Promise<ServerRequests | undefined> {
   if (!metricsUrl) return undefined;

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { Allowlist } from '../../scanner';
+import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { GitCommandFailedError, GitInputError } from './errors';
@@ -51,7 +52,7 @@ export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: Oper
         'Remove them (rm -rf each .git) or copy the files in without their .git, then finish again.',
     };
   }
-  await ctx.git([...wt.args, 'add', '--all'], options);
+  await addAll((args) => ctx.git([...wt.args, ...args], options), ['add', '--all']);
   return {};
 }
 

@@ -19,6 +19,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
+import { addAll } from './add-all';
 import { GitCommandFailedError, GitInputError } from './errors';
 import { inspectTree, MAX_NESTED_GIT } from './inspect-tree';
 import { exists } from './mirror';
@@ -80,7 +81,7 @@ export async function snapshotWorktree(
   const nestedGit = options.nestedGit ?? (await inspectTree(ws.path, options)).nestedGit;
   if (nestedGit.length >= MAX_NESTED_GIT) throw new GitInputError(`the worktree holds ${MAX_NESTED_GIT} or more nested .git entries; it cannot be checkpointed safely`);
   const skipped = [...new Set(nestedGit.map((p) => path.posix.dirname(p)))];
-  await git(['add', '--all', '--', '.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)]);
+  await addAll(git, ['add', '--all', '--', '.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)]);
   const tree = (await git(['write-tree'])).stdout.trim();
 
   // An unchanged worktree is the previous checkpoint again. Its tree comes with it from its record

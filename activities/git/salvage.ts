@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
+import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { DEFAULT_SCAN_MAX_BLOB_BYTES, hasUncommittedChanges } from './changes';
 import { inspectTree, disableNestedGit } from './inspect-tree';
@@ -76,7 +77,7 @@ export async function snapshotUncommitted(
     const env = { ...authorEnv(ctx.deps.author), GIT_INDEX_FILE: indexFile };
     const run = (args: string[], input?: string) => ctx.git([...wt, ...args], { ...options, env, input });
 
-    await run(['add', '--all']);
+    await addAll((args) => run(args), ['add', '--all']);
     const tree = (await run(['write-tree'])).stdout.trim();
     const head = (await run(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
     const previous = await resolveCommit(ctx, ws.mirrorPath, ref);

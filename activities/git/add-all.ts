@@ -1,9 +1,10 @@
 /**
  * `git add --all` over a worktree something may still be writing: a process the agent left running
- * (its Docker container outlives the command) can delete a file between git's directory scan and
- * its stat of that file, and git then dies with "unable to stat '<file>': No such file or
- * directory". That is a race, not a fault of the tree: the add is run again, a few times, and any
- * other failure is thrown at once.
+ * can delete a file between git's directory scan and its stat of that file, and git then dies with
+ * "unable to stat '<file>': No such file or directory". Both sandboxes end every process with its
+ * command (docker-runner.ts sweeps the container), so only the `none` runtime, or a sweep that could
+ * not run, leaves such a writer. That is a race, not a fault of the tree: the add is run again, a
+ * few times, and any other failure is thrown at once.
  */
 import { GitCommandFailedError } from './errors';
 

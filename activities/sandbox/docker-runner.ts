@@ -6,7 +6,10 @@
  *
  * Docker exec has no kill API, so each command runs under a small wrapper that records its
  * PID (which is also its process-group id: runc starts every exec in a new session) in /tmp;
- * stopping it is a second exec that signals that group.
+ * stopping it is a second exec that signals that group. When the command is over, a last exec
+ * ends every process of the container but its own, whatever session it moved to (`setsid`, a
+ * daemon): as with bubblewrap's PID namespace, nothing the agent runs is left to write the
+ * worktree while the host reads it (checkpoint, staging, the editor) or between its commands.
  */
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
@@ -45,15 +48,29 @@ const WRAPPER_SCRIPT =
 
 // Signals the recorded group. Only builtins (read, kill, test) before the kill, so it still
 // works when a fork bomb has used up the pids limit. Busybox's kill takes no `--`.
-function signalScript(signal: 'TERM' | 'KILL', waitForPidFile: boolean, removePidFile: boolean): string {
+function signalScript(signal: 'TERM' | 'KILL', waitForPidFile: boolean): string {
   return [
     waitForPidFile ? 'i=0; while [ ! -s "$1" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done;' : '',
     '[ -s "$1" ] || exit 0; read pid < "$1";',
     `kill -${signal} -$pid 2>/dev/null;`,
-    removePidFile ? 'rm -f "$1";' : '',
     'exit 0',
   ].join(' ');
 }
+
+// Ends every process outside PID 1's session (docker-init and the keep-alive command; nothing the
+// agent runs can join it) except itself, in passes until one finds nothing: a process forking
+// in a loop may add children during a pass. The session is read after the last ") " of
+// /proc/PID/stat, so a command name holding ") " cannot fake it. Builtins only, as above.
+const SWEEP_SCRIPT = [
+  'read l < /proc/1/stat; set -- ${l##*") "}; keep=$4; n=0;',
+  'while [ $n -lt 10 ]; do n=$((n+1)); found=0;',
+  'for p in /proc/[0-9]*; do pid=${p#/proc/}; [ "$pid" = $$ ] && continue;',
+  '{ read l < $p/stat; } 2>/dev/null || continue; set -- ${l##*") "};',
+  '[ "$1" = Z ] || [ "$4" = "$keep" ] && continue;',
+  'kill -KILL $pid 2>/dev/null && found=1; done;',
+  '[ $found = 0 ] && break; done;',
+  'rm -f "$1"; exit 0',
+].join(' ');
 
 export class DockerRunner implements CommandRunner {
   readonly workspaceDir = CONTAINER_WORKSPACE;
@@ -126,12 +143,8 @@ export class DockerRunner implements CommandRunner {
     }
     demuxer.end();
 
-    // The command is done; make sure nothing it started in the background lingers.
-    const [exitCode] = await Promise.all([
-      exitCodeOf(exec),
-      this.signalGroup(container, pidFile, 'KILL', { removePidFile: true }),
-      stopping,
-    ]);
+    // The command is done; make sure nothing it started lingers, in the background or in a session of its own.
+    const [exitCode] = await Promise.all([exitCodeOf(exec), this.sweep(container, pidFile), stopping]);
     // Killed, or no exit code at all: the OOM killer, or the container went away under the command.
     let oomKilled = false;
     if (exitCode === EXIT_SIGKILL || exitCode === null) {
@@ -181,7 +194,7 @@ export class DockerRunner implements CommandRunner {
         .then(async (info) => {
           if (info.Running || cancelled) return;
           clearInterval(interval);
-          await this.signalGroup(container, pidFile, 'KILL', {});
+          await this.sweep(container, pidFile);
         })
         .catch(() => undefined)
         .finally(() => {
@@ -234,13 +247,16 @@ export class DockerRunner implements CommandRunner {
    * command has used up the pids limit the exec itself can fail to start; as a last resort
    * it lifts the limit for a moment to make room for the kill.
    */
-  private async signalGroup(
-    container: Docker.Container,
-    pidFile: string,
-    signal: 'TERM' | 'KILL',
-    opts: { waitForPidFile?: boolean; removePidFile?: boolean },
-  ): Promise<boolean> {
-    const cmd = ['/bin/sh', '-c', signalScript(signal, !!opts.waitForPidFile, !!opts.removePidFile), 'signal', pidFile];
+  private signalGroup(container: Docker.Container, pidFile: string, signal: 'TERM' | 'KILL', opts: { waitForPidFile?: boolean }): Promise<boolean> {
+    return this.runHelper(container, ['/bin/sh', '-c', signalScript(signal, !!opts.waitForPidFile), 'signal', pidFile]);
+  }
+
+  /** Ends what is left of the agent's processes once a command is over (SWEEP_SCRIPT), and removes the PID file. */
+  private sweep(container: Docker.Container, pidFile: string): Promise<boolean> {
+    return this.runHelper(container, ['/bin/sh', '-c', SWEEP_SCRIPT, 'sweep', pidFile]);
+  }
+
+  private async runHelper(container: Docker.Container, cmd: string[]): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const result = await this.helperExec(container, cmd);
       if (result === 'done') return true;

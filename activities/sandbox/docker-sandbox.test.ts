@@ -213,6 +213,26 @@ describe('a command in the sandbox', () => {
     expect(res.output).toBe('started\n');
     expect(await processList(runner)).not.toContain('sleep 45');
   });
+
+  it('leaves nothing behind that left its process group: setsid, a double-forked daemon, a forking loop, a name that fakes /proc/PID/stat', async () => {
+    const res = await runner.run(
+      [
+        'setsid sleep 46 >/dev/null 2>&1 &',
+        '(setsid sh -c "sleep 47" >/dev/null 2>&1 &) &',
+        'setsid sh -c "while :; do sleep 48 & sleep 0.01; done" >/dev/null 2>&1 &',
+        // comm "x) S 1 1 1 1": a parser that stops at the first ") " reads session 1, the keep-alive's.
+        'ln -sf /bin/sleep "/tmp/x) S 1 1 1 1" && setsid "/tmp/x) S 1 1 1 1" 49 >/dev/null 2>&1 &',
+        'sleep 0.3; echo started',
+      ].join('\n'),
+      opts,
+    );
+    expect(res.output).toBe('started\n');
+    const ps = await processList(runner);
+    for (const left of ['sleep 46', 'sleep 47', 'sleep 48', 'while :', ' 49']) expect(ps).not.toContain(left);
+    // The container's own processes are spared: it keeps serving.
+    expect(ps).toMatch(/^\s*1 \S*docker-init -- sleep infinity$/m);
+    expect((await runner.run('echo alive', opts)).output).toBe('alive\n');
+  });
 });
 
 describe('limits', () => {

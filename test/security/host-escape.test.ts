@@ -125,7 +125,8 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
       },
       {
         tools: [
-          // A flipper that outlives its command where the runtime lets it (Docker); the views race it.
+          // A flipper in a session of its own: both runtimes end it with its command, so the views
+          // after it read a tree that holds still (editor.test.ts races the editor against one on the host).
           bash(`setsid sh -c 'while :; do ln -sfn /proc/self f; ln -sfn real f; done' >/dev/null 2>&1 & sleep 0.2; echo flipping`),
           ...views,
         ],
@@ -143,6 +144,24 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     const raceResults = a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1)!.content as { content: string; is_error?: boolean }[];
     expect(raceResults.slice(1).map((r) => r.content).filter((c) => !/harmless|^Error: /.test(c))).toEqual([]);
     expectNoWorkerSecret(await runTrail(a, taskId, handle));
+  });
+
+  it('a process that leaves its command (setsid, churning files) is gone before the host reads the worktree: checkpoints, staging and the next command see none of it', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-leftover-${mode}`;
+    const procs = bash(`sleep 0.3; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < "$f" 2>/dev/null; echo; done`);
+    a.h.fakeModel.script(taskId, [
+      { tools: [bash(`setsid sh -c 'while :; do echo x > churn.tmp; rm -f churn.tmp; done' >/dev/null 2>&1 & sleep 0.5; echo churning`)] },
+      { tools: [procs, bash('echo work > work.txt')] },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const seen = a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1)!.content as { content: string }[];
+    expect(seen[0]!.content).toContain('[exit code 0]');
+    expect(seen[0]!.content).not.toContain('churn');
+    expect(showFile(remote.dir, final.result!.branch!, 'work.txt')).toBe('work');
   });
 
   it('named pipes are refused at once and block nothing: the run completes, and so does the next one', async () => {

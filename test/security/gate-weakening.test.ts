@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { GateResult } from '../../domain/gates';
@@ -93,41 +93,44 @@ describe.each(MODES)('weakening gates through tool calls (%s sandbox)', (mode) =
     expect(gates).toEqual([expect.objectContaining({ name: 'review', outcome: 'failed' })]);
   });
 
-  if (mode === 'docker') {
-    // The agent's container outlives its tool calls, and so does a process the agent detaches in
-    // it (in bubblewrap, the sandbox's PID namespace ends with the call and takes it along).
-    it('a background writer the agent leaves running cannot change what is committed after the gates passed', async () => {
-      const remote = createRemoteRepo(
-        shellGateRepo({
-          // The gate holds until the test releases it, so the writer's change lands while it runs.
-          '.orchestrator/gates.json': JSON.stringify({
-            gates: { tests: { command: 'while [ ! -e gate-release ]; do sleep 0.1; done; ! grep -rq EVIL --exclude=gate-release . && echo gate-passed' } },
-          }),
+  // A writer the agent detaches is ended with its command in both sandboxes (in Docker, the sweep
+  // after each command; in bubblewrap, the PID namespace). Should one survive anyway, or the
+  // worktree change by any other way while the gates run, the commit still takes the tree the gates
+  // checked: the test writes the worktree itself, from the host, while the gate holds. Docker only:
+  // its gate checkout is where the gate command runs, so the test can hold and release it there.
+  if (mode === 'docker') it('a writer the agent detaches is gone after its command, and a change to the worktree while the gates run is not committed', async () => {
+    const remote = createRemoteRepo(
+      shellGateRepo({
+        // The gate holds until the test releases it, so the late change lands while it runs.
+        '.orchestrator/gates.json': JSON.stringify({
+          gates: { tests: { command: 'while [ ! -e gate-release ]; do sleep 0.1; done; ! grep -rq EVIL --exclude=gate-release . && echo gate-passed' } },
         }),
-      );
-      const taskId = `T-late-writer-${mode}`;
-      const agentId = randomUUID();
-      a.h.fakeModel.script(taskId, [
-        { tools: [bash(`echo good > app.txt && setsid sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; echo EVIL >> app.txt' </dev/null >/dev/null 2>&1 &`)] },
-        { text: 'Done.' },
-      ]);
-      const handle = await a.spawn({ taskId, agentId, repository: remote.url, gateProfile: 'minimal', context: { repository: remote.url, branch: 'main', workItems: [], skills: [] } });
+      }),
+    );
+    const taskId = `T-late-writer-${mode}`;
+    const agentId = randomUUID();
+    a.h.fakeModel.script(taskId, [
+      { tools: [bash(`echo good > app.txt && setsid sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; echo EVIL >> app.txt' </dev/null >/dev/null 2>&1 &`)] },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, agentId, repository: remote.url, gateProfile: 'minimal', context: { repository: remote.url, branch: 'main', workItems: [], skills: [] } });
 
-      // The gate checkout exists once the gates have staged the tree they check.
-      const checkout = path.join(a.h.workspaceRoot, 'gate-checkouts', agentId);
-      await eventually(async () => existsSync(checkout), 120_000, 'the gate checkout');
-      const container = execFileSync('docker', ['ps', '-q', '--filter', `label=orchestrator.agentId=${agentId}`, '--filter', 'label=orchestrator.role=agent']).toString().trim();
-      expect(container).toMatch(/^[0-9a-f]+$/);
-      execFileSync('docker', ['exec', container, 'touch', '/tmp/go']);
-      const worktreeFile = path.join(a.h.workspaceRoot, 'worktrees', agentId, 'app.txt');
-      await eventually(async () => readFileSync(worktreeFile, 'utf8').includes('EVIL'), 30_000, 'the background writer');
-      writeFileSync(path.join(checkout, 'gate-release'), '');
+    // The gate checkout exists once the gates have staged the tree they check.
+    const checkout = path.join(a.h.workspaceRoot, 'gate-checkouts', agentId);
+    await eventually(async () => existsSync(checkout), 120_000, 'the gate checkout');
+    const container = execFileSync('docker', ['ps', '-q', '--filter', `label=orchestrator.agentId=${agentId}`, '--filter', 'label=orchestrator.role=agent']).toString().trim();
+    expect(container).toMatch(/^[0-9a-f]+$/);
+    const processes = execFileSync('docker', ['exec', container, 'ps', '-o', 'args']).toString();
+    expect(processes).toContain('sleep infinity');
+    expect(processes).not.toContain('/tmp/go');
+    const worktreeFile = path.join(a.h.workspaceRoot, 'worktrees', agentId, 'app.txt');
+    writeFileSync(worktreeFile, 'good\nEVIL\n');
+    writeFileSync(path.join(checkout, 'gate-release'), '');
 
-      const view = await handle.result();
-      expect(view).toMatchObject({ status: 'completed', result: { pushed: true, branch: expect.any(String) } });
-      expect(showFile(remote.dir, view.result!.branch!, 'app.txt')).toBe('good');
-    });
-  }
+    const view = await handle.result();
+    expect(view).toMatchObject({ status: 'completed', result: { pushed: true, branch: expect.any(String) } });
+    expect(showFile(remote.dir, view.result!.branch!, 'app.txt')).toBe('good');
+  });
 
   if (mode === 'bubblewrap') {
     // The Docker test image is busybox only: no npm to run package.json scripts with.

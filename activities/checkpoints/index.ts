@@ -12,7 +12,7 @@
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { CheckpointRecord, CheckpointStore } from '../../state/checkpoint-store';
 import type { TranscriptMessage } from '../../state/transcript-store';
-import type { GitWorkspaces, OperationOptions } from '../git';
+import type { GitHazards, GitWorkspaces, OperationOptions } from '../git';
 import { GitInputError } from '../git';
 
 export type { CheckpointRecord } from '../../state/checkpoint-store';
@@ -26,7 +26,7 @@ export interface WorkspaceCheckpoints {
     ws: WorkspaceInfo,
     agentId: string,
     turn: number,
-    options?: OperationOptions & { message?: { index: number; message: TranscriptMessage }; nestedGit?: string[] },
+    options?: OperationOptions & { message?: { index: number; message: TranscriptMessage }; inspected?: GitHazards },
   ): Promise<CheckpointRecord>;
   /**
    * Rebuilds the newest checkpoint of `from.agentId` at or before `from.turn` in `ws`, a worktree

@@ -13,7 +13,7 @@ import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { GitCommandFailedError, GitInputError } from './errors';
-import { inspectTree } from './inspect-tree';
+import { inspectTree, removeGitBlockers } from './inspect-tree';
 import { scrubCredentials } from './redact';
 import { scanTreeChanges, type ChangeScan } from './scan-changes';
 import { openWorkspace } from './worktree-admin';
@@ -39,7 +39,8 @@ const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv', '--text', '-
 
 /**
  * `git add --all` in the worktree, after checking that no nested repository (a `.git` below the
- * root) is there: git would read it (and block on a FIFO planted as its HEAD). Returns the reason
+ * root) is there: git would read it (and block on a FIFO planted as its HEAD); FIFOs named
+ * `.gitignore` or `.gitattributes`, which git would block on too, are removed. Returns the reason
  * when staging is refused, for the agent.
  */
 export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<{ refused?: string }> {
@@ -52,6 +53,7 @@ export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: Oper
         'Remove them (rm -rf each .git) or copy the files in without their .git, then finish again.',
     };
   }
+  await removeGitBlockers(ws.path, inspection.gitBlockers);
   await addAll((args) => ctx.git([...wt.args, ...args], options), ['add', '--all']);
   return {};
 }

@@ -21,7 +21,7 @@ import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { addAll } from './add-all';
 import { GitCommandFailedError, GitInputError } from './errors';
-import { inspectTree, MAX_NESTED_GIT } from './inspect-tree';
+import { inspectTree, MAX_NESTED_GIT, removeGitBlockers, type TreeInspection } from './inspect-tree';
 import { exists } from './mirror';
 import { assertInside } from './paths';
 import { assertAgentId } from './validate';
@@ -59,6 +59,9 @@ const CHECKPOINT_ENV = {
   GIT_COMMITTER_DATE: '@0 +0000',
 };
 
+/** What a walk of the worktree found that the host's git must not read: from the caller's own walk, or made here. */
+export type GitHazards = Pick<TreeInspection, 'nestedGit' | 'gitBlockers'>;
+
 export function checkpointRepoPath(ctx: GitContext, agentId: string): string {
   assertAgentId(agentId);
   return assertInside(ctx.layout.checkpointsDir, path.join(ctx.layout.checkpointsDir, `${agentId}.git`));
@@ -69,7 +72,7 @@ export async function snapshotWorktree(
   ctx: GitContext,
   ws: WorkspaceInfo,
   agentId: string,
-  options: OperationOptions & { previousCommit?: string; previousTree?: string; nestedGit?: string[] } = {},
+  options: OperationOptions & { previousCommit?: string; previousTree?: string; inspected?: GitHazards } = {},
 ): Promise<WorktreeSnapshot> {
   const { adminDir } = await openWorkspace(ctx.layout, ws);
   const repo = await ensureCheckpointRepo(ctx, agentId, ws.mirrorPath);
@@ -78,7 +81,8 @@ export async function snapshotWorktree(
   if (!(await exists(path.join(repo, 'index')))) await copyIndexFile(path.join(adminDir, 'index'), path.join(repo, 'index')).catch(() => undefined);
 
   // A nested repository would be read by `git add` (a FIFO as its HEAD blocks it): leave those directories out.
-  const nestedGit = options.nestedGit ?? (await inspectTree(ws.path, options)).nestedGit;
+  const { nestedGit, gitBlockers } = options.inspected ?? (await inspectTree(ws.path, options));
+  await removeGitBlockers(ws.path, gitBlockers);
   if (nestedGit.length >= MAX_NESTED_GIT) throw new GitInputError(`the worktree holds ${MAX_NESTED_GIT} or more nested .git entries; it cannot be checkpointed safely`);
   const skipped = [...new Set(nestedGit.map((p) => path.posix.dirname(p)))];
   await addAll(git, ['add', '--all', '--', '.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)]);

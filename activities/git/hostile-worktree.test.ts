@@ -100,6 +100,30 @@ describe('git module on a hostile worktree', () => {
     expect(git(['show', `${removed.salvage!.ref}:vendor/lib/a.txt`], ws.mirrorPath)).toBe('a');
   });
 
+  it('blocks on no FIFO named .gitignore or .gitattributes: checkpoint, staging and salvage remove those and keep every file', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    // git opens these names in every directory it walks, and open() of a FIFO waits for a writer.
+    mkdirSync(path.join(ws.path, 'sub/deeper'), { recursive: true });
+    for (const fifo of ['.gitignore', '.gitattributes', 'sub/.gitignore', 'sub/deeper/.gitattributes', 'other-pipe']) execFileSync('mkfifo', [path.join(ws.path, fifo)]);
+    writeFiles(ws.path, { 'sub/work.txt': 'work\n', 'sub/deeper/.gitignore': 'ignored.txt\n', 'sub/deeper/ignored.txt': 'x\n' });
+
+    const started = Date.now();
+    const snap = await workspaces.snapshot(ws, AGENT);
+    const checkpointRepo = path.join(ws.mirrorPath, '../../checkpoints', `${AGENT}.git`);
+    expect(git(['ls-tree', '-r', '--name-only', snap.tree], checkpointRepo).split('\n').sort()).toEqual(['README.md', 'package.json', 'sub/deeper/.gitignore', 'sub/work.txt']);
+    for (const fifo of ['.gitignore', '.gitattributes', 'sub/.gitignore', 'sub/deeper/.gitattributes']) expect(existsSync(path.join(ws.path, fifo))).toBe(false);
+    // A FIFO under another name is none of git's business: it stays.
+    expect(existsSync(path.join(ws.path, 'other-pipe'))).toBe(true);
+
+    execFileSync('mkfifo', [path.join(ws.path, '.gitignore')]);
+    expect((await workspaces.stageAndScan(ws)).refused).toBeUndefined();
+    execFileSync('mkfifo', [path.join(ws.path, 'sub/.gitattributes')]);
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    expect(git(['show', `${salvaged.ref!}:sub/work.txt`], ws.mirrorPath)).toBe('work');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('scans committed blobs, not a rendered diff: -diff attributes, long lines, NUL bytes and large files are read', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote));

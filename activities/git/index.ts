@@ -5,7 +5,7 @@
  */
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
-import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type RestoreSource, type WorktreeSnapshot } from './checkpoint';
+import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type GitHazards, type RestoreSource, type WorktreeSnapshot } from './checkpoint';
 import { commit, diffAgainstBase, diffFrom, headSha, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
 import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
@@ -30,7 +30,7 @@ export type { MergeCheck } from './merge-check';
 export type { PushResult } from './push';
 export type { SalvageResult, WorktreeLocation } from './salvage';
 export type { RemoveResult, WorktreeListing } from './cleanup';
-export type { RestoreSource, WorktreeSnapshot } from './checkpoint';
+export type { GitHazards, RestoreSource, WorktreeSnapshot } from './checkpoint';
 export * from './errors';
 export { salvageRefFor } from './salvage';
 
@@ -76,9 +76,9 @@ export interface GitWorkspaces {
   remove(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
   listWorktrees(): Promise<WorktreeListing[]>;
   /** The whole worktree as a tree and the objects it needs beyond `previousCommit` (or the base), as a pack. */
-  /** `nestedGit`: the nested `.git` entries a walk of the worktree just found (else it walks again). */
+  /** `inspected`: what a walk of the worktree just found for git (nested repositories, git blockers); else it walks again. */
   /** `previousTree`: the tree of `previousCommit` from its record (else git is asked for it). */
-  snapshot(ws: WorkspaceInfo, agentId: string, options?: OperationOptions & { previousCommit?: string; previousTree?: string; nestedGit?: string[] }): Promise<WorktreeSnapshot>;
+  snapshot(ws: WorkspaceInfo, agentId: string, options?: OperationOptions & { previousCommit?: string; previousTree?: string; inspected?: GitHazards }): Promise<WorktreeSnapshot>;
   /** Checks a snapshot out over a worktree freshly prepared at its base; `agentId` owns the worktree. */
   restoreSnapshot(ws: WorkspaceInfo, agentId: string, source: RestoreSource, options?: OperationOptions): Promise<void>;
   /** Removes the agent's checkpoint repository on this host (its objects and index). */

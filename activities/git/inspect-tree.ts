@@ -5,10 +5,10 @@
  * directories is opened (a FIFO cannot block it); it stays on the tree's own filesystem. It
  * answers what the host needs before git or a budget check touches the tree: how many bytes
  * it holds, which `.git` entries sit below the root (nested repositories, or `.git` files
- * pointing anywhere), and which special files exist.
+ * pointing anywhere), which entries would block git, and which special files exist.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { lstatAt, openDirAt, openRoot, readDirNames, renameAt, withDirAt } from '../tools/safe-fs';
+import { unlink, type FileHandle } from 'node:fs/promises';
+import { atPath, lstatAt, openDirAt, openRoot, readDirNames, renameAt, UnsafePathError, withDirAt } from '../tools/safe-fs';
 
 export interface TreeInspection {
   /**
@@ -20,6 +20,11 @@ export interface TreeInspection {
   entries: number;
   /** Relative paths of `.git` entries below the root (the root's own `.git` is not listed), the first MAX_NESTED_GIT. */
   nestedGit: string[];
+  /**
+   * Relative paths of FIFOs named as a file git opens in every directory it walks (`.gitignore`,
+   * `.gitattributes`): its open() of one waits for a writer that never comes. The first MAX_NESTED_GIT.
+   */
+  gitBlockers: string[];
   /** Relative paths of FIFOs, sockets and device nodes (the first few). */
   special: string[];
 }
@@ -40,12 +45,14 @@ export interface InspectOptions {
 }
 
 const MAX_LISTED = 20;
+/** Names git opens by itself in each directory of a worktree it walks (add, status); it follows no link for them (git >= 2.32). */
+const READ_BY_GIT = new Set(['.gitignore', '.gitattributes']);
 /** Nested repositories are listed in full up to this many: git must be kept out of every one. */
 export const MAX_NESTED_GIT = 1000;
 const PROGRESS_EVERY = 2000;
 
 export async function inspectTree(root: string, options: InspectOptions = {}): Promise<TreeInspection> {
-  const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], special: [] };
+  const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], gitBlockers: [], special: [] };
   const rootHandle = await openRoot(root);
   try {
     const rootDev = (await rootHandle.stat()).dev;
@@ -88,10 +95,40 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
       } finally {
         await child.close();
       }
-    } else if (!st.isFile() && !st.isSymbolicLink() && result.special.length < MAX_LISTED) {
-      result.special.push(childRel);
+    } else if (!st.isFile() && !st.isSymbolicLink()) {
+      if (st.isFIFO() && READ_BY_GIT.has(entry.name) && result.gitBlockers.length < MAX_NESTED_GIT) result.gitBlockers.push(childRel);
+      if (result.special.length < MAX_LISTED) result.special.push(childRel);
     }
   }
+}
+
+/**
+ * Removes the FIFOs an inspection found under names git reads (`gitBlockers`), without following
+ * links, before the host's git walks the tree. A FIFO holds no data and git never stores one, so
+ * nothing of the agent's work is lost; an entry that is no longer a FIFO is left alone. Nothing of
+ * the agent's runs meanwhile (each sandbox ends its processes with their command), so none comes
+ * back. Returns the paths removed.
+ */
+export async function removeGitBlockers(root: string, gitBlockers: readonly string[]): Promise<string[]> {
+  if (gitBlockers.length === 0) return [];
+  const removed: string[] = [];
+  const rootHandle = await openRoot(root);
+  try {
+    for (const rel of gitBlockers) {
+      const parts = rel.split('/');
+      const name = parts.pop()!;
+      await withDirAt(rootHandle, parts, async (dir) => {
+        if (!(await lstatAt(dir, name))?.isFIFO()) return;
+        await unlink(atPath(dir, name));
+        removed.push(rel);
+      }).catch((err: unknown) => {
+        if (!(err instanceof UnsafePathError)) throw err; // a directory on the way is gone or became a link: so is the FIFO
+      });
+    }
+  } finally {
+    await rootHandle.close();
+  }
+  return removed;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { WorkspaceInfo } from '../../domain/agent';
 import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { DEFAULT_SCAN_MAX_BLOB_BYTES, hasUncommittedChanges } from './changes';
-import { inspectTree, disableNestedGit } from './inspect-tree';
+import { inspectTree, disableNestedGit, removeGitBlockers } from './inspect-tree';
 import { exists, resolveCommit } from './mirror';
 import { readFileAtCommit } from './read-blob';
 import { scanTreeChanges } from './scan-changes';
@@ -62,10 +62,12 @@ export async function snapshotUncommitted(
     return {};
   }
   const wt = worktreeArgs(adminDir, ws.path);
-  if ((await inspectTree(ws.path, options)).nestedGit.length > 0) {
+  const inspection = await inspectTree(ws.path, options);
+  if (inspection.nestedGit.length > 0) {
     const renamed = await disableNestedGit(ws.path);
     ctx.log('git: nested .git entries renamed before salvage', { path: ws.path, renamed });
   }
+  await removeGitBlockers(ws.path, inspection.gitBlockers);
   if (!(await hasUncommittedChanges(ctx, wt, options))) return {};
 
   const ref = salvageRefFor(agentId);

@@ -103,9 +103,9 @@ export function createToolBatchRunner(deps: SandboxActivityDeps): (args: Execute
         transcripts: deps.transcripts,
         redact: deps.redact,
         store: async (index, message) => {
-          const { nestedGit } = await checkDiskBudget(args.workspace.path, home, deps.diskBudget, op);
+          const inspected = await checkDiskBudget(args.workspace.path, home, deps.diskBudget, op);
           op.heartbeat('saving checkpoint');
-          const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, nestedGit, signal: op.signal, onProgress: op.onProgress });
+          const saved = await deps.checkpoints.save(args.workspace, args.agentId, turn, { message: { index, message }, inspected, signal: op.signal, onProgress: op.onProgress });
           checkpoint = { turn: saved.turn, packBytes: saved.packBytes, totalBytes: saved.totalBytes };
         },
         runner: guardDisk(deps.runnerFor(args.workspace, args.sandbox, { readOnly: args.readOnly }), { worktree: args.workspace.path, home, budget: deps.diskBudget }),

@@ -48,7 +48,7 @@ export async function measureAgentFiles(worktree: string, home: string | undefin
   return { worktree: inTree, total: { bytes: inTree.bytes + inHome.bytes, entries: inTree.entries + inHome.entries } };
 }
 
-/** After a tool batch: the walk, refused past the budget; the checkpoint reuses its list of nested repositories. */
+/** After a tool batch: the walk, refused past the budget; the checkpoint reuses what it found for git (nested repositories, git blockers). */
 export async function checkDiskBudget(worktree: string, home: string | undefined, budget: DiskBudget, op: Walk): Promise<TreeInspection> {
   const { worktree: inTree, total } = await measureAgentFiles(worktree, home, budget, op);
   const breach = describeBreach(inTree, total, budget, 'after the batch');

@@ -164,13 +164,13 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expect(showFile(remote.dir, final.result!.branch!, 'work.txt')).toBe('work');
   });
 
-  it('named pipes are refused at once and block nothing: the run completes, and so does the next one', async () => {
+  it('named pipes are refused at once and block nothing, also those named .gitignore and .gitattributes that git opens: the run completes, and so does the next one', async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-fifo-${mode}`;
     a.h.fakeModel.script(taskId, [
       {
         tools: [
-          bash('mkfifo p1 p2 p3 p4 && echo pipes > pipes.txt && ls'),
+          bash('mkfifo p1 p2 p3 p4 .gitignore .gitattributes && mkdir sub && mkfifo sub/.gitignore && echo pipes > pipes.txt && ls'),
           ...['p1', 'p2', 'p3', 'p4'].map((p) => editor({ command: 'view', path: p })),
           editor({ command: 'create', path: 'p1', file_text: 'x' }),
           editor({ command: 'str_replace', path: 'p2', old_str: 'a', new_str: 'b' }),
@@ -184,6 +184,7 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     const final = await handle.result();
     expect(final.status).toBe('completed');
     expect(toolResults(a, taskId).match(/not a regular file/g)?.length).toBe(7);
+    expect(showFile(remote.dir, final.result!.branch!, 'pipes.txt')).toBe('pipes');
 
     const nextTask = `T-after-fifo-${mode}`;
     a.h.fakeModel.script(nextTask, [{ tools: [editor({ command: 'create', path: 'after.txt', file_text: 'still working\n' })] }, { text: 'Done.' }]);

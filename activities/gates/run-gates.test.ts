@@ -5,6 +5,7 @@ import type { CommandRunner } from '../tools/runner';
 import { resolveGateCommands } from './definitions';
 import { evaluateGates, profileGates } from './profiles';
 import { runGates, type GateProgress, type RunGatesOptions } from './run-gates';
+import { redactSecrets } from '../../scanner';
 import { coverageWriterScript, createRepo, type TempRepo } from '../../test/support/gate-fixtures';
 
 const ASSERTING_TEST = [
@@ -205,6 +206,17 @@ describe('runGates', () => {
     };
     expect((await run(['review'], { review: crash }))[0]).toMatchObject({ outcome: 'error', detail: expect.stringContaining('model overloaded') });
     expect((await run(['review']))[0]).toMatchObject({ outcome: 'missing' });
+  });
+
+  it('redacts a long review before cutting it, keeping its end (the verdict): a key across the cut leaves no part behind', async () => {
+    repo = createRepo();
+    // A made-up AWS access key id the scanner recognises, across the 4000-character cut from either end.
+    const key = 'AKIAQ3VZL7WD5NTXKB2M';
+    const summary = `${'a'.repeat(3990)} ${key} ${'b'.repeat(3962)}\nVERDICT: REQUEST_CHANGES`;
+    const [result] = await run(['review'], { redact: redactSecrets, review: async () => ({ approved: false, summary }) });
+    expect(result?.detail).not.toContain(key.slice(0, 9));
+    expect(result?.detail).not.toContain(key.slice(-9));
+    expect(result?.detail).toMatch(/^\[\.\.\. truncated\] a+ AKIA… b+\nVERDICT: REQUEST_CHANGES$/);
   });
 
   it('reports a gate whose command cannot be started as an error, not a failure of the agent', async () => {

@@ -182,7 +182,8 @@ async function runReview(ctx: GateContext): Promise<GateReport> {
   try {
     const verdict = await ctx.review({ signal: ctx.signal });
     ctx.signal?.throwIfAborted();
-    return { outcome: verdict.approved ? 'passed' : 'failed', detail: truncate(verdict.summary, REVIEW_SUMMARY_MAX_CHARS) };
+    // Redacted before the cut: a secret cut in two is no longer recognised. The end holds the verdict.
+    return { outcome: verdict.approved ? 'passed' : 'failed', detail: keepEnd(ctx.redact(verdict.summary), REVIEW_SUMMARY_MAX_CHARS) };
   } catch (err) {
     ctx.signal?.throwIfAborted();
     return { outcome: 'error', detail: `the review could not be completed: ${(err as Error).message}` };
@@ -234,8 +235,8 @@ function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)} [... truncated]`;
+function keepEnd(text: string, max: number): string {
+  return text.length <= max ? text : `[... truncated] ${text.slice(-max)}`;
 }
 
 /** Drops undefined fields, so results serialise the same way however they were built. */

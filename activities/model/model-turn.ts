@@ -53,7 +53,7 @@ export interface ModelTurnResult extends TokenUsage {
   contextTokens?: number;
   /** The turn was not sent: it would have passed this budget. */
   refused?: BudgetBreach;
-  /** A reviewer's verdict and findings, from an answer without tool calls. */
+  /** A reviewer's verdict and findings, from an answer without tool calls; secrets redacted. */
   review?: ReviewOutcome;
   /**
    * One bounded, redacted line for the Web UI's event history: the tool calls asked for
@@ -81,7 +81,7 @@ export interface ModelTurnDeps extends ModelClient {
   price: ModelPrice;
   promptCache: PromptCacheMode;
   context: ContextSettings;
-  /** Secret redaction for the digest. */
+  /** Secret redaction for the digest and the review (both leave the worker: history, state, API). */
   redact: (text: string) => string;
   now?: () => number;
 }
@@ -170,16 +170,18 @@ function summarise(redact: (text: string) => string, agentType: AgentType, messa
   const toolUseCount = toolCalls.length;
   const stopReason = message.stop_reason ?? null;
   const finalAnswer = stopReason !== 'tool_use' || toolUseCount === 0;
+  // Redacted whole, before any cut: a secret split by a cut is no longer recognised.
+  const text = redact(assistantText(message.content));
   return {
     ...(message.usage ? usageFromApi(message.usage) : ZERO_USAGE),
     stopReason,
     toolUseCount,
     costUsd: message.costUsd ?? 0,
     reused,
-    digest: toolCalls.length ? joinBounded(toolCalls) : oneLine(`"${redact(assistantText(message.content).slice(0, 2000))}"`),
+    digest: toolCalls.length ? joinBounded(toolCalls) : oneLine(`"${text.slice(0, 2000)}"`),
     ...(toolCalls.length ? { toolCalls } : {}),
     ...(message.request ? { contextTokens: message.request.estimatedTokens } : {}),
-    ...(agentType === 'reviewer' && finalAnswer ? { review: parseReview(assistantText(message.content)) } : {}),
+    ...(agentType === 'reviewer' && finalAnswer ? { review: parseReview(text) } : {}),
   };
 }
 

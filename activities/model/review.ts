@@ -25,7 +25,8 @@ export async function reviewDiff(
     ctx,
   );
   const text = assistantText(response.content as Anthropic.ContentBlockParam[]);
-  return { approved: finalLineApproves(text), summary: text.slice(-4000), costUsd: costUsd(usageFromApi(response.usage), client.price) };
+  // Whole (max_tokens bounds it): the gate redacts it before cutting it.
+  return { approved: finalLineApproves(text), summary: text, costUsd: costUsd(usageFromApi(response.usage), client.price) };
 }
 
 /**

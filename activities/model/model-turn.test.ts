@@ -1,0 +1,75 @@
+/**
+ * What a model turn returns leaves the worker (workflow history, Valkey state, the status API),
+ * so a secret the model wrote must not be in it. Real transcript store (Valkey), stubbed model.
+ */
+import { randomUUID } from 'node:crypto';
+import type Anthropic from '@anthropic-ai/sdk';
+import type Redis from 'ioredis';
+import { DEFAULT_PRICES } from '../../domain/pricing';
+import { redactSecrets } from '../../scanner';
+import { TranscriptStore } from '../../state/transcript-store';
+import { connectTestRedis } from '../../test/support/redis';
+import { runModelTurn, type ModelTurnDeps } from './model-turn';
+
+// A made-up AWS access key id; the scanner's rules recognise its shape.
+const AWS_KEY = 'AKIAQ3VZL7WD5NTXKB2M';
+
+describe('runModelTurn for a reviewer', () => {
+  let redis: Redis;
+  let transcripts: TranscriptStore;
+  beforeAll(() => {
+    redis = connectTestRedis();
+    transcripts = new TranscriptStore(redis);
+  });
+  afterAll(() => redis.quit());
+
+  function depsAnswering(text: string): ModelTurnDeps {
+    const answer = { content: [{ type: 'text', text }], stop_reason: 'end_turn', usage: { input_tokens: 100, output_tokens: 50 } };
+    const anthropic = { messages: { create: async () => answer } } as unknown as Anthropic;
+    return {
+      anthropic,
+      requestTimeoutMs: 10_000,
+      transcripts,
+      model: 'claude-sonnet-5-5',
+      maxTokensPerTurn: 4096,
+      price: DEFAULT_PRICES['claude-sonnet-5-5']!,
+      promptCache: 'off',
+      context: { windowTokens: 200_000, compactAt: 0.5, compactTo: 0.2, keepRecentTurns: 3 },
+      redact: redactSecrets,
+    };
+  }
+
+  async function reviewTurn(deps: ModelTurnDeps) {
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: 'Task: T-1' });
+    const input = { agentId, agentType: 'reviewer' as const, messageCount: 1, workspaceDir: '/workspace' };
+    return { fresh: await runModelTurn(deps, input, {}), reused: await runModelTurn(deps, input, {}) };
+  }
+
+  it('redacts secrets in the review summary, the findings and the digest, fresh or reused', async () => {
+    const answer = [
+      `The config now embeds ${AWS_KEY} for the upload client.`,
+      'FINDINGS:',
+      `- [blocker] src/config.ts:3 hard-coded AWS key ${AWS_KEY} must be removed`,
+      'VERDICT: REQUEST_CHANGES',
+    ].join('\n');
+    const { fresh, reused } = await reviewTurn(depsAnswering(answer));
+    for (const result of [fresh, reused]) {
+      expect(JSON.stringify(result)).not.toContain(AWS_KEY);
+      expect(result.review).toEqual({
+        verdict: 'request_changes',
+        findings: [{ severity: 'blocker', file: 'src/config.ts', line: 3, text: `hard-coded AWS key ${redactSecrets(AWS_KEY)} must be removed` }],
+        summary: `The config now embeds ${redactSecrets(AWS_KEY)} for the upload client.`,
+      });
+    }
+    expect(reused.reused).toBe(true);
+  });
+
+  it('redacts before it cuts: a secret across the summary or finding bound leaves no part behind', async () => {
+    // The summary keeps its last 2000 characters, a finding its first 500: the key straddles both cuts.
+    const answer = `${'a'.repeat(1990)} ${AWS_KEY} ${'b'.repeat(1990)}\nFINDINGS:\n- [major] a.ts:1 ${'c'.repeat(490)} ${AWS_KEY}\nVERDICT: REQUEST_CHANGES`;
+    const { fresh } = await reviewTurn(depsAnswering(answer));
+    expect(fresh.review?.summary).not.toContain(AWS_KEY.slice(-9));
+    expect(fresh.review?.findings[0]?.text).not.toContain(AWS_KEY.slice(0, 9));
+  });
+});

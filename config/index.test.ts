@@ -58,6 +58,33 @@ describe('configuration', () => {
     expect(message).not.toContain('too-short');
   });
 
+  it('accepts a coordinator URL with a path prefix', () => {
+    expect(loadConfig({ COORDINATOR_URL: 'https://coordinator.internal:8443/qc' }).COORDINATOR_URL).toBe('https://coordinator.internal:8443/qc');
+  });
+
+  it.each([
+    ['https://orchestrator:hunter2@coordinator.internal/qc', 'https://[redacted]@coordinator.internal/qc'],
+    ['https://orchestrator@coordinator.internal', 'https://[redacted]@coordinator.internal'],
+    ['https:orchestrator:hunter2@coordinator.internal', 'https:[redacted]@coordinator.internal'],
+    // Not a valid URL (the port), refused for that: the password is hidden all the same.
+    ['https://orchestrator:hun@ter2@coordinator.internal:99999', 'https://[redacted]@coordinator.internal:99999'],
+  ])('refuses COORDINATOR_URL=%s with credentials, naming the variable and hiding them', (url, shown) => {
+    let message = '';
+    try {
+      loadConfig({ COORDINATOR_URL: url });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain(`COORDINATOR_URL=${JSON.stringify(shown)}: `);
+    expect(message).not.toMatch(/hunter2|hun@ter2|orchestrator[:@]/);
+  });
+
+  it('says why a coordinator URL with credentials is refused', () => {
+    expect(() => loadConfig({ COORDINATOR_URL: 'https://orchestrator:hunter2@coordinator.internal' })).toThrow(
+      'invalid configuration: COORDINATOR_URL="https://[redacted]@coordinator.internal": must not include a user name or password (user:password@)',
+    );
+  });
+
   it.each([
     ['CLAUDE_API_KEY', true],
     ['ORCHESTRATOR_API_KEY', true],

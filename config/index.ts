@@ -18,6 +18,13 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** True when `value` parses as a URL with a user name or password (also `https:u:p@host`, which the parser accepts). */
+function hasUserinfo(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.username !== '' || url.password !== '';
+}
+
 const share = z.coerce.number().gt(0, 'must be a share of the context window, above 0').lt(1, 'must be a share of the context window, below 1');
 
 const modelPrice = z.strictObject({
@@ -165,7 +172,8 @@ export const configSchema = z.object({
   GATE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(600),
   GATE_COVERAGE_THRESHOLD: z.coerce.number().min(0).max(100).default(85),
 
-  COORDINATOR_URL: z.string().url().optional(),
+  /** Without credentials: fetch refuses a URL with user:password@, and its error repeats the URL. */
+  COORDINATOR_URL: z.string().url().refine((v) => !hasUserinfo(v), 'must not include a user name or password (user:password@)').optional(),
   COORDINATOR_TIMEOUT_SECONDS: int(1, 600).default(30),
 
   /**
@@ -238,12 +246,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
-      const shown = isSecretVariable(name) ? '[redacted]' : JSON.stringify(cleaned[name]);
+      const shown = isSecretVariable(name) ? '[redacted]' : JSON.stringify(withoutUserinfo(cleaned[name]));
       return `${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * A value to show in an error, with everything between a URL's scheme and its last `@` hidden:
+ * the user name and password, also in a URL too malformed to parse.
+ */
+function withoutUserinfo(value: string | undefined): string | undefined {
+  return value?.replace(/^([a-z][a-z0-9+.-]*:(?:\/\/)?).*@/is, '$1[redacted]@');
 }
 
 export function isSecretVariable(name: string): boolean {

@@ -118,6 +118,25 @@ describe('coordinator client', () => {
     expect((error as Error).message).toContain('ECONNREFUSED');
   });
 
+  it.each([
+    ['percent-encoded', 'hunter2%2Fx', 'hunter2'],
+    ['with an unescaped @', 'p@ss-hunter2', 'ss-hunter2'],
+  ])('never puts a password from the URL (%s) in its error: fetch quotes the URL it refuses', async (_case, password, leak) => {
+    const error = await clientFor(`http://orchestrator:${password}@127.0.0.1:1/qc`).reportGates(report).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CoordinatorUnavailableError);
+    expect((error as Error).message).toContain('includes credentials');
+    expect((error as Error).message).not.toContain(leak);
+  });
+
+  it('scrubs credentials from whatever network error the fetch reports', async () => {
+    const failing = (async () => {
+      throw new TypeError('fetch failed', { cause: new Error('connect to https://bob:s3cr3t-pass@proxy.internal failed; password=letmein') });
+    }) as typeof fetch;
+    const error = await createCoordinatorClient({ baseUrl: 'https://coordinator.internal', timeoutMs: 5000, fetch: failing }).reportGates(report).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^coordinator unreachable: connect to https:\/\/\[redacted\]@proxy\.internal failed/);
+    expect((error as Error).message).not.toMatch(/s3cr3t-pass|letmein/);
+  });
+
   it('lets cancellation through as the caller’s abort reason, not as a coordinator failure', async () => {
     coordinator = await startFakeCoordinator(() => 'hang');
     const controller = new AbortController();

@@ -48,6 +48,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentType } from '../../domain/agent';
 import type { GateResult } from '../../domain/gates';
+import { scrubCredentials } from '../git/redact';
 import { CoordinatorRejectedError, CoordinatorUnavailableError } from './errors';
 
 export const COORDINATOR_REPORT_PATH = '/api/quality-gates/report';
@@ -90,6 +91,7 @@ export interface CoordinatorClient {
 export function createCoordinatorClient(options: CoordinatorClientOptions): CoordinatorClient {
   const doFetch = options.fetch ?? fetch;
   const url = options.baseUrl.replace(/\/+$/, '') + COORDINATOR_REPORT_PATH;
+  const secrets = passwordForms(options.baseUrl);
 
   return {
     async reportGates(report, { signal } = {}) {
@@ -116,7 +118,8 @@ export function createCoordinatorClient(options: CoordinatorClientOptions): Coor
         if (timeout.aborted) {
           throw new CoordinatorUnavailableError(`coordinator did not answer within ${options.timeoutMs} ms`);
         }
-        throw new CoordinatorUnavailableError(`coordinator unreachable: ${describeNetworkError(err)}`);
+        // fetch's errors may quote the URL, credentials included; the message reaches failures, logs and state.
+        throw new CoordinatorUnavailableError(`coordinator unreachable: ${scrubCredentials(describeNetworkError(err), secrets)}`);
       }
       return verdictFrom(response.status, text);
     },
@@ -156,6 +159,17 @@ function verdictFrom(status: number, text: string): CoordinatorVerdict {
 function describeNetworkError(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
+}
+
+/** The password in `baseUrl` as written and decoded, if any (config refuses one; this is defence in depth). */
+function passwordForms(baseUrl: string): string[] {
+  const password = URL.canParse(baseUrl) ? new URL(baseUrl).password : '';
+  if (!password) return [];
+  try {
+    return [password, decodeURIComponent(password)];
+  } catch {
+    return [password]; // malformed escapes: the form as written is all there is
+  }
 }
 
 function snippet(text: string): string {

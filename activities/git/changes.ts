@@ -53,6 +53,10 @@ export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: Oper
         'Remove them (rm -rf each .git) or copy the files in without their .git, then finish again.',
     };
   }
+  if (inspection.unreadable.length > 0) {
+    // git would enter them unseen by the walk (a nested repository inside blocks it or is staged).
+    return { refused: `directories the host cannot open are not allowed in the worktree: ${listSome(inspection.unreadable)}. Make them readable (chmod u+rx) or remove them, then finish again.` };
+  }
   await removeGitBlockers(ws.path, inspection.gitBlockers);
   await addAll((args) => ctx.git([...wt.args, ...args], options), ['add', '--all']);
   return {};

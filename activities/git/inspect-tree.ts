@@ -2,13 +2,15 @@
  * A look at an agent-written directory tree without trusting it: the walk holds a descriptor
  * per directory and opens each child below it without following links (tools/safe-fs), so
  * neither a symlink nor a component swapped halfway can lead it outside; nothing but
- * directories is opened (a FIFO cannot block it); it stays on the tree's own filesystem. It
+ * directories is opened (a FIFO cannot block it); a directory of this process's own that its
+ * mode closes is given its owner's bits back first (a non-root worker shares its uid with the
+ * sandbox); it stays on the tree's own filesystem. It
  * answers what the host needs before git or a budget check touches the tree: how many bytes
  * it holds, which `.git` entries sit below the root (nested repositories, or `.git` files
  * pointing anywhere), which entries would block git, and which special files exist.
  */
 import { unlink, type FileHandle } from 'node:fs/promises';
-import { atPath, lstatAt, openDirAt, openRoot, readDirNames, renameAt, UnsafePathError, withDirAt } from '../tools/safe-fs';
+import { atPath, lstatAt, openDirAt, openRoot, readDirNames, renameAt, unlockOwnDirAt, UnsafePathError, withDirAt } from '../tools/safe-fs';
 
 export interface TreeInspection {
   /**
@@ -25,6 +27,11 @@ export interface TreeInspection {
    * `.gitattributes`): its open() of one waits for a writer that never comes. The first MAX_NESTED_GIT.
    */
   gitBlockers: string[];
+  /**
+   * Relative paths of directories the walk could not open even after unlocking them (another
+   * owner's, with a mode that keeps this process out): what they hold is neither counted nor seen.
+   */
+  unreadable: string[];
   /** Relative paths of FIFOs, sockets and device nodes (the first few). */
   special: string[];
 }
@@ -52,7 +59,7 @@ export const MAX_NESTED_GIT = 1000;
 const PROGRESS_EVERY = 2000;
 
 export async function inspectTree(root: string, options: InspectOptions = {}): Promise<TreeInspection> {
-  const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], gitBlockers: [], special: [] };
+  const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], gitBlockers: [], unreadable: [], special: [] };
   const rootHandle = await openRoot(root);
   try {
     const rootDev = (await rootHandle.stat()).dev;
@@ -88,7 +95,7 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
     if (st.nlink > 1 && !st.isDirectory()) at.linked.add(st.ino);
     if (st.isDirectory()) {
       if (st.dev !== at.rootDev) continue;
-      const child = await openDirAt(dir, entry.name, childRel).catch(() => undefined); // replaced meanwhile
+      const child = await openWalkedDir(dir, entry.name, childRel, result);
       if (!child) continue;
       try {
         await walk(child, childRel, at, result, options);
@@ -98,6 +105,27 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
     } else if (!st.isFile() && !st.isSymbolicLink()) {
       if (st.isFIFO() && READ_BY_GIT.has(entry.name) && result.gitBlockers.length < MAX_NESTED_GIT) result.gitBlockers.push(childRel);
       if (result.special.length < MAX_LISTED) result.special.push(childRel);
+    }
+  }
+}
+
+/**
+ * A subdirectory to walk into: undefined when it was replaced meanwhile (gone, or a link now), or
+ * when it stays closed to this process even after `unlockOwnDirAt` (then listed as unreadable).
+ */
+async function openWalkedDir(dir: FileHandle, name: string, rel: string, result: TreeInspection): Promise<FileHandle | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openDirAt(dir, name, rel);
+    } catch (err) {
+      if (err instanceof UnsafePathError) return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      const unlocked = attempt === 0 && (await unlockOwnDirAt(dir, name, rel).catch(() => false));
+      if (!unlocked) {
+        if (result.unreadable.length < MAX_NESTED_GIT) result.unreadable.push(rel);
+        return undefined;
+      }
     }
   }
 }

@@ -27,6 +27,8 @@ export interface DiskBudget {
 export interface DiskUsage {
   bytes: number;
   entries: number;
+  /** Directories no walk could open (inspect-tree.ts `unreadable`): what they hold is unmeasured. */
+  unreadable?: string[];
 }
 
 /** The worktree grew past WORKSPACE_MAX_MB or WORKSPACE_MAX_FILES: the run ends, the disk is not the agent's to fill. */
@@ -45,7 +47,8 @@ export async function measureAgentFiles(worktree: string, home: string | undefin
   const inTree = await inspectTree(worktree, { ...walk, stopAtBytes: budget.maxBytes, stopAtEntries: budget.maxEntries });
   const left = { stopAtBytes: Math.max(budget.maxBytes - inTree.bytes, 0), stopAtEntries: Math.max(budget.maxEntries - inTree.entries, 0) };
   const inHome = home && !over(inTree, budget) ? await inspectTree(home, { ...walk, ...left }).catch(missingIsEmpty) : { bytes: 0, entries: 0 };
-  return { worktree: inTree, total: { bytes: inTree.bytes + inHome.bytes, entries: inTree.entries + inHome.entries } };
+  const unreadable = [...inTree.unreadable, ...(inHome.unreadable ?? []).map((rel) => `~/${rel}`)];
+  return { worktree: inTree, total: { bytes: inTree.bytes + inHome.bytes, entries: inTree.entries + inHome.entries, unreadable } };
 }
 
 /** After a tool batch: the walk, refused past the budget; the checkpoint reuses what it found for git (nested repositories, git blockers). */
@@ -140,8 +143,13 @@ function over(usage: DiskUsage, budget: DiskBudget): boolean {
 
 /** What exceeded the budget, and when it was seen, for the run's failure; undefined within it. */
 function describeBreach(worktree: DiskUsage, total: DiskUsage, budget: DiskBudget, seen: 'after the batch' | 'during a command', name = 'the worktree'): string | undefined {
-  if (!over(total, budget)) return undefined;
   const mb = Math.round(budget.maxBytes / (1024 * 1024));
+  if (total.unreadable?.length) {
+    const which = `${total.unreadable.slice(0, 3).join(', ')}${total.unreadable.length > 3 ? ', …' : ''}`;
+    const what = `${name} holds directories the host cannot open (${which}), so their size cannot be held to WORKSPACE_MAX_MB=${mb}`;
+    return seen === 'after the batch' ? `${what}; the run is stopped` : `${what}; the command and the run are stopped`;
+  }
+  if (!over(total, budget)) return undefined;
   const what = over(worktree, budget) ? `${name} holds` : `${name} and the agent's home hold`;
   const amount = total.bytes > budget.maxBytes ? [`more than ${mb} MB`, `WORKSPACE_MAX_MB=${mb}`] : [`more than ${budget.maxEntries} files and directories`, `WORKSPACE_MAX_FILES=${budget.maxEntries}`];
   return seen === 'after the batch'

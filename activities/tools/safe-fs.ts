@@ -12,6 +12,8 @@ import { constants, promises as fs, type Dirent, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+/** Linux's O_PATH (Node does not export it): a descriptor naming an inode, opened without read permission on it. */
+const O_PATH = 0o10000000;
 
 export class UnsafePathError extends Error {
   constructor(
@@ -45,6 +47,31 @@ export async function openDirAt(dir: FileHandle, name: string, displayPath = nam
     return await fs.open(atPath(dir, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch (err) {
     throw describe(err, displayPath);
+  }
+}
+
+/**
+ * Gives this process's own directory `name` of `dir` back its owner's read, write and search bits,
+ * when a mode (000, 300, 111) keeps the owner out: the agent's sandbox runs as the worker's uid when
+ * the worker is not root, so a directory it locks would hide its bytes and nested repositories from
+ * every walk. The inode is pinned first (O_PATH, no link followed, a directory only), so a swap
+ * cannot redirect the chmod. True when the mode was changed; false for another owner's directory.
+ */
+export async function unlockOwnDirAt(dir: FileHandle, name: string, displayPath = name): Promise<boolean> {
+  assertName(name);
+  let pinned: FileHandle;
+  try {
+    pinned = await fs.open(atPath(dir, name), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  } catch (err) {
+    throw describe(err, displayPath);
+  }
+  try {
+    const st = await pinned.stat();
+    if (st.uid !== process.getuid?.() || (st.mode & 0o700) === 0o700) return false;
+    await fs.chmod(`/proc/self/fd/${pinned.fd}`, (st.mode & 0o7777) | 0o700);
+    return true;
+  } finally {
+    await pinned.close();
   }
 }
 

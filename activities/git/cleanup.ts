@@ -30,8 +30,17 @@ export interface WorktreeListing {
   mirrorPath?: string;
 }
 
-/** Removes an agent's worktree and its admin entry, salvaging uncommitted work first. Idempotent. */
-export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, options: OperationOptions = {}): Promise<RemoveResult> {
+/**
+ * Removes an agent's worktree and its admin entry, salvaging uncommitted work first. Idempotent.
+ * With `publish: false` the salvage stays in this host's mirror: work a rebuild replaces is older
+ * than the checkpoint, and must not take the remote ref the run's own cleanup is to write.
+ */
+export async function removeWorkspace(
+  ctx: GitContext,
+  ws: WorktreeLocation,
+  options: OperationOptions = {},
+  { publish = true }: { publish?: boolean } = {},
+): Promise<RemoveResult> {
   assertWorkspacePaths(ctx.layout, ws);
   const agentId = path.basename(ws.path);
   assertAgentId(agentId);
@@ -63,6 +72,7 @@ export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, opt
   await rm(adminDir, { recursive: true, force: true });
   ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
   if (!snapshot.ref) return { removed: true };
+  if (!publish) return { removed: true, salvage: { ...snapshot, pushed: false } };
   return { removed: true, salvage: await publishSalvage(ctx, ws, snapshot, agentId, options) };
 }
 

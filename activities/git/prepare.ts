@@ -44,8 +44,9 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
   if (req.baseSha !== undefined && !COMMIT_SHA.test(req.baseSha)) throw new GitInputError(`base commit is not a commit id: ${JSON.stringify(req.baseSha)}`);
   const worktreePath = worktreePathFor(ctx.layout, req.agentId);
   const mirrorPath = mirrorPathFor(ctx.layout, req.repository);
-  // A rebuild starts from nothing this host kept of the agent (salvaged first, like any removal).
-  if (req.baseSha && (await exists(worktreePath))) await removeWorkspace(ctx, { path: worktreePath, mirrorPath }, options);
+  // A rebuild starts from nothing this host kept of the agent (salvaged first, like any removal,
+  // but kept on this host: the checkpoint is newer, and the remote's salvage ref is the run's cleanup's).
+  if (req.baseSha && (await exists(worktreePath))) await removeWorkspace(ctx, { path: worktreePath, mirrorPath }, options, { publish: false });
 
   await mkdir(ctx.layout.mirrorsDir, { recursive: true });
   await makeTraversable(ctx.layout.worktreesDir);

@@ -5,6 +5,7 @@
  * Nested `.git` entries are renamed first (git must not enter a repository the agent planted),
  * and the snapshot is secret-scanned before it is pushed: one with findings, or with content the
  * scanner cannot read, stays in the mirror on this host and never reaches the remote.
+ * The remote's salvage ref of a run is written once: the first host to push it wins (see publishSalvage).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +19,7 @@ import { exists, resolveCommit } from './mirror';
 import { readFileAtCommit } from './read-blob';
 import { scanTreeChanges } from './scan-changes';
 import { ALLOWLIST_FILE, loadAllowlist } from '../../scanner';
-import { pushRefspec } from './push';
+import { pushRefspec, remoteSha } from './push';
 import { assertAgentId } from './validate';
 import { assertWorkspacePaths, copyIndexFile, findAdminDir, worktreeArgs } from './worktree-admin';
 
@@ -31,6 +32,8 @@ export interface SalvageResult {
   pushed?: boolean;
   /** Why the snapshot was kept on this host instead of pushed (the secret scan blocked it). */
   withheld?: string;
+  /** The commit the remote's salvage ref already named (another snapshot came first): this one stays on this host. */
+  remoteHas?: string;
 }
 
 export function salvageRefFor(agentId: string): string {
@@ -95,7 +98,12 @@ export async function snapshotUncommitted(
   }
 }
 
-/** Pushes the salvage ref when push is enabled and the scan finds nothing; a refusal is logged, never fatal. */
+/**
+ * Pushes the salvage ref when push is enabled and the scan finds nothing; a refusal is logged, never fatal.
+ * Only a ref the remote does not have yet is pushed: after a failover the run's cleanup on its
+ * last host salvages first, and the lost host's reaper, which acts once the run is closed, must not
+ * replace that newest work with its older worktree's. Its snapshot stays in this host's mirror.
+ */
 export async function publishSalvage(
   ctx: GitContext,
   ws: WorktreeLocation,
@@ -110,11 +118,20 @@ export async function publishSalvage(
     ctx.log('git: salvage kept on this host, the secret scan blocked it', { event: 'salvage-withheld', agentId, ref: snapshot.ref, reason: withheld });
     return { ...snapshot, pushed: false, withheld };
   }
+  const ref = snapshot.ref;
   try {
-    await pushRefspec(ctx, ws.mirrorPath, `+${snapshot.ref}:${snapshot.ref}`, [], options);
+    // An empty lease: the push fails if the ref exists with another commit (the same one is up to date).
+    await pushRefspec(ctx, ws.mirrorPath, `${ref}:${ref}`, [`--force-with-lease=${ref}:`], options);
     return { ...snapshot, pushed: true };
   } catch (err) {
-    ctx.log('git: salvage ref kept locally, push failed', { ref: snapshot.ref, error: (err as Error).message });
+    const remoteHas = await remoteSha(ctx, ws.mirrorPath, ref, options).catch(() => undefined);
+    // A retried push whose first attempt landed.
+    if (remoteHas === snapshot.commitSha) return { ...snapshot, pushed: true };
+    if (remoteHas) {
+      ctx.log('git: salvage kept on this host, the remote already has this run\'s salvage', { event: 'salvage-not-replaced', agentId, ref, commitSha: snapshot.commitSha, remoteHas });
+      return { ...snapshot, pushed: false, remoteHas };
+    }
+    ctx.log('git: salvage ref kept locally, push failed', { ref, error: (err as Error).message });
     return { ...snapshot, pushed: false };
   }
 }

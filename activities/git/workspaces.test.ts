@@ -319,6 +319,54 @@ describe('git workspaces', () => {
     expect(await restarted.listWorktrees()).toEqual([{ agentId: AGENT_B, path: running.path, mirrorPath: running.mirrorPath }]);
   });
 
+  describe('after a failover (two hosts: two workspace roots, one remote)', () => {
+    const ref = `refs/agents/${AGENT_A}/salvage`;
+    /** Host A's workspaces (the setup's root) and host B's (a root of its own). */
+    function twoHosts() {
+      const { dir, remote, deps, workspaces } = setup();
+      const hostB = createGitWorkspaces(testDeps(path.join(dir, 'ws-b'), { host: { id: 'host-b', taskQueue: 'test@host-b' } }));
+      return { remote, deps, hostA: workspaces, hostB };
+    }
+    const show = (sha: string | undefined, remote: TestRemote) => git(['show', `${sha}:work.txt`], remote.barePath);
+
+    it("keeps the run's newest salvage on the remote when the lost host's reaper salvages its older worktree", async () => {
+      const { remote, deps, hostA, hostB } = twoHosts();
+      const onA = await hostA.prepare(request(remote, AGENT_A));
+      writeFiles(onA.path, { 'work.txt': 'turn 1, on the lost host\n' });
+      const onB = await hostB.prepare({ ...request(remote, AGENT_A), baseSha: onA.baseSha });
+      writeFiles(onB.path, { 'work.txt': 'turn 3, on the new host\n' });
+
+      // The run's cleanup on B salvages then removes; a retry of it finds its own push already there.
+      const saved = await hostB.salvage(onB, AGENT_A);
+      expect(await hostB.salvage(onB, AGENT_A)).toEqual(saved);
+      const removed = await hostB.remove(onB);
+      expect([saved.pushed, removed.salvage?.pushed, removed.salvage?.commitSha]).toEqual([true, true, saved.commitSha]);
+
+      // The run is closed: the lost host's reaper removes its worktree, and its salvage stays on A.
+      expect(await hostA.reap(async () => true)).toBe(1);
+      expect(existsSync(onA.path)).toBe(false);
+      expect(remote.sha(ref)).toBe(saved.commitSha);
+      expect(show(remote.sha(ref), remote)).toBe('turn 3, on the new host');
+      expect(git(['show', `${ref}:work.txt`], onA.mirrorPath)).toBe('turn 1, on the lost host');
+      expect(deps.logs.find((l) => l.meta?.event === 'salvage-not-replaced')?.meta).toMatchObject({ agentId: AGENT_A, remoteHas: saved.commitSha });
+    });
+
+    it("does not publish what a rebuild replaces: the run's cleanup on that host writes the remote ref", async () => {
+      const { remote, hostA, hostB } = twoHosts();
+      const onA = await hostA.prepare(request(remote, AGENT_A));
+      writeFiles(onA.path, { 'work.txt': 'turn 1, before A was lost\n' });
+      await hostB.prepare({ ...request(remote, AGENT_A), baseSha: onA.baseSha });
+      // B is lost in turn; A is back, and the run is rebuilt there over A's old worktree.
+      const again = await hostA.prepare({ ...request(remote, AGENT_A), baseSha: onA.baseSha });
+      expect(remote.sha(ref)).toBeUndefined();
+
+      writeFiles(again.path, { 'work.txt': 'turn 5, the last\n' });
+      const removed = await hostA.remove(again);
+      expect(removed.salvage?.pushed).toBe(true);
+      expect(show(remote.sha(ref), remote)).toBe('turn 5, the last');
+    });
+  });
+
   describe('refuses hostile input before git runs', () => {
     const cases: Array<[string, (url: string) => { agentId: string; taskId: string; repository: string; baseBranch: string }]> = [
       ['--upload-pack as the URL', () => ({ agentId: AGENT_A, taskId: 'T-1', repository: '--upload-pack=touch /tmp/pwned', baseBranch: 'main' })],

@@ -20,8 +20,9 @@ export interface SandboxConfig {
    */
   deployment: string;
   /**
-   * The worker host that owns the containers (label `orchestrator.host`, part of the name): its
-   * reaper removes only its own, so hosts sharing one engine never touch each other's.
+   * The worker host that owns the containers (label `orchestrator.host`, part of the name), so
+   * hosts sharing one engine give a moved agent one container each; any host's reaper removes
+   * those of a closed run.
    */
   hostId?: string;
   /**

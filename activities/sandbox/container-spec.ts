@@ -18,7 +18,7 @@ export const LABELS = {
   deployment: 'orchestrator.deployment',
   /** `agent` (the agent's own container) or `gate` (a short-lived one over a clean checkout). */
   role: 'orchestrator.role',
-  /** The worker host that made it: a host's reaper removes only its own. */
+  /** The worker host that made it (a live run's containers are its host's to remove). */
   host: 'orchestrator.host',
 } as const;
 

@@ -348,7 +348,7 @@ describe('finding and removing managed containers', () => {
     expect(await containerExists(info.containerId)).toBe(true);
   });
 
-  it('gives each host its own container for an agent that moved, and a host reaps only its own', async () => {
+  it("gives each host its own container for an agent that moved; a live run's stay, a closed run's go whichever host made them", async () => {
     const onX = createDockerSandbox(docker, { ...baseConfig, hostId: 'host-x' });
     const onY = createDockerSandbox(docker, { ...baseConfig, hostId: 'host-y' });
     const x = await startAgent(onX);
@@ -358,9 +358,15 @@ describe('finding and removing managed containers', () => {
     expect([x.info.containerName, y.containerName]).toEqual([`orchestrator-agent-${agentId}.host-x`, `orchestrator-agent-${agentId}.host-y`]);
     expect((await onX.listManaged()).filter((c) => c.agentId === agentId).map((c) => c.host).sort()).toEqual(['host-x', 'host-y']);
 
-    expect(await onX.reap(async (id) => id === agentId)).toBe(1);
-    expect(await containerExists(x.info.containerId)).toBe(false);
+    // The run is live (it moved to host-y): host-y's reaper leaves host-x's container, and its own.
+    expect(await onY.reap(async () => false)).toBe(0);
+    expect(await containerExists(x.info.containerId)).toBe(true);
     expect(await containerExists(y.containerId)).toBe(true);
+
+    // The run is closed and host-x is gone for good (no worker uses its id): host-y removes both.
+    expect(await onY.reap(async (id) => id === agentId)).toBe(2);
+    expect(await containerExists(x.info.containerId)).toBe(false);
+    expect(await containerExists(y.containerId)).toBe(false);
   });
 
   it('removes every container of an agent by label', async () => {

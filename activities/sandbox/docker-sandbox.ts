@@ -48,7 +48,7 @@ export function createDockerSandbox(docker: Docker, cfg: SandboxConfig): DockerS
     removeGateContainer: (agentId) => stopContainer(docker, containerNameFor(agentId, 'gate', cfg.hostId), graceSeconds),
     removeAgentContainers: (agentId) => removeAgentContainers(docker, agentId, graceSeconds, cfg.deployment),
     listManaged: () => listManagedContainers(docker, cfg.deployment),
-    reap: (isClosed, onError) => reapContainers(docker, isClosed, graceSeconds, cfg.deployment, onError, cfg.hostId),
+    reap: (isClosed, onError) => reapContainers(docker, isClosed, graceSeconds, cfg.deployment, onError),
     ping: (timeoutMs = 5000) => pingEngine(docker, timeoutMs),
   };
 }

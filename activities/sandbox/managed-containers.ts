@@ -61,9 +61,10 @@ export type IsAgentClosed = (agentId: string) => Promise<boolean>;
 /**
  * Stops and removes managed containers whose workflow is closed or unknown (a container with
  * no agent label belongs to none). A container whose status cannot be determined is kept.
- * With `hostId`, only that host's containers (and unlabelled old ones) are considered: hosts
- * sharing an engine never reap each other's. Returns how many were removed; failures for single
- * containers go to `onError`.
+ * Whichever host labelled it: a closed run needs none of its containers, and a host whose id
+ * changed (a wiped WORKSPACE_ROOT) or that was retired leaves them on an engine others share.
+ * A live run's containers are never touched here (its own host's cleanup removes them).
+ * Returns how many were removed; failures for single containers go to `onError`.
  */
 export async function reapContainers(
   docker: Docker,
@@ -71,11 +72,9 @@ export async function reapContainers(
   gracefulStopTimeoutSeconds: number,
   deployment: string,
   onError: (err: unknown, container: ManagedContainer) => void = () => undefined,
-  hostId?: string,
 ): Promise<number> {
   let removed = 0;
-  const mine = (await listManagedContainers(docker, deployment)).filter((c) => !hostId || c.host === hostId || c.host === '');
-  for (const container of mine) {
+  for (const container of await listManagedContainers(docker, deployment)) {
     try {
       const closed = container.agentId === '' || (await isClosed(container.agentId));
       if (!closed) continue;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { GitContext, OperationOptions } from './context';
 import { GitAbortedError } from './errors';
 import { exists } from './mirror';
+import { removeTree } from '../host/remove-tree';
 import { listCheckpointRepos, removeCheckpointRepo } from './checkpoint';
 import { assertRealInside } from './paths';
 import { withRepoLock } from './repo-lock';
@@ -65,15 +66,26 @@ export async function removeWorkspace(
   // worktrees the same way), and the admin entry removed last is this worktree's alone (another
   // agent's `worktree add` makes its own; a concurrent `worktree prune` may remove it first).
   const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
-  // Removed by us, not `git worktree remove`: that reads the worktree's `.git`, which the agent
-  // may have replaced. fs.rm deletes links, never what they point at. A crash before the next
-  // step leaves an admin entry whose worktree is gone: the next prune removes it.
-  await rm(ws.path, { recursive: true, force: true });
-  await rm(adminDir, { recursive: true, force: true });
+  await removeWorktreeAndEntry(ws.path, adminDir);
   ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
   if (!snapshot.ref) return { removed: true };
   if (!publish) return { removed: true, salvage: { ...snapshot, pushed: false } };
   return { removed: true, salvage: await publishSalvage(ctx, ws, snapshot, agentId, options) };
+}
+
+/**
+ * Removed by us, not `git worktree remove`: that reads the worktree's `.git`, which the agent may
+ * have replaced. removeTree follows no link and goes through any depth or mode the agent left.
+ * The admin entry goes even when the files could not: left registered, the worktree would fail
+ * every cleanup retry and reaper pass the same way; unregistered, the next attempt moves it aside.
+ * A crash between the two leaves an admin entry whose worktree is gone: the next prune removes it.
+ */
+async function removeWorktreeAndEntry(worktreePath: string, adminDir: string): Promise<void> {
+  try {
+    await removeTree(worktreePath);
+  } finally {
+    await rm(adminDir, { recursive: true, force: true });
+  }
 }
 
 const lockOptions = (ctx: GitContext, options: OperationOptions) => ({ signal: options.signal, onProgress: options.onProgress, log: ctx.log });

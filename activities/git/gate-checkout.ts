@@ -16,6 +16,7 @@ import type { GitContext, OperationOptions } from './context';
 import { stageAll } from './changes';
 import { GitCommandFailedError } from './errors';
 import { assertInside, makeTraversable } from './paths';
+import { removeTree } from '../host/remove-tree';
 import { assertAgentId } from './validate';
 import { openWorkspace } from './worktree-admin';
 
@@ -55,7 +56,8 @@ export async function checkoutForGates(
   assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
   if (!OBJECT_ID.test(treeish)) throw new Error(`not an object id: ${treeish}`);
   const dir = gateCheckoutPathFor(ctx, agentId);
-  await rm(dir, { recursive: true, force: true });
+  // The gates ran the agent's code in the last checkout: it may have left any tree there.
+  await removeTree(dir);
   await makeTraversable(path.dirname(dir));
   await mkdir(dir);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'gate-index-'));
@@ -84,8 +86,9 @@ export async function checkoutForGates(
   return dir;
 }
 
+/** Removes the checkout with whatever the gates left in it (removeTree: any depth, any mode, no link followed). */
 export async function removeGateCheckout(ctx: GitContext, agentId: string): Promise<void> {
-  await rm(gateCheckoutPathFor(ctx, agentId), { recursive: true, force: true });
+  await removeTree(gateCheckoutPathFor(ctx, agentId));
 }
 
 /** Gate checkouts of agents whose workflow is closed (a worker crashed mid-gate); returns how many were removed. */

@@ -2,10 +2,11 @@
  * The git module against a worktree an attacker wrote: a rewritten `.git` with a promisor remote,
  * an ssh command and an fsmonitor; nested repositories with filter drivers and a FIFO for a HEAD;
  * attributes that hide content from a diff; secrets in long lines, behind NUL bytes and in large
- * files. Real git, real files; a marker file on the host shows whether anything ran.
+ * files; trees too deep or too locked for node's rm, left in the worktree or a gate checkout.
+ * Real git, real files; a marker file on the host shows whether anything ran.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGitWorkspaces, type GitDeps } from './index';
@@ -14,6 +15,9 @@ import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from
 const AGENT = '9c8b7a6d-0000-4000-8000-00000000000c';
 // A GitHub token with a valid checksum (the scanner verifies it).
 const TOKEN = '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';
+const asRoot = process.getuid?.() === 0;
+const SANDBOX_USER = { uid: 1000, gid: 1000 };
+const canPinFiles = immutableFilesWork();
 
 describe('git module on a hostile worktree', () => {
   let tmp: string;
@@ -23,7 +27,8 @@ describe('git module on a hostile worktree', () => {
   beforeAll(() => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'git-hostile-'));
   });
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  // GNU rm: a failed test may leave a tree deeper than node's rm can go.
+  afterAll(() => execFileSync('rm', ['-rf', tmp]));
   beforeEach(() => {
     marker = path.join(tmp, `pwned-${++n}`);
   });
@@ -178,6 +183,74 @@ describe('git module on a hostile worktree', () => {
     expect(await w2.salvage(ws2, AGENT)).toMatchObject({ pushed: true });
   });
 
+  it('removes and unregisters a worktree deeper than a path may be long, with a directory locked at mode 000', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    plantHostileTree(ws.path);
+
+    expect(await workspaces.remove(ws)).toMatchObject({ removed: true });
+    expect(existsSync(ws.path)).toBe(false);
+    expect(existsSync(path.join(ws.mirrorPath, 'worktrees', AGENT))).toBe(false);
+    expect(git(['worktree', 'list', '--porcelain'], ws.mirrorPath)).not.toContain(ws.path);
+  });
+
+  it('checks out over, and removes, a gate checkout the gates left deeper than a path may be long, with a locked directory', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    const dir = await workspaces.checkoutForGates(ws, AGENT, ws.baseSha);
+    plantHostileTree(dir); // the gates run the agent's code in the checkout
+
+    expect(await workspaces.checkoutForGates(ws, AGENT, ws.baseSha)).toBe(dir);
+    expect(readdirSync(dir).sort()).toEqual(['README.md', 'package.json']);
+    plantHostileTree(dir);
+    await workspaces.removeGateCheckout(AGENT);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  // Root opens a mode-000 directory anyway; a worker that is not root runs the sandbox as itself,
+  // owns what the agent wrote, and a plain removal stops at EACCES. Remove as such a worker.
+  (asRoot ? it : it.skip)('removes a worktree and a gate checkout with a directory locked at mode 000, as a worker that is not root', async () => {
+    const { remote, deps, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    const dir = await workspaces.checkoutForGates(ws, AGENT, ws.baseSha);
+    for (const d of [ws.path, dir]) plantLockedDir(d);
+    chmodSync(tmp, 0o755);
+    execFileSync('chown', ['-R', '--no-dereference', `${SANDBOX_USER.uid}:${SANDBOX_USER.gid}`, path.dirname(deps.workspaceRoot)]);
+
+    const script =
+      `const { createGitWorkspaces } = require(${JSON.stringify(require.resolve('./index'))});` +
+      `const { testDeps } = require(${JSON.stringify(require.resolve('../../test/support/git-workspace-fixtures'))});` +
+      `const w = createGitWorkspaces(testDeps(${JSON.stringify(deps.workspaceRoot)}));` +
+      `w.remove(${JSON.stringify({ path: ws.path, mirrorPath: ws.mirrorPath })}).then(() => w.removeGateCheckout(${JSON.stringify(AGENT)}))` +
+      `.then(() => console.log('removed'), (e) => console.log('failed', e.message))`;
+    const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { ...SANDBOX_USER, encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+    expect(run.stdout.trim()).toBe('removed');
+    expect(existsSync(ws.path)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(path.join(ws.mirrorPath, 'worktrees', AGENT))).toBe(false); // unregistered (git, as root, would refuse the repository)
+  });
+
+  // A file even root may not delete (immutable) stands for any removal that fails.
+  (canPinFiles ? it : it.skip)('unregisters a worktree whose files cannot be removed, and moves it aside at the next attempt', async () => {
+    const { remote, deps, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    const orphaned = path.join(deps.workspaceRoot, 'orphaned');
+    writeFileSync(path.join(ws.path, 'pinned'), 'x');
+    execFileSync('chattr', ['+i', path.join(ws.path, 'pinned')]);
+    try {
+      await expect(workspaces.remove(ws)).rejects.toThrow();
+      expect(git(['worktree', 'list', '--porcelain'], ws.mirrorPath)).not.toContain(ws.path);
+      expect(existsSync(path.join(ws.mirrorPath, 'worktrees', AGENT))).toBe(false);
+
+      expect(await workspaces.remove(ws)).toEqual({ removed: true });
+      expect(existsSync(ws.path)).toBe(false);
+      expect(readdirSync(orphaned)).toHaveLength(1);
+    } finally {
+      const left = [ws.path, ...(existsSync(orphaned) ? readdirSync(orphaned).map((d) => path.join(orphaned, d)) : [])];
+      for (const d of left) tryExec('chattr', ['-i', path.join(d, 'pinned')]);
+    }
+  });
+
   it('reads gate configuration from the base commit only, refusing links', async () => {
     const { remote, workspaces } = setup({}, { 'README.md': 'hello\n', 'package.json': '{"scripts":{"test":"node test.js"}}\n' });
     const ws = await workspaces.prepare(request(remote));
@@ -197,3 +270,38 @@ describe('git module on a hostile worktree', () => {
     await expect(w2.readAtBase(ws2, 'package.json')).rejects.toThrow(/not a regular file/);
   });
 });
+
+/**
+ * What an agent's commands can leave: a directory of mode 000, and a tree 1500 levels deep, longer
+ * than PATH_MAX (node's rm: ENAMETOOLONG). Made relative to open directories, as `mkdir d && cd d`
+ * in a loop does, only faster (a shell's `cd` takes longer the deeper it is).
+ */
+function plantHostileTree(dir: string): void {
+  const deep =
+    'import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nfor i in range(1500):\n' +
+    '    os.mkdir("aaaa", dir_fd=fd); n=os.open("aaaa", os.O_RDONLY, dir_fd=fd); os.close(fd); fd=n\n' +
+    'os.close(os.open("f", os.O_WRONLY | os.O_CREAT, dir_fd=fd))';
+  execFileSync('python3', ['-c', deep, dir]);
+  plantLockedDir(dir);
+}
+
+function plantLockedDir(dir: string): void {
+  mkdirSync(path.join(dir, 'locked', 'inner'), { recursive: true });
+  writeFileSync(path.join(dir, 'locked', 'inner', 'f'), 'x');
+  chmodSync(path.join(dir, 'locked'), 0o000);
+}
+
+function tryExec(file: string, args: string[]): void {
+  spawnSync(file, args, { stdio: 'ignore' });
+}
+
+/** Whether this host lets the test mark a file immutable (root on ext4, xfs, btrfs). */
+function immutableFilesWork(): boolean {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pin-probe-'));
+  const file = path.join(dir, 'f');
+  writeFileSync(file, '');
+  const pinned = spawnSync('chattr', ['+i', file], { stdio: 'ignore' }).status === 0;
+  if (pinned) tryExec('chattr', ['-i', file]);
+  rmSync(dir, { recursive: true, force: true });
+  return pinned;
+}

@@ -26,9 +26,14 @@ export interface AgentEventLogOptions {
 }
 
 // Returns {appended, id}. The seen-hash makes a repeated append a no-op that answers the first id.
+// An append after the run's final write (the answer of a model call a kill abandoned) finds the
+// stream or the seen hash already expiring, and may create the other one: that one gets the same
+// TTL, read before XADD and HSET create a missing key without one. Nothing else would expire it:
+// the final write's EXPIRE found no key, and the reaper does not look at event keys.
 const APPEND_SCRIPT = `
 local seen = redis.call('HGET', KEYS[3], ARGV[1])
 if seen then return {0, seen} end
+local inherited = math.max(redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[3]))
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'type', ARGV[2], 'data', ARGV[3])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', ARGV[2], 'data', ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], id)
@@ -36,6 +41,9 @@ local ttl = tonumber(ARGV[6])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[3], ttl)
+elseif inherited > 0 then
+  redis.call('PEXPIRE', KEYS[1], inherited)
+  redis.call('PEXPIRE', KEYS[3], inherited)
 end
 return {1, id}
 `;

@@ -3,9 +3,10 @@
  *
  * An agent must not be able to weaken its own gates, so they run on a clean checkout of its work
  * (the staged tree before the commit, the commit after), never on its worktree, in a sandbox of
- * their own; gate definitions, the package.json scripts they call and the coverage settings come
- * from the base commit (written over the agent's in the checkout); a coverage summary the agent
- * committed is dropped, so only the gate run itself can write one.
+ * their own; gate definitions, the package.json scripts they call, the coverage settings and the
+ * files that choose the program a gate starts (.npmrc, mvnw, ...: RUNNER_FILES) come from the base
+ * commit (written over the agent's in the checkout); a coverage summary the agent committed is
+ * dropped, so only the gate run itself can write one.
  */
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import {
@@ -27,6 +28,7 @@ import { giveToSandboxUser } from '../tools/ownership';
 import { unavailableGates } from './availability';
 import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateCommands, type GateDefinitions } from './definitions';
 import { formatGateFeedback } from './feedback';
+import { RUNNER_FILES } from './ecosystems';
 import { evaluateGates, profileGates } from './profiles';
 import { runGates } from './run-gates';
 import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
@@ -149,7 +151,12 @@ export function createGateActivities(deps: GateActivityDeps) {
 
       const readBase = (rel: string) => workspaces.readAtBase(ws, rel, op);
       const base = await baseGateFiles(readBase, (rel) => workspaces.readAt(ws, tree, rel, op));
-      const dir = await workspaces.checkoutForGates(ws, args.agentId, tree, { ...op, overrides: base.overrides, remove: [base.summaryPath] });
+      const dir = await workspaces.checkoutForGates(ws, args.agentId, tree, {
+        ...op,
+        overrides: base.overrides,
+        remove: [base.summaryPath],
+        fromCommit: { commit: ws.baseSha, paths: RUNNER_FILES },
+      });
       try {
         if (deps.runtime.sandboxUser) await giveToSandboxUser(dir, deps.runtime.sandboxUser);
         const definitions = await baseDefinitions(ws, dir);

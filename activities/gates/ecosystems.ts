@@ -58,6 +58,11 @@ export interface Ecosystem {
   hints?: Partial<Record<EcosystemGate, string>>;
   /** Extra environment for every command (caches outside the worktree, no colour, no prompts). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Files and directories that choose or configure the program a gate starts (a wrapper script,
+   * the package manager's settings): the gate checkout has them as the base commit does.
+   */
+  runnerFiles?: readonly string[];
 }
 
 /** A tool named in pyproject.toml: its `[tool.x]` table or a quoted dependency. */
@@ -106,6 +111,9 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
     },
     coverage: { format: 'istanbul-summary', path: 'coverage/coverage-summary.json' },
     env: NPM_ENV,
+    // script-shell and node-options (.npmrc), yarnPath and plugins (.yarnrc.yml, run from .yarn/),
+    // yarn 1's yarn-path (.yarnrc), pnpm's hooks (.pnpmfile.cjs).
+    runnerFiles: ['.npmrc', '.yarnrc', '.yarnrc.yml', '.yarn/releases', '.yarn/plugins', '.pnpmfile.cjs'],
   },
   {
     name: 'python',
@@ -167,6 +175,8 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
     coverage: { format: 'jacoco-csv', path: 'target/site/jacoco/jacoco.csv', when: JACOCO },
     // Downloaded plugins are shared across runs instead of fetched again into each run's HOME.
     env: { MAVEN_OPTS: '-Dmaven.repo.local=/tmp/.orchestrator-maven-repository' },
+    // The wrapper, the distribution it fetches, and .mvn's jvm.config, maven.config and extensions.
+    runnerFiles: ['mvnw', '.mvn'],
   },
   {
     name: 'gradle',
@@ -183,8 +193,12 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
       coverage: 'enable JaCoCo\'s CSV report and name it in .orchestrator/gates.json ("coverage": { "format": "jacoco-csv", "summaryPath": "build/reports/jacoco/test/jacocoTestReport.csv" })',
     },
     env: { GRADLE_USER_HOME: '/tmp/.orchestrator-gradle' },
+    runnerFiles: ['gradlew', 'gradle/wrapper'],
   },
 ];
+
+/** Every ecosystem's runner files: a gates.json command may call any of these runners. */
+export const RUNNER_FILES: readonly string[] = ECOSYSTEMS.flatMap((e) => e.runnerFiles ?? []);
 
 /** Root files of the base commit; `read` answers `undefined` for a file that is not there. */
 export interface RootFiles {

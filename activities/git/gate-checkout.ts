@@ -5,8 +5,9 @@
  * summary, a tampered node_modules, processes still running).
  *
  * Files the gates must not take from the agent are replaced in the checkout's index before any
- * file is written (`overrides`), and paths that must not pre-exist are dropped (`remove`): no
- * agent-written file is ever opened on the host, so a link or a FIFO in the tree changes nothing.
+ * file is written (`overrides`, or `fromCommit` for whole paths as the base commit has them), and
+ * paths that must not pre-exist are dropped (`remove`): no agent-written file is ever opened on the
+ * host, so a link or a FIFO in the tree changes nothing.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { stageAll } from './changes';
 import { GitCommandFailedError } from './errors';
 import { assertInside, makeTraversable } from './paths';
 import { removeTree } from '../host/remove-tree';
+import { isRegularFile, parseTreeListing } from './read-blob';
 import { assertAgentId } from './validate';
 import { openWorkspace } from './worktree-admin';
 
@@ -43,7 +45,23 @@ export interface CheckoutOptions extends OperationOptions {
   overrides?: Readonly<Record<string, string>>;
   /** Paths dropped from the checkout if the tree has them. */
   remove?: readonly string[];
+  /**
+   * Paths (a file, or a directory and all below it) that hold what `commit` holds there instead of
+   * what the tree does: its regular files with their modes (an executable stays one), or nothing
+   * when it has none. A link or submodule of `commit` there is left out, as readAtBase refuses
+   * one; the tree's entry at an ancestor (a link named `gradle` for `gradle/wrapper`) is dropped.
+   */
+  fromCommit?: { commit: string; paths: readonly string[] };
 }
+
+/** A line of `update-index --index-info`; mode 0 removes the path. */
+interface IndexRecord {
+  mode: string;
+  oid: string;
+  path: string;
+}
+
+type CheckoutGit = (args: string[], input?: string) => Promise<{ stdout: string }>;
 
 /** Writes `treeish` (a tree or commit of the agent's mirror) into a fresh gate checkout; returns its path. */
 export async function checkoutForGates(
@@ -55,6 +73,7 @@ export async function checkoutForGates(
 ): Promise<string> {
   assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
   if (!OBJECT_ID.test(treeish)) throw new Error(`not an object id: ${treeish}`);
+  if (options.fromCommit && !OBJECT_ID.test(options.fromCommit.commit)) throw new Error(`not an object id: ${options.fromCommit.commit}`);
   const dir = gateCheckoutPathFor(ctx, agentId);
   // The gates ran the agent's code in the last checkout: it may have left any tree there.
   await removeTree(dir);
@@ -63,27 +82,55 @@ export async function checkoutForGates(
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'gate-index-'));
   try {
     const env = { GIT_INDEX_FILE: path.join(scratch, 'index') };
-    const git = (args: string[], input?: string) =>
+    const git: CheckoutGit = (args, input) =>
       ctx.git([`--git-dir=${ws.mirrorPath}`, `--work-tree=${dir}`, ...args], { ...options, env, input });
     await git(['read-tree', treeish]);
-    // Every override and removal in two git processes, whatever their number: the contents are
-    // hashed from scratch files of ours (as stored, no filters), then one update-index applies all.
-    const overrides = Object.entries(options.overrides ?? {});
-    const sources = overrides.map((_, i) => path.join(scratch, `override-${i}`));
-    await Promise.all(overrides.map(([, content], i) => writeFile(sources[i]!, content)));
-    const oids = overrides.length ? (await git(['hash-object', '-w', '--no-filters', '--stdin-paths'], `${sources.join('\n')}\n`)).stdout.split('\n') : [];
-    const cacheinfo = overrides.flatMap(([file], i) => {
-      const oid = oids[i] ?? '';
-      if (!OBJECT_ID.test(oid)) throw new GitCommandFailedError(`git hash-object gave no object id for ${file}`, 'hash-object', 0);
-      return ['--cacheinfo', `100644,${oid},${file}`];
-    });
-    const removals = options.remove?.length ? ['--force-remove', '--', ...options.remove] : [];
-    if (cacheinfo.length || removals.length) await git(['update-index', '--add', ...cacheinfo, ...removals]);
+    // Every change to the index in one update-index, in this order (a later record of a path wins);
+    // a handful of git processes whatever the number of paths.
+    const removed = '0'.repeat(treeish.length);
+    const records = [
+      ...(await fromCommitRecords(git, treeish, removed, options.fromCommit)),
+      ...(options.remove ?? []).map((file) => ({ mode: '0', oid: removed, path: file })),
+      ...(await overrideRecords(git, scratch, options.overrides ?? {})),
+    ];
+    if (records.length) await git(['update-index', '-z', '--index-info'], records.map((r) => `${r.mode} ${r.oid}\t${r.path}\0`).join(''));
     await git(['checkout-index', '--all', '--force']);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
   return dir;
+}
+
+/** The tree's entries at the paths (and their ancestors) removed, then the commit's regular files there added. */
+async function fromCommitRecords(git: CheckoutGit, treeish: string, removed: string, from: CheckoutOptions['fromCommit']): Promise<IndexRecord[]> {
+  if (!from?.paths.length) return [];
+  const ancestors = [...new Set(from.paths.flatMap(ancestorsOf))];
+  const below = (file: string) => from.paths.some((p) => file === p || file.startsWith(`${p}/`));
+  const list = async (commitish: string, paths: string[]) => parseTreeListing((await git(['ls-tree', '-r', '-z', '--full-tree', commitish, '--', ...paths])).stdout);
+  const [ours, theirs] = await Promise.all([list(treeish, [...from.paths, ...ancestors]), list(from.commit, [...from.paths])]);
+  const drop = [...ours.keys()].filter((file) => below(file) || ancestors.includes(file)).map((file) => ({ mode: '0', oid: removed, path: file }));
+  const take = [...theirs].filter(([file, entry]) => below(file) && isRegularFile(entry)).map(([file, entry]) => ({ mode: entry.mode, oid: entry.oid, path: file }));
+  return [...drop, ...take];
+}
+
+/** `a/b/c` -> `a`, `a/b`. */
+function ancestorsOf(file: string): string[] {
+  const parts = file.split('/');
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/** The contents hashed from scratch files of ours (as stored, no filters), all in one git process. */
+async function overrideRecords(git: CheckoutGit, scratch: string, overrides: Readonly<Record<string, string>>): Promise<IndexRecord[]> {
+  const entries = Object.entries(overrides);
+  if (!entries.length) return [];
+  const sources = entries.map((_, i) => path.join(scratch, `override-${i}`));
+  await Promise.all(entries.map(([, content], i) => writeFile(sources[i]!, content)));
+  const oids = (await git(['hash-object', '-w', '--no-filters', '--stdin-paths'], `${sources.join('\n')}\n`)).stdout.split('\n');
+  return entries.map(([file], i) => {
+    const oid = oids[i] ?? '';
+    if (!OBJECT_ID.test(oid)) throw new GitCommandFailedError(`git hash-object gave no object id for ${file}`, 'hash-object', 0);
+    return { mode: '100644', oid, path: file };
+  });
 }
 
 /** Removes the checkout with whatever the gates left in it (removeTree: any depth, any mode, no link followed). */

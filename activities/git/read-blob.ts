@@ -47,8 +47,8 @@ export async function treeEntry(
   return entry;
 }
 
-/** `ls-tree -z --long` output: `<mode> SP <type> SP <oid> SP+ <size or -> TAB <path> NUL` per entry. */
-function parseTreeListing(stdout: string): Map<string, TreeEntry> {
+/** `ls-tree -z [--long]` output: `<mode> SP <type> SP <oid> [SP+ <size or ->] TAB <path> NUL` per entry. */
+export function parseTreeListing(stdout: string): Map<string, TreeEntry> {
   const entries = new Map<string, TreeEntry>();
   for (const record of stdout.split('\0').filter(Boolean)) {
     const tab = record.indexOf('\t');

@@ -1,0 +1,112 @@
+/**
+ * The gate checkout's files that choose the program a gate starts (RUNNER_FILES: .npmrc, mvnw,
+ * .mvn/, gradle/wrapper/, ...): whatever the agent staged there, the checkout has what the base
+ * commit has, or nothing. Real git, real files.
+ */
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createGitWorkspaces } from './index';
+import { RUNNER_FILES } from '../gates/ecosystems';
+import { createRemote, git, testDeps, writeFiles, type TestRemote } from '../../test/support/git-workspace-fixtures';
+
+const AGENT = '3d4e5f60-0000-4000-8000-00000000000d';
+
+describe('gate checkout: runner files from the base commit', () => {
+  let tmp: string;
+  let n = 0;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'gate-checkout-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** A remote whose main has `files`, then what `edit` does in a clone of it (modes, links). */
+  function remoteWith(dir: string, files: Record<string, string>, edit: (work: string) => void) {
+    const remote = createRemote(dir, files);
+    const work = path.join(dir, 'edit');
+    git(['clone', '-q', remote.barePath, work]);
+    edit(work);
+    git(['add', '--all'], work);
+    git(['commit', '-qm', 'base edits'], work);
+    git(['push', '-q', 'origin', 'main'], work);
+    return remote;
+  }
+
+  /** The gate checkout of what `change` staged in a workspace on `remote`'s main. */
+  async function checkout(remote: TestRemote, dir: string, change: (worktree: string) => void): Promise<string> {
+    const workspaces = createGitWorkspaces(testDeps(path.join(dir, 'ws')));
+    const ws = await workspaces.prepare({ agentId: AGENT, taskId: 'T-runner', repository: remote.url, baseBranch: 'main' });
+    change(ws.path);
+    const staged = await workspaces.stagedTree(ws);
+    if (!('tree' in staged)) throw new Error(staged.refused);
+    return workspaces.checkoutForGates(ws, AGENT, staged.tree, { fromCommit: { commit: ws.baseSha, paths: RUNNER_FILES } });
+  }
+  const read = (dir: string, file: string) => readFileSync(path.join(dir, file), 'utf8');
+  const exists = (dir: string, file: string) => {
+    try {
+      lstatSync(path.join(dir, file));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('a staged .npmrc, mvnw or .mvn/ change is replaced by the base version; one the base lacks is removed; the rest stays the agent\'s', async () => {
+    const base = {
+      'package.json': '{"scripts":{"test":"node test.js"}}\n',
+      '.npmrc': 'fund=false\n',
+      mvnw: '#!/bin/sh\nexec mvn "$@"\n',
+      '.mvn/wrapper/maven-wrapper.properties': 'distributionUrl=https://repo.maven.apache.org/x.zip\n',
+      'gradle/libs.versions.toml': '[versions]\n',
+    };
+    const root = path.join(tmp, `case-${++n}`);
+    const remote = remoteWith(root, base, (work) => chmodSync(path.join(work, 'mvnw'), 0o755));
+    const dir = await checkout(remote, root, (wt) =>
+      writeFiles(wt, {
+        '.npmrc': 'script-shell=./sh.sh\n',
+        'sh.sh': '#!/bin/sh\nexit 0\n',
+        mvnw: '#!/bin/sh\nexit 0\n',
+        '.mvn/wrapper/maven-wrapper.properties': 'distributionUrl=file:///tmp/evil.zip\n',
+        '.mvn/extensions.xml': '<extensions/>\n',
+        '.yarnrc.yml': 'yarnPath: ./evil.cjs\n',
+        '.yarn/releases/yarn.cjs': 'process.exit(0)\n',
+        '.pnpmfile.cjs': 'process.exit(0)\n',
+        gradlew: '#!/bin/sh\nexit 0\n',
+        'gradle/wrapper/gradle-wrapper.properties': 'distributionUrl=file:///tmp/evil.zip\n',
+        'gradle/libs.versions.toml': '[versions]\nagent = "1"\n',
+        'src/app.js': 'module.exports = 1;\n',
+      }),
+    );
+
+    expect(read(dir, '.npmrc')).toBe(base['.npmrc']);
+    expect(read(dir, 'mvnw')).toBe(base.mvnw);
+    expect(lstatSync(path.join(dir, 'mvnw')).mode & 0o111).not.toBe(0); // still runnable as ./mvnw
+    expect(read(dir, '.mvn/wrapper/maven-wrapper.properties')).toBe(base['.mvn/wrapper/maven-wrapper.properties']);
+    for (const added of ['.mvn/extensions.xml', '.yarnrc.yml', '.yarn/releases/yarn.cjs', '.pnpmfile.cjs', 'gradlew', 'gradle/wrapper']) {
+      expect([added, exists(dir, added)]).toEqual([added, false]);
+    }
+    // Next to the runner files, the agent's work is what it staged.
+    expect(read(dir, 'gradle/libs.versions.toml')).toBe('[versions]\nagent = "1"\n');
+    expect(read(dir, 'src/app.js')).toBe('module.exports = 1;\n');
+    expect(read(dir, 'sh.sh')).toBe('#!/bin/sh\nexit 0\n');
+  });
+
+  it('links: the agent\'s link at a runner file or at its parent directory is dropped, and so is a link the base commit has there', async () => {
+    const outside = path.join(tmp, 'outside');
+    writeFiles(outside, { 'wrapper/gradle-wrapper.properties': 'distributionUrl=file:///tmp/evil.zip\n', npmrc: 'script-shell=/tmp/x\n' });
+    const root = path.join(tmp, `case-${++n}`);
+    const base = { 'build.gradle': '\n', 'gradle/wrapper/gradle-wrapper.properties': 'distributionUrl=https://services.gradle.org/x.zip\n' };
+    // The base commit itself has .yarnrc as a link: only a regular file is ever taken from it.
+    const remote = remoteWith(root, base, (work) => symlinkSync('/etc/passwd', path.join(work, '.yarnrc')));
+    const out = await checkout(remote, root, (wt) => {
+      rmSync(path.join(wt, 'gradle'), { recursive: true });
+      symlinkSync(outside, path.join(wt, 'gradle'));
+      symlinkSync(path.join(outside, 'npmrc'), path.join(wt, '.npmrc'));
+    });
+
+    expect(lstatSync(path.join(out, 'gradle')).isDirectory()).toBe(true);
+    expect(read(out, 'gradle/wrapper/gradle-wrapper.properties')).toBe(base['gradle/wrapper/gradle-wrapper.properties']);
+    expect(exists(out, '.npmrc')).toBe(false);
+    expect(exists(out, '.yarnrc')).toBe(false);
+  });
+});

@@ -88,6 +88,18 @@ const NPM_ENV = {
   npm_config_audit: 'false',
 };
 
+/**
+ * For every gate command, whatever its source: the npm settings that choose what runs a script.
+ * The checkout's .npmrc is the base commit's, but an earlier gate runs the project's code, which
+ * may write one (or `$HOME/.npmrc`); the environment outranks both. npm skips an empty value in
+ * the environment but trims a blank one to empty, which sets node-options to nothing. A base
+ * commit's own script-shell or node-options is overridden too.
+ */
+export const PINNED_GATE_ENV: Readonly<Record<string, string>> = {
+  npm_config_script_shell: '/bin/sh',
+  npm_config_node_options: ' ',
+};
+
 const PYTHON_COVERAGE = pyproject('coverage', 'pytest-cov');
 const JACOCO = pom('jacoco-maven-plugin');
 

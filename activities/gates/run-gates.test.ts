@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { GateName } from '../../domain/gates';
 import { LocalRunner } from '../tools/local-runner';
@@ -127,6 +128,24 @@ describe('runGates', () => {
       ['coverage', 'passed', 'node ok.js'],
     ]);
     expect(results[2]?.detail).toContain('threshold 50%');
+  });
+
+  it('an .npmrc an earlier gate wrote chooses neither the shell nor the node options of a later one', async () => {
+    repo = createRepo({
+      scripts: { typecheck: 'node write-npmrc.js', test: 'node test.js' },
+      files: {
+        // The project's code run by one gate (a lint config, a plugin) plants the settings for the next.
+        'write-npmrc.js': "require('node:fs').writeFileSync('.npmrc', 'script-shell=./sh.sh\\nnode-options=--require ./evil.js\\n');",
+        'sh.sh': '#!/bin/sh\necho FORGED\nexit 0\n',
+        'evil.js': "console.log('EVIL'); process.on('exit', () => process.exit(0));",
+        'test.js': "console.log('real test'); process.exitCode = 1;",
+      },
+    });
+    chmodSync(path.join(repo.dir, 'sh.sh'), 0o755);
+    const [typecheck, tests] = await run(['typecheck', 'tests']);
+    expect(typecheck).toMatchObject({ outcome: 'passed' });
+    expect(repo.exists('.npmrc')).toBe(true);
+    expect(tests).toMatchObject({ name: 'tests', outcome: 'failed', exitCode: 1, outputTail: 'real test' });
   });
 
   it('stops a gate that exceeds its timeout, reports it, skips coverage and still runs the remaining gates', async () => {

@@ -12,6 +12,7 @@ import type { CommandRunner } from '../tools/runner';
 import { judgeCoverage } from './coverage';
 import { parseCoverageReport } from './coverage-formats';
 import { missingGateDetail, readInsideWorkspace, type CommandGateName, type CoverageSettings, type GateCommand, type GateDefinitions } from './definitions';
+import { PINNED_GATE_ENV } from './ecosystems';
 import { outputTail } from './output-tail';
 import { inCanonicalOrder } from './profiles';
 import { WorkspaceTooLargeError } from '../sandbox/disk-budget';
@@ -200,7 +201,7 @@ async function execute(gate: CommandGateName, definition: GateCommand, ctx: Gate
       maxOutputBytes: GATE_OUTPUT_MAX_BYTES,
       signal: ctx.signal,
       onProgress: ctx.onProgress && (() => ctx.onProgress?.({ gate })),
-      env: definition.env,
+      env: { ...definition.env, ...PINNED_GATE_ENV },
     });
   } catch (err) {
     ctx.signal?.throwIfAborted();

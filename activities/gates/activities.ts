@@ -6,7 +6,8 @@
  * their own; gate definitions, the package.json scripts they call, the coverage settings and the
  * files that choose the program a gate starts (.npmrc, mvnw, ...: RUNNER_FILES) come from the base
  * commit (written over the agent's in the checkout); a coverage summary the agent committed is
- * dropped, so only the gate run itself can write one.
+ * dropped, so only the gate run itself can write one; and a module at the root that a gate's
+ * `python -m` would run instead of the tool refuses that gate (python-shadowing.ts).
  */
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import {
@@ -20,7 +21,7 @@ import {
 } from '../../domain/gates';
 import { addUsd } from '../../domain/pricing';
 import type { AgentEventLog } from '../../state/agent-events';
-import type { GitWorkspaces } from '../git';
+import type { GitWorkspaces, OperationOptions } from '../git';
 import { isRegularFile } from '../git/read-blob';
 import { currentOperation } from '../operation';
 import type { CoordinatorPort, SandboxRuntime } from '../ports';
@@ -36,7 +37,7 @@ import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 export type ReviewFn = (args: { taskId: string; diff: string }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
 
 export interface GateActivityDeps {
-  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
+  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'rootEntriesAt' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
   runtime: SandboxRuntime;
   /** The AI review (a model call); the `review` gate is `missing` without it. */
   review?: ReviewFn;
@@ -151,6 +152,7 @@ export function createGateActivities(deps: GateActivityDeps) {
 
       const readBase = (rel: string) => workspaces.readAtBase(ws, rel, op);
       const base = await baseGateFiles(readBase, (rel) => workspaces.readAt(ws, tree, rel, op));
+      const unchangedAtBase = await unchangedRootEntries(workspaces, ws, tree, op);
       const dir = await workspaces.checkoutForGates(ws, args.agentId, tree, {
         ...op,
         overrides: base.overrides,
@@ -178,6 +180,7 @@ export function createGateActivities(deps: GateActivityDeps) {
                 }
               : undefined,
             redact: deps.redact,
+            unchangedAtBase,
             signal: op.signal,
             onProgress: () => op.heartbeat(),
           }),
@@ -226,6 +229,17 @@ async function baseGateFiles(
     overrides['package.json'] = `${JSON.stringify(merged, null, 2)}\n`;
   }
   return { overrides, summaryPath };
+}
+
+/** Root names whose entry in `tree` is the base commit's, same mode and content: the project's own, not the agent's. */
+async function unchangedRootEntries(
+  workspaces: GateActivityDeps['workspaces'],
+  ws: WorkspaceInfo,
+  tree: string,
+  op: OperationOptions,
+): Promise<Set<string>> {
+  const [base, ours] = await Promise.all([workspaces.rootEntriesAtBase(ws, op), workspaces.rootEntriesAt(ws, tree, op)]);
+  return new Set([...ours].filter(([name, entry]) => base.get(name)?.oid === entry.oid && base.get(name)?.mode === entry.mode).map(([name]) => name));
 }
 
 function parseObject(text: string | undefined): Record<string, unknown> | undefined {

@@ -148,6 +148,25 @@ describe('runGates', () => {
     expect(tests).toMatchObject({ name: 'tests', outcome: 'failed', exitCode: 1, outputTail: 'real test' });
   });
 
+  it('refuses a python gate when the root has a module that shadows its tool, also one an earlier gate wrote; not one the base commit has', async () => {
+    repo = createRepo({
+      files: {
+        '.orchestrator/gates.json': JSON.stringify({
+          gates: { typecheck: { command: `printf 'open("shadow-ran", "w")\\n' > pytest.py` }, tests: { command: 'python3 -m pytest -q' } },
+        }),
+      },
+    });
+    const [, refused] = await run(['typecheck', 'tests']);
+    expect(refused).toMatchObject({ name: 'tests', outcome: 'error', command: 'python3 -m pytest -q' });
+    expect(refused?.detail).toMatch(/^"pytest\.py" at the repository root would run instead of the installed pytest/);
+    expect(repo.exists('shadow-ran')).toBe(false);
+
+    // The project's own pytest.py (at the base commit, unchanged) is what python -m pytest runs there.
+    const [, own] = await run(['typecheck', 'tests'], { unchangedAtBase: new Set(['pytest.py']) });
+    expect(own).toMatchObject({ name: 'tests', outcome: 'passed' });
+    expect(repo.exists('shadow-ran')).toBe(true);
+  });
+
   it('stops a gate that exceeds its timeout, reports it, skips coverage and still runs the remaining gates', async () => {
     repo = createRepo({
       scripts: { test: 'node slow.js', build: 'node -e "console.log(\'built\')"' },

@@ -14,6 +14,7 @@ import { parseCoverageReport } from './coverage-formats';
 import { missingGateDetail, readInsideWorkspace, type CommandGateName, type CoverageSettings, type GateCommand, type GateDefinitions } from './definitions';
 import { PINNED_GATE_ENV } from './ecosystems';
 import { outputTail } from './output-tail';
+import { shadowedModuleRefusal } from './python-shadowing';
 import { inCanonicalOrder } from './profiles';
 import { WorkspaceTooLargeError } from '../sandbox/disk-budget';
 
@@ -44,6 +45,11 @@ export interface RunGatesOptions {
   review?: (context: { signal?: AbortSignal }) => Promise<ReviewVerdict>;
   /** Applied to every output tail, command and detail before it leaves this module. */
   redact?: (text: string) => string;
+  /**
+   * Root entries the checkout has as the base commit has them: a module among them that a gate's
+   * `python -m` would find first is the project's own, not refused (python-shadowing.ts). Empty without it.
+   */
+  unchangedAtBase?: ReadonlySet<string>;
 }
 
 type GateReport = Omit<GateResult, 'name' | 'durationMs' | 'commitSha'>;
@@ -194,6 +200,8 @@ async function runReview(ctx: GateContext): Promise<GateReport> {
 async function execute(gate: CommandGateName, definition: GateCommand, ctx: GateContext): Promise<GateReport> {
   const timeoutMs = Math.min(ctx.timeoutMs, (definition.timeoutSeconds ?? Infinity) * 1000);
   const { command } = definition;
+  const refused = await shadowedModuleRefusal(ctx.definitions.workspaceHostPath, command, ctx.unchangedAtBase ?? new Set());
+  if (refused) return { outcome: 'error', command, detail: refused };
   let res;
   try {
     res = await ctx.runner.run(command, {

@@ -61,6 +61,8 @@ export interface GitWorkspaces {
   existsAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, relativePath: string, options?: OperationOptions): Promise<boolean>;
   /** The entries at the root of the base commit, by name (one git call for many lookups). */
   rootEntriesAtBase(ws: Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>, options?: OperationOptions): Promise<Map<string, TreeEntry>>;
+  /** The entries at the root of a tree or commit of the mirror, by name. */
+  rootEntriesAt(ws: Pick<WorkspaceInfo, 'mirrorPath'>, treeish: string, options?: OperationOptions): Promise<Map<string, TreeEntry>>;
   headSha(ws: WorkspaceInfo): Promise<string>;
   /** The agent branch's changes since it forked from `origin/<base>`, for an AI review. */
   diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
@@ -118,6 +120,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     removeGateCheckout: (agentId) => removeGateCheckout(ctx, agentId),
     existsAtBase: (ws, relativePath, options) => existsAtBase(ctx, ws, relativePath, options),
     rootEntriesAtBase: (ws, options) => rootEntriesAtBase(ctx, ws, options),
+    rootEntriesAt: (ws, treeish, options) => rootEntriesAtBase(ctx, { mirrorPath: ws.mirrorPath, baseSha: treeish }, options),
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
     diffFrom: (ws, base, options) => diffFrom(ctx, ws, base, options),

@@ -5,10 +5,12 @@
  * (the staged tree before the commit, the commit after), never on its worktree, in a sandbox of
  * their own; gate definitions, the package.json scripts they call, the coverage settings and the
  * files that choose the program a gate starts (.npmrc, mvnw, ...: RUNNER_FILES) come from the base
- * commit (written over the agent's in the checkout); a coverage summary the agent committed is
+ * commit (written over the agent's in the checkout, and again before each gate command, as the
+ * project's code may rewrite them in an earlier gate); a coverage summary the agent committed is
  * dropped, so only the gate run itself can write one; and a module at the root that a gate's
  * `python -m` would run instead of the tool refuses that gate (python-shadowing.ts).
  */
+import path from 'node:path';
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import {
   PRE_COMMIT_GATES,
@@ -153,14 +155,16 @@ export function createGateActivities(deps: GateActivityDeps) {
       const readBase = (rel: string) => workspaces.readAtBase(ws, rel, op);
       const base = await baseGateFiles(readBase, (rel) => workspaces.readAt(ws, tree, rel, op));
       const unchangedAtBase = await unchangedRootEntries(workspaces, ws, tree, op);
-      const dir = await workspaces.checkoutForGates(ws, args.agentId, tree, {
+      const checkout = await workspaces.checkoutForGates(ws, args.agentId, tree, {
         ...op,
         overrides: base.overrides,
         remove: [base.summaryPath],
         fromCommit: { commit: ws.baseSha, paths: RUNNER_FILES },
       });
+      const { dir } = checkout;
+      const sandboxUser = deps.runtime.sandboxUser;
       try {
-        if (deps.runtime.sandboxUser) await giveToSandboxUser(dir, deps.runtime.sandboxUser);
+        if (sandboxUser) await giveToSandboxUser(dir, sandboxUser);
         const definitions = await baseDefinitions(ws, dir);
         const review = deps.review;
         let costUsd = 0;
@@ -181,6 +185,11 @@ export function createGateActivities(deps: GateActivityDeps) {
               : undefined,
             redact: deps.redact,
             unchangedAtBase,
+            // What an earlier gate's project code wrote over the base's files is put back before each command.
+            beforeEachCommand: async () => {
+              const written = await checkout.restore();
+              if (sandboxUser) for (const rel of written) await giveToSandboxUser(path.join(dir, rel), sandboxUser);
+            },
             signal: op.signal,
             onProgress: () => op.heartbeat(),
           }),

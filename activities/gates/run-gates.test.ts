@@ -284,4 +284,21 @@ describe('runGates', () => {
     const milestones = progress.map((p) => `${p.gate}:${p.result?.outcome ?? 'start'}`);
     expect(milestones.filter((m, i) => m !== milestones[i - 1])).toEqual(['lint:start', 'lint:missing', 'tests:start', 'tests:passed']);
   });
+
+  it('runs beforeEachCommand before each command, after what an earlier gate wrote; a failing one makes that gate an error without running it', async () => {
+    repo = createRepo({
+      scripts: { lint: 'node -e "require(\'fs\').writeFileSync(\'marker\', \'lint\')"', test: 'node test.js' },
+      files: { 'test.js': coverageWriterScript({ lines: 90, branches: 90 }) },
+    });
+    const seen: string[] = [];
+    const before = async (gate: string) => void seen.push(`${gate}:${repo!.exists('marker') ? 'after-lint' : 'clean'}`);
+    const results = await run(['lint', 'tests', 'coverage', 'review'], { beforeEachCommand: before, review: async () => ({ approved: true, summary: 'ok' }) });
+    expect(results.map((r) => [r.name, r.outcome])).toEqual([['lint', 'passed'], ['tests', 'passed'], ['coverage', 'passed'], ['review', 'passed']]);
+    // Coverage was judged from the tests run (no command), the review runs none: no reset before either.
+    expect(seen).toEqual(['lint:clean', 'tests:after-lint']);
+
+    const failing = await run(['lint', 'tests'], { beforeEachCommand: async (gate) => { if (gate === 'tests') throw new Error('cannot restore'); } });
+    expect(failing[1]).toMatchObject({ name: 'tests', outcome: 'error', detail: expect.stringContaining('cannot restore') });
+    expect(failing[1]?.exitCode).toBeUndefined();
+  });
 });

@@ -50,6 +50,12 @@ export interface RunGatesOptions {
    * `python -m` would find first is the project's own, not refused (python-shadowing.ts). Empty without it.
    */
   unchangedAtBase?: ReadonlySet<string>;
+  /**
+   * Runs before each gate command (not before the review, nor before a coverage judged from the
+   * tests run): the project's code in an earlier gate may have rewritten the checkout. A failure
+   * makes that gate an `error`, never a run of the command on what it left.
+   */
+  beforeEachCommand?: (gate: CommandGateName) => Promise<void>;
 }
 
 type GateReport = Omit<GateResult, 'name' | 'durationMs' | 'commitSha'>;
@@ -200,6 +206,12 @@ async function runReview(ctx: GateContext): Promise<GateReport> {
 async function execute(gate: CommandGateName, definition: GateCommand, ctx: GateContext): Promise<GateReport> {
   const timeoutMs = Math.min(ctx.timeoutMs, (definition.timeoutSeconds ?? Infinity) * 1000);
   const { command } = definition;
+  try {
+    await ctx.beforeEachCommand?.(gate);
+  } catch (err) {
+    ctx.signal?.throwIfAborted();
+    return { outcome: 'error', command, detail: `the gate checkout could not be reset before the command: ${(err as Error).message}` };
+  }
   const refused = await shadowedModuleRefusal(ctx.definitions.workspaceHostPath, command, ctx.unchangedAtBase ?? new Set());
   if (refused) return { outcome: 'error', command, detail: refused };
   let res;

@@ -3,10 +3,10 @@
  * .mvn/, gradle/wrapper/, ...): whatever the agent staged there, the checkout has what the base
  * commit has, or nothing. Real git, real files.
  */
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createGitWorkspaces } from './index';
+import { createGitWorkspaces, type CheckoutOptions, type GateCheckout } from './index';
 import { RUNNER_FILES } from '../gates/ecosystems';
 import { createRemote, git, testDeps, writeFiles, type TestRemote } from '../../test/support/git-workspace-fixtures';
 
@@ -33,13 +33,13 @@ describe('gate checkout: runner files from the base commit', () => {
   }
 
   /** The gate checkout of what `change` staged in a workspace on `remote`'s main. */
-  async function checkout(remote: TestRemote, dir: string, change: (worktree: string) => void): Promise<string> {
+  async function checkout(remote: TestRemote, dir: string, change: (worktree: string) => void, options: Omit<CheckoutOptions, 'fromCommit'> = {}): Promise<GateCheckout> {
     const workspaces = createGitWorkspaces(testDeps(path.join(dir, 'ws')));
     const ws = await workspaces.prepare({ agentId: AGENT, taskId: 'T-runner', repository: remote.url, baseBranch: 'main' });
     change(ws.path);
     const staged = await workspaces.stagedTree(ws);
     if (!('tree' in staged)) throw new Error(staged.refused);
-    return workspaces.checkoutForGates(ws, AGENT, staged.tree, { fromCommit: { commit: ws.baseSha, paths: RUNNER_FILES } });
+    return workspaces.checkoutForGates(ws, AGENT, staged.tree, { ...options, fromCommit: { commit: ws.baseSha, paths: RUNNER_FILES } });
   }
   const read = (dir: string, file: string) => readFileSync(path.join(dir, file), 'utf8');
   const exists = (dir: string, file: string) => {
@@ -61,7 +61,7 @@ describe('gate checkout: runner files from the base commit', () => {
     };
     const root = path.join(tmp, `case-${++n}`);
     const remote = remoteWith(root, base, (work) => chmodSync(path.join(work, 'mvnw'), 0o755));
-    const dir = await checkout(remote, root, (wt) =>
+    const { dir } = await checkout(remote, root, (wt) =>
       writeFiles(wt, {
         '.npmrc': 'script-shell=./sh.sh\n',
         'sh.sh': '#!/bin/sh\nexit 0\n',
@@ -98,7 +98,7 @@ describe('gate checkout: runner files from the base commit', () => {
     const base = { 'build.gradle': '\n', 'gradle/wrapper/gradle-wrapper.properties': 'distributionUrl=https://services.gradle.org/x.zip\n' };
     // The base commit itself has .yarnrc as a link: only a regular file is ever taken from it.
     const remote = remoteWith(root, base, (work) => symlinkSync('/etc/passwd', path.join(work, '.yarnrc')));
-    const out = await checkout(remote, root, (wt) => {
+    const { dir: out } = await checkout(remote, root, (wt) => {
       rmSync(path.join(wt, 'gradle'), { recursive: true });
       symlinkSync(outside, path.join(wt, 'gradle'));
       symlinkSync(path.join(outside, 'npmrc'), path.join(wt, '.npmrc'));
@@ -108,5 +108,68 @@ describe('gate checkout: runner files from the base commit', () => {
     expect(read(out, 'gradle/wrapper/gradle-wrapper.properties')).toBe(base['gradle/wrapper/gradle-wrapper.properties']);
     expect(exists(out, '.npmrc')).toBe(false);
     expect(exists(out, '.yarnrc')).toBe(false);
+  });
+
+  describe('restore, between gates that ran the project\'s code in the checkout', () => {
+    const base = {
+      'package.json': '{"scripts":{"test":"node test.js"}}\n',
+      '.npmrc': 'fund=false\n',
+      mvnw: '#!/bin/sh\nexec mvn "$@"\n',
+      '.mvn/wrapper/maven-wrapper.properties': 'distributionUrl=https://repo.maven.apache.org/x.zip\n',
+      'gradle/wrapper/gradle-wrapper.properties': 'distributionUrl=https://services.gradle.org/x.zip\n',
+    };
+    const SUMMARY = 'coverage/coverage-summary.json';
+    const PACKAGE = '{"name":"agent","scripts":{"test":"node test.js"}}\n';
+
+    async function gateCheckout(): Promise<GateCheckout> {
+      const root = path.join(tmp, `case-${++n}`);
+      const remote = remoteWith(root, base, (work) => chmodSync(path.join(work, 'mvnw'), 0o755));
+      return checkout(remote, root, (wt) => writeFiles(wt, { 'src/app.js': 'module.exports = 1;\n' }), { overrides: { 'package.json': PACKAGE }, remove: [SUMMARY] });
+    }
+
+    it('puts back a rewritten package.json, .npmrc and a removed mvnw, and drops what a gate planted at a runner path or the coverage summary', async () => {
+      const { dir, restore } = await gateCheckout();
+      // What an agent's eslint config could do during the lint gate.
+      writeFiles(dir, {
+        'package.json': '{"scripts":{"test":"true"}}\n',
+        '.npmrc': 'script-shell=./sh.sh\n',
+        '.mvn/extensions.xml': '<extensions/>\n',
+        gradlew: '#!/bin/sh\nexit 0\n',
+        [SUMMARY]: '{"total":{}}',
+        'src/app.js': 'module.exports = 2;\n',
+      });
+      rmSync(path.join(dir, 'mvnw'));
+
+      const written = await restore();
+      expect(read(dir, 'package.json')).toBe(PACKAGE);
+      expect(read(dir, '.npmrc')).toBe(base['.npmrc']);
+      expect(read(dir, 'mvnw')).toBe(base.mvnw);
+      expect(lstatSync(path.join(dir, 'mvnw')).mode & 0o111).not.toBe(0);
+      expect(read(dir, '.mvn/wrapper/maven-wrapper.properties')).toBe(base['.mvn/wrapper/maven-wrapper.properties']);
+      for (const planted of ['.mvn/extensions.xml', 'gradlew', SUMMARY]) expect([planted, exists(dir, planted)]).toEqual([planted, false]);
+      expect(read(dir, 'src/app.js')).toBe('module.exports = 2;\n'); // the rest is the gates' to change
+      expect(written.sort()).toEqual(['.mvn', '.npmrc', 'gradle/wrapper', 'mvnw', 'package.json']); // what to hand to the sandbox user
+      expect(readdirSync(dir).filter((e) => e.startsWith('.gate-aside'))).toEqual([]);
+    });
+
+    it('replaces a link to the host planted at gradle/, .mvn or coverage/ without writing or removing anything through it', async () => {
+      const { dir, restore } = await gateCheckout();
+      const outside = path.join(tmp, `outside-${n}`);
+      writeFiles(outside, { 'wrapper/gradle-wrapper.properties': 'host\n', 'wrapper/maven-wrapper.properties': 'host\n', 'coverage-summary.json': 'host\n' });
+      for (const link of ['gradle', '.mvn', 'coverage']) {
+        rmSync(path.join(dir, link), { recursive: true, force: true });
+        symlinkSync(outside, path.join(dir, link));
+      }
+
+      await restore();
+      expect(lstatSync(path.join(dir, 'gradle')).isDirectory()).toBe(true);
+      expect(read(dir, 'gradle/wrapper/gradle-wrapper.properties')).toBe(base['gradle/wrapper/gradle-wrapper.properties']);
+      expect(lstatSync(path.join(dir, '.mvn')).isDirectory()).toBe(true);
+      expect(read(dir, '.mvn/wrapper/maven-wrapper.properties')).toBe(base['.mvn/wrapper/maven-wrapper.properties']);
+      expect(exists(dir, 'coverage')).toBe(false);
+      expect(readdirSync(outside).sort()).toEqual(['coverage-summary.json', 'wrapper']);
+      expect(readdirSync(path.join(outside, 'wrapper')).sort()).toEqual(['gradle-wrapper.properties', 'maven-wrapper.properties']);
+      for (const file of ['coverage-summary.json', 'wrapper/gradle-wrapper.properties', 'wrapper/maven-wrapper.properties']) expect(read(outside, file)).toBe('host\n');
+    });
   });
 });

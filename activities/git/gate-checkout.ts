@@ -8,8 +8,13 @@
  * file is written (`overrides`, or `fromCommit` for whole paths as the base commit has them), and
  * paths that must not pre-exist are dropped (`remove`): no agent-written file is ever opened on the
  * host, so a link or a FIFO in the tree changes nothing.
+ *
+ * The gates share the checkout and run the project's own code (an eslint config, a test setup),
+ * which may rewrite it for the next gate: the checkout's index is kept until the checkout is
+ * removed, so `restore()` can put those same paths back as the checkout first had them.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
@@ -18,6 +23,7 @@ import { stageAll } from './changes';
 import { GitCommandFailedError } from './errors';
 import { assertInside, makeTraversable } from './paths';
 import { removeTree } from '../host/remove-tree';
+import { atPath, lstatAt, mkdirAt, openDirAt, openRoot, relativeSegments } from '../tools/safe-fs';
 import { isRegularFile, parseTreeListing } from './read-blob';
 import { assertAgentId } from './validate';
 import { openWorkspace } from './worktree-admin';
@@ -27,6 +33,12 @@ const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 export function gateCheckoutPathFor(ctx: GitContext, agentId: string): string {
   assertAgentId(agentId);
   return assertInside(path.join(ctx.layout.root, 'gate-checkouts'), path.join(ctx.layout.root, 'gate-checkouts', agentId));
+}
+
+/** The checkout's index, outside the checkout (the gates never see it), removed with the checkout. */
+function gateIndexPathFor(ctx: GitContext, agentId: string): string {
+  assertAgentId(agentId);
+  return assertInside(path.join(ctx.layout.root, 'gate-indexes'), path.join(ctx.layout.root, 'gate-indexes', agentId));
 }
 
 /** Stages the worktree and returns the staged tree; `refused` when it holds nested repositories. */
@@ -63,27 +75,39 @@ interface IndexRecord {
 
 type CheckoutGit = (args: string[], input?: string) => Promise<{ stdout: string }>;
 
-/** Writes `treeish` (a tree or commit of the agent's mirror) into a fresh gate checkout; returns its path. */
+export interface GateCheckout {
+  dir: string;
+  /**
+   * Puts back what the checkout took from the base (`overrides`, `fromCommit` paths) and drops the
+   * `remove` paths again, whatever an earlier gate left at them (a directory, a link to the host:
+   * moved aside and removed, never followed). Returns the entries it wrote, relative to `dir`.
+   */
+  restore(): Promise<string[]>;
+}
+
+/** Writes `treeish` (a tree or commit of the agent's mirror) into a fresh gate checkout. */
 export async function checkoutForGates(
   ctx: GitContext,
   ws: Pick<WorkspaceInfo, 'mirrorPath'>,
   agentId: string,
   treeish: string,
   options: CheckoutOptions = {},
-): Promise<string> {
+): Promise<GateCheckout> {
   assertInside(ctx.layout.mirrorsDir, ws.mirrorPath);
   if (!OBJECT_ID.test(treeish)) throw new Error(`not an object id: ${treeish}`);
   if (options.fromCommit && !OBJECT_ID.test(options.fromCommit.commit)) throw new Error(`not an object id: ${options.fromCommit.commit}`);
   const dir = gateCheckoutPathFor(ctx, agentId);
+  const index = gateIndexPathFor(ctx, agentId);
   // The gates ran the agent's code in the last checkout: it may have left any tree there.
   await removeTree(dir);
   await makeTraversable(path.dirname(dir));
   await mkdir(dir);
+  await mkdir(path.dirname(index), { recursive: true, mode: 0o700 });
+  // Literal pathspecs: a `remove` path from the base's gates.json is a name, never a glob.
+  const env = { GIT_INDEX_FILE: index, GIT_LITERAL_PATHSPECS: '1' };
+  const git: CheckoutGit = (args, input) => ctx.git([`--git-dir=${ws.mirrorPath}`, `--work-tree=${dir}`, ...args], { ...options, env, input });
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'gate-index-'));
   try {
-    const env = { GIT_INDEX_FILE: path.join(scratch, 'index') };
-    const git: CheckoutGit = (args, input) =>
-      ctx.git([`--git-dir=${ws.mirrorPath}`, `--work-tree=${dir}`, ...args], { ...options, env, input });
     await git(['read-tree', treeish]);
     // Every change to the index in one update-index, in this order (a later record of a path wins);
     // a handful of git processes whatever the number of paths.
@@ -98,7 +122,80 @@ export async function checkoutForGates(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  return dir;
+  const paths = [...Object.keys(options.overrides ?? {}), ...(options.remove ?? []), ...(options.fromCommit?.paths ?? [])];
+  return { dir, restore: () => restorePaths(git, dir, paths) };
+}
+
+/** Clears `paths` in the checkout, then has git write the index's files below them; returns the entries git created. */
+async function restorePaths(git: CheckoutGit, dir: string, paths: readonly string[]): Promise<string[]> {
+  if (!paths.length) return [];
+  const root = await openRoot(dir);
+  try {
+    await clearPaths(root, dir, paths);
+    const files = (await git(['ls-files', '-z', '--', ...paths])).stdout.split('\0').filter(Boolean);
+    const created = new Set<string>();
+    for (const file of files) {
+      const missing = await firstMissing(root, relativeSegments(file));
+      if (missing) created.add(missing);
+    }
+    if (files.length) await git(['checkout-index', '--force', '-z', '--stdin'], files.map((f) => `${f}\0`).join(''));
+    return [...created];
+  } finally {
+    await root.close();
+  }
+}
+
+/**
+ * Moves whatever is at each path, or the first entry on its way that is not a directory (a link to
+ * the host included), through directory descriptors into a fresh directory at the checkout root,
+ * then removes that with removeTree: nothing is ever written or removed through a link.
+ */
+async function clearPaths(root: FileHandle, dir: string, paths: readonly string[]): Promise<void> {
+  const aside = `.gate-aside-${randomBytes(8).toString('hex')}`;
+  if (!(await mkdirAt(root, aside, aside, 0o700))) throw new Error(`${aside} exists already`);
+  try {
+    const bin = await openDirAt(root, aside);
+    try {
+      for (const [n, file] of paths.entries()) await moveAside(root, relativeSegments(file), atPath(bin, String(n)));
+    } finally {
+      await bin.close();
+    }
+  } finally {
+    await removeTree(path.join(dir, aside));
+  }
+}
+
+async function moveAside(root: FileHandle, segments: string[], to: string): Promise<void> {
+  let parent = root;
+  const opened: FileHandle[] = [];
+  try {
+    for (const [i, name] of segments.entries()) {
+      const st = await lstatAt(parent, name);
+      if (!st) return;
+      if (i === segments.length - 1 || !st.isDirectory()) return await rename(atPath(parent, name), to);
+      parent = await openDirAt(parent, name, segments.slice(0, i + 1).join('/'));
+      opened.push(parent);
+    }
+  } finally {
+    await Promise.all(opened.map((h) => h.close()));
+  }
+}
+
+/** The first of the path's entries (from the root down) that does not exist, as a relative path. */
+async function firstMissing(root: FileHandle, segments: string[]): Promise<string | undefined> {
+  let parent = root;
+  const opened: FileHandle[] = [];
+  try {
+    for (const [i, name] of segments.entries()) {
+      if (!(await lstatAt(parent, name))) return segments.slice(0, i + 1).join('/');
+      if (i === segments.length - 1) return undefined;
+      parent = await openDirAt(parent, name, segments.slice(0, i + 1).join('/'));
+      opened.push(parent);
+    }
+    return undefined;
+  } finally {
+    await Promise.all(opened.map((h) => h.close()));
+  }
 }
 
 /** The tree's entries at the paths (and their ancestors) removed, then the commit's regular files there added. */
@@ -133,8 +230,9 @@ async function overrideRecords(git: CheckoutGit, scratch: string, overrides: Rea
   });
 }
 
-/** Removes the checkout with whatever the gates left in it (removeTree: any depth, any mode, no link followed). */
+/** Removes the checkout with whatever the gates left in it (removeTree: any depth, any mode, no link followed), and its index. */
 export async function removeGateCheckout(ctx: GitContext, agentId: string): Promise<void> {
+  await rm(gateIndexPathFor(ctx, agentId), { force: true });
   await removeTree(gateCheckoutPathFor(ctx, agentId));
 }
 

@@ -197,10 +197,10 @@ describe('git module on a hostile worktree', () => {
   it('checks out over, and removes, a gate checkout the gates left deeper than a path may be long, with a locked directory', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote));
-    const dir = await workspaces.checkoutForGates(ws, AGENT, ws.baseSha);
+    const { dir } = await workspaces.checkoutForGates(ws, AGENT, ws.baseSha);
     plantHostileTree(dir); // the gates run the agent's code in the checkout
 
-    expect(await workspaces.checkoutForGates(ws, AGENT, ws.baseSha)).toBe(dir);
+    expect((await workspaces.checkoutForGates(ws, AGENT, ws.baseSha)).dir).toBe(dir);
     expect(readdirSync(dir).sort()).toEqual(['README.md', 'package.json']);
     plantHostileTree(dir);
     await workspaces.removeGateCheckout(AGENT);
@@ -212,7 +212,7 @@ describe('git module on a hostile worktree', () => {
   (asRoot ? it : it.skip)('removes a worktree and a gate checkout with a directory locked at mode 000, as a worker that is not root', async () => {
     const { remote, deps, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote));
-    const dir = await workspaces.checkoutForGates(ws, AGENT, ws.baseSha);
+    const { dir } = await workspaces.checkoutForGates(ws, AGENT, ws.baseSha);
     for (const d of [ws.path, dir]) plantLockedDir(d);
     chmodSync(tmp, 0o755);
     execFileSync('chown', ['-R', '--no-dereference', `${SANDBOX_USER.uid}:${SANDBOX_USER.gid}`, path.dirname(deps.workspaceRoot)]);

@@ -7,7 +7,7 @@ import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
 import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type GitHazards, type RestoreSource, type WorktreeSnapshot } from './checkpoint';
 import { commit, diffAgainstBase, diffFrom, headSha, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
-import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions } from './gate-checkout';
+import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions, type GateCheckout } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
 import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
@@ -24,7 +24,7 @@ import { salvage, type SalvageResult, type WorktreeLocation } from './salvage';
 export type { GitDeps, OperationOptions } from './context';
 export type { PrepareRequest } from './prepare';
 export type { CommitResult, StagedScan } from './changes';
-export type { CheckoutOptions } from './gate-checkout';
+export type { CheckoutOptions, GateCheckout } from './gate-checkout';
 export type { ChangeScan, UnscannableFile } from './scan-changes';
 export type { MergeCheck } from './merge-check';
 export type { PushResult } from './push';
@@ -50,8 +50,8 @@ export interface GitWorkspaces {
   commit(ws: WorkspaceInfo, message: string, options?: OperationOptions & { agentId?: string; expectedTree?: string }): Promise<CommitResult>;
   /** Stages the worktree and returns the staged tree (pre-commit gates run on it); `refused` for nested repositories. */
   stagedTree(ws: WorkspaceInfo, options?: OperationOptions): Promise<{ tree: string } | { refused: string }>;
-  /** A fresh checkout of a tree or commit for gates, in `<root>/gate-checkouts/<agentId>`; returns its path. */
-  checkoutForGates(ws: Pick<WorkspaceInfo, 'mirrorPath'>, agentId: string, treeish: string, options?: CheckoutOptions): Promise<string>;
+  /** A fresh checkout of a tree or commit for gates, in `<root>/gate-checkouts/<agentId>`: its path, and how to restore what it took from the base. */
+  checkoutForGates(ws: Pick<WorkspaceInfo, 'mirrorPath'>, agentId: string, treeish: string, options?: CheckoutOptions): Promise<GateCheckout>;
   removeGateCheckout(agentId: string): Promise<void>;
   /** A regular file as a tree or commit of the mirror has it; undefined when absent. */
   readAt(ws: Pick<WorkspaceInfo, 'mirrorPath'>, treeish: string, relativePath: string, options?: OperationOptions): Promise<string | undefined>;

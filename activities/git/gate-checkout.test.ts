@@ -172,4 +172,20 @@ describe('gate checkout: runner files from the base commit', () => {
       for (const file of ['coverage-summary.json', 'wrapper/gradle-wrapper.properties', 'wrapper/maven-wrapper.properties']) expect(read(outside, file)).toBe('host\n');
     });
   });
+
+  it("the reaper removes a closed agent's gate index also when a crash left it without its checkout", async () => {
+    const dir = path.join(tmp, `reap-${++n}`);
+    const remote = createRemote(path.join(dir, 'remote'), { 'README.md': 'hi\n' });
+    const workspaces = createGitWorkspaces(testDeps(path.join(dir, 'ws')));
+    const ws = await workspaces.prepare({ agentId: AGENT, taskId: 'T-reap', repository: remote.url, baseBranch: 'main' });
+    const staged = await workspaces.stagedTree(ws);
+    if (!('tree' in staged)) throw new Error(staged.refused);
+    const { dir: checkoutDir } = await workspaces.checkoutForGates(ws, AGENT, staged.tree);
+    const index = path.join(dir, 'ws', 'gate-indexes', AGENT);
+    expect(lstatSync(index).isFile()).toBe(true);
+    rmSync(checkoutDir, { recursive: true, force: true }); // the crash: the checkout went, its index did not
+
+    await workspaces.reap(async () => true);
+    expect(readdirSync(path.join(dir, 'ws', 'gate-indexes'))).toEqual([]);
+  });
 });

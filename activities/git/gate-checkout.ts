@@ -238,9 +238,10 @@ export async function removeGateCheckout(ctx: GitContext, agentId: string): Prom
 
 /** Gate checkouts of agents whose workflow is closed (a worker crashed mid-gate); returns how many were removed. */
 export async function reapGateCheckouts(ctx: GitContext, isClosed: (agentId: string) => Promise<boolean>): Promise<number> {
-  const dir = path.join(ctx.layout.root, 'gate-checkouts');
+  // An index whose checkout is gone (a crash between the two removals) is found through its own directory.
+  const names = await Promise.all(['gate-checkouts', 'gate-indexes'].map((sub) => readdir(path.join(ctx.layout.root, sub)).catch(() => [] as string[])));
   let removed = 0;
-  for (const agentId of await readdir(dir).catch(() => [] as string[])) {
+  for (const agentId of new Set(names.flat())) {
     try {
       if (!(await isClosed(agentId))) continue;
       await removeGateCheckout(ctx, agentId);

@@ -9,6 +9,7 @@ import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type GitHazard
 import { commit, diffAgainstBase, diffFrom, headSha, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
 import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions, type GateCheckout } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
+import { reapOrphaned } from './orphaned';
 import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { workspaceLayout } from './paths';
@@ -85,7 +86,7 @@ export interface GitWorkspaces {
   restoreSnapshot(ws: WorkspaceInfo, agentId: string, source: RestoreSource, options?: OperationOptions): Promise<void>;
   /** Removes the agent's checkpoint repository on this host (its objects and index). */
   removeCheckpointRepo(agentId: string): Promise<void>;
-  /** Salvages and removes the worktrees whose workflow is closed; returns the number removed. */
+  /** Salvages and removes the worktrees whose workflow is closed, with their gate checkouts and moved-aside directories; returns the number removed. */
   reap(isClosed: (agentId: string) => Promise<boolean>, options?: OperationOptions): Promise<number>;
 }
 
@@ -132,6 +133,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     snapshot: (ws, agentId, options) => snapshotWorktree(ctx, ws, agentId, options),
     restoreSnapshot: (ws, agentId, source, options) => restoreWorktree(ctx, ws, agentId, source, options),
     removeCheckpointRepo: (agentId) => removeCheckpointRepo(ctx, agentId),
-    reap: async (isClosed, options) => (await reap(ctx, isClosed, options)) + (await reapGateCheckouts(ctx, isClosed)),
+    // Orphaned directories last: a worktree this pass moved aside goes in the same pass.
+    reap: async (isClosed, options) => (await reap(ctx, isClosed, options)) + (await reapGateCheckouts(ctx, isClosed)) + (await reapOrphaned(ctx, isClosed)),
   };
 }

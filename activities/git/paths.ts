@@ -4,6 +4,7 @@
  *   <root>/mirrors/<hash>.lock                              its cross-process lock
  *   <root>/worktrees/<agentId>                              one worktree per agent
  *   <root>/checkpoints/<agentId>.git                        its checkpoint repository (objects and index)
+ *   <root>/orphaned/<agentId>-<epoch ms>                    a worktree no mirror registers, moved aside (orphaned.ts)
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
@@ -17,11 +18,18 @@ export interface WorkspaceLayout {
   mirrorsDir: string;
   worktreesDir: string;
   checkpointsDir: string;
+  orphanedDir: string;
 }
 
 export function workspaceLayout(workspaceRoot: string): WorkspaceLayout {
   const root = path.resolve(workspaceRoot);
-  return { root, mirrorsDir: path.join(root, 'mirrors'), worktreesDir: path.join(root, 'worktrees'), checkpointsDir: path.join(root, 'checkpoints') };
+  return {
+    root,
+    mirrorsDir: path.join(root, 'mirrors'),
+    worktreesDir: path.join(root, 'worktrees'),
+    checkpointsDir: path.join(root, 'checkpoints'),
+    orphanedDir: path.join(root, 'orphaned'),
+  };
 }
 
 /**

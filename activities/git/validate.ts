@@ -20,8 +20,12 @@ export function assertTaskId(taskId: string): void {
   check(validateTaskId(taskId), 'task id');
 }
 
+export function isAgentId(value: string): boolean {
+  return typeof value === 'string' && AGENT_ID_PATTERN.test(value);
+}
+
 export function assertAgentId(agentId: string): void {
-  if (typeof agentId !== 'string' || !AGENT_ID_PATTERN.test(agentId)) {
+  if (!isAgentId(agentId)) {
     throw new GitInputError('agent id must be 1-128 letters, digits, "_" or "-", starting with a letter or digit');
   }
 }

@@ -10,6 +10,7 @@ import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext } from './context';
 import { PathOutsideWorkspaceError } from '../host/paths';
 import { GitInputError, WorkspaceLostError } from './errors';
+import { orphanedPathFor } from './orphaned';
 import { assertInside, type WorkspaceLayout } from './paths';
 import { assertBranchName } from './validate';
 
@@ -87,11 +88,13 @@ export function assertWorkspacePaths(layout: WorkspaceLayout, ws: Pick<Workspace
   }
 }
 
-/** A directory with no worktree registration (a crash mid-add) is kept aside, not deleted. */
+/**
+ * A directory with no worktree registration (a crash mid-add, an agent that broke its `.git`) is
+ * moved aside, not deleted here; the reaper removes it once its run is closed (orphaned.ts).
+ */
 export async function moveAside(ctx: GitContext, dir: string): Promise<string> {
-  const orphaned = path.join(ctx.layout.root, 'orphaned');
-  await mkdir(orphaned, { recursive: true });
-  const target = path.join(orphaned, `${path.basename(dir)}-${Date.now()}`);
+  await mkdir(ctx.layout.orphanedDir, { recursive: true });
+  const target = orphanedPathFor(ctx.layout, dir);
   await rename(dir, target);
   ctx.log('git: unregistered directory moved aside', { from: dir, to: target });
   return target;

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const runtimeKind = sandboxRuntime(config);
   const docker = runtimeKind === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
-  const { activities, workspaces, homes, sandbox, runtime, host, deps } = buildActivities(config, {
+  const { activities, workspaces, homes, scratch, sandbox, runtime, host, deps } = buildActivities(config, {
     redis,
     temporal: client.connection,
     docker,
@@ -85,6 +85,8 @@ async function main(): Promise<void> {
       // their activity hears of it: stop them before the worktree and the home go.
       { name: 'worktrees', reap: (isClosed) => workspaces.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
       { name: 'agent homes', reap: (isClosed) => homes.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
+      // Temporary indexes and gate HOMEs of worker processes that died mid-operation (by their lock, not by run).
+      { name: 'scratch', reap: () => scratch.reap() },
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
       { name: 'valkey records', reap: (isClosed) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     reaper.stop();
+    await scratch.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'removing this process scratch failed'));
     await connection.close();
     await client.connection.close();
     redis.disconnect();

@@ -13,6 +13,8 @@ import { priceFor } from '../domain/pricing';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createGitWorkspaces, type GitWorkspaces } from '../activities/git';
 import { agentHomes, type AgentHomes } from '../activities/host/agent-homes';
+import { processScratch, type Scratch } from '../activities/host/scratch';
+import { workspaceLayout } from '../activities/git/paths';
 import { createCoordinatorClient } from '../activities/gates';
 import { describeTaskQueuePolls } from '../activities/host/liveness';
 import {
@@ -42,6 +44,8 @@ export interface WiredServices {
   workspaces: GitWorkspaces;
   homes: AgentHomes;
   runtime: SandboxRuntime;
+  /** This process's scratch directories under WORKSPACE_ROOT/tmp: the reaper removes what dead processes left. */
+  scratch: Scratch;
   /** Set with SANDBOX_RUNTIME=docker: the reaper removes this deployment's containers. */
   sandbox?: DockerSandbox;
 }
@@ -56,6 +60,8 @@ export interface WorkerClients {
 
 export function buildActivityDeps(config: Config, clients: WorkerClients): WiredServices {
   const host = resolveWorkerHost(config);
+  // One per process, shared by git and the runtime, so one lock says this process's scratch is in use.
+  const scratch = processScratch(workspaceLayout(config.WORKSPACE_ROOT).scratchDir, { log: clients.log });
   const workspaces = createGitWorkspaces({
     workspaceRoot: config.WORKSPACE_ROOT,
     host,
@@ -69,12 +75,13 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
     },
     pushEnabled: config.GIT_PUSH_ENABLED,
     log: clients.log,
+    scratch,
   });
   // Agents' HOMEs live beside their worktrees, so the deployment that made them is the one that reaps them.
   const homes = agentHomes(path.join(config.WORKSPACE_ROOT, 'homes'));
   const sandboxUser = { uid: config.SANDBOX_UID, gid: config.SANDBOX_GID };
   const sandbox = clients.docker && sandboxRuntime(config) === 'docker' ? createDockerSandbox(clients.docker, dockerSandboxConfig(config, host.id)) : undefined;
-  const runtime = buildRuntime(config, sandbox, sandboxUser, homes);
+  const runtime = buildRuntime(config, sandbox, sandboxUser, homes, scratch);
   const deps: ActivityDeps = {
     states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS }),
     transcripts: new TranscriptStore(clients.redis),
@@ -113,7 +120,7 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
     },
     redact: redactSecrets,
   };
-  return { host, deps, workspaces, homes, runtime, sandbox };
+  return { host, deps, workspaces, homes, runtime, scratch, sandbox };
 }
 
 function dockerSandboxConfig(config: Config, hostId: string) {
@@ -132,13 +139,13 @@ function dockerSandboxConfig(config: Config, hostId: string) {
 }
 
 /** The configured runtime; a missing bwrap or Docker client is reported by the worker's start-up probe. */
-function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandboxUser: { uid: number; gid: number }, homes: AgentHomes): SandboxRuntime {
+function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandboxUser: { uid: number; gid: number }, homes: AgentHomes, scratch: Scratch): SandboxRuntime {
   switch (sandboxRuntime(config)) {
     case 'docker':
       if (!sandbox) throw new Error('SANDBOX_RUNTIME=docker needs a Docker client');
       return createDockerRuntime(sandbox, sandboxUser, homes);
     case 'none':
-      return createUnsandboxedRuntime(homes);
+      return createUnsandboxedRuntime(homes, scratch);
     case 'bubblewrap':
       return createBubblewrapRuntime({
         bwrapPath: findExecutable('bwrap') ?? 'bwrap',

@@ -3,6 +3,7 @@
  * runner bound to the secrets it must scrub, and the shared per-call options.
  */
 import type { WorkerHost } from '../../domain/agent';
+import type { Scratch } from '../host/scratch';
 import type { GitCredentials } from './credentials';
 import type { IndexTrees } from './index-trees';
 import type { ObjectCache } from './object-cache';
@@ -26,6 +27,8 @@ export interface GitDeps {
   commandTimeoutMs?: number;
   /** Largest blob the secret scan reads (default 64 MiB); a larger one blocks the commit or salvage push. */
   scanMaxBlobBytes?: number;
+  /** Where temporary indexes go (default: this process's scratch under `<root>/tmp`); the worker shares one with its runtime and reaper. */
+  scratch?: Scratch;
 }
 
 /** Accepted by every long operation so an activity can heartbeat and be cancelled. */
@@ -49,6 +52,8 @@ export interface GitContext {
   objects: ObjectCache;
   /** The tree each worktree index was last written as by a scan (see index-trees.ts). */
   indexTrees: IndexTrees;
+  /** Scratch directories under the workspace root, owned by the host (host/scratch.ts). */
+  scratch: Scratch;
 }
 
 /** Environment that makes git record `deps.author` as author and committer. */

@@ -14,8 +14,7 @@
  * removed, so `restore()` can put those same paths back as the checkout first had them.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
@@ -106,7 +105,8 @@ export async function checkoutForGates(
   // Literal pathspecs: a `remove` path from the base's gates.json is a name, never a glob.
   const env = { GIT_INDEX_FILE: index, GIT_LITERAL_PATHSPECS: '1' };
   const git: CheckoutGit = (args, input) => ctx.git([`--git-dir=${ws.mirrorPath}`, `--work-tree=${dir}`, ...args], { ...options, env, input });
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'gate-index-'));
+  // Only the overrides' contents pass through here now: the index itself is gate-indexes/<agentId>.
+  const scratch = await ctx.scratch.make(`${agentId}.gate-index`);
   try {
     await git(['read-tree', treeish]);
     // Every change to the index in one update-index, in this order (a later record of a path wins);
@@ -120,7 +120,7 @@ export async function checkoutForGates(
     if (records.length) await git(['update-index', '-z', '--index-info'], records.map((r) => `${r.mode} ${r.oid}\t${r.path}\0`).join(''));
     await git(['checkout-index', '--all', '--force']);
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await ctx.scratch.release(scratch);
   }
   const paths = [...Object.keys(options.overrides ?? {}), ...(options.remove ?? []), ...(options.fromCommit?.paths ?? [])];
   return { dir, restore: () => restorePaths(git, dir, paths) };

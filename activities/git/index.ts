@@ -13,6 +13,7 @@ import { reapOrphaned } from './orphaned';
 import type { GitContext, GitDeps, OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { workspaceLayout } from './paths';
+import { processScratch } from '../host/scratch';
 import { prepareWorkspace, type PrepareRequest } from './prepare';
 import { existsAtBase, readAtBase, rootEntriesAtBase, type TreeEntry } from './read-blob';
 import type { Allowlist } from '../../scanner';
@@ -94,9 +95,10 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 60 * 60_000;
 
 /** Builds the git workspace operations over `deps.workspaceRoot`. */
 export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
+  const layout = workspaceLayout(deps.workspaceRoot);
   const ctx: GitContext = {
     deps,
-    layout: workspaceLayout(deps.workspaceRoot),
+    layout,
     git: createGitRunner({
       secrets: credentialSecrets(deps.credentials),
       defaultTimeoutMs: deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
@@ -107,6 +109,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     remoteUrls: new Map(),
     objects: new ObjectCache(),
     indexTrees: new IndexTrees(),
+    scratch: deps.scratch ?? processScratch(layout.scratchDir, { log: deps.log }),
   };
   return {
     prepare: (req, options) => prepareWorkspace(ctx, req, options),

@@ -5,6 +5,7 @@
  *   <root>/worktrees/<agentId>                              one worktree per agent
  *   <root>/checkpoints/<agentId>.git                        its checkpoint repository (objects and index)
  *   <root>/orphaned/<agentId>-<epoch ms>                    a worktree no mirror registers, moved aside (orphaned.ts)
+ *   <root>/tmp/<process>/<label>-<random>                   one operation's scratch (host/scratch.ts)
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
@@ -19,6 +20,7 @@ export interface WorkspaceLayout {
   worktreesDir: string;
   checkpointsDir: string;
   orphanedDir: string;
+  scratchDir: string;
 }
 
 export function workspaceLayout(workspaceRoot: string): WorkspaceLayout {
@@ -29,6 +31,7 @@ export function workspaceLayout(workspaceRoot: string): WorkspaceLayout {
     worktreesDir: path.join(root, 'worktrees'),
     checkpointsDir: path.join(root, 'checkpoints'),
     orphanedDir: path.join(root, 'orphaned'),
+    scratchDir: path.join(root, 'tmp'),
   };
 }
 

@@ -7,8 +7,6 @@
  * scanner cannot read, stays in the mirror on this host and never reaches the remote.
  * The remote's salvage ref of a run is written once: the first host to push it wins (see publishSalvage).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import { addAll } from './add-all';
@@ -74,7 +72,7 @@ export async function snapshotUncommitted(
   if (!(await hasUncommittedChanges(ctx, wt, options))) return {};
 
   const ref = salvageRefFor(agentId);
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'git-salvage-'));
+  const scratch = await ctx.scratch.make(`${agentId}.salvage`);
   try {
     const indexFile = path.join(scratch, 'index');
     // Starting from the real index keeps its stat cache: only changed files are hashed again.
@@ -94,7 +92,7 @@ export async function snapshotUncommitted(
     ctx.log('git: uncommitted work salvaged', { event: 'salvage', agentId, ref, commitSha });
     return { ref, commitSha };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await ctx.scratch.release(scratch);
   }
 }
 

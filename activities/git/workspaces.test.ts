@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGitWorkspaces, GitCommandFailedError, GitInputError, type GitDeps } from './index';
+import { processScratch } from '../host/scratch';
 import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from '../../test/support/git-workspace-fixtures';
 
 const AGENT_A = '1a2b3c4d-0000-4000-8000-00000000000a';
@@ -293,6 +294,44 @@ describe('git workspaces', () => {
     const ws = await workspaces.prepare(request(remote, AGENT_A));
     expect(await workspaces.salvage(ws, AGENT_A)).toEqual({});
     expect(tryGit(['rev-parse', '--verify', '--quiet', `refs/agents/${AGENT_A}/salvage`], ws.mirrorPath)).toBeUndefined();
+  });
+
+  it("keeps salvage's and a gate checkout's temporary index in the host's scratch under the workspace root, removed after", async () => {
+    const { remote, deps, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(ws.path, { 'wip.txt': 'not committed\n' });
+    // The default: this process's directory under <root>/tmp, where the reaper looks.
+    await workspaces.salvage(ws, AGENT_A);
+    const scratchRoot = path.join(deps.workspaceRoot, 'tmp');
+    const [own, ...others] = readdirSync(scratchRoot).filter((n) => !n.endsWith('.lock'));
+    expect(others).toEqual([]);
+    expect(readdirSync(path.join(scratchRoot, own!))).toEqual([]);
+
+    // What each operation asked for: a directory named by the agent, released when it ended.
+    const scratch = processScratch(scratchRoot);
+    const made: string[] = [];
+    const released: string[] = [];
+    const recorded = createGitWorkspaces({
+      ...deps,
+      scratch: {
+        ...scratch,
+        make: async (label) => {
+          made.push(label);
+          return scratch.make(label);
+        },
+        release: async (dir) => {
+          released.push(dir);
+          await scratch.release(dir);
+        },
+      },
+    });
+    writeFiles(ws.path, { 'wip.txt': 'changed again\n' });
+    await recorded.salvage(ws, AGENT_A);
+    await recorded.checkoutForGates(ws, AGENT_A, ws.baseSha, { overrides: { 'jest.config.js': 'module.exports = {};\n' } });
+    expect(made).toEqual([`${AGENT_A}.salvage`, `${AGENT_A}.gate-index`]);
+    expect(released.map((d) => path.relative(scratchRoot, d))).toEqual(made.map((label) => expect.stringMatching(new RegExp(`/${label}-[0-9a-f]{12}$`))));
+    expect(released.filter((d) => existsSync(d))).toEqual([]);
+    await scratch.close();
   });
 
   it('reaps only the worktrees whose workflow is closed, after salvaging them', async () => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings';
 import { agentHomes } from '../host/agent-homes';
+import { processScratch } from '../host/scratch';
 import { createBubblewrapRuntime, createUnsandboxedRuntime } from './runtime';
 
 const settings = localBubblewrapSettings({ maxFileBytes: 1024 * 1024 });
@@ -54,7 +55,8 @@ describe.each(['bubblewrap', 'none'] as const)("the agent's home (%s runtime)", 
 
   it("is HOME for the agent's commands and for none of a gate's", async () => {
     const homes = agentHomes(path.join(tmp, 'homes'));
-    const runtime = kind === 'none' ? createUnsandboxedRuntime(homes) : createBubblewrapRuntime(settings, path.join(tmp, 'worktrees'), homes);
+    const scratch = processScratch(path.join(tmp, 'tmp'));
+    const runtime = kind === 'none' ? createUnsandboxedRuntime(homes, scratch) : createBubblewrapRuntime(settings, path.join(tmp, 'worktrees'), homes);
     const worktree = path.join(tmp, 'worktrees', 'agent-1');
     mkdirSync(worktree, { recursive: true });
     if (asRoot) chownSync(worktree, 1000, 1000);
@@ -68,5 +70,12 @@ describe.each(['bubblewrap', 'none'] as const)("the agent's home (%s runtime)", 
     expect(gate.output).not.toContain('planted.npmrc');
     if (kind === 'bubblewrap') expect(gate.output).toContain('no-agent-home\nno-host-home');
     expect(gate.output.trim().split('\n')[0]).not.toBe(kind === 'none' ? homes.pathFor('agent-1') : '/home/agent');
+    if (kind === 'none') {
+      // Under the workspace root, where the reaper finds it if the worker dies mid-gate; gone after the gate.
+      const gateHome = gate.output.trim().split('\n')[0]!;
+      expect(path.relative(path.join(tmp, 'tmp'), gateHome)).toMatch(/^\d+-[0-9a-f]{8}\/agent-1\.gate-home-[0-9a-f]{12}$/);
+      expect(existsSync(gateHome)).toBe(false);
+    }
+    await scratch.close();
   });
 });

@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { SandboxInfo } from '../../domain/agent';
 import { makeTraversable } from '../git/paths';
 import type { AgentHomes } from '../host/agent-homes';
+import type { Scratch } from '../host/scratch';
 import type { SandboxRuntime, SandboxStopResult } from '../ports';
 import { LocalRunner } from '../tools/local-runner';
 import { BubblewrapRunner, probeBubblewrap, type BubblewrapSettings } from './bubblewrap-runner';
@@ -118,8 +119,11 @@ export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: 
   };
 }
 
-/** SANDBOX_RUNTIME=none: commands run on the host as the worker's user, with the agent's HOME from `homes`. */
-export function createUnsandboxedRuntime(homes: AgentHomes): SandboxRuntime {
+/**
+ * SANDBOX_RUNTIME=none: commands run on the host as the worker's user, with the agent's HOME from
+ * `homes`; a gate's HOME is a `scratch` directory, which the reaper removes if the worker dies first.
+ */
+export function createUnsandboxedRuntime(homes: AgentHomes, scratch: Scratch): SandboxRuntime {
   return {
     kind: 'none',
     sandboxUser: undefined,
@@ -127,11 +131,11 @@ export function createUnsandboxedRuntime(homes: AgentHomes): SandboxRuntime {
     runner: (workspacePath) => new LocalRunner(workspacePath, homes.pathFor(agentOfWorktree(workspacePath))),
     // A gate gets a HOME of its own, thrown away after it: never what the agent left in its home.
     withRunner: async (req, fn) => {
-      const home = await mkdtemp(path.join(os.tmpdir(), 'gate-home-'));
+      const home = await scratch.make(`${req.agentId}.gate-home`);
       try {
         return await fn(new LocalRunner(req.dir, home));
       } finally {
-        await rm(home, { recursive: true, force: true });
+        await scratch.release(home);
       }
     },
     stop: async () => NOTHING_STOPPED,

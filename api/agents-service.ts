@@ -29,6 +29,7 @@ import type { ApiMetrics } from './metrics';
 import type { BudgetCeilings, SpawnRequest } from './request-schemas';
 import { readTranscriptPage, type TranscriptPage } from './transcript';
 import { createReruns, type ForkResult, type RetryResult, type RunLink } from './agent-reruns';
+import { killInRounds } from './kill-all-rounds';
 import { AgentEventLog } from '../state/agent-events';
 import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, SpawnInProgressError, type ClaimOwnerState } from '../state/spawn-claim';
 
@@ -62,9 +63,17 @@ export interface AgentsServiceTuning {
    * @default 25
    */
   killConcurrency: number;
+  /**
+   * How long after a start the visibility store may still miss the run: kill-all lists again until
+   * then (kill-all-rounds.ts), so an agent spawned just before it is not left running.
+   * @default 1000
+   */
+  visibilityLagMs: number;
 }
 
-const DEFAULT_TUNING: AgentsServiceTuning = { statusQueryTimeoutMs: 1000, killPollIntervalMs: 100, killConcurrency: 25 };
+const DEFAULT_TUNING: AgentsServiceTuning = { statusQueryTimeoutMs: 1000, killPollIntervalMs: 100, killConcurrency: 25, visibilityLagMs: 1000 };
+/** Listings a kill-all makes at most (kill-all-rounds.ts): new agents keep it going only so long. */
+const KILL_ALL_MAX_LISTINGS = 5;
 
 export interface SpawnResult {
   /** False when a live agent already owned this task and agent type. */
@@ -225,8 +234,12 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   }
 
   async function killAll(order: KillOrder): Promise<KillAllResult> {
-    const agentIds = await listLiveAgentIds(client, config.TEMPORAL_TASK_QUEUE);
-    const outcomes = await killAgents(killSwitch, agentIds, order, config.TEMPORAL_TASK_QUEUE);
+    const { agentIds, outcomes } = await killInRounds({
+      list: () => listLiveAgentIds(client, config.TEMPORAL_TASK_QUEUE),
+      kill: (ids) => killAgents(killSwitch, ids, order, config.TEMPORAL_TASK_QUEUE),
+      lagMs: tuning.visibilityLagMs,
+      maxListings: KILL_ALL_MAX_LISTINGS,
+    });
     for (const o of outcomes) metrics.killed(o.outcome);
     const count = (...kinds: string[]) => outcomes.filter((o) => kinds.includes(o.outcome)).length;
     const killed = count('killed', 'forced');

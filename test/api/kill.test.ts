@@ -160,6 +160,14 @@ describe('kill and kill-all without a worker (forced path)', () => {
     expect(await liveOnQueue(api)).toBe(0);
   });
 
+  it('kill-all reaches the agents whose spawns answered just before it, without waiting for visibility', async () => {
+    const agentIds = await Promise.all(Array.from({ length: 5 }, () => spawn()));
+    const res = await api.request('POST', '/agents/kill-all');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ total: 5, killed: 5, failed: 0 });
+    for (const agentId of agentIds) expect((await api.store.getAgent(agentId))?.status).toBe('killed');
+  });
+
   it('kill-all with nothing running answers zero counts', async () => {
     const res = await api.request('POST', '/agents/kill-all');
     expect(res.status).toBe(200);

@@ -27,7 +27,9 @@ export interface TranscriptMessage {
   stop_reason?: string | null;
   /** What the call that produced an assistant message cost, at the price of its time. */
   costUsd?: number;
-  /** When an assistant message was answered (epoch ms): whether the prompt cache it wrote may still be warm. */
+  /** When the request that produced an assistant message was sent (epoch ms): the prompt cache it wrote or read lives from then. */
+  sentAt?: number;
+  /** When an assistant message was answered (epoch ms); the cache's age for answers stored before `sentAt`. */
   answeredAt?: number;
   /** How the request that produced an assistant message was built. */
   request?: { estimatedTokens: number; maxTokens: number; clearedBefore: number; dropped: number };

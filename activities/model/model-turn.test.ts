@@ -73,3 +73,49 @@ describe('runModelTurn for a reviewer', () => {
     expect(fresh.review?.findings[0]?.text).not.toContain(AWS_KEY.slice(0, 9));
   });
 });
+
+describe('runModelTurn: whether the prompt cache is still warm', () => {
+  let redis: Redis;
+  let transcripts: TranscriptStore;
+  beforeAll(() => {
+    redis = connectTestRedis();
+    transcripts = new TranscriptStore(redis);
+  });
+  afterAll(() => redis.quit());
+
+  const ANSWERED_AT = 1_800_000_000_000;
+  /** What the next turn is estimated to cost (read from the refusal a one-micro-dollar budget gives) after an answer stamped so. */
+  async function estimateAfter(stamps: { sentAt?: number; answeredAt: number }, nowMs: number): Promise<number> {
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: `Task: ${'context '.repeat(20_000)}` });
+    await transcripts.put(agentId, 1, { role: 'assistant', content: [{ type: 'tool_use', id: 'tu_1', name: 'bash', input: { command: 'ls' } }], ...stamps });
+    await transcripts.put(agentId, 2, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'tu_1', content: 'a.txt' }] });
+    const deps: ModelTurnDeps = {
+      anthropic: { messages: { create: async () => Promise.reject(new Error('no call expected')) } } as unknown as Anthropic,
+      requestTimeoutMs: 10_000,
+      transcripts,
+      model: 'claude-sonnet-5-5',
+      maxTokensPerTurn: 4096,
+      price: DEFAULT_PRICES['claude-sonnet-5-5']!,
+      promptCache: '5m',
+      context: { windowTokens: 200_000, compactAt: 0.9, compactTo: 0.5, keepRecentTurns: 3 },
+      redact: redactSecrets,
+      now: () => nowMs,
+    };
+    const input = { agentId, agentType: 'worker' as const, messageCount: 3, workspaceDir: '/workspace', budget: { maxOutputTokens: 100_000, outputTokens: 0, maxCostUsd: 0.000001, costUsd: 0 } };
+    const result = await runModelTurn(deps, input, {});
+    const estimate = /could cost up to \$([0-9.]+)/.exec(result.refused?.message ?? '')?.[1];
+    if (!estimate) throw new Error(`no estimate in ${JSON.stringify(result.refused)}`);
+    return Number(estimate);
+  }
+
+  it("counts the cache's five minutes from when the last request was sent, not from the end of a long answer", async () => {
+    const next = ANSWERED_AT + 90_000; // a minute and a half after the answer
+    const quickAnswer = await estimateAfter({ sentAt: ANSWERED_AT - 1_000, answeredAt: ANSWERED_AT }, next);
+    const longAnswer = await estimateAfter({ sentAt: ANSWERED_AT - 4 * 60_000, answeredAt: ANSWERED_AT }, next);
+    const coldCache = await estimateAfter({ sentAt: ANSWERED_AT - 20 * 60_000, answeredAt: ANSWERED_AT - 19 * 60_000 }, next);
+    // Sent 5.5 minutes before the next turn: the entry has expired, the whole prefix is written again.
+    expect(longAnswer).toBe(coldCache);
+    expect(quickAnswer).toBeLessThan(longAnswer / 2);
+  });
+});

@@ -113,6 +113,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   }
 
   const prompt = withCacheBreakpoints({ system, messages: view.messages }, deps.promptCache);
+  const sentAt = now();
   const response = await callModel(deps, { model: deps.model, max_tokens: maxTokens, system: prompt.system, tools, messages: prompt.messages }, ctx);
   const usage = usageFromApi(response.usage);
   const answer: TranscriptMessage = {
@@ -127,6 +128,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
     },
     stop_reason: response.stop_reason,
     costUsd: costUsd(usage, deps.price),
+    sentAt,
     answeredAt: now(),
     request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped },
   };
@@ -152,7 +154,9 @@ function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view
       break;
     }
   }
-  const answeredAt = previousAnswer >= 0 ? transcript[previousAnswer]!.answeredAt : undefined;
+  // The cache entry's TTL runs from when its request was sent, not from the end of a long answer.
+  const previous = previousAnswer >= 0 ? transcript[previousAnswer] : undefined;
+  const cachedAt = previous?.sentAt ?? previous?.answeredAt;
   return estimateTurn({
     previous: previousAnswer > 0 ? contextView(transcript.slice(0, previousAnswer), policy).messages : undefined,
     current: view.messages,
@@ -160,7 +164,7 @@ function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view
     maxTokens,
     price: deps.price,
     cache: deps.promptCache,
-    cacheWarm: answeredAt !== undefined && nowMs - answeredAt < CACHE_TTL_MS[deps.promptCache] - CACHE_TTL_MARGIN_MS,
+    cacheWarm: cachedAt !== undefined && nowMs - cachedAt < CACHE_TTL_MS[deps.promptCache] - CACHE_TTL_MARGIN_MS,
   }).costUsd;
 }
 

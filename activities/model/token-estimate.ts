@@ -2,9 +2,10 @@
  * Token counts estimated before a request is sent, for the context bound and the cost budget.
  *
  * The API's tokenizer is not available offline, so the estimate is deliberately high: one token
- * per 3 characters of the block's JSON (Claude's tokenizers average about 3.5-4 characters per
- * token on English and code, and JSON escaping only adds characters), plus the fixed prompt the
- * API adds for Anthropic-defined tools. An estimate above the truth compacts a little early and
+ * per 3 ASCII characters of the block's JSON (Claude's tokenizers average about 3.5-4 characters
+ * per token on English and code, and JSON escaping only adds characters) and one per character
+ * beyond ASCII (CJK text takes about one token a character, not one per three), plus the fixed
+ * prompt the API adds for Anthropic-defined tools. An estimate above the truth compacts a little early and
  * refuses a turn a little early; one below would let a turn pass a budget.
  */
 import type Anthropic from '@anthropic-ai/sdk';
@@ -19,7 +20,14 @@ const TOOL_USE_SYSTEM_PROMPT_TOKENS = 346;
 const ANTHROPIC_TOOL_TOKENS: Readonly<Record<string, number>> = { bash: 245, text_editor: 700 };
 
 export function estimateTextTokens(text: string): number {
-  return Math.ceil(text.length / CHARS_PER_TOKEN);
+  let ascii = 0;
+  let beyond = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) ascii += 1;
+    else if (unit < 0xdc00 || unit > 0xdfff) beyond += 1; // the low half of a surrogate pair was counted with its high half
+  }
+  return Math.ceil(ascii / CHARS_PER_TOKEN) + beyond;
 }
 
 /** One content block (or any JSON value) as sent. */

@@ -8,6 +8,7 @@ import type { AgentPhase, AgentResult, AgentRunInput, AgentStatusView, WorkerHos
 import type { BudgetName } from '../domain/budgets';
 import { awaitsCoordinator, blockingUnavailableGates, gatesUnavailableMessage, phaseHasGates, type GatePhase } from '../domain/gates';
 import type { AgentStatus } from '../domain/lifecycle';
+import { addUsd } from '../domain/pricing';
 import { SA } from '../domain/search-attributes';
 import { prepareForkedWorkspace } from './fork';
 import { appendFeedback, modelTurn, onHost, prepareWorkspace, recordState, reportToCoordinator, setUpAgent, writeInitialPrompt, type HostActivities } from './proxies';
@@ -450,6 +451,8 @@ function gateInput(run: Run, phase: GatePhase, round: number, commitSha?: string
     round,
     maxRounds: input.maxFeedbackRounds,
     missingGates: input.missingGates,
+    // The AI review is a model call too: it is not made when it could pass the dollar budget.
+    ...(input.budgets.maxCostUsd !== undefined ? { costLeftUsd: Math.max(0, addUsd(input.budgets.maxCostUsd, -state.costUsd)) } : {}),
   };
 }
 

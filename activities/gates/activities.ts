@@ -36,7 +36,7 @@ import { evaluateGates, profileGates } from './profiles';
 import { runGates } from './run-gates';
 import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 
-export type ReviewFn = (args: { taskId: string; diff: string }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
+export type ReviewFn = (args: { taskId: string; diff: string; maxCostUsd?: number }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
 
 export interface GateActivityDeps {
   workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'rootEntriesAt' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
@@ -68,6 +68,8 @@ export interface RunGatesInput {
   maxRounds: number;
   /** `skip`: a gate the repository does not define is reported `skipped` and does not count. */
   missingGates?: MissingGatesPolicy;
+  /** What the run's dollar budget has left (absent: no dollar budget); the AI review is refused past it. */
+  costLeftUsd?: number;
 }
 
 export interface ResolveGatesInput {
@@ -178,7 +180,7 @@ export function createGateActivities(deps: GateActivityDeps) {
             commitSha: args.commitSha,
             review: review
               ? async ({ signal }) => {
-                  const verdict = await review({ taskId: args.taskId, diff: await workspaces.diffAgainstBase(ws) }, { signal, heartbeat: op.onProgress });
+                  const verdict = await review({ taskId: args.taskId, diff: await workspaces.diffAgainstBase(ws), maxCostUsd: args.costLeftUsd }, { signal, heartbeat: op.onProgress });
                   costUsd = addUsd(costUsd, verdict.costUsd ?? 0);
                   return verdict;
                 }

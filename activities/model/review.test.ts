@@ -1,4 +1,6 @@
-import { finalLineApproves } from './review';
+import type Anthropic from '@anthropic-ai/sdk';
+import { DEFAULT_PRICES } from '../../domain/pricing';
+import { finalLineApproves, reviewDiff, ReviewOverBudgetError } from './review';
 
 describe('the AI review verdict', () => {
   it.each([
@@ -13,5 +15,31 @@ describe('the AI review verdict', () => {
     ['', false],
   ])('%j approves: %s', (answer, approved) => {
     expect(finalLineApproves(answer)).toBe(approved);
+  });
+});
+
+describe('the AI review and the dollar budget', () => {
+  const price = DEFAULT_PRICES['claude-sonnet-5-5']!;
+  function clientCounting() {
+    const calls: unknown[] = [];
+    const answer = { content: [{ type: 'text', text: 'Fine.\nVERDICT: APPROVE' }], stop_reason: 'end_turn', usage: { input_tokens: 1000, output_tokens: 20 } };
+    const anthropic = { messages: { create: async (body: unknown) => (calls.push(body), answer) } } as unknown as Anthropic;
+    return { calls, client: { anthropic, requestTimeoutMs: 10_000, model: 'claude-sonnet-5-5', price } };
+  }
+  const diff = `diff --git a/a.ts b/a.ts\n+${'x'.repeat(30_000)}\n`;
+
+  it('is not asked for when its worst case would pass what the budget has left, and says why', async () => {
+    const { calls, client } = clientCounting();
+    const refused = reviewDiff(client, { taskId: 'T-1', diff, maxCostUsd: 0.01 }, {});
+    await expect(refused).rejects.toThrow(ReviewOverBudgetError);
+    await expect(refused).rejects.toThrow(/the review could cost up to \$0\.0\d+, more than the \$0\.0100 left of the run's dollar budget \(maxCostUsd\)/);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('is asked for when the budget holds its worst case, or when there is no dollar budget', async () => {
+    const { calls, client } = clientCounting();
+    expect(await reviewDiff(client, { taskId: 'T-1', diff, maxCostUsd: 1 }, {})).toMatchObject({ approved: true });
+    expect(await reviewDiff(client, { taskId: 'T-1', diff }, {})).toMatchObject({ approved: true });
+    expect(calls).toHaveLength(2);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * What a model turn returns leaves the worker (workflow history, Valkey state, the status API),
- * so a secret the model wrote must not be in it. Real transcript store (Valkey), stubbed model.
+ * so a secret the model wrote must not be in it; and what a turn is estimated to cost before it is
+ * sent, against the dollar budget. Real transcript store (Valkey), stubbed model.
  */
 import { randomUUID } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
@@ -14,31 +15,31 @@ import { runModelTurn, type ModelTurnDeps } from './model-turn';
 // A made-up AWS access key id; the scanner's rules recognise its shape.
 const AWS_KEY = 'AKIAQ3VZL7WD5NTXKB2M';
 
+let redis: Redis;
+let transcripts: TranscriptStore;
+beforeAll(() => {
+  redis = connectTestRedis();
+  transcripts = new TranscriptStore(redis);
+});
+afterAll(() => redis.quit());
+
+function depsAnswering(text: string): ModelTurnDeps {
+  const answer = { content: [{ type: 'text', text }], stop_reason: 'end_turn', usage: { input_tokens: 100, output_tokens: 50 } };
+  const anthropic = { messages: { create: async () => answer } } as unknown as Anthropic;
+  return {
+    anthropic,
+    requestTimeoutMs: 10_000,
+    transcripts,
+    model: 'claude-sonnet-5-5',
+    maxTokensPerTurn: 4096,
+    price: DEFAULT_PRICES['claude-sonnet-5-5']!,
+    promptCache: 'off',
+    context: { windowTokens: 200_000, compactAt: 0.5, compactTo: 0.2, keepRecentTurns: 3 },
+    redact: redactSecrets,
+  };
+}
+
 describe('runModelTurn for a reviewer', () => {
-  let redis: Redis;
-  let transcripts: TranscriptStore;
-  beforeAll(() => {
-    redis = connectTestRedis();
-    transcripts = new TranscriptStore(redis);
-  });
-  afterAll(() => redis.quit());
-
-  function depsAnswering(text: string): ModelTurnDeps {
-    const answer = { content: [{ type: 'text', text }], stop_reason: 'end_turn', usage: { input_tokens: 100, output_tokens: 50 } };
-    const anthropic = { messages: { create: async () => answer } } as unknown as Anthropic;
-    return {
-      anthropic,
-      requestTimeoutMs: 10_000,
-      transcripts,
-      model: 'claude-sonnet-5-5',
-      maxTokensPerTurn: 4096,
-      price: DEFAULT_PRICES['claude-sonnet-5-5']!,
-      promptCache: 'off',
-      context: { windowTokens: 200_000, compactAt: 0.5, compactTo: 0.2, keepRecentTurns: 3 },
-      redact: redactSecrets,
-    };
-  }
-
   async function reviewTurn(deps: ModelTurnDeps) {
     const agentId = randomUUID();
     await transcripts.put(agentId, 0, { role: 'user', content: 'Task: T-1' });
@@ -75,14 +76,6 @@ describe('runModelTurn for a reviewer', () => {
 });
 
 describe('runModelTurn: whether the prompt cache is still warm', () => {
-  let redis: Redis;
-  let transcripts: TranscriptStore;
-  beforeAll(() => {
-    redis = connectTestRedis();
-    transcripts = new TranscriptStore(redis);
-  });
-  afterAll(() => redis.quit());
-
   const ANSWERED_AT = 1_800_000_000_000;
   /** What the next turn is estimated to cost (read from the refusal a one-micro-dollar budget gives) after an answer stamped so. */
   async function estimateAfter(stamps: { sentAt?: number; answeredAt: number }, nowMs: number): Promise<number> {
@@ -90,16 +83,11 @@ describe('runModelTurn: whether the prompt cache is still warm', () => {
     await transcripts.put(agentId, 0, { role: 'user', content: `Task: ${'context '.repeat(20_000)}` });
     await transcripts.put(agentId, 1, { role: 'assistant', content: [{ type: 'tool_use', id: 'tu_1', name: 'bash', input: { command: 'ls' } }], ...stamps });
     await transcripts.put(agentId, 2, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'tu_1', content: 'a.txt' }] });
+    // The one-micro-dollar budget refuses the turn before any call: the answer is never asked for.
     const deps: ModelTurnDeps = {
-      anthropic: { messages: { create: async () => Promise.reject(new Error('no call expected')) } } as unknown as Anthropic,
-      requestTimeoutMs: 10_000,
-      transcripts,
-      model: 'claude-sonnet-5-5',
-      maxTokensPerTurn: 4096,
-      price: DEFAULT_PRICES['claude-sonnet-5-5']!,
+      ...depsAnswering('unused'),
       promptCache: '5m',
       context: { windowTokens: 200_000, compactAt: 0.9, compactTo: 0.5, keepRecentTurns: 3 },
-      redact: redactSecrets,
       now: () => nowMs,
     };
     const input = { agentId, agentType: 'worker' as const, messageCount: 3, workspaceDir: '/workspace', budget: { maxOutputTokens: 100_000, outputTokens: 0, maxCostUsd: 0.000001, costUsd: 0 } };

@@ -9,6 +9,8 @@ import { redactSecrets } from '../scanner';
 import type { AgentEventLog } from '../state/agent-events';
 import type { AgentStateStore } from '../state/agent-state-store';
 import type { CheckpointStore } from '../state/checkpoint-store';
+import type { ReviewVerdicts } from '../state/review-verdicts';
+import type { SpendLedger } from '../state/spend-ledger';
 import { createWorkspaceCheckpoints } from './checkpoints';
 import type { TranscriptStore } from '../state/transcript-store';
 import { isHostBound, isHostTurn } from '../domain/placement';
@@ -47,6 +49,10 @@ export type * from './turn/activities';
 export interface ActivityDeps {
   states: AgentStateStore;
   transcripts: TranscriptStore;
+  /** What each model call cost (state/spend-ledger.ts). */
+  ledger: SpendLedger;
+  /** The AI review's verdicts, kept so a retried gate activity does not pay again. */
+  reviewVerdicts: ReviewVerdicts;
   /** Turn, tool batch and gate events (lifecycle events come with the state writes). */
   events: AgentEventLog;
   checkpointStore: CheckpointStore;
@@ -108,6 +114,7 @@ export function createActivities(deps: ActivityDeps) {
     workspaces: deps.workspaces,
     runtime: deps.runtime,
     review: (args, ctx) => reviewDiff(model, args, ctx),
+    paidReviews: { verdicts: deps.reviewVerdicts, ledger: deps.ledger },
     coordinator: deps.coordinator,
     gateTimeoutMs: settings.gateTimeoutMs,
     coverageThreshold: settings.coverageThreshold,
@@ -118,6 +125,7 @@ export function createActivities(deps: ActivityDeps) {
   const modelActivities = createModelActivities({
     ...model,
     transcripts,
+    ledger: deps.ledger,
     maxTokensPerTurn: settings.maxTokensPerTurn,
     price: settings.price,
     promptCache: settings.promptCache,
@@ -127,7 +135,7 @@ export function createActivities(deps: ActivityDeps) {
     diffFrom: (workspace, base) => deps.workspaces.diffFrom(workspace, base),
     sandboxWorkspaceDir: deps.runtime.kind === 'none' ? undefined : '/workspace',
   });
-  const stateActivities = createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, stateTtlSeconds: settings.stateTtlSeconds });
+  const stateActivities = createStateActivities({ states: deps.states, transcripts, checkpoints: deps.checkpointStore, ledger: deps.ledger, stateTtlSeconds: settings.stateTtlSeconds });
   return holdFirstHeartbeats(classifyFailures({
     ...stateActivities,
     ...modelActivities,

@@ -73,3 +73,13 @@ export function refuseTurnOverCost(maxCostUsd: number | undefined, spentUsd: num
     message: `cost budget (maxCostUsd) reached: the next turn could cost up to ${formatUsd(turnEstimateUsd)}, more than the ${formatUsd(left)} left of ${formatUsd(maxCostUsd)} (${formatUsd(spentUsd)} spent)`,
   };
 }
+
+/** A model call outside the agent's turns (the AI review) was not made: it could pass the dollar budget. */
+export class CallOverBudgetError extends Error {
+  override readonly name = 'CallOverBudgetError';
+  readonly breach: BudgetBreach;
+  constructor(message: string) {
+    super(message);
+    this.breach = { budget: 'maxCostUsd', message };
+  }
+}

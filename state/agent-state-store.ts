@@ -9,6 +9,7 @@ import { TERMINAL_STATUSES, type AgentStatus } from '../domain/lifecycle';
 import type { LifecycleAgentEvent, PhaseAgentEvent } from '../domain/agent-events';
 import { EVENT_STREAM_LIMITS } from './agent-events';
 import { keys } from './keys';
+import { SpendLedger, TOTAL_FIELD, usdFromMicros, withSpent } from './spend-ledger';
 
 export interface StoredAgentState extends AgentStatusView {
   seq: number;
@@ -112,9 +113,14 @@ export class AgentStateStore {
     private readonly options: AgentStateStoreOptions,
   ) {}
 
-  /** Writes the agent and task state; returns whether it was applied (false for stale or post-terminal writes). */
+  /**
+   * Writes the agent and task state; returns whether it was applied (false for stale or
+   * post-terminal writes). A final state carries what the ledger says was paid, which may be more
+   * than the workflow counted (spend-ledger.ts).
+   */
   async write(w: AgentStateWrite): Promise<{ applied: boolean; previousStatus: AgentStatus | null }> {
-    const { view } = w;
+    const terminal = TERMINAL_STATUSES.includes(w.view.status);
+    const view = terminal ? withSpent(w.view, await new SpendLedger(this.redis).total(w.view.agentId)) : w.view;
     const agent: StoredAgentState = { ...stripUndefined(view), seq: w.seq, updatedAt: w.at };
     const task: StoredTaskState = stripUndefined({
       taskId: view.taskId,
@@ -152,7 +158,6 @@ export class AgentStateStore {
       at: w.at,
     });
     const phase: PhaseAgentEvent | undefined = view.phase && { type: 'phase', agentId: view.agentId, taskId: view.taskId, phase: view.phase, at: w.at };
-    const terminal = TERMINAL_STATUSES.includes(view.status);
     const [applied, prev] = (await this.redis.eval(
       APPLY_SCRIPT,
       6,
@@ -178,9 +183,12 @@ export class AgentStateStore {
     return { applied: applied === 1, previousStatus: (prev || null) as AgentStatus | null };
   }
 
+  /** The agent's state, its cost raised to what its model calls cost (a call abandoned by a kill may be paid after the final write). */
   async getAgent(agentId: string): Promise<StoredAgentState | null> {
-    const raw = await this.redis.get(keys.agent(agentId));
-    return raw ? (JSON.parse(raw) as StoredAgentState) : null;
+    const [[, raw], [, spent]] = (await this.redis.pipeline().get(keys.agent(agentId)).hget(keys.spend(agentId), TOTAL_FIELD).exec()) as [[unknown, string | null], [unknown, string | null]];
+    if (!raw) return null;
+    const stored = JSON.parse(raw) as StoredAgentState;
+    return { ...stored, ...withSpent(stored, usdFromMicros(spent)) };
   }
 
   async getTask(taskId: string): Promise<StoredTaskState | null> {

@@ -7,6 +7,10 @@ export const keys = {
   checkpoints: (agentId: string) => `orchestrator:checkpoint:${agentId}`,
   checkpointPacks: (agentId: string) => `orchestrator:checkpoint-pack:${agentId}`,
   audit: 'orchestrator:audit',
+  /** What each model call of an agent cost, and their total (state/spend-ledger.ts). */
+  spend: (agentId: string) => `orchestrator:spend:${agentId}`,
+  /** The AI review's verdict per gate phase and round, so a retried gate activity does not pay for it again. */
+  reviews: (agentId: string) => `orchestrator:review:${agentId}`,
   spawnClaim: (taskId: string, agentType: string) => `orchestrator:spawn:${taskId}:${agentType}`,
   /** Event stream of one agent (state/agent-events.ts), and of all agents. */
   agentEvents: (agentId: string) => `orchestrator:agent-events:${agentId}`,

@@ -9,7 +9,7 @@
 import type Redis from 'ioredis';
 import { keys } from './keys';
 
-const PREFIXES = [keys.transcript(''), keys.checkpoints(''), keys.agent('')];
+const PREFIXES = [keys.transcript(''), keys.checkpoints(''), keys.agent(''), keys.spend('')];
 
 /** Sets `ttlSeconds` on every record of an agent whose run is closed but whose records never expire; returns how many agents. */
 export async function expireClosedRunRecords(redis: Redis, isClosed: (agentId: string) => Promise<boolean>, ttlSeconds: number): Promise<number> {
@@ -44,6 +44,8 @@ export function recordKeys(agentId: string): string[] {
     keys.checkpointPacks(agentId),
     keys.agentEvents(agentId),
     keys.agentEventsSeen(agentId),
+    keys.spend(agentId),
+    keys.reviews(agentId),
   ];
 }
 

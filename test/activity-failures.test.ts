@@ -48,6 +48,8 @@ describe('activity failures reach the workflow with their declared type and retr
   const deps: ActivityDeps = {
     states: dep,
     transcripts: dep,
+    ledger: dep,
+    reviewVerdicts: dep,
     events: dep,
     checkpointStore: dep,
     anthropic: dep,

@@ -15,7 +15,8 @@ import { keys } from '../state/keys';
 import type { TranscriptMessage } from '../state/transcript-store';
 import type { FakeUsage, RecordedRequest, ScriptedReply } from './support/fake-model';
 import { createRemoteRepo, git, nodeProjectFiles } from './support/git-fixtures';
-import { startHarness, type Harness } from './support/harness';
+import { eventually, startHarness, type Harness } from './support/harness';
+import { startHarnessApi, type HarnessApi } from './support/harness-api';
 
 const bash = (command: string): ScriptedReply => ({ tools: [{ name: 'bash', input: { command } }] });
 /** A command printing about `kb` kilobytes of varied text. */
@@ -122,12 +123,15 @@ describe('tokens and cost of agent runs', () => {
 
   describe('with a price table and a budget in dollars', () => {
     let h: Harness;
+    let api: HarnessApi;
     // Output-heavy turns: 1,024 output tokens at $15 per million is about $0.015 a turn.
     const price = { input: 3, output: 15, cacheWrite5m: 3.75, cacheWrite1h: 6, cacheRead: 0.3 };
     beforeAll(async () => {
-      h = await startHarness({ MODEL_PRICES: JSON.stringify({ 'claude-sonnet-5-5': { input: 3, output: 15 } }), AGENT_MAX_TOKENS_PER_TURN: '1024' });
+      h = await startHarness({ MODEL_PRICES: JSON.stringify({ 'claude-sonnet-5-5': { input: 3, output: 15 } }), AGENT_MAX_TOKENS_PER_TURN: '1024', ORCHESTRATOR_API_KEY: 'tokens-test-api-key-0001' });
+      api = await startHarnessApi(h, 'tokens-test-api-key-0001');
     });
     afterAll(async () => {
+      await api?.close();
       await h?.close();
     });
 
@@ -179,6 +183,51 @@ describe('tokens and cost of agent runs', () => {
       // The agent's two turns plus the review: the review is not left out of the bill.
       expect(final.result?.costUsd).toBeCloseTo(billed(requests, price), 5);
       expect(final.result?.costUsd).toBeGreaterThan(billed(requests.slice(0, 2), price) + 0.015);
+    }, 300_000);
+
+    it('ends BudgetExceeded, without a feedback round, when the AI review could pass what the dollar budget has left', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-cost-review-refused';
+      // Two turns fit in $0.04 (the first writes 1,024 tokens); the review's worst case (2,048 output tokens, ~$0.031) does not.
+      h.fakeModel.script(taskId, [{ ...bash('echo reviewed > notes.txt'), outputTokens: 1024 }, { text: 'Wrote notes.txt.' }, { text: 'VERDICT: APPROVE' }]);
+      const handle = await h.spawn({
+        taskId,
+        repository: remote.url,
+        gateProfile: 'custom',
+        context: { repository: remote.url, branch: 'main', workItems: ['US-001'], skills: [], gates: ['review'] },
+        budgets: { maxTurns: 20, maxOutputTokens: 100_000, maxWallTimeSeconds: 600, maxCostUsd: 0.04 },
+      });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
+      expect(cause.type).toBe('BudgetExceeded');
+      expect(cause.message).toMatch(/^cost budget \(maxCostUsd\) reached: the AI review could cost up to \$0\.03\d+, more than the \$0\.02\d+ left/);
+      expect(cause.details?.[0]).toMatchObject({ status: 'failed', exceededBudget: 'maxCostUsd' });
+      // No review call, and no round sent back to the agent: two requests, the agent's two turns.
+      expect(h.fakeModel.requestsFor(taskId)).toHaveLength(2);
+    }, 300_000);
+
+    it('bills a killed run for the model call it abandoned when that call is answered after the kill', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-cost-killed';
+      h.fakeModel.script(taskId, [{ ...bash('echo late'), outputTokens: 1024, delayMs: 5000 }]);
+      const handle = await h.spawn({ taskId, repository: remote.url });
+      const agentId = handle.workflowId.replace('agent-', '');
+      await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 60_000, 'the model call');
+      // Past the call's first heartbeat (a second in): the next one, which would carry the cancellation, is 30 s away.
+      await new Promise((r) => setTimeout(r, 1500));
+      await handle.signal('kill', { reason: 'operator stop' });
+      const final = await handle.result();
+      expect(final.status).toBe('killed');
+      // The workflow gave the call up and never saw its answer...
+      expect(final.result?.costUsd ?? 0).toBe(0);
+      await eventually(async () => h.fakeModel.requestsFor(taskId)[0]?.usage !== undefined, 30_000, 'the abandoned call answered');
+      const paid = billed(h.fakeModel.requestsFor(taskId), price);
+      expect(paid).toBeGreaterThan(0.015);
+      // ...but the bill does: the status the API serves carries what the call cost.
+      await eventually(async () => (await api.request('GET', `/agents/${agentId}/status`)).body?.result?.costUsd === Math.round(paid * 1e6) / 1e6, 10_000, 'the late call on the bill');
+      const { body } = await api.request('GET', `/agents/${agentId}/status`);
+      expect(body).toMatchObject({ status: 'killed', progress: { costUsd: body.result.costUsd } });
     }, 300_000);
   });
 

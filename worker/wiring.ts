@@ -30,6 +30,8 @@ import {
 import type { SandboxRuntime } from '../activities/ports';
 import { AgentEventLog } from '../state/agent-events';
 import { AgentStateStore } from '../state/agent-state-store';
+import { ReviewVerdicts } from '../state/review-verdicts';
+import { SpendLedger } from '../state/spend-ledger';
 import { TranscriptStore } from '../state/transcript-store';
 import { CheckpointStore } from '../state/checkpoint-store';
 import type { WorkerHost } from '../domain/agent';
@@ -85,6 +87,8 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
   const deps: ActivityDeps = {
     states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS }),
     transcripts: new TranscriptStore(clients.redis),
+    ledger: new SpendLedger(clients.redis),
+    reviewVerdicts: new ReviewVerdicts(clients.redis),
     events: new AgentEventLog(clients.redis),
     checkpointStore: new CheckpointStore(clients.redis, { maxTotalBytes: config.CHECKPOINT_MAX_BYTES }),
     // The key stays in the worker: it is read here and nowhere else, never passed to a workflow or sandbox.

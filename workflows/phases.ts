@@ -452,7 +452,7 @@ function gateInput(run: Run, phase: GatePhase, round: number, commitSha?: string
     maxRounds: input.maxFeedbackRounds,
     missingGates: input.missingGates,
     // The AI review is a model call too: it is not made when it could pass the dollar budget.
-    ...(input.budgets.maxCostUsd !== undefined ? { costLeftUsd: Math.max(0, addUsd(input.budgets.maxCostUsd, -state.costUsd)) } : {}),
+    ...(input.budgets.maxCostUsd !== undefined ? { costLeftUsd: Math.max(0, addUsd(input.budgets.maxCostUsd, -state.costUsd)), countedUsd: state.costUsd } : {}),
   };
 }
 
@@ -473,7 +473,9 @@ async function settleGates(run: Run, phase: GatePhase, outcome: RunGatesResult, 
   const { state } = run;
   const { input } = state;
   state.mergeGates(outcome.results);
-  state.recordCost(outcome.costUsd);
+  state.recordCost(outcome.costUsd, outcome.spentUsd);
+  // The review was not asked for, as it could pass the dollar budget: no feedback round can fix that.
+  if (outcome.refused) throw new RunFailure(outcome.refused.message, 'BudgetExceeded', outcome.refused.budget);
   if (awaitsCoordinator(outcome)) {
     const verdict = await reportToCoordinator({
       agentId: input.agentId,

@@ -184,6 +184,19 @@ describe('RunState', () => {
       expect(s.details()).toContain('cost $0.0130 of $1.00 · last turn $0.0007, ~5000 tokens sent');
     });
 
+    it("takes the spend ledger's total when it holds calls the workflow never saw, and never goes below its own sum", () => {
+      const s = new RunState(input({ budgets: { maxTurns: 10, maxOutputTokens: 1000, maxWallTimeSeconds: 60, maxCostUsd: 1 } }), T0);
+      s.recordTurn(turn(0.01, { spentUsd: 0.01 }));
+      // A gate attempt paid $0.02 for a review and failed; the retry reused the verdict and paid nothing.
+      s.recordCost(0, 0.03);
+      expect(s.costUsd).toBe(0.03);
+      s.recordTurn(turn(0.01, { spentUsd: 0.04 }));
+      expect(s.costUsd).toBe(0.04);
+      // A ledger that lost its entries (Valkey flushed) does not make the run cheaper.
+      s.recordTurn(turn(0.01, { spentUsd: 0.01 }));
+      expect(s.costUsd).toBe(0.05);
+    });
+
     it('counts turns recorded before costs existed as free, and resumes old checkpoints at zero', () => {
       const s = new RunState(input(), T0);
       s.recordTurn({ inputTokens: 10, outputTokens: 5 });

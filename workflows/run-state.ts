@@ -45,6 +45,8 @@ export interface TurnOutcome {
   cacheCreationInputTokens?: number;
   cacheReadInputTokens?: number;
   costUsd?: number;
+  /** The spend ledger's total after the turn; absent in results recorded before the ledger. */
+  spentUsd?: number;
   contextTokens?: number;
   review?: ReviewOutcome;
 }
@@ -197,14 +199,18 @@ export class RunState {
     this.outputTokens += outcome.outputTokens;
     this.cacheCreationInputTokens += outcome.cacheCreationInputTokens ?? 0;
     this.cacheReadInputTokens += outcome.cacheReadInputTokens ?? 0;
-    this.costUsd = addUsd(this.costUsd, outcome.costUsd ?? 0);
+    this.recordCost(outcome.costUsd, outcome.spentUsd);
     this.lastTurn = { turn: this.turn, costUsd: outcome.costUsd ?? 0, ...(outcome.contextTokens !== undefined ? { contextTokens: outcome.contextTokens } : {}) };
     if (outcome.review) this.review = outcome.review;
   }
 
-  /** Dollars spent outside the agent's turns (the AI review gate's model call). */
-  recordCost(usd: number | undefined): void {
-    this.costUsd = addUsd(this.costUsd, usd ?? 0);
+  /**
+   * Dollars an activity paid (a turn, or the AI review gate's call), and the spend ledger's total
+   * after it when the activity reports one: that total also holds calls whose activity attempt
+   * failed after paying, which the workflow never saw (state/spend-ledger.ts).
+   */
+  recordCost(usd: number | undefined, spentUsd?: number): void {
+    this.costUsd = Math.max(addUsd(this.costUsd, usd ?? 0), spentUsd ?? 0);
   }
 
   /** Tokens and dollars so far. */

@@ -12,16 +12,15 @@
  */
 import path from 'node:path';
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
+import { CallOverBudgetError, type BudgetBreach } from '../../domain/budgets';
 import {
   PRE_COMMIT_GATES,
   type GateName,
   type GatePhase,
   type GateResult,
   type MissingGatesPolicy,
-  type ReviewVerdict,
   type UnavailableGate,
 } from '../../domain/gates';
-import { addUsd } from '../../domain/pricing';
 import type { AgentEventLog } from '../../state/agent-events';
 import type { GitWorkspaces, OperationOptions } from '../git';
 import { isRegularFile } from '../git/read-blob';
@@ -33,16 +32,19 @@ import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateC
 import { formatGateFeedback } from './feedback';
 import { RUNNER_FILES } from './ecosystems';
 import { evaluateGates, profileGates } from './profiles';
+import { paidReview, type PaidReviewDeps, type ReviewFn } from './paid-review';
 import { runGates } from './run-gates';
 import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 
-export type ReviewFn = (args: { taskId: string; diff: string; maxCostUsd?: number }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
+export type { ReviewFn } from './paid-review';
 
 export interface GateActivityDeps {
   workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'rootEntriesAt' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
   runtime: SandboxRuntime;
   /** The AI review (a model call); the `review` gate is `missing` without it. */
   review?: ReviewFn;
+  /** Where a paid review's cost and verdict are kept, so a retry does not pay again. */
+  paidReviews: Omit<PaidReviewDeps, 'review'>;
   /** Absent when COORDINATOR_URL is not set. */
   coordinator?: CoordinatorPort;
   events: AgentEventLog;
@@ -70,6 +72,8 @@ export interface RunGatesInput {
   missingGates?: MissingGatesPolicy;
   /** What the run's dollar budget has left (absent: no dollar budget); the AI review is refused past it. */
   costLeftUsd?: number;
+  /** What the workflow has counted as spent, against which the spend ledger shows calls it never saw. */
+  countedUsd?: number;
 }
 
 export interface ResolveGatesInput {
@@ -94,6 +98,10 @@ export interface RunGatesResult {
   reportRequired: boolean;
   /** USD of the model calls the gates made (the AI review); counted in the run's cost. */
   costUsd?: number;
+  /** The spend ledger's total after the review (absent when none was asked for). */
+  spentUsd?: number;
+  /** The AI review was not asked for: it could pass the dollar budget, which ends the run. */
+  refused?: BudgetBreach;
   /**
    * The staged tree the pre-commit gates checked. The commit must be exactly this tree: staging
    * the worktree again would take in whatever a process the agent left running wrote meanwhile.
@@ -169,7 +177,7 @@ export function createGateActivities(deps: GateActivityDeps) {
         if (sandboxUser) await giveToSandboxUser(dir, sandboxUser);
         const definitions = await baseDefinitions(ws, dir);
         const review = deps.review;
-        let costUsd = 0;
+        let paid: { costUsd?: number; spentUsd?: number; refused?: BudgetBreach } = {};
         const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, (runner) =>
           runGates({
             runner: guardDisk(runner, { worktree: dir, name: 'the gate checkout', budget: deps.diskBudget }),
@@ -180,9 +188,15 @@ export function createGateActivities(deps: GateActivityDeps) {
             commitSha: args.commitSha,
             review: review
               ? async ({ signal }) => {
-                  const verdict = await review({ taskId: args.taskId, diff: await workspaces.diffAgainstBase(ws), maxCostUsd: args.costLeftUsd }, { signal, heartbeat: op.onProgress });
-                  costUsd = addUsd(costUsd, verdict.costUsd ?? 0);
-                  return verdict;
+                  const request = { agentId: args.agentId, taskId: args.taskId, phase: args.phase, round: args.round, diff: await workspaces.diffAgainstBase(ws) };
+                  try {
+                    const done = await paidReview({ ...deps.paidReviews, review }, { ...request, costLeftUsd: args.costLeftUsd, countedUsd: args.countedUsd }, { signal, heartbeat: op.onProgress });
+                    paid = { ...(done.paidUsd > 0 ? { costUsd: done.paidUsd } : {}), spentUsd: done.spentUsd };
+                    return done.verdict;
+                  } catch (err) {
+                    if (err instanceof CallOverBudgetError) paid = { refused: err.breach };
+                    throw err;
+                  }
                 }
               : undefined,
             redact: deps.redact,
@@ -197,7 +211,7 @@ export function createGateActivities(deps: GateActivityDeps) {
           }),
         );
         const results = args.missingGates === 'skip' ? ran.map((r) => (r.outcome === 'missing' ? { ...r, outcome: 'skipped' as const } : r)) : ran;
-        return { ...(await settle(args, results, reportRequired)), ...(costUsd > 0 ? { costUsd } : {}), ...(args.commitSha ? {} : { tree }) };
+        return { ...(await settle(args, results, reportRequired)), ...paid, ...(args.commitSha ? {} : { tree }) };
       } finally {
         await workspaces.removeGateCheckout(args.agentId);
       }

@@ -8,6 +8,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type Redis from 'ioredis';
 import { DEFAULT_PRICES } from '../../domain/pricing';
 import { redactSecrets } from '../../scanner';
+import { SpendLedger } from '../../state/spend-ledger';
 import { TranscriptStore } from '../../state/transcript-store';
 import { connectTestRedis } from '../../test/support/redis';
 import { runModelTurn, type ModelTurnDeps } from './model-turn';
@@ -17,9 +18,11 @@ const AWS_KEY = 'AKIAQ3VZL7WD5NTXKB2M';
 
 let redis: Redis;
 let transcripts: TranscriptStore;
+let ledger: SpendLedger;
 beforeAll(() => {
   redis = connectTestRedis();
   transcripts = new TranscriptStore(redis);
+  ledger = new SpendLedger(redis);
 });
 afterAll(() => redis.quit());
 
@@ -30,6 +33,7 @@ function depsAnswering(text: string): ModelTurnDeps {
     anthropic,
     requestTimeoutMs: 10_000,
     transcripts,
+    ledger,
     model: 'claude-sonnet-5-5',
     maxTokensPerTurn: 4096,
     price: DEFAULT_PRICES['claude-sonnet-5-5']!,
@@ -105,5 +109,34 @@ describe('runModelTurn: whether the prompt cache is still warm', () => {
     // Sent 5.5 minutes before the next turn: the entry has expired, the whole prefix is written again.
     expect(longAnswer).toBe(coldCache);
     expect(quickAnswer).toBeLessThan(longAnswer / 2);
+  });
+});
+
+describe('runModelTurn and the spend ledger', () => {
+  const price = DEFAULT_PRICES['claude-sonnet-5-5']!;
+  const turnCost = (100 * price.input + 50 * price.output) / 1_000_000;
+
+  it('records each paid answer once: a retry that reuses the stored answer adds nothing, and both report the total', async () => {
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: 'Task: T-1' });
+    const input = { agentId, agentType: 'worker' as const, messageCount: 1, workspaceDir: '/workspace' };
+    const fresh = await runModelTurn(depsAnswering('Done.'), input, {});
+    const reused = await runModelTurn(depsAnswering('Done.'), input, {});
+    expect(fresh).toMatchObject({ reused: false, costUsd: expect.closeTo(turnCost, 6), spentUsd: expect.closeTo(turnCost, 6) });
+    expect(reused).toMatchObject({ reused: true, costUsd: fresh.costUsd, spentUsd: fresh.spentUsd });
+    expect(await ledger.total(agentId)).toBeCloseTo(turnCost, 6);
+  });
+
+  it('holds a turn to what the ledger says was paid, also for calls the workflow never counted', async () => {
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: 'Task: T-1' });
+    // A review paid by a gate attempt that failed afterwards: the workflow counted nothing of it.
+    await ledger.record(agentId, 'review:post-commit:1:0123456789abcdef', 0.5);
+    let calls = 0;
+    const deps = { ...depsAnswering('Done.'), anthropic: { messages: { create: async () => (calls++, {}) } } as unknown as Anthropic };
+    const input = { agentId, agentType: 'worker' as const, messageCount: 1, workspaceDir: '/workspace', budget: { maxOutputTokens: 100_000, outputTokens: 0, maxCostUsd: 0.51, costUsd: 0 } };
+    const result = await runModelTurn(deps, input, {});
+    expect(result.refused).toMatchObject({ budget: 'maxCostUsd', message: expect.stringContaining('($0.5000 spent)') });
+    expect(calls).toBe(0);
   });
 });

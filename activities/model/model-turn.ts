@@ -6,13 +6,15 @@
  * `max_tokens` never exceeds what the output budget has left, and a turn whose estimated cost
  * (turn-estimate.ts) would pass the dollar budget is refused without a call. If the answer is
  * already stored (the activity is a retry after a crash that followed a successful call), it is
- * returned as is: a turn is never billed twice.
+ * returned as is: a turn is never billed twice. Each paid answer goes into the spend ledger
+ * (state/spend-ledger.ts), whose total the budget check and the workflow both take.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AgentType } from '../../domain/agent';
 import { outputBreach, refuseTurnOverCost, turnOutputCap, type BudgetBreach } from '../../domain/budgets';
 import { costUsd, usageFromApi, ZERO_USAGE, type ModelPrice, type TokenUsage } from '../../domain/pricing';
 import { parseReview, type ReviewOutcome } from '../../domain/review';
+import type { SpendLedger } from '../../state/spend-ledger';
 import type { TranscriptMessage, TranscriptStore } from '../../state/transcript-store';
 import { withCacheBreakpoints, type PromptCacheMode } from './cache-breakpoints';
 import { callModel, type ModelClient } from './call-model';
@@ -47,6 +49,11 @@ export interface ModelTurnResult extends TokenUsage {
   toolUseCount: number;
   /** USD of this turn at the price table (0 when refused). */
   costUsd: number;
+  /**
+   * USD the agent's model calls have cost so far by the spend ledger, this one included: more than
+   * the workflow counted when a call it never saw was paid (absent when refused).
+   */
+  spentUsd?: number;
   /** True when the answer came from the transcript (no new model call). */
   reused: boolean;
   /** Estimated tokens of the request as sent, after compaction. */
@@ -76,6 +83,7 @@ export interface ContextSettings {
 
 export interface ModelTurnDeps extends ModelClient {
   transcripts: TranscriptStore;
+  ledger: Pick<SpendLedger, 'record' | 'total'>;
   model: string;
   maxTokensPerTurn: number;
   price: ModelPrice;
@@ -93,7 +101,11 @@ const CACHE_TTL_MARGIN_MS = 30_000;
 export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, ctx: { signal?: AbortSignal; heartbeat?: () => void }): Promise<ModelTurnResult> {
   const now = deps.now ?? Date.now;
   const stored = await deps.transcripts.get(input.agentId, input.messageCount);
-  if (stored?.role === 'assistant') return summarise(deps.redact, input.agentType, stored, true);
+  if (stored?.role === 'assistant') {
+    // Recorded again (once per call id): a crash between storing the answer and recording its cost loses nothing.
+    const spentUsd = await deps.ledger.record(input.agentId, turnCallId(input.messageCount), stored.costUsd ?? 0);
+    return { ...summarise(deps.redact, input.agentType, stored, true), spentUsd };
+  }
 
   const transcript = await deps.transcripts.range(input.agentId, input.messageCount);
   const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemPrompt(input.agentType, input.workspaceDir) }];
@@ -103,10 +115,13 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   const maxTokens = input.budget ? turnOutputCap(input.budget.maxOutputTokens, input.budget.outputTokens, deps.maxTokensPerTurn) : deps.maxTokensPerTurn;
 
   if (input.budget) {
+    const { maxCostUsd } = input.budget;
+    // What was paid, also for calls the workflow never saw (an attempt that failed after its call).
+    const spent = maxCostUsd === undefined ? input.budget.costUsd : Math.max(input.budget.costUsd, await deps.ledger.total(input.agentId));
     const refused =
       maxTokens <= 0
         ? outputBreach(input.budget.maxOutputTokens, input.budget.outputTokens)
-        : refuseTurnOverCost(input.budget.maxCostUsd, input.budget.costUsd, estimateCost(deps, transcript, view, policy, maxTokens, now()));
+        : refuseTurnOverCost(maxCostUsd, spent, estimateCost(deps, transcript, view, policy, maxTokens, now()));
     if (refused) {
       return { ...ZERO_USAGE, stopReason: null, toolUseCount: 0, costUsd: 0, reused: false, contextTokens: view.estimatedTokens, refused, digest: `refused: ${refused.budget}` };
     }
@@ -133,8 +148,12 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
     request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped },
   };
   await deps.transcripts.put(input.agentId, input.messageCount, answer);
-  return summarise(deps.redact, input.agentType, answer, false);
+  const spentUsd = await deps.ledger.record(input.agentId, turnCallId(input.messageCount), answer.costUsd ?? 0);
+  return { ...summarise(deps.redact, input.agentType, answer, false), spentUsd };
 }
+
+/** The spend ledger's entry of the answer stored at `messageCount`. */
+const turnCallId = (messageCount: number) => `turn:${messageCount}`;
 
 function compactionPolicy(settings: ContextSettings, fixedTokens: number): CompactionPolicy {
   return {

@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { DEFAULT_PRICES } from '../../domain/pricing';
-import { finalLineApproves, reviewDiff, ReviewOverBudgetError } from './review';
+import { CallOverBudgetError } from '../../domain/budgets';
+import { finalLineApproves, reviewDiff } from './review';
 
 describe('the AI review verdict', () => {
   it.each([
@@ -31,8 +32,8 @@ describe('the AI review and the dollar budget', () => {
   it('is not asked for when its worst case would pass what the budget has left, and says why', async () => {
     const { calls, client } = clientCounting();
     const refused = reviewDiff(client, { taskId: 'T-1', diff, maxCostUsd: 0.01 }, {});
-    await expect(refused).rejects.toThrow(ReviewOverBudgetError);
-    await expect(refused).rejects.toThrow(/the review could cost up to \$0\.0\d+, more than the \$0\.0100 left of the run's dollar budget \(maxCostUsd\)/);
+    await expect(refused).rejects.toThrow(CallOverBudgetError);
+    await expect(refused).rejects.toThrow(/^cost budget \(maxCostUsd\) reached: the AI review could cost up to \$0\.0\d+, more than the \$0\.0100 left of the run's dollar budget \(maxCostUsd\)/);
     expect(calls).toHaveLength(0);
   });
 

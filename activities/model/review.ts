@@ -1,5 +1,6 @@
 /** The AI review gate: one model call over the agent's diff, answered with a verdict line. Its cost counts toward the run's. */
 import type Anthropic from '@anthropic-ai/sdk';
+import { CallOverBudgetError } from '../../domain/budgets';
 import type { ReviewVerdict } from '../../domain/gates';
 import { costUsd, formatUsd, usageFromApi, type ModelPrice } from '../../domain/pricing';
 import { callModel, type ModelClient } from './call-model';
@@ -10,10 +11,6 @@ import { estimateTextTokens } from './token-estimate';
 const MAX_DIFF_CHARS = 200_000;
 const REVIEW_MAX_TOKENS = 2048;
 
-/** The review was not asked for: its worst case would pass what the run's dollar budget has left. */
-export class ReviewOverBudgetError extends Error {
-  override readonly name = 'ReviewOverBudgetError';
-}
 
 export async function reviewDiff(
   client: ModelClient & { model: string; price: ModelPrice },
@@ -26,7 +23,8 @@ export async function reviewDiff(
     // Uncached input and every output token it may write: an estimate that errs high, as for a turn.
     const worst = costUsd({ inputTokens: estimateTextTokens(REVIEW_SYSTEM_PROMPT) + estimateTextTokens(content), outputTokens: REVIEW_MAX_TOKENS, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 }, client.price);
     if (worst > args.maxCostUsd) {
-      throw new ReviewOverBudgetError(`the review could cost up to ${formatUsd(worst)}, more than the ${formatUsd(args.maxCostUsd)} left of the run's dollar budget (maxCostUsd)`);
+      // Not asked for: the run ends on its dollar budget (the gate activity reports the refusal).
+      throw new CallOverBudgetError(`cost budget (maxCostUsd) reached: the AI review could cost up to ${formatUsd(worst)}, more than the ${formatUsd(args.maxCostUsd)} left of the run's dollar budget (maxCostUsd)`);
     }
   }
   const response = await callModel(

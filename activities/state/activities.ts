@@ -3,6 +3,7 @@ import type { AgentContext, AgentStatusView, ForkSource } from '../../domain/age
 import { isTerminal } from '../../domain/lifecycle';
 import type { AgentStateStore } from '../../state/agent-state-store';
 import type { CheckpointStore } from '../../state/checkpoint-store';
+import type { SpendLedger } from '../../state/spend-ledger';
 import { copyForkSource, type ForkStart } from '../../state/fork-source';
 import type { TranscriptStore } from '../../state/transcript-store';
 
@@ -10,6 +11,7 @@ export interface StateActivityDeps {
   states: AgentStateStore;
   transcripts: TranscriptStore;
   checkpoints: CheckpointStore;
+  ledger: SpendLedger;
   /** How long state and the transcript stay after the run ends. */
   stateTtlSeconds: number;
 }
@@ -38,6 +40,7 @@ export function createStateActivities(deps: StateActivityDeps) {
         // The run is over: its conversation and workspace checkpoints go when its state does.
         await deps.transcripts.expire(args.view.agentId, deps.stateTtlSeconds);
         await deps.checkpoints.expire(args.view.agentId, deps.stateTtlSeconds);
+        await deps.ledger.expire(args.view.agentId, deps.stateTtlSeconds);
       }
       return applied;
     },

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
-import type { Allowlist } from '../../scanner';
+import { redactSecrets, type Allowlist } from '../../scanner';
 import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
@@ -214,6 +214,8 @@ async function trailerOf(ctx: GitContext, repoArgs: readonly string[], commitSha
 }
 
 /** The first few of a list, and how many more: a reason for the agent stays short. */
-function listSome(items: string[], shown = 20): string {
+/** Paths are the agent's to name, and the reason goes to the agent, the run's failure and history: redacted. */
+function listSome(paths: string[], shown = 20): string {
+  const items = paths.map((p) => redactSecrets(p));
   return items.length <= shown ? items.join(', ') : `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
 }

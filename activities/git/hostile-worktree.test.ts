@@ -146,6 +146,28 @@ describe('git module on a hostile worktree', () => {
     expect(JSON.stringify(scan)).not.toContain(TOKEN);
   });
 
+  it('scans the paths a commit adds: a secret in a file or directory name blocks the commit and the salvage push, and no finding repeats it', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { [`keys/${TOKEN}.txt`]: 'harmless\n', [`${TOKEN}/deep/also.txt`]: `token=${TOKEN}\n`, 'fine.txt': 'fine\n' });
+
+    const scan = await workspaces.stageAndScan(ws);
+    expect(scan.findings.map((f) => f.ruleId)).toEqual(expect.arrayContaining(['github-pat']));
+    expect(scan.findings.length).toBeGreaterThanOrEqual(3); // two names, one content
+    expect(JSON.stringify(scan)).not.toContain(TOKEN);
+
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    expect(salvaged).toMatchObject({ pushed: false, withheld: expect.stringContaining('github-pat') });
+    expect(salvaged.withheld).not.toContain(TOKEN);
+    expect(tryGit(['rev-parse', '--verify', '--quiet', salvaged.ref!], remote.barePath)).toBeUndefined();
+
+    // A refusal names paths too.
+    execFileSync('git', ['init', '-q', path.join(ws.path, TOKEN, 'nested')]);
+    const refused = await workspaces.stageAndScan(ws);
+    expect(refused.refused).toMatch(/nested git repositories are not allowed in the worktree: ghp_…\/nested\/\.git/);
+    expect(refused.refused).not.toContain(TOKEN);
+  });
+
   it('reports a blob over the size limit as unscannable, and leaves secrets that were already there alone', async () => {
     const { remote, workspaces } = setup({ scanMaxBlobBytes: 1024 * 1024 }, { 'README.md': 'hello\n', 'fixtures/old.txt': `old = ${TOKEN}\n` });
     const ws = await workspaces.prepare(request(remote));

@@ -4,9 +4,10 @@
  * large blobs in windows, NUL bytes handled). A secret that was already in the previous
  * version of the same file is not the agent's doing and is not reported. Whatever cannot be
  * scanned (a blob over the size limit, a nested repository) is reported as `unscannable`,
- * which blocks the commit just like a finding.
+ * which blocks the commit just like a finding. The paths a commit adds are pushed with it, so
+ * they are scanned too, and every path reported is redacted: a name is the agent's to choose.
  */
-import { scanContent, type Allowlist, type SecretFinding } from '../../scanner';
+import { redactSecrets, scanContent, scanText, type Allowlist, type SecretFinding } from '../../scanner';
 import type { GitContext, OperationOptions } from './context';
 import { changedEntries, GITLINK_MODE, isBlobMode, objectSizes, readBlobs, type TreeChange } from './committed-blobs';
 
@@ -41,6 +42,7 @@ export async function scanTreeChanges(
   const result: ChangeScan = { findings: [], unscannable: [], scannedFiles: 0, scannedBytes: 0 };
   const toScan: TreeChange[] = [];
   for (const change of changes) {
+    if (change.status === 'A') result.findings.push(...scanPath(change.path, options.allowlist));
     if (change.newMode === GITLINK_MODE) {
       result.unscannable.push({ file: change.path, reason: 'a nested git repository (submodule entry); its content cannot be scanned' });
     } else if (isBlobMode(change.newMode)) {
@@ -94,8 +96,15 @@ export async function scanTreeChanges(
     },
     options,
   );
+  result.findings = result.findings.map((f) => ({ ...f, file: redactSecrets(f.file) }));
+  result.unscannable = result.unscannable.map((u) => ({ ...u, file: redactSecrets(u.file) }));
   result.findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   return result;
+}
+
+/** Secrets in a path the commit adds, reported at line 0 (the name, not the content). */
+function scanPath(file: string, allowlist: Allowlist | undefined): SecretFinding[] {
+  return scanText(file, file, { allowlist }).findings.map((f) => ({ ...f, line: 0, description: `${f.description} (in the file's path)` }));
 }
 
 function formatMb(bytes: number): string {

@@ -106,7 +106,8 @@ const TOOL_LABELS: Readonly<Record<string, string>> = { str_replace_based_edit_t
  */
 export function describeToolCall(name: string, input: unknown, redact: (text: string) => string): string {
   const args = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-  const label = TOOL_LABELS[name] ?? name;
+  // The name is the model's to choose, like its input: a tool it does not have is named redacted.
+  const label = TOOL_LABELS[name] ?? redact(name);
   let detail = '';
   if (name === 'bash') detail = typeof args.command === 'string' ? args.command : args.restart ? 'restart' : '';
   else if (name === 'str_replace_based_edit_tool') detail = [args.command, args.path].filter((v) => typeof v === 'string').join(' ');

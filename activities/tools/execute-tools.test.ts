@@ -131,6 +131,15 @@ describe('executeToolBatch', () => {
     expect(result.outcomes[0]).not.toContain(key.slice(14, 40));
   });
 
+  it('repeats no secret the model put in a tool name: not in the outcome line, not in a heartbeat', async () => {
+    const token = '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';
+    const agentId = await agentWith(toolUse('a', token, { command: 'true' }));
+    const beats: unknown[] = [];
+    const result = await executeToolBatch(deps, { agentId, messageIndex: 2, readOnly: false }, { heartbeat: (d) => beats.push(d) });
+    expect(result.outcomes).toEqual(['ghp_…: → error']);
+    expect(JSON.stringify(beats)).not.toContain(token);
+  });
+
   it('heartbeats per call, naming the tool', async () => {
     const agentId = await agentWith(toolUse('a', 'bash', { command: 'true' }), toolUse('b', 'bash', { command: 'true' }));
     const beats: unknown[] = [];

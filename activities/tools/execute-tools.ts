@@ -57,7 +57,8 @@ export async function executeToolBatch(
   const results: Anthropic.ToolResultBlockParam[] = [];
   let failed = 0;
   for (const [i, call] of calls.entries()) {
-    ctx.heartbeat?.({ tool: call.name, index: i });
+    // Heartbeat details reach the server (and a failed attempt's history): the name redacted.
+    ctx.heartbeat?.({ tool: deps.redact(call.name), index: i });
     if (ctx.signal?.aborted) throw abortReason(ctx.signal);
     const { text, isError } = await executeOne(deps, call, input.readOnly, ctx);
     if (isError) failed += 1;

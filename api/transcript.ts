@@ -38,12 +38,12 @@ export async function readTranscriptPage(
   return { agentId, from: page.from, limit: page.limit, total, messages, ...(end < total ? { nextFrom: end } : {}) };
 }
 
-/** A copy of `value` with `redact` applied to every string in it. */
+/** A copy of `value` with `redact` applied to every string in it, keys too (a tool input's keys are the model's). */
 export function redactDeep(value: unknown, redact: (text: string) => string): unknown {
   if (typeof value === 'string') return redact(value);
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, redact)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
   }
   return value;
 }

@@ -14,7 +14,7 @@ import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { GitCommandFailedError, GitInputError } from './errors';
 import { inspectTree, removeGitBlockers } from './inspect-tree';
-import { scrubCredentials } from './redact';
+import { scrubbedTail } from './redact';
 import { scanTreeChanges, type ChangeScan } from './scan-changes';
 import { openWorkspace } from './worktree-admin';
 
@@ -149,7 +149,7 @@ export async function commit(
   });
   if (committed.exitCode === 1) {
     if (!(await hasStaged())) return nothingStaged();
-    const detail = scrubCredentials((committed.stderr.trim() || committed.stdout.trim()).slice(-4000), credentialSecrets(ctx.deps.credentials));
+    const detail = scrubbedTail(committed.stderr.trim() || committed.stdout.trim(), credentialSecrets(ctx.deps.credentials));
     throw new GitCommandFailedError(`git commit failed (exit 1): ${detail}`, 'commit', 1);
   }
   return { commitSha: (await headFromRefFiles(wt.adminDir, ws.mirrorPath, ws.branch)) ?? (await revParse(ctx, wt.args, 'HEAD^{commit}')) };

@@ -1,4 +1,4 @@
-import { scrubCredentials } from './redact';
+import { scrubbedTail, scrubCredentials } from './redact';
 
 describe('scrubCredentials', () => {
   it('removes a known secret in plain, URL-encoded and base64 form', () => {
@@ -23,5 +23,17 @@ describe('scrubCredentials', () => {
   it('leaves ordinary git output alone', () => {
     const text = "error: failed to push some refs to 'file:///tmp/r.git'";
     expect(scrubCredentials(text, ['unrelated-secret'])).toBe(text);
+  });
+});
+
+describe('scrubbedTail', () => {
+  it('keeps the end, with no part of a secret the cut would have halved', () => {
+    const secret = 'configured-token-0123456789abcdef';
+    // The last 4,000 characters begin inside the secret.
+    const text = `${'a '.repeat(3000)}${secret} ${'b'.repeat(3980)}`;
+    const out = scrubbedTail(text, [secret]);
+    expect(out.length).toBeLessThanOrEqual(4000);
+    expect(out.endsWith('b'.repeat(3980))).toBe(true);
+    expect(out).not.toContain(secret.slice(-12));
   });
 });

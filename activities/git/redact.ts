@@ -4,6 +4,8 @@
  * form an HTTP Basic header would carry; generic shapes (URL userinfo, auth headers,
  * `password=` lines) are caught even when the value is not known.
  */
+import { redactSecrets } from '../../scanner';
+
 const REDACTED = '[redacted]';
 
 const GENERIC_PATTERNS: ReadonlyArray<[RegExp, string]> = [
@@ -28,4 +30,14 @@ export function scrubCredentials(text: string, secrets: ReadonlyArray<string | u
 
 function secretForms(secret: string): string[] {
   return [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')];
+}
+
+/**
+ * The last `max` characters of git's output for an error, scrubbed, and with the scanner's secrets
+ * redacted too: git repeats paths and names the agent chose. Scrubbed before the cut, and the
+ * window begins at a word, so no cut leaves half a secret the patterns no longer recognise.
+ */
+export function scrubbedTail(text: string, secrets: ReadonlyArray<string | undefined>, max = 4000): string {
+  const window = text.length > 2 * max ? text.slice(-2 * max).replace(/^\S*/, '') : text;
+  return redactSecrets(scrubCredentials(window, secrets)).slice(-max);
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { GitAbortedError, GitCommandFailedError } from './errors';
 import { createGitRunner, gitBaseEnv, subcommandOf } from './run-git';
 
@@ -23,6 +26,20 @@ describe('runGit', () => {
     expect(err.subcommand).toBe('ls-remote');
     expect(err.exitCode).not.toBe(0);
     expect(err.message).not.toContain(secret);
+  });
+
+  it('redacts what the secret scanner recognises in git\'s error, as git repeats names it was given', async () => {
+    const token = `sk-ant-api03-${'aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY'.repeat(3).slice(0, 93)}AA`;
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'run-git-'));
+    try {
+      await git(['init', '-q', repo]);
+      const err = (await git(['-C', repo, 'show', token]).catch((e: unknown) => e)) as GitCommandFailedError;
+      expect(err.message).toMatch(/ambiguous argument 'sk-a…'/);
+      expect(err.message).not.toContain(token);
+      expect(err.stderr).not.toContain(token);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it('passes only allowlisted host variables and ignores global git config', () => {

@@ -12,7 +12,7 @@
 import { runProcessGroup, type ProcessGroupResult } from '../host/process-group';
 import { GitAbortedError, GitCommandFailedError } from './errors';
 import { assertCallerEnv, gitBaseEnv, HARDENED_CONFIG } from './hardening';
-import { scrubCredentials } from './redact';
+import { scrubbedTail } from './redact';
 
 export interface GitRunOptions {
   /** Working directory; git is also pointed at repositories explicitly with --git-dir / -C. */
@@ -103,8 +103,8 @@ async function runGit(
   }
   const exitCode = run.exitCode ?? -1;
   if (!(options.okExitCodes ?? [0]).includes(exitCode)) {
-    const detail = scrubCredentials((err.trim() || out.trim()).slice(-4000), settings.secrets);
-    throw new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode, scrubCredentials(err.slice(-4000), settings.secrets));
+    const detail = scrubbedTail(err.trim() || out.trim(), settings.secrets);
+    throw new GitCommandFailedError(`git ${subcommand} failed (exit ${exitCode}): ${detail}`, subcommand, exitCode, scrubbedTail(err, settings.secrets));
   }
   return { stdout: out, stderr: err, exitCode, ...(options.binaryStdout ? { stdoutBytes: outBytes } : {}) };
 }

@@ -1,7 +1,8 @@
 /**
  * What an agent's model calls cost, as they are paid: one entry per call (a turn by its message
- * index, a review by gate phase, round and diff), written by the activity that made the call right
- * after the answer, with a running total in micro-dollars.
+ * index, a review by gate phase, round and diff, each with an id of the call's own, since two
+ * attempts of one activity may both pay), written by the activity that made the call right after
+ * the answer, with a running total in micro-dollars.
  *
  * The workflow's own sum can miss a paid call: one made by an activity attempt that failed after
  * it, or a turn the workflow abandoned on a kill whose answer still came (a model call hears of its

@@ -27,6 +27,8 @@ export interface TranscriptMessage {
   stop_reason?: string | null;
   /** What the call that produced an assistant message cost, at the price of its time. */
   costUsd?: number;
+  /** The spend ledger's entry of the call that produced an assistant message (absent before calls had their own). */
+  callId?: string;
   /** When the request that produced an assistant message was sent (epoch ms): the prompt cache it wrote or read lives from then. */
   sentAt?: number;
   /** When an assistant message was answered (epoch ms); the cache's age for answers stored before `sentAt`. */

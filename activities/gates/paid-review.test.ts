@@ -55,4 +55,26 @@ describe('paidReview', () => {
     await paidReview(deps, { agentId, taskId: 'T-1', phase: 'pre-commit', round: 2, diff: '+a\n', costLeftUsd: 0.9 }, {});
     expect(asked[1]?.maxCostUsd).toBe(0.9);
   });
+
+  it('puts a review paid again on the bill: an attempt that paid but never stored its verdict, and two attempts at once', async () => {
+    const req = { agentId: randomUUID(), taskId: 'T-1', phase: 'post-commit' as const, round: 1, diff: '+a\n' };
+    // The first attempt paid, then died before its verdict was kept: the retry pays again.
+    const { deps } = reviewer();
+    const lost = { ...deps, verdicts: { get: deps.verdicts.get.bind(deps.verdicts), put: async () => Promise.reject(new Error('worker died')) } };
+    await expect(paidReview(lost, req, {})).rejects.toThrow('worker died');
+    expect((await paidReview(deps, req, {})).spentUsd).toBe(0.06);
+
+    // Two attempts at once (the first taken for dead while its review still ran): both pay.
+    let waiting = 0;
+    let release!: () => void;
+    const bothAsked = new Promise<void>((r) => (release = r));
+    const slow: ReviewFn = async () => {
+      if (++waiting === 2) release();
+      await bothAsked;
+      return { approved: true, summary: 'VERDICT: APPROVE', costUsd: 0.03 };
+    };
+    const other = { ...req, agentId: randomUUID() };
+    await Promise.all([paidReview({ ...stores, review: slow }, other, {}), paidReview({ ...stores, review: slow }, other, {})]);
+    expect(await stores.ledger.total(other.agentId)).toBe(0.06);
+  });
 });

@@ -5,7 +5,7 @@
  * paying again. What the run may still spend is what the workflow says is left, less what the
  * ledger holds beyond what the workflow counted (calls it never saw).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { GatePhase, ReviewVerdict } from '../../domain/gates';
 import { addUsd } from '../../domain/pricing';
 import type { ReviewVerdicts } from '../../state/review-verdicts';
@@ -52,7 +52,9 @@ export async function paidReview(deps: PaidReviewDeps, req: PaidReviewRequest, c
   }
   const verdict = await deps.review({ taskId: req.taskId, diff: req.diff, ...(maxCostUsd !== undefined ? { maxCostUsd } : {}) }, ctx);
   const paidUsd = verdict.costUsd ?? 0;
-  const spentUsd = await deps.ledger.record(req.agentId, `review:${slot}:${diffSha256.slice(0, 16)}`, paidUsd);
+  // An entry of this call's own: a review paid again for the same diff (an attempt that died before
+  // keeping its verdict, or one taken for dead while it still ran) was paid twice.
+  const spentUsd = await deps.ledger.record(req.agentId, `review:${slot}:${diffSha256.slice(0, 16)}:${randomUUID()}`, paidUsd);
   await deps.verdicts.put(req.agentId, slot, { diffSha256, verdict });
   return { verdict, paidUsd, spentUsd };
 }

@@ -140,3 +140,31 @@ describe('runModelTurn and the spend ledger', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('runModelTurn: two attempts of one turn at once', () => {
+  const price = DEFAULT_PRICES['claude-sonnet-5-5']!;
+  const turnCost = (100 * price.input + 50 * price.output) / 1_000_000;
+
+  it('puts both paid calls on the bill: an attempt retried while the first was still waiting (a missed heartbeat, a host taken for lost) pays again', async () => {
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: 'Task: T-1' });
+    // Both attempts are in the API before either answer is stored.
+    let waiting = 0;
+    let release!: () => void;
+    const bothSent = new Promise<void>((r) => (release = r));
+    const answer = { content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', usage: { input_tokens: 100, output_tokens: 50 } };
+    const create = async () => {
+      if (++waiting === 2) release();
+      await bothSent;
+      return answer;
+    };
+    const deps = { ...depsAnswering('Done.'), anthropic: { messages: { create } } as unknown as Anthropic };
+    const input = { agentId, agentType: 'worker' as const, messageCount: 1, workspaceDir: '/workspace' };
+    const [first, second] = await Promise.all([runModelTurn(deps, input, {}), runModelTurn(deps, input, {})]);
+    expect(await ledger.total(agentId)).toBeCloseTo(2 * turnCost, 6);
+    expect(Math.max(first.spentUsd!, second.spentUsd!)).toBeCloseTo(2 * turnCost, 6);
+    // A later retry reuses the stored answer and adds nothing.
+    await runModelTurn(depsAnswering('Done.'), input, {});
+    expect(await ledger.total(agentId)).toBeCloseTo(2 * turnCost, 6);
+  });
+});

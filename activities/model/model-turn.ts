@@ -9,6 +9,7 @@
  * returned as is: a turn is never billed twice. Each paid answer goes into the spend ledger
  * (state/spend-ledger.ts), whose total the budget check and the workflow both take.
  */
+import { randomUUID } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AgentType } from '../../domain/agent';
 import { outputBreach, refuseTurnOverCost, turnOutputCap, type BudgetBreach } from '../../domain/budgets';
@@ -102,8 +103,8 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   const now = deps.now ?? Date.now;
   const stored = await deps.transcripts.get(input.agentId, input.messageCount);
   if (stored?.role === 'assistant') {
-    // Recorded again (once per call id): a crash between storing the answer and recording its cost loses nothing.
-    const spentUsd = await deps.ledger.record(input.agentId, turnCallId(input.messageCount), stored.costUsd ?? 0);
+    // Recorded again (once per call id): an answer stored before its cost was recorded loses nothing.
+    const spentUsd = await deps.ledger.record(input.agentId, stored.callId ?? turnCallId(input.messageCount), stored.costUsd ?? 0);
     return { ...summarise(deps.redact, input.agentType, stored, true), spentUsd };
   }
 
@@ -143,16 +144,20 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
     },
     stop_reason: response.stop_reason,
     costUsd: costUsd(usage, deps.price),
+    // This call's own: an attempt retried while this one still waited (a missed heartbeat, a host
+    // taken for lost) pays for a second answer at the same index, and both go on the bill.
+    callId: `${turnCallId(input.messageCount)}:${randomUUID()}`,
     sentAt,
     answeredAt: now(),
     request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped },
   };
+  // On the bill before it is stored: an attempt that fails in between has still paid.
+  const spentUsd = await deps.ledger.record(input.agentId, answer.callId!, answer.costUsd ?? 0);
   await deps.transcripts.put(input.agentId, input.messageCount, answer);
-  const spentUsd = await deps.ledger.record(input.agentId, turnCallId(input.messageCount), answer.costUsd ?? 0);
   return { ...summarise(deps.redact, input.agentType, answer, false), spentUsd };
 }
 
-/** The spend ledger's entry of the answer stored at `messageCount`. */
+/** The spend ledger's entry of the answer stored at `messageCount` (answers stored before call ids: theirs alone). */
 const turnCallId = (messageCount: number) => `turn:${messageCount}`;
 
 function compactionPolicy(settings: ContextSettings, fixedTokens: number): CompactionPolicy {

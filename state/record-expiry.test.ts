@@ -48,4 +48,20 @@ describe('expireClosedRunRecords', () => {
     expect(await redis.ttl(keys.transcript(ending))).toBeLessThanOrEqual(50);
     await redis.del(...[closed, live, ending].flatMap(recordKeys));
   });
+
+  it("finds a closed run's review verdicts kept after its final write, when its other records already expire", async () => {
+    // A gate attempt on a host taken for lost went on, paid for its review and kept the verdict after the run ended.
+    const agentId = randomUUID();
+    await writeRecords(agentId);
+    for (const key of recordKeys(agentId)) await redis.expire(key, 50);
+    await redis.hset(keys.spend(agentId), 'total', '1000');
+    await redis.expire(keys.spend(agentId), 50);
+    await redis.hset(keys.reviews(agentId), 'pre-commit:1', '{}');
+
+    await expireClosedRunRecords(redis, async () => true, 600);
+
+    expect(await redis.ttl(keys.reviews(agentId))).toBeGreaterThan(0);
+    await redis.del(...recordKeys(agentId));
+  });
 });
+

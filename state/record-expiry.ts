@@ -9,7 +9,9 @@
 import type Redis from 'ioredis';
 import { keys } from './keys';
 
-const PREFIXES = [keys.transcript(''), keys.checkpoints(''), keys.agent(''), keys.spend('')];
+// The review verdicts too: a gate attempt on a host taken for lost may keep one after the final
+// write gave the run's other records their TTL.
+const PREFIXES = [keys.transcript(''), keys.checkpoints(''), keys.agent(''), keys.spend(''), keys.reviews('')];
 
 /** Sets `ttlSeconds` on every record of an agent whose run is closed but whose records never expire; returns how many agents. */
 export async function expireClosedRunRecords(redis: Redis, isClosed: (agentId: string) => Promise<boolean>, ttlSeconds: number): Promise<number> {

@@ -168,3 +168,34 @@ describe('runModelTurn: two attempts of one turn at once', () => {
     expect(await ledger.total(agentId)).toBeCloseTo(2 * turnCost, 6);
   });
 });
+
+describe('runModelTurn: the cache read the estimate counts on', () => {
+  // Estimated at more than 4,096 tokens, but the estimate errs high: the API may count fewer, below a model's minimum.
+  const task = `Task: T-1 ${'x'.repeat(15_000)}`;
+
+  async function secondTurn(previousUsage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number }) {
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: task });
+    await transcripts.put(agentId, 1, { role: 'assistant', content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', usage: previousUsage, sentAt: Date.now() - 60_000 });
+    await transcripts.put(agentId, 2, { role: 'user', content: 'The gates failed: fix the tests.' });
+    let calls = 0;
+    const answer = { content: [{ type: 'text', text: 'Fixed.' }], stop_reason: 'end_turn', usage: { input_tokens: 100, output_tokens: 50 } };
+    const deps = { ...depsAnswering('Fixed.'), promptCache: '5m' as const, anthropic: { messages: { create: async () => (calls++, answer) } } as unknown as Anthropic };
+    // Enough when the task is read from the cache (about $0.045), not when it is written again ($0.0575).
+    const budget = { maxOutputTokens: 100_000, outputTokens: 0, maxCostUsd: 0.05, costUsd: 0 };
+    const result = await runModelTurn(deps, { agentId, agentType: 'worker', messageCount: 3, workspaceDir: '/workspace', budget }, {});
+    return { calls, result };
+  }
+
+  it('is not counted on when the previous request cached nothing (its prefix was below the minimum): the turn is priced as a write and refused', async () => {
+    const { calls, result } = await secondTurn({ input_tokens: 4000, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    expect(result.refused).toMatchObject({ budget: 'maxCostUsd' });
+    expect(calls).toBe(0);
+  });
+
+  it('is counted on when the previous request wrote it', async () => {
+    const { calls, result } = await secondTurn({ input_tokens: 20, output_tokens: 5, cache_creation_input_tokens: 5600, cache_read_input_tokens: 0 });
+    expect(result.refused).toBeUndefined();
+    expect(calls).toBe(1);
+  });
+});

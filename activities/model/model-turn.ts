@@ -189,6 +189,8 @@ function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view
     price: deps.price,
     cache: deps.promptCache,
     cacheWarm: cachedAt !== undefined && nowMs - cachedAt < CACHE_TTL_MS[deps.promptCache] - CACHE_TTL_MARGIN_MS,
+    // What the API says it cached, not what the estimate thinks it could.
+    ...(previous?.usage ? { cachedBefore: (previous.usage.cache_creation_input_tokens ?? 0) + (previous.usage.cache_read_input_tokens ?? 0) } : {}),
   }).costUsd;
 }
 

@@ -4,8 +4,10 @@
  *  - input tokens are estimated (token-estimate.ts: one token per 3 characters);
  *  - the part repeating the previous request is priced as a cache read, but only when caching is
  *    on, the previous answer came within the cache TTL, and that part is long enough to be cached
- *    at all (4,096 tokens, the largest minimum of any model); after a compaction only the tools,
- *    system prompt and task are counted as read;
+ *    at all (4,096 tokens, the largest minimum of any model), and no more than the previous
+ *    request's usage shows it cached (the estimate errs high, so an estimated 4,096 may be fewer
+ *    tokens to the API, below a model's minimum); after a compaction only the tools, system prompt
+ *    and task are counted as read;
  *  - everything else is priced as a cache write (above the input price), or at the input price
  *    with caching off;
  *  - output is priced at the turn's full `max_tokens`.
@@ -30,6 +32,8 @@ export interface TurnEstimateInput {
   cache: PromptCacheMode;
   /** The previous answer came within the cache TTL, so what it wrote is still there. */
   cacheWarm: boolean;
+  /** Tokens the previous request's usage shows in the cache (written or read); absent when unknown. */
+  cachedBefore?: number;
 }
 
 export interface TurnEstimate {
@@ -43,6 +47,7 @@ export interface TurnEstimate {
 export function estimateTurn(input: TurnEstimateInput): TurnEstimate {
   const total = input.fixedTokens + input.current.reduce((sum, m) => sum + estimateMessageTokens(m), 0);
   let cachedTokens = input.cache !== 'off' && input.cacheWarm && input.previous ? repeatedPrefixTokens(input.previous, input.current, input.fixedTokens) : 0;
+  if (input.cachedBefore !== undefined) cachedTokens = Math.min(cachedTokens, input.cachedBefore);
   if (cachedTokens < SURELY_CACHEABLE_TOKENS) cachedTokens = 0;
   const uncachedTokens = total - cachedTokens;
   const uncachedPrice = input.cache === 'off' ? input.price.input : input.cache === '1h' ? input.price.cacheWrite1h : input.price.cacheWrite5m;

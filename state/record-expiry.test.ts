@@ -49,8 +49,27 @@ describe('expireClosedRunRecords', () => {
     await redis.del(...[closed, live, ending].flatMap(recordKeys));
   });
 
-  it("finds a closed run's review verdicts kept after its final write, when its other records already expire", async () => {
-    // A gate attempt on a host taken for lost went on, paid for its review and kept the verdict after the run ended.
+  it("expires a closed run's task record, unless a later agent of the task wrote it since", async () => {
+    const taskId = randomUUID();
+    const otherTaskId = randomUUID();
+    const closed = randomUUID();
+    const superseded = randomUUID();
+    const task = (agentId: string) => JSON.stringify({ taskId, agentId, status: 'running' });
+    // Terminated from the Web UI: the last state write set the task record without a TTL.
+    await redis.set(keys.agent(closed), JSON.stringify({ agentId: closed, taskId, status: 'running' }));
+    await redis.set(keys.task(taskId), task(closed));
+    // An older agent of another task whose record a newer agent (still running) took over.
+    await redis.set(keys.agent(superseded), JSON.stringify({ agentId: superseded, taskId: otherTaskId, status: 'running' }));
+    await redis.set(keys.task(otherTaskId), JSON.stringify({ taskId: otherTaskId, agentId: randomUUID(), status: 'running' }));
+
+    await expireClosedRunRecords(redis, async (agentId) => agentId === closed || agentId === superseded, 600);
+
+    expect(await redis.ttl(keys.task(taskId))).toBeGreaterThan(590);
+    expect(await redis.ttl(keys.task(otherTaskId))).toBe(-1);
+    await redis.del(keys.task(taskId), keys.task(otherTaskId), ...[closed, superseded].flatMap(recordKeys));
+  });
+
+  it("expires review verdicts stored after the run's other records got their TTL", async () => {
     const agentId = randomUUID();
     await writeRecords(agentId);
     for (const key of recordKeys(agentId)) await redis.expire(key, 50);

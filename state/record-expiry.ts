@@ -1,5 +1,6 @@
 /**
- * An agent's records in Valkey (state, transcript, checkpoints, event stream) live until its run
+ * An agent's records in Valkey (state, transcript, checkpoints, event stream, and its task's
+ * record while that names it) live until its run
  * ends, and the run's final state write gives them the state TTL. A run that closed without that
  * write (terminated from the Temporal Web UI or CLI, timed out, or force-killed while Valkey was
  * unreachable) would keep them forever, checkpoints of up to CHECKPOINT_MAX_BYTES among them.
@@ -30,11 +31,36 @@ export async function expireClosedRunRecords(redis: Redis, isClosed: (agentId: s
   return expired;
 }
 
-/** Lets every record of an ended run expire, in one transaction. */
+// The task's record is shared by its agents (the last writer's): it goes with this agent's
+// records only while it still names this agent, so a later agent of the task keeps its own.
+const EXPIRE_TASK_IF_OWN = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, task = pcall(cjson.decode, raw)
+if ok and type(task) == 'table' and task['agentId'] == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+/**
+ * Lets every record of an ended run expire, in one transaction; its task's record too (a run
+ * terminated without its final write left it with none, and it is keyed by task, not agent).
+ */
 export async function expireRecords(redis: Redis, agentId: string, ttlSeconds: number): Promise<void> {
+  const taskId = await taskOf(redis, agentId);
   const multi = redis.multi();
   for (const key of recordKeys(agentId)) multi.expire(key, ttlSeconds);
+  if (taskId) multi.eval(EXPIRE_TASK_IF_OWN, 1, keys.task(taskId), agentId, String(ttlSeconds));
   await multi.exec();
+}
+
+/** The task id the agent's stored state names, if any. */
+async function taskOf(redis: Redis, agentId: string): Promise<string | undefined> {
+  const raw = await redis.get(keys.agent(agentId));
+  try {
+    const taskId = raw ? (JSON.parse(raw) as { taskId?: unknown }).taskId : undefined;
+    return typeof taskId === 'string' && taskId ? taskId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every key that holds one agent's records. */

@@ -15,6 +15,7 @@ export const FAILURES = {
   TranscriptMissing: { retryable: false, means: 'a stored conversation message is gone; the run cannot continue without it' },
   CheckpointTooLarge: { retryable: false, means: "the agent's saved workspace changes grew past CHECKPOINT_MAX_BYTES" },
   ForkSourceMissing: { retryable: false, means: "the forked agent's conversation or workspace checkpoint at the fork turn is gone (they expire with its state)" },
+  CheckpointHostMoved: { retryable: false, means: "a host the agent was moved off tried to save its checkpoint: the agent's workspace is on another host now" },
   CheckpointMissing: { retryable: false, means: 'a saved workspace checkpoint is gone; the workspace cannot be rebuilt on another host' },
 
   // Hosts: an agent's files live on one worker host.

@@ -49,6 +49,27 @@ export class CheckpointMissingError extends TypedError {
   }
 }
 
+/** A save from a host the agent was moved off: another host now holds its workspace. */
+export class CheckpointHostMovedError extends TypedError {
+  readonly type = 'CheckpointHostMoved';
+  constructor(agentId: string, turn: number, host: string) {
+    super(`the checkpoint of agent ${agentId} at turn ${turn} from host ${host} was refused: the agent's workspace was rebuilt on another host since`);
+  }
+}
+
+// The save's one transaction, refused when another host claimed the agent (claimHost) since this
+// host's attempt began: a lost host that was only cut off from Temporal may still finish its tool
+// batch, and its results and files must not land beside, or over, what the new host restored.
+// KEYS: packs, records, transcript, host; ARGV: turn, pack ('' removes it), record, message index, message, host.
+const SAVE_SCRIPT = `
+local owner = redis.call('GET', KEYS[4])
+if owner and ARGV[6] ~= '' and owner ~= ARGV[6] then return 0 end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end
+return 1
+`;
+
 export interface CheckpointSave {
   commit: string;
   tree: string;
@@ -58,6 +79,8 @@ export interface CheckpointSave {
   skipped: string[];
   /** Written in the same transaction (the tool results of this turn). */
   message?: { index: number; message: TranscriptMessage };
+  /** The host saving it: refused once the agent was claimed by another (absent: never refused). */
+  host?: string;
 }
 
 export class CheckpointStore {
@@ -83,15 +106,31 @@ export class CheckpointStore {
       skipped: save.skipped,
       savedAt: (this.options.now?.() ?? new Date()).toISOString(),
     };
-    const tx = this.redis.multi();
-    if (save.pack.length > 0) tx.hset(keys.checkpointPacks(agentId), String(turn), save.pack);
-    else tx.hdel(keys.checkpointPacks(agentId), String(turn));
-    tx.hset(keys.checkpoints(agentId), String(turn), JSON.stringify(record));
-    if (save.message) tx.hset(keys.transcript(agentId), String(save.message.index), JSON.stringify(save.message.message));
-    const results = await tx.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw new Error(`saving the checkpoint of agent ${agentId} at turn ${turn} failed: ${String(failed?.[0] ?? 'transaction aborted')}`);
+    const saved = await this.redis.eval(
+      SAVE_SCRIPT,
+      4,
+      keys.checkpointPacks(agentId),
+      keys.checkpoints(agentId),
+      keys.transcript(agentId),
+      keys.checkpointHost(agentId),
+      String(turn),
+      save.pack,
+      JSON.stringify(record),
+      save.message ? String(save.message.index) : '',
+      save.message ? JSON.stringify(save.message.message) : '',
+      save.host ?? '',
+    );
+    if (saved !== 1) throw new CheckpointHostMovedError(agentId, turn, save.host ?? '');
     return record;
+  }
+
+  /**
+   * Makes `host` the one whose saves the agent's checkpoints take, before a rebuild there reads
+   * them: a save still under way on a host the agent left is refused from now on, and one that
+   * landed before is what the rebuild restores.
+   */
+  async claimHost(agentId: string, host: string): Promise<void> {
+    await this.redis.set(keys.checkpointHost(agentId), host);
   }
 
   async get(agentId: string, turn: number): Promise<CheckpointRecord | undefined> {
@@ -155,11 +194,11 @@ export class CheckpointStore {
 
   /** Lets the agent's checkpoints expire (the run has ended). */
   async expire(agentId: string, ttlSeconds: number): Promise<void> {
-    await this.redis.multi().expire(keys.checkpoints(agentId), ttlSeconds).expire(keys.checkpointPacks(agentId), ttlSeconds).exec();
+    await this.redis.multi().expire(keys.checkpoints(agentId), ttlSeconds).expire(keys.checkpointPacks(agentId), ttlSeconds).expire(keys.checkpointHost(agentId), ttlSeconds).exec();
   }
 
   async delete(agentId: string): Promise<void> {
-    await this.redis.del(keys.checkpoints(agentId), keys.checkpointPacks(agentId));
+    await this.redis.del(keys.checkpoints(agentId), keys.checkpointPacks(agentId), keys.checkpointHost(agentId));
   }
 }
 

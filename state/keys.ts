@@ -6,6 +6,8 @@ export const keys = {
   transcript: (agentId: string) => `orchestrator:transcript:${agentId}`,
   checkpoints: (agentId: string) => `orchestrator:checkpoint:${agentId}`,
   checkpointPacks: (agentId: string) => `orchestrator:checkpoint-pack:${agentId}`,
+  /** The host whose saves the agent's checkpoints take: the last one its workspace was rebuilt on (state/checkpoint-store.ts). */
+  checkpointHost: (agentId: string) => `orchestrator:checkpoint-host:${agentId}`,
   audit: 'orchestrator:audit',
   /** What each model call of an agent cost, and their total (state/spend-ledger.ts). */
   spend: (agentId: string) => `orchestrator:spend:${agentId}`,

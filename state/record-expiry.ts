@@ -70,6 +70,7 @@ export function recordKeys(agentId: string): string[] {
     keys.transcript(agentId),
     keys.checkpoints(agentId),
     keys.checkpointPacks(agentId),
+    keys.checkpointHost(agentId),
     keys.agentEvents(agentId),
     keys.agentEventsSeen(agentId),
     keys.spend(agentId),

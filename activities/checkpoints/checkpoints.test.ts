@@ -27,7 +27,7 @@ describe('workspace checkpoints', () => {
     redis = connectTestRedis();
   });
   afterAll(async () => {
-    await redis.del(...agents.flatMap((a) => [keys.checkpoints(a), keys.checkpointPacks(a), keys.transcript(a)]));
+    await redis.del(...agents.flatMap((a) => [keys.checkpoints(a), keys.checkpointPacks(a), keys.checkpointHost(a), keys.transcript(a)]));
     await redis.quit();
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -139,6 +139,28 @@ describe('workspace checkpoints', () => {
     expect((await b.checkpoints.restore(wsB, agentId, { agentId, turn: 3 }))?.turn).toBe(3);
     expect(readFileSync(path.join(wsB.path, 'one.txt'), 'utf8')).toBe('turn 1\n');
     expect(readFileSync(path.join(wsB.path, 'two.txt'), 'utf8')).toBe('turn 3\n');
+  });
+
+  it("refuses the checkpoint and tool results of a host the agent was moved off: the rebuild's host owns them from its restore on", async () => {
+    const { remote, a, b, agentId } = setup();
+    const transcripts = new TranscriptStore(redis);
+    const wsA = await a.workspaces.prepare(request(remote, agentId));
+    writeFiles(wsA.path, { 'one.txt': 'turn 1\n' });
+    await a.checkpoints.save(wsA, agentId, 1);
+    // Host A is cut off from Temporal, not dead: the agent is rebuilt on B from turn 1 while A's batch of turn 2 still runs.
+    const wsB = await b.workspaces.prepare({ ...request(remote, agentId), baseSha: wsA.baseSha });
+    expect((await b.checkpoints.restore(wsB, agentId, { agentId, turn: 2 }))?.turn).toBe(1);
+    writeFiles(wsA.path, { 'two.txt': 'written on A\n' });
+    const stale = { role: 'user' as const, content: 'results of the batch on A' };
+    await expect(a.checkpoints.save(wsA, agentId, 2, { message: { index: 4, message: stale } })).rejects.toMatchObject({ type: 'CheckpointHostMoved' });
+    // Otherwise B would take A's results as its own batch's (a retry's reuse) with a worktree that lacks A's files.
+    expect(await transcripts.get(agentId, 4)).toBeNull();
+    expect((await a.checkpoints.list(agentId)).map((r) => r.turn)).toEqual([1]);
+
+    writeFiles(wsB.path, { 'two.txt': 'written on B\n' });
+    const fresh = { role: 'user' as const, content: 'results of the batch on B' };
+    await b.checkpoints.save(wsB, agentId, 2, { message: { index: 4, message: fresh } });
+    expect(await transcripts.get(agentId, 4)).toEqual(fresh);
   });
 
   it('refuses a checkpoint past the bound, writing neither it nor the tool results that came with it', async () => {

@@ -60,10 +60,14 @@ export function createWorkspaceCheckpoints(deps: CheckpointDeps): WorkspaceCheck
         pack: snap.pack,
         skipped: snap.skipped,
         message,
+        // Workspaces recorded before hosts name none: never refused.
+        ...((ws as { host?: { id: string } }).host ? { host: ws.host.id } : {}),
       });
     },
 
     async restore(ws, owner, from, options = {}) {
+      // First: a save the agent's previous host has yet to make is refused, one it made is read below.
+      if ((ws as { host?: { id: string } }).host) await store.claimHost(owner, ws.host.id);
       const record = await store.latest(from.agentId, from.turn);
       if (!record) return undefined;
       if (record.baseSha !== ws.baseSha) {

@@ -7,8 +7,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkspaceInfo } from '../domain/agent';
 import { workflowClosedCheck } from '../worker/closed-check';
 import type { agentRun } from '../workflows';
+import { activityRecords } from './support/activity-history';
 import { createRemoteRepo, git, nodeProjectFiles, showFile } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
 import type { RecordedRequest } from './support/fake-model';
@@ -175,6 +177,33 @@ describe('a worker killed mid-run', () => {
           }
         });
       expect(salvaged).toEqual(['wip']);
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'cleans up a run rebuilt on the host it was taken for lost on: a worker back on the same disk after the failover deadline holds the agent again',
+    async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-crash-regained';
+      h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo one > one.txt; sleep 3' } }] }, { text: 'Done.' }]);
+      await startWorkerProcess();
+      const handle: WorkflowHandle<typeof agentRun> = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 2 });
+      const agentId = agentIdOf(handle);
+      await waitWhileWorkerRuns(async () => existsSync(path.join(worktreeOf(agentId), 'one.txt')), 'the tool run to start');
+      await killWorkerProcess();
+      // Back after the turn's heartbeat timeout (30 s) and its retry's 2 s deadline: the host was lost, and is the only one to rebuild on.
+      await new Promise((resolve) => setTimeout(resolve, 36_000));
+      await h.startWorker();
+      const final = await handle.result();
+
+      expect(final.status).toBe('completed');
+      const rebuilt = (await activityRecords(handle)).filter((r) => r.type === 'rebuildWorkspace' && r.result);
+      expect(rebuilt.map((r) => (r.result as { workspace: WorkspaceInfo }).workspace.host.id)).toEqual([h.host.id]);
+      expect(showFile(remote.dir, final.result!.branch!, 'one.txt')).toBe('one');
+      // The run's own cleanup, not a reaper pass later: it lives on this host again.
+      expect(existsSync(worktreeOf(agentId))).toBe(false);
+      expect(existsSync(h.services.homes.pathFor(agentId))).toBe(false);
     },
     CRASH_TEST_TIMEOUT_MS,
   );

@@ -8,7 +8,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { KILL_SIGNAL, STATUS_QUERY, type AgentResult, type AgentRunInput, type AgentStatusView, type KillRequest } from '../domain/agent';
-import { acceptedWork, cleanUp, deliver, describeFailure, prepare, Run } from './phases';
+import { acceptedWork, cleanUp, decideCleanUp, deliver, describeFailure, prepare, Run } from './phases';
 import { wallTimeBreach } from '../domain/budgets';
 import { isHostLost, moveToAnotherHost } from './failover';
 import { RunState } from './run-state';
@@ -83,6 +83,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
     const succeeded = state.result !== undefined;
     state.phase = 'cleanup';
     state.completedAt = new Date().toISOString();
+    decideCleanUp(run);
     if (succeeded) await run.moveTo('completed', 'run finished');
     else if (state.killReason) await run.moveTo('killed', state.killReason);
     else await run.moveTo('failed', state.error);

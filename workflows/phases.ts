@@ -628,6 +628,18 @@ export async function deliver(run: Run, commitSha: string | undefined, done?: Me
 }
 
 /**
+ * A workspace rebuilt on a host the run had lost before (it came back, say a restarted worker on
+ * the same disk) is cleaned up there: the run skipped it, and its container, salvage and worktree
+ * waited for the reaper. Asked before the final state write (PATCHES_BEFORE_LOCAL_ACTIVITIES).
+ */
+const CLEAN_UP_ON_REGAINED_HOST = 'clean-up-on-regained-host';
+
+/** Takes the decisions cleanUp needs, before the state write that precedes it. */
+export function decideCleanUp(run: Run): void {
+  if (run.state.onLostHost && !run.state.workspaceLost) run.decide(CLEAN_UP_ON_REGAINED_HOST);
+}
+
+/**
  * Stops the sandbox, salvages unfinished work, removes the worktree; failures are left to the
  * reaper. A host the run has lost is not waited for: its own reaper cleans up if it comes back.
  */
@@ -636,7 +648,7 @@ export async function cleanUp(run: Run, succeeded: boolean): Promise<void> {
   // No workspace: the prepare was stopped before it finished, and stopped prepares leave nothing
   // (an attempt lost in a crash is left to its host's reaper).
   if (!state.workspace) return;
-  if (state.onLostHost) {
+  if (state.onLostHost && (state.workspaceLost || !run.patched(CLEAN_UP_ON_REGAINED_HOST))) {
     wf.log.warn('cleanup skipped: the host is lost; its reaper removes what it left', { agentId: state.input.agentId, host: state.workspace.host.id });
     return;
   }

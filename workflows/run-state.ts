@@ -80,6 +80,8 @@ export class RunState {
   gatesSkipped?: string[];
   /** Hosts this run lost (their resources are left to their own reapers). */
   lostHosts: string[] = [];
+  /** The workspace's host was lost and the agent has not moved since (a host lost before may hold it again). */
+  workspaceLost = false;
   startedAt?: string;
   readonly startedAtMs: number;
   turn: number;
@@ -248,12 +250,14 @@ export class RunState {
     this.sandbox = undefined;
     this.sandboxReady = false;
     this.commitSha = undefined;
+    this.workspaceLost = false;
   }
 
   /** The workspace's host stopped answering (or lost the worktree): the run leaves it. */
   hostLost(): void {
     const lost = this.requireWorkspace().host.id;
     if (!this.lostHosts.includes(lost)) this.lostHosts.push(lost);
+    this.workspaceLost = true;
   }
 
   /** Whether the workspace's host is one this run already gave up on. */

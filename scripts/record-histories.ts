@@ -21,8 +21,26 @@ const HISTORIES_DIR = path.resolve(__dirname, '../test/fixtures/histories');
 
 interface Scenario {
   name: string;
+  /** Configuration of a harness of its own (absent: the shared one, on the defaults). */
+  env?: Record<string, string>;
   /** Starts the run and waits until it has closed with the expected outcome. */
   run(h: Harness): Promise<WorkflowHandle<typeof agentRun>>;
+}
+
+/** Turns of at most 1,024 output tokens at $15 per million: a budget in cents that two turns fit and a review does not. */
+const CENTS_ENV = { MODEL_PRICES: JSON.stringify({ 'claude-sonnet-5-5': { input: 3, output: 15 } }), AGENT_MAX_TOKENS_PER_TURN: '1024' };
+
+/** A worker whose one post-commit gate is the AI review, under a dollar budget. */
+async function reviewedUnderBudget(h: Harness, taskId: string, maxCostUsd: number): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo reviewed > notes.txt')], outputTokens: 1024 }, { text: 'Wrote notes.txt.', outputTokens: 1024 }, { text: 'Fine.\nVERDICT: APPROVE' }]);
+  const remote = createRemoteRepo(nodeProjectFiles());
+  return h.spawn({
+    taskId,
+    repository: remote.url,
+    gateProfile: 'custom',
+    context: { repository: remote.url, branch: 'main', workItems: ['US-001'], skills: [], gates: ['review'] },
+    budgets: { maxTurns: 20, maxOutputTokens: 100_000, maxWallTimeSeconds: 600, maxCostUsd },
+  });
 }
 
 const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
@@ -248,24 +266,49 @@ const scenarios: Scenario[] = [
     name: 'continued-as-new',
     run: (h) => continuedAsNew(h, 'H-continue'),
   },
+  {
+    // Recorded with the spend ledger: turns and the gates report its total (spentUsd), the review is paid once.
+    name: 'completed-with-paid-review',
+    env: CENTS_ENV,
+    async run(h) {
+      const handle = await reviewedUnderBudget(h, 'H-paid-review', 1);
+      await expectStatus(handle, 'completed');
+      return handle;
+    },
+  },
+  {
+    // The review's worst case passes what $0.06 leaves after two turns: BudgetExceeded, no feedback round.
+    name: 'failed-review-over-budget',
+    env: CENTS_ENV,
+    async run(h) {
+      const handle = await reviewedUnderBudget(h, 'H-review-over-budget', 0.06);
+      await expectFailure(handle, 'BudgetExceeded');
+      return handle;
+    },
+  },
 ];
 
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !scenarios.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
   const chosen = names.length ? scenarios.filter((s) => names.includes(s.name)) : scenarios;
-  const h = await startHarness();
+  const shared = await startHarness();
   try {
     for (const s of chosen) {
       const t0 = Date.now();
-      const handle = await s.run(h);
-      const history = await handle.fetchHistory();
-      const file = path.join(HISTORIES_DIR, `${s.name}.json`);
-      await saveHistory(file, history);
-      process.stdout.write(`${s.name}: ${history.events?.length ?? 0} events in ${Math.round((Date.now() - t0) / 1000)}s -> ${path.relative(process.cwd(), file)}\n`);
+      const own = s.env ? await startHarness(s.env) : undefined;
+      try {
+        const handle = await s.run(own ?? shared);
+        const history = await handle.fetchHistory();
+        const file = path.join(HISTORIES_DIR, `${s.name}.json`);
+        await saveHistory(file, history);
+        process.stdout.write(`${s.name}: ${history.events?.length ?? 0} events in ${Math.round((Date.now() - t0) / 1000)}s -> ${path.relative(process.cwd(), file)}\n`);
+      } finally {
+        await own?.close();
+      }
     }
   } finally {
-    await h.close();
+    await shared.close();
   }
   const failed = (await replayHistories(await loadHistoryDir(HISTORIES_DIR))).filter((o) => o.error);
   for (const f of failed) process.stderr.write(`replay failed: ${f.workflowId}: ${f.error?.message}\n`);

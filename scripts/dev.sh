@@ -23,7 +23,9 @@ API_HOST="${ORCHESTRATOR_HOST:-127.0.0.1}"
 
 extra=()
 port_open "$VALKEY_HOST" "$VALKEY_PORT" || extra+=(redis-server)
-[ "${SANDBOX_ENABLED:-false}" = true ] && extra+=(docker.io debootstrap)
+# The default sandbox (bubblewrap) too: without it the worker refuses to start.
+read -r -a sandbox_pkgs <<<"$(sandbox_packages)"
+extra+=("${sandbox_pkgs[@]}")
 ensure_tools "${extra[@]}"
 mkdir -p "$LOGS"
 
@@ -130,8 +132,8 @@ if ! port_open "$T_HOST" "$T_PORT"; then
 fi
 wait_until "the Temporal dev server at $TEMPORAL_ADDRESS" "$START_TIMEOUT" temporal_healthy "$TEMPORAL_ADDRESS"
 
-if [ "${SANDBOX_ENABLED:-false}" = "true" ]; then
-  ensure_dockerd || die "SANDBOX_ENABLED=true needs a Docker engine and dockerd did not start"
+if [ "$(sandbox_runtime)" = docker ]; then
+  ensure_dockerd || die "the docker sandbox (SANDBOX_RUNTIME=docker or SANDBOX_ENABLED=true) needs a Docker engine and dockerd did not start"
   image="${SANDBOX_IMAGE:-orchestrator-sandbox:latest}"
   docker image inspect "$image" >/dev/null 2>&1 || bash images/build-sandbox-image.sh
 fi

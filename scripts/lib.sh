@@ -15,6 +15,22 @@ port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi; }
 
 APT_UPDATED=""
+
+# The sandbox the worker will run commands in, as config/index.ts sandboxRuntime decides it:
+# SANDBOX_RUNTIME, else docker with SANDBOX_ENABLED=true, else bubblewrap.
+sandbox_runtime() {
+  if [ -n "${SANDBOX_RUNTIME:-}" ]; then echo "$SANDBOX_RUNTIME"
+  elif [ "${SANDBOX_ENABLED:-false}" = true ]; then echo docker
+  else echo bubblewrap; fi
+}
+
+# The Debian packages that sandbox needs on the worker's host (a worker without them refuses to start).
+sandbox_packages() {
+  case "$(sandbox_runtime)" in
+    bubblewrap) echo bubblewrap ;;
+    docker) echo docker.io debootstrap ;;
+  esac
+}
 apt_install() { # packages...
   command -v apt-get >/dev/null || die "missing $* and no apt-get to install it; install it yourself"
   if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi

@@ -60,6 +60,9 @@ export async function serveEventStream(deps: EventStreamDeps, req: Request, res:
     closed = true;
     wake.notify();
   });
+  // A client that left during the status lookup or the first read closed before this listener:
+  // its 'close' never comes again, and a write to it would wait for a drain that never comes.
+  if (req.destroyed) closed = true;
 
   try {
     for (;;) {
@@ -98,7 +101,7 @@ function isFinal(event: AgentEvent): boolean {
 
 /** Writes, waiting for the socket to drain when the client reads slower than events come. */
 async function write(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk)) return;
+  if (res.write(chunk) || res.destroyed) return; // a destroyed response neither drains nor closes again
   await new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done);

@@ -1,0 +1,66 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import pino from 'pino';
+import type { AgentEvent, StoredAgentEvent } from '../domain/agent-events';
+import type { AgentEventLog } from '../state/agent-events';
+import type { EventFeed } from './event-feed';
+import { serveEventStream, type StreamTarget } from './event-stream';
+
+describe('serveEventStream', () => {
+  const turn: AgentEvent = { type: 'turn', agentId: 'a', turn: 1, stopReason: 'tool_use', inputTokens: 1, outputTokens: 1, tools: [], at: new Date().toISOString() };
+
+  /**
+   * A client that hangs up while the stream's first read is still out (the status lookup and the
+   * first read come before the stream watches the connection): the stream must still end.
+   */
+  it.each<[string, StreamTarget, StoredAgentEvent[]]>([
+    ['an agent stream with a backlog', { kind: 'agent', agentId: 'a', status: 'running' }, [{ id: '1-0', event: turn }]],
+    ['the global stream, idle', { kind: 'all' }, []],
+  ])('ends and unsubscribes when the client left before the first read returned: %s', async (_name, target, backlog) => {
+    let releaseRead!: () => void;
+    const readGate = new Promise<void>((resolve) => (releaseRead = resolve));
+    const log = {
+      lastGlobalId: () => Promise.resolve('0'),
+      readAfter: async () => {
+        await readGate;
+        return backlog;
+      },
+    } as unknown as AgentEventLog;
+    let subscribers = 0;
+    const feed: EventFeed = {
+      subscribe: () => {
+        subscribers += 1;
+        return () => (subscribers -= 1);
+      },
+      stop: () => Promise.resolve(),
+    };
+    let served: Promise<void> | undefined;
+    let clientGone!: () => void;
+    const gone = new Promise<void>((resolve) => (clientGone = resolve));
+    const app = express();
+    app.get('/events', (req, res) => {
+      req.socket.once('close', clientGone);
+      served = serveEventStream({ log, feed, logger: pino({ level: 'silent' }), keepAliveMs: 50 }, req, res, target, undefined);
+    });
+    const server = await new Promise<http.Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const request = http.get({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/events' });
+      request.on('error', () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the handler is waiting on its read
+      request.destroy();
+      await gone;
+      releaseRead();
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([served!.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
+      clearTimeout(timer);
+      expect(ended).toBe(true);
+      expect(subscribers).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

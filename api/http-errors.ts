@@ -33,11 +33,19 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   const bodyType = (err as { type?: unknown } | null)?.type;
   const bodyError = typeof bodyType === 'string' ? BODY_ERRORS[bodyType] : undefined;
   if (bodyError) return { status: bodyError.status, body: { error: { code: bodyError.code, message: bodyError.message } } };
+  // The body parser's 400 with no type is its decompression failing (zlib's Z_DATA_ERROR, brotli's
+  // ERR__ERROR_FORMAT_*...): the client's body does not match its Content-Encoding.
+  if (isBodyDecodeError(err)) return { status: 400, body: { error: { code: 'malformed_body', message: 'request body does not decode as its Content-Encoding says' } } };
   // The router could not percent-decode a path parameter (`%E0%A4%A`): the client's path is malformed.
   if (err instanceof URIError) return { status: 400, body: { error: { code: 'malformed_path', message: 'the request path has malformed percent-encoding' } } };
   if (isTemporalUnavailable(err)) return unavailable('temporal');
   if (isValkeyUnavailable(err)) return unavailable('valkey');
   return { status: 500, body: { error: { code: 'internal_error', message: 'internal error' } } };
+}
+
+function isBodyDecodeError(err: unknown): boolean {
+  const e = err as { status?: unknown; expose?: unknown; type?: unknown } | null;
+  return err instanceof Error && e?.status === 400 && e.expose === true && e.type === undefined;
 }
 
 function unavailable(dependency: string): { status: number; body: ErrorBody } {

@@ -173,6 +173,16 @@ describe('REST API: authentication, validation and error shape', () => {
     });
 
     it.each([
+      ['gzip', 'not gzip at all'],
+      ['deflate', '{"taskId": "T-1"}'],
+      ['br', 'not brotli'],
+    ])('answers 400 for a body that does not decode as its Content-Encoding (%s) says', async (encoding, body) => {
+      const res = await api.request('POST', '/agents/spawn', { body, headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding } });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: { code: 'malformed_body', message: 'request body does not decode as its Content-Encoding says' } });
+    });
+
+    it.each([
       ['a word', 'GET', '/agents/not-a-uuid/status'],
       ['a number', 'POST', '/agents/12345/kill'],
       ['300 characters', 'GET', `/agents/${'a'.repeat(300)}/status`],

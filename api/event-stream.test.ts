@@ -63,4 +63,52 @@ describe('serveEventStream', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it('streams to a request that carried a body (its request stream is done), and ends when the client leaves', async () => {
+    const log = { lastGlobalId: () => Promise.resolve('0'), readAfter: () => Promise.resolve([]) } as unknown as AgentEventLog;
+    let subscribers = 0;
+    const feed: EventFeed = {
+      subscribe: () => {
+        subscribers += 1;
+        return () => (subscribers -= 1);
+      },
+      stop: () => Promise.resolve(),
+    };
+    let served: Promise<void> | undefined;
+    const app = express();
+    app.use(express.json());
+    app.get('/events', (req, res) => {
+      served = serveEventStream({ log, feed, logger: pino({ level: 'silent' }), keepAliveMs: 50 }, req, res, { kind: 'all' }, undefined);
+    });
+    const server = await new Promise<http.Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const request = http.request({ host: '127.0.0.1', port, path: '/events', method: 'GET', headers: { 'Content-Type': 'application/json', 'Content-Length': '7' } });
+      request.on('error', () => undefined);
+      const responded = new Promise<http.IncomingMessage>((resolve) => request.once('response', resolve));
+      request.end('{"a":1}');
+      const response = await responded;
+      // Two keep-alives: the stream stays open past its first idle period.
+      let received = '';
+      await new Promise<void>((resolve) => {
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.toString();
+          if (received.split(': keep-alive').length > 2) resolve();
+        });
+        response.on('end', resolve);
+      });
+      expect(received.split(': keep-alive').length).toBeGreaterThan(2);
+      request.destroy();
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([served!.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
+      clearTimeout(timer);
+      expect(ended).toBe(true);
+      expect(subscribers).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -56,13 +56,14 @@ export async function serveEventStream(deps: EventStreamDeps, req: Request, res:
     if (agentId === undefined || event.agentId === agentId) wake.notify();
   });
   let closed = false;
-  req.on('close', () => {
+  // The response's close, not the request's: a request whose body was read is closed already.
+  res.on('close', () => {
     closed = true;
     wake.notify();
   });
   // A client that left during the status lookup or the first read closed before this listener:
   // its 'close' never comes again, and a write to it would wait for a drain that never comes.
-  if (req.destroyed) closed = true;
+  if (res.destroyed) closed = true;
 
   try {
     for (;;) {

@@ -64,7 +64,7 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write)', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget)', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'completed-after-gate-feedback-in-current-shape',
       'completed-after-gate-feedback-in-one',
@@ -77,6 +77,7 @@ describe('replaying recorded agentRun histories', () => {
       'completed-in-fewer-activities',
       'completed-in-shape-2026-12b',
       'completed-pushed-with-commit',
+      'completed-with-paid-review',
       'completed-with-tools',
       'completed-with-turns-in-one',
       'completed-with-write-in-turn',
@@ -84,6 +85,7 @@ describe('replaying recorded agentRun histories', () => {
       'continued-as-new',
       'failed-gates-unavailable-in-setup',
       'failed-gates-unavailable',
+      'failed-review-over-budget',
       'failed-turn-budget-in-turn',
       'failed-turn-budget',
       'killed-during-tool-in-current-shape',

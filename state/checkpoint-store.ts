@@ -133,6 +133,11 @@ export class CheckpointStore {
     await this.redis.set(keys.checkpointHost(agentId), host);
   }
 
+  /** The host the last rebuild claimed the agent for; undefined when it never moved (or its records are gone). */
+  async claimedHost(agentId: string): Promise<string | undefined> {
+    return (await this.redis.get(keys.checkpointHost(agentId))) ?? undefined;
+  }
+
   async get(agentId: string, turn: number): Promise<CheckpointRecord | undefined> {
     const raw = await this.redis.hget(keys.checkpoints(agentId), String(turn));
     return raw ? (JSON.parse(raw) as CheckpointRecord) : undefined;

@@ -5,7 +5,7 @@
  * scheduled on and the identity of the worker that started it), and when a host dies its agents
  * finish on another host from their last checkpoint.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -17,7 +17,7 @@ import { hostTurnTaskQueue, modelTaskQueue } from '../domain/task-queues';
 import type { agentRun } from '../workflows';
 import { activityRecords, localActivityResults, type ActivityRecord } from './support/activity-history';
 import type { RecordedRequest } from './support/fake-model';
-import { createRemoteRepo, showFile } from './support/git-fixtures';
+import { createRemoteRepo, git, showFile } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
 import { WorkerProcess, workflowBundleFile } from './support/worker-process';
 
@@ -241,6 +241,74 @@ describe('agents on many worker hosts', () => {
       expect(checks.at(-1)).toEqual(expect.objectContaining({ alive: false }));
       // Restored from the checkpoint on the survivor (the model call in flight may have been on the dead host and asked again, so later turns vary).
       expect(showFile(remote.dir, final.result!.branch!, 'before.txt')).toBe('written-before-the-death');
+    },
+    SUITE_TIMEOUT_MS,
+  );
+
+  it(
+    "finishes an agent whose host died right after its push landed: the new host's push replaces the dead host's commit",
+    async () => {
+      const first = await startHost('host-pushed');
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# died after its push\n' });
+      // The remote updates the ref before post-receive runs: the first push has landed, and its host hangs in it until killed.
+      const landed = path.join(tmp, 'first-push');
+      writeFileSync(path.join(remote.dir, 'hooks', 'post-receive'), `#!/bin/sh\nif [ ! -e ${landed} ]; then cat > ${landed}.tmp; mv ${landed}.tmp ${landed}; sleep 20; fi\n`, { mode: 0o755 });
+      const taskId = 'T-died-after-push';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo pushed-twice > before.txt')] }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 3 });
+      await eventually(async () => existsSync(path.join(first.workspaceRoot, 'worktrees', agentIdOf(handle))), 90_000, 'the worktree on the first host');
+      const survivor = await startHost('host-after-push');
+      await eventually(async () => existsSync(landed), 90_000, "the first host's push to land");
+      await first.kill();
+      const [, deadSha, ref] = readFileSync(landed, 'utf8').trim().split(' ');
+
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+      const records = await activityRecords(handle);
+      expect(hostsOf(records).map((w) => w.host.id)).toEqual([first.hostId, survivor.hostId]);
+      const branch = final.result!.branch!;
+      expect(ref).toBe(`refs/heads/${branch}`);
+      // The survivor committed again (another commit) and its push replaced the one that landed before the death.
+      expect(final.result).toMatchObject({ pushed: true });
+      expect(final.result!.commitSha).not.toBe(deadSha);
+      expect(git(remote.dir, 'rev-parse', ref!)).toBe(final.result!.commitSha);
+      expect(showFile(remote.dir, branch, 'before.txt')).toBe('pushed-twice');
+    },
+    SUITE_TIMEOUT_MS,
+  );
+
+  it(
+    "finishes an agent whose lost host pushed the branch after the move (a host cut off, not dead): the new host's push replaces that commit",
+    async () => {
+      const first = await startHost('host-cut-off');
+      const remote = createRemoteRepo({ '.orchestrator/gates.json': GATES_JSON, 'README.md': '# pushed after the move\n' });
+      const taskId = 'T-pushed-after-move';
+      h.fakeModel.script(taskId, [{ tools: [bash('echo pushed-twice > before.txt')] }, { tools: [bash('touch started.txt; sleep 8')] }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 3 });
+      const agentId = agentIdOf(handle);
+      await eventually(async () => existsSync(path.join(first.workspaceRoot, 'worktrees', agentId, 'started.txt')), 90_000, 'the second tool batch on the first host');
+      const survivor = await startHost('host-after-cut');
+      await first.kill();
+      // The survivor has fetched and rebuilt the worktree (its turn then sleeps 8 s again): now the lost host's push lands,
+      // a commit of the same agent (its Agent-Id trailer) that the survivor's mirror never saw.
+      await eventually(async () => existsSync(path.join(survivor.workspaceRoot, 'worktrees', agentId)), 120_000, 'the rebuild on the survivor');
+      const branch = `agent/${taskId}/${agentId.slice(0, 8)}`;
+      const clone = path.join(tmp, 'cut-off-clone');
+      git(tmp, 'clone', '-q', remote.url, clone);
+      writeFileSync(path.join(clone, 'before.txt'), 'pushed-twice\n');
+      git(clone, 'add', '-A');
+      git(clone, 'commit', '-q', '-m', `${taskId}: work by worker agent ${agentId}\n\nAgent-Id: ${agentId}\nTask-Id: ${taskId}`);
+      git(clone, 'push', '-q', 'origin', `HEAD:refs/heads/${branch}`);
+      const cutOffSha = git(clone, 'rev-parse', 'HEAD');
+
+      const final = await handle.result();
+      expect({ status: final.status, error: final.error }).toEqual({ status: 'completed', error: undefined });
+      const records = await activityRecords(handle);
+      expect(hostsOf(records).map((w) => w.host.id)).toEqual([first.hostId, survivor.hostId]);
+      expect(final.result).toMatchObject({ branch, pushed: true });
+      expect(final.result!.commitSha).not.toBe(cutOffSha);
+      expect(git(remote.dir, 'rev-parse', `refs/heads/${branch}`)).toBe(final.result!.commitSha);
+      expect(showFile(remote.dir, branch, 'before.txt')).toBe('pushed-twice');
     },
     SUITE_TIMEOUT_MS,
   );

@@ -147,9 +147,12 @@ describe('workspace checkpoints', () => {
     const wsA = await a.workspaces.prepare(request(remote, agentId));
     writeFiles(wsA.path, { 'one.txt': 'turn 1\n' });
     await a.checkpoints.save(wsA, agentId, 1);
+    expect(await a.checkpoints.claimedBy(agentId, wsA.host.id)).toBe(false); // never moved: no claim
     // Host A is cut off from Temporal, not dead: the agent is rebuilt on B from turn 1 while A's batch of turn 2 still runs.
     const wsB = await b.workspaces.prepare({ ...request(remote, agentId), baseSha: wsA.baseSha });
     expect((await b.checkpoints.restore(wsB, agentId, { agentId, turn: 2 }))?.turn).toBe(1);
+    // Only B may replace a push of the agent's branch that A made (git/push.ts).
+    expect([await a.checkpoints.claimedBy(agentId, wsA.host.id), await b.checkpoints.claimedBy(agentId, wsB.host.id)]).toEqual([false, true]);
     writeFiles(wsA.path, { 'two.txt': 'written on A\n' });
     const stale = { role: 'user' as const, content: 'results of the batch on A' };
     await expect(a.checkpoints.save(wsA, agentId, 2, { message: { index: 4, message: stale } })).rejects.toMatchObject({ type: 'CheckpointHostMoved' });

@@ -35,6 +35,8 @@ export interface WorkspaceCheckpoints {
    */
   restore(ws: WorkspaceInfo, owner: string, from: { agentId: string; turn: number }, options?: OperationOptions): Promise<CheckpointRecord | undefined>;
   list(agentId: string): Promise<CheckpointRecord[]>;
+  /** Whether a rebuild on `host` claimed the agent and no later one took it elsewhere. */
+  claimedBy(agentId: string, host: string): Promise<boolean>;
   /** Removes the agent's checkpoints from Valkey and its checkpoint repository from this host. */
   delete(agentId: string): Promise<void>;
 }
@@ -79,6 +81,8 @@ export function createWorkspaceCheckpoints(deps: CheckpointDeps): WorkspaceCheck
     },
 
     list: (agentId) => store.list(agentId),
+
+    claimedBy: async (agentId, host) => (await store.claimedHost(agentId)) === host,
 
     async delete(agentId) {
       await store.delete(agentId);

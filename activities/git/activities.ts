@@ -157,7 +157,10 @@ export function createGitActivities(deps: GitActivityDeps) {
     },
 
     async pushBranch(args: WorkspaceInput): Promise<PushResult> {
-      return workspaces.push(args.workspace, currentOperation());
+      // Workspaces recorded before hosts name none: never moved, nothing of theirs to replace.
+      const host = (args.workspace as { host?: { id: string } }).host?.id;
+      const mayReplaceOwn = host ? (agentId: string) => deps.checkpoints.claimedBy(agentId, host) : undefined;
+      return workspaces.push(args.workspace, { ...currentOperation(), ...(mayReplaceOwn ? { mayReplaceOwn } : {}) });
     },
 
     /** The merge check, then the push when the branch still merges: one round trip instead of two. */

@@ -208,7 +208,7 @@ async function revParse(ctx: GitContext, repoArgs: readonly string[], rev: strin
   return (await ctx.git([...repoArgs, 'rev-parse', '--verify', '--end-of-options', rev])).stdout.trim();
 }
 
-async function trailerOf(ctx: GitContext, repoArgs: readonly string[], commitSha: string, key: string): Promise<string | undefined> {
+export async function trailerOf(ctx: GitContext, repoArgs: readonly string[], commitSha: string, key: string): Promise<string | undefined> {
   const { stdout } = await ctx.git([...repoArgs, 'log', '-1', `--format=%(trailers:key=${key},valueonly,separator=%x00)`, commitSha, '--']);
   return stdout.split('\0')[0]?.trim() || undefined;
 }

@@ -17,7 +17,7 @@ import { processScratch } from '../host/scratch';
 import { prepareWorkspace, type PrepareRequest } from './prepare';
 import { existsAtBase, readAtBase, rootEntriesAtBase, type TreeEntry } from './read-blob';
 import type { Allowlist } from '../../scanner';
-import { pushAgentBranch, type PushResult } from './push';
+import { pushAgentBranch, type PushOptions, type PushResult } from './push';
 import { IndexTrees } from './index-trees';
 import { ObjectCache } from './object-cache';
 import { createGitRunner } from './run-git';
@@ -73,7 +73,7 @@ export interface GitWorkspaces {
   /** Fetches the base and merges in memory: `{ clean: false, conflicts }` lists conflicting paths. */
   checkMergeable(ws: WorkspaceInfo, options?: OperationOptions): Promise<MergeCheck>;
   /** Pushes `refs/heads/agent/...` with a lease; never the base branch; a no-op when push is disabled. */
-  push(ws: WorkspaceInfo, options?: OperationOptions): Promise<PushResult>;
+  push(ws: WorkspaceInfo, options?: PushOptions): Promise<PushResult>;
   /** Uncommitted work to `refs/agents/<agentId>/salvage` (pushed when allowed); `{}` when clean. */
   salvage(ws: WorktreeLocation, agentId: string, options?: OperationOptions): Promise<SalvageResult>;
   /** Removes the worktree and its admin entry (salvaging first if dirty); a missing worktree is fine. */

@@ -6,8 +6,10 @@
 import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { networkAccess } from './credentials';
-import { mirrorRemoteUrl, resolveCommits } from './mirror';
+import { AGENT_TRAILER, trailerOf } from './changes';
+import { fetchBranch, mirrorRemoteUrl, resolveCommits } from './mirror';
 import { onRemote } from './remote-errors';
+import { removeStaleGitLocks, withRepoLock } from './repo-lock';
 import { assertAgentBranch } from './validate';
 import { openWorkspace } from './worktree-admin';
 
@@ -19,7 +21,15 @@ export interface PushResult {
   skipped?: string;
 }
 
-export async function pushAgentBranch(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<PushResult> {
+export interface PushOptions extends OperationOptions {
+  /**
+   * Whether this host may replace a remote tip that is a commit of the same agent (`agentId`):
+   * only the host a rebuild moved the agent to, never the host it left. Absent: never.
+   */
+  mayReplaceOwn?: (agentId: string) => Promise<boolean>;
+}
+
+export async function pushAgentBranch(ctx: GitContext, ws: WorkspaceInfo, { mayReplaceOwn, ...options }: PushOptions = {}): Promise<PushResult> {
   assertAgentBranch(ws.branch, ws.baseBranch);
   await openWorkspace(ctx.layout, ws);
   const ref = `refs/heads/${ws.branch}`;
@@ -33,14 +43,46 @@ export async function pushAgentBranch(ctx: GitContext, ws: WorkspaceInfo, option
   try {
     await pushRefspec(ctx, ws.mirrorPath, `${ref}:${ref}`, [`--force-with-lease=${ref}:${expected}`], options);
   } catch (err) {
+    const remote = localSha ? await remoteSha(ctx, ws.mirrorPath, ref, options).catch(() => undefined) : undefined;
     // A retried activity whose first push landed: the remote already has exactly our commit.
-    if (localSha && (await remoteSha(ctx, ws.mirrorPath, ref, options).catch(() => undefined)) === localSha) {
+    if (remote && remote === localSha) return { pushed: true, remoteRef: ref, commitSha: localSha };
+    // A host the agent left (cut off, not dead) pushed its commit of the agent after this host
+    // last fetched: that is the run's older work, so ours replaces it, leased on it. The host left
+    // behind never replaces the new host's push (mayReplaceOwn: the rebuild's claim is not its).
+    if (remote && localSha && mayReplaceOwn && (await isOwnCommit(ctx, ws, localSha, remote, mayReplaceOwn, options))) {
+      await pushRefspec(ctx, ws.mirrorPath, `${ref}:${ref}`, [`--force-with-lease=${ref}:${remote}`], options);
+      ctx.log('git: pushed over a lost host\'s commit of the agent', { event: 'push', branch: ws.branch, commitSha: localSha, replaced: remote });
       return { pushed: true, remoteRef: ref, commitSha: localSha };
     }
     throw err;
   }
   ctx.log('git: pushed', { event: 'push', branch: ws.branch, commitSha: localSha });
   return { pushed: true, remoteRef: ref, commitSha: localSha };
+}
+
+/** Whether this host may replace, and the remote's `remoteTip` of the agent branch is, a commit of the same agent as `localSha` (its Agent-Id trailer), fetched to read it. */
+async function isOwnCommit(
+  ctx: GitContext,
+  ws: WorkspaceInfo,
+  localSha: string,
+  remoteTip: string,
+  mayReplaceOwn: (agentId: string) => Promise<boolean>,
+  options: OperationOptions,
+): Promise<boolean> {
+  const mirror = ['-C', ws.mirrorPath];
+  const agentId = await trailerOf(ctx, mirror, localSha, AGENT_TRAILER);
+  if (!agentId || !(await mayReplaceOwn(agentId))) return false;
+  await withRepoLock(
+    ws.mirrorPath,
+    async () => {
+      await removeStaleGitLocks(ws.mirrorPath);
+      await fetchBranch(ctx, ws.mirrorPath, ws.branch, options);
+    },
+    { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
+  );
+  // Moved again since ls-remote: the lease below would refuse it anyway; refuse it here.
+  const [fetched] = await resolveCommits(ctx, ws.mirrorPath, [`refs/remotes/origin/${ws.branch}`]);
+  return fetched === remoteTip && (await trailerOf(ctx, mirror, remoteTip, AGENT_TRAILER)) === agentId;
 }
 
 /** `git push origin <refspec>` from the mirror with the configured credentials. */

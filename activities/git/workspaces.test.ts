@@ -404,6 +404,41 @@ describe('git workspaces', () => {
       expect(removed.salvage?.pushed).toBe(true);
       expect(show(remote.sha(ref), remote)).toBe('turn 5, the last');
     });
+    it("replaces the lost host's late push of the agent's branch from the host the agent moved to, never the other way, nor anyone else's commit", async () => {
+      const { remote, hostA, hostB } = twoHosts();
+      const message = (agentId: string) => `T-1: work\n\nAgent-Id: ${agentId}\n`;
+      const onA = await hostA.prepare(request(remote, AGENT_A));
+      // B rebuilt (and fetched) before A, cut off from Temporal but alive, pushed its commit.
+      const onB = await hostB.prepare({ ...request(remote, AGENT_A), baseSha: onA.baseSha });
+      writeFiles(onA.path, { 'work.txt': 'on the lost host\n' });
+      await hostA.stageAll(onA);
+      const late = await hostA.commit(onA, message(AGENT_A));
+      expect(await hostA.push(onA)).toMatchObject({ pushed: true, commitSha: late.commitSha });
+
+      writeFiles(onB.path, { 'work.txt': 'on the new host\n' });
+      await hostB.stageAll(onB);
+      const own = await hostB.commit(onB, message(AGENT_A));
+      // Without the host's leave (the rebuild's claim), the lease holds.
+      await expect(hostB.push(onB)).rejects.toThrow(/stale info/);
+      const claimedBy = (host: string) => async (agentId: string) => agentId === AGENT_A && host === 'host-b';
+      expect(await hostB.push(onB, { mayReplaceOwn: claimedBy('host-b') })).toMatchObject({ pushed: true, commitSha: own.commitSha });
+      expect(remote.sha(`refs/heads/${onB.branch}`)).toBe(own.commitSha);
+
+      // The host left behind, later still, never replaces the new host's push.
+      writeFiles(onA.path, { 'work.txt': 'on the lost host, later\n' });
+      await hostA.stageAll(onA);
+      await hostA.commit(onA, message(AGENT_A));
+      await expect(hostA.push(onA, { mayReplaceOwn: claimedBy('host-a') })).rejects.toThrow(/stale info/);
+      expect(remote.sha(`refs/heads/${onB.branch}`)).toBe(own.commitSha);
+
+      // Someone else's commit on the branch (no Agent-Id of this agent) is never overwritten.
+      const foreign = remote.commit({ 'work.txt': 'a human fix\n' }, message(AGENT_B), onB.branch);
+      writeFiles(onB.path, { 'work.txt': 'on the new host, again\n' });
+      await hostB.stageAll(onB);
+      await hostB.commit(onB, message(AGENT_A));
+      await expect(hostB.push(onB, { mayReplaceOwn: claimedBy('host-b') })).rejects.toThrow(/stale info/);
+      expect(remote.sha(`refs/heads/${onB.branch}`)).toBe(foreign);
+    });
   });
 
   describe('refuses hostile input before git runs', () => {

@@ -122,6 +122,8 @@ export interface AgentLoopCheckpoint {
   feedbackRounds: number;
   /** The agent's last commit, when gate feedback sent it back to work after committing. */
   commitSha?: string;
+  /** Hosts the run lost before (MAX_HOST_MOVES counts the whole run); absent when none, and in checkpoints from before it was kept. */
+  lostHosts?: string[];
 }
 
 

@@ -257,4 +257,19 @@ describe('RunState', () => {
     s.recordFeedback();
     expect(s.loopDone).toBe(false);
   });
+
+  it('remembers the hosts it lost across continue-as-new, so the bound on moves counts the whole run', () => {
+    const s = new RunState(input(), T0);
+    s.workspace = workspace;
+    s.startedAt = '2026-01-01T00:00:01.000Z';
+    s.hostLost();
+    s.movedTo({ ...workspace, host: { id: 'host-b', taskQueue: 'q@host-b' } });
+    const resumed = new RunState(input({ resume: s.checkpoint() }), T0);
+    expect(resumed.lostHosts).toEqual(['host-a']);
+    // A run that never lost a host continues with the checkpoint it always had.
+    const calm = new RunState(input(), T0);
+    calm.workspace = workspace;
+    calm.startedAt = s.startedAt;
+    expect(calm.checkpoint()).not.toHaveProperty('lostHosts');
+  });
 });

@@ -79,7 +79,7 @@ export class RunState {
   /** Gates found missing at the base commit and skipped; set once the check before the first turn ran. */
   gatesSkipped?: string[];
   /** Hosts this run lost (their resources are left to their own reapers). */
-  lostHosts: string[] = [];
+  lostHosts: string[];
   /** The workspace's host was lost and the agent has not moved since (a host lost before may hold it again). */
   workspaceLost = false;
   startedAt?: string;
@@ -132,6 +132,7 @@ export class RunState {
     this.cacheReadInputTokens = resume?.cacheReadInputTokens ?? 0;
     this.costUsd = resume?.costUsd ?? 0;
     this.feedbackRounds = resume?.feedbackRounds ?? 0;
+    this.lostHosts = [...(resume?.lostHosts ?? [])];
   }
 
   /** A fork starts after turn `turn` of the agent it forks, with that agent's first `messageCount` messages. */
@@ -341,6 +342,8 @@ export class RunState {
       stateSeq: this.seq,
       feedbackRounds: this.feedbackRounds,
       ...(this.commitSha ? { commitSha: this.commitSha } : {}),
+      // Only when a host was lost: the continuation of every other run is as recorded.
+      ...(this.lostHosts.length > 0 ? { lostHosts: this.lostHosts } : {}),
     };
   }
 

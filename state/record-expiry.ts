@@ -40,6 +40,14 @@ local ok, task = pcall(cjson.decode, raw)
 if ok and type(task) == 'table' and task['agentId'] == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
+/** Agents whose state record never expires: only a final state write gives it a TTL. */
+export async function agentsWithoutExpiry(redis: Redis): Promise<string[]> {
+  const prefix = keys.agent('');
+  const found: string[] = [];
+  for (const key of await scanKeys(redis, `${prefix}*`)) if ((await redis.ttl(key)) === -1) found.push(key.slice(prefix.length));
+  return found.filter(Boolean);
+}
+
 /**
  * Lets every record of an ended run expire, in one transaction; its task's record too (a run
  * terminated without its final write left it with none, and it is keyed by task, not agent).

@@ -12,6 +12,9 @@ import { parsePrometheus, sample } from './support/prometheus';
 import { connectSse, type SseEvent } from './support/sse';
 import { AgentEventLog } from '../state/agent-events';
 import type { AgentEvent } from '../domain/agent-events';
+import { settleClosedRunStates } from '../state/closed-run-states';
+import { agentsWithoutExpiry } from '../state/record-expiry';
+import { workflowCloseStatus } from '../worker/closed-check';
 
 const API_KEY = 'observe-api-key-0123456789abcdef';
 /** Shaped like a live Anthropic key, made fresh per run so no scanner allowlist knows it. */
@@ -151,6 +154,26 @@ describe('watching, reading, retrying and forking agent runs', () => {
       'turn 2: edit: create two.txt; turn 3: model call (5 messages)',
       'pre-commit gates, round 1; scan and commit; push',
     ]);
+  });
+
+  it("ends a run terminated from Temporal's Web UI: after the reaper's pass the status is killed and its event stream ends", async () => {
+    const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
+    h.fakeModel.script(taskId, [{ text: 'thinking for a long time', delayMs: 600_000 }]);
+    const agentId = await spawn(taskId);
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 1, 60_000, 'the model call');
+    const sse = await connectSse(`${baseUrl}/agents/${agentId}/events`, { 'X-API-Key': API_KEY });
+    // What an operator's Terminate in the Web UI does: the workflow closes without its final state write.
+    await h.client.workflow.getHandle(`agent-${agentId}`).terminate('stuck, terminated by an operator');
+    expect((await request('GET', `/agents/${agentId}/status`)).body.status).toBe('running');
+
+    // The worker's reaper target, with the worker's own Temporal lookup (this agent only: other
+    // suites' agents share this Valkey, some with no workflow behind them).
+    expect(await agentsWithoutExpiry(h.redis)).toContain(agentId);
+    await settleClosedRunStates(api.store, [agentId], workflowCloseStatus(h.client));
+
+    expect((await request('GET', `/agents/${agentId}/status`)).body).toMatchObject({ status: 'killed', error: 'killed: terminated through Temporal' });
+    await sse.ended;
+    expect(JSON.parse(sse.events.at(-1)!.data)).toMatchObject({ type: 'lifecycle', to: 'killed' });
   });
 
   it('never returns a secret the agent printed: the transcript is redacted, page by page', async () => {

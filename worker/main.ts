@@ -8,10 +8,11 @@ import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, modelApiKey, sandboxRuntime } from '../config';
-import { expireClosedRunRecords } from '../state/record-expiry';
+import { settleClosedRunStates } from '../state/closed-run-states';
+import { agentsWithoutExpiry, expireClosedRunRecords } from '../state/record-expiry';
 import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
-import { workflowClosedCheck } from './closed-check';
+import { workflowCloseStatus, workflowClosedCheck } from './closed-check';
 import { startReaper } from './reaper';
 
 async function main(): Promise<void> {
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
       { name: 'scratch', reap: () => scratch.reap() },
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
+      // First the final status of runs closed from outside (Web UI, CLI, timeout), then their records' TTL.
+      { name: 'closed run states', reap: async () => settleClosedRunStates(deps.states, await agentsWithoutExpiry(redis), workflowCloseStatus(client)) },
       { name: 'valkey records', reap: (isClosed) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
     ],
     log,

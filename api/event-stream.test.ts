@@ -7,6 +7,19 @@ import type { AgentEventLog } from '../state/agent-events';
 import type { EventFeed } from './event-feed';
 import { serveEventStream, type StreamTarget } from './event-stream';
 
+/** An event feed that counts its live subscriptions (a stream that ended has none). */
+function countingFeed(): { feed: EventFeed; subscribers: () => number } {
+  let count = 0;
+  const feed: EventFeed = {
+    subscribe: () => {
+      count += 1;
+      return () => (count -= 1);
+    },
+    stop: () => Promise.resolve(),
+  };
+  return { feed, subscribers: () => count };
+}
+
 describe('serveEventStream', () => {
   const turn: AgentEvent = { type: 'turn', agentId: 'a', turn: 1, stopReason: 'tool_use', inputTokens: 1, outputTokens: 1, tools: [], at: new Date().toISOString() };
 
@@ -27,14 +40,7 @@ describe('serveEventStream', () => {
         return backlog;
       },
     } as unknown as AgentEventLog;
-    let subscribers = 0;
-    const feed: EventFeed = {
-      subscribe: () => {
-        subscribers += 1;
-        return () => (subscribers -= 1);
-      },
-      stop: () => Promise.resolve(),
-    };
+    const { feed, subscribers } = countingFeed();
     let served: Promise<void> | undefined;
     let clientGone!: () => void;
     const gone = new Promise<void>((resolve) => (clientGone = resolve));
@@ -57,7 +63,7 @@ describe('serveEventStream', () => {
       const ended = await Promise.race([served!.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
       clearTimeout(timer);
       expect(ended).toBe(true);
-      expect(subscribers).toBe(0);
+      expect(subscribers()).toBe(0);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -66,14 +72,7 @@ describe('serveEventStream', () => {
 
   it('streams to a request that carried a body (its request stream is done), and ends when the client leaves', async () => {
     const log = { lastGlobalId: () => Promise.resolve('0'), readAfter: () => Promise.resolve([]) } as unknown as AgentEventLog;
-    let subscribers = 0;
-    const feed: EventFeed = {
-      subscribe: () => {
-        subscribers += 1;
-        return () => (subscribers -= 1);
-      },
-      stop: () => Promise.resolve(),
-    };
+    const { feed, subscribers } = countingFeed();
     let served: Promise<void> | undefined;
     const app = express();
     app.use(express.json());
@@ -105,7 +104,7 @@ describe('serveEventStream', () => {
       const ended = await Promise.race([served!.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
       clearTimeout(timer);
       expect(ended).toBe(true);
-      expect(subscribers).toBe(0);
+      expect(subscribers()).toBe(0);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -30,17 +30,24 @@ interface Scenario {
 /** Turns of at most 1,024 output tokens at $15 per million: a budget in cents that two turns fit and a review does not. */
 const CENTS_ENV = { MODEL_PRICES: JSON.stringify({ 'claude-sonnet-5-5': { input: 3, output: 15 } }), AGENT_MAX_TOKENS_PER_TURN: '1024' };
 
-/** A worker whose one post-commit gate is the AI review, under a dollar budget. */
-async function reviewedUnderBudget(h: Harness, taskId: string, maxCostUsd: number): Promise<WorkflowHandle<typeof agentRun>> {
+/** A worker whose one post-commit gate is the AI review, under a dollar budget, ending as `settle` expects. */
+async function reviewedUnderBudget(
+  h: Harness,
+  taskId: string,
+  maxCostUsd: number,
+  settle: (handle: WorkflowHandle<typeof agentRun>) => Promise<void>,
+): Promise<WorkflowHandle<typeof agentRun>> {
   h.fakeModel.script(taskId, [{ tools: [bash('echo reviewed > notes.txt')], outputTokens: 1024 }, { text: 'Wrote notes.txt.', outputTokens: 1024 }, { text: 'Fine.\nVERDICT: APPROVE' }]);
   const remote = createRemoteRepo(nodeProjectFiles());
-  return h.spawn({
+  const handle = await h.spawn({
     taskId,
     repository: remote.url,
     gateProfile: 'custom',
     context: { repository: remote.url, branch: 'main', workItems: ['US-001'], skills: [], gates: ['review'] },
     budgets: { maxTurns: 20, maxOutputTokens: 100_000, maxWallTimeSeconds: 600, maxCostUsd },
   });
+  await settle(handle);
+  return handle;
 }
 
 const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
@@ -270,21 +277,13 @@ const scenarios: Scenario[] = [
     // Recorded with the spend ledger: turns and the gates report its total (spentUsd), the review is paid once.
     name: 'completed-with-paid-review',
     env: CENTS_ENV,
-    async run(h) {
-      const handle = await reviewedUnderBudget(h, 'H-paid-review', 1);
-      await expectStatus(handle, 'completed');
-      return handle;
-    },
+    run: (h) => reviewedUnderBudget(h, 'H-paid-review', 1, (handle) => expectStatus(handle, 'completed')),
   },
   {
     // The review's worst case passes what $0.06 leaves after two turns: BudgetExceeded, no feedback round.
     name: 'failed-review-over-budget',
     env: CENTS_ENV,
-    async run(h) {
-      const handle = await reviewedUnderBudget(h, 'H-review-over-budget', 0.06);
-      await expectFailure(handle, 'BudgetExceeded');
-      return handle;
-    },
+    run: (h) => reviewedUnderBudget(h, 'H-review-over-budget', 0.06, (handle) => expectFailure(handle, 'BudgetExceeded')),
   },
 ];
 

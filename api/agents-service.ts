@@ -184,8 +184,14 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
         memo: { spawnedAt: input.spawnedAt },
       });
     } catch (err) {
-      await claim.release().catch(() => undefined);
-      throw err;
+      // A start whose answer was lost (a deadline, a dropped connection) may still have started the
+      // run: it keeps the claim then, or a second spawn for the task would start a duplicate agent.
+      const started = await readWorkflowState(statusSource, agentId, { query: false }).catch(() => null);
+      if (!started) {
+        await claim.release().catch(() => undefined);
+        throw err;
+      }
+      logger.warn({ agentId, taskId, agentType, err: (err as Error).message }, 'spawn: the start failed to answer, but the workflow exists: it is the agent');
     }
     logger.info({ agentId, taskId, agentType, gateProfile: input.gateProfile, priority: input.priority, ...link }, 'spawn: agent workflow started');
     return { created: true, agentId, status: 'spawning' };

@@ -195,3 +195,44 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
     expect(status.body.status).toBe('spawning');
   });
 });
+
+/** A start whose answer is lost after Temporal started the workflow (a deadline, a dropped connection). */
+describe('POST /agents/spawn when the start answers with an error after starting the run', () => {
+  let api: TestApi;
+  let real: TestApi;
+  beforeAll(async () => {
+    real = await startTestApi();
+    const workflow = real.client.workflow;
+    const lostAnswer = new Proxy(workflow, {
+      get: (target, name) =>
+        name === 'start'
+          ? async (...args: Parameters<typeof workflow.start>) => {
+              await target.start(...args);
+              throw new Error('14 UNAVAILABLE: the connection dropped before the answer');
+            }
+          : (Reflect.get(target, name, target) as unknown),
+    });
+    const client = new Proxy(real.client, { get: (target, name) => (name === 'workflow' ? lostAnswer : Reflect.get(target, name, target)) });
+    api = await startTestApi({ env: { TEMPORAL_TASK_QUEUE: real.taskQueue }, deps: { client } });
+  });
+  afterAll(async () => {
+    await api?.close();
+    await real?.close();
+  });
+
+  it('answers the agent it started and keeps the claim: a second spawn for the task gets the same agent, not a duplicate', async () => {
+    const body = spawnBody();
+    const first = await api.request('POST', '/agents/spawn', { body });
+    expect(first.status).toBe(202);
+    expect((await real.client.workflow.getHandle(`agent-${first.body.agentId}`).describe()).status.name).toBe('RUNNING');
+    const second = await api.request('POST', '/agents/spawn', { body });
+    expect([second.status, second.body.agentId]).toEqual([200, first.body.agentId]);
+    const runs = async () => {
+      let n = 0;
+      for await (const _ of real.client.workflow.list({ query: `TaskId = '${String(body.taskId)}' AND TaskQueue = '${real.taskQueue}'` })) n++;
+      return n;
+    };
+    await eventually(async () => (await runs()) > 0, 'the run in visibility');
+    expect(await runs()).toBe(1);
+  });
+});

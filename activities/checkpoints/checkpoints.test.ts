@@ -5,11 +5,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { createGitWorkspaces, type GitWorkspaces } from '../git';
+import { inspectTree } from '../git/inspect-tree';
+import { checkDiskBudget } from '../sandbox/disk-budget';
 import { CheckpointStore } from '../../state/checkpoint-store';
 import { keys } from '../../state/keys';
 import { TranscriptStore } from '../../state/transcript-store';
@@ -183,6 +185,22 @@ describe('workspace checkpoints', () => {
     writeFiles(ws.path, { 'ok.txt': 'fine\n' });
     await a.checkpoints.save(ws, agentId, 1, { message: { index: 2, message } });
     expect(await transcripts.get(agentId, 2)).toEqual(message);
+  });
+
+  it('holds hard links to the budget as the files a rebuild writes: a worktree within it on one host cannot fill the next', async () => {
+    const { remote, a, b, agentId } = setup();
+    const ws = await a.workspaces.prepare(request(remote, agentId));
+    // One megabyte on this host's disk, linked at forty paths: git stores one blob and checks out forty files.
+    writeFileSync(path.join(ws.path, 'blob.bin'), randomBytes(1024 * 1024));
+    for (let i = 0; i < 40; i++) linkSync(path.join(ws.path, 'blob.bin'), path.join(ws.path, `link${i}.bin`));
+    const budget = { maxBytes: 8 * 1024 * 1024, maxEntries: 10_000 };
+    await a.checkpoints.save(ws, agentId, 1);
+    const wsB = await b.workspaces.prepare({ ...request(remote, agentId), baseSha: ws.baseSha });
+    await b.checkpoints.restore(wsB, agentId, { agentId, turn: 1 });
+    expect((await inspectTree(wsB.path)).bytes).toBeGreaterThan(40 * 1024 * 1024);
+
+    // So the tool batch's walk, which comes before every save, counts what a rebuild would write.
+    await expect(checkDiskBudget(ws.path, undefined, budget, { signal: new AbortController().signal })).rejects.toMatchObject({ type: 'WorkspaceTooLarge' });
   });
 
   it('never reads the .git the agent wrote, and leaves nested repositories out without entering them', async () => {

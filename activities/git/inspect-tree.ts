@@ -16,7 +16,7 @@ export interface TreeInspection {
   /**
    * Bytes the entries cost: each entry's apparent size or its allocated blocks, whichever is more
    * (a sparse file counts in full; directories, xattrs and slack count what they allocate). A file
-   * with several hard links counts once.
+   * with several hard links counts once, unless `everyLink`.
    */
   bytes: number;
   entries: number;
@@ -49,6 +49,11 @@ export interface InspectOptions {
    * the agent stored there, or a directory named `.git` would hide any amount of data.
    */
   countInsideGit?: boolean;
+  /**
+   * Count a file with several hard links at each of its paths: git stores a path, not an inode, so
+   * a checkpoint's rebuild or a gate checkout writes one file per link.
+   */
+  everyLink?: boolean;
 }
 
 const MAX_LISTED = 20;
@@ -91,7 +96,7 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
     }
     const st = await lstatAt(dir, entry.name);
     if (!st) continue; // gone meanwhile
-    if (st.nlink < 2 || st.isDirectory() || !at.linked.has(st.ino)) result.bytes += Math.max(st.size, st.blocks * 512);
+    if (options.everyLink || st.nlink < 2 || st.isDirectory() || !at.linked.has(st.ino)) result.bytes += Math.max(st.size, st.blocks * 512);
     if (st.nlink > 1 && !st.isDirectory()) at.linked.add(st.ino);
     if (st.isDirectory()) {
       if (st.dev !== at.rootDev) continue;

@@ -85,15 +85,20 @@ describe('the disk budget', () => {
     await expect(checkDiskBudget(worktree, home, { maxBytes: 4 * MB, maxEntries: 100 }, op)).resolves.toMatchObject({ bytes: 2 * MB });
   });
 
-  it('counts a file with many hard links once, and what each entry allocates', async () => {
+  it("counts a file with many hard links once in the home, at each path in the worktree (git checks out each), and what each entry allocates", async () => {
     const op = { signal: new AbortController().signal };
     writeFileSync(path.join(worktree, 'a.bin'), Buffer.alloc(MB));
-    for (let i = 0; i < 20; i++) linkSync(path.join(worktree, 'a.bin'), path.join(worktree, `link${i}`));
+    for (let i = 0; i < 2; i++) linkSync(path.join(worktree, 'a.bin'), path.join(worktree, `link${i}`));
     mkdirSync(path.join(worktree, 'd'));
     const cost = (rel: string) => ((st) => Math.max(st.size, st.blocks * 512))(lstatSync(path.join(worktree, rel)));
     const inTree = await checkDiskBudget(worktree, undefined, { maxBytes: 4 * MB, maxEntries: 100 }, op);
-    expect(inTree.entries).toBe(22);
-    expect(inTree.bytes).toBe(cost('a.bin') + cost('d'));
+    expect(inTree.entries).toBe(4);
+    expect(inTree.bytes).toBe(3 * cost('a.bin') + cost('d'));
+
+    rmSync(path.join(worktree, 'link0'));
+    rmSync(path.join(worktree, 'link1'));
+    for (let i = 0; i < 20; i++) linkSync(path.join(worktree, 'a.bin'), path.join(home, `link${i}`));
+    await expect(checkDiskBudget(worktree, home, { maxBytes: 4 * MB, maxEntries: 100 }, op)).resolves.toBeDefined();
   });
 
   it('runs the command unguarded when the filesystem cannot be read: the batch walk still holds the budget', async () => {

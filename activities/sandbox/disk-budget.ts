@@ -44,7 +44,9 @@ interface Walk {
 /** The worktree, then the home (a home not made yet holds nothing), each walk stopping once past the budget. */
 export async function measureAgentFiles(worktree: string, home: string | undefined, budget: DiskBudget, op: Walk): Promise<{ worktree: TreeInspection; total: DiskUsage }> {
   const walk = { signal: op.signal, onProgress: op.onProgress, countInsideGit: true };
-  const inTree = await inspectTree(worktree, { ...walk, stopAtBytes: budget.maxBytes, stopAtEntries: budget.maxEntries });
+  // A worktree's hard links count at every path: a rebuild from its checkpoint on another host
+  // writes each as its own file, so one file linked a thousand times would cost that host a thousand.
+  const inTree = await inspectTree(worktree, { ...walk, everyLink: true, stopAtBytes: budget.maxBytes, stopAtEntries: budget.maxEntries });
   const left = { stopAtBytes: Math.max(budget.maxBytes - inTree.bytes, 0), stopAtEntries: Math.max(budget.maxEntries - inTree.entries, 0) };
   const inHome = home && !over(inTree, budget) ? await inspectTree(home, { ...walk, ...left }).catch(missingIsEmpty) : { bytes: 0, entries: 0 };
   const unreadable = [...inTree.unreadable, ...(inHome.unreadable ?? []).map((rel) => `~/${rel}`)];

@@ -25,7 +25,7 @@ export interface CheckpointRecord {
   /** The checkpoint this one's pack builds on; absent for a pack relative to the base alone. */
   parentTurn?: number;
   packBytes: number;
-  /** Everything stored for the agent once this record is written. */
+  /** Everything stored for the agent once this record is written: packs and records. */
   totalBytes: number;
   /** Directories left out because they hold nested repositories. */
   skipped: string[];
@@ -91,9 +91,7 @@ export class CheckpointStore {
 
   /** Stores the checkpoint of `turn` (replacing an earlier save of the same turn: a retry). */
   async save(agentId: string, turn: number, save: CheckpointSave): Promise<CheckpointRecord> {
-    const others = (await this.list(agentId)).filter((r) => r.turn !== turn);
-    const totalBytes = others.reduce((sum, r) => sum + r.packBytes, 0) + save.pack.length;
-    if (totalBytes > this.options.maxTotalBytes) throw new CheckpointTooLargeError(agentId, turn, totalBytes, this.options.maxTotalBytes);
+    const others = (await this.stored(agentId)).filter((s) => s.record.turn !== turn);
     const record: CheckpointRecord = {
       agentId,
       turn,
@@ -102,10 +100,17 @@ export class CheckpointStore {
       baseSha: save.baseSha,
       ...(save.parentTurn !== undefined ? { parentTurn: save.parentTurn } : {}),
       packBytes: save.pack.length,
-      totalBytes,
+      totalBytes: 0,
       skipped: save.skipped,
       savedAt: (this.options.now?.() ?? new Date()).toISOString(),
     };
+    // Records count with the packs: one lists every nested repository by path, which an agent can
+    // make long and keep from turn to turn, so packs alone would leave Valkey unbounded. 16 bytes of
+    // room for the digits of totalBytes itself.
+    const recordBytes = Buffer.byteLength(JSON.stringify(record)) + 16;
+    const totalBytes = others.reduce((sum, s) => sum + s.record.packBytes + s.bytes, 0) + save.pack.length + recordBytes;
+    if (totalBytes > this.options.maxTotalBytes) throw new CheckpointTooLargeError(agentId, turn, totalBytes, this.options.maxTotalBytes);
+    record.totalBytes = totalBytes;
     const saved = await this.redis.eval(
       SAVE_SCRIPT,
       4,
@@ -145,8 +150,13 @@ export class CheckpointStore {
 
   /** Every checkpoint of the agent, oldest turn first. */
   async list(agentId: string): Promise<CheckpointRecord[]> {
+    return (await this.stored(agentId)).map((s) => s.record);
+  }
+
+  /** Every checkpoint of the agent with the bytes its record takes in Valkey, oldest turn first. */
+  private async stored(agentId: string): Promise<{ record: CheckpointRecord; bytes: number }[]> {
     const all = await this.redis.hvals(keys.checkpoints(agentId));
-    return all.map((raw) => JSON.parse(raw) as CheckpointRecord).sort((a, b) => a.turn - b.turn);
+    return all.map((raw) => ({ record: JSON.parse(raw) as CheckpointRecord, bytes: Buffer.byteLength(raw) })).sort((a, b) => a.record.turn - b.record.turn);
   }
 
   /** The newest checkpoint at or before `turn` (any turn when omitted). */

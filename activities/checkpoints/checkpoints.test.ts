@@ -100,7 +100,9 @@ describe('workspace checkpoints', () => {
     expect(second.packBytes).toBeLessThan(10_000); // only what turn 2 added
     expect(again).toMatchObject({ commit: second.commit, packBytes: second.packBytes, totalBytes: second.totalBytes });
     expect(unchanged).toMatchObject({ commit: second.commit, packBytes: 0, parentTurn: 2 });
-    expect(unchanged.totalBytes).toBe(first.packBytes + second.packBytes);
+    // The packs, and the three records (a few hundred bytes each).
+    expect(unchanged.totalBytes - first.packBytes - second.packBytes).toBeGreaterThan(0);
+    expect(unchanged.totalBytes - first.packBytes - second.packBytes).toBeLessThan(3000);
     expect((await store.list(agentId)).map((r) => r.turn)).toEqual([1, 2, 3]);
 
     const wsB = await b.workspaces.prepare({ ...request(remote, agentId), baseSha: wsA.baseSha });
@@ -201,6 +203,25 @@ describe('workspace checkpoints', () => {
 
     // So the tool batch's walk, which comes before every save, counts what a rebuild would write.
     await expect(checkDiskBudget(ws.path, undefined, budget, { signal: new AbortController().signal })).rejects.toMatchObject({ type: 'WorkspaceTooLarge' });
+  });
+
+  it('counts what each record stores against the bound: long paths of nested repositories cannot fill Valkey turn after turn', async () => {
+    const maxTotalBytes = 1024 * 1024;
+    const { remote, a, agentId } = setup(maxTotalBytes);
+    const ws = await a.workspaces.prepare(request(remote, agentId));
+    // Two hundred nested repositories under a 2000-character path: each turn's record lists them all (400 kB), its pack is empty.
+    const deep = path.join(ws.path, ...Array.from({ length: 10 }, (_, i) => `${i}`.repeat(200)));
+    for (let i = 0; i < 200; i++) mkdirSync(path.join(deep, `r${i}`, '.git'), { recursive: true });
+    const outcomes: string[] = [];
+    for (let turn = 1; turn <= 5; turn++) {
+      outcomes.push(await a.checkpoints.save(ws, agentId, turn).then(() => 'saved', (e: { type?: string }) => e.type ?? 'error'));
+    }
+    const stored = async (key: string) => {
+      const fields = await redis.hkeys(key);
+      return (await Promise.all(fields.map((f) => redis.hstrlen(key, f)))).reduce((sum, n) => sum + n, 0);
+    };
+    expect((await stored(keys.checkpoints(agentId))) + (await stored(keys.checkpointPacks(agentId)))).toBeLessThanOrEqual(maxTotalBytes);
+    expect(outcomes).toContain('CheckpointTooLarge');
   });
 
   it('never reads the .git the agent wrote, and leaves nested repositories out without entering them', async () => {

@@ -29,7 +29,8 @@ export interface TreeInspection {
   gitBlockers: string[];
   /**
    * Relative paths of directories the walk could not open even after unlocking them (another
-   * owner's, with a mode that keeps this process out): what they hold is neither counted nor seen.
+   * owner's, with a mode that keeps this process out), or would not (deeper than MAX_DEPTH): what
+   * they hold is neither counted nor seen.
    */
   unreadable: string[];
   /** Relative paths of FIFOs, sockets and device nodes (the first few). */
@@ -62,6 +63,12 @@ const READ_BY_GIT = new Set(['.gitignore', '.gitattributes']);
 /** Nested repositories are listed in full up to this many: git must be kept out of every one. */
 export const MAX_NESTED_GIT = 1000;
 const PROGRESS_EVERY = 2000;
+/**
+ * The walk holds a descriptor per level, so a tree a million directories deep would take as many
+ * from the worker (every other activity's sockets and spawns then fail). Git sees no deeper than a
+ * path may be long (PATH_MAX 4096: at most 2048 levels), so nothing below this is git's to enter.
+ */
+export const MAX_DEPTH = 2048;
 
 export async function inspectTree(root: string, options: InspectOptions = {}): Promise<TreeInspection> {
   const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], gitBlockers: [], unreadable: [], special: [] };
@@ -81,7 +88,7 @@ interface WalkState {
   linked: Set<number>;
 }
 
-async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeInspection, options: InspectOptions): Promise<void> {
+async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeInspection, options: InspectOptions, depth = 0): Promise<void> {
   options.signal?.throwIfAborted();
   for (const entry of await readDirNames(dir)) {
     if (options.stopAtBytes !== undefined && result.bytes > options.stopAtBytes) return;
@@ -100,10 +107,14 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
     if (st.nlink > 1 && !st.isDirectory()) at.linked.add(st.ino);
     if (st.isDirectory()) {
       if (st.dev !== at.rootDev) continue;
+      if (depth >= MAX_DEPTH) {
+        if (result.unreadable.length < MAX_NESTED_GIT) result.unreadable.push(childRel);
+        continue;
+      }
       const child = await openWalkedDir(dir, entry.name, childRel, result);
       if (!child) continue;
       try {
-        await walk(child, childRel, at, result, options);
+        await walk(child, childRel, at, result, options, depth + 1);
       } finally {
         await child.close();
       }

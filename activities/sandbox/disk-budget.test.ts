@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,6 +100,18 @@ describe('the disk budget', () => {
     rmSync(path.join(worktree, 'link1'));
     for (let i = 0; i < 20; i++) linkSync(path.join(worktree, 'a.bin'), path.join(home, `link${i}`));
     await expect(checkDiskBudget(worktree, home, { maxBytes: 4 * MB, maxEntries: 100 }, op)).resolves.toBeDefined();
+  });
+
+  it('stops a tree deeper than a path may be long without taking a descriptor per level from the worker', () => {
+    // Three thousand levels; the walk runs in a worker allowed 2400 descriptors.
+    const deep = 'import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nfor i in range(3000):\n    os.mkdir("a", dir_fd=fd); n=os.open("a", os.O_RDONLY, dir_fd=fd); os.close(fd); fd=n\n';
+    execFileSync('python3', ['-c', deep, worktree]);
+    const script =
+      `require(${JSON.stringify(require.resolve('./disk-budget'))}).checkDiskBudget(${JSON.stringify(worktree)}, undefined, { maxBytes: 1e9, maxEntries: 1e6 }, { signal: new AbortController().signal })` +
+      `.then(() => console.log('within budget'), (e) => console.log(e.type ?? e.code))`;
+    const run = spawnSync('prlimit', ['--nofile=2400:2400', process.execPath, '-r', 'tsx/cjs', '-e', script], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+    execFileSync('rm', ['-rf', '--', path.join(worktree, 'a')]); // deeper than node's rm goes
+    expect(run.stdout.trim()).toBe('WorkspaceTooLarge');
   });
 
   it('runs the command unguarded when the filesystem cannot be read: the batch walk still holds the budget', async () => {

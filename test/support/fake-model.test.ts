@@ -2,8 +2,14 @@
  * The fake Messages API bills like the real one: the tests and the token benchmark rely on its
  * prompt-cache accounting, so it is tested here through the real SDK.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { FakeModelServer } from './fake-model';
+import { freeFixedPort } from './ports';
 
 const EPHEMERAL = { type: 'ephemeral' } as const;
 const big = (label: string, chars = 8000) => `${label} ${'x'.repeat(chars)}`; // ~2,000 tokens
@@ -89,5 +95,30 @@ describe('fake model: usage like the API', () => {
     const whole = await send([user('Task: G')]);
     expect(whole.usage.output_tokens).toBe(10);
     expect(fake.accountFor('G')).toMatchObject({ requests: 2, outputTokens: 310 });
+  });
+});
+
+describe('npm run fake-model: the fake as a server of its own', () => {
+  it('answers each task its scripted replies on FAKE_MODEL_PORT, then "Done."; SIGTERM stops it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-model-'));
+    const replies = path.join(dir, 'replies.json');
+    writeFileSync(replies, JSON.stringify({ T1: [{ tools: [{ name: 'bash', input: { command: 'ls' } }] }] }));
+    const port = await freeFixedPort();
+    const server = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../scripts/fake-model.ts'), replies], {
+      env: { ...process.env, FAKE_MODEL_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const [line] = (await once(server.stdout, 'data')) as [Buffer];
+      expect(line.toString()).toContain(`on http://127.0.0.1:${port} (scripted tasks: T1)`);
+      const client = new Anthropic({ apiKey: 'any', baseURL: `http://127.0.0.1:${port}`, maxRetries: 0 });
+      const ask = () => client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 100, messages: [user('Task: T1\n\nwork')] });
+      expect((await ask()).content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'bash', input: { command: 'ls' } })]);
+      expect((await ask()).content).toEqual([expect.objectContaining({ type: 'text', text: 'Done.' })]);
+    } finally {
+      server.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await once(server, 'exit')).toEqual([0, null]);
   });
 });

@@ -146,9 +146,13 @@ export class FakeModelServer {
     return account;
   }
 
-  async start(): Promise<string> {
+  /** Listens on 127.0.0.1:`port` (any free port by default) and answers its URL. */
+  async start(port = 0): Promise<string> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
 

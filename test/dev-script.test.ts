@@ -32,6 +32,7 @@ interface DevPorts {
   ui: number;
   valkey: number;
   api: number;
+  metrics: number;
 }
 
 interface DevRun {
@@ -42,9 +43,9 @@ interface DevRun {
 
 async function devPorts(): Promise<DevPorts> {
   const distinct = new Set<number>();
-  while (distinct.size < 4) distinct.add(await freeFixedPort());
-  const [temporal, ui, valkey, api] = [...distinct] as [number, number, number, number];
-  return { temporal, ui, valkey, api };
+  while (distinct.size < 5) distinct.add(await freeFixedPort());
+  const [temporal, ui, valkey, api, metrics] = [...distinct] as [number, number, number, number, number];
+  return { temporal, ui, valkey, api, metrics };
 }
 
 /** The variables that point dev.sh at the test's ports and directory, and nothing inherited from the test servers. */
@@ -58,6 +59,8 @@ function devEnv(dataDir: string, ports: DevPorts, extra: Record<string, string> 
     TEMPORAL_UI_PORT: String(ports.ui),
     VALKEY_PORT: String(ports.valkey),
     ORCHESTRATOR_PORT: String(ports.api),
+    // Its own, not the default: a worker of a real `npm run dev` on this machine may hold that.
+    WORKER_METRICS_ADDRESS: `127.0.0.1:${ports.metrics}`,
     ...extra,
   };
 }

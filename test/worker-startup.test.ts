@@ -28,6 +28,8 @@ const workerEnv = (env: Record<string, string>) => ({
   VALKEY_HOST: testEnv.valkeyHost,
   VALKEY_PORT: String(testEnv.valkeyPort),
   LOG_LEVEL: 'error',
+  // Not the default port: a worker of `npm run dev` on this machine holds it.
+  WORKER_METRICS_ADDRESS: 'off',
   ...env,
 });
 

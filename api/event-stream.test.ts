@@ -20,6 +20,14 @@ function countingFeed(): { feed: EventFeed; subscribers: () => number } {
   return { feed, subscribers: () => count };
 }
 
+/** Whether `served` settles within `ms`. */
+async function endsWithin(served: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([served.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return ended;
+}
+
 describe('serveEventStream', () => {
   const turn: AgentEvent = { type: 'turn', agentId: 'a', turn: 1, stopReason: 'tool_use', inputTokens: 1, outputTokens: 1, tools: [], at: new Date().toISOString() };
 
@@ -59,10 +67,7 @@ describe('serveEventStream', () => {
       request.destroy();
       await gone;
       releaseRead();
-      let timer: NodeJS.Timeout | undefined;
-      const ended = await Promise.race([served!.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
-      clearTimeout(timer);
-      expect(ended).toBe(true);
+      expect(await endsWithin(served!, 2000)).toBe(true);
       expect(subscribers()).toBe(0);
     } finally {
       server.closeAllConnections();
@@ -100,10 +105,7 @@ describe('serveEventStream', () => {
       });
       expect(received.split(': keep-alive').length).toBeGreaterThan(2);
       request.destroy();
-      let timer: NodeJS.Timeout | undefined;
-      const ended = await Promise.race([served!.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
-      clearTimeout(timer);
-      expect(ended).toBe(true);
+      expect(await endsWithin(served!, 2000)).toBe(true);
       expect(subscribers()).toBe(0);
     } finally {
       server.closeAllConnections();

@@ -108,10 +108,14 @@ export interface AgentStateStoreOptions {
 }
 
 export class AgentStateStore {
+  private readonly ledger: SpendLedger;
+
   constructor(
     private readonly redis: Redis,
     private readonly options: AgentStateStoreOptions,
-  ) {}
+  ) {
+    this.ledger = new SpendLedger(redis);
+  }
 
   /**
    * Writes the agent and task state; returns whether it was applied (false for stale or
@@ -120,7 +124,7 @@ export class AgentStateStore {
    */
   async write(w: AgentStateWrite): Promise<{ applied: boolean; previousStatus: AgentStatus | null }> {
     const terminal = TERMINAL_STATUSES.includes(w.view.status);
-    const view = terminal ? withSpent(w.view, await new SpendLedger(this.redis).total(w.view.agentId)) : w.view;
+    const view = terminal ? withSpent(w.view, await this.ledger.total(w.view.agentId)) : w.view;
     const agent: StoredAgentState = { ...stripUndefined(view), seq: w.seq, updatedAt: w.at };
     const task: StoredTaskState = stripUndefined({
       taskId: view.taskId,
@@ -187,8 +191,7 @@ export class AgentStateStore {
   async getAgent(agentId: string): Promise<StoredAgentState | null> {
     const [[, raw], [, spent]] = (await this.redis.pipeline().get(keys.agent(agentId)).hget(keys.spend(agentId), TOTAL_FIELD).exec()) as [[unknown, string | null], [unknown, string | null]];
     if (!raw) return null;
-    const stored = JSON.parse(raw) as StoredAgentState;
-    return { ...stored, ...withSpent(stored, usdFromMicros(spent)) };
+    return withSpent(JSON.parse(raw) as StoredAgentState, usdFromMicros(spent));
   }
 
   async getTask(taskId: string): Promise<StoredTaskState | null> {

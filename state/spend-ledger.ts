@@ -52,7 +52,7 @@ export class SpendLedger {
 }
 
 /** The view with its cost raised to what the ledger says was paid (the same view when that is not more). */
-export function withSpent(view: AgentStatusView, spentUsd: number): AgentStatusView {
+export function withSpent<T extends AgentStatusView>(view: T, spentUsd: number): T {
   const raise = (usd: number | undefined) => (usd !== undefined && usd < spentUsd ? spentUsd : usd);
   const progressCost = raise(view.progress?.costUsd);
   const resultCost = raise(view.result?.costUsd);

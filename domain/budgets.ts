@@ -74,6 +74,12 @@ export function refuseTurnOverCost(maxCostUsd: number | undefined, spentUsd: num
   };
 }
 
+/** The AI review is refused: its worst case passes what the run's dollar budget has left. */
+export function reviewOverBudget(worstUsd: number, leftUsd: number): CallOverBudgetError | undefined {
+  if (worstUsd <= leftUsd) return undefined;
+  return new CallOverBudgetError(`cost budget (maxCostUsd) reached: the AI review could cost up to ${formatUsd(worstUsd)}, more than the ${formatUsd(Math.max(0, leftUsd))} left of the run's dollar budget (maxCostUsd)`);
+}
+
 /** A model call outside the agent's turns (the AI review) was not made: it could pass the dollar budget. */
 export class CallOverBudgetError extends Error {
   override readonly name = 'CallOverBudgetError';

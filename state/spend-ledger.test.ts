@@ -38,6 +38,33 @@ describe('SpendLedger (real Valkey)', () => {
     await expect(ledger.record(agentId, 'total', 1)).rejects.toThrow(/not a call id/);
   });
 
+  it('holds a call until its price replaces the hold; a hold taken on a stale reading is refused', async () => {
+    const agentId = randomUUID();
+    const seen = await ledger.committed(agentId);
+    expect(seen).toEqual({ micros: 0, usd: 0 });
+    expect(await ledger.hold(agentId, 'turn:1:a', 0.05, seen)).toBe(true);
+    expect(await ledger.committed(agentId)).toEqual({ micros: 50_000, usd: 0.05 });
+    // Another attempt checked its budget before that hold: it must check again.
+    expect(await ledger.hold(agentId, 'turn:1:b', 0.05, seen)).toBe(false);
+    expect(await ledger.hold(agentId, 'turn:1:b', 0.05, await ledger.committed(agentId))).toBe(true);
+    expect((await ledger.committed(agentId)).usd).toBe(0.1);
+    expect(await ledger.total(agentId)).toBe(0);
+
+    // Priced: the hold goes, the price counts, once however often it is recorded.
+    expect(await ledger.record(agentId, 'turn:1:a', 0.002)).toBe(0.002);
+    expect(await ledger.record(agentId, 'turn:1:a', 0.002)).toBe(0.002);
+    expect((await ledger.committed(agentId)).usd).toBe(0.052);
+    // Never billed: released. Releasing twice, or a call never held, changes nothing.
+    await ledger.release(agentId, 'turn:1:b');
+    await ledger.release(agentId, 'turn:1:b');
+    await ledger.release(agentId, 'turn:9:x');
+    expect(await ledger.committed(agentId)).toEqual({ micros: 2_000, usd: 0.002 });
+    // A recorded call is never held again.
+    expect(await ledger.hold(agentId, 'turn:1:a', 0.05, await ledger.committed(agentId))).toBe(true);
+    expect((await ledger.committed(agentId)).usd).toBe(0.002);
+    for (const id of ['total', 'held', 'hold:turn:1:a']) await expect(ledger.hold(agentId, id, 1, await ledger.committed(agentId))).rejects.toThrow(/not a call id/);
+  });
+
   it('gives a final state the cost its calls were paid, and a later read what was paid after it', async () => {
     const agentId = randomUUID();
     await ledger.record(agentId, 'turn:1', 0.02);

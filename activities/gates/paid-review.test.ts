@@ -14,10 +14,12 @@ beforeAll(() => {
 });
 afterAll(() => redis.quit());
 
-function reviewer(costUsd = 0.03) {
-  const asked: { diff: string; maxCostUsd?: number }[] = [];
+/** A review whose worst case is `worstUsd` (held through `reserve` first, as reviewDiff does) and whose price is `costUsd`. */
+function reviewer(costUsd = 0.03, worstUsd = 0.05) {
+  const asked: { diff: string }[] = [];
   const review: ReviewFn = async (args) => {
-    asked.push({ diff: args.diff, maxCostUsd: args.maxCostUsd });
+    await args.reserve?.(worstUsd);
+    asked.push({ diff: args.diff });
     return { approved: true, summary: 'Looks right.\nVERDICT: APPROVE', costUsd };
   };
   return { asked, deps: { ...stores, review } };
@@ -45,15 +47,50 @@ describe('paidReview', () => {
   });
 
   it('leaves the review only what the budget has left after the calls the workflow never counted', async () => {
-    const { asked, deps } = reviewer();
     const agentId = randomUUID();
     await stores.ledger.record(agentId, 'turn:1', 0.1); // counted by the workflow
     await stores.ledger.record(agentId, 'turn:3', 0.25); // answered after its attempt was given up: not counted
-    await paidReview(deps, { agentId, taskId: 'T-1', phase: 'pre-commit', round: 1, diff: '+a\n', costLeftUsd: 0.9, countedUsd: 0.1 }, {});
-    expect(asked[0]?.maxCostUsd).toBe(0.65);
+    const req = { agentId, taskId: 'T-1', phase: 'pre-commit' as const, diff: '+a\n', costLeftUsd: 0.9, countedUsd: 0.1 };
+    // $0.65 left: a worst case of $0.66 is refused, $0.64 is held and then priced.
+    await expect(paidReview(reviewer(0.03, 0.66).deps, { ...req, round: 1 }, {})).rejects.toThrow(/could cost up to \$0\.6600, more than the \$0\.6500 left/);
+    expect(await paidReview(reviewer(0.03, 0.64).deps, { ...req, round: 2 }, {})).toMatchObject({ paidUsd: 0.03, spentUsd: 0.38 });
+    expect((await stores.ledger.committed(agentId)).usd).toBe(0.38);
     // Inputs recorded before the ledger carry no count: the workflow's figure stands.
-    await paidReview(deps, { agentId, taskId: 'T-1', phase: 'pre-commit', round: 2, diff: '+a\n', costLeftUsd: 0.9 }, {});
-    expect(asked[1]?.maxCostUsd).toBe(0.9);
+    expect(await paidReview(reviewer(0.03, 0.89).deps, { agentId, taskId: 'T-1', phase: 'pre-commit', round: 3, diff: '+a\n', costLeftUsd: 0.9 }, {})).toMatchObject({ paidUsd: 0.03 });
+  });
+
+  it("counts a review still waiting on the API: another attempt's review that could pass the budget with it is refused", async () => {
+    const agentId = randomUUID();
+    const req = { agentId, taskId: 'T-1', phase: 'post-commit' as const, round: 1, diff: '+a\n', costLeftUsd: 0.5, countedUsd: 0 };
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    let asked = 0;
+    const slow: ReviewFn = async (args) => {
+      await args.reserve?.(0.3);
+      asked += 1;
+      await answered;
+      return { approved: true, summary: 'VERDICT: APPROVE', costUsd: 0.02 };
+    };
+    const first = paidReview({ ...stores, review: slow }, req, {});
+    while (asked === 0) await new Promise((r) => setTimeout(r, 5));
+    await expect(paidReview({ ...stores, review: slow }, req, {})).rejects.toThrow(/could cost up to \$0\.3000, more than the \$0\.2000 left/);
+    answer();
+    expect(await first).toMatchObject({ paidUsd: 0.02, spentUsd: 0.02 });
+    expect((await stores.ledger.committed(agentId)).usd).toBe(0.02);
+  });
+
+  it('lets the hold go when the API answered with an error, keeps it when the call may have been billed', async () => {
+    const req = { taskId: 'T-1', phase: 'post-commit' as const, round: 1, diff: '+a\n', costLeftUsd: 0.5, countedUsd: 0 };
+    const failing = (unbilled: boolean): ReviewFn => async (args) => {
+      await args.reserve?.(0.3);
+      throw Object.assign(new Error(unbilled ? 'model API answered 529' : 'model API unreachable'), { unbilled });
+    };
+    const answeredError = randomUUID();
+    await expect(paidReview({ ...stores, review: failing(true) }, { ...req, agentId: answeredError }, {})).rejects.toThrow('529');
+    expect((await stores.ledger.committed(answeredError)).micros).toBe(0);
+    const timedOut = randomUUID();
+    await expect(paidReview({ ...stores, review: failing(false) }, { ...req, agentId: timedOut }, {})).rejects.toThrow('unreachable');
+    expect((await stores.ledger.committed(timedOut)).usd).toBe(0.3);
   });
 
   it('puts a review paid again on the bill: an attempt that paid but never stored its verdict, and two attempts at once', async () => {

@@ -3,21 +3,27 @@
  * spend ledger as soon as the answer is in, and its verdict is kept, so a gate activity retried
  * after the review (a later gate failed to run, the worker died) reuses the verdict instead of
  * paying again. What the run may still spend is what the workflow says is left, less what the
- * ledger holds beyond what the workflow counted (calls it never saw).
+ * ledger holds beyond what the workflow counted (calls it never saw, and calls still waiting); the
+ * review's worst case is held on the ledger before the call (state/spend-ledger.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { reviewOverBudget } from '../../domain/budgets';
 import type { GatePhase, ReviewVerdict } from '../../domain/gates';
 import { addUsd } from '../../domain/pricing';
 import type { ReviewVerdicts } from '../../state/review-verdicts';
 import type { SpendLedger } from '../../state/spend-ledger';
+import type { ReviewArgs } from '../model/review';
 
-export type ReviewFn = (args: { taskId: string; diff: string; maxCostUsd?: number }, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
+export type ReviewFn = (args: ReviewArgs, ctx: { signal?: AbortSignal; heartbeat?: () => void }) => Promise<ReviewVerdict>;
 
 export interface PaidReviewDeps {
   review: ReviewFn;
   verdicts: Pick<ReviewVerdicts, 'get' | 'put'>;
-  ledger: Pick<SpendLedger, 'record' | 'total'>;
+  ledger: Pick<SpendLedger, 'record' | 'total' | 'committed' | 'hold' | 'release'>;
 }
+
+/** Budget checks that keep losing to another attempt's hold before the activity gives up (and retries). */
+const HOLD_TRIES = 10;
 
 export interface PaidReviewRequest {
   agentId: string;
@@ -45,16 +51,35 @@ export async function paidReview(deps: PaidReviewDeps, req: PaidReviewRequest, c
   const stored = await deps.verdicts.get(req.agentId, slot);
   if (stored?.diffSha256 === diffSha256) return { verdict: stored.verdict, paidUsd: 0, spentUsd: await deps.ledger.total(req.agentId) };
 
-  let maxCostUsd = req.costLeftUsd;
-  if (maxCostUsd !== undefined && req.countedUsd !== undefined) {
-    const unseen = Math.max(0, addUsd(await deps.ledger.total(req.agentId), -req.countedUsd));
-    maxCostUsd = Math.max(0, addUsd(maxCostUsd, -unseen));
-  }
-  const verdict = await deps.review({ taskId: req.taskId, diff: req.diff, ...(maxCostUsd !== undefined ? { maxCostUsd } : {}) }, ctx);
-  const paidUsd = verdict.costUsd ?? 0;
   // An entry of this call's own: a review paid again for the same diff (an attempt that died before
   // keeping its verdict, or one taken for dead while it still ran) was paid twice.
-  const spentUsd = await deps.ledger.record(req.agentId, `review:${slot}:${diffSha256.slice(0, 16)}:${randomUUID()}`, paidUsd);
+  const callId = `review:${slot}:${diffSha256.slice(0, 16)}:${randomUUID()}`;
+  const { costLeftUsd } = req;
+  let held = false;
+  const reserve =
+    costLeftUsd === undefined
+      ? undefined
+      : async (worstUsd: number) => {
+          for (let i = 0; i < HOLD_TRIES; i++) {
+            const seen = await deps.ledger.committed(req.agentId);
+            // Paid or held beyond what the workflow counted (inputs recorded before the ledger carry no count).
+            const unseen = req.countedUsd === undefined ? 0 : Math.max(0, addUsd(seen.usd, -req.countedUsd));
+            const refused = reviewOverBudget(worstUsd, addUsd(costLeftUsd, -unseen));
+            if (refused) throw refused;
+            if (await deps.ledger.hold(req.agentId, callId, worstUsd, seen)) {
+              held = true;
+              return;
+            }
+          }
+          throw new Error(`the spend ledger of ${req.agentId} changed under ${HOLD_TRIES} budget checks in a row`);
+        };
+  const verdict = await deps.review({ taskId: req.taskId, diff: req.diff, ...(reserve ? { reserve } : {}) }, ctx).catch(async (err: unknown) => {
+    // Kept when the call may have been billed (a timeout, a cancellation): the budget keeps counting it.
+    if (held && (err as { unbilled?: boolean }).unbilled) await deps.ledger.release(req.agentId, callId);
+    throw err;
+  });
+  const paidUsd = verdict.costUsd ?? 0;
+  const spentUsd = await deps.ledger.record(req.agentId, callId, paidUsd);
   await deps.verdicts.put(req.agentId, slot, { diffSha256, verdict });
   return { verdict, paidUsd, spentUsd };
 }

@@ -3,6 +3,7 @@
  * answers with an error: worth a retry (rate limit, overload, 5xx, no connection; retry-after
  * honoured) or the request's fault (other 4xx). Through callModel, as the activities call it.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { FakeModelServer } from '../../test/support/fake-model';
 import { callModel } from './call-model';
@@ -37,7 +38,8 @@ describe('model API errors', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ModelUnavailableError);
-    expect(err).toMatchObject({ type: 'ModelUnavailable', retryable: true, nextRetryDelayMs: delay });
+    // The API answered: nothing was billed, so a budget hold for the call can go.
+    expect(err).toMatchObject({ type: 'ModelUnavailable', retryable: true, nextRetryDelayMs: delay, unbilled: true });
     expect((err as Error).message).toMatch(new RegExp(`model API answered ${status}`));
   });
 
@@ -46,7 +48,7 @@ describe('model API errors', () => {
     fake.script(key, [{ status, body: { type: 'error', error: { type: 'invalid_request_error', message: 'no' } } }]);
     const err = await ask(key).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelRequestRejectedError);
-    expect(err).toMatchObject({ type: 'ModelRequestRejected', retryable: false });
+    expect(err).toMatchObject({ type: 'ModelRequestRejected', retryable: false, unbilled: true });
   });
 
   it('never puts the key or a header in the message', async () => {
@@ -57,9 +59,15 @@ describe('model API errors', () => {
   });
 
   it('a refused connection is worth a retry', async () => {
-    const closed = new Anthropic({ apiKey: 'k', baseURL: 'http://127.0.0.1:9', maxRetries: 0 });
+    const closed = new Anthropic({ apiKey: 'k', baseURL: `http://127.0.0.1:${await closedPort()}`, maxRetries: 0 });
     const err = await callModel({ anthropic: closed, requestTimeoutMs: 5000 }, { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }, {}).catch((e: unknown) => e);
-    expect(err).toMatchObject({ type: 'ModelUnavailable', retryable: true, message: expect.stringMatching(/unreachable/) });
+    expect(err).toMatchObject({ type: 'ModelUnavailable', retryable: true, message: expect.stringMatching(/unreachable/), unbilled: true });
+  });
+
+  it('a request that timed out may have been billed', async () => {
+    fake.script('E-timeout', [{ text: 'late', delayMs: 3000 }]);
+    const err = await callModel({ anthropic, requestTimeoutMs: 300 }, { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'Task: E-timeout' }] }, {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'ModelUnavailable', retryable: true, unbilled: false });
   });
 
   it('reports the cancellation, not the abort, when the activity is cancelled', async () => {
@@ -79,6 +87,15 @@ describe('model API errors', () => {
     expect(beats).toBeGreaterThanOrEqual(2);
   });
 });
+
+/** A port nothing listens on (just freed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe('retryAfterMs', () => {
   const h = (init: Record<string, string>) => new Headers(init);

@@ -13,6 +13,8 @@ export class ModelUnavailableError extends TypedError {
   constructor(
     message: string,
     override readonly nextRetryDelayMs?: number,
+    /** The API cannot have billed the call: it answered with an error, or the request never left this host. */
+    readonly unbilled = false,
   ) {
     super(message);
   }
@@ -20,18 +22,33 @@ export class ModelUnavailableError extends TypedError {
 
 export class ModelRequestRejectedError extends TypedError {
   readonly type = 'ModelRequestRejected';
+  /** The API answered with an error: nothing billed. */
+  readonly unbilled = true;
 }
+
+/** Connection failures that happen before a request is sent (no route, no such host, nothing listening). */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 /** The typed error for whatever the SDK threw. */
 export function classifyModelError(err: unknown): ModelUnavailableError | ModelRequestRejectedError {
-  if (err instanceof Anthropic.APIConnectionError) return new ModelUnavailableError(`model API unreachable: ${err.constructor.name}`);
+  // A timeout or a reset may come after the API took the request: that call may be billed.
+  if (err instanceof Anthropic.APIConnectionError) return new ModelUnavailableError(`model API unreachable: ${err.constructor.name}`, undefined, neverSent(err));
   if (err instanceof Anthropic.APIError && typeof err.status === 'number') {
     const status = err.status;
     const summary = `model API answered ${status}${err.type ? ` (${err.type})` : ''}`;
-    if (status === 429 || status === 408 || status === 409 || status >= 500) return new ModelUnavailableError(summary, retryAfterMs(err.headers));
+    if (status === 429 || status === 408 || status === 409 || status >= 500) return new ModelUnavailableError(summary, retryAfterMs(err.headers), true);
     return new ModelRequestRejectedError(summary);
   }
   return new ModelUnavailableError(`model call failed: ${err instanceof Error ? err.name : 'unknown error'}`);
+}
+
+function neverSent(err: unknown): boolean {
+  // The SDK wraps fetch's error, which wraps the socket's: look a few causes down for its code.
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
+  }
+  return false;
 }
 
 /** `retry-after-ms` or `retry-after` (seconds or an HTTP date), bounded; undefined lets the retry policy decide. */

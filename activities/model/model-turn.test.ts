@@ -4,12 +4,13 @@
  * sent, against the dollar budget. Real transcript store (Valkey), stubbed model.
  */
 import { randomUUID } from 'node:crypto';
-import type Anthropic from '@anthropic-ai/sdk';
+import Anthropic from '@anthropic-ai/sdk';
 import type Redis from 'ioredis';
 import { DEFAULT_PRICES } from '../../domain/pricing';
 import { redactSecrets } from '../../scanner';
 import { SpendLedger } from '../../state/spend-ledger';
 import { TranscriptStore } from '../../state/transcript-store';
+import { FakeModelServer } from '../../test/support/fake-model';
 import { connectTestRedis } from '../../test/support/redis';
 import { runModelTurn, type ModelTurnDeps } from './model-turn';
 
@@ -166,6 +167,71 @@ describe('runModelTurn: two attempts of one turn at once', () => {
     // A later retry reuses the stored answer and adds nothing.
     await runModelTurn(depsAnswering('Done.'), input, {});
     expect(await ledger.total(agentId)).toBeCloseTo(2 * turnCost, 6);
+  });
+});
+
+describe('runModelTurn: a dollar budget and calls still waiting', () => {
+  const budget = { maxOutputTokens: 100_000, outputTokens: 0, maxCostUsd: 0.08, costUsd: 0 };
+  const fake = new FakeModelServer();
+  let baseURL: string;
+  beforeAll(async () => {
+    baseURL = await fake.start();
+  });
+  afterAll(() => fake.stop());
+
+  async function startTurn(task = 'T-1') {
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: `Task: ${task}` });
+    return { agentId, agentType: 'worker' as const, messageCount: 1, workspaceDir: '/workspace', budget };
+  }
+
+  it('refuses a second attempt while the first one waits on the API when both could pass the budget, and counts the first at its price once answered', async () => {
+    const input = await startTurn();
+    let sent = 0;
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const create = async () => {
+      sent += 1;
+      await answered;
+      return { content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', usage: { input_tokens: 100, output_tokens: 50 } };
+    };
+    const deps = { ...depsAnswering('Done.'), anthropic: { messages: { create } } as unknown as Anthropic };
+    // One turn's worst case (4,096 output tokens, about $0.044) fits in $0.08; two do not.
+    const first = runModelTurn(deps, input, {});
+    while (sent === 0) await new Promise((r) => setTimeout(r, 5));
+    const held = await ledger.committed(input.agentId);
+    expect(held.usd).toBeGreaterThan(0.04);
+    expect(await ledger.total(input.agentId)).toBe(0);
+
+    const second = await runModelTurn(deps, input, {});
+    expect(second.refused).toMatchObject({ budget: 'maxCostUsd' });
+    expect(sent).toBe(1);
+
+    answer();
+    const done = await first;
+    expect(done.refused).toBeUndefined();
+    // The price replaces the hold.
+    expect((await ledger.committed(input.agentId)).usd).toBeCloseTo(done.costUsd, 6);
+    expect(await ledger.total(input.agentId)).toBeCloseTo(done.costUsd, 6);
+  });
+
+  it('lets the hold go when the API answered with an error (nothing billed), and keeps it when the request timed out (it may have been)', async () => {
+    // The real SDK against the scripted Messages API: its errors as the activity sees them.
+    const deps = { ...depsAnswering('Done.'), anthropic: new Anthropic({ apiKey: 'sk-ant-test', baseURL, maxRetries: 0 }), requestTimeoutMs: 300 };
+    const overloadedTask = `H-${randomUUID()}`;
+    const overloaded = await startTurn(overloadedTask);
+    fake.script(overloadedTask, [{ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'busy' } } }]);
+    await expect(runModelTurn(deps, overloaded, {})).rejects.toMatchObject({ type: 'ModelUnavailable', unbilled: true });
+    expect((await ledger.committed(overloaded.agentId)).micros).toBe(0);
+
+    const slowTask = `H-${randomUUID()}`;
+    const timedOut = await startTurn(slowTask);
+    fake.script(slowTask, [{ text: 'late', delayMs: 3000 }]);
+    await expect(runModelTurn(deps, timedOut, {})).rejects.toMatchObject({ type: 'ModelUnavailable', unbilled: false });
+    expect((await ledger.committed(timedOut.agentId)).usd).toBeGreaterThan(0.04);
+    // Its retry counts the call that may have been billed: a second worst case does not fit.
+    const retry = await runModelTurn(depsAnswering('Done.'), timedOut, {});
+    expect(retry.refused).toMatchObject({ budget: 'maxCostUsd' });
   });
 });
 

@@ -84,7 +84,7 @@ export interface ContextSettings {
 
 export interface ModelTurnDeps extends ModelClient {
   transcripts: TranscriptStore;
-  ledger: Pick<SpendLedger, 'record' | 'total'>;
+  ledger: Pick<SpendLedger, 'record' | 'committed' | 'hold' | 'release'>;
   model: string;
   maxTokensPerTurn: number;
   price: ModelPrice;
@@ -115,22 +115,31 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   const view = contextView(transcript, policy);
   const maxTokens = input.budget ? turnOutputCap(input.budget.maxOutputTokens, input.budget.outputTokens, deps.maxTokensPerTurn) : deps.maxTokensPerTurn;
 
+  // This call's own id: an attempt retried while this one still waited (a missed heartbeat, a host
+  // taken for lost) pays for a second answer at the same index, and both go on the bill.
+  const callId = `${turnCallId(input.messageCount)}:${randomUUID()}`;
+  let held = false;
   if (input.budget) {
-    const { maxCostUsd } = input.budget;
-    // What was paid, also for calls the workflow never saw (an attempt that failed after its call).
-    const spent = maxCostUsd === undefined ? input.budget.costUsd : Math.max(input.budget.costUsd, await deps.ledger.total(input.agentId));
+    const { maxCostUsd, costUsd: countedUsd } = input.budget;
     const refused =
       maxTokens <= 0
         ? outputBreach(input.budget.maxOutputTokens, input.budget.outputTokens)
-        : refuseTurnOverCost(maxCostUsd, spent, estimateCost(deps, transcript, view, policy, maxTokens, now()));
+        : maxCostUsd === undefined
+          ? undefined
+          : await holdWithinBudget(deps.ledger, input.agentId, callId, { maxCostUsd, countedUsd, estimateUsd: estimateCost(deps, transcript, view, policy, maxTokens, now()) });
     if (refused) {
       return { ...ZERO_USAGE, stopReason: null, toolUseCount: 0, costUsd: 0, reused: false, contextTokens: view.estimatedTokens, refused, digest: `refused: ${refused.budget}` };
     }
+    held = maxCostUsd !== undefined;
   }
 
   const prompt = withCacheBreakpoints({ system, messages: view.messages }, deps.promptCache);
   const sentAt = now();
-  const response = await callModel(deps, { model: deps.model, max_tokens: maxTokens, system: prompt.system, tools, messages: prompt.messages }, ctx);
+  const response = await callModel(deps, { model: deps.model, max_tokens: maxTokens, system: prompt.system, tools, messages: prompt.messages }, ctx).catch(async (err: unknown) => {
+    // The hold stays when the call may have been billed (a timeout, a cancellation): the budget keeps counting it.
+    if (held && (err as { unbilled?: boolean }).unbilled) await deps.ledger.release(input.agentId, callId);
+    throw err;
+  });
   const usage = usageFromApi(response.usage);
   const answer: TranscriptMessage = {
     role: 'assistant',
@@ -144,9 +153,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
     },
     stop_reason: response.stop_reason,
     costUsd: costUsd(usage, deps.price),
-    // This call's own: an attempt retried while this one still waited (a missed heartbeat, a host
-    // taken for lost) pays for a second answer at the same index, and both go on the bill.
-    callId: `${turnCallId(input.messageCount)}:${randomUUID()}`,
+    callId,
     sentAt,
     answeredAt: now(),
     request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped },
@@ -155,6 +162,30 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   const spentUsd = await deps.ledger.record(input.agentId, answer.callId!, answer.costUsd ?? 0);
   await deps.transcripts.put(input.agentId, input.messageCount, answer);
   return { ...summarise(deps.redact, input.agentType, answer, false), spentUsd };
+}
+
+/** Tries before a budget check that keeps losing to another attempt's hold gives up (and the activity retries). */
+const HOLD_TRIES = 10;
+
+/**
+ * Checks the turn against the dollar budget and holds its estimate on the ledger, as one step: a
+ * hold or a price written by another attempt in between makes it check again. Returns the breach
+ * when the turn would pass the budget (nothing held then).
+ */
+export async function holdWithinBudget(
+  ledger: Pick<SpendLedger, 'committed' | 'hold'>,
+  agentId: string,
+  callId: string,
+  turn: { maxCostUsd: number; countedUsd: number; estimateUsd: number },
+): Promise<BudgetBreach | undefined> {
+  for (let i = 0; i < HOLD_TRIES; i++) {
+    const seen = await ledger.committed(agentId);
+    // What was paid or may be, also for calls the workflow never saw (an attempt that failed after its call, or one still waiting).
+    const refused = refuseTurnOverCost(turn.maxCostUsd, Math.max(turn.countedUsd, seen.usd), turn.estimateUsd);
+    if (refused) return refused;
+    if (await ledger.hold(agentId, callId, turn.estimateUsd, seen)) return undefined;
+  }
+  throw new Error(`the spend ledger of ${agentId} changed under ${HOLD_TRIES} budget checks in a row`);
 }
 
 /** The spend ledger's entry of the answer stored at `messageCount` (answers stored before call ids: theirs alone). */

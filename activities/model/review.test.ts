@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { DEFAULT_PRICES } from '../../domain/pricing';
-import { CallOverBudgetError } from '../../domain/budgets';
-import { finalLineApproves, reviewDiff } from './review';
+import { CallOverBudgetError, reviewOverBudget } from '../../domain/budgets';
+import { finalLineApproves, REVIEW_OUTPUT_TOKENS, reviewDiff } from './review';
 
 describe('the AI review verdict', () => {
   it.each([
@@ -29,17 +29,20 @@ describe('the AI review and the dollar budget', () => {
   }
   const diff = `diff --git a/a.ts b/a.ts\n+${'x'.repeat(30_000)}\n`;
 
-  it('is not asked for when its worst case would pass what the budget has left, and says why', async () => {
+  it('asks for its worst case to be held before the call, and makes no call when that is refused', async () => {
     const { calls, client } = clientCounting();
-    const refused = reviewDiff(client, { taskId: 'T-1', diff, maxCostUsd: 0.01 }, {});
+    const asked: number[] = [];
+    const refused = reviewDiff(client, { taskId: 'T-1', diff, reserve: async (worst) => (asked.push(worst), Promise.reject(reviewOverBudget(worst, 0.01))) }, {});
     await expect(refused).rejects.toThrow(CallOverBudgetError);
     await expect(refused).rejects.toThrow(/^cost budget \(maxCostUsd\) reached: the AI review could cost up to \$0\.0\d+, more than the \$0\.0100 left of the run's dollar budget \(maxCostUsd\)/);
     expect(calls).toHaveLength(0);
+    // Every output token it may write, and the diff as input: about 30,000 characters.
+    expect(asked[0]).toBeGreaterThan((REVIEW_OUTPUT_TOKENS * price.output) / 1_000_000);
   });
 
-  it('is asked for when the budget holds its worst case, or when there is no dollar budget', async () => {
+  it('is asked for when the hold is granted, or when there is no dollar budget', async () => {
     const { calls, client } = clientCounting();
-    expect(await reviewDiff(client, { taskId: 'T-1', diff, maxCostUsd: 1 }, {})).toMatchObject({ approved: true });
+    expect(await reviewDiff(client, { taskId: 'T-1', diff, reserve: async () => undefined }, {})).toMatchObject({ approved: true });
     expect(await reviewDiff(client, { taskId: 'T-1', diff }, {})).toMatchObject({ approved: true });
     expect(calls).toHaveLength(2);
   });

@@ -53,8 +53,8 @@ export function agentsRouter(service: AgentsService, options: AgentsRouterOption
   router.get('/:agentId/events', async (req, res) => {
     const agentId = agentIdParam(req);
     const after = lastEventId(req);
-    const { status } = await service.status(agentId);
-    await serveEventStream(options.events, req, res, { kind: 'agent', agentId, status }, after);
+    const { status, phase, completedAt } = await service.status(agentId);
+    await serveEventStream(options.events, req, res, { kind: 'agent', agentId, status, ...(phase ? { phase } : {}), ...(completedAt ? { completedAt } : {}) }, after);
   });
 
   router.post('/:agentId/retry', async (req, res) => {

@@ -112,4 +112,42 @@ describe('serveEventStream', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  describe("a run whose cleanup never reports (terminated through Temporal during it)", () => {
+    const stopped = (at: string): StoredAgentEvent => ({ id: '2-0', event: { type: 'lifecycle', agentId: 'a', taskId: 'T', from: 'running', to: 'killed', phase: 'cleanup', at } });
+
+    async function serve(target: StreamTarget, backlog: StoredAgentEvent[], lastEventId?: string): Promise<{ status: number; body: string; ms: number }> {
+      const log = { lastGlobalId: () => Promise.resolve('0'), readAfter: async (_a: string, after: string) => (after === '0' ? backlog : []) } as unknown as AgentEventLog;
+      const app = express();
+      app.get('/events', (req, res) => void serveEventStream({ log, feed: countingFeed().feed, logger: pino({ level: 'silent' }), keepAliveMs: 50, cleanupWaitMs: 400 }, req, res, target, lastEventId));
+      const server = await new Promise<http.Server>((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      });
+      try {
+        const started = Date.now();
+        const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/events`);
+        const body = await res.text();
+        return { status: res.status, body, ms: Date.now() - started };
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+
+    it('keeps the stream open for cleanupWaitMs after it stopped, then ends it', async () => {
+      const { status, body, ms } = await serve({ kind: 'agent', agentId: 'a', status: 'running' }, [stopped(new Date().toISOString())]);
+      expect(status).toBe(200);
+      expect(body).toContain('"to":"killed"');
+      expect(body).toContain(': keep-alive'); // it waited for the cleanup...
+      expect(ms).toBeLessThan(3000); // ...not forever
+    });
+
+    it('answers a reconnect after that wait with 204, and one during it with the stream', async () => {
+      const longAgo = new Date(Date.now() - 60_000).toISOString();
+      expect((await serve({ kind: 'agent', agentId: 'a', status: 'killed', phase: 'cleanup', completedAt: longAgo }, [], '2-0')).status).toBe(204);
+      const during = await serve({ kind: 'agent', agentId: 'a', status: 'killed', phase: 'cleanup', completedAt: new Date().toISOString() }, [], '2-0');
+      expect(during.status).toBe(200);
+      expect(during.body).toContain(': keep-alive');
+    });
+  });
 });

@@ -5,12 +5,16 @@
  * it sends is exactly the stream: in order, nothing skipped, nothing twice. The SSE id of each
  * event is its stream id; a client that reconnects with `Last-Event-ID` continues right after it.
  * The event feed only wakes connections early; a periodic read (with the keep-alive) covers a
- * feed that fell behind. One agent's stream ends after its final lifecycle event; a reconnect
- * after that answers 204, which tells an EventSource to stop reconnecting.
+ * feed that fell behind. One agent's stream ends when the run is over and cleaned up: its
+ * `phase: done` event, or a final lifecycle event that does not start a cleanup (a forced kill,
+ * a run closed through Temporal); a run whose cleanup never reports (terminated through Temporal
+ * during it) ends `cleanupWaitMs` after it stopped. A reconnect after that answers 204, which
+ * tells an EventSource to stop reconnecting.
  */
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AgentEvent, StoredAgentEvent } from '../domain/agent-events';
+import type { AgentPhase } from '../domain/agent';
 import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import type { AgentEventLog } from '../state/agent-events';
 import type { EventFeed } from './event-feed';
@@ -24,11 +28,17 @@ export interface EventStreamDeps {
    * @default 15000
    */
   keepAliveMs?: number;
+  /**
+   * How long after a run stopped its stream waits for the end of its cleanup (`phase: done`).
+   * @default 120000
+   */
+  cleanupWaitMs?: number;
+  now?: () => number;
 }
 
 export type StreamTarget =
-  /** One agent: `status` is what the agent's status was when the client connected. */
-  | { kind: 'agent'; agentId: string; status: AgentStatus }
+  /** One agent: its status, phase and when it stopped, as they were when the client connected. */
+  | { kind: 'agent'; agentId: string; status: AgentStatus; phase?: AgentPhase; completedAt?: string }
   | { kind: 'all' };
 
 const PAGE = 100;
@@ -37,8 +47,14 @@ export async function serveEventStream(deps: EventStreamDeps, req: Request, res:
   const agentId = target.kind === 'agent' ? target.agentId : undefined;
   let lastId = lastEventId ?? (target.kind === 'agent' ? '0' : await deps.log.lastGlobalId());
   let batch: StoredAgentEvent[] | undefined = await deps.log.readAfter(agentId, lastId, PAGE);
-  const endsWithRun = target.kind === 'agent' && isTerminal(target.status);
-  if (batch.length === 0 && endsWithRun) {
+  const now = deps.now ?? Date.now;
+  const cleanupWaitMs = deps.cleanupWaitMs ?? 120_000;
+  // When this stream ends at the latest: set once the run has stopped (its end is then near).
+  let endBy: number | undefined;
+  if (target.kind === 'agent' && isTerminal(target.status)) {
+    endBy = target.phase === 'cleanup' ? cleanupDeadline(target.completedAt, now(), cleanupWaitMs) : now();
+  }
+  if (batch.length === 0 && endBy !== undefined && now() >= endBy) {
     res.status(204).end(); // the run is over and the client has seen all of it
     return;
   }
@@ -73,15 +89,21 @@ export async function serveEventStream(deps: EventStreamDeps, req: Request, res:
         if (closed) return;
         await write(res, `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         lastId = id;
-        if (target.kind === 'agent' && isFinal(event)) finished = true;
+        if (target.kind !== 'agent') continue;
+        const end = endOfRun(event);
+        if (end === 'now') finished = true;
+        else if (end === 'after-cleanup') endBy = Math.min(endBy ?? Infinity, cleanupDeadline(event.at, now(), cleanupWaitMs));
       }
       const full = batch.length === PAGE;
       batch = undefined;
       if (full) continue;
-      // The run was already over when the client connected, or its final event just went out.
-      if (target.kind === 'agent' && (finished || endsWithRun)) return;
+      // Its last event just went out, or its cleanup did not report in time.
+      if (finished || (endBy !== undefined && now() >= endBy)) return;
       if (closed) return;
-      if (!(await wake.wait(deps.keepAliveMs ?? 15_000))) {
+      const keepAliveMs = deps.keepAliveMs ?? 15_000;
+      const waitMs = endBy === undefined ? keepAliveMs : Math.max(1, Math.min(keepAliveMs, endBy - now()));
+      if (!(await wake.wait(waitMs))) {
+        if (endBy !== undefined && now() >= endBy) return;
         if (closed) return;
         await write(res, ': keep-alive\n\n');
       }
@@ -96,8 +118,19 @@ export async function serveEventStream(deps: EventStreamDeps, req: Request, res:
   }
 }
 
-function isFinal(event: AgentEvent): boolean {
-  return event.type === 'lifecycle' && isTerminal(event.to);
+/**
+ * What `event` says about the end of the agent's stream: its cleanup is over (`phase: done`, or a
+ * final status written with no cleanup to come), or the run stopped and its cleanup starts.
+ */
+function endOfRun(event: AgentEvent): 'now' | 'after-cleanup' | undefined {
+  if (event.type === 'phase') return event.phase === 'done' ? 'now' : undefined;
+  if (event.type !== 'lifecycle' || !isTerminal(event.to)) return undefined;
+  return event.phase === 'cleanup' ? 'after-cleanup' : 'now';
+}
+
+function cleanupDeadline(stoppedAt: string | undefined, nowMs: number, waitMs: number): number {
+  const at = stoppedAt ? Date.parse(stoppedAt) : NaN;
+  return (Number.isFinite(at) ? Math.min(at, nowMs) : nowMs) + waitMs;
 }
 
 /** Writes, waiting for the socket to drain when the client reads slower than events come. */

@@ -96,7 +96,7 @@ describe('watching, reading, retrying and forking agent runs', () => {
     await eventually(async () => sample(await metrics(), 'orchestrator_active_agents', tester) === 1, 15_000, 'the run to count as active');
 
     const second = await connectSse(`${baseUrl}/agents/${agentId}/events`, { ...auth, 'Last-Event-ID': seen.at(-1)!.id! });
-    await second.ended; // the stream ends after the final lifecycle event
+    await second.ended; // the stream ends once the run is cleaned up (`phase: done`)
     const received = [...seen, ...second.events];
     const stored = await new AgentEventLog(h.redis).readAfter(agentId, '0', 1000);
     expect(received.map((e) => e.id)).toEqual(stored.map((e) => e.id)); // no gap, no duplicate
@@ -124,6 +124,8 @@ describe('watching, reading, retrying and forking agent runs', () => {
       'pre-commit gates: tests passed',
       // Gates, scan, commit, merge check and push are one activity (this profile has no post-commit gate).
       'running->completed',
+      // Its container, worktree and branch are gone: the stream's last event.
+      'done',
     ]);
     expect(events.every((e) => e.agentId === agentId)).toBe(true);
     expect(received.map((e) => e.event)).toEqual(events.map((e) => e.type));

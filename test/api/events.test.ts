@@ -48,6 +48,29 @@ describe('event streams over SSE', () => {
     expect(sse.events.map((e) => e.id)).toEqual(stored.map((e) => e.id));
   });
 
+  it("stays open through the run's cleanup and ends with its `phase: done`; a reconnect then answers 204", async () => {
+    const agentId = await knownAgent();
+    const sse = await connectSse(`${api.baseUrl}/agents/${agentId}/events`, auth);
+    await sse.waitFor(1);
+    const base = { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker' as const, spawnedAt: new Date().toISOString() };
+    // As the workflow writes them: stopped (cleanup starts), then cleaned up.
+    const stoppedAt = new Date().toISOString();
+    await api.store.write({ seq: 2, at: stoppedAt, view: { ...base, status: 'completed', phase: 'cleanup', completedAt: stoppedAt } });
+    await new Promise((r) => setTimeout(r, 300));
+    let ended = false;
+    void sse.ended.then(() => (ended = true));
+    expect(ended).toBe(false); // cleanup still running: containers, worktree
+    await api.store.write({ seq: 3, at: new Date().toISOString(), view: { ...base, status: 'completed', phase: 'done', completedAt: stoppedAt } });
+    await sse.ended;
+    expect(sse.events.map((e) => [e.event, (JSON.parse(e.data) as { to?: string; phase?: string }).to ?? (JSON.parse(e.data) as { phase: string }).phase])).toEqual([
+      ['lifecycle', 'running'],
+      ['lifecycle', 'completed'],
+      ['phase', 'done'],
+    ]);
+    const res = await fetch(`${api.baseUrl}/agents/${agentId}/events`, { headers: { ...auth, 'Last-Event-ID': sse.events.at(-1)!.id! } });
+    expect(res.status).toBe(204);
+  });
+
   it('resumes right after Last-Event-ID: no gap, no duplicate', async () => {
     const agentId = await knownAgent();
     for (let n = 1; n <= 3; n++) await log.append(turn(agentId, n), { dedupKey: `turn:${n}` });

@@ -12,8 +12,8 @@ import { settleClosedRunStates } from '../state/closed-run-states';
 import { agentsWithoutExpiry, expireClosedRunRecords } from '../state/record-expiry';
 import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
-import { workflowCloseStatus, workflowClosedCheck } from './closed-check';
-import { startReaper } from './reaper';
+import { workflowCloseStatus } from './closed-check';
+import { startReaper, type ReapLookup } from './reaper';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -77,22 +77,22 @@ async function main(): Promise<void> {
   };
   const reaper = startReaper({
     intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
-    isClosed: workflowClosedCheck(client),
+    closeStatus: workflowCloseStatus(client),
     // In this order: every process of a closed run is stopped before the files it could write go,
     // so none can swap a directory for a link while it is being removed.
     targets: [
-      ...(sandbox ? [{ name: 'containers', reap: (isClosed: (id: string) => Promise<boolean>) => sandbox.reap(isClosed) }] : []),
+      ...(sandbox ? [{ name: 'containers', reap: ({ isClosed }: ReapLookup) => sandbox.reap(isClosed) }] : []),
       // A run the API terminated (a forced kill) may still have a turn's commands running here until
       // their activity hears of it: stop them before the worktree and the home go.
-      { name: 'worktrees', reap: (isClosed) => workspaces.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
-      { name: 'agent homes', reap: (isClosed) => homes.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
+      { name: 'worktrees', reap: ({ isClosed }) => workspaces.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
+      { name: 'agent homes', reap: ({ isClosed }) => homes.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
       // Temporary indexes and gate HOMEs of worker processes that died mid-operation (by their lock, not by run).
       { name: 'scratch', reap: () => scratch.reap() },
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
       // First the final status of runs closed from outside (Web UI, CLI, timeout), then their records' TTL.
-      { name: 'closed run states', reap: async () => settleClosedRunStates(deps.states, await agentsWithoutExpiry(redis), workflowCloseStatus(client)) },
-      { name: 'valkey records', reap: (isClosed) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
+      { name: 'closed run states', reap: async ({ closeStatus }) => settleClosedRunStates(deps.states, await agentsWithoutExpiry(redis), closeStatus) },
+      { name: 'valkey records', reap: ({ isClosed }) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
     ],
     log,
   });

@@ -126,6 +126,13 @@ export function oneLine(text: string, max = MAX_SUMMARY_LINE): string {
   return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
 }
 
+/** A path for a message: one that an agent made very long (thousands of levels) keeps its start and its end. */
+export function shortPath(rel: string, max = 160): string {
+  if (rel.length <= max) return rel;
+  const end = Math.floor(max / 3);
+  return `${rel.slice(0, max - end - 1)}…${rel.slice(rel.length - end)}`;
+}
+
 /** Several lines joined with `; ` into one bounded line (`…and 3 more` when cut). */
 export function joinBounded(lines: readonly string[], max = 2 * MAX_SUMMARY_LINE): string {
   let out = '';

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
+import { shortPath } from '../../domain/agent-events';
 import { redactSecrets, type Allowlist } from '../../scanner';
 import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
@@ -216,6 +217,7 @@ export async function trailerOf(ctx: GitContext, repoArgs: readonly string[], co
 /** The first few of a list, and how many more: a reason for the agent stays short. */
 /** Paths are the agent's to name, and the reason goes to the agent, the run's failure and history: redacted. */
 function listSome(paths: string[], shown = 20): string {
-  const items = paths.map((p) => redactSecrets(p));
+  // Redacted before it is cut: a secret across the cut leaves no part behind.
+  const items = paths.map((p) => shortPath(redactSecrets(p)));
   return items.length <= shown ? items.join(', ') : `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
 }

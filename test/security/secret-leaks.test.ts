@@ -78,6 +78,31 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
     expect(remoteObjects(remote.dir)).not.toContain(S);
   });
 
+  it('a secret named in the path of a directory too deep for the host to read is not in the failure, which stays short', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-deep-secret-${mode}`;
+    // 2,100 levels under a directory named after the secret, 700 at a time (each step a path shorter than PATH_MAX):
+    // deeper than the host's walk goes, so its path is reported.
+    const deeper = `p=$(printf 'd/%.0s' $(seq 700)); mkdir ${S} && cd ${S} && for i in 1 2 3; do mkdir -p "$p" && cd -P "$p" || exit 1; done; echo deep`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash(deeper)] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; message: string };
+    expect(cause.message).toMatch(/cannot open/);
+    expect(cause.message).not.toContain(S);
+    expect(cause.message.length).toBeLessThan(1500);
+    // Nor in the history's failures (messages and stack traces), the status or the event stream.
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).not.toContain(S);
+    const status = await eventually(async () => {
+      const s = await a.h.redis.get(`orchestrator:agent:${agentIdOf(handle)}`);
+      return s?.includes('"failed"') ? s : undefined;
+    }, 15_000, 'the failed status');
+    expect(status).not.toContain(S);
+    expect(JSON.stringify(await a.h.redis.xrange(`orchestrator:agent-events:${agentIdOf(handle)}`, '-', '+'))).not.toContain(S);
+  });
+
   it("commits what the sandbox can see of the worker's environment: nothing of it", async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-exfiltrate-${mode}`;

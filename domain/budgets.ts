@@ -64,13 +64,15 @@ export function turnOutputCap(maxOutputTokens: number, outputTokensUsed: number,
  * Refuses a turn when what was spent plus the most the turn can cost (its estimate, output at
  * `max_tokens`) would pass `maxCostUsd`: a run stops before the turn that would pass its budget.
  */
-export function refuseTurnOverCost(maxCostUsd: number | undefined, spentUsd: number, turnEstimateUsd: number): BudgetBreach | undefined {
+export function refuseTurnOverCost(maxCostUsd: number | undefined, spentUsd: number, turnEstimateUsd: number, heldUsd = 0): BudgetBreach | undefined {
   if (maxCostUsd === undefined) return undefined;
   if (roundUsd(spentUsd + turnEstimateUsd) <= maxCostUsd) return undefined;
   const left = Math.max(0, roundUsd(maxCostUsd - spentUsd));
+  // `spentUsd` counts `heldUsd`: say so, or a run that paid little would seem to have paid it all.
+  const counted = heldUsd > 0 ? `${formatUsd(spentUsd)} spent or held for calls not priced yet, ${formatUsd(heldUsd)} of it held` : `${formatUsd(spentUsd)} spent`;
   return {
     budget: 'maxCostUsd',
-    message: `cost budget (maxCostUsd) reached: the next turn could cost up to ${formatUsd(turnEstimateUsd)}, more than the ${formatUsd(left)} left of ${formatUsd(maxCostUsd)} (${formatUsd(spentUsd)} spent)`,
+    message: `cost budget (maxCostUsd) reached: the next turn could cost up to ${formatUsd(turnEstimateUsd)}, more than the ${formatUsd(left)} left of ${formatUsd(maxCostUsd)} (${counted})`,
   };
 }
 

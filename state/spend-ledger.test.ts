@@ -41,9 +41,9 @@ describe('SpendLedger (real Valkey)', () => {
   it('holds a call until its price replaces the hold; a hold taken on a stale reading is refused', async () => {
     const agentId = randomUUID();
     const seen = await ledger.committed(agentId);
-    expect(seen).toEqual({ micros: 0, usd: 0 });
+    expect(seen).toEqual({ micros: 0, usd: 0, heldUsd: 0 });
     expect(await ledger.hold(agentId, 'turn:1:a', 0.05, seen)).toBe(true);
-    expect(await ledger.committed(agentId)).toEqual({ micros: 50_000, usd: 0.05 });
+    expect(await ledger.committed(agentId)).toEqual({ micros: 50_000, usd: 0.05, heldUsd: 0.05 });
     // Another attempt checked its budget before that hold: it must check again.
     expect(await ledger.hold(agentId, 'turn:1:b', 0.05, seen)).toBe(false);
     expect(await ledger.hold(agentId, 'turn:1:b', 0.05, await ledger.committed(agentId))).toBe(true);
@@ -58,7 +58,7 @@ describe('SpendLedger (real Valkey)', () => {
     await ledger.release(agentId, 'turn:1:b');
     await ledger.release(agentId, 'turn:1:b');
     await ledger.release(agentId, 'turn:9:x');
-    expect(await ledger.committed(agentId)).toEqual({ micros: 2_000, usd: 0.002 });
+    expect(await ledger.committed(agentId)).toEqual({ micros: 2_000, usd: 0.002, heldUsd: 0 });
     // A recorded call is never held again.
     expect(await ledger.hold(agentId, 'turn:1:a', 0.05, await ledger.committed(agentId))).toBe(true);
     expect((await ledger.committed(agentId)).usd).toBe(0.002);

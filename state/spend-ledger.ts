@@ -65,6 +65,8 @@ return 1
 export interface Committed {
   micros: number;
   usd: number;
+  /** The part of `usd` held for calls not priced yet. */
+  heldUsd: number;
 }
 
 const toMicros = (usd: number) => Math.max(0, Math.round(usd * 1_000_000));
@@ -90,7 +92,7 @@ export class SpendLedger {
   async committed(agentId: string): Promise<Committed> {
     const [total, held] = await this.redis.hmget(keys.spend(agentId), TOTAL_FIELD, HELD_FIELD);
     const micros = Number(total ?? 0) + Number(held ?? 0);
-    return { micros, usd: usdFromMicros(String(micros)) };
+    return { micros, usd: usdFromMicros(String(micros)), heldUsd: usdFromMicros(held) };
   }
 
   /**

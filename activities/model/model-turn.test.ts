@@ -204,7 +204,7 @@ describe('runModelTurn: a dollar budget and calls still waiting', () => {
     expect(await ledger.total(input.agentId)).toBe(0);
 
     const second = await runModelTurn(deps, input, {});
-    expect(second.refused).toMatchObject({ budget: 'maxCostUsd' });
+    expect(second.refused).toMatchObject({ budget: 'maxCostUsd', message: expect.stringMatching(/\(\$0\.04\d+ spent or held for calls not priced yet, \$0\.04\d+ of it held\)$/) });
     expect(sent).toBe(1);
 
     answer();

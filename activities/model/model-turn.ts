@@ -181,7 +181,7 @@ export async function holdWithinBudget(
   for (let i = 0; i < HOLD_TRIES; i++) {
     const seen = await ledger.committed(agentId);
     // What was paid or may be, also for calls the workflow never saw (an attempt that failed after its call, or one still waiting).
-    const refused = refuseTurnOverCost(turn.maxCostUsd, Math.max(turn.countedUsd, seen.usd), turn.estimateUsd);
+    const refused = refuseTurnOverCost(turn.maxCostUsd, Math.max(turn.countedUsd, seen.usd), turn.estimateUsd, seen.heldUsd);
     if (refused) return refused;
     if (await ledger.hold(agentId, callId, turn.estimateUsd, seen)) return undefined;
   }

@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
   });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'valkey connection error'));
+  let stopping = false;
+  // While stopping, a lost Valkey is expected (a terminal's Ctrl-C stops the dev Valkey too).
+  redis.on('error', (err: Error) => {
+    if (!stopping) logger.warn({ err: err.message }, 'valkey connection error');
+  });
   const store = new AgentStateStore(redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS });
 
   // The killswitch removes an agent's containers by label itself when no worker is left to do it.
@@ -46,7 +50,6 @@ async function main(): Promise<void> {
   await once(server, 'listening');
   logger.info({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT, taskQueue: config.TEMPORAL_TASK_QUEUE }, 'orchestrator API listening');
 
-  let stopping = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) return;
     stopping = true;

@@ -17,6 +17,7 @@ import { AgentStateStore } from '../state/agent-state-store';
 import { createApp } from '../api/app';
 import { startEventFeed } from '../api/event-feed';
 import { testEnv } from './support/env';
+import { OwnRedisServer } from './support/own-redis-server';
 import { connectTestRedis } from './support/redis';
 
 const run = promisify(execFile);
@@ -119,6 +120,37 @@ describe('worker start-up', () => {
       expect(out).toContain('"level":40');
     } finally {
       child.kill('SIGTERM');
+    }
+  });
+
+  it('logs a lost Valkey as a warning while it runs, and says nothing of it once stopping (a terminal Ctrl-C stops both)', async () => {
+    const valkey = await OwnRedisServer.start();
+    const child = spawn('node_modules/.bin/tsx', ['worker/main.ts'], {
+      env: workerEnv({ SANDBOX_RUNTIME: 'none', LOG_LEVEL: 'warn', VALKEY_PORT: String(valkey.port), TEMPORAL_TASK_QUEUE: `startup-${randomUUID()}` }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const until = async (what: () => boolean, ms: number) => {
+        const deadline = Date.now() + ms;
+        while (!what() && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      };
+      await until(() => out.includes('NO ISOLATION'), 60_000); // started
+      await valkey.stop();
+      await until(() => out.includes('valkey connection error'), 10_000);
+      expect(out).toContain('valkey connection error');
+      child.kill('SIGINT');
+      await exited;
+      const afterStop = out.slice(out.indexOf('shutting down'));
+      expect(afterStop).not.toContain('valkey connection error');
+      expect(err).not.toContain('Unhandled error event');
+    } finally {
+      child.kill('SIGKILL');
+      await valkey.stop();
     }
   });
 

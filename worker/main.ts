@@ -29,6 +29,12 @@ async function main(): Promise<void> {
   if (!modelApiKey(config)) log.warn('CLAUDE_API_KEY (or ANTHROPIC_API_KEY) is not set: agent runs will fail at their first model call');
 
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });
+  let stopping = false;
+  // Without a listener ioredis prints every failed reconnect as an unhandled error. While stopping
+  // they are expected: a terminal's Ctrl-C stops the dev Valkey beside this worker.
+  redis.on('error', (err: Error) => {
+    if (!stopping) log.warn({ err: err.message }, 'valkey connection error');
+  });
   const runtimeKind = sandboxRuntime(config);
   const docker = runtimeKind === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
   const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
@@ -98,6 +104,7 @@ async function main(): Promise<void> {
   });
 
   const stop = () => {
+    stopping = true;
     log.info('shutting down');
     worker.shutdown();
   };

@@ -73,7 +73,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // The configured logger may not exist yet (bad configuration), so use a plain one.
-  pino().fatal({ err }, 'orchestrator API failed to start');
+  // Bootstrap errors only, as one stderr line (the configured logger may not exist yet):
+  // configuration errors name the variable, never a secret value, and carry no stack trace.
+  process.stderr.write(`orchestrator API: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

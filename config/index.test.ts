@@ -20,11 +20,38 @@ describe('configuration', () => {
 
   it.each([
     ['WORKER_MODEL_SLOTS', '0', 'WORKER_MODEL_SLOTS="0": Too small: expected number to be >=1'],
-    ['WORKER_ACTIVITY_SLOTS', 'many', 'WORKER_ACTIVITY_SLOTS="many": Invalid input: expected number, received NaN'],
+    ['WORKER_ACTIVITY_SLOTS', 'many', 'WORKER_ACTIVITY_SLOTS="many": must be a number in decimal digits'],
     ['WORKER_WORKFLOW_TASK_SLOTS', '1', 'WORKER_WORKFLOW_TASK_SLOTS="1": Too small: expected number to be >=2'],
     ['KILL_ACK_TIMEOUT_SECONDS', '0.5', 'KILL_ACK_TIMEOUT_SECONDS="0.5": Invalid input: expected int, received number'],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${message}`);
+  });
+
+  it.each([
+    // Number(' ') is 0: a blank port would have bound a random one, a blank threshold made the coverage gate pass at 0 %.
+    ['ORCHESTRATOR_PORT', ' '],
+    ['GATE_COVERAGE_THRESHOLD', ' '],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '\t'],
+    ['SANDBOX_CPUS', ' '],
+    // Read as 16 and as 1000 by Number(): not what anyone writes for a port or a budget.
+    ['VALKEY_PORT', '0x10'],
+    ['AGENT_MAX_TURNS', '1e3'],
+    ['AGENT_MAX_COST_USD', '0b1'],
+  ])('refuses %s=%j: numbers are written in decimal digits', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`${name}=${JSON.stringify(value)}: must be a number in decimal digits`);
+  });
+
+  it('refuses port 0 for the API: it would listen on a port nobody knows', () => {
+    expect(() => loadConfig({ ORCHESTRATOR_PORT: '0' })).toThrow('ORCHESTRATOR_PORT="0": Too small');
+  });
+
+  it('reads decimal numbers, fractions included', () => {
+    expect(loadConfig({ VALKEY_PORT: '6380', SANDBOX_CPUS: '0.5', AGENT_MAX_COST_USD: '2.25', GATE_COVERAGE_THRESHOLD: '0' })).toMatchObject({
+      VALKEY_PORT: 6380,
+      SANDBOX_CPUS: 0.5,
+      AGENT_MAX_COST_USD: 2.25,
+      GATE_COVERAGE_THRESHOLD: 0,
+    });
   });
 
   it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {

@@ -10,7 +10,16 @@ import { DEFAULT_PRICES, priceFor, type ModelPrice, type PriceTable } from '../d
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A number as written in decimal digits (`8192`, `0.5`, `-1` to be refused by its bound). Not
+ * z.coerce: Number() reads a blank value as 0 (a random API port, a coverage gate at 0 %), `0x10`
+ * as 16 and `1e3` as 1000.
+ */
+const decimal = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, 'must be a number in decimal digits')
+  .transform(Number);
+const int = (min: number, max: number) => decimal.pipe(z.number().int().min(min).max(max));
 const csv = z.string().transform((v) =>
   v
     .split(',')
@@ -25,7 +34,7 @@ function hasUserinfo(value: string): boolean {
   return url.username !== '' || url.password !== '';
 }
 
-const share = z.coerce.number().gt(0, 'must be a share of the context window, above 0').lt(1, 'must be a share of the context window, below 1');
+const share = decimal.pipe(z.number().gt(0, 'must be a share of the context window, above 0').lt(1, 'must be a share of the context window, below 1'));
 
 const modelPrice = z.strictObject({
   input: z.number().nonnegative(),
@@ -63,7 +72,7 @@ const priceTable = z.string().transform((raw, ctx): PriceTable => {
 });
 
 export const configSchema = z.object({
-  ORCHESTRATOR_PORT: int(0, 65535).default(3001),
+  ORCHESTRATOR_PORT: int(1, 65535).default(3001),
   ORCHESTRATOR_HOST: z.string().default('127.0.0.1'),
   ORCHESTRATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ORCHESTRATOR_AUTH_DISABLED: bool.default(false),
@@ -89,7 +98,7 @@ export const configSchema = z.object({
   AGENT_MAX_TURNS: int(1, 10000).default(50),
   AGENT_MAX_OUTPUT_TOKENS: int(1000, 100_000_000).default(500_000),
   AGENT_MAX_WALL_TIME_SECONDS: int(10, 7 * 24 * 3600).default(3600),
-  AGENT_MAX_COST_USD: z.coerce.number().positive('must be a positive amount of US dollars').max(100_000).default(10),
+  AGENT_MAX_COST_USD: decimal.pipe(z.number().positive('must be a positive amount of US dollars').max(100_000)).default(10),
   /** Overrides and additions to the built-in price table (domain/pricing.ts). */
   MODEL_PRICES: priceTable.default(DEFAULT_PRICES),
   /** Prompt caching: `5m` (default), `1h` (writes cost 2x input instead of 1.25x; for slow tools), or `off`. */
@@ -158,7 +167,7 @@ export const configSchema = z.object({
   SANDBOX_READONLY_PATHS: csv.pipe(z.array(z.string().startsWith('/', 'must list absolute paths'))).default([]),
   SANDBOX_IMAGE: z.string().default('orchestrator-sandbox:latest'),
   SANDBOX_MEMORY_MB: int(16, 1_000_000).default(2048),
-  SANDBOX_CPUS: z.coerce.number().positive().max(512).default(1),
+  SANDBOX_CPUS: decimal.pipe(z.number().min(0.01).max(512)).default(1),
   SANDBOX_PIDS_LIMIT: int(8, 100_000).default(256),
   SANDBOX_TMPFS_MB: int(1, 100_000).default(256),
   /** Docker network for agent containers; `none` (no network) unless set. */
@@ -170,7 +179,7 @@ export const configSchema = z.object({
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
 
   GATE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(600),
-  GATE_COVERAGE_THRESHOLD: z.coerce.number().min(0).max(100).default(85),
+  GATE_COVERAGE_THRESHOLD: decimal.pipe(z.number().min(0).max(100)).default(85),
 
   /** Without credentials: fetch refuses a URL with user:password@, and its error repeats the URL. */
   COORDINATOR_URL: z.string().url().refine((v) => !hasUserinfo(v), 'must not include a user name or password (user:password@)').optional(),

@@ -34,7 +34,7 @@ describe('API start-up', () => {
   });
 
   it('refuses to start without an API key, saying how to fix it in one stderr line', async () => {
-    const res = await startApi({ ORCHESTRATOR_PORT: '0' });
+    const res = await startApi({});
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
     expect(res.stderr.trimEnd().split('\n')).toHaveLength(1);

@@ -54,6 +54,25 @@ describe('configuration', () => {
     });
   });
 
+  it.each([
+    // body-parser read these as 1 byte, as 1 byte, as "refuse every body" and as no bound at all.
+    ['1e3', 'must be a size like 256kb or 1mb'],
+    ['1x', 'must be a size like 256kb or 1mb'],
+    ['-1', 'must be a size like 256kb or 1mb'],
+    ['10tb', 'must be a size like 256kb or 1mb'],
+    ['200mb', 'must be at most 100mb'],
+    ['0', 'must be at least 1kb'],
+    ['big', 'must be a size like 256kb or 1mb'],
+  ])('refuses ORCHESTRATOR_BODY_LIMIT=%s', (value, message) => {
+    expect(() => loadConfig({ ORCHESTRATOR_BODY_LIMIT: value })).toThrow(`ORCHESTRATOR_BODY_LIMIT=${JSON.stringify(value)}: ${message}`);
+  });
+
+  it('reads ORCHESTRATOR_BODY_LIMIT as bytes', () => {
+    expect(loadConfig({}).ORCHESTRATOR_BODY_LIMIT).toBe(256 * 1024);
+    expect(loadConfig({ ORCHESTRATOR_BODY_LIMIT: '1.5MB' }).ORCHESTRATOR_BODY_LIMIT).toBe(1.5 * 1024 * 1024);
+    expect(loadConfig({ ORCHESTRATOR_BODY_LIMIT: '65536' }).ORCHESTRATOR_BODY_LIMIT).toBe(65536);
+  });
+
   it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {
     expect(loadConfig({})).toMatchObject({ KILL_ACK_TIMEOUT_SECONDS: 3, KILL_DEADLINE_SECONDS: 30 });
   });

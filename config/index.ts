@@ -27,6 +27,22 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+const SIZE_UNITS = { b: 1, kb: 1024, mb: 1024 ** 2 } as const;
+
+/**
+ * A size in bytes, written `65536`, `256kb` or `1.5mb`. body-parser's own reading took `1e3` and
+ * `1x` as 1 byte, `-1` as "refuse every body" and `10tb` as no bound at all.
+ */
+const byteSize = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(b|kb|mb)?$/i, 'must be a size like 256kb or 1mb')
+    .transform((v) => {
+      const [, amount, unit] = /^([\d.]+)\s*([a-z]*)$/i.exec(v)!;
+      return Math.floor(Number(amount) * SIZE_UNITS[(unit!.toLowerCase() || 'b') as keyof typeof SIZE_UNITS]);
+    })
+    .pipe(z.number().min(min, `must be at least ${min / 1024}kb`).max(max, `must be at most ${max / 1024 ** 2}mb`));
+
 /** True when `value` parses as a URL with a user name or password (also `https:u:p@host`, which the parser accepts). */
 function hasUserinfo(value: string): boolean {
   if (!URL.canParse(value)) return false;
@@ -76,8 +92,8 @@ export const configSchema = z.object({
   ORCHESTRATOR_HOST: z.string().default('127.0.0.1'),
   ORCHESTRATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ORCHESTRATOR_AUTH_DISABLED: bool.default(false),
-  /** Largest JSON body the API accepts. */
-  ORCHESTRATOR_BODY_LIMIT: z.string().default('256kb'),
+  /** Largest JSON body the API accepts, in bytes. */
+  ORCHESTRATOR_BODY_LIMIT: byteSize(1024, 100 * 1024 ** 2).default(256 * 1024),
 
   TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),

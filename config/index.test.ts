@@ -73,6 +73,20 @@ describe('configuration', () => {
     expect(loadConfig({ ORCHESTRATOR_BODY_LIMIT: '65536' }).ORCHESTRATOR_BODY_LIMIT).toBe(65536);
   });
 
+  it.each([
+    // A typo or a scheme the API has no URL form for left every spawn refused, and put protocol.<x>.allow=always in git's config.
+    ['htps', 'htps'],
+    ['https,ext', 'ext'],
+    ['git', 'git'],
+  ])('refuses GIT_ALLOWED_SCHEMES=%s, naming the scheme it does not know', (value, unknown) => {
+    expect(() => loadConfig({ GIT_ALLOWED_SCHEMES: value })).toThrow(`GIT_ALLOWED_SCHEMES=${JSON.stringify(value)}: "${unknown}" is not a supported scheme (https, http, ssh, file)`);
+  });
+
+  it('refuses a GIT_ALLOWED_SCHEMES that allows nothing, and reads schemes in any case', () => {
+    expect(() => loadConfig({ GIT_ALLOWED_SCHEMES: ',' })).toThrow('GIT_ALLOWED_SCHEMES=",": must name at least one scheme');
+    expect(loadConfig({ GIT_ALLOWED_SCHEMES: 'HTTPS, File' }).GIT_ALLOWED_SCHEMES).toEqual(['https', 'file']);
+  });
+
   it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {
     expect(loadConfig({})).toMatchObject({ KILL_ACK_TIMEOUT_SECONDS: 3, KILL_DEADLINE_SECONDS: 30 });
   });

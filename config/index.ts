@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { HOST_ID_PATTERN } from '../domain/agent';
+import { GIT_URL_SCHEMES } from '../domain/git-input';
 import { DEFAULT_PRICES, priceFor, type ModelPrice, type PriceTable } from '../domain/pricing';
 
 const bool = z
@@ -157,7 +158,16 @@ export const configSchema = z.object({
   HOST_FAILOVER_SECONDS: int(2, 3600).default(30),
   /** Largest total of an agent's saved workspace checkpoints (compressed git objects) in Valkey. */
   CHECKPOINT_MAX_BYTES: int(1024, 2 ** 40).default(256 * 1024 * 1024),
-  GIT_ALLOWED_SCHEMES: csv.default(['https', 'ssh']),
+  /** Any other scheme has no URL form the API accepts: a typo would refuse every spawn. */
+  GIT_ALLOWED_SCHEMES: csv
+    .transform((schemes) => schemes.map((s) => s.toLowerCase()))
+    .superRefine((schemes, ctx) => {
+      if (schemes.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one scheme' });
+      for (const s of schemes) {
+        if (!(GIT_URL_SCHEMES as readonly string[]).includes(s)) ctx.addIssue({ code: 'custom', message: `"${s}" is not a supported scheme (${GIT_URL_SCHEMES.join(', ')})` });
+      }
+    })
+    .default(['https', 'ssh']),
   GIT_AUTHOR_NAME: z.string().default('Orchestrator Agent'),
   GIT_AUTHOR_EMAIL: z.string().email().default('agent@orchestrator.local'),
   /** Token for https remotes, handed to git through a credential helper, never in a URL. */

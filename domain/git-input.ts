@@ -12,6 +12,9 @@ const fail = (reason: string): Validation => ({ ok: false, reason });
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** The schemes GIT_ALLOWED_SCHEMES may name: those a repository URL has a form for (api/request-formats.ts). */
+export const GIT_URL_SCHEMES = ['https', 'http', 'ssh', 'file'] as const;
+
 /** Scheme of a git URL, treating scp-like `user@host:path` as ssh and bare paths as `file`. */
 export function gitUrlScheme(url: string): string | undefined {
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);

@@ -87,6 +87,24 @@ describe('configuration', () => {
     expect(loadConfig({ GIT_ALLOWED_SCHEMES: 'HTTPS, File' }).GIT_ALLOWED_SCHEMES).toEqual(['https', 'file']);
   });
 
+  // The SDK rewrites these combinations with a log line of its own: the worker would run with other
+  // budgets than the ones configured.
+  it('refuses a workflow cache of 1, which the SDK would make 2', () => {
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow('WORKER_MAX_CACHED_WORKFLOWS="1": must be 0 (no cache) or at least 2');
+  });
+
+  it('refuses more workflow task slots than cached workflows, which the SDK would cut down', () => {
+    expect(() => loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '50', WORKER_MAX_CACHED_WORKFLOWS: '20' })).toThrow(
+      'WORKER_WORKFLOW_TASK_SLOTS="50": must not exceed WORKER_MAX_CACHED_WORKFLOWS (20) while the cache is on',
+    );
+    expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '50', WORKER_MAX_CACHED_WORKFLOWS: '0' }).WORKER_WORKFLOW_TASK_SLOTS).toBe(50);
+  });
+
+  it('fits the default workflow task slots (40) to a smaller cache', () => {
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '10' }).WORKER_WORKFLOW_TASK_SLOTS).toBe(10);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).WORKER_WORKFLOW_TASK_SLOTS).toBe(40);
+  });
+
   it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {
     expect(loadConfig({})).toMatchObject({ KILL_ACK_TIMEOUT_SECONDS: 3, KILL_DEADLINE_SECONDS: 30 });
   });

@@ -233,9 +233,12 @@ export const configSchema = z.object({
   WORKER_MODEL_SLOTS: int(1, 100_000).default(500),
   WORKER_ACTIVITY_SLOTS: int(1, 10_000).default(50),
   WORKER_LOCAL_ACTIVITY_SLOTS: int(1, 10_000).default(200),
-  WORKER_WORKFLOW_TASK_SLOTS: int(2, 10_000).default(40),
-  /** Workflows kept in the worker's cache; one that is not is replayed from its history on its next task. */
-  WORKER_MAX_CACHED_WORKFLOWS: int(0, 100_000).default(1000),
+  /** Unset: 40, or the cache size when that is smaller (the SDK allows no more while the cache is on). */
+  WORKER_WORKFLOW_TASK_SLOTS: int(2, 10_000).optional(),
+  /** Workflows kept in the worker's cache; one that is not is replayed from its history on its next task. 0: no cache (the SDK makes 1 into 2). */
+  WORKER_MAX_CACHED_WORKFLOWS: int(0, 100_000)
+    .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2')
+    .default(1000),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((c, ctx) => {
@@ -255,9 +258,20 @@ const crossFieldSchema = configSchema.superRefine((c, ctx) => {
   if (c.SANDBOX_ENABLED && c.SANDBOX_RUNTIME && c.SANDBOX_RUNTIME !== 'docker') {
     ctx.addIssue({ code: 'custom', path: ['SANDBOX_RUNTIME'], message: 'conflicts with SANDBOX_ENABLED=true (which means docker); unset one of them' });
   }
-});
+  // The SDK would lower it to the cache size itself, with only a log line of its own.
+  if (c.WORKER_WORKFLOW_TASK_SLOTS !== undefined && c.WORKER_MAX_CACHED_WORKFLOWS > 0 && c.WORKER_WORKFLOW_TASK_SLOTS > c.WORKER_MAX_CACHED_WORKFLOWS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKER_WORKFLOW_TASK_SLOTS'],
+      message: `must not exceed WORKER_MAX_CACHED_WORKFLOWS (${c.WORKER_MAX_CACHED_WORKFLOWS}) while the cache is on`,
+    });
+  }
+}).transform((c) => ({
+  ...c,
+  WORKER_WORKFLOW_TASK_SLOTS: c.WORKER_WORKFLOW_TASK_SLOTS ?? (c.WORKER_MAX_CACHED_WORKFLOWS > 0 ? Math.min(40, c.WORKER_MAX_CACHED_WORKFLOWS) : 40),
+}));
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.output<typeof crossFieldSchema>;
 
 export type SandboxRuntime = NonNullable<Config['SANDBOX_RUNTIME']>;
 

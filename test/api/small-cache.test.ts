@@ -1,5 +1,5 @@
 /**
- * Runs on a worker whose workflow cache holds one run: with several agents live, nearly every
+ * Runs on a worker whose workflow cache holds two runs (the SDK's smallest): with several agents live, nearly every
  * workflow task replays its run's whole history, and tasks complete with a local activity's
  * marker before the code after it ran (the history shape a loaded worker also produces). Each
  * run must still go its way: the patch decisions after a state write must not change on replay
@@ -13,12 +13,12 @@ import { startHarnessApi, type HarnessApi } from '../support/harness-api';
 
 const API_KEY = 'small-cache-api-key-0123456789ab';
 
-describe('agents on a worker that caches one run', () => {
+describe('agents on a worker with the smallest workflow cache', () => {
   let h: Harness;
   let api: HarnessApi;
   let repository: string;
   beforeAll(async () => {
-    h = await startHarness({ ORCHESTRATOR_API_KEY: API_KEY, KILL_DEADLINE_SECONDS: '60', WORKER_MAX_CACHED_WORKFLOWS: '1' });
+    h = await startHarness({ ORCHESTRATOR_API_KEY: API_KEY, KILL_DEADLINE_SECONDS: '60', WORKER_MAX_CACHED_WORKFLOWS: '2' });
     api = await startHarnessApi(h, API_KEY);
     repository = createRemoteRepo(nodeProjectFiles()).url;
   });

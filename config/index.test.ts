@@ -136,6 +136,22 @@ describe('configuration', () => {
     expect(message).not.toContain('too-short');
   });
 
+  it.each([
+    // HTTP trims a header value, and cannot carry a line break: no client could ever send these keys, every request would be 401.
+    ['a trailing line break (a secret file)', 'k'.repeat(20) + '\n'],
+    ['a leading space', ' ' + 'k'.repeat(20)],
+    ['only spaces', ' '.repeat(20)],
+    ['a character beyond ASCII', 'k'.repeat(20) + 'é'],
+  ])('refuses an ORCHESTRATOR_API_KEY with %s, without echoing it', (_what, key) => {
+    let message = '';
+    try {
+      loadConfig({ ORCHESTRATOR_API_KEY: key });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe('invalid configuration: ORCHESTRATOR_API_KEY=[redacted]: must be printable ASCII without spaces (what an X-API-Key header carries)');
+  });
+
   it('accepts a coordinator URL with a path prefix', () => {
     expect(loadConfig({ COORDINATOR_URL: 'https://coordinator.internal:8443/qc' }).COORDINATOR_URL).toBe('https://coordinator.internal:8443/qc');
   });

@@ -91,7 +91,12 @@ const priceTable = z.string().transform((raw, ctx): PriceTable => {
 export const configSchema = z.object({
   ORCHESTRATOR_PORT: int(1, 65535).default(3001),
   ORCHESTRATOR_HOST: z.string().default('127.0.0.1'),
-  ORCHESTRATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Compared with the X-API-Key header, which HTTP trims and which cannot carry a line break: a key from a secret file ending in one could never match. */
+  ORCHESTRATOR_API_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]*$/, 'must be printable ASCII without spaces (what an X-API-Key header carries)')
+    .min(16, 'must be at least 16 characters')
+    .optional(),
   ORCHESTRATOR_AUTH_DISABLED: bool.default(false),
   /** Largest JSON body the API accepts, in bytes. */
   ORCHESTRATOR_BODY_LIMIT: byteSize(1024, 100 * 1024 ** 2).default(256 * 1024),

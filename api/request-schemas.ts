@@ -9,6 +9,7 @@ import { GATE_NAMES, MISSING_GATES_POLICIES } from '../domain/gates';
 import { TASK_LIMITS } from '../domain/task';
 import { validateBranchName, validateRepositoryUrl, validateTaskId, type Validation } from '../domain/git-input';
 import { BRANCH_NAME_FORMAT, NO_CONTROL_CHARS, NO_CONTROL_CHARS_BUT_LINES, repositoryUrlFormat, TASK_ID_FORMAT } from './request-formats';
+import { secretInText } from './request-secrets';
 
 export const MAX_LIST_ITEMS = 100;
 export const MAX_LIST_ITEM_LENGTH = 200;
@@ -39,13 +40,23 @@ function countChars(s: string): number {
   return n;
 }
 
+/** Refuses text holding a secret the scanner knows (api/request-secrets.ts). */
+function noSecret<S extends z.ZodType<string>>(schema: S) {
+  return schema.superRefine((value, ctx) => {
+    const reason = secretInText(value);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+}
+
 function text(maxLength: number) {
-  return maxChars(
-    z
-      .string({ error: requiredOr('must be a string') })
-      .min(1, 'must not be empty')
-      .regex(NO_CONTROL_CHARS, 'must not contain control characters'),
-    maxLength,
+  return noSecret(
+    maxChars(
+      z
+        .string({ error: requiredOr('must be a string') })
+        .min(1, 'must not be empty')
+        .regex(NO_CONTROL_CHARS, 'must not contain control characters'),
+      maxLength,
+    ),
   );
 }
 
@@ -58,8 +69,8 @@ function freeText(max: number, unit: 'characters' | 'bytes' = 'characters') {
     .string({ error: requiredOr('must be a string') })
     .min(1, 'must not be empty')
     .regex(NO_CONTROL_CHARS_BUT_LINES, 'must not contain control characters other than line breaks and tabs');
-  if (unit === 'characters') return maxChars(base, max);
-  return base.refine((s) => Buffer.byteLength(s, 'utf8') <= max, `must be at most ${max} bytes`).meta({ description: `at most ${max} bytes of UTF-8` });
+  if (unit === 'characters') return noSecret(maxChars(base, max));
+  return noSecret(base.refine((s) => Buffer.byteLength(s, 'utf8') <= max, `must be at most ${max} bytes`).meta({ description: `at most ${max} bytes of UTF-8` }));
 }
 
 const workItemObject = z.strictObject(

@@ -149,6 +149,35 @@ describe('REST API: authentication, validation and error shape', () => {
     });
   });
 
+  describe('secrets in the task', () => {
+    // A spawn's task is the workflow's input: a secret in it would be kept in Temporal's history,
+    // the transcript and the first model request. Refused before anything is created, never echoed.
+    const TOKEN = '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';
+    it.each([
+      ['instructions', { context: context({ instructions: `Push with ${TOKEN} when done.` }) }, 'context.instructions'],
+      ['a work item id', { context: context({ workItems: ['US-1', TOKEN] }) }, 'context.workItems.1'],
+      ['a work item description', { context: context({ workItems: [{ id: 'US-1', description: `the CI token is ${TOKEN}` }] }) }, 'context.workItems.0.description'],
+      ['an acceptance criterion', { context: context({ workItems: [{ id: 'US-1', acceptanceCriteria: ['ok', `password: hunter2hunter2`] }] }) }, 'context.workItems.0.acceptanceCriteria.1'],
+      ['a skill', { context: context({ skills: [TOKEN] }) }, 'context.skills.0'],
+    ])('rejects a secret in %s with 400 naming the field, creating nothing and echoing nothing', async (_where, overrides, field) => {
+      const body = spawnBody(overrides);
+      const res = await api.request('POST', '/agents/spawn', { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path: field, message: expect.stringMatching(/^must not hold a secret \(.+\)/) }]);
+      expect(JSON.stringify(res.body)).not.toMatch(/aCreHz2w|hunter2/);
+      expect(api.logs.join('\n')).not.toMatch(/aCreHz2w|hunter2/);
+      expect(await api.redis.exists(`orchestrator:task:${body.taskId}`)).toBe(0);
+      expect((await api.client.workflow.count(`TaskId = '${String(body.taskId)}'`)).count).toBe(0);
+    });
+
+    it('rejects a secret in a kill reason, which goes to the audit stream and the events', async () => {
+      const res = await api.request('POST', '/agents/00000000-0000-4000-8000-000000000000/kill', { body: { reason: `rotate ${TOKEN}` } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path: 'reason', message: expect.stringMatching(/^must not hold a secret/) }]);
+      expect(JSON.stringify(res.body)).not.toContain('aCreHz2w');
+    });
+  });
+
   describe('transport errors', () => {
     it('answers 413 for a body over ORCHESTRATOR_BODY_LIMIT', async () => {
       const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ context: context({ workItems: ['x'.repeat(300 * 1024)] }) }) });

@@ -11,6 +11,7 @@ import { agentsRouter } from './agents-routes';
 import { budgetCeilings, createAgentsService, runningAgentsQuery, type AgentsServiceDeps } from './agents-service';
 import type { EventFeed } from './event-feed';
 import { ApiError } from './errors';
+import { noteDuplicateKeys, refuseDuplicateKeys } from './duplicate-keys';
 import { errorHandler, notFoundHandler, requireJsonBody } from './http-errors';
 import { healthRouter } from './health';
 import { createApiMetrics } from './metrics';
@@ -78,7 +79,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(requireJsonBody);
-  app.use(express.json({ limit: config.ORCHESTRATOR_BODY_LIMIT }));
+  app.use(express.json({ limit: config.ORCHESTRATOR_BODY_LIMIT, verify: noteDuplicateKeys }));
+  app.use(refuseDuplicateKeys);
 
   app.use(
     '/health',

@@ -149,6 +149,28 @@ describe('REST API: authentication, validation and error shape', () => {
     });
   });
 
+  describe('duplicate keys', () => {
+    // JSON.parse keeps the last of two equal keys; a proxy or the coordinator's own check may read the
+    // first. A body whose meaning depends on the reader is refused, and nothing is started for it.
+    const raw = (body: string) => api.request('POST', '/agents/spawn', { body, headers: { 'Content-Type': 'application/json' } });
+    it.each([
+      ['agentType, checked as a worker and run as a reviewer', (id: string) => `{"agentType":"worker","taskId":"${id}","agentType":"reviewer","context":{"repository":"https://git.example.com/r.git","branch":"main"}}`, 'agentType'],
+      ['a key spelled with an escape', (id: string) => `{"taskId":"${id}","agentType":"worker","context":{"branch":"main","repository":"https://git.example.com/r.git","br\\u0061nch":"evil"}}`, 'context.branch'],
+      ['a key inside a work item', (id: string) => `{"taskId":"${id}","agentType":"worker","context":{"repository":"https://git.example.com/r.git","branch":"main","workItems":["a",{"id":"x","id":"y"}]}}`, 'context.workItems.1.id'],
+    ])('rejects %s with 400 naming the key, creating nothing', async (_name, body, path) => {
+      const taskId = `T-dup-${Math.random().toString(36).slice(2, 10)}`;
+      const res = await raw(body(taskId));
+      expect(res.status).toBe(400);
+      expect(res.body.error).toEqual({ code: 'validation_failed', message: `${path}: must not be given twice`, details: [{ path, message: 'must not be given twice' }] });
+      expect(await api.redis.exists(`orchestrator:task:${taskId}`)).toBe(0);
+    });
+
+    it('still reads equal strings that are values, not keys, and keys repeated in different objects', async () => {
+      const res = await raw(`{"taskId":"T-dup-ok-${Math.random().toString(36).slice(2, 10)}","agentType":"worker","context":{"repository":"https://git.example.com/r.git","branch":"main","workItems":[{"id":"a"},{"id":"b"}],"skills":["branch","branch"]}}`);
+      expect(res.status).toBe(202);
+    });
+  });
+
   describe('secrets in the task', () => {
     // A spawn's task is the workflow's input: a secret in it would be kept in Temporal's history,
     // the transcript and the first model request. Refused before anything is created, never echoed.

@@ -152,6 +152,35 @@ describe('configuration', () => {
     expect(message).toBe('invalid configuration: ORCHESTRATOR_API_KEY=[redacted]: must be printable ASCII without spaces (what an X-API-Key header carries)');
   });
 
+  it.each([
+    // A URL where a host name belongs (REDIS_URL habits): ioredis looked it up as a name, and the API logged
+    // "getaddrinfo ENOTFOUND redis://:<password>@localhost" on every reconnect.
+    ['VALKEY_HOST', 'redis://:s3cretpw@localhost', 'redis://[redacted]@localhost', 'must be a host name or IP address (no scheme, port or credentials)'],
+    ['VALKEY_HOST', 'valkey.internal:6379', 'valkey.internal:6379', 'must be a host name or IP address (no scheme, port or credentials)'],
+    ['VALKEY_HOST', ' ', ' ', 'must be a host name or IP address (no scheme, port or credentials)'],
+    ['ORCHESTRATOR_HOST', 'http://0.0.0.0', 'http://0.0.0.0', 'must be a host name or IP address (no scheme, port or credentials)'],
+    // The SDK refused it too, at connect, repeating it whole: the worker printed the password on stderr.
+    ['TEMPORAL_ADDRESS', 'https://user:s3cretpw@temporal:7233', 'https://[redacted]@temporal:7233', 'must be host or host:port (e.g. temporal.internal:7233)'],
+    ['TEMPORAL_ADDRESS', 'temporal:99999', 'temporal:99999', 'must be host or host:port (e.g. temporal.internal:7233)'],
+  ])('refuses %s=%s, naming it and hiding credentials', (name, value, shown, message) => {
+    let error = '';
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    expect(error).toBe(`invalid configuration: ${name}=${JSON.stringify(shown)}: ${message}`);
+  });
+
+  it('takes host names, IPv4 and IPv6 addresses', () => {
+    expect(loadConfig({ VALKEY_HOST: 'valkey-0.valkey.svc.cluster.local', ORCHESTRATOR_HOST: '::', TEMPORAL_ADDRESS: '[::1]:7233' })).toMatchObject({
+      VALKEY_HOST: 'valkey-0.valkey.svc.cluster.local',
+      ORCHESTRATOR_HOST: '::',
+      TEMPORAL_ADDRESS: '[::1]:7233',
+    });
+    expect(loadConfig({ VALKEY_HOST: '10.0.0.5', ORCHESTRATOR_HOST: '0.0.0.0', TEMPORAL_ADDRESS: 'temporal' })).toMatchObject({ VALKEY_HOST: '10.0.0.5', TEMPORAL_ADDRESS: 'temporal' });
+  });
+
   it('accepts a coordinator URL with a path prefix', () => {
     expect(loadConfig({ COORDINATOR_URL: 'https://coordinator.internal:8443/qc' }).COORDINATOR_URL).toBe('https://coordinator.internal:8443/qc');
   });

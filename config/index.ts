@@ -44,6 +44,20 @@ const byteSize = (min: number, max: number) =>
     })
     .pipe(z.number().min(min, `must be at least ${min / 1024}kb`).max(max, `must be at most ${max / 1024 ** 2}mb`));
 
+// A DNS name (underscores too: compose service names) or an IPv4 address; an IPv6 address.
+const DNS_OR_IPV4 = '[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\\.?';
+const IPV6 = '[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*';
+const PORT = '(?:6553[0-5]|655[0-2]\\d|65[0-4]\\d{2}|6[0-4]\\d{3}|[1-5]\\d{4}|[1-9]\\d{0,3})';
+
+/**
+ * A host to connect to or bind: no scheme, port or credentials. A URL there (REDIS_URL habits)
+ * was looked up as a name, and the lookup's error, with the password in it, logged on every retry.
+ */
+const hostName = z.string().regex(new RegExp(`^(?:${DNS_OR_IPV4}|${IPV6})$`), 'must be a host name or IP address (no scheme, port or credentials)');
+
+/** Temporal's `host` or `host:port` (the SDK adds 7233); `[::1]:7233` for IPv6. The SDK's own refusal repeated the value whole. */
+const hostPort = z.string().regex(new RegExp(`^(?:${DNS_OR_IPV4}|\\[${IPV6}\\])(?::${PORT})?$`), 'must be host or host:port (e.g. temporal.internal:7233)');
+
 /** True when `value` parses as a URL with a user name or password (also `https:u:p@host`, which the parser accepts). */
 function hasUserinfo(value: string): boolean {
   if (!URL.canParse(value)) return false;
@@ -90,7 +104,7 @@ const priceTable = z.string().transform((raw, ctx): PriceTable => {
 
 export const configSchema = z.object({
   ORCHESTRATOR_PORT: int(1, 65535).default(3001),
-  ORCHESTRATOR_HOST: z.string().default('127.0.0.1'),
+  ORCHESTRATOR_HOST: hostName.default('127.0.0.1'),
   /** Compared with the X-API-Key header, which HTTP trims and which cannot carry a line break: a key from a secret file ending in one could never match. */
   ORCHESTRATOR_API_KEY: z
     .string()
@@ -101,11 +115,11 @@ export const configSchema = z.object({
   /** Largest JSON body the API accepts, in bytes. */
   ORCHESTRATOR_BODY_LIMIT: byteSize(1024, 100 * 1024 ** 2).default(256 * 1024),
 
-  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+  TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('agent-runs'),
 
-  VALKEY_HOST: z.string().default('localhost'),
+  VALKEY_HOST: hostName.default('localhost'),
   VALKEY_PORT: int(1, 65535).default(6379),
   VALKEY_PASSWORD: z.string().optional(),
   /** How long agent/task state and transcripts stay in Valkey after a run ends. */

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SA, SEARCH_ATTRIBUTE_NAMES } from '../domain/search-attributes';
 import { SearchAttributeType } from '@temporalio/common';
-import { configSchema } from '../config';
+import { configSchema, loadConfig } from '../config';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = 'temporal-docker-compose.yml';
@@ -127,6 +127,31 @@ describe(`${COMPOSE_FILE} with the compose CLI`, () => {
     const res = run([...tool!.argv, '-f', COMPOSE_FILE, 'config', '--quiet'], composeEnv([name]));
     expect(res.status).not.toBe(0);
     expect(res.stderr).toContain(name);
+  });
+
+  // What a worker and the API are given, read from the rendered YAML (both compose versions print it), checked by the config they load.
+  const renderedEnv = (service: string, env: Record<string, string>): Record<string, string> => {
+    const res = run([...tool!.argv, '-f', COMPOSE_FILE, 'config'], { ...composeEnv(), ...env });
+    expect(res.status).toBe(0);
+    const section = new RegExp(`^ {2}${service}:\\n(?: {4}.*\\n)*? {4}environment:\\n((?: {6}.*\\n)*)`, 'm').exec(res.stdout);
+    const vars: Record<string, string> = {};
+    for (const m of (section?.[1] ?? '').matchAll(/^ {6}([A-Z0-9_]+): ?(.*)$/gm)) {
+      const raw = m[2]!;
+      vars[m[1]!] = raw.startsWith("'") ? raw.slice(1, -1).replace(/''/g, "'") : raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    }
+    return vars;
+  };
+
+  withTool.each([
+    // The config refuses a token without the hosts it may go to; compose passed the token and not the hosts, so no worker could start with one.
+    ['an https token, with the hosts it belongs to', { GIT_HTTPS_TOKEN: 'tok-0123456789abcdef', GIT_HTTPS_TOKEN_HOSTS: 'git.example.com' }, { GIT_HTTPS_TOKEN_HOSTS: ['git.example.com'] }],
+    ['the git URL schemes', { GIT_ALLOWED_SCHEMES: 'https,ssh,file' }, { GIT_ALLOWED_SCHEMES: ['https', 'ssh', 'file'] }],
+  ])('hands the workers %s set for compose, and they start with it', (_what, env, expected) => {
+    for (const name of WORKERS) expect(loadConfig(renderedEnv(name, env))).toMatchObject(expected);
+  });
+
+  withTool('hands the API the git URL schemes it validates spawns against', () => {
+    expect(loadConfig(renderedEnv('api', { GIT_ALLOWED_SCHEMES: 'https,file' }))).toMatchObject({ GIT_ALLOWED_SCHEMES: ['https', 'file'] });
   });
 
   // Compose v1 (Debian's docker-compose) has no JSON output: there the file-text checks below stand in.

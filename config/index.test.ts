@@ -119,6 +119,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ SANDBOX_READONLY_PATHS: '/opt/tools,relative' })).toThrow(/SANDBOX_READONLY_PATHS=.*must list absolute paths/);
   });
 
+  it('refuses a Docker network name under bubblewrap, which ran the commands without network instead', () => {
+    expect(() => loadConfig({ SANDBOX_NETWORK: 'agents-net' })).toThrow(
+      'SANDBOX_NETWORK="agents-net": the bubblewrap sandbox has only none or host (the host\'s network); a Docker network needs SANDBOX_RUNTIME=docker',
+    );
+    expect(loadConfig({ SANDBOX_NETWORK: 'host' }).SANDBOX_NETWORK).toBe('host');
+    expect(loadConfig({ SANDBOX_NETWORK: 'agents-net', SANDBOX_RUNTIME: 'docker' }).SANDBOX_NETWORK).toBe('agents-net');
+    expect(loadConfig({ SANDBOX_NETWORK: 'agents-net', SANDBOX_ENABLED: 'true' }).SANDBOX_NETWORK).toBe('agents-net');
+  });
+
   it('refuses an https token without the hosts it belongs to', () => {
     expect(() => loadConfig({ GIT_HTTPS_TOKEN: 'tok_abcdefghijklmnop' })).toThrow(/GIT_HTTPS_TOKEN_HOSTS=undefined: required when GIT_HTTPS_TOKEN is set/);
     expect(loadConfig({ GIT_HTTPS_TOKEN: 'tok_abcdefghijklmnop', GIT_HTTPS_TOKEN_HOSTS: 'git.example.com, git.example.com:8443' }).GIT_HTTPS_TOKEN_HOSTS).toEqual(['git.example.com', 'git.example.com:8443']);

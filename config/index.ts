@@ -277,6 +277,14 @@ const crossFieldSchema = configSchema.superRefine((c, ctx) => {
   if (c.SANDBOX_ENABLED && c.SANDBOX_RUNTIME && c.SANDBOX_RUNTIME !== 'docker') {
     ctx.addIssue({ code: 'custom', path: ['SANDBOX_RUNTIME'], message: 'conflicts with SANDBOX_ENABLED=true (which means docker); unset one of them' });
   }
+  // buildRuntime gives bubblewrap the host's network for `host` and none for anything else.
+  if (sandboxRuntime(c) === 'bubblewrap' && c.SANDBOX_NETWORK !== 'none' && c.SANDBOX_NETWORK !== 'host') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SANDBOX_NETWORK'],
+      message: "the bubblewrap sandbox has only none or host (the host's network); a Docker network needs SANDBOX_RUNTIME=docker",
+    });
+  }
   // The SDK would lower it to the cache size itself, with only a log line of its own.
   if (c.WORKER_WORKFLOW_TASK_SLOTS !== undefined && c.WORKER_MAX_CACHED_WORKFLOWS > 0 && c.WORKER_WORKFLOW_TASK_SLOTS > c.WORKER_MAX_CACHED_WORKFLOWS) {
     ctx.addIssue({

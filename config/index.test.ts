@@ -190,6 +190,15 @@ describe('configuration', () => {
     expect(loadConfig({ VALKEY_HOST: '10.0.0.5', ORCHESTRATOR_HOST: '0.0.0.0', TEMPORAL_ADDRESS: 'temporal' })).toMatchObject({ VALKEY_HOST: '10.0.0.5', TEMPORAL_ADDRESS: 'temporal' });
   });
 
+  it.each([
+    // z.url() took any scheme: the worker started, and every run then failed at its first model call or gate report.
+    ['ANTHROPIC_BASE_URL', 'file:///etc/passwd'],
+    ['ANTHROPIC_BASE_URL', 'localhost:3002'],
+    ['COORDINATOR_URL', 'ftp://coordinator.internal/qc'],
+  ])('refuses %s=%s: it must be an http or https URL', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`${name}=${JSON.stringify(value)}: must be an http:// or https:// URL`);
+  });
+
   it('accepts a coordinator URL with a path prefix', () => {
     expect(loadConfig({ COORDINATOR_URL: 'https://coordinator.internal:8443/qc' }).COORDINATOR_URL).toBe('https://coordinator.internal:8443/qc');
   });

@@ -58,6 +58,9 @@ const hostName = z.string().regex(new RegExp(`^(?:${DNS_OR_IPV4}|${IPV6})$`), 'm
 /** Temporal's `host` or `host:port` (the SDK adds 7233); `[::1]:7233` for IPv6. The SDK's own refusal repeated the value whole. */
 const hostPort = z.string().regex(new RegExp(`^(?:${DNS_OR_IPV4}|\\[${IPV6}\\])(?::${PORT})?$`), 'must be host or host:port (e.g. temporal.internal:7233)');
 
+/** A URL the service fetches from: z.url() alone takes any scheme (`file:`, `localhost:3002` read as scheme `localhost:`). */
+const httpUrl = z.string().refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), 'must be an http:// or https:// URL');
+
 /** True when `value` parses as a URL with a user name or password (also `https:u:p@host`, which the parser accepts). */
 function hasUserinfo(value: string): boolean {
   if (!URL.canParse(value)) return false;
@@ -127,7 +130,7 @@ export const configSchema = z.object({
 
   CLAUDE_API_KEY: z.string().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
-  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
   AGENT_MODEL: z.string().default('claude-sonnet-5-5'),
   AGENT_MAX_TOKENS_PER_TURN: int(256, 128000).default(8192),
   /** Budgets: each is the ceiling a spawn may ask for, and the budget when it asks for none. */
@@ -227,7 +230,7 @@ export const configSchema = z.object({
   GATE_COVERAGE_THRESHOLD: decimal.pipe(z.number().min(0).max(100)).default(85),
 
   /** Without credentials: fetch refuses a URL with user:password@, and its error repeats the URL. */
-  COORDINATOR_URL: z.string().url().refine((v) => !hasUserinfo(v), 'must not include a user name or password (user:password@)').optional(),
+  COORDINATOR_URL: httpUrl.refine((v) => !hasUserinfo(v), 'must not include a user name or password (user:password@)').optional(),
   COORDINATOR_TIMEOUT_SECONDS: int(1, 600).default(30),
 
   /**

@@ -121,4 +121,46 @@ describe('npm run fake-model: the fake as a server of its own', () => {
     }
     expect(await once(server, 'exit')).toEqual([0, null]);
   });
+
+  /** Runs the script and waits up to 30 s for it to exit (a server that starts does not: it is stopped, code null). */
+  async function startFails(replies: unknown, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-model-'));
+    const file = path.join(dir, 'replies.json');
+    writeFileSync(file, typeof replies === 'string' ? replies : JSON.stringify(replies));
+    const port = await freeFixedPort();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../scripts/fake-model.ts'), file], {
+      env: { ...process.env, FAKE_MODEL_PORT: String(port), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+    return { code, stdout, stderr };
+  }
+
+  it.each([
+    // A newcomer's slip: the file then served "Done." to every agent, and the run failed NothingToCommit far from the cause.
+    ['a task whose replies are an object, not a list', { 'T-1': { tools: [{ name: 'bash', input: { command: 'ls' } }] } }, 'T-1: must be a list of replies'],
+    ['a reply with a misspelt field', { 'T-1': [{ tool: [{ name: 'bash', input: { command: 'ls' } }] }] }, 'T-1.0: must be { tools, text? }, { text } or { status, body? }'],
+    ['a tool the agent does not have', { 'T-1': [{ tools: [{ name: 'python', input: {} }] }] }, 'T-1.0: must be { tools, text? }, { text } or { status, body? }'],
+    ['a file that is not a map of tasks', '[1, 2]', 'must be a JSON object of task ids to lists of replies'],
+    ['a file that is not JSON', '{"T-1": [', 'is not JSON'],
+  ])('refuses %s with one stderr line naming where, and exits 1', async (_what, replies, message) => {
+    const res = await startFails(replies);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain(message);
+  });
+
+  it.each(['abc', '99999', ' '])('refuses FAKE_MODEL_PORT=%j naming it, and exits 1', async (port) => {
+    const res = await startFails({}, { FAKE_MODEL_PORT: port });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`fake-model: FAKE_MODEL_PORT=${JSON.stringify(port)}: must be a port number (1-65535)\n`);
+  });
 });

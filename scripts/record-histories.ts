@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { agentRun } from '../workflows';
 import { createRemoteRepo, nodeProjectFiles } from '../test/support/git-fixtures';
 import { eventually, startHarness, type Harness } from '../test/support/harness';
@@ -142,6 +142,37 @@ async function killedDuringTool(h: Harness, taskId: string): Promise<WorkflowHan
   await eventually(async () => existsSync(wip), 60_000, 'the tool to start');
   await handle.signal('kill', { reason: 'recorded kill' });
   await expectStatus(handle, 'killed');
+  return handle;
+}
+
+/** A reviewer on the minimal profile: a read-only run that commits nothing, its gates run at the branch's head. */
+async function completedReviewer(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('cat package.json')] }, { text: 'FINDINGS:\n- info: package.json: fine\nVERDICT: APPROVE' }]);
+  const handle = await h.spawn({ taskId, agentType: 'reviewer', repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await expectStatus(handle, 'completed');
+  return handle;
+}
+
+/** A tool that outlasts the wall-time budget: the run's timer (or the turn's own deadline) ends it, BudgetExceeded. */
+async function failedWallTime(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt')] }, { tools: [bash('sleep 60')] }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, budgets: { maxTurns: 20, maxOutputTokens: 100_000, maxWallTimeSeconds: 8 } });
+  await expectFailure(handle, 'BudgetExceeded');
+  return handle;
+}
+
+/** Cancelled from Temporal (the Web UI's or CLI's Cancel) while its tool sleeps: killed, and the run ends cancelled. */
+async function cancelledThroughTemporal(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt; sleep 60')] }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url });
+  const wip = path.join(h.workspaceRoot, 'worktrees', agentIdOf(handle), 'wip.txt');
+  await eventually(async () => existsSync(wip), 60_000, 'the tool to start');
+  await handle.cancel();
+  const err = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof WorkflowFailedError) || !(err.cause instanceof CancelledFailure)) throw new Error(`${handle.workflowId}: expected a cancelled run, got ${String(err)}`);
   return handle;
 }
 
@@ -284,6 +315,21 @@ const scenarios: Scenario[] = [
     name: 'failed-review-over-budget',
     env: CENTS_ENV,
     run: (h) => reviewedUnderBudget(h, 'H-review-over-budget', 0.06, (handle) => expectFailure(handle, 'BudgetExceeded')),
+  },
+  {
+    // A reviewer: read-only, no commit, the post-commit gates at the head of the branch under review (headSha).
+    name: 'completed-reviewer',
+    run: (h) => completedReviewer(h, 'H-reviewer'),
+  },
+  {
+    // The wall-time budget ends the run during a tool: the workflow's timer, not a check between turns.
+    name: 'failed-wall-time',
+    run: (h) => failedWallTime(h, 'H-wall-time'),
+  },
+  {
+    // Temporal's own Cancel: recorded as killed, the workflow ends cancelled.
+    name: 'cancelled-through-temporal',
+    run: (h) => cancelledThroughTemporal(h, 'H-temporal-cancel'),
   },
 ];
 

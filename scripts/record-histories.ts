@@ -333,9 +333,12 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/** A bad invocation: printed as one line, without the stack a failed recording keeps for debugging. */
+class UsageError extends Error {}
+
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !scenarios.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  if (unknown.length) throw new UsageError(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
   const chosen = names.length ? scenarios.filter((s) => names.includes(s.name)) : scenarios;
   const shared = await startHarness();
   try {
@@ -364,7 +367,7 @@ async function main(names: string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`record-histories: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`record-histories: ${err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -128,6 +128,22 @@ describe('configuration', () => {
     expect(loadConfig({ SANDBOX_NETWORK: 'agents-net', SANDBOX_ENABLED: 'true' }).SANDBOX_NETWORK).toBe('agents-net');
   });
 
+  it.each([
+    // Mounted read-only into every agent's sandbox: each of these let an agent read what it must not.
+    [{ SANDBOX_READONLY_PATHS: '/' }, 'SANDBOX_READONLY_PATHS="/": must not mount / (the whole host) into the sandbox'],
+    [{ SANDBOX_READONLY_PATHS: '/opt/tools,/srv', WORKSPACE_ROOT: '/srv/orchestrator/workspaces' }, "SANDBOX_READONLY_PATHS=\"/opt/tools,/srv\": /srv holds WORKSPACE_ROOT (every agent's worktree and home)"],
+    [{ SANDBOX_READONLY_PATHS: '/srv/orchestrator/workspaces/homes', WORKSPACE_ROOT: '/srv/orchestrator/workspaces' }, 'SANDBOX_READONLY_PATHS="/srv/orchestrator/workspaces/homes": /srv/orchestrator/workspaces/homes is inside WORKSPACE_ROOT'],
+    [{ SANDBOX_READONLY_PATHS: '/home/orchestrator/.cargo/bin,/home/orchestrator', GIT_SSH_KEY_PATH: '/home/orchestrator/.ssh/id_ed25519' }, '/home/orchestrator holds GIT_SSH_KEY_PATH'],
+    [{ SANDBOX_READONLY_PATHS: '/run' }, '/run holds DOCKER_SOCKET'],
+    [{ SANDBOX_READONLY_PATHS: '/opt/tools', SANDBOX_RUNTIME: 'docker' }, 'SANDBOX_READONLY_PATHS="/opt/tools": only the bubblewrap sandbox mounts them; build the tools into SANDBOX_IMAGE for docker'],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('mounts tool chains that hold nothing of the service', () => {
+    expect(loadConfig({ SANDBOX_READONLY_PATHS: '/opt/rust/bin,/usr/local/go', WORKSPACE_ROOT: '/srv/workspaces', GIT_SSH_KEY_PATH: '/etc/orchestrator/id_ed25519' }).SANDBOX_READONLY_PATHS).toEqual(['/opt/rust/bin', '/usr/local/go']);
+  });
+
   it('refuses an https token without the hosts it belongs to', () => {
     expect(() => loadConfig({ GIT_HTTPS_TOKEN: 'tok_abcdefghijklmnop' })).toThrow(/GIT_HTTPS_TOKEN_HOSTS=undefined: required when GIT_HTTPS_TOKEN is set/);
     expect(loadConfig({ GIT_HTTPS_TOKEN: 'tok_abcdefghijklmnop', GIT_HTTPS_TOKEN_HOSTS: 'git.example.com, git.example.com:8443' }).GIT_HTTPS_TOKEN_HOSTS).toEqual(['git.example.com', 'git.example.com:8443']);

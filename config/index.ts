@@ -2,6 +2,7 @@
  * One zod schema is the service's configuration and its type. Read once at start-up
  * (`loadConfig(process.env)`) and passed down; nothing else reads `process.env`.
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { HOST_ID_PATTERN } from '../domain/agent';
@@ -288,6 +289,7 @@ const crossFieldSchema = configSchema.superRefine((c, ctx) => {
       message: "the bubblewrap sandbox has only none or host (the host's network); a Docker network needs SANDBOX_RUNTIME=docker",
     });
   }
+  for (const message of readOnlyPathProblems(c)) ctx.addIssue({ code: 'custom', path: ['SANDBOX_READONLY_PATHS'], message });
   // The SDK would lower it to the cache size itself, with only a log line of its own.
   if (c.WORKER_WORKFLOW_TASK_SLOTS !== undefined && c.WORKER_MAX_CACHED_WORKFLOWS > 0 && c.WORKER_WORKFLOW_TASK_SLOTS > c.WORKER_MAX_CACHED_WORKFLOWS) {
     ctx.addIssue({
@@ -302,6 +304,47 @@ const crossFieldSchema = configSchema.superRefine((c, ctx) => {
 }));
 
 export type Config = z.output<typeof crossFieldSchema>;
+
+/**
+ * What is wrong with SANDBOX_READONLY_PATHS: each is mounted read-only into every agent's bubblewrap
+ * sandbox (as the worker's user when it is not root), so none may hold what agents must not read:
+ * the other agents' worktrees and homes, the git key, the Docker socket (connecting needs no write
+ * to the mount). Compared by real path (/var/run is a link to /run on Debian). Docker mounts none.
+ */
+function readOnlyPathProblems(c: z.output<typeof configSchema>): string[] {
+  if (c.SANDBOX_READONLY_PATHS.length === 0) return [];
+  const runtime = sandboxRuntime(c);
+  if (runtime === 'docker') return ['only the bubblewrap sandbox mounts them; build the tools into SANDBOX_IMAGE for docker'];
+  if (runtime !== 'bubblewrap') return [];
+  const real = (p: string) => {
+    try {
+      return realpathSync.native(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const within = (inner: string, outer: string) => inner === outer || outer === '/' || inner.startsWith(`${outer}/`);
+  const guarded: [string, string | undefined, string][] = [
+    ['WORKSPACE_ROOT', c.WORKSPACE_ROOT, "every agent's worktree and home"],
+    ['GIT_SSH_KEY_PATH', c.GIT_SSH_KEY_PATH, 'the git key'],
+    ['DOCKER_SOCKET', c.DOCKER_SOCKET, 'the Docker engine'],
+  ];
+  const problems: string[] = [];
+  for (const given of c.SANDBOX_READONLY_PATHS) {
+    const mounted = real(given);
+    if (mounted === '/') {
+      problems.push(`must not mount / (the whole host) into the sandbox`);
+      continue;
+    }
+    for (const [name, value, what] of guarded) {
+      if (value === undefined) continue;
+      const target = real(value);
+      if (within(target, mounted)) problems.push(`${given} holds ${name} (${what})`);
+      else if (name === 'WORKSPACE_ROOT' && within(mounted, target)) problems.push(`${given} is inside WORKSPACE_ROOT`);
+    }
+  }
+  return problems;
+}
 
 export type SandboxRuntime = NonNullable<Config['SANDBOX_RUNTIME']>;
 

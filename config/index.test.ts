@@ -1,3 +1,5 @@
+import { msToNumber } from '@temporalio/common/lib/time';
+import * as activityOptions from '../workflows/activity-options';
 import { ConfigError, isSecretVariable, loadConfig, sandboxRuntime } from './index';
 
 describe('configuration', () => {
@@ -103,6 +105,18 @@ describe('configuration', () => {
   it('fits the default workflow task slots (40) to a smaller cache', () => {
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '10' }).WORKER_WORKFLOW_TASK_SLOTS).toBe(10);
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).WORKER_WORKFLOW_TASK_SLOTS).toBe(40);
+  });
+
+  // Each of these runs inside an activity whose own timeout (workflows/activity-options.ts) is fixed:
+  // a longer setting could never apply; Temporal cut the activity first and retried it, commands and all.
+  it.each([
+    ['MODEL_REQUEST_TIMEOUT_SECONDS', activityOptions.modelCall, 'a model call'],
+    ['TOOL_TIMEOUT_SECONDS', activityOptions.toolBatch, 'a tool batch'],
+    ['GATE_TIMEOUT_SECONDS', activityOptions.gates, 'the gates of a phase'],
+  ])('refuses a %s its activity could never wait for', (name, options, what) => {
+    const activitySeconds = msToNumber(options.startToCloseTimeout!) / 1000;
+    expect(() => loadConfig({ [name]: String(activitySeconds) })).toThrow(`${name}="${activitySeconds}": must be at most ${activitySeconds - 60} s: ${what} runs in an activity that times out after ${activitySeconds} s`);
+    expect(loadConfig({ [name]: String(activitySeconds - 60) })).toMatchObject({ [name]: activitySeconds - 60 });
   });
 
   it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {

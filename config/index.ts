@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ACTIVITY_MARGIN_SECONDS, ACTIVITY_TIMEOUT_SECONDS } from '../domain/activity-timeouts';
 import { HOST_ID_PATTERN } from '../domain/agent';
 import { GIT_URL_SCHEMES } from '../domain/git-input';
 import { DEFAULT_PRICES, priceFor, type ModelPrice, type PriceTable } from '../domain/pricing';
@@ -22,6 +23,15 @@ const decimal = z
   .regex(/^-?\d+(\.\d+)?$/, 'must be a number in decimal digits')
   .transform(Number);
 const int = (min: number, max: number) => decimal.pipe(z.number().int().min(min).max(max));
+
+/**
+ * Seconds a step inside an activity may take: at most the activity's own timeout less a margin.
+ * Longer, Temporal timed the activity out first and retried it, commands and model call again.
+ */
+const withinActivity = (min: number, activity: keyof typeof ACTIVITY_TIMEOUT_SECONDS, what: string) => {
+  const limit = ACTIVITY_TIMEOUT_SECONDS[activity] - ACTIVITY_MARGIN_SECONDS;
+  return int(min, Number.MAX_SAFE_INTEGER).refine((n) => n <= limit, `must be at most ${limit} s: ${what} runs in an activity that times out after ${ACTIVITY_TIMEOUT_SECONDS[activity]} s`);
+};
 const csv = z.string().transform((v) =>
   v
     .split(',')
@@ -156,9 +166,9 @@ export const configSchema = z.object({
   /** The newest turns are always sent whole. */
   CONTEXT_KEEP_RECENT_TURNS: int(0, 100).default(3),
   AGENT_MAX_FEEDBACK_ROUNDS: int(0, 20).default(3),
-  MODEL_REQUEST_TIMEOUT_SECONDS: int(5, 3600).default(600),
+  MODEL_REQUEST_TIMEOUT_SECONDS: withinActivity(5, 'modelCall', 'a model call').default(600),
 
-  TOOL_TIMEOUT_SECONDS: int(1, 3600).default(120),
+  TOOL_TIMEOUT_SECONDS: withinActivity(1, 'toolBatch', 'a tool batch').default(120),
   TOOL_OUTPUT_MAX_BYTES: int(1024, 1_000_000).default(30_000),
 
   WORKSPACE_ROOT: z.string().default(path.resolve('.data/workspaces')),
@@ -227,7 +237,7 @@ export const configSchema = z.object({
   SANDBOX_GID: int(1, 2 ** 31).default(1000),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
 
-  GATE_TIMEOUT_SECONDS: int(1, 24 * 3600).default(600),
+  GATE_TIMEOUT_SECONDS: withinActivity(1, 'gates', 'the gates of a phase').default(600),
   GATE_COVERAGE_THRESHOLD: decimal.pipe(z.number().min(0).max(100)).default(85),
 
   /** Without credentials: fetch refuses a URL with user:password@, and its error repeats the URL. */

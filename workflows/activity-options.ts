@@ -6,6 +6,7 @@
  * cancellation within a second (heartbeats are sent at most once a second: create-worker.ts).
  */
 import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import { ACTIVITY_TIMEOUT_SECONDS } from '../domain/activity-timeouts';
 
 /**
  * Long activities are cancelled through their heartbeat and the workflow waits until they have
@@ -61,7 +62,7 @@ export const workspace: ActivityOptions = {
  */
 export const modelCall: ActivityOptions = {
   cancellationType: ActivityCancellationType.TRY_CANCEL,
-  startToCloseTimeout: '15m',
+  startToCloseTimeout: `${ACTIVITY_TIMEOUT_SECONDS.modelCall}s`,
   // The model worker sends a heartbeat every 30 s (create-worker.ts): a dead worker is noticed within a minute and the turn retried.
   heartbeatTimeout: '60s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
@@ -74,7 +75,7 @@ export const modelCall: ActivityOptions = {
  */
 export const toolBatch: ActivityOptions = {
   ...waitForStop,
-  startToCloseTimeout: '1h',
+  startToCloseTimeout: `${ACTIVITY_TIMEOUT_SECONDS.toolBatch}s`,
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 3 },
 };
@@ -97,7 +98,7 @@ export const toolsThenModel: ActivityOptions = {
 /** Quality gates: long builds and test suites. */
 export const gates: ActivityOptions = {
   ...waitForStop,
-  startToCloseTimeout: '3h',
+  startToCloseTimeout: `${ACTIVITY_TIMEOUT_SECONDS.gates}s`,
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 2 },
 };

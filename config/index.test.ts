@@ -110,13 +110,18 @@ describe('configuration', () => {
   // Each of these runs inside an activity whose own timeout (workflows/activity-options.ts) is fixed:
   // a longer setting could never apply; Temporal cut the activity first and retried it, commands and all.
   it.each([
-    ['MODEL_REQUEST_TIMEOUT_SECONDS', activityOptions.modelCall, 'a model call'],
-    ['TOOL_TIMEOUT_SECONDS', activityOptions.toolBatch, 'a tool batch'],
-    ['GATE_TIMEOUT_SECONDS', activityOptions.gates, 'the gates of a phase'],
-  ])('refuses a %s its activity could never wait for', (name, options, what) => {
+    ['MODEL_REQUEST_TIMEOUT_SECONDS', activityOptions.modelCall, 60, 'a model call'],
+    ['TOOL_TIMEOUT_SECONDS', activityOptions.toolBatch, 60, 'a tool batch'],
+    ['GATE_TIMEOUT_SECONDS', activityOptions.gates, 60, 'the gates of a phase'],
+    // The coordinator's one request per attempt; COORDINATOR_TIMEOUT_SECONDS went to 600 against a 1-minute activity.
+    ['COORDINATOR_TIMEOUT_SECONDS', activityOptions.coordinator, 5, 'a report to the coordinator'],
+    // Cleanup stops the container first, then salvages and removes the worktree.
+    ['SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS', activityOptions.cleanup, 60, 'cleanup (the container stop, then salvage and worktree removal)'],
+  ])('refuses a %s its activity could never wait for', (name, options, margin, what) => {
     const activitySeconds = msToNumber(options.startToCloseTimeout!) / 1000;
-    expect(() => loadConfig({ [name]: String(activitySeconds) })).toThrow(`${name}="${activitySeconds}": must be at most ${activitySeconds - 60} s: ${what} runs in an activity that times out after ${activitySeconds} s`);
-    expect(loadConfig({ [name]: String(activitySeconds - 60) })).toMatchObject({ [name]: activitySeconds - 60 });
+    const limit = activitySeconds - margin;
+    expect(() => loadConfig({ [name]: String(activitySeconds) })).toThrow(`${name}="${activitySeconds}": must be at most ${limit} s: ${what} runs in an activity that times out after ${activitySeconds} s`);
+    expect(loadConfig({ [name]: String(limit) })).toMatchObject({ [name]: limit });
   });
 
   it('waits a few seconds for a kill to be acknowledged, within the kill deadline', () => {

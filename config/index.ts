@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ACTIVITY_MARGIN_SECONDS, ACTIVITY_TIMEOUT_SECONDS } from '../domain/activity-timeouts';
+import { ACTIVITY_LIMITS } from '../domain/activity-timeouts';
 import { HOST_ID_PATTERN } from '../domain/agent';
 import { GIT_URL_SCHEMES } from '../domain/git-input';
 import { DEFAULT_PRICES, priceFor, type ModelPrice, type PriceTable } from '../domain/pricing';
@@ -28,9 +28,9 @@ const int = (min: number, max: number) => decimal.pipe(z.number().int().min(min)
  * Seconds a step inside an activity may take: at most the activity's own timeout less a margin.
  * Longer, Temporal timed the activity out first and retried it, commands and model call again.
  */
-const withinActivity = (min: number, activity: keyof typeof ACTIVITY_TIMEOUT_SECONDS, what: string) => {
-  const limit = ACTIVITY_TIMEOUT_SECONDS[activity] - ACTIVITY_MARGIN_SECONDS;
-  return int(min, Number.MAX_SAFE_INTEGER).refine((n) => n <= limit, `must be at most ${limit} s: ${what} runs in an activity that times out after ${ACTIVITY_TIMEOUT_SECONDS[activity]} s`);
+const withinActivity = (min: number, activity: keyof typeof ACTIVITY_LIMITS, what: string) => {
+  const { seconds, margin } = ACTIVITY_LIMITS[activity];
+  return int(min, Number.MAX_SAFE_INTEGER).refine((n) => n <= seconds - margin, `must be at most ${seconds - margin} s: ${what} runs in an activity that times out after ${seconds} s`);
 };
 const csv = z.string().transform((v) =>
   v
@@ -231,7 +231,7 @@ export const configSchema = z.object({
   SANDBOX_TMPFS_MB: int(1, 100_000).default(256),
   /** Docker network for agent containers; `none` (no network) unless set. */
   SANDBOX_NETWORK: z.string().default('none'),
-  SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS: int(0, 600).default(10),
+  SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS: withinActivity(0, 'cleanup', 'cleanup (the container stop, then salvage and worktree removal)').default(10),
   /** Owner given to worktrees of sandboxed agents when the worker runs as root, so containers run unprivileged. */
   SANDBOX_UID: int(1, 2 ** 31).default(1000),
   SANDBOX_GID: int(1, 2 ** 31).default(1000),
@@ -242,7 +242,7 @@ export const configSchema = z.object({
 
   /** Without credentials: fetch refuses a URL with user:password@, and its error repeats the URL. */
   COORDINATOR_URL: httpUrl.refine((v) => !hasUserinfo(v), 'must not include a user name or password (user:password@)').optional(),
-  COORDINATOR_TIMEOUT_SECONDS: int(1, 600).default(30),
+  COORDINATOR_TIMEOUT_SECONDS: withinActivity(1, 'coordinator', 'a report to the coordinator').default(30),
 
   /**
    * How long a kill waits for the workflow to acknowledge it (a state write) before the API

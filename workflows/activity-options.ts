@@ -6,7 +6,7 @@
  * cancellation within a second (heartbeats are sent at most once a second: create-worker.ts).
  */
 import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import { ACTIVITY_TIMEOUT_SECONDS } from '../domain/activity-timeouts';
+import { ACTIVITY_LIMITS } from '../domain/activity-timeouts';
 
 /**
  * Long activities are cancelled through their heartbeat and the workflow waits until they have
@@ -62,7 +62,7 @@ export const workspace: ActivityOptions = {
  */
 export const modelCall: ActivityOptions = {
   cancellationType: ActivityCancellationType.TRY_CANCEL,
-  startToCloseTimeout: `${ACTIVITY_TIMEOUT_SECONDS.modelCall}s`,
+  startToCloseTimeout: `${ACTIVITY_LIMITS.modelCall.seconds}s`,
   // The model worker sends a heartbeat every 30 s (create-worker.ts): a dead worker is noticed within a minute and the turn retried.
   heartbeatTimeout: '60s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
@@ -75,7 +75,7 @@ export const modelCall: ActivityOptions = {
  */
 export const toolBatch: ActivityOptions = {
   ...waitForStop,
-  startToCloseTimeout: `${ACTIVITY_TIMEOUT_SECONDS.toolBatch}s`,
+  startToCloseTimeout: `${ACTIVITY_LIMITS.toolBatch.seconds}s`,
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 3 },
 };
@@ -98,21 +98,21 @@ export const toolsThenModel: ActivityOptions = {
 /** Quality gates: long builds and test suites. */
 export const gates: ActivityOptions = {
   ...waitForStop,
-  startToCloseTimeout: `${ACTIVITY_TIMEOUT_SECONDS.gates}s`,
+  startToCloseTimeout: `${ACTIVITY_LIMITS.gates.seconds}s`,
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 2 },
 };
 
 /** The coordinator may be down for a while: retry for up to an hour, never lose the report. */
 export const coordinator: ActivityOptions = {
-  startToCloseTimeout: '1m',
+  startToCloseTimeout: `${ACTIVITY_LIMITS.coordinator.seconds}s`,
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
 /** Cleanup must finish: it runs outside cancellation and retries generously. */
 export const cleanup: ActivityOptions = {
-  startToCloseTimeout: '10m',
+  startToCloseTimeout: `${ACTIVITY_LIMITS.cleanup.seconds}s`,
   heartbeatTimeout: '30s',
   retry: { ...backoff, maximumAttempts: 20 },
 };

@@ -176,6 +176,28 @@ async function cancelledThroughTemporal(h: Harness, taskId: string): Promise<Wor
   return handle;
 }
 
+/** A commit the secret scan blocks: the findings go back to the agent as a turn, it removes the secret, the run completes. */
+async function completedAfterSecretFeedback(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  // A GitHub token with a valid checksum (the scanner's own test value), written by the agent's command, never by the task.
+  h.fakeModel.script(taskId, [
+    { tools: [bash("printf 'token = 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\\n' > config.txt && echo ok > work.txt")] },
+    { text: 'Done.' },
+    { tools: [bash('rm config.txt')] },
+    { text: 'Removed the token.' },
+  ]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await expectStatus(handle, 'completed');
+  return handle;
+}
+
+/** An agent that changes nothing: NothingToCommit once its gates pass. */
+async function failedNothingToCommit(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ text: 'Nothing to do.' }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await expectFailure(handle, 'NothingToCommit');
+  return handle;
+}
+
 const scenarios: Scenario[] = [
   {
     // Two tool calls in one turn, the minimal gate profile (npm test) passing, commit and push.
@@ -330,6 +352,16 @@ const scenarios: Scenario[] = [
     // Temporal's own Cancel: recorded as killed, the workflow ends cancelled.
     name: 'cancelled-through-temporal',
     run: (h) => cancelledThroughTemporal(h, 'H-temporal-cancel'),
+  },
+  {
+    // The secret scan blocks the commit; the findings (file, line, rule: never the value) are the agent's next turn.
+    name: 'completed-after-secret-feedback',
+    run: (h) => completedAfterSecretFeedback(h, 'H-secret-feedback'),
+  },
+  {
+    // The agent finished without changing anything.
+    name: 'failed-nothing-to-commit',
+    run: (h) => failedNothingToCommit(h, 'H-nothing'),
   },
 ];
 

@@ -64,13 +64,14 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, and a cancel through Temporal', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, a cancel through Temporal, a commit the secret scan blocked (then fixed), and an agent that changed nothing', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'cancelled-through-temporal',
       'completed-after-gate-feedback-in-current-shape',
       'completed-after-gate-feedback-in-one',
       'completed-after-gate-feedback-in-shape-2026-12b',
       'completed-after-gate-feedback',
+      'completed-after-secret-feedback',
       'completed-fork-in-current-shape',
       'completed-fork',
       'completed-gates-skipped',
@@ -87,6 +88,7 @@ describe('replaying recorded agentRun histories', () => {
       'continued-as-new',
       'failed-gates-unavailable-in-setup',
       'failed-gates-unavailable',
+      'failed-nothing-to-commit',
       'failed-review-over-budget',
       'failed-turn-budget-in-turn',
       'failed-turn-budget',

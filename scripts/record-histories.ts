@@ -10,6 +10,8 @@
  * the point of the fixtures is that old histories keep replaying.
  */
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { agentRun } from '../workflows';
@@ -21,8 +23,8 @@ const HISTORIES_DIR = path.resolve(__dirname, '../test/fixtures/histories');
 
 interface Scenario {
   name: string;
-  /** Configuration of a harness of its own (absent: the shared one, on the defaults). */
-  env?: Record<string, string>;
+  /** Configuration of a harness of its own (absent: the shared one, on the defaults); a function when it needs a server started first. */
+  env?: Record<string, string> | (() => Promise<Record<string, string>>);
   /** Starts the run and waits until it has closed with the expected outcome. */
   run(h: Harness): Promise<WorkflowHandle<typeof agentRun>>;
 }
@@ -198,6 +200,30 @@ async function failedNothingToCommit(h: Harness, taskId: string): Promise<Workfl
   return handle;
 }
 
+/**
+ * A coordinator that answers each gate report from `verdicts`, in order (then approves), for as
+ * long as the recording runs; its URL is the harness's COORDINATOR_URL.
+ */
+function fakeCoordinator(verdicts: { approved: boolean; reason?: string }[]): () => Promise<Record<string, string>> {
+  return async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(verdicts.shift() ?? { approved: true })));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    server.unref();
+    return { COORDINATOR_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  };
+}
+
+/** A worker whose gate reports go to a coordinator, which rules on them. */
+async function withCoordinator(h: Harness, taskId: string, settle: (handle: WorkflowHandle<typeof agentRun>) => Promise<void>): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo x > x.txt')] }, { text: 'Done.' }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await settle(handle);
+  return handle;
+}
+
 const scenarios: Scenario[] = [
   {
     // Two tool calls in one turn, the minimal gate profile (npm test) passing, commit and push.
@@ -363,6 +389,18 @@ const scenarios: Scenario[] = [
     name: 'failed-nothing-to-commit',
     run: (h) => failedNothingToCommit(h, 'H-nothing'),
   },
+  {
+    // Gate reports go to a coordinator, which approves: the run waits for its verdict, then pushes.
+    name: 'completed-with-coordinator',
+    env: fakeCoordinator([]),
+    run: (h) => withCoordinator(h, 'H-coordinator', (handle) => expectStatus(handle, 'completed')),
+  },
+  {
+    // The coordinator vetoes the pre-commit gates: CoordinatorVeto, nothing pushed.
+    name: 'failed-coordinator-veto',
+    env: fakeCoordinator([{ approved: false, reason: 'frozen for release' }]),
+    run: (h) => withCoordinator(h, 'H-coordinator-veto', (handle) => expectFailure(handle, 'CoordinatorVeto')),
+  },
 ];
 
 /** A bad invocation: printed as one line, without the stack a failed recording keeps for debugging. */
@@ -376,7 +414,7 @@ async function main(names: string[]): Promise<void> {
   try {
     for (const s of chosen) {
       const t0 = Date.now();
-      const own = s.env ? await startHarness(s.env) : undefined;
+      const own = s.env ? await startHarness(typeof s.env === 'function' ? await s.env() : s.env) : undefined;
       try {
         const handle = await s.run(own ?? shared);
         const history = await handle.fetchHistory();

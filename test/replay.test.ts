@@ -64,7 +64,7 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, a cancel through Temporal, a commit the secret scan blocked (then fixed), and an agent that changed nothing', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, a cancel through Temporal, a commit the secret scan blocked (then fixed), an agent that changed nothing, and a coordinator that approves or vetoes', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'cancelled-through-temporal',
       'completed-after-gate-feedback-in-current-shape',
@@ -80,12 +80,14 @@ describe('replaying recorded agentRun histories', () => {
       'completed-in-shape-2026-12b',
       'completed-pushed-with-commit',
       'completed-reviewer',
+      'completed-with-coordinator',
       'completed-with-paid-review',
       'completed-with-tools',
       'completed-with-turns-in-one',
       'completed-with-write-in-turn',
       'continued-as-new-in-current-shape',
       'continued-as-new',
+      'failed-coordinator-veto',
       'failed-gates-unavailable-in-setup',
       'failed-gates-unavailable',
       'failed-nothing-to-commit',

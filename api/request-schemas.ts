@@ -304,8 +304,17 @@ export interface FieldIssue {
   message: string;
 }
 
-/** Flattens zod issues into field-named messages; unknown keys become one issue per key. */
+/** Most problems a 400 lists: a body of 20,000 unknown keys answered a 1.5 MB error. */
+export const MAX_LISTED_ISSUES = 20;
+
+/** Flattens zod issues into field-named messages; unknown keys become one issue per key; at most MAX_LISTED_ISSUES and a count of the rest. */
 export function describeIssues(error: z.ZodError, root = 'body'): FieldIssue[] {
+  const all = flattenIssues(error, root);
+  if (all.length <= MAX_LISTED_ISSUES) return all;
+  return [...all.slice(0, MAX_LISTED_ISSUES), { path: root, message: `and ${all.length - MAX_LISTED_ISSUES} more problems` }];
+}
+
+function flattenIssues(error: z.ZodError, root: string): FieldIssue[] {
   return error.issues.flatMap((issue): FieldIssue[] => {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {

@@ -142,6 +142,15 @@ describe('REST API: authentication, validation and error shape', () => {
       expect(res.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['agentType', 'context.branch', 'extra', 'taskId']);
     });
 
+    it('lists at most 20 problems and counts the rest: 20,000 unknown keys do not make a megabyte-sized answer', async () => {
+      const body = { ...spawnBody(), ...Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, 1])) };
+      const res = await api.request('POST', '/agents/spawn', { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toHaveLength(21);
+      expect(res.body.error.details.at(-1)).toEqual({ path: 'body', message: 'and 19980 more problems' });
+      expect(JSON.stringify(res.body).length).toBeLessThan(4000);
+    });
+
     it('accepts a custom gate profile with its gates (202)', async () => {
       const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ gateProfile: 'custom', priority: 1, context: context({ gates: ['lint', 'tests'] }) }) });
       expect(res.status).toBe(202);

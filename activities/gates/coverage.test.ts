@@ -1,5 +1,6 @@
 import { coverageFor, judgeCoverage, parseCoverageSummary } from './coverage';
 import { outputTail } from './output-tail';
+import { redactSecrets } from '../../scanner';
 
 const summary = (pct: Record<string, number | string>) =>
   JSON.stringify({ total: Object.fromEntries(Object.entries(pct).map(([k, v]) => [k, { total: 10, covered: 5, pct: v }])) });
@@ -42,6 +43,22 @@ describe('outputTail', () => {
     const output = `x\n${secret}${'y'.repeat(4000)}`;
     const tail = outputTail(output, (t) => t.replaceAll(secret, '[REDACTED]'), 4096);
     expect(tail).not.toContain('SECRET');
+  });
+
+  it('leaves no escape sequence or control character, so a fake verdict or a clipboard write cannot reach a reader\'s terminal', () => {
+    const output =
+      'FAIL src/a.test.ts\n\u001b]52;c;ZXZpbA==\u001b\\\u001bc\u001b[2K\u001b[1A\u001bP+q\u001b\\\u009b2J\u001b(0\b\b\bPASS all\u0000\ttests\n' +
+      '\u001b]8;;https://example.com\u001b\\link\u001b]8;;\u001b\\ and the failure after it\n\u001b]0;left open\nnext line\u0007\n';
+    const tail = outputTail(output);
+    expect(tail).toBe('FAIL src/a.test.ts\n2JPASS all\ttests\nlink and the failure after it\n\nnext line');
+  });
+
+  it('redacts a secret that control characters split, as a reader dropping them would see it whole', () => {
+    const token = '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';
+    for (const split of ['\u0000', '\u0008', '\u001bc', '\u001b[0m', '\u007f']) {
+      const tail = outputTail(`key ${token.slice(0, 10)}${split}${token.slice(10)}\n`, redactSecrets);
+      expect(tail).not.toContain(token.slice(10));
+    }
   });
 
   it('never splits a multi-byte character', () => {

@@ -13,7 +13,7 @@ import { judgeCoverage } from './coverage';
 import { parseCoverageReport } from './coverage-formats';
 import { missingGateDetail, readInsideWorkspace, type CommandGateName, type CoverageSettings, type GateCommand, type GateDefinitions } from './definitions';
 import { PINNED_GATE_ENV } from './ecosystems';
-import { outputTail } from './output-tail';
+import { outputTail, plainText } from './output-tail';
 import { shadowedModuleRefusal } from './python-shadowing';
 import { inCanonicalOrder } from './profiles';
 import { WorkspaceTooLargeError } from '../sandbox/disk-budget';
@@ -43,7 +43,7 @@ export interface RunGatesOptions {
   onProgress?: (progress: GateProgress) => void;
   /** Decides the `review` gate; without it `review` is `missing`. */
   review?: (context: { signal?: AbortSignal }) => Promise<ReviewVerdict>;
-  /** Applied to every output tail, command and detail before it leaves this module. */
+  /** Applied to every output tail, command and detail (made plain text first) before it leaves this module. */
   redact?: (text: string) => string;
   /**
    * Root entries the checkout has as the base commit has them: a module among them that a gate's
@@ -63,7 +63,9 @@ type GateReport = Omit<GateResult, 'name' | 'durationMs' | 'commitSha'>;
 /** Runs `gates` in canonical order (tests before coverage) and returns one result per gate. */
 export async function runGates(options: RunGatesOptions): Promise<GateResult[]> {
   const { signal, onProgress, commitSha } = options;
-  const redact = options.redact ?? ((text: string) => text);
+  // Every text of a result is made plain (no escape sequences or control characters) before it is redacted.
+  const redactText = options.redact ?? ((text: string) => text);
+  const redact = (text: string) => redactText(plainText(text));
   const gates = inCanonicalOrder(options.gates);
   const results: GateResult[] = [];
   const ctx: GateContext = { ...options, redact, gates, results };

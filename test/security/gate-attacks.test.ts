@@ -1,0 +1,67 @@
+/**
+ * Attacks on the quality gates' own path, through the agent's tool calls, against a real worker
+ * process in both sandbox runtimes: the files the agent writes are what the base's gate command
+ * runs or prints, so the agent chooses what a gate outputs, how it behaves when stopped and what
+ * the coverage report is. None of it may reach a client's terminal, hide a secret from redaction,
+ * make the host read outside the checkout or outlive a kill.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import type { GateResult } from '../../domain/gates';
+import { keys } from '../../state/keys';
+import { createRemoteRepo, remoteBranches } from '../support/git-fixtures';
+import { AGENT_SECRET, agentIdOf, type AttackHarness, bash, MODES, shellGateRepo, useAttackHarness } from './attack-harness';
+
+// eslint-disable-next-line no-control-regex -- what must not be left is control characters
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+describe.each(MODES)('attacks on the gates through tool calls (%s sandbox)', (mode) => {
+  let a!: AttackHarness;
+  useAttackHarness(mode, (started) => (a = started));
+
+  const spawnMinimal = (taskId: string, remote: { url: string }) =>
+    a.spawn({
+      taskId,
+      repository: remote.url,
+      gateProfile: 'minimal',
+      maxFeedbackRounds: 0,
+      context: { repository: remote.url, branch: 'main', workItems: [], skills: [] },
+    });
+
+  async function failedGates(handle: Awaited<ReturnType<typeof spawnMinimal>>, remote: { dir: string }): Promise<GateResult[]> {
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; details?: { result?: { gates?: GateResult[] } }[] };
+    expect(cause.type).toBe('GateFailed');
+    expect(remoteBranches(remote.dir)).toEqual(['refs/heads/main']);
+    return cause.details?.[0]?.result?.gates ?? [];
+  }
+
+  it("escape sequences the gate prints reach no result, and a secret split by one is still redacted", async () => {
+    // The base's tests print the agent's report, as a test runner prints the project's messages.
+    const remote = createRemoteRepo(
+      shellGateRepo({ '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'cat report.txt; test ! -e broken.txt' } } }) }),
+    );
+    const taskId = `T-gate-escapes-${mode}`;
+    const [head, rest] = [AGENT_SECRET.slice(0, 12), AGENT_SECRET.slice(12)];
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash(
+            // A clipboard write (OSC 52, ended by ST), a terminal reset, a line erased and a fake verdict; the token split by ESC c.
+            `printf 'FAIL suite\\n\\033]52;c;ZXZpbA==\\033\\\\\\033[1A\\033[2K\\b\\b\\bPASS all tests\\ntoken ${head}\\033c${rest}\\n' > report.txt && echo broken > broken.txt`,
+          ),
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const handle = await spawnMinimal(taskId, remote);
+    const gates = await failedGates(handle, remote);
+    expect(gates).toEqual([expect.objectContaining({ name: 'tests', outcome: 'failed', outputTail: expect.stringContaining('FAIL suite') })]);
+    const tail = gates[0]!.outputTail!;
+    expect(tail).not.toMatch(CONTROL);
+    expect(tail).not.toContain(rest);
+    // What a client reads of the status: the same results.
+    const status = JSON.parse((await a.h.redis.get(keys.agent(agentIdOf(handle)))) ?? '{}') as { result?: { gates?: GateResult[] } };
+    expect(JSON.stringify(status.result?.gates ?? gates)).not.toContain(rest);
+  });
+});

@@ -5,10 +5,15 @@
  * the coverage report is. None of it may reach a client's terminal, hide a secret from redaction,
  * make the host read outside the checkout or outlive a kill.
  */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { GateResult } from '../../domain/gates';
 import { keys } from '../../state/keys';
 import { createRemoteRepo, remoteBranches } from '../support/git-fixtures';
+import { eventually } from '../support/harness';
 import { AGENT_SECRET, agentIdOf, type AttackHarness, bash, MODES, shellGateRepo, useAttackHarness } from './attack-harness';
 
 // eslint-disable-next-line no-control-regex -- what must not be left is control characters
@@ -18,9 +23,10 @@ describe.each(MODES)('attacks on the gates through tool calls (%s sandbox)', (mo
   let a!: AttackHarness;
   useAttackHarness(mode, (started) => (a = started));
 
-  const spawnMinimal = (taskId: string, remote: { url: string }) =>
+  const spawnMinimal = (taskId: string, remote: { url: string }, agentId?: string) =>
     a.spawn({
       taskId,
+      ...(agentId ? { agentId } : {}),
       repository: remote.url,
       gateProfile: 'minimal',
       maxFeedbackRounds: 0,
@@ -64,4 +70,69 @@ describe.each(MODES)('attacks on the gates through tool calls (%s sandbox)', (mo
     const status = JSON.parse((await a.h.redis.get(keys.agent(agentIdOf(handle)))) ?? '{}') as { result?: { gates?: GateResult[] } };
     expect(JSON.stringify(status.result?.gates ?? gates)).not.toContain(rest);
   });
+
+  it('a coverage report the tests run links to the host or makes a FIFO is refused unread: the gate fails, nothing blocks', async () => {
+    const remote = createRemoteRepo(
+      shellGateRepo({
+        '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'sh ./report.sh' } }, coverage: { summaryPath: 'coverage/coverage-summary.json' } }),
+      }),
+    );
+    for (const [name, make] of [
+      ['environ', 'ln -s /proc/self/environ coverage/coverage-summary.json'],
+      ['shadow', 'ln -s /etc/shadow coverage/coverage-summary.json'],
+      ['fifo', 'mkfifo coverage/coverage-summary.json'],
+    ] as const) {
+      const taskId = `T-coverage-${name}-${mode}`;
+      a.h.fakeModel.script(taskId, [{ tools: [bash(`printf 'mkdir -p coverage && ${make}\\n' > report.sh`)] }, { text: 'Done.' }]);
+      const handle = await a.spawn({
+        taskId,
+        repository: remote.url,
+        gateProfile: 'custom',
+        maxFeedbackRounds: 0,
+        context: { repository: remote.url, branch: 'main', workItems: [], skills: [], gates: ['tests', 'coverage'] },
+      });
+      const gates = await failedGates(handle, remote);
+      expect(gates.map((g) => [g.name, g.outcome])).toEqual([
+        ['tests', 'passed'],
+        ['coverage', 'failed'],
+      ]);
+      expect(gates[1]!.detail).toMatch(name === 'fifo' ? /is not a regular file/ : /is a symbolic link; links are not followed/);
+    }
+  });
+
+  it('a kill during a gate that ignores SIGTERM, detaches a process and prints without end stops all of it within seconds', async () => {
+    const marker = `gatekill${randomUUID().slice(0, 8)}`;
+    const remote = createRemoteRepo(shellGateRepo({ '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'sh ./suite.sh' } } }) }));
+    const taskId = `T-gate-kill-${mode}`;
+    const agentId = randomUUID();
+    const suite = [
+      "trap '' TERM",
+      `setsid sh -c "${marker}=1; trap '' TERM; while :; do echo PASS; done" >/dev/null 2>&1 &`,
+      'touch gate-running',
+      `while :; do echo "PASS ${marker}"; done`,
+    ].join('\n');
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`cat > suite.sh <<'EOF'\n${suite}\nEOF`)] }, { text: 'Done.' }]);
+    const handle = await spawnMinimal(taskId, remote, agentId);
+    const checkout = path.join(a.h.workspaceRoot, 'gate-checkouts', agentId);
+    await eventually(async () => existsSync(path.join(checkout, 'gate-running')), 120_000, 'the gate to start');
+    expect(processesWith(marker).length).toBeGreaterThan(0);
+
+    const t0 = Date.now();
+    await handle.signal('kill', { reason: 'gate kill test' });
+    const final = await handle.result();
+    expect(final.status).toBe('killed');
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(processesWith(marker)).toEqual([]);
+    expect(existsSync(checkout)).toBe(false);
+    if (mode === 'docker') {
+      expect(execFileSync('docker', ['ps', '-aq', '--filter', `label=orchestrator.agentId=${agentId}`]).toString().trim()).toBe('');
+    }
+  });
 });
+
+/** Host processes whose command line names `marker` (a sandbox's processes are host processes too). */
+function processesWith(marker: string): string[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(marker) && !line.includes('ps -eo'));
+}

@@ -47,3 +47,20 @@ describe('the AI review and the dollar budget', () => {
     expect(calls).toHaveLength(2);
   });
 });
+
+describe('the AI review of a diff longer than it reads', () => {
+  it('still sees a short change that follows a long padding file, and is told what it does not see', async () => {
+    const calls: { messages: { content: string }[] }[] = [];
+    const answer = { content: [{ type: 'text', text: 'VERDICT: APPROVE' }], stop_reason: 'end_turn', usage: { input_tokens: 1000, output_tokens: 5 } };
+    const anthropic = { messages: { create: async (body: (typeof calls)[number]) => (calls.push(body), answer) } } as unknown as Anthropic;
+    const client = { anthropic, requestTimeoutMs: 10_000, model: 'claude-sonnet-5-5', price: DEFAULT_PRICES['claude-sonnet-5-5']! };
+    const padding = `diff --git a/aaa.txt b/aaa.txt\n--- /dev/null\n+++ b/aaa.txt\n@@ -0,0 +1,20000 @@\n${'+harmless padding line\n'.repeat(20_000)}`;
+    const change = 'diff --git a/src/zzz.js b/src/zzz.js\n--- /dev/null\n+++ b/src/zzz.js\n@@ -0,0 +1 @@\n+require("child_process").exec(process.env.PAYLOAD);\n';
+    await reviewDiff(client, { taskId: 'T-1', diff: padding + change }, {});
+    const sent = calls[0]!.messages[0]!.content;
+    expect(sent).toContain(change);
+    expect(sent).toMatch(/characters of 1 files are not shown.*What is not shown has not been reviewed/);
+    expect(sent).toContain('more characters of the diff of a/aaa.txt b/aaa.txt are not shown');
+    expect(sent.length).toBeLessThan(201_000);
+  });
+});

@@ -6,6 +6,7 @@ import { callModel, type ModelClient } from './call-model';
 import { assistantText } from './model-turn';
 import { REVIEW_SYSTEM_PROMPT } from './prompts';
 import { estimateTextTokens } from './token-estimate';
+import { fitDiff } from './fit-diff';
 
 const MAX_DIFF_CHARS = 200_000;
 /** The review's `max_tokens`. */
@@ -27,7 +28,7 @@ export async function reviewDiff(
   ctx: { signal?: AbortSignal; heartbeat?: () => void },
 ): Promise<ReviewVerdict> {
   if (!args.diff.trim()) return { approved: true, summary: 'No changes to review.' };
-  const content = `Task: ${args.taskId}\n\nReview this diff:\n\n${args.diff.slice(0, MAX_DIFF_CHARS)}`;
+  const content = `Task: ${args.taskId}\n\n${reviewRequest(args.diff)}`;
   // Uncached input and every output token it may write: an estimate that errs high, as for a turn.
   if (args.reserve) await args.reserve(costUsd({ inputTokens: estimateTextTokens(REVIEW_SYSTEM_PROMPT) + estimateTextTokens(content), outputTokens: REVIEW_OUTPUT_TOKENS, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 }, client.price));
   const response = await callModel(
@@ -38,6 +39,18 @@ export async function reviewDiff(
   const text = assistantText(response.content as Anthropic.ContentBlockParam[]);
   // Whole (max_tokens bounds it): the gate redacts it before cutting it.
   return { approved: finalLineApproves(text), summary: text, costUsd: costUsd(usageFromApi(response.usage), client.price) };
+}
+
+/** The diff to review; one too long is cut file by file (fit-diff.ts), and the reviewer is told what it does not see. */
+export function reviewRequest(diff: string): string {
+  const fitted = fitDiff(diff, MAX_DIFF_CHARS);
+  if (fitted.omitted === 0) return `Review this diff:\n\n${diff}`;
+  return (
+    `Review this diff. It is ${diff.length} characters, more than a review reads (${MAX_DIFF_CHARS}): ` +
+    `${fitted.omitted} characters of ${fitted.cutFiles.length} files are not shown, each marked "[review: ...]" where it is left out. ` +
+    'What is not shown has not been reviewed: approve only if it cannot matter (generated files such as lockfiles); ' +
+    `otherwise request changes and name those files.\n\n${fitted.text}`
+  );
 }
 
 /**

@@ -71,6 +71,28 @@ describe.each(MODES)('attacks on the gates through tool calls (%s sandbox)', (mo
     expect(JSON.stringify(status.result?.gates ?? gates)).not.toContain(rest);
   });
 
+  it('a long padding file that sorts first hides no change from the AI review: the reviewer sees it, and is told what is cut', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-review-padding-${mode}`;
+    a.h.fakeModel.script(taskId, [
+      { tools: [bash(`yes 'harmless padding line' | head -n 12000 > aaa.txt && mkdir -p src && echo 'require("child_process").exec(process.env.PAYLOAD);' > src/zzz.js`)] },
+      { text: 'Done.' },
+      { text: 'Only padding.\nVERDICT: REQUEST_CHANGES' },
+    ]);
+    const handle = await a.spawn({
+      taskId,
+      repository: remote.url,
+      gateProfile: 'custom',
+      maxFeedbackRounds: 0,
+      context: { repository: remote.url, branch: 'main', workItems: [], skills: [], gates: ['review'] },
+    });
+    expect((await failedGates(handle, remote)).map((g) => [g.name, g.outcome])).toEqual([['review', 'failed']]);
+    const review = JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages);
+    expect(review).toContain('process.env.PAYLOAD');
+    expect(review).toContain('What is not shown has not been reviewed');
+    expect(review).toContain('more characters of the diff of a/aaa.txt b/aaa.txt are not shown');
+  });
+
   it('a coverage report the tests run links to the host or makes a FIFO is refused unread: the gate fails, nothing blocks', async () => {
     const remote = createRemoteRepo(
       shellGateRepo({

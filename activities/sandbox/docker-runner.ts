@@ -60,16 +60,17 @@ function signalScript(signal: 'TERM' | 'KILL', waitForPidFile: boolean): string 
 // Ends every process outside PID 1's session (docker-init and the keep-alive command; nothing the
 // agent runs can join it) except itself, in passes until one finds nothing: a process forking
 // in a loop may add children during a pass. The session is read after the last ") " of
-// /proc/PID/stat, so a command name holding ") " cannot fake it. Builtins only, as above.
+// /proc/PID/stat, so a command name holding ") " cannot fake it. Builtins only, as above. `set --`
+// takes over the positional parameters, so the PID file ($1) is kept as $f first.
 const SWEEP_SCRIPT = [
-  'read l < /proc/1/stat; set -- ${l##*") "}; keep=$4; n=0;',
+  'f=$1; read l < /proc/1/stat; set -- ${l##*") "}; keep=$4; n=0;',
   'while [ $n -lt 10 ]; do n=$((n+1)); found=0;',
   'for p in /proc/[0-9]*; do pid=${p#/proc/}; [ "$pid" = $$ ] && continue;',
   '{ read l < $p/stat; } 2>/dev/null || continue; set -- ${l##*") "};',
   '[ "$1" = Z ] || [ "$4" = "$keep" ] && continue;',
   'kill -KILL $pid 2>/dev/null && found=1; done;',
   '[ $found = 0 ] && break; done;',
-  'rm -f "$1"; exit 0',
+  'rm -f "$f"; exit 0',
 ].join(' ');
 
 export class DockerRunner implements CommandRunner {

@@ -3,7 +3,7 @@
  * Every container gets a fresh agent id and is removed after its test.
  */
 import { randomUUID } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -206,6 +206,14 @@ describe('a command in the sandbox', () => {
     expect(res.exitCode).toBe(137);
     expect(res.oomKilled).toBe(false);
     expect(await processList(runner)).not.toContain('sleep 44');
+  });
+
+  it('leaves the worktree alone after a command: a file named like a process state survives the sweep, whose PID file goes', async () => {
+    await runner.run('for f in S R D T Z; do echo kept > $f; done', opts);
+    await runner.run('true', opts);
+    expect(readdirSync(workspacePath).sort()).toEqual(expect.arrayContaining(['D', 'R', 'S', 'T', 'Z']));
+    // Only the PID file of the command that lists them.
+    expect((await runner.run("ls -a /tmp | grep -c '^\\.exec-.*\\.pid$'", opts)).output).toBe('1\n');
   });
 
   it('leaves nothing behind that the command started in the background', async () => {

@@ -58,19 +58,27 @@ function signalScript(signal: 'TERM' | 'KILL', waitForPidFile: boolean): string 
 }
 
 // Ends every process outside PID 1's session (docker-init and the keep-alive command; nothing the
-// agent runs can join it) except itself, in passes until one finds nothing: a process forking
-// in a loop may add children during a pass. The session is read after the last ") " of
-// /proc/PID/stat, so a command name holding ") " cannot fake it. Builtins only, as above. `set --`
-// takes over the positional parameters, so the PID file ($1) is kept as $f first.
+// agent runs can join it) except itself. First each is stopped (SIGSTOP), in passes until one finds
+// none still running: a stopped process cannot fork and keeps its PID, so a fork bomb in a session
+// of its own, which refills every slot a kill frees, cannot outrun the passes (killing straight
+// away left one running after the command, while the host read or rewrote the directory). Then
+// all are killed, in passes until one finds none (a fork under way when its parent is killed still
+// makes a child); should one be left, the script fails and the exec is retried. Each is signalled
+// with its whole process group first, which a fork under way cannot escape (the kernel restarts it),
+// never group 1 (-1 would be every process). The state, group and session are read after the last
+// ") " of /proc/PID/stat, so a command name holding ") " cannot fake them. Builtins only, as above. `set --` takes over the positional parameters, so the PID
+// file ($1) is kept as $f first.
 const SWEEP_SCRIPT = [
-  'f=$1; read l < /proc/1/stat; set -- ${l##*") "}; keep=$4; n=0;',
-  'while [ $n -lt 10 ]; do n=$((n+1)); found=0;',
+  'f=$1; read l < /proc/1/stat; set -- ${l##*") "}; keep=$4;',
+  'for sig in STOP KILL; do n=0;',
+  'while [ $n -lt 50 ]; do n=$((n+1)); found=0;',
   'for p in /proc/[0-9]*; do pid=${p#/proc/}; [ "$pid" = $$ ] && continue;',
   '{ read l < $p/stat; } 2>/dev/null || continue; set -- ${l##*") "};',
   '[ "$1" = Z ] || [ "$4" = "$keep" ] && continue;',
-  'kill -KILL $pid 2>/dev/null && found=1; done;',
-  '[ $found = 0 ] && break; done;',
-  'rm -f "$f"; exit 0',
+  '[ $sig = STOP ] && [ "$1" = T ] && continue;',
+  '[ "$3" -gt 1 ] && kill -$sig -$3 2>/dev/null; kill -$sig $pid 2>/dev/null && found=1; done;',
+  '[ $found = 0 ] && break; done; done;',
+  '[ $found = 0 ] && rm -f "$f"; exit $found',
 ].join(' ');
 
 export class DockerRunner implements CommandRunner {

@@ -271,6 +271,28 @@ describe('limits', () => {
   });
 });
 
+describe('a fork bomb in a session of its own', () => {
+  // The default pids limit: the bomb refills every slot a kill frees, more than 64 allow.
+  const roomy = createDockerSandbox(docker, { ...baseConfig, memoryMb: 1024, pidsLimit: 256, cpus: 2 });
+
+  it('is gone when its command returns, every time: nothing of it runs between commands, while the host reads the directory', async () => {
+    const { info } = await startAgent(roomy);
+    const runner = roomy.runner(info);
+    const container = docker.getContainer(info.containerId);
+    try {
+      for (let i = 0; i < 6; i++) {
+        // What the command itself prints depends on whether it still finds a free pid for its sleep.
+        await runner.run("setsid sh -c 'h(){ while :; do h & done; }; h' >/dev/null 2>&1 & sleep 1; echo started", { ...opts, timeoutMs: 60_000 });
+        // docker-init and sleep infinity only, seen from the host (an exec would need a free pid); a zombie runs nothing.
+        const commands = ((await container.top()).Processes as string[][]).map((p) => p.at(-1)!);
+        expect(commands.filter((c) => !c.endsWith('<defunct>'))).toEqual(['/sbin/docker-init -- sleep infinity', 'sleep infinity']);
+      }
+    } finally {
+      await roomy.stop(info);
+    }
+  }, 300_000);
+});
+
 describe('graceful stop', () => {
   it('stops a container that honours SIGTERM well before the timeout', async () => {
     const { info } = await startAgent(sandbox);

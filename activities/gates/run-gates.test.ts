@@ -257,6 +257,25 @@ describe('runGates', () => {
     expect(result?.detail).toMatch(/^\[\.\.\. truncated\] a+ AKIA… b+\nVERDICT: REQUEST_CHANGES$/);
   });
 
+  it('bounds what a result carries of a command and a coverage path however long the repository makes them', async () => {
+    const command = `true # ${'x'.repeat(1_000_000)}`;
+    const summaryPath = `coverage/${'y'.repeat(1_000_000)}.json`;
+    repo = createRepo({ files: { '.orchestrator/gates.json': JSON.stringify({ gates: { lint: { command }, tests: { command: 'true' } }, coverage: { summaryPath } }) } });
+    const results = await run(['lint', 'tests', 'coverage']);
+    expect(results.map((r) => [r.name, r.outcome])).toEqual([
+      ['lint', 'error'],
+      ['tests', 'passed'],
+      ['coverage', 'missing'],
+    ]);
+    expect(results[0]!.command!.startsWith('true # xxx')).toBe(true);
+    expect(results[2]!.detail).toMatch(/^no coverage report \(istanbul-summary\) at coverage\/yyy/);
+    for (const r of results) {
+      expect(r.command?.length ?? 0).toBeLessThanOrEqual(2100);
+      expect(r.detail?.length ?? 0).toBeLessThanOrEqual(8200);
+    }
+    expect(JSON.stringify(results).length).toBeLessThan(25_000);
+  });
+
   it('reports a gate whose command cannot be started as an error, not a failure of the agent', async () => {
     repo = createRepo({ scripts: { test: 'node test.js' } });
     const broken: CommandRunner = {

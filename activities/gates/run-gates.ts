@@ -21,6 +21,13 @@ import { WorkspaceTooLargeError } from '../sandbox/disk-budget';
 /** What the runner keeps of a gate's output; only the tail is reported, but redaction sees this much. */
 export const GATE_OUTPUT_MAX_BYTES = 64 * 1024;
 const REVIEW_SUMMARY_MAX_CHARS = 4000;
+/**
+ * What a result keeps of its command and detail: the repository writes both (a gates.json or a
+ * package.json script of megabytes, a coverage path as long), and every result goes into the
+ * workflow history, the status, the coordinator's report and the agent's feedback.
+ */
+const COMMAND_MAX_CHARS = 2000;
+const DETAIL_MAX_CHARS = 8000;
 
 /** Sent when a gate starts, periodically while it runs (for heartbeats), and with its result. */
 export interface GateProgress {
@@ -80,10 +87,10 @@ export async function runGates(options: RunGatesOptions): Promise<GateResult[]> 
       outcome: report.outcome,
       durationMs: Date.now() - started,
       commitSha,
-      command: report.command === undefined ? undefined : redact(report.command),
+      command: report.command === undefined ? undefined : keepStart(redact(report.command), COMMAND_MAX_CHARS),
       exitCode: report.exitCode,
       outputTail: report.outputTail,
-      detail: report.detail === undefined ? undefined : redact(report.detail),
+      detail: report.detail === undefined ? undefined : keepStart(redact(report.detail), DETAIL_MAX_CHARS),
     });
     results.push(result);
     onProgress?.({ gate, result });
@@ -256,6 +263,11 @@ async function execute(gate: CommandGateName, definition: GateCommand, ctx: Gate
 
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The start of `text` (where a command names its program, a detail its reason), cut after redaction. */
+function keepStart(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)} [... ${text.length - max} characters left out]`;
 }
 
 function keepEnd(text: string, max: number): string {

@@ -65,9 +65,12 @@ function signalScript(signal: 'TERM' | 'KILL', waitForPidFile: boolean): string 
 // all are killed, in passes until one finds none (a fork under way when its parent is killed still
 // makes a child); should one be left, the script fails and the exec is retried. Each is signalled
 // with its whole process group first, which a fork under way cannot escape (the kernel restarts it),
-// never group 1 (-1 would be every process). The state, group and session are read after the last
-// ") " of /proc/PID/stat, so a command name holding ") " cannot fake them. Builtins only, as above. `set --` takes over the positional parameters, so the PID
-// file ($1) is kept as $f first.
+// never group 1 (-1 would be every process). A process the engine started (parent 0: another helper
+// exec, such as a second sweep) is not stopped, only killed: two sweeps stopping each other would
+// both wait forever; nothing the agent runs gets parent 0 (an orphan goes to PID 1). The state,
+// parent, group and session are read after the last ") " of /proc/PID/stat, so a command name
+// holding ") " cannot fake them. Builtins only, as above. `set --` takes over the positional
+// parameters, so the PID file ($1) is kept as $f first.
 const SWEEP_SCRIPT = [
   'f=$1; read l < /proc/1/stat; set -- ${l##*") "}; keep=$4;',
   'for sig in STOP KILL; do n=0;',
@@ -75,7 +78,7 @@ const SWEEP_SCRIPT = [
   'for p in /proc/[0-9]*; do pid=${p#/proc/}; [ "$pid" = $$ ] && continue;',
   '{ read l < $p/stat; } 2>/dev/null || continue; set -- ${l##*") "};',
   '[ "$1" = Z ] || [ "$4" = "$keep" ] && continue;',
-  '[ $sig = STOP ] && [ "$1" = T ] && continue;',
+  '[ $sig = STOP ] && { [ "$1" = T ] || [ "$2" = 0 ]; } && continue;',
   '[ "$3" -gt 1 ] && kill -$sig -$3 2>/dev/null; kill -$sig $pid 2>/dev/null && found=1; done;',
   '[ $found = 0 ] && break; done; done;',
   '[ $found = 0 ] && rm -f "$f"; exit $found',

@@ -99,6 +99,21 @@ describe('BubblewrapRunner', () => {
     expect(statSync(path.join(dir, 'big.bin')).size).toBeLessThanOrEqual(settings.maxFileBytes);
   });
 
+  it("holds no more of the host's memory in /dev or / than in /tmp: both are read-only, /dev/shm a tmpfs of /tmp's size", async () => {
+    // 16 MB of /tmp in these settings; bwrap's own /dev and root are tmpfs of half the host's memory.
+    const res = await runner.run(
+      'for i in 1 2 3 4; do head -c 8M /dev/zero > /dev/shm/f$i || break; done; du -sm /dev/shm | cut -f1; ' +
+        'for f in /dev/planted /planted /etc/planted; do echo x > $f 2>/dev/null && echo "wrote $f"; done; mkdir /d 2>/dev/null && echo "made /d"; ' +
+        'echo ok > /dev/null && echo null-works; echo ok > /tmp/t && echo tmp-works',
+      opts,
+    );
+    expect(res.output).toMatch(/No space left on device/);
+    expect(Number(/^(\d+)$/m.exec(res.output)?.[1])).toBeLessThanOrEqual(16);
+    expect(res.output).not.toMatch(/wrote|made/);
+    expect(res.output).toContain('null-works');
+    expect(res.output).toContain('tmp-works');
+  });
+
   it('passes the caller environment and refuses a bad variable name', async () => {
     expect((await runner.run('echo "$npm_config_cache"', { ...opts, env: { npm_config_cache: '/tmp/c' } })).output).toBe('/tmp/c\n');
     await expect(runner.run('true', { ...opts, env: { 'A B': 'x' } })).rejects.toThrow(/invalid environment variable name/);

@@ -5,8 +5,8 @@
  * - its own user, pid, network, ipc, uts and cgroup namespaces: uid 1000 inside, no process of
  *   the host visible (so no /proc/<worker>/environ), only a loopback interface, no nested
  *   user namespaces;
- * - a file system of read-only /usr (plus configured read-only paths), a fresh /proc and /dev,
- *   a size-limited tmpfs at /tmp, the worktree at /workspace (read-only for reviewers), and, for
+ * - a read-only file system: /usr (plus configured read-only paths), a fresh /proc, /dev and the
+ *   root itself; size-limited tmpfs at /tmp and /dev/shm, the worktree at /workspace (read-only for reviewers), and, for
  *   an agent's own commands, its home at /home/agent (host/agent-homes.ts): the only writable
  *   mounts, the home so tool caches last from one command to the next;
  * - an empty environment: bwrap itself is started with none, so not even its own init
@@ -141,9 +141,17 @@ export function bubblewrapCommand(
     ...SYSTEM_READ_ONLY.flatMap((p) => ['--ro-bind-try', p, p]),
     ...settings.readOnlyPaths.flatMap((p) => ['--ro-bind-try', p, p]),
     '--proc', '/proc',
+    // bwrap's /dev, as its root, is a tmpfs of half the host's memory, writable inside: a command
+    // could hold gigabytes of the host's RAM there, past every budget. Both are made read-only
+    // (the root last, once every mount point is made), /dev/shm (POSIX shared memory, Python's
+    // multiprocessing) a tmpfs of /tmp's size.
     '--dev', '/dev',
+    '--size', String(settings.tmpfsMb * 1024 * 1024),
+    '--tmpfs', '/dev/shm',
+    '--remount-ro', '/dev',
     mount.readOnly ? '--ro-bind' : '--bind', mount.hostPath, SANDBOX_WORKSPACE,
     ...(run.home !== undefined ? ['--bind', run.home, SANDBOX_HOME] : []),
+    '--remount-ro', '/',
     '--chdir', run.cwd,
     '--clearenv',
     ...Object.entries(run.env).flatMap(([name, value]) => ['--setenv', name, value]),

@@ -197,6 +197,16 @@ describe('configuration', () => {
   });
 
   it.each([
+    ['a trailing line break', 's3cret-valkey-pw\n'],
+    ['a leading space', ' s3cret-valkey-pw'],
+  ])('refuses a VALKEY_PASSWORD with %s, without echoing it', (_what, password) => {
+    expect(() => loadConfig({ VALKEY_PASSWORD: password })).toThrow(
+      'invalid configuration: VALKEY_PASSWORD=[redacted]: must not start or end with spaces or hold a line break (a password read from a file keeps its last line break)',
+    );
+    expect(loadConfig({ VALKEY_PASSWORD: 'pw with inner spaces' }).VALKEY_PASSWORD).toBe('pw with inner spaces');
+  });
+
+  it.each([
     // A URL where a host name belongs (REDIS_URL habits): ioredis looked it up as a name, and the API logged
     // "getaddrinfo ENOTFOUND redis://:<password>@localhost" on every reconnect.
     ['VALKEY_HOST', 'redis://:s3cretpw@localhost', 'redis://[redacted]@localhost', 'must be a host name or IP address (no scheme, port or credentials)'],

@@ -135,7 +135,11 @@ export const configSchema = z.object({
 
   VALKEY_HOST: hostName.default('localhost'),
   VALKEY_PORT: int(1, 65535).default(6379),
-  VALKEY_PASSWORD: z.string().optional(),
+  /** A password read from a secret file keeps the file's last line break, and AUTH then fails with no hint of why. */
+  VALKEY_PASSWORD: z
+    .string()
+    .refine((v) => v === v.trim() && !/[\r\n]/.test(v), 'must not start or end with spaces or hold a line break (a password read from a file keeps its last line break)')
+    .optional(),
   /** How long agent/task state and transcripts stay in Valkey after a run ends. */
   STATE_TTL_SECONDS: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
 

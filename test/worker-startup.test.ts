@@ -154,6 +154,15 @@ describe('worker start-up', () => {
     }
   });
 
+  it.each([
+    ['GIT_SSH_KEY_PATH', '/nonexistent/id_ed25519', 'ENOENT'],
+    ['WORKFLOW_BUNDLE_PATH', '/tmp', 'not a file'],
+  ])('refuses a %s it cannot read, with one line naming it', async (name, file, why) => {
+    const { code, stderr } = await startWorker({ [name]: file });
+    expect(code).toBe(1);
+    expect(stderr).toBe(`worker: ${name}=${JSON.stringify(file)}: cannot read it (${why})\n`);
+  });
+
   it('refuses an invalid variable, naming it and the value, and never echoes a secret', async () => {
     const res = await startWorker({ VALKEY_PORT: 'not-a-port', GIT_HTTPS_TOKEN: 'x', ORCHESTRATOR_API_KEY: 'short-secret' });
     expect(res.code).toBe(1);

@@ -2,6 +2,7 @@
  * Worker process: connects to Temporal, Valkey and (when the sandbox is enabled) Docker, runs the
  * agentRun workflow and its activities, and reaps worktrees and containers of closed workflows.
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import Docker from 'dockerode';
 import Redis from 'ioredis';
 import pino from 'pino';
@@ -17,6 +18,7 @@ import { startReaper, type ReapLookup } from './reaper';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  assertReadableFiles(config);
   const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
   if (config.WORKER_METRICS_ADDRESS !== 'off') {
     // Temporal's own SDK metrics (task slots, poll and schedule latencies, sticky cache...) for Prometheus.
@@ -119,6 +121,22 @@ async function main(): Promise<void> {
     await connection.close();
     await client.connection.close();
     redis.disconnect();
+  }
+}
+
+/** Files the worker reads later, checked now: a missing key would fail every clone, a missing bundle the start after a long wait. */
+function assertReadableFiles(config: ReturnType<typeof loadConfig>): void {
+  for (const [name, file] of [
+    ['GIT_SSH_KEY_PATH', config.GIT_SSH_KEY_PATH],
+    ['WORKFLOW_BUNDLE_PATH', config.WORKFLOW_BUNDLE_PATH],
+  ] as const) {
+    if (file === undefined) continue;
+    try {
+      accessSync(file, constants.R_OK);
+      if (!statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' });
+    } catch (err) {
+      throw new Error(`${name}=${JSON.stringify(file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
   }
 }
 

@@ -20,6 +20,7 @@ import type { RecordedRequest } from './support/fake-model';
 import { createRemoteRepo, git, showFile } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
 import { WorkerProcess, workflowBundleFile } from './support/worker-process';
+import { saveHistory } from '../worker/replay';
 
 const GATES_JSON = JSON.stringify({ gates: { tests: { command: 'test -e before.txt' } } });
 /**
@@ -28,6 +29,16 @@ const GATES_JSON = JSON.stringify({ gates: { tests: { command: 'test -e before.t
  */
 const SUITE_TIMEOUT_MS = 480_000;
 const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+
+/**
+ * RECORD_HISTORIES_DIR=test/fixtures/histories saves a run's history for the replay test: these
+ * paths (a host found alive, a move to another host) need hosts, which scripts/record-histories.ts
+ * does not start. Re-record after a deliberate, versioned workflow change only.
+ */
+async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  const dir = process.env.RECORD_HISTORIES_DIR;
+  if (dir) await saveHistory(path.join(dir, `${name}.json`), await handle.fetchHistory());
+}
 const agentIdOf = (handle: WorkflowHandle) => handle.workflowId.replace(/^agent-/, '');
 
 /** The host-bound activities a run with tools and the minimal profile schedules (setUpAgent runs on the shared queue). */
@@ -171,6 +182,8 @@ describe('agents on many worker hosts', () => {
         expect(turns.map((r) => r.taskQueue)).toEqual([doomed.taskQueue, rescuer.taskQueue, rescuer.taskQueue].map(hostTurnTaskQueue));
       }
 
+      await keepHistory(handles[0]!, 'completed-after-host-died');
+
       // The runs are closed and the dead host never comes back: the rescuer's reaper removes its containers.
       await eventually(async () => (await containersOf('host-doomed')).length === 0, 90_000, "the rescuer to reap the dead host's containers");
       expect(await containersOf('host-rescuer')).toEqual([]);
@@ -205,6 +218,7 @@ describe('agents on many worker hosts', () => {
       expect(new Set(done.map((r) => r.type))).toEqual(HOST_ACTIVITIES_OF_A_RUN);
       for (const r of done) expect({ type: r.type, taskQueue: r.taskQueue, startedBy: r.startedBy }).toEqual({ type: r.type, taskQueue: queueOn(r.type, busy.taskQueue), startedBy: busy.identity() });
       expect(showFile(remote.dir, finals[1]!.result!.branch!, 'before.txt')).toBe('waited');
+      await keepHistory(waiter, 'completed-on-a-late-host-found-alive');
     },
     SUITE_TIMEOUT_MS,
   );

@@ -10,7 +10,6 @@
  * dropped, so only the gate run itself can write one; and a module at the root that a gate's
  * `python -m` would run instead of the tool refuses that gate (python-shadowing.ts).
  */
-import path from 'node:path';
 import type { AgentType, GateProfile, SandboxInfo, WorkspaceInfo } from '../../domain/agent';
 import { CallOverBudgetError, type BudgetBreach } from '../../domain/budgets';
 import {
@@ -204,7 +203,7 @@ export function createGateActivities(deps: GateActivityDeps) {
             // What an earlier gate's project code wrote over the base's files is put back before each command.
             beforeEachCommand: async () => {
               const written = await checkout.restore();
-              if (sandboxUser) for (const rel of written) await giveToSandboxUser(path.join(dir, rel), sandboxUser);
+              if (sandboxUser) for (const rel of written) await giveToSandboxUser(dir, sandboxUser, rel);
             },
             signal: op.signal,
             onProgress: () => op.heartbeat(),

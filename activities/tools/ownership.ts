@@ -1,17 +1,61 @@
-/** Worktree ownership for sandboxed agents: a root-owned worktree would make the container run as root. */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+/**
+ * Worktree ownership for sandboxed agents: a root-owned worktree would make the container run as
+ * root. The walk holds a descriptor per directory and names each entry through it (safe-fs.ts), so
+ * a process the agent left running that swaps a directory for a link to the host's files halfway
+ * through cannot turn a chown onto them: a link is chowned as a link, never entered.
+ */
+import { promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { atPath, lstatAt, openDirAt, openRoot, readDirNames, relativeSegments, UnsafePathError, withDirAt } from './safe-fs';
 
-/** Hands a root-owned tree to the sandbox user (no-op unless the worker runs as root). */
-export async function giveToSandboxUser(root: string, user: { uid: number; gid: number }): Promise<void> {
+/** Deeper directories stay the host's: a descriptor per level must not exhaust the worker's (the tree walk stops there too). */
+const MAX_DEPTH = 2048;
+
+/**
+ * Hands a root-owned tree to the sandbox user (no-op unless the worker runs as root), or only the
+ * entry `rel` below it (and what it holds), reached without following a link.
+ */
+export async function giveToSandboxUser(root: string, user: { uid: number; gid: number }, rel?: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
-  const { uid } = await fs.stat(root);
-  if (uid !== 0) return;
-  const walk = async (p: string): Promise<void> => {
-    await fs.lchown(p, user.uid, user.gid);
-    const st = await fs.lstat(p);
-    if (!st.isDirectory()) return;
-    for (const entry of await fs.readdir(p)) await walk(path.join(p, entry));
-  };
-  await walk(root);
+  const top = await openRoot(root);
+  try {
+    if (rel === undefined) {
+      if ((await top.stat()).uid !== 0) return;
+      await top.chown(user.uid, user.gid);
+      await giveEntries(top, user, 0);
+      return;
+    }
+    const segments = relativeSegments(rel);
+    await withDirAt(top, segments.slice(0, -1), (parent) => giveAt(parent, segments.at(-1)!, user, 0)).catch((err: unknown) => {
+      // A link or a file on the way (swapped in since the host wrote `rel`): nothing of the host's to give there.
+      if (!(err instanceof UnsafePathError)) throw err;
+    });
+  } finally {
+    await top.close();
+  }
+}
+
+/** `name` below `dir`: a host-owned entry given away, and, when it is a directory, what it holds. */
+async function giveAt(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number): Promise<void> {
+  const st: Stats | undefined = await lstatAt(dir, name);
+  if (!st || st.uid !== 0) return;
+  // lchown through the directory's descriptor: a link (also one swapped in since the lstat) is chowned itself.
+  await fs.lchown(atPath(dir, name), user.uid, user.gid);
+  if (!st.isDirectory() || depth >= MAX_DEPTH) return;
+  let child: FileHandle;
+  try {
+    child = await openDirAt(dir, name);
+  } catch (err) {
+    if (err instanceof UnsafePathError) return; // swapped for a link or gone meanwhile: nothing of ours to give
+    throw err;
+  }
+  try {
+    await giveEntries(child, user, depth + 1);
+  } finally {
+    await child.close();
+  }
+}
+
+async function giveEntries(dir: FileHandle, user: { uid: number; gid: number }, depth: number): Promise<void> {
+  for (const entry of await readDirNames(dir)) await giveAt(dir, entry.name, user, depth);
 }

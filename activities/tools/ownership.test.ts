@@ -1,0 +1,65 @@
+/**
+ * Giving a worktree to the sandbox user (root worker only) never reaches outside it, also while a
+ * process the agent left swaps a directory for a link to the host's files during the walk.
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { giveToSandboxUser } from './ownership';
+
+const SANDBOX = { uid: 1000, gid: 1000 };
+const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
+
+asRoot('giveToSandboxUser', () => {
+  let tmp: string;
+  let worktree: string;
+  let outside: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'ownership-'));
+    worktree = path.join(tmp, 'ws');
+    outside = path.join(tmp, 'host');
+    mkdirSync(path.join(worktree, 'src/deep'), { recursive: true });
+    writeFileSync(path.join(worktree, 'src/deep/a.ts'), 'a\n');
+    mkdirSync(outside);
+    for (let i = 0; i < 50; i++) writeFileSync(path.join(outside, `secret-${i}`), 'host\n');
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('gives every entry of the tree and nothing a link points at', async () => {
+    symlinkSync(outside, path.join(worktree, 'link'));
+    await giveToSandboxUser(worktree, SANDBOX);
+    expect(lstatSync(path.join(worktree, 'src/deep/a.ts')).uid).toBe(1000);
+    expect(lstatSync(path.join(worktree, 'link')).uid).toBe(1000);
+    expect(lstatSync(path.join(outside, 'secret-0')).uid).toBe(0);
+  });
+
+  it('gives one path below the tree without following a link on the way', async () => {
+    symlinkSync(outside, path.join(worktree, 'via'));
+    await giveToSandboxUser(worktree, SANDBOX, 'via/secret-1');
+    expect(lstatSync(path.join(outside, 'secret-1')).uid).toBe(0);
+    await giveToSandboxUser(worktree, SANDBOX, 'src/deep/a.ts');
+    expect(lstatSync(path.join(worktree, 'src/deep/a.ts')).uid).toBe(1000);
+  });
+
+  it("never chowns the host's files while a process swaps a directory of the tree for a link to them", async () => {
+    // A directory `d` full of entries, and a link to the host's directory, swapped in a loop (rename is atomic).
+    const d = path.join(worktree, 'd');
+    mkdirSync(d);
+    for (let i = 0; i < 50; i++) writeFileSync(path.join(d, `f-${i}`), 'x\n');
+    symlinkSync(outside, path.join(worktree, 'd-link'));
+    // renameat2(RENAME_EXCHANGE): `d` is a directory, then at once a link, then a directory again, as fast as the kernel goes.
+    const swap = 'import ctypes,os,sys\nos.chdir(sys.argv[1])\nlibc=ctypes.CDLL(None,use_errno=True)\nwhile True: libc.renameat2(-100,b"d",-100,b"d-link",2)\n';
+    const swapper = spawn('python3', ['-c', swap, worktree], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 300; i++) {
+        chownSync(worktree, 0, 0); // a tree the host made: only those are given away
+        await giveToSandboxUser(worktree, SANDBOX).catch(() => undefined); // an entry gone mid-walk may fail the walk: never a host file
+        const owned = Array.from({ length: 50 }, (_, j) => lstatSync(path.join(outside, `secret-${j}`)).uid).filter((uid) => uid !== 0);
+        expect({ round: i, chownedOutside: owned.length }).toEqual({ round: i, chownedOutside: 0 });
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+    }
+  }, 120_000);
+});

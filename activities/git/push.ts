@@ -8,6 +8,7 @@ import type { GitContext, OperationOptions } from './context';
 import { networkAccess } from './credentials';
 import { AGENT_TRAILER, trailerOf } from './changes';
 import { fetchBranch, mirrorRemoteUrl, resolveCommits } from './mirror';
+import { GitAbortedError } from './errors';
 import { onRemote } from './remote-errors';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
 import { assertAgentBranch } from './validate';
@@ -40,11 +41,15 @@ export async function pushAgentBranch(ctx: GitContext, ws: WorkspaceInfo, { mayR
   // The branch, and what we last saw of it on the remote (none: it must not exist there yet).
   const [localSha, lastSeen] = await resolveCommits(ctx, ws.mirrorPath, [ref, `refs/remotes/origin/${ws.branch}`]);
   const expected = lastSeen ?? '';
+  const onWire = graceAfterAbort(options.signal, PUSH_GRACE_AFTER_ABORT_MS);
   try {
-    await pushRefspec(ctx, ws.mirrorPath, `${ref}:${ref}`, [`--force-with-lease=${ref}:${expected}`], options);
+    await pushRefspec(ctx, ws.mirrorPath, `${ref}:${ref}`, [`--force-with-lease=${ref}:${expected}`], { ...options, signal: onWire.signal });
   } catch (err) {
-    const remote = localSha ? await remoteSha(ctx, ws.mirrorPath, ref, options).catch(() => undefined) : undefined;
-    // A retried activity whose first push landed: the remote already has exactly our commit.
+    // A push cut by a kill may have landed: the remote is asked anyway, or the run would end
+    // `killed` with its branch delivered.
+    const ask = err instanceof GitAbortedError ? { onProgress: options.onProgress, signal: AbortSignal.timeout(LANDED_CHECK_MS) } : options;
+    const remote = localSha ? await remoteSha(ctx, ws.mirrorPath, ref, ask).catch(() => undefined) : undefined;
+    // A retried activity whose first push landed, or a push a kill cut after it landed: the remote already has exactly our commit.
     if (remote && remote === localSha) return { pushed: true, remoteRef: ref, commitSha: localSha };
     // A host the agent left (cut off, not dead) pushed its commit of the agent after this host
     // last fetched: that is the run's older work, so ours replaces it, leased on it. The host left
@@ -55,6 +60,8 @@ export async function pushAgentBranch(ctx: GitContext, ws: WorkspaceInfo, { mayR
       return { pushed: true, remoteRef: ref, commitSha: localSha };
     }
     throw err;
+  } finally {
+    onWire.release();
   }
   ctx.log('git: pushed', { event: 'push', branch: ws.branch, commitSha: localSha });
   return { pushed: true, remoteRef: ref, commitSha: localSha };
@@ -83,6 +90,36 @@ async function isOwnCommit(
   // Moved again since ls-remote: the lease below would refuse it anyway; refuse it here.
   const [fetched] = await resolveCommits(ctx, ws.mirrorPath, [`refs/remotes/origin/${ws.branch}`]);
   return fetched === remoteTip && (await trailerOf(ctx, mirror, remoteTip, AGENT_TRAILER)) === agentId;
+}
+
+/**
+ * A push that is on the wire when the activity is cancelled (a kill) is given this long to finish
+ * before it is cut: cut, the remote may have taken it anyway (the ref is updated before git
+ * reports back), and only asking it tells.
+ */
+const PUSH_GRACE_AFTER_ABORT_MS = 10_000;
+/** How long the remote is asked whether a cut push landed. */
+const LANDED_CHECK_MS = 10_000;
+
+/**
+ * A signal that follows `signal` `graceMs` late; one already aborted is returned as is, so a push
+ * never starts after a kill. `release` drops the listener once the push is over.
+ */
+function graceAfterAbort(signal: AbortSignal | undefined, graceMs: number): { signal: AbortSignal | undefined; release: () => void } {
+  if (!signal || signal.aborted) return { signal, release: () => undefined };
+  const late = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    timer = setTimeout(() => late.abort(signal.reason), graceMs);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: late.signal,
+    release: () => {
+      signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** `git push origin <refspec>` from the mirror with the configured credentials. */

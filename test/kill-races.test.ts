@@ -1,0 +1,57 @@
+/**
+ * Kills that land at awkward moments of a run, through the real workflow and worker: the final
+ * status must say what really happened to the agent's work and resources.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRemoteRepo, nodeProjectFiles, remoteBranches } from './support/git-fixtures';
+import { eventually, resultWithin, startHarness, type Harness } from './support/harness';
+
+const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
+
+describe('kills racing a run', () => {
+  let h: Harness;
+  let tmp: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'kill-races-'));
+  });
+  afterAll(async () => {
+    await h?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /**
+   * The remote updates the ref before post-receive runs: from then on the push has landed, and
+   * the pushing git waits `hookSeconds` for the hook. The kill arrives then.
+   */
+  const killDuringPush = async (taskId: string, hookSeconds: number) => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const landed = path.join(tmp, `${taskId}-landed`);
+    writeFileSync(path.join(remote.dir, 'hooks', 'post-receive'), `#!/bin/sh\ncat > ${landed}.tmp; mv ${landed}.tmp ${landed}; sleep ${hookSeconds}\n`, { mode: 0o755 });
+    h.fakeModel.script(taskId, [{ tools: [bash('echo work > work.txt')] }, { text: 'Done.' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    const branch = `refs/heads/agent/${taskId}/${agentId.slice(0, 8)}`;
+    await eventually(async () => existsSync(landed), 60_000, 'the push to land on the remote');
+    await handle.signal('kill', { reason: 'stop during the push' });
+    const final = await resultWithin(handle, 60_000);
+    return { final, onRemote: remoteBranches(remote.dir).includes(branch) };
+  };
+
+  it('a kill that arrives while the push is on the wire lets it finish: the run ends completed with the branch pushed', async () => {
+    const { final, onRemote } = await killDuringPush('T-kill-during-push', 3);
+    expect(onRemote).toBe(true);
+    expect(final.status).toBe('completed');
+    expect(final.result?.pushed).toBe(true);
+  }, 120_000);
+
+  it('a push that a kill cuts after it landed is reported pushed: never `killed` with the branch on the remote', async () => {
+    // The hook outlasts the push's grace after the kill: the push is cut, and the remote has the branch.
+    const { final, onRemote } = await killDuringPush('T-kill-cuts-push', 40);
+    expect(onRemote).toBe(true);
+    expect(final.status).toBe('completed');
+    expect(final.result?.pushed).toBe(true);
+  }, 120_000);
+});

@@ -147,6 +147,11 @@ export function createActivities(deps: ActivityDeps) {
       resolveGates: gates.resolveGates,
       startSandbox: sandbox.startSandbox,
       discardWorkspace: (workspace) => deps.workspaces.remove(workspace),
+      // The home only once no container of the agent can use it (as cleanupAgent does).
+      discardSandbox: async (agentId) => {
+        await deps.runtime.discard(agentId);
+        await deps.homes.remove(agentId);
+      },
     }),
     ...createAcceptActivities({ runGates: gates.runGates, scanAndCommit: git.scanAndCommit, pushIfMergeable: git.pushIfMergeable }),
     ...createHostLivenessActivities({ polls: deps.taskQueuePolls }),

@@ -26,6 +26,8 @@ export interface SandboxRuntime {
   withRunner<T>(req: { agentId: string; taskId: string; dir: string; signal?: AbortSignal }, fn: (runner: CommandRunner) => Promise<T>): Promise<T>;
   /** Releases what start() made; idempotent. */
   stop(info: SandboxInfo): Promise<SandboxStopResult>;
+  /** Releases what a start() on this host that failed or was cancelled half-way may have made (no SandboxInfo came back); idempotent. */
+  discard(agentId: string): Promise<void>;
   /** Resolves when the runtime works on this host (worker start-up), with a warning to log when it had to fall back. */
   probe(): Promise<{ warning?: string }>;
 }

@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Docker from 'dockerode';
 import { createRemoteRepo, nodeProjectFiles, remoteBranches } from './support/git-fixtures';
 import { eventually, resultWithin, startHarness, type Harness } from './support/harness';
 
@@ -53,5 +54,29 @@ describe('kills racing a run', () => {
     expect(onRemote).toBe(true);
     expect(final.status).toBe('completed');
     expect(final.result?.pushed).toBe(true);
+  }, 120_000);
+});
+
+describe('a set-up that fails at its sandbox', () => {
+  let h: Harness;
+  const docker = new Docker();
+  beforeAll(async () => {
+    // An image this engine does not have: the sandbox step fails after the agent's home was made for it.
+    h = await startHarness({ SANDBOX_ENABLED: 'true', SANDBOX_IMAGE: 'orchestrator-sandbox-test:never-built', SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS: '2' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('leaves no worktree, home or container of the agent behind', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-sandbox-never-starts';
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    const err = await resultWithin(handle, 60_000).catch((e: unknown) => e);
+    expect((err as { cause?: { type?: string } }).cause?.type).toBe('SandboxImageMissing');
+    expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    expect(existsSync(h.services.homes.pathFor(agentId))).toBe(false);
+    expect(await docker.listContainers({ all: true, filters: { label: [`orchestrator.agentId=${agentId}`] } })).toEqual([]);
   }, 120_000);
 });

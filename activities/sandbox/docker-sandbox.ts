@@ -28,6 +28,8 @@ export interface DockerSandbox {
   stop(info: SandboxInfo): Promise<StopSandboxResult>;
   /** Removes the agent's gate container, if one is left. */
   removeGateContainer(agentId: string): Promise<StopSandboxResult>;
+  /** Removes the agent's own container on this host, if there is one (found by name: a start that failed returned no id). */
+  removeAgentContainer(agentId: string): Promise<StopSandboxResult>;
   /** Stops and removes every container labelled with the agent id; for the killswitch. Returns the count. */
   removeAgentContainers(agentId: string): Promise<number>;
   /** This deployment's containers (labelled `orchestrator.managed=true` and with its `orchestrator.deployment`). */
@@ -46,6 +48,7 @@ export function createDockerSandbox(docker: Docker, cfg: SandboxConfig): DockerS
     runner: (info, options) => new DockerRunner(docker, info, options),
     stop: (info) => stopContainer(docker, info.containerId, graceSeconds),
     removeGateContainer: (agentId) => stopContainer(docker, containerNameFor(agentId, 'gate', cfg.hostId), graceSeconds),
+    removeAgentContainer: (agentId) => stopContainer(docker, containerNameFor(agentId, 'agent', cfg.hostId), graceSeconds),
     removeAgentContainers: (agentId) => removeAgentContainers(docker, agentId, graceSeconds, cfg.deployment),
     listManaged: () => listManagedContainers(docker, cfg.deployment),
     reap: (isClosed, onError) => reapContainers(docker, isClosed, graceSeconds, cfg.deployment, onError),

@@ -50,6 +50,7 @@ export function createBubblewrapRuntime(configured: BubblewrapSettings, probePar
       }),
     withRunner: (req, fn) => fn(new BubblewrapRunner(settings, { hostPath: req.dir, readOnly: false })),
     stop: async () => NOTHING_STOPPED,
+    discard: async () => undefined,
     probe: async () => {
       for (const [name, file] of [['bwrap', settings.bwrapPath], ['prlimit', settings.prlimitPath]] as const) {
         if (!path.isAbsolute(file) || !existsSync(file)) throw new Error(`${name} is not installed (not found in PATH)`);
@@ -112,6 +113,9 @@ export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: 
       }
     },
     stop: (info) => sandbox.stop(info),
+    discard: async (agentId) => {
+      await sandbox.removeAgentContainer(agentId);
+    },
     probe: async () => {
       await sandbox.ping();
       return {};
@@ -139,6 +143,7 @@ export function createUnsandboxedRuntime(homes: AgentHomes, scratch: Scratch): S
       }
     },
     stop: async () => NOTHING_STOPPED,
+    discard: async () => undefined,
     probe: async () => ({}),
   };
 }

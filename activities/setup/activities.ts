@@ -18,6 +18,12 @@ export interface SetupSteps {
   startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null>;
   /** Removes a worktree this activity made when a later step failed (the workflow never learns its path). */
   discardWorkspace(workspace: WorkspaceInfo): Promise<unknown>;
+  /**
+   * Removes what a sandbox start that failed or was cancelled may have made: the container (created,
+   * maybe started) and the agent's home. The workflow never learns of them, so nothing else would
+   * until the reaper's next pass; throws when the container could not be removed.
+   */
+  discardSandbox(agentId: string): Promise<unknown>;
 }
 
 export interface SetUpAgentInput extends PrepareWorkspaceInput {
@@ -42,16 +48,20 @@ export function createSetupActivities(steps: SetupSteps) {
       const op = currentOperation();
       const { profile, customGates, missingGates, readOnly, ...prepare } = args;
       const workspace = await steps.prepareWorkspace(prepare);
+      let sandboxBegun = false;
       try {
         op.heartbeat('resolving gates');
         const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}) });
         if (blockingUnavailableGates(gates.unavailable, missingGates).length > 0) return { workspace, gates };
         op.heartbeat('starting sandbox');
+        sandboxBegun = true;
         const sandbox = await steps.startSandbox({ agentId: args.agentId, taskId: args.taskId, workspace, readOnly: readOnly ?? false });
         return { workspace, gates, sandbox };
       } catch (err) {
-        // Also after a cancellation: the removal is not tied to this activity's signal.
-        await steps.discardWorkspace(workspace).catch(() => undefined);
+        // Also after a cancellation: the removals are not tied to this activity's signal. A container
+        // that could not be removed may still write the worktree: both are left to the reaper then.
+        const stopped = !sandboxBegun || (await steps.discardSandbox(args.agentId).then(() => true, () => false));
+        if (stopped) await steps.discardWorkspace(workspace).catch(() => undefined);
         throw err;
       }
     },

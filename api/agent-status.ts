@@ -75,7 +75,7 @@ export async function readProjection(store: AgentStateStore, agentId: string): P
 
 /** Strips the projection's bookkeeping fields. */
 export function publicView(stored: StoredAgentState): AgentStatusView {
-  const { seq: _seq, updatedAt: _updatedAt, ...view } = stored;
+  const { seq: _seq, updatedAt: _updatedAt, namespace: _namespace, ...view } = stored;
   return view;
 }
 

@@ -14,6 +14,8 @@ import { SpendLedger, TOTAL_FIELD, usdFromMicros, withSpent } from './spend-ledg
 export interface StoredAgentState extends AgentStatusView {
   seq: number;
   updatedAt: string;
+  /** The Temporal namespace of the run (absent in records written before it was recorded): see worker/closed-check.ts. */
+  namespace?: string;
 }
 
 export interface StoredTaskState {
@@ -105,6 +107,11 @@ return {1, prev}
 export interface AgentStateStoreOptions {
   /** TTL applied once a run is terminal; live runs never expire. */
   terminalTtlSeconds: number;
+  /**
+   * The writer's Temporal namespace, recorded with the agent: deployments of different namespaces
+   * may share one Valkey, and a reaper may only judge the runs its own namespace knows.
+   */
+  namespace?: string;
 }
 
 export class AgentStateStore {
@@ -125,7 +132,7 @@ export class AgentStateStore {
   async write(w: AgentStateWrite): Promise<{ applied: boolean; previousStatus: AgentStatus | null }> {
     const terminal = TERMINAL_STATUSES.includes(w.view.status);
     const view = terminal ? withSpent(w.view, await this.ledger.total(w.view.agentId)) : w.view;
-    const agent: StoredAgentState = { ...stripUndefined(view), seq: w.seq, updatedAt: w.at };
+    const agent: StoredAgentState = { ...stripUndefined(view), seq: w.seq, updatedAt: w.at, ...(this.options.namespace ? { namespace: this.options.namespace } : {}) };
     const task: StoredTaskState = stripUndefined({
       taskId: view.taskId,
       agentId: view.agentId,

@@ -9,11 +9,9 @@ import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, modelApiKey, sandboxRuntime } from '../config';
-import { settleClosedRunStates } from '../state/closed-run-states';
-import { agentsWithoutExpiry, expireClosedRunRecords } from '../state/record-expiry';
 import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
-import { workflowCloseStatus } from './closed-check';
+import { valkeyRecordTargets, workflowCloseStatus } from './closed-check';
 import { startReaper, type ReapLookup } from './reaper';
 
 async function main(): Promise<void> {
@@ -99,8 +97,7 @@ async function main(): Promise<void> {
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
       // First the final status of runs closed from outside (Web UI, CLI, timeout), then their records' TTL.
-      { name: 'closed run states', reap: async ({ closeStatus }) => settleClosedRunStates(deps.states, await agentsWithoutExpiry(redis), closeStatus) },
-      { name: 'valkey records', reap: ({ isClosed }) => expireClosedRunRecords(redis, isClosed, config.STATE_TTL_SECONDS) },
+      ...valkeyRecordTargets({ states: deps.states, redis, namespace: config.TEMPORAL_NAMESPACE, ttlSeconds: config.STATE_TTL_SECONDS }),
     ],
     log,
   });

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { keys } from '../state/keys';
 import { createRemoteRepo, nodeProjectFiles, remoteBranches } from './support/git-fixtures';
 import { eventually, resultWithin, startHarness, type Harness } from './support/harness';
 
@@ -54,6 +55,29 @@ describe('kills racing a run', () => {
     expect(onRemote).toBe(true);
     expect(final.status).toBe('completed');
     expect(final.result?.pushed).toBe(true);
+  }, 120_000);
+
+  it('a rebuild that cannot restore the checkpoint leaves no worktree on the host that tried', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-rebuild-fails';
+    // The last answer comes late: meanwhile the test takes the host's disk away.
+    h.fakeModel.script(taskId, [{ tools: [bash('echo a > a.txt')] }, { text: 'Done.', delayMs: 4000 }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    const worktree = path.join(h.workspaceRoot, 'worktrees', agentId);
+    // Turn 1's tools ran and their checkpoint is saved: the model is asked for turn 2.
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 2, 60_000, 'the second model call');
+    expect(await h.redis.hlen(keys.checkpoints(agentId))).toBeGreaterThan(0);
+    // The host loses its disk (worktree and mirror), and the checkpoint's pack is gone from Valkey:
+    // the agent moves, and its new worktree cannot be restored.
+    rmSync(worktree, { recursive: true, force: true });
+    rmSync(path.join(h.workspaceRoot, 'mirrors'), { recursive: true, force: true });
+    await h.redis.del(keys.checkpointPacks(agentId));
+    const err = await resultWithin(handle, 60_000).catch((e: unknown) => e);
+    expect((err as { cause?: { type?: string } }).cause?.type).toBe('CheckpointMissing');
+    const rebuilt = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rebuildWorkspace');
+    expect(rebuilt.length).toBe(1);
+    expect(existsSync(worktree)).toBe(false);
   }, 120_000);
 });
 

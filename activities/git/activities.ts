@@ -111,9 +111,17 @@ export function createGitActivities(deps: GitActivityDeps) {
       const op = currentOperation();
       const { upToTurn, ...req } = args;
       const workspace = await workspaces.prepare(req, op);
-      op.heartbeat('restoring checkpoint');
-      const restored = await deps.checkpoints.restore(workspace, args.agentId, { agentId: args.agentId, turn: upToTurn }, op);
-      return { workspace, ...(restored ? { restoredTurn: restored.turn } : {}) };
+      try {
+        op.heartbeat('restoring checkpoint');
+        const restored = await deps.checkpoints.restore(workspace, args.agentId, { agentId: args.agentId, turn: upToTurn }, op);
+        return { workspace, ...(restored ? { restoredTurn: restored.turn } : {}) };
+      } catch (err) {
+        // The workflow never learns of a worktree whose restore failed or was cancelled (a kill), so
+        // nothing else removes it before the reaper. Its content is the checkpoint's, kept in Valkey:
+        // never published as the run's salvage. Not tied to this activity's signal.
+        await workspaces.discard(workspace).catch(() => undefined);
+        throw err;
+      }
     },
 
     /**

@@ -78,6 +78,8 @@ export interface GitWorkspaces {
   salvage(ws: WorktreeLocation, agentId: string, options?: OperationOptions): Promise<SalvageResult>;
   /** Removes the worktree and its admin entry (salvaging first if dirty); a missing worktree is fine. */
   remove(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
+  /** Removes a worktree that holds nothing of its own (a copy of a checkpoint): salvaged to this host's mirror at most, never published. */
+  discard(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
   listWorktrees(): Promise<WorktreeListing[]>;
   /** The whole worktree as a tree and the objects it needs beyond `previousCommit` (or the base), as a pack. */
   /** `inspected`: what a walk of the worktree just found for git (nested repositories, git blockers); else it walks again. */
@@ -132,6 +134,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     push: (ws, options) => pushAgentBranch(ctx, ws, options),
     salvage: (ws, agentId, options) => salvage(ctx, ws, agentId, options),
     remove: (ws, options) => removeWorkspace(ctx, ws, options),
+    discard: (ws, options) => removeWorkspace(ctx, ws, options, { publish: false }),
     listWorktrees: () => listWorktrees(ctx),
     snapshot: (ws, agentId, options) => snapshotWorktree(ctx, ws, agentId, options),
     restoreSnapshot: (ws, agentId, source, options) => restoreWorktree(ctx, ws, agentId, source, options),

@@ -159,7 +159,8 @@ async function requestKill(deps: KillSwitchDeps, agentId: string, order: KillOrd
     await deps.client.workflow.getHandle(workflowIdFor(agentId)).signal<[KillRequest]>(KILL_SIGNAL, { reason: order.reason, requestedBy: order.requestedBy });
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    return settledAfterClose(deps, agentId, state?.view ?? (await temporalView(deps, agentId))); // it closed before the signal
+    // It closed before the signal: what Temporal says now (the view read before is of the open run).
+    return settledAfterClose(deps, agentId, await temporalView(deps, agentId));
   }
   const now = Date.now();
   return {
@@ -293,7 +294,10 @@ async function forceKill(deps: KillSwitchDeps, w: Waiting, order: KillOrder): Pr
     await deps.client.workflow.getHandle(workflowIdFor(agentId)).terminate(error);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    return settledAfterClose(deps, agentId, lastView); // it ended on its own just now
+    // It closed just now: on its own, or terminated by a kill of the same agent running beside this
+    // one, whose `killed` may not be in Valkey yet. Temporal's view now says how it closed; the one
+    // read before the termination still said it ran.
+    return settledAfterClose(deps, agentId, await temporalView(deps, agentId));
   }
   deps.logger.warn({ agentId, acknowledged: w.acknowledged, ackTimeoutMs: deps.ackTimeoutMs, deadlineMs: deps.deadlineMs }, 'kill: workflow did not stop in time; terminated it');
 

@@ -57,6 +57,23 @@ describe('kills racing a run', () => {
     expect(final.result?.pushed).toBe(true);
   }, 120_000);
 
+  it('a run terminated while its push is on the wire (a forced kill) has the push cut: the branch never lands after `killed` was recorded', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-terminated-during-push';
+    // pre-receive runs before the remote updates the ref: while it waits, the push has not landed.
+    const started = path.join(tmp, `${taskId}-started`);
+    writeFileSync(path.join(remote.dir, 'hooks', 'pre-receive'), `#!/bin/sh\ncat > /dev/null; touch ${started}; sleep 6\n`, { mode: 0o755 });
+    h.fakeModel.script(taskId, [{ tools: [bash('echo work > work.txt')] }, { text: 'Done.' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    await eventually(async () => existsSync(started), 60_000, 'the push to reach the remote');
+    // What the killswitch does when it forces a kill: terminate, then record `killed` itself.
+    await handle.terminate('killed: forced');
+    // Past the hook's wait and the push's grace: a push left running would have landed by now.
+    await new Promise((r) => setTimeout(r, 12_000));
+    expect(remoteBranches(remote.dir)).not.toContain(`refs/heads/agent/${taskId}/${agentId.slice(0, 8)}`);
+  }, 120_000);
+
   it('a rebuild that cannot restore the checkpoint leaves no worktree on the host that tried', async () => {
     const remote = createRemoteRepo(nodeProjectFiles());
     const taskId = 'T-rebuild-fails';

@@ -9,6 +9,7 @@ import { networkAccess } from './credentials';
 import { AGENT_TRAILER, trailerOf } from './changes';
 import { fetchBranch, mirrorRemoteUrl, resolveCommits } from './mirror';
 import { GitAbortedError } from './errors';
+import { cancelledByWorkflow } from '../operation';
 import { onRemote } from './remote-errors';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
 import { assertAgentBranch } from './validate';
@@ -93,24 +94,26 @@ async function isOwnCommit(
 }
 
 /**
- * A push that is on the wire when the activity is cancelled (a kill) is given this long to finish
- * before it is cut: cut, the remote may have taken it anyway (the ref is updated before git
- * reports back), and only asking it tells.
+ * A push that is on the wire when the run's workflow cancels the activity (a kill) is given this
+ * long to finish before it is cut: cut, the remote may have taken it anyway (the ref is updated
+ * before git reports back), and only asking it tells. Any other cancellation cuts it at once: a
+ * terminated run (a forced kill) has recorded `killed`, and nothing would record the push.
  */
 const PUSH_GRACE_AFTER_ABORT_MS = 10_000;
 /** How long the remote is asked whether a cut push landed. */
 const LANDED_CHECK_MS = 10_000;
 
 /**
- * A signal that follows `signal` `graceMs` late; one already aborted is returned as is, so a push
- * never starts after a kill. `release` drops the listener once the push is over.
+ * A signal that follows `signal`, `graceMs` late when the workflow cancelled; one already aborted
+ * is returned as is, so a push never starts after a kill. `release` drops the listener once the push is over.
  */
 function graceAfterAbort(signal: AbortSignal | undefined, graceMs: number): { signal: AbortSignal | undefined; release: () => void } {
   if (!signal || signal.aborted) return { signal, release: () => undefined };
   const late = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const onAbort = () => {
-    timer = setTimeout(() => late.abort(signal.reason), graceMs);
+    if (cancelledByWorkflow(signal)) timer = setTimeout(() => late.abort(signal.reason), graceMs);
+    else late.abort(signal.reason);
   };
   signal.addEventListener('abort', onAbort, { once: true });
   return {

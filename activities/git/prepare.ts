@@ -3,7 +3,7 @@
  * worktree on a fresh `agent/<taskId>/<agentId8>` branch from `origin/<baseBranch>`.
  * Idempotent for activity retries: an existing worktree for the agent is returned as is.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { makeTraversable } from './paths';
 import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
@@ -15,6 +15,7 @@ import { removeWorkspace } from './cleanup';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
 import { assertAgentId, assertBranchName, assertRepositoryUrl, assertTaskId } from './validate';
 import { findAdminDir, moveAside } from './worktree-admin';
+import { removeTree } from '../host/remove-tree';
 
 export interface PrepareRequest {
   agentId: string;
@@ -82,14 +83,17 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
       const info: WorkspaceInfo = { host: ctx.deps.host, path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
 
       const adminDir = await findAdminDir(mirrorPath, worktreePath);
-      if (await exists(worktreePath)) {
+      const halfAdded = adminDir !== undefined && (await discardHalfAdded(ctx, worktreePath, adminDir));
+      if (halfAdded) {
+        // Added again below, on the branch that add made (it holds no commit of the agent yet).
+      } else if (await exists(worktreePath)) {
         if (adminDir) return resumeExisting(ctx, info, adminDir, marker);
         await moveAside(ctx, worktreePath);
       }
       // A registration left without its directory (a crash mid-removal) would refuse the add.
       else if (adminDir) await ctx.git(['-C', mirrorPath, 'worktree', 'prune'], options);
-      const ownBranch = branchBelongsToAgent(branch, branchTip, marker);
-      const reuseBranch = ownBranch && !req.baseSha;
+      const ownBranch = halfAdded ? branchTip !== undefined : branchBelongsToAgent(branch, branchTip, marker);
+      const reuseBranch = ownBranch && !req.baseSha && !halfAdded;
       const addArgs = reuseBranch
         ? ['worktree', 'add', '--', worktreePath, branch] // a retry after the worktree was removed: keep the agent's commits
         : ['worktree', 'add', '--no-track', ownBranch ? '-B' : '-b', branch, '--', worktreePath, baseSha];
@@ -101,6 +105,20 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
     },
     { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
   );
+}
+
+/**
+ * Removes a worktree whose `git worktree add` never finished (the worker died mid-checkout: git's
+ * own `locked` marker is still there, and a part of the files): returned as it was, the agent would
+ * work on, and commit, a tree with files missing. Nothing in it is the agent's work. Its branch
+ * was made by that add: an add for another agent's branch is refused before any of this exists.
+ */
+async function discardHalfAdded(ctx: GitContext, worktreePath: string, adminDir: string): Promise<boolean> {
+  if (!(await exists(path.join(adminDir, 'locked')))) return false;
+  await removeTree(worktreePath);
+  await rm(adminDir, { recursive: true, force: true });
+  ctx.log('git: removed a worktree whose add never finished', { event: 'worktree-discard', path: worktreePath });
+  return true;
 }
 
 /** The worktree survived a previous attempt; report it with the base it was made from (`marker`, the commit its base marker names). */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,6 +144,39 @@ describe('git workspaces', () => {
     expect(again).toEqual(first);
     expect(readFileSync(path.join(first.path, 'wip.txt'), 'utf8')).toBe('work in progress\n');
   });
+
+  it('prepares a whole worktree again when the worker died while git was checking it out, never the half it left', async () => {
+    const files: Record<string, string> = { '.gitattributes': '*.txt filter=slow\n' };
+    for (let i = 0; i < 20; i++) files[`f${i}.txt`] = `file ${i}\n`;
+    const { remote, deps, workspaces } = setup({}, files);
+    const other = await workspaces.prepare(request(remote, AGENT_B));
+    // A checkout that takes a while: each file through a slow smudge filter (configured in the mirror, as only the service can).
+    git(['config', 'filter.slow.smudge', 'sleep 0.3; cat'], other.mirrorPath);
+    const worktree = path.join(deps.workspaceRoot, 'worktrees', AGENT_A);
+    const preparing = workspaces.prepare(request(remote, AGENT_A)).catch((err: unknown) => err);
+    // The worker dies mid-checkout: git and everything it started are gone at once (SIGKILL: git cleans nothing up).
+    for (;;) {
+      if (existsSync(path.join(worktree, 'f3.txt'))) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const pids = execFileSync('pgrep', ['-f', `worktree add .*${AGENT_A}`], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    for (const pid of pids) process.kill(-pid, 'SIGKILL');
+    expect(await preparing).toBeInstanceOf(Error);
+    // What it left: a part of the files, and git's marker of an add that never finished.
+    expect(readdirSync(worktree).filter((f) => f.endsWith('.txt')).length).toBeLessThan(20);
+    expect(existsSync(path.join(other.mirrorPath, 'worktrees', AGENT_A, 'locked'))).toBe(true);
+
+    // The activity's retry.
+    const again = await workspaces.prepare(request(remote, AGENT_A));
+    expect(git(['status', '--porcelain'], again.path)).toBe('');
+    expect(readFileSync(path.join(again.path, 'f19.txt'), 'utf8')).toBe('file 19\n');
+    expect(again.branch).toBe(`agent/T-1/${AGENT_A.slice(0, 8)}`);
+    // The agent's work from here is committed and pushed as usual.
+    writeFiles(again.path, { 'a.txt': 'work\n' });
+    await workspaces.stageAll(again);
+    const { commitSha } = await workspaces.commit(again, 'work');
+    expect(git(['diff', '--name-only', again.baseSha, commitSha!], again.mirrorPath)).toBe('a.txt');
+  }, 60_000);
 
   it('reuses the agent branch when prepare runs again after its worktree was removed', async () => {
     const { remote, workspaces } = setup();

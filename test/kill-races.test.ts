@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { keys } from '../state/keys';
-import { createRemoteRepo, nodeProjectFiles, remoteBranches } from './support/git-fixtures';
+import { createRemoteRepo, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
 import { eventually, resultWithin, startHarness, type Harness } from './support/harness';
 
 const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
@@ -73,6 +73,24 @@ describe('kills racing a run', () => {
     await new Promise((r) => setTimeout(r, 12_000));
     expect(remoteBranches(remote.dir)).not.toContain(`refs/heads/agent/${taskId}/${agentId.slice(0, 8)}`);
   }, 120_000);
+
+  it('a host that lost its disk between two turns is left for another: the next turn runs on the rebuilt worktree', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-disk-lost-before-turn';
+    h.fakeModel.script(taskId, [{ tools: [bash('echo a > a.txt')] }, { tools: [bash('echo b > b.txt')], delayMs: 4000 }, { text: 'Done.' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    await eventually(async () => h.fakeModel.requestsFor(taskId).length === 2, 60_000, 'the second model call');
+    // The host loses its disk (worktree and mirror) while the model writes turn 2, whose tools come next.
+    rmSync(path.join(h.workspaceRoot, 'worktrees', agentId), { recursive: true, force: true });
+    rmSync(path.join(h.workspaceRoot, 'mirrors'), { recursive: true, force: true });
+    const final = await resultWithin(handle, 90_000);
+    expect(final.status).toBe('completed');
+    const rebuilt = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rebuildWorkspace');
+    expect(rebuilt.length).toBe(1);
+    expect(showFile(remote.dir, final.result!.branch!, 'a.txt')).toBe('a');
+    expect(showFile(remote.dir, final.result!.branch!, 'b.txt')).toBe('b');
+  }, 150_000);
 
   it('a rebuild that cannot restore the checkpoint leaves no worktree on the host that tried', async () => {
     const remote = createRemoteRepo(nodeProjectFiles());

@@ -4,7 +4,9 @@
  * there and stores the results as the next user message, holding the worktree to its disk
  * budget while the commands run and after them (disk-budget.ts).
  */
+import { access } from 'node:fs/promises';
 import type { SandboxInfo, WorkspaceInfo } from '../../domain/agent';
+import { WorkspaceLostError } from '../git/errors';
 import { joinBounded } from '../../domain/agent-events';
 import type { AgentEventLog } from '../../state/agent-events';
 import type { TranscriptStore } from '../../state/transcript-store';
@@ -95,6 +97,7 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
  */
 export function createToolBatchRunner(deps: SandboxActivityDeps): (args: ExecuteToolsInput, op: Operation) => Promise<ExecuteToolsResult> {
   return async (args, op) => {
+    await assertWorkspaceOnDisk(args.workspace);
     const turn = args.turn ?? 0;
     const home = deps.homeOf?.(args.agentId);
     let checkpoint: ExecuteToolsResult['checkpoint'];
@@ -123,6 +126,16 @@ export function createToolBatchRunner(deps: SandboxActivityDeps): (args: Execute
     );
     return { ...batch, digest: joinBounded(outcomes), ...(checkpoint ? { checkpoint } : {}) };
   };
+}
+
+/**
+ * A worktree and mirror both gone from this host's disk: the host lost them (WorkspaceLost), and
+ * the run moves to another host. Without this, the batch failed on the missing directory as any
+ * other error, retried for minutes on the same empty disk, then failed the run.
+ */
+async function assertWorkspaceOnDisk(ws: WorkspaceInfo): Promise<void> {
+  const present = async (p: string) => access(p).then(() => true, () => false);
+  if (!(await present(ws.path)) && !(await present(ws.mirrorPath))) throw new WorkspaceLostError(`the worktree ${ws.path} is gone from host ${ws.host?.id ?? '?'}`);
 }
 
 export type SandboxActivities = ReturnType<typeof createSandboxActivities>;

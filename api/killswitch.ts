@@ -120,7 +120,13 @@ export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string
     const expired = takeWhere(waiting, (w) => w.deadlineAt <= now || (!w.acknowledged && w.ackDeadlineAt <= now));
     await mapWithConcurrency(expired, deps.concurrency, (w) =>
       guarded(w.agentId, settle, async () => {
-        settle(await forceKill(deps, w, order));
+        // Looked at again first: since the last check the run may have acknowledged (it has until
+        // the deadline then), or written its final status and begun its cleanup, which a
+        // termination would cut short (and overwrite what it recorded).
+        const ended = await checkEnded(deps, w);
+        if (ended) settle(ended);
+        else if (w.acknowledged && w.deadlineAt > Date.now()) waiting.push(w);
+        else settle(await forceKill(deps, w, order));
       }),
     );
     const ended = await mapWithConcurrency(waiting, deps.concurrency, async (w) => {
@@ -338,6 +344,8 @@ async function writeForcedKill(
   kill: { error: string; reason: string; at: string },
 ): Promise<AgentStatusView> {
   const stored = await deps.store.getAgent(agentId);
+  // A final status the run wrote before the termination stands: it says more (its result, what it salvaged).
+  if (stored && isTerminal(stored.status)) return publicView(stored);
   const { phase: _phase, ...base } = stored ? publicView(stored) : temporalBase;
   const view: AgentStatusView = { ...base, status: 'killed', error: kill.error, completedAt: kill.at };
   const written = await deps.store.write({ seq: (stored?.seq ?? 0) + FORCED_KILL_SEQ_OFFSET, view, at: kill.at, reason: `forced kill: ${kill.reason}` });

@@ -92,6 +92,29 @@ describe('kills racing a run', () => {
     expect(showFile(remote.dir, final.result!.branch!, 'b.txt')).toBe('b');
   }, 150_000);
 
+  it('kills landing around a continue-as-new (one every turn) end killed, with the worktree and home gone', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    for (const [i, killAfterMs] of [0, 150, 400].entries()) {
+      const taskId = `T-kill-around-can-${i}`;
+      const turn = { tools: [bash('echo more >> log.txt')] };
+      h.fakeModel.script(taskId, Array.from({ length: 40 }, () => turn));
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', turnsPerRun: 1 });
+      const agentId = handle.workflowId.replace('agent-', '');
+      await eventually(async () => h.fakeModel.requestsFor(taskId).length >= 3, 60_000, 'a few turns');
+      await new Promise((r) => setTimeout(r, killAfterMs));
+      await handle.signal('kill', { reason: 'around continue-as-new' });
+      const final = await resultWithin(handle, 60_000);
+      // Before: a kill that came while the run's last tool batch finished was lost with the continue-as-new, and the agent went on to its turn budget.
+      expect(final.status).toBe('killed');
+      expect(final.error).toBe('killed: around continue-as-new');
+      expect(h.fakeModel.requestsFor(taskId).length).toBeLessThan(10);
+      expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+      expect(existsSync(h.services.homes.pathFor(agentId))).toBe(false);
+      const stored = JSON.parse((await h.redis.get(keys.agent(agentId)))!) as { status: string };
+      expect(stored.status).toBe('killed');
+    }
+  }, 240_000);
+
   it('a rebuild that cannot restore the checkpoint leaves no worktree on the host that tried', async () => {
     const remote = createRemoteRepo(nodeProjectFiles());
     const taskId = 'T-rebuild-fails';

@@ -14,6 +14,16 @@ import { isHostLost, moveToAnotherHost } from './failover';
 import { RunState } from './run-state';
 
 export const killSignal = wf.defineSignal<[KillRequest]>(KILL_SIGNAL);
+
+/**
+ * A stop (a kill, the wall-time budget, Temporal's Cancel) that arrived while the last activity
+ * before a continue-as-new finished anyway (WAIT_CANCELLATION_COMPLETED lets a short tool batch
+ * complete) ends the run here: the new run would know nothing of it, and a kill was lost (the
+ * agent went on, the killswitch waited out its deadline and forced it). Asked only then, right
+ * after that activity's result (not a local activity's: see PATCHES_BEFORE_LOCAL_ACTIVITIES), so
+ * other runs take no marker; runs recorded before it continued as new, and replay so.
+ */
+const STOP_BEFORE_CONTINUE_AS_NEW = 'stop-before-continue-as-new';
 export const statusQuery = wf.defineQuery<AgentStatusView>(STATUS_QUERY);
 
 export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
@@ -58,14 +68,15 @@ export async function agentRun(input: AgentRunInput): Promise<AgentStatusView> {
   try {
     state.result = await main.run(work);
   } catch (err) {
-    if (err instanceof wf.ContinueAsNew) throw err;
+    const stoppedFirst = err instanceof wf.ContinueAsNew && main.consideredCancelled && wf.patched(STOP_BEFORE_CONTINUE_AS_NEW);
+    if (err instanceof wf.ContinueAsNew && !stoppedFirst) throw err;
     if (state.killReason) {
       state.error = `killed: ${state.killReason}`;
     } else if (state.budgetReason) {
       state.error = state.budgetReason;
       state.errorType = 'BudgetExceeded';
       state.exceededBudget = 'maxWallTimeSeconds';
-    } else if (wf.isCancellation(err)) {
+    } else if (wf.isCancellation(err) || stoppedFirst) {
       cancelledByTemporal = true;
       state.killReason = 'cancelled through Temporal';
       state.error = `killed: ${state.killReason}`;

@@ -2,6 +2,7 @@
  * Kills that land at awkward moments of a run, through the real workflow and worker: the final
  * status must say what really happened to the agent's work and resources.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,6 +115,41 @@ describe('kills racing a run', () => {
       expect(stored.status).toBe('killed');
     }
   }, 240_000);
+
+  it('a kill sent before the run\'s first workflow task ends it killed before any work: no worktree, no model call', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-kill-before-start';
+    await h.stopWorker();
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    await handle.signal('kill', { reason: 'changed my mind' });
+    await h.startWorker();
+    const final = await resultWithin(handle, 60_000);
+    expect(final).toMatchObject({ status: 'killed', error: 'killed: changed my mind' });
+    expect(final.startedAt).toBeUndefined();
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+    expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    expect(JSON.parse((await h.redis.get(keys.agent(agentId)))!)).toMatchObject({ status: 'killed', phase: 'done' });
+  }, 120_000);
+
+  it('a kill during a long gate stops it: killed within seconds, nothing pushed, no worktree, gate checkout or gate process left', async () => {
+    const remote = createRemoteRepo(nodeProjectFiles({ 'package.json': JSON.stringify({ name: 'slow', version: '1.0.0', scripts: { test: 'sleep 45 && echo gate-finished' } }) }));
+    const taskId = 'T-kill-during-gate';
+    h.fakeModel.script(taskId, [{ tools: [bash('echo work > work.txt')] }, { text: 'Done.' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = handle.workflowId.replace('agent-', '');
+    await eventually(async () => JSON.parse((await h.redis.get(keys.agent(agentId))) ?? '{}').phase === 'pre-commit-gates', 60_000, 'the gates');
+    await new Promise((r) => setTimeout(r, 1500)); // the gate command runs
+    const t0 = Date.now();
+    await handle.signal('kill', { reason: 'stop the gate' });
+    const final = await resultWithin(handle, 60_000);
+    expect(final.status).toBe('killed');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(remoteBranches(remote.dir)).toEqual(['refs/heads/main']);
+    expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
+    expect(existsSync(path.join(h.workspaceRoot, 'gate-checkouts', agentId))).toBe(false);
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((c) => c.includes('sleep 45'))).toEqual([]);
+  }, 120_000);
 
   it('a rebuild that cannot restore the checkpoint leaves no worktree on the host that tried', async () => {
     const remote = createRemoteRepo(nodeProjectFiles());

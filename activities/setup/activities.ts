@@ -58,10 +58,11 @@ export function createSetupActivities(steps: SetupSteps) {
         const sandbox = await steps.startSandbox({ agentId: args.agentId, taskId: args.taskId, workspace, readOnly: readOnly ?? false });
         return { workspace, gates, sandbox };
       } catch (err) {
-        // Also after a cancellation: the removals are not tied to this activity's signal. A container
-        // that could not be removed may still write the worktree: both are left to the reaper then.
-        const stopped = !sandboxBegun || (await steps.discardSandbox(args.agentId).then(() => true, () => false));
-        if (stopped) await steps.discardWorkspace(workspace).catch(() => undefined);
+        // Also after a cancellation: the removals are not tied to this activity's signal. No command
+        // of the agent ran yet, so the worktree goes even when the container would not (the
+        // reaper removes that, and the home with it).
+        if (sandboxBegun) await steps.discardSandbox(args.agentId).catch(() => undefined);
+        await steps.discardWorkspace(workspace).catch(() => undefined);
         throw err;
       }
     },

@@ -1,5 +1,5 @@
 /** Whatever an activity throws leaves the worker redacted and bounded: message, stack and causes. */
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, DefaultFailureConverter, defaultPayloadConverter, ensureApplicationFailure } from '@temporalio/common';
 import { TypedError } from '../domain/typed-error';
 import { classifyFailures, MAX_FAILURE_MESSAGE, toActivityFailure } from './failures';
 
@@ -43,6 +43,33 @@ describe('toActivityFailure', () => {
     const cancelled = new CancelledFailure(`cancelled ${SECRET}`);
     expect(toActivityFailure(cancelled)).toBe(cancelled);
     expect(cancelled.message).toContain(SECRET);
+  });
+
+  // What the worker sends for an activity's failure: ensureApplicationFailure, then the failure converter.
+  const sentFailure = (thrown: unknown) => new DefaultFailureConverter().errorToFailure(ensureApplicationFailure(thrown), defaultPayloadConverter);
+
+  it.each([
+    ['a string', () => `git said: token ${SECRET}`],
+    ['a plain object', () => ({ message: `token ${SECRET}`, stack: `Error: token ${SECRET}\n    at x`, cause: new Error(`spawn ${SECRET}`) })],
+    // Its message is a getter: it cannot be redacted in place.
+    ['a DOMException', () => new DOMException(`token ${SECRET}`, 'DataCloneError')],
+  ])('redacts %s thrown as it goes to Temporal, and bounds it', async (_what, make) => {
+    const activities = classifyFailures({
+      fails: async () => {
+        throw make();
+      },
+      long: async () => {
+        const thrown = make();
+        throw typeof thrown === 'string' ? thrown.repeat(1000) : thrown;
+      },
+    });
+    const thrown = await activities.fails().then(() => undefined, (err: unknown) => err);
+    const sent = sentFailure(thrown);
+    expect(JSON.stringify(sent)).not.toContain(SECRET);
+    expect(sent.message).toMatch(/token AKIA…$/);
+    expect(sent.applicationFailureInfo?.nonRetryable).toBeFalsy();
+    const long = sentFailure(await activities.long().then(() => undefined, (err: unknown) => err));
+    expect(long.message!.length).toBeLessThanOrEqual(MAX_FAILURE_MESSAGE);
   });
 
   it('applies to every activity it wraps', async () => {

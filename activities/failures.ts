@@ -25,8 +25,33 @@ export function toActivityFailure(err: unknown, redact: (text: string) => string
       ...(err.nextRetryDelayMs !== undefined ? { nextRetryDelay: err.nextRetryDelayMs } : {}),
     });
   }
-  if (err instanceof Error && !(err instanceof CancelledFailure)) scrub(err, redact);
-  return err;
+  if (err instanceof CancelledFailure) return err;
+  if (err instanceof Error && scrub(err, redact)) return err;
+  // Not an Error (a string, a plain object), or one whose message cannot be rewritten (a
+  // DOMException's is a getter): the failure Temporal would make of it, from redacted parts.
+  return redactedFailure(err, redact);
+}
+
+/** As Temporal's `ensureApplicationFailure` makes a failure of any thrown value (its type the value's class), redacted and bounded. */
+function redactedFailure(err: unknown, redact: (text: string) => string): ApplicationFailure {
+  const record = typeof err === 'object' && err !== null ? (err as { message?: unknown; stack?: unknown; cause?: unknown }) : undefined;
+  const cause = record?.cause instanceof Error && !(record.cause instanceof CancelledFailure) && scrub(record.cause, redact) ? record.cause : undefined;
+  const failure = ApplicationFailure.create({
+    message: cleanMessage(record?.message !== undefined ? String(record.message) : describe(err), redact),
+    type: record?.constructor?.name || undefined,
+    nonRetryable: false,
+    ...(cause ? { cause } : {}),
+  });
+  failure.stack = typeof record?.stack === 'string' ? redact(record.stack) : '';
+  return failure;
+}
+
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return 'a value that is not an Error'; // an object whose toString throws
+  }
 }
 
 function cleanMessage(message: string, redact: (text: string) => string): string {
@@ -35,21 +60,36 @@ function cleanMessage(message: string, redact: (text: string) => string): string
   return clean.length <= MAX_FAILURE_MESSAGE ? clean : `${clean.slice(0, MAX_FAILURE_MESSAGE - 1)}…`;
 }
 
-/** In place: the error keeps its class (Temporal types a failure by it) and its identity. */
-function scrub(err: Error, redact: (text: string) => string, depth = 0): void {
-  const clean = cleanMessage(err.message, redact);
-  if (clean !== err.message) {
-    const stack = err.stack;
+/**
+ * In place: the error keeps its class (Temporal types a failure by it) and its identity. False
+ * when it cannot be rewritten (a message that is a getter, a frozen error): the caller makes a
+ * failure of its own instead.
+ */
+function scrub(err: Error, redact: (text: string) => string, depth = 0): boolean {
+  try {
     const before = err.message;
-    err.message = clean;
-    // The stack's first line repeats the message.
-    if (stack !== undefined) err.stack = stack.split(before).join(clean);
+    const stack = err.stack;
+    const clean = cleanMessage(before, redact);
+    if (clean !== before) {
+      err.message = clean;
+      if (err.message !== clean) return false; // read back: outside strict mode a write that does not take throws nothing
+    }
+    if (stack !== undefined) {
+      // The stack's first line repeats the message.
+      const cleanStack = redact(clean === before ? stack : stack.split(before).join(clean));
+      if (cleanStack !== stack) {
+        err.stack = cleanStack;
+        if (err.stack !== cleanStack) return false;
+      }
+    }
+    if (err.cause instanceof Error && depth < 5 && !scrub(err.cause, redact, depth + 1)) {
+      err.cause = undefined;
+      if (err.cause !== undefined) return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
-  if (err.stack !== undefined) {
-    const cleanStack = redact(err.stack);
-    if (cleanStack !== err.stack) err.stack = cleanStack;
-  }
-  if (err.cause instanceof Error && depth < 5) scrub(err.cause, redact, depth + 1);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- activities take any argument shape

@@ -25,6 +25,8 @@ export interface AppDeps extends Omit<AgentsServiceDeps, 'now' | 'metrics'> {
   now?: () => Date;
   /** The tail of the global event stream (api/event-feed.ts); its owner stops it. */
   eventFeed: EventFeed;
+  /** Aborted when the process stops: open event streams end, or the server would wait on them to close. */
+  closing?: AbortSignal;
 }
 
 /** Version of the REST contract, in the OpenAPI document. */
@@ -104,7 +106,7 @@ export function createApp(deps: AppDeps): Express {
       apiKey,
       allowedGitSchemes: config.GIT_ALLOWED_SCHEMES,
       budgetCeilings: ceilings,
-      events: { log: new AgentEventLog(deps.redis), feed: deps.eventFeed, logger },
+      events: { log: new AgentEventLog(deps.redis), feed: deps.eventFeed, logger, ...(deps.closing ? { closing: deps.closing } : {}) },
     }),
   );
 

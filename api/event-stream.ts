@@ -33,6 +33,12 @@ export interface EventStreamDeps {
    * @default 120000
    */
   cleanupWaitMs?: number;
+  /**
+   * Aborted when the API stops: every stream ends (a client resumes from its Last-Event-ID on
+   * another instance, or once this one is back), else the server would wait on each to close:
+   * the global stream never ends, an agent's only after its run.
+   */
+  closing?: AbortSignal;
   now?: () => number;
 }
 
@@ -80,6 +86,12 @@ export async function serveEventStream(deps: EventStreamDeps, req: Request, res:
   // A client that left during the status lookup or the first read closed before this listener:
   // its 'close' never comes again, and a write to it would wait for a drain that never comes.
   if (res.destroyed) closed = true;
+  const endOnClosing = () => {
+    closed = true;
+    wake.notify();
+  };
+  if (deps.closing?.aborted) closed = true;
+  deps.closing?.addEventListener('abort', endOnClosing, { once: true });
 
   try {
     for (;;) {
@@ -112,6 +124,7 @@ export async function serveEventStream(deps: EventStreamDeps, req: Request, res:
     // Valkey went away mid-stream: end it; the client resumes from its Last-Event-ID.
     if (!closed) deps.logger.warn({ err, agentId }, 'event stream ended by an error');
   } finally {
+    deps.closing?.removeEventListener('abort', endOnClosing);
     unsubscribe();
     wake.cancel();
     if (!res.writableEnded) res.end();

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
     : undefined;
   const pingSandbox = docker ? async () => void (await docker.ping()) : undefined;
   const eventFeed = startEventFeed(redis, { onError: (err) => logger.warn({ err: (err as Error).message }, 'event stream tail: read failed; retrying') });
-  const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox, eventFeed });
+  const closing = new AbortController();
+  const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox, eventFeed, closing: closing.signal });
   const server = createServer(app);
   server.listen(config.ORCHESTRATOR_PORT, config.ORCHESTRATOR_HOST);
   await once(server, 'listening');
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    closing.abort(); // event streams end: they would keep the server open as long as their runs
     server.closeIdleConnections();
     await closed;
     await eventFeed.stop();

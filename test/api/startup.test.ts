@@ -2,7 +2,9 @@
  * API start-up refusals: an invalid variable, or no API key, stops `api/main.ts` with exit code 1
  * and one line on stderr naming the variable: no stack trace, nothing on stdout, no secret echoed.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { testEnv } from '../support/env';
 
@@ -40,4 +42,48 @@ describe('API start-up', () => {
     expect(res.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(res.stderr).toContain('ORCHESTRATOR_API_KEY is not set');
   });
+});
+
+describe('API shutdown', () => {
+  it('stops on SIGINT while a client follows an event stream: the stream ends (the client resumes elsewhere by its Last-Event-ID)', async () => {
+    const key = 'shutdown-test-key-0123456789abcdef';
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const child = spawn('node_modules/.bin/tsx', ['api/main.ts'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        TEMPORAL_ADDRESS: testEnv.temporalAddress,
+        VALKEY_HOST: testEnv.valkeyHost,
+        VALKEY_PORT: String(testEnv.valkeyPort),
+        ORCHESTRATOR_PORT: String(port),
+        ORCHESTRATOR_HOST: '127.0.0.1',
+        ORCHESTRATOR_API_KEY: key,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const stream = new AbortController();
+    try {
+      for (let deadline = Date.now() + 60_000; !out.includes('orchestrator API listening') && Date.now() < deadline && child.exitCode === null; ) await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`http://127.0.0.1:${port}/agents/events`, { headers: { 'X-API-Key': key }, signal: stream.signal });
+      expect(res.status).toBe(200);
+      const body = res.body!.getReader();
+      child.kill('SIGINT');
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 10_000)))]);
+      clearTimeout(timer);
+      expect(code).toBe(0);
+      // The stream was ended by the server, not cut by the client.
+      for (;;) if ((await body.read()).done) break;
+    } finally {
+      stream.abort();
+      child.kill('SIGKILL');
+    }
+  }, 90_000);
 });

@@ -103,6 +103,23 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
     expect(JSON.stringify(await a.h.redis.xrange(`orchestrator:agent-events:${agentIdOf(handle)}`, '-', '+'))).not.toContain(S);
   });
 
+  it('no part of a secret named across the cut of a long path in the failure is left (it is redacted before the path is cut)', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-deep-secret-cut-${mode}`;
+    // 40 levels first (80 characters): the failure keeps a long path's first 106 characters, which
+    // end 26 characters into the secret's directory name; then deeper than the host's walk goes.
+    const deeper = `p=$(printf 'd/%.0s' $(seq 700)); mkdir -p "$(printf 'd/%.0s' $(seq 40))${S}" && cd -P "$(printf 'd/%.0s' $(seq 40))${S}" && for i in 1 2 3; do mkdir -p "$p" && cd -P "$p" || exit 1; done; echo deep`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash(deeper)] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { message: string };
+    expect(cause.message).toMatch(/cannot open/);
+    const piece = S.slice(0, 12); // ghp_ and 8 of its characters
+    expect(cause.message).not.toContain(piece);
+    expect(JSON.stringify(await handle.fetchHistory())).not.toContain(piece);
+  });
+
   it("commits what the sandbox can see of the worker's environment: nothing of it", async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-exfiltrate-${mode}`;

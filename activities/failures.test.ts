@@ -72,6 +72,12 @@ describe('toActivityFailure', () => {
     expect(long.message!.length).toBeLessThanOrEqual(MAX_FAILURE_MESSAGE);
   });
 
+  it('leaves no secret in a cause deeper than it rewrites: Temporal sends every cause', () => {
+    let err = new Error(`spawn ${SECRET} ENOENT`);
+    for (let i = 0; i < 8; i++) err = new Error(`step ${i} failed`, { cause: err });
+    expect(JSON.stringify(sentFailure(toActivityFailure(err)))).not.toContain(SECRET);
+  });
+
   it('applies to every activity it wraps', async () => {
     const activities = classifyFailures({
       fails: async () => {

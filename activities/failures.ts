@@ -15,6 +15,8 @@ import { redactSecrets } from '../scanner';
 
 /** Longest message a failure carries (history and status stay small). */
 export const MAX_FAILURE_MESSAGE = 4000;
+/** Causes kept below a failure; deeper ones are dropped. */
+const MAX_CAUSE_DEPTH = 5;
 
 export function toActivityFailure(err: unknown, redact: (text: string) => string = redactSecrets): unknown {
   if (err instanceof TypedError) {
@@ -82,7 +84,8 @@ function scrub(err: Error, redact: (text: string) => string, depth = 0): boolean
         if (err.stack !== cleanStack) return false;
       }
     }
-    if (err.cause instanceof Error && depth < 5 && !scrub(err.cause, redact, depth + 1)) {
+    // Temporal sends every cause: one not rewritten here (too deep, not an Error, read-only) goes.
+    if (err.cause !== undefined && !(err.cause instanceof Error && depth < MAX_CAUSE_DEPTH && scrub(err.cause, redact, depth + 1))) {
       err.cause = undefined;
       if (err.cause !== undefined) return false;
     }

@@ -54,4 +54,15 @@ describe('coverage reports of each ecosystem', () => {
   ] as const)('says what is wrong with a report that is not %s', (format, text, message) => {
     expect(() => parseCoverageReport(text, format)).toThrow(message);
   });
+
+  it('quotes no part of a secret in a bad line it cuts short', () => {
+    // A token whose end falls past the quoted 120 characters: cut first, its start would no longer read as a secret.
+    const line = `${'x'.repeat(100)} 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 tail`;
+    expect(() => parseCoverageReport(`mode: set\n${line}\n`, 'go-coverprofile')).toThrow(/not a Go coverprofile line/);
+    try {
+      parseCoverageReport(`mode: set\n${line}\n`, 'go-coverprofile');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('ghp_aCre');
+    }
+  });
 });

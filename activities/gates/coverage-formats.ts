@@ -15,6 +15,7 @@
  * because `lines` is the metric a threshold holds by default.
  */
 import { z } from 'zod';
+import { redactSecrets } from '../../scanner';
 import { parseCoverageSummary, type CoverageTotals } from './coverage';
 
 export const COVERAGE_FORMATS = ['istanbul-summary', 'coverage-py', 'go-coverprofile', 'lcov', 'jacoco-csv'] as const;
@@ -64,7 +65,8 @@ function parseGoCoverprofile(text: string): CoverageTotals {
   const blocks = new Map<string, { statements: number; hit: boolean }>();
   for (const line of lines.slice(1)) {
     const m = /^(.+:\d+\.\d+,\d+\.\d+) (\d+) (\d+)$/.exec(line);
-    if (!m) throw new Error(`not a Go coverprofile line: ${JSON.stringify(line.slice(0, 120))}`);
+    // Redacted before it is cut: a secret across the cut would no longer be recognised afterwards.
+    if (!m) throw new Error(`not a Go coverprofile line: ${JSON.stringify(redactSecrets(line).slice(0, 120))}`);
     const [, block = '', statements = '0', hits = '0'] = m;
     const seen = blocks.get(block);
     blocks.set(block, { statements: Number(statements), hit: (seen?.hit ?? false) || Number(hits) > 0 });

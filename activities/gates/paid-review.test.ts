@@ -91,6 +91,9 @@ describe('paidReview', () => {
     const timedOut = randomUUID();
     await expect(paidReview({ ...stores, review: failing(false) }, { ...req, agentId: timedOut }, {})).rejects.toThrow('unreachable');
     expect((await stores.ledger.committed(timedOut)).usd).toBe(0.3);
+    // Valkey failing on the release leaves the hold and hides nothing: the API's error is what fails the call.
+    const brokenLedger = { ...stores.ledger, committed: stores.ledger.committed.bind(stores.ledger), hold: stores.ledger.hold.bind(stores.ledger), record: stores.ledger.record.bind(stores.ledger), total: stores.ledger.total.bind(stores.ledger), release: () => Promise.reject(new Error('Valkey unreachable')) };
+    await expect(paidReview({ ...stores, ledger: brokenLedger, review: failing(true) }, { ...req, agentId: randomUUID() }, {})).rejects.toThrow('529');
   });
 
   it('puts a review paid again on the bill: an attempt that paid but never stored its verdict, and two attempts at once', async () => {

@@ -75,7 +75,8 @@ export async function paidReview(deps: PaidReviewDeps, req: PaidReviewRequest, c
         };
   const verdict = await deps.review({ taskId: req.taskId, diff: req.diff, ...(reserve ? { reserve } : {}) }, ctx).catch(async (err: unknown) => {
     // Kept when the call may have been billed (a timeout, a cancellation): the budget keeps counting it.
-    if (held && (err as { unbilled?: boolean }).unbilled) await deps.ledger.release(req.agentId, callId);
+    // A release that fails leaves the hold (the budget stays safe) and must not hide the call's own error.
+    if (held && (err as { unbilled?: boolean }).unbilled) await deps.ledger.release(req.agentId, callId).catch(() => undefined);
     throw err;
   });
   const paidUsd = verdict.costUsd ?? 0;

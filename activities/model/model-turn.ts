@@ -137,7 +137,8 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   const sentAt = now();
   const response = await callModel(deps, { model: deps.model, max_tokens: maxTokens, system: prompt.system, tools, messages: prompt.messages }, ctx).catch(async (err: unknown) => {
     // The hold stays when the call may have been billed (a timeout, a cancellation): the budget keeps counting it.
-    if (held && (err as { unbilled?: boolean }).unbilled) await deps.ledger.release(input.agentId, callId);
+    // A release that fails leaves the hold (the budget stays safe) and must not hide the call's own error.
+    if (held && (err as { unbilled?: boolean }).unbilled) await deps.ledger.release(input.agentId, callId).catch(() => undefined);
     throw err;
   });
   const usage = usageFromApi(response.usage);

@@ -30,6 +30,8 @@ export interface SandboxRuntime {
   discard(agentId: string): Promise<void>;
   /** Resolves when the runtime works on this host (worker start-up), with a warning to log when it had to fall back. */
   probe(): Promise<{ warning?: string }>;
+  /** Removes what commands of a worker that died left on this host (bubblewrap: their pids cgroups); how many. */
+  sweep?(): Promise<number>;
 }
 
 export interface CoordinatorPort {

@@ -232,6 +232,8 @@ export const configSchema = z.object({
   SANDBOX_MEMORY_MB: int(16, 1_000_000).default(2048),
   SANDBOX_CPUS: decimal.pipe(z.number().min(0.01).max(512)).default(1),
   SANDBOX_PIDS_LIMIT: int(8, 100_000).default(256),
+  /** The cgroup (a directory under a cgroup mount) below which bubblewrap makes each command's pids cgroup; default: the worker's own. */
+  SANDBOX_CGROUP_PARENT: z.string().startsWith('/', 'must be an absolute path').optional(),
   SANDBOX_TMPFS_MB: int(1, 100_000).default(256),
   /** Docker network for agent containers; `none` (no network) unless set. */
   SANDBOX_NETWORK: z.string().default('none'),

@@ -123,6 +123,26 @@ describe('worker start-up', () => {
     }
   });
 
+  it('starts with a warning naming the reason when bubblewrap commands cannot have a pids cgroup of their own', async () => {
+    const notCgroup = mkdtempSync(path.join(os.tmpdir(), 'not-a-cgroup-'));
+    const child = spawn('node_modules/.bin/tsx', ['worker/main.ts'], {
+      env: workerEnv({ SANDBOX_CGROUP_PARENT: notCgroup, LOG_LEVEL: 'warn', TEMPORAL_TASK_QUEUE: `startup-${randomUUID()}` }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('pids cgroup') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain(`sandboxes get no pids cgroup of their own (${notCgroup} is not a cgroup)`);
+      expect(out).toContain("one agent's fork bomb can keep every other agent's commands and gates on this host from starting");
+      expect(out).toContain('"level":40');
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(notCgroup, { recursive: true, force: true });
+    }
+  });
+
   it('logs a lost Valkey as a warning while it runs, and says nothing of it once stopping (a terminal Ctrl-C stops both)', async () => {
     const valkey = await OwnRedisServer.start();
     const child = spawn('node_modules/.bin/tsx', ['worker/main.ts'], {

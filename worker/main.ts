@@ -94,6 +94,8 @@ async function main(): Promise<void> {
       { name: 'agent homes', reap: ({ isClosed }) => homes.reap(async (agentId) => (await isClosed(agentId)) && (await stopTurnOf(agentId))) },
       // Temporary indexes and gate HOMEs of worker processes that died mid-operation (by their lock, not by run).
       { name: 'scratch', reap: () => scratch.reap() },
+      // The pids cgroups of bubblewrap commands a dead worker process left (a live one removes its own).
+      ...(runtime.sweep ? [{ name: 'sandbox cgroups', reap: () => runtime.sweep!() }] : []),
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
       // First the final status of runs closed from outside (Web UI, CLI, timeout), then their records' TTL.

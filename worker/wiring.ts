@@ -154,12 +154,16 @@ function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandbo
       return createBubblewrapRuntime({
         bwrapPath: findExecutable('bwrap') ?? 'bwrap',
         prlimitPath: findExecutable('prlimit') ?? 'prlimit',
+        setprivPath: findExecutable('setpriv') ?? 'setpriv',
         tmpfsMb: config.SANDBOX_TMPFS_MB,
         network: config.SANDBOX_NETWORK === 'host' ? 'host' : 'none',
         readOnlyPaths: config.SANDBOX_READONLY_PATHS,
         extraPath: visibleSearchPath(process.env.PATH, config.SANDBOX_READONLY_PATHS),
         hostUser: sandboxUser,
-        maxProcesses: config.SANDBOX_PIDS_LIMIT * 16,
+        // Per sandbox, in its pids cgroup; the fallback without cgroups is per host uid, shared by all sandboxes.
+        maxProcesses: config.SANDBOX_PIDS_LIMIT,
+        maxUserProcesses: config.SANDBOX_PIDS_LIMIT * 16,
+        ...(config.SANDBOX_CGROUP_PARENT ? { cgroupParent: config.SANDBOX_CGROUP_PARENT } : {}),
         maxFileBytes: config.WORKSPACE_MAX_MB * 1024 * 1024,
       }, path.join(path.resolve(config.WORKSPACE_ROOT), 'worktrees'), homes);
   }

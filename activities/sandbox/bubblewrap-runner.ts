@@ -13,8 +13,11 @@
  *   (pid 1 inside, which keeps bwrap's environment) carries a variable of the worker's; the
  *   command gets PATH, HOME (/home/agent, or /tmp for a gate), LANG, TERM and CI;
  * - when the worker runs as root, bwrap runs as the sandbox user, so even the sandbox's own
- *   files on the host belong to that user, and RLIMIT_NPROC bounds its processes; a file-size
- *   limit keeps one file from filling the disk.
+ *   files on the host belong to that user; a file-size limit keeps one file from filling the disk;
+ * - a pids cgroup of its own (pids-cgroups.ts) bounds its processes: joined as the worker's user
+ *   (root), before the user is dropped (setpriv) and before anything forks, so every process of the
+ *   sandbox is born in it. Without one (no usable cgroup: the probe warns) RLIMIT_NPROC bounds the
+ *   processes, but per host uid, which every sandbox shares.
  *
  * bwrap dies with its parent and takes every process in its pid namespace with it, so a stop
  * (timeout, cancellation, a crashed worker) leaves nothing behind, background processes included.
@@ -26,7 +29,8 @@ import { resolveInside } from '../host/paths';
 import { runProcessGroup } from '../host/process-group';
 import { OutputBuffer } from '../tools/output-buffer';
 import { processRunResult, type CommandRunner, type RunOptions, type RunResult } from '../tools/runner';
-import { SandboxInvalidInputError } from './errors';
+import { SandboxCommandFailedError, SandboxInvalidInputError } from './errors';
+import type { SandboxCgroups } from './pids-cgroups';
 
 export const SANDBOX_WORKSPACE = '/workspace';
 
@@ -51,8 +55,18 @@ export interface BubblewrapSettings {
    * sandbox's uid 1000 is that user on the host).
    */
   hostUser?: { uid: number; gid: number };
-  /** Processes the host user may have (RLIMIT_NPROC), applied only when bwrap runs as hostUser. */
+  /** Processes one sandbox may have: its pids cgroup's pids.max (SANDBOX_PIDS_LIMIT). */
   maxProcesses: number;
+  /**
+   * Where each command's pids cgroup is made; set by the runtime's probe when this host allows it
+   * (runtime.ts). Without it the fallback is RLIMIT_NPROC = maxUserProcesses for the host user,
+   * which all sandboxes share.
+   */
+  cgroups?: SandboxCgroups;
+  /** The fallback's limit (RLIMIT_NPROC), applied only when bwrap runs as hostUser and there is no cgroup. */
+  maxUserProcesses: number;
+  /** Absolute path of setpriv: drops to hostUser after the command joined its cgroup as root. */
+  setprivPath: string;
   /** Largest file a command may write (RLIMIT_FSIZE). */
   maxFileBytes: number;
 }
@@ -87,24 +101,56 @@ export class BubblewrapRunner implements CommandRunner {
     // Made once per runner (one tool batch), not before every command of it.
     this.home ??= this.mount.home?.();
     const home = await this.home;
-    const { file, args } = bubblewrapCommand(this.settings, this.mount, {
-      command: [this.shell, '-c', command],
-      cwd: resolveInside(SANDBOX_WORKSPACE, options.cwd ?? '.'),
-      env: sandboxEnv(options.env, this.settings.extraPath ?? [], home ? SANDBOX_HOME : '/tmp'),
-      limitProcesses: asUser !== undefined,
-      ...(home ? { home } : {}),
-    });
-    const run = await runProcessGroup(file, args, {
-      env: {}, // bwrap and its init inside inherit nothing
-      user: asUser,
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      onProgress: options.onProgress,
-      onOutput: (chunk) => output.push(chunk),
-      killGroupOnExit: true,
-    });
-    return processRunResult(run, output, started);
+    const cgroups = this.settings.cgroups;
+    const group = cgroups ? await cgroups.make(this.settings.maxProcesses).catch((err: Error) => {
+      throw new SandboxCommandFailedError(`cannot make the command's pids cgroup: ${err.message}`);
+    }) : undefined;
+    try {
+      const sandbox = bubblewrapCommand(this.settings, this.mount, {
+        command: [this.shell, '-c', command],
+        cwd: resolveInside(SANDBOX_WORKSPACE, options.cwd ?? '.'),
+        env: sandboxEnv(options.env, this.settings.extraPath ?? [], home ? SANDBOX_HOME : '/tmp'),
+        limitProcesses: asUser !== undefined && !group,
+        ...(home ? { home } : {}),
+      });
+      const { file, args } = group ? inCgroup(group, asUser, this.settings.setprivPath, sandbox) : sandbox;
+      const run = await runProcessGroup(file, args, {
+        env: {}, // bwrap and its init inside inherit nothing
+        // In a cgroup the user is dropped after joining it (inCgroup).
+        user: group ? undefined : asUser,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        onOutput: (chunk) => output.push(chunk),
+        killGroupOnExit: true,
+      });
+      const result = processRunResult(run, output, started);
+      if (group && result.exitCode === CGROUP_JOIN_FAILED && result.output.startsWith(CGROUP_JOIN_MESSAGE)) {
+        throw new SandboxCommandFailedError(`${CGROUP_JOIN_MESSAGE} (${group}); the command did not run`);
+      }
+      return result;
+    } finally {
+      // One that is still busy is left to the reaper's sweep.
+      if (group) await cgroups!.remove(group);
+    }
   }
+}
+
+/** Exit code and first output of a command that could not join its cgroup (it then never ran). */
+const CGROUP_JOIN_FAILED = 125;
+const CGROUP_JOIN_MESSAGE = 'sandbox: cannot join its pids cgroup';
+
+/**
+ * `sandbox` started in cgroup `group`: a shell of the worker's user (root when it drops to
+ * `asUser`) moves itself into the cgroup, then execs (no fork: same process) setpriv, then the
+ * sandbox, so bwrap and all it starts are born in the cgroup. It never runs outside it.
+ */
+export function inCgroup(group: string, asUser: { uid: number; gid: number } | undefined, setprivPath: string, sandbox: { file: string; args: string[] }): { file: string; args: string[] } {
+  const drop = asUser ? [setprivPath, `--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, '--clear-groups', '--'] : [];
+  return {
+    file: '/bin/sh',
+    args: ['-c', `echo $$ 2>/dev/null > "$0" || { echo '${CGROUP_JOIN_MESSAGE}' >&2; exit ${CGROUP_JOIN_FAILED}; }; exec "$@"`, path.join(group, 'cgroup.procs'), ...drop, sandbox.file, ...sandbox.args],
+  };
 }
 
 /** The argv that runs `command` in a sandbox over `mount` (prlimit, then bwrap); pure, so it can be read and tested. */
@@ -116,7 +162,7 @@ export function bubblewrapCommand(
   if (!path.isAbsolute(mount.hostPath)) throw new SandboxInvalidInputError(`workspace path ${JSON.stringify(mount.hostPath)} is not absolute`);
   if (run.home !== undefined && !path.isAbsolute(run.home)) throw new SandboxInvalidInputError(`home path ${JSON.stringify(run.home)} is not absolute`);
   const bwrap = settings.bwrapPath;
-  const limits = [`--fsize=${settings.maxFileBytes}`, '--core=0', ...(run.limitProcesses ? [`--nproc=${settings.maxProcesses}`] : [])];
+  const limits = [`--fsize=${settings.maxFileBytes}`, '--core=0', ...(run.limitProcesses ? [`--nproc=${settings.maxUserProcesses}`] : [])];
   const args: string[] = [
     ...limits,
     '--',

@@ -1,8 +1,9 @@
 /**
  * The three places an agent's commands can run, behind one interface (ports.ts SandboxRuntime):
  *
- * - `bubblewrap`: a fresh namespace sandbox per command (bubblewrap-runner.ts); nothing to start
- *   or stop per agent, and nothing survives a command but the worktree and the agent's home.
+ * - `bubblewrap`: a fresh namespace sandbox per command (bubblewrap-runner.ts), each in a pids
+ *   cgroup of its own where the host allows it (pids-cgroups.ts); nothing to start or stop per
+ *   agent, and nothing survives a command but the worktree and the agent's home.
  * - `docker`: the agent's own long-lived container (docker-sandbox.ts), and a short-lived one
  *   per gate run over the clean checkout.
  * - `none`: child processes of the worker in the worktree (tools/local-runner.ts). No isolation:
@@ -24,6 +25,7 @@ import { LocalRunner } from '../tools/local-runner';
 import { BubblewrapRunner, probeBubblewrap, type BubblewrapSettings } from './bubblewrap-runner';
 import type { DockerSandbox } from './docker-sandbox';
 import { SandboxGoneError } from './errors';
+import { prepareSandboxCgroups, type SandboxCgroups } from './pids-cgroups';
 
 const NOTHING_STOPPED: SandboxStopResult = { stopped: false, forced: false, oomKilled: false };
 
@@ -32,9 +34,15 @@ const NOTHING_STOPPED: SandboxStopResult = { stopped: false, forced: false, oomK
  *   the probe also proves the sandbox user can reach the worktrees (every directory above them
  *   must let it pass, mode o+x).
  */
-export function createBubblewrapRuntime(configured: BubblewrapSettings, probeParent: string = os.tmpdir(), homes?: AgentHomes): SandboxRuntime {
-  // The probe may find that the sandbox user cannot reach the worktrees; bwrap then runs as the worker's user.
-  let settings = configured;
+export function createBubblewrapRuntime(
+  configured: BubblewrapSettings & { cgroupParent?: string },
+  probeParent: string = os.tmpdir(),
+  homes?: AgentHomes,
+  findCgroups: (parent?: string) => Promise<SandboxCgroups> = prepareSandboxCgroups,
+): SandboxRuntime {
+  // The probe may find that the sandbox user cannot reach the worktrees (bwrap then runs as the
+  // worker's user), and whether each sandbox can have a pids cgroup of its own.
+  let settings: BubblewrapSettings = configured;
   return {
     kind: 'bubblewrap',
     get sandboxUser() {
@@ -58,30 +66,60 @@ export function createBubblewrapRuntime(configured: BubblewrapSettings, probePar
       await makeTraversable(probeParent);
       const dir = await mkdtemp(path.join(probeParent, '.bwrap-probe-'));
       try {
-        const user = settings.hostUser;
-        if (process.getuid?.() !== 0 || !user) return await probeBubblewrap(settings, dir).then(() => ({}));
-        await chown(dir, user.uid, user.gid);
-        try {
-          await probeBubblewrap(settings, dir);
-          return {};
-        } catch (err) {
-          // Usually a directory above the worktrees the sandbox user may not pass (/root is 0700).
-          const asWorker = { ...settings, hostUser: undefined };
-          await chown(dir, 0, 0);
-          await probeBubblewrap(asWorker, dir);
-          settings = asWorker;
-          return {
-            warning:
-              `the sandbox user uid ${user.uid} cannot run a sandbox over ${probeParent} (${(err as Error).message}); ` +
-              'bwrap runs as root instead (still uid 1000 without capabilities inside, in its own namespaces). ' +
-              `Make every directory above ${probeParent} traversable (chmod o+x) to run sandboxes as uid ${user.uid} on the host too.`,
-          };
-        }
+        const userWarning = await probeUser(dir);
+        const cgroupWarning = await probeCgroups(dir);
+        const warning = [userWarning, cgroupWarning].filter(Boolean).join(' ');
+        return warning ? { warning } : {};
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     },
+    sweep: async () => (settings.cgroups ? settings.cgroups.sweep() : 0),
   };
+
+  /** Runs the probe as the sandbox user; falls back to the worker's user (with a warning) when that cannot work. */
+  async function probeUser(dir: string): Promise<string | undefined> {
+    const user = settings.hostUser;
+    if (process.getuid?.() !== 0 || !user) return void (await probeBubblewrap(settings, dir));
+    await chown(dir, user.uid, user.gid);
+    try {
+      await probeBubblewrap(settings, dir);
+      return undefined;
+    } catch (err) {
+      // Usually a directory above the worktrees the sandbox user may not pass (/root is 0700).
+      const asWorker = { ...settings, hostUser: undefined };
+      await chown(dir, 0, 0);
+      await probeBubblewrap(asWorker, dir);
+      settings = asWorker;
+      return (
+        `the sandbox user uid ${user.uid} cannot run a sandbox over ${probeParent} (${(err as Error).message}); ` +
+        'bwrap runs as root instead (still uid 1000 without capabilities inside, in its own namespaces). ' +
+        `Make every directory above ${probeParent} traversable (chmod o+x) to run sandboxes as uid ${user.uid} on the host too.`
+      );
+    }
+  }
+
+  /** Gives each sandbox a pids cgroup of its own when this host allows it, and sweeps what a dead worker left. */
+  async function probeCgroups(dir: string): Promise<string | undefined> {
+    try {
+      if (process.getuid?.() === 0 && settings.hostUser && !(path.isAbsolute(settings.setprivPath) && existsSync(settings.setprivPath))) {
+        throw new Error('setpriv is not installed (util-linux)');
+      }
+      const cgroups = await findCgroups(configured.cgroupParent);
+      await cgroups.sweep();
+      const withCgroups = { ...settings, cgroups };
+      await probeBubblewrap(withCgroups, dir);
+      settings = withCgroups;
+      return undefined;
+    } catch (err) {
+      const shared = process.getuid?.() === 0 && settings.hostUser ? `RLIMIT_NPROC ${settings.maxUserProcesses}, counted for uid ${settings.hostUser.uid} across all of them` : 'no process limit';
+      return (
+        `sandboxes get no pids cgroup of their own (${(err as Error).message}), so they share one process budget (${shared}): ` +
+        "one agent's fork bomb can keep every other agent's commands and gates on this host from starting until its timeout. " +
+        'Run the worker as root where the pids controller is available (cgroup v2, or v1 with a pids hierarchy), or set SANDBOX_CGROUP_PARENT to a cgroup delegated to it.'
+      );
+    }
+  }
 }
 
 export function createDockerRuntime(sandbox: DockerSandbox, sandboxUser: { uid: number; gid: number }, homes?: AgentHomes): SandboxRuntime {

@@ -5,11 +5,13 @@ export function localBubblewrapSettings(overrides: Partial<BubblewrapSettings> =
   return {
     bwrapPath: findExecutable('bwrap') ?? 'bwrap',
     prlimitPath: findExecutable('prlimit') ?? 'prlimit',
+    setprivPath: findExecutable('setpriv') ?? 'setpriv',
     tmpfsMb: 16,
     network: 'none',
     readOnlyPaths: [],
     hostUser: { uid: 1000, gid: 1000 },
-    maxProcesses: 4096,
+    maxProcesses: 256,
+    maxUserProcesses: 4096,
     maxFileBytes: 8 * 1024 * 1024,
     ...overrides,
   };

@@ -1,0 +1,178 @@
+/**
+ * Each bubblewrap command's pids cgroup, on this host's real cgroups: where it is found, that it
+ * goes when the command ends, and that one a dead worker left is swept while a live one stays.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings';
+import { BubblewrapRunner } from './bubblewrap-runner';
+import { findPidsHierarchy, prepareSandboxCgroups, sandboxCgroups, type SandboxCgroups } from './pids-cgroups';
+
+const asRoot = process.getuid?.() === 0;
+const opts = { timeoutMs: 20_000, maxOutputBytes: 4096 };
+
+describe('findPidsHierarchy', () => {
+  let proc: string;
+  beforeEach(() => {
+    proc = mkdtempSync(path.join(os.tmpdir(), 'fake-proc-'));
+  });
+  afterEach(() => rmSync(proc, { recursive: true, force: true }));
+  const write = (mountinfo: string[], cgroup: string[]) => {
+    writeFileSync(path.join(proc, 'mountinfo'), `${mountinfo.join('\n')}\n`);
+    writeFileSync(path.join(proc, 'cgroup'), `${cgroup.join('\n')}\n`);
+  };
+
+  it('takes the v1 pids hierarchy when one is mounted (the controller is then not in v2)', () => {
+    write(
+      ['30 25 0:26 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids', '31 25 0:27 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw'],
+      ['8:pids:/docker/abc', '4:memory:/x', '0::/'],
+    );
+    expect(findPidsHierarchy(proc)).toEqual({ version: 1, own: '/sys/fs/cgroup/pids/docker/abc' });
+  });
+
+  it("takes cgroup v2 otherwise, the worker's cgroup relative to the mount's root", () => {
+    write(['40 30 0:35 /system.slice /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate'], ['0::/system.slice/orchestrator\\040worker.service']);
+    expect(findPidsHierarchy(proc)).toEqual({ version: 2, own: '/sys/fs/cgroup/orchestrator\\040worker.service' });
+    write(['40 30 0:35 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw'], ['0::/']);
+    expect(findPidsHierarchy(proc)).toEqual({ version: 2, own: '/sys/fs/cgroup' });
+  });
+
+  it('says why when there is none', () => {
+    write(['20 1 8:1 / / rw - ext4 /dev/root rw'], ['0::/']);
+    expect(findPidsHierarchy(proc)).toMatch(/no cgroup v2 and no cgroup v1 pids hierarchy/);
+  });
+});
+
+describe('pids cgroups of bubblewrap commands (this host)', () => {
+  let tmp: string;
+  let worktree: string;
+  let cgroups: SandboxCgroups;
+  // Not uid 1000: other test runs on this host run their sandboxes as uid 1000 at the same time.
+  const uid = 40_000 + ((process.pid + 7) % 20_000);
+  const settings = () => localBubblewrapSettings({ hostUser: { uid, gid: uid }, maxProcesses: 32, cgroups });
+  /** The sandbox cgroups holding a process of our test uid. */
+  const ours = () =>
+    readdirSync(cgroups.root)
+      .filter((n) => n.startsWith('sb-'))
+      .map((n) => path.join(cgroups.root, n))
+      .filter((dir) => {
+        const pids = (existsSync(dir) ? readFileSync(path.join(dir, 'cgroup.procs'), 'utf8') : '').split('\n').filter(Boolean);
+        return pids.some((pid) => {
+          try {
+            return new RegExp(`^Uid:\\s+${uid}\\b`, 'm').test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+          } catch {
+            return false;
+          }
+        });
+      });
+
+  beforeAll(async () => {
+    if (asRoot) cgroups = await prepareSandboxCgroups();
+  });
+  beforeEach(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'bwrap-cgroup-'));
+    chmodSync(tmp, 0o711);
+    worktree = path.join(tmp, 'w');
+    mkdirSync(worktree);
+    chownSync(worktree, uid, uid);
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('holds every process of the command, up to its pids.max, and is gone when the command ends', async () => {
+    if (!asRoot) return;
+    const runner = new BubblewrapRunner(settings(), { hostPath: worktree, readOnly: false });
+    const ac = new AbortController();
+    const run = runner.run(`perl -e '$n = 0; while (defined(my $p = fork)) { if (!$p) { sleep 60; exit } $n++ } open(my $f, ">", "full"); print $f $n; close $f; sleep 60'`, { ...opts, signal: ac.signal });
+    try {
+      for (let i = 0; i < 200 && !existsSync(path.join(worktree, 'full')); i++) await new Promise((r) => setTimeout(r, 50));
+      const [group, ...more] = ours();
+      expect(more).toEqual([]);
+      expect(readFileSync(path.join(group!, 'pids.max'), 'utf8').trim()).toBe('32');
+      expect(Number(readFileSync(path.join(group!, 'pids.current'), 'utf8'))).toBe(32);
+      // bwrap, its init and perl (the shell execs it) are 3 of the 32.
+      expect(Number(readFileSync(path.join(worktree, 'full'), 'utf8'))).toBe(29);
+      ac.abort();
+      expect((await run).aborted).toBe(true);
+      expect(existsSync(group!)).toBe(false);
+    } finally {
+      ac.abort();
+      await run;
+    }
+  });
+
+  it('never runs a command outside its cgroup: one that cannot join fails as a sandbox failure, not as its exit code', async () => {
+    if (!asRoot) return;
+    const gone: SandboxCgroups = {
+      ...cgroups,
+      make: async (max) => {
+        const dir = await cgroups.make(max);
+        await cgroups.remove(dir);
+        return dir;
+      },
+    };
+    const runner = new BubblewrapRunner({ ...settings(), cgroups: gone }, { hostPath: worktree, readOnly: false });
+    await expect(runner.run('touch ran', opts)).rejects.toMatchObject({ type: 'SandboxCommandFailed', message: expect.stringContaining('cannot join its pids cgroup') });
+    expect(existsSync(path.join(worktree, 'ran'))).toBe(false);
+  });
+
+  it("is swept after the worker dies mid-command, while another worker's live one stays", async () => {
+    if (!asRoot) return;
+    // A "worker" process that runs one long command in its sandbox, then is SIGKILLed.
+    const script =
+      `const { BubblewrapRunner } = require(${JSON.stringify(require.resolve('./bubblewrap-runner'))});` +
+      `const { sandboxCgroups } = require(${JSON.stringify(require.resolve('./pids-cgroups'))});` +
+      `const { localBubblewrapSettings } = require(${JSON.stringify(require.resolve('../../test/support/bubblewrap-settings'))});` +
+      `const cgroups = sandboxCgroups(${cgroups.version}, ${JSON.stringify(cgroups.root)});` +
+      `new BubblewrapRunner(localBubblewrapSettings({ hostUser: { uid: ${uid}, gid: ${uid} }, cgroups }), { hostPath: ${JSON.stringify(worktree)}, readOnly: false })` +
+      `.run('touch started; sleep 120', { timeoutMs: 120000, maxOutputBytes: 100 });`;
+    const worker = spawn(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: path.resolve(__dirname, '../..'), stdio: 'ignore' });
+    const liveDir = path.join(tmp, 'live');
+    mkdirSync(liveDir);
+    chownSync(liveDir, uid, uid);
+    const ac = new AbortController();
+    const live = new BubblewrapRunner(settings(), { hostPath: liveDir, readOnly: false }).run('touch started; sleep 60; echo survived', { ...opts, signal: ac.signal });
+    try {
+      for (let i = 0; i < 300 && !(existsSync(path.join(worktree, 'started')) && existsSync(path.join(liveDir, 'started'))); i++) await new Promise((r) => setTimeout(r, 50));
+      const both = ours();
+      expect(both).toHaveLength(2);
+      worker.kill('SIGKILL');
+      // Its sandbox dies with it (the spawn helper exits with the worker, bwrap with the helper).
+      let left: string[] = both;
+      for (let i = 0; i < 100 && left.length > 1; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = ours();
+      }
+      expect(left).toHaveLength(1);
+      const dead = both.find((d) => d !== left[0])!;
+      expect(existsSync(dead)).toBe(true); // nobody removed it
+      const removed = await sandboxCgroups(cgroups.version, cgroups.root, { sweepMinAgeMs: 0 }).sweep();
+      expect(removed).toBeGreaterThanOrEqual(1);
+      expect(existsSync(dead)).toBe(false);
+      expect(existsSync(left[0]!)).toBe(true);
+      // A young empty one is not swept by default: another worker may have made it and not joined it yet.
+      const fresh = await cgroups.make(8);
+      await cgroups.sweep();
+      expect(existsSync(fresh)).toBe(true);
+      expect(await cgroups.remove(fresh)).toBe(true);
+    } finally {
+      worker.kill('SIGKILL');
+      ac.abort();
+      await live;
+    }
+  });
+});
+
+describe('prepareSandboxCgroups', () => {
+  it('refuses a parent that is no cgroup (SANDBOX_CGROUP_PARENT on a plain file system): writes there would limit nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'not-a-cgroup-'));
+    try {
+      await expect(prepareSandboxCgroups(dir, { version: 1, own: '/sys/fs/cgroup/pids' })).rejects.toThrow(`${dir} is not a cgroup`);
+      await expect(prepareSandboxCgroups(dir, { version: 2, own: '/sys/fs/cgroup' })).rejects.toThrow(`${dir} is not a cgroup`);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -154,7 +154,6 @@ function buildRuntime(config: Config, sandbox: DockerSandbox | undefined, sandbo
       return createBubblewrapRuntime({
         bwrapPath: findExecutable('bwrap') ?? 'bwrap',
         prlimitPath: findExecutable('prlimit') ?? 'prlimit',
-        setprivPath: findExecutable('setpriv') ?? 'setpriv',
         tmpfsMb: config.SANDBOX_TMPFS_MB,
         network: config.SANDBOX_NETWORK === 'host' ? 'host' : 'none',
         readOnlyPaths: config.SANDBOX_READONLY_PATHS,

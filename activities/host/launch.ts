@@ -3,6 +3,7 @@
  * stdio piped; the caller (process-group.ts) owns timeouts, stops and the group's end.
  */
 import { spawn } from 'node:child_process';
+import { cgroupStdio, joinSandboxCgroup } from './cgroup-join.cjs';
 
 /** What a launcher is asked to start: always a new process group, stdio piped. */
 export interface LaunchSpec {
@@ -12,6 +13,13 @@ export interface LaunchSpec {
   env: Record<string, string>;
   user?: { uid: number; gid: number };
   input?: string | Buffer;
+  /**
+   * A bubblewrap sandbox's pids cgroup (its directory): the process is bwrap, given
+   * `--info-fd 3 --block-fd 4`, and its sandbox is moved into the cgroup before the command
+   * starts (cgroup-join.cjs). When that fails the group is killed and the launch fails with code
+   * ECGROUPJOIN: the command never runs outside its cgroup.
+   */
+  cgroup?: string;
 }
 
 /** What a launcher reports: `spawned` first, then output, then exactly one of `closed` / `failed`. */
@@ -35,21 +43,29 @@ export const launchDirectly: Launcher = (spec, events) => {
       env: spec.env,
       detached: true, // its own process group, so a stop reaches every descendant
       ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
-      stdio: [spec.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: spec.cgroup !== undefined ? [...cgroupStdio(spec.input === undefined ? 'ignore' : 'pipe')] : [spec.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
   } catch (err) {
     events.failed(err as Error);
     return;
   }
   if (child.pid) events.spawned(child.pid);
+  let errored = false;
+  if (spec.cgroup !== undefined) {
+    joinSandboxCgroup(child, spec.cgroup, (err) => {
+      if (!err) return;
+      errored = true;
+      events.failed(err);
+    });
+  }
   child.stdout?.on('data', (chunk: Buffer) => events.output(chunk, 'stdout'));
   child.stderr?.on('data', (chunk: Buffer) => events.output(chunk, 'stderr'));
   if (child.stdin) {
     child.stdin.on('error', () => undefined); // the process may exit before reading its input
     child.stdin.end(spec.input);
   }
-  let errored = false;
   child.on('error', (err) => {
+    if (errored) return;
     errored = true;
     events.failed(err);
   });
@@ -57,4 +73,3 @@ export const launchDirectly: Launcher = (spec, events) => {
     if (!errored) events.closed(code);
   });
 };
-

@@ -32,6 +32,8 @@ export interface ProcessGroupOptions {
   onSpawn?: (pid: number) => void;
   /** SIGKILL the group once the leader exits, so nothing it started in the background lingers. */
   killGroupOnExit?: boolean;
+  /** A bubblewrap sandbox's pids cgroup, joined before its command runs (launch.ts LaunchSpec.cgroup). */
+  cgroup?: string;
   /** Who forks the process; defaults to the shared spawn helper. */
   launcher?: Launcher;
 }
@@ -70,7 +72,7 @@ export function runProcessGroup(file: string, args: readonly string[], options: 
       options.signal?.removeEventListener('abort', onAbort);
     };
     launch(
-      { file, args, cwd: options.cwd, env: options.env, user: options.user, input: options.input },
+      { file, args, cwd: options.cwd, env: options.env, user: options.user, input: options.input, ...(options.cgroup !== undefined ? { cgroup: options.cgroup } : {}) },
       {
         spawned(p) {
           if (pid !== undefined) return;

@@ -145,6 +145,7 @@ function request(id: number, spec: LaunchSpec) {
     env: spec.env,
     ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
     ...(spec.input !== undefined ? { input: spec.input } : {}),
+    ...(spec.cgroup !== undefined ? { cgroup: spec.cgroup } : {}),
   };
 }
 

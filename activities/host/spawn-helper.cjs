@@ -10,7 +10,7 @@
  * stays that small (no tsx, no packages).
  *
  * Protocol (IPC, advanced serialization so output stays bytes):
- *   in:  { op: 'spawn', id, file, args, cwd?, env, uid?, gid?, input? }
+ *   in:  { op: 'spawn', id, file, args, cwd?, env, uid?, gid?, input?, cgroup? }
  *   out: { id, ev: 'spawned', pid } | { id, ev: 'out', stream: 'stdout' | 'stderr', data }
  *        | { id, ev: 'close', code } | { id, ev: 'error', message, code? }
  * Stopping a process is the worker's business: it signals the process group itself.
@@ -18,6 +18,7 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const { closeSync, readdirSync, readFileSync } = require('node:fs');
+const { cgroupStdio, joinSandboxCgroup } = require('./cgroup-join.cjs');
 
 // Descriptors the worker inherited from whatever started it (a shell's pipe, a supervisor's
 // socket) and did not mark close-on-exec would pass through this process to every command,
@@ -65,7 +66,7 @@ function forward(id, stream, source, data) {
   }
 }
 
-/** @param {{ id: number, file: string, args: string[], cwd?: string, env: Record<string, string>, uid?: number, gid?: number, input?: string | Uint8Array }} req */
+/** @param {{ id: number, file: string, args: string[], cwd?: string, env: Record<string, string>, uid?: number, gid?: number, input?: string | Uint8Array, cgroup?: string }} req */
 function start(req) {
   /** @type {import('node:child_process').ChildProcess} */
   let child;
@@ -75,13 +76,22 @@ function start(req) {
       env: req.env,
       detached: true, // its own process group, so a stop reaches every descendant
       ...(req.uid !== undefined && req.gid !== undefined ? { uid: req.uid, gid: req.gid } : {}),
-      stdio: [req.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: req.cgroup !== undefined ? [...cgroupStdio(req.input === undefined ? 'ignore' : 'pipe')] : [req.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
   } catch (err) {
     send({ id: req.id, ev: 'error', message: String(/** @type {Error} */ (err).message), code: /** @type {NodeJS.ErrnoException} */ (err).code });
     return;
   }
   if (child.pid) send({ id: req.id, ev: 'spawned', pid: child.pid });
+  let errored = false;
+  if (req.cgroup !== undefined) {
+    // A sandbox that cannot be put in its cgroup never runs (joinSandboxCgroup killed it): the run fails.
+    joinSandboxCgroup(child, req.cgroup, (err) => {
+      if (!err) return;
+      errored = true;
+      send({ id: req.id, ev: 'error', message: err.message, code: /** @type {NodeJS.ErrnoException} */ (err).code });
+    });
+  }
   const { stdout, stderr } = child;
   stdout?.on('data', (data) => forward(req.id, 'stdout', stdout, data));
   stderr?.on('data', (data) => forward(req.id, 'stderr', stderr, data));
@@ -89,8 +99,8 @@ function start(req) {
     child.stdin.on('error', () => undefined); // the process may exit before reading its input
     child.stdin.end(req.input);
   }
-  let errored = false;
   child.on('error', (err) => {
+    if (errored) return;
     errored = true;
     send({ id: req.id, ev: 'error', message: err.message, code: /** @type {NodeJS.ErrnoException} */ (err).code });
   });

@@ -14,10 +14,10 @@
  *   command gets PATH, HOME (/home/agent, or /tmp for a gate), LANG, TERM and CI;
  * - when the worker runs as root, bwrap runs as the sandbox user, so even the sandbox's own
  *   files on the host belong to that user; a file-size limit keeps one file from filling the disk;
- * - a pids cgroup of its own (pids-cgroups.ts) bounds its processes: joined as the worker's user
- *   (root), before the user is dropped (setpriv) and before anything forks, so every process of the
- *   sandbox is born in it. Without one (no usable cgroup: the probe warns) RLIMIT_NPROC bounds the
- *   processes, but per host uid, which every sandbox shares.
+ * - a pids cgroup of its own (pids-cgroups.ts) bounds its processes: bwrap's sandbox child is moved
+ *   into it by the launcher while it waits, before it starts the command (host/cgroup-join.cjs), so
+ *   every process of the command is born in it. Without one (no usable cgroup: the probe warns)
+ *   RLIMIT_NPROC bounds the processes, but per host uid, which every sandbox shares.
  *
  * bwrap dies with its parent and takes every process in its pid namespace with it, so a stop
  * (timeout, cancellation, a crashed worker) leaves nothing behind, background processes included.
@@ -26,6 +26,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { SANDBOX_HOME } from '../host/agent-homes';
 import { resolveInside } from '../host/paths';
+import { BLOCK_FD, INFO_FD, JOIN_FAILED } from '../host/cgroup-join.cjs';
 import { runProcessGroup } from '../host/process-group';
 import { OutputBuffer } from '../tools/output-buffer';
 import { processRunResult, type CommandRunner, type RunOptions, type RunResult } from '../tools/runner';
@@ -65,8 +66,6 @@ export interface BubblewrapSettings {
   cgroups?: SandboxCgroups;
   /** The fallback's limit (RLIMIT_NPROC), applied only when bwrap runs as hostUser and there is no cgroup. */
   maxUserProcesses: number;
-  /** Absolute path of setpriv: drops to hostUser after the command joined its cgroup as root. */
-  setprivPath: string;
   /** Largest file a command may write (RLIMIT_FSIZE). */
   maxFileBytes: number;
 }
@@ -111,24 +110,23 @@ export class BubblewrapRunner implements CommandRunner {
         cwd: resolveInside(SANDBOX_WORKSPACE, options.cwd ?? '.'),
         env: sandboxEnv(options.env, this.settings.extraPath ?? [], home ? SANDBOX_HOME : '/tmp'),
         limitProcesses: asUser !== undefined && !group,
+        joinsCgroup: group !== undefined,
         ...(home ? { home } : {}),
       });
-      const { file, args } = group ? inCgroup(group, asUser, this.settings.setprivPath, sandbox) : sandbox;
-      const run = await runProcessGroup(file, args, {
+      const run = await runProcessGroup(sandbox.file, sandbox.args, {
         env: {}, // bwrap and its init inside inherit nothing
-        // In a cgroup the user is dropped after joining it (inCgroup).
-        user: group ? undefined : asUser,
+        user: asUser,
+        ...(group ? { cgroup: group } : {}),
         timeoutMs: options.timeoutMs,
         signal: options.signal,
         onProgress: options.onProgress,
         onOutput: (chunk) => output.push(chunk),
         killGroupOnExit: true,
+      }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== JOIN_FAILED) throw err;
+        throw new SandboxCommandFailedError(`${err.message}; the command did not run`);
       });
-      const result = processRunResult(run, output, started);
-      if (group && result.exitCode === CGROUP_JOIN_FAILED && result.output.startsWith(CGROUP_JOIN_MESSAGE)) {
-        throw new SandboxCommandFailedError(`${CGROUP_JOIN_MESSAGE} (${group}); the command did not run`);
-      }
-      return result;
+      return processRunResult(run, output, started);
     } finally {
       // One that is still busy is left to the reaper's sweep.
       if (group) await cgroups!.remove(group);
@@ -136,28 +134,11 @@ export class BubblewrapRunner implements CommandRunner {
   }
 }
 
-/** Exit code and first output of a command that could not join its cgroup (it then never ran). */
-const CGROUP_JOIN_FAILED = 125;
-const CGROUP_JOIN_MESSAGE = 'sandbox: cannot join its pids cgroup';
-
-/**
- * `sandbox` started in cgroup `group`: a shell of the worker's user (root when it drops to
- * `asUser`) moves itself into the cgroup, then execs (no fork: same process) setpriv, then the
- * sandbox, so bwrap and all it starts are born in the cgroup. It never runs outside it.
- */
-export function inCgroup(group: string, asUser: { uid: number; gid: number } | undefined, setprivPath: string, sandbox: { file: string; args: string[] }): { file: string; args: string[] } {
-  const drop = asUser ? [setprivPath, `--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, '--clear-groups', '--'] : [];
-  return {
-    file: '/bin/sh',
-    args: ['-c', `echo $$ 2>/dev/null > "$0" || { echo '${CGROUP_JOIN_MESSAGE}' >&2; exit ${CGROUP_JOIN_FAILED}; }; exec "$@"`, path.join(group, 'cgroup.procs'), ...drop, sandbox.file, ...sandbox.args],
-  };
-}
-
 /** The argv that runs `command` in a sandbox over `mount` (prlimit, then bwrap); pure, so it can be read and tested. */
 export function bubblewrapCommand(
   settings: BubblewrapSettings,
   mount: BubblewrapMount,
-  run: { command: readonly string[]; cwd: string; env: Record<string, string>; limitProcesses: boolean; home?: string },
+  run: { command: readonly string[]; cwd: string; env: Record<string, string>; limitProcesses: boolean; joinsCgroup?: boolean; home?: string },
 ): { file: string; args: string[] } {
   if (!path.isAbsolute(mount.hostPath)) throw new SandboxInvalidInputError(`workspace path ${JSON.stringify(mount.hostPath)} is not absolute`);
   if (run.home !== undefined && !path.isAbsolute(run.home)) throw new SandboxInvalidInputError(`home path ${JSON.stringify(run.home)} is not absolute`);
@@ -173,6 +154,8 @@ export function bubblewrapCommand(
     '--disable-userns',
     '--die-with-parent',
     '--new-session',
+    // The launcher moves the sandbox into its pids cgroup while it waits on fd 4 (host/cgroup-join.cjs).
+    ...(run.joinsCgroup ? ['--info-fd', String(INFO_FD), '--block-fd', String(BLOCK_FD)] : []),
     '--uid', '1000',
     '--gid', '1000',
     '--hostname', 'sandbox',

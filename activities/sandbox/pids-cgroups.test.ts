@@ -7,7 +7,10 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings';
-import { BubblewrapRunner } from './bubblewrap-runner';
+import { launchDirectly } from '../host/launch';
+import { runProcessGroup } from '../host/process-group';
+import { sharedSpawnHelper } from '../host/spawn-helper-client';
+import { BubblewrapRunner, bubblewrapCommand } from './bubblewrap-runner';
 import { findPidsHierarchy, prepareSandboxCgroups, sandboxCgroups, type SandboxCgroups } from './pids-cgroups';
 
 const asRoot = process.getuid?.() === 0;
@@ -91,8 +94,9 @@ describe('pids cgroups of bubblewrap commands (this host)', () => {
       expect(more).toEqual([]);
       expect(readFileSync(path.join(group!, 'pids.max'), 'utf8').trim()).toBe('32');
       expect(Number(readFileSync(path.join(group!, 'pids.current'), 'utf8'))).toBe(32);
-      // bwrap, its init and perl (the shell execs it) are 3 of the 32.
-      expect(Number(readFileSync(path.join(worktree, 'full'), 'utf8'))).toBe(29);
+      // bwrap's sandbox init and perl (the shell execs it) are 2 of the 32; bwrap's own monitor
+      // process, which forks nothing, stays outside (the sandbox is moved in once cloned).
+      expect(Number(readFileSync(path.join(worktree, 'full'), 'utf8'))).toBe(30);
       ac.abort();
       expect((await run).aborted).toBe(true);
       expect(existsSync(group!)).toBe(false);
@@ -113,8 +117,45 @@ describe('pids cgroups of bubblewrap commands (this host)', () => {
       },
     };
     const runner = new BubblewrapRunner({ ...settings(), cgroups: gone }, { hostPath: worktree, readOnly: false });
-    await expect(runner.run('touch ran', opts)).rejects.toMatchObject({ type: 'SandboxCommandFailed', message: expect.stringContaining('cannot join its pids cgroup') });
+    await expect(runner.run('touch ran', opts)).rejects.toMatchObject({ type: 'SandboxCommandFailed', message: expect.stringContaining('into its pids cgroup') });
     expect(existsSync(path.join(worktree, 'ran'))).toBe(false);
+  });
+
+  it.each([
+    ['the spawn helper', () => sharedSpawnHelper().launch],
+    ["the worker's direct launcher (the helper's fallback)", () => launchDirectly],
+  ])('moves the sandbox into its cgroup before the command runs, through %s', async (_, launcher) => {
+    if (!asRoot) return;
+    const group = await cgroups.make(32);
+    try {
+      const { file, args } = bubblewrapCommand(settings(), { hostPath: worktree, readOnly: false }, {
+        command: ['/bin/sh', '-c', 'grep pids /proc/self/cgroup'],
+        cwd: '/workspace',
+        env: {},
+        limitProcesses: false,
+        joinsCgroup: true,
+      });
+      let out = '';
+      const run = await runProcessGroup(file, args, { env: {}, user: { uid, gid: uid }, cgroup: group, timeoutMs: 20_000, launcher: launcher(), onOutput: (c) => (out += c.toString()) });
+      expect(run.exitCode).toBe(0);
+      expect(out).toContain(`/${path.basename(group)}`);
+      // Not moved: killed before it ran, and the launch fails with ECGROUPJOIN.
+      await cgroups.remove(group);
+      await expect(runProcessGroup(file, [...args.slice(0, -1), 'touch ran'], { env: {}, user: { uid, gid: uid }, cgroup: group, timeoutMs: 20_000, launcher: launcher() })).rejects.toMatchObject({ code: 'ECGROUPJOIN' });
+      expect(existsSync(path.join(worktree, 'ran'))).toBe(false);
+    } finally {
+      await cgroups.remove(group);
+    }
+  });
+
+  it("leaves the command none of the descriptors the sandbox was moved through (bwrap's info and block pipes)", async () => {
+    if (!asRoot) return;
+    const runner = new BubblewrapRunner(settings(), { hostPath: worktree, readOnly: false });
+    const res = await runner.run('ls /proc/self/fd; grep pids /proc/self/cgroup', opts);
+    expect(res.exitCode).toBe(0);
+    // 0-2, and the descriptor ls reads /proc/self/fd through.
+    expect(res.output.split('\n').filter((l) => /^\d+$/.test(l)).map(Number)).toEqual([0, 1, 2, 3]);
+    expect(res.output).toMatch(/pids:\/(.*\/)?sb-[0-9a-f-]+$/m);
   });
 
   it("is swept after the worker dies mid-command, while another worker's live one stays", async () => {

@@ -102,9 +102,6 @@ export function createBubblewrapRuntime(
   /** Gives each sandbox a pids cgroup of its own when this host allows it, and sweeps what a dead worker left. */
   async function probeCgroups(dir: string): Promise<string | undefined> {
     try {
-      if (process.getuid?.() === 0 && settings.hostUser && !(path.isAbsolute(settings.setprivPath) && existsSync(settings.setprivPath))) {
-        throw new Error('setpriv is not installed (util-linux)');
-      }
       const cgroups = await findCgroups(configured.cgroupParent);
       await cgroups.sweep();
       const withCgroups = { ...settings, cgroups };

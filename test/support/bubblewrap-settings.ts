@@ -5,7 +5,6 @@ export function localBubblewrapSettings(overrides: Partial<BubblewrapSettings> =
   return {
     bwrapPath: findExecutable('bwrap') ?? 'bwrap',
     prlimitPath: findExecutable('prlimit') ?? 'prlimit',
-    setprivPath: findExecutable('setpriv') ?? 'setpriv',
     tmpfsMb: 16,
     network: 'none',
     readOnlyPaths: [],

@@ -15,6 +15,7 @@
  * Findings never carry a secret: `match` holds at most four leading characters and `…`.
  */
 export { scanText, redactSecrets, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_LINE_LENGTH } from './scan';
+export { cutAfter, cutBefore, SECRET_CONTEXT_CHARS } from './cuts';
 export { scanAddedLines, parseAddedLines } from './diff';
 export { scanContent, type ContentScanOptions } from './content';
 export { loadAllowlist, ALLOWLIST_FILE, INLINE_ALLOW_MARKER } from './allow';

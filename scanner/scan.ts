@@ -257,6 +257,12 @@ export function scanText(text: string, file: string, options: ScanOptions = {}):
   return scanWithLineMap(text, file, options);
 }
 
+/** Where the secrets of `text` are, with the context their rules matched (`[start, end)`), as `redactSecrets` finds them. */
+export function secretSpans(text: string, rules: readonly Rule[] = RULES): { start: number; end: number }[] {
+  if (text === '') return [];
+  return detect(engineFor(rules), text, Number.POSITIVE_INFINITY, false, () => undefined).map((c) => ({ start: c.start, end: c.end }));
+}
+
 /**
  * Returns `text` with every detected secret replaced by its redacted form (for logs, gate
  * output and transcripts). Unlike `scanText` it has no size caps and ignores allow markers:

@@ -212,6 +212,41 @@ describe('watching, reading, retrying and forking agent runs', () => {
     expect((await request('GET', `/agents/${randomUUID()}/transcript`)).status).toBe(404);
   });
 
+  it('returns no part of a secret that a long tool output or file view was cut across', async () => {
+    const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
+    const token = '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'; // valid checksum
+    const keptHalf = Math.floor(h.config.TOOL_OUTPUT_MAX_BYTES / 2);
+    // The output keeps its first and last `keptHalf` characters: the token starts 20 characters
+    // before the head's cut, and another ends 20 characters after the tail's start.
+    const before = keptHalf - 20 - ' token='.length;
+    const after = keptHalf - 20 - 2; // a space after the token, and the last line's newline
+    const filler = (n: number, c: string) => `head -c ${n} /dev/zero | tr '\\0' ${c}`;
+    const command = `{ ${filler(before, 'a')}; echo ' token=${token}'; ${filler(50_000, 'b')}; echo; printf '%s ' '${token}'; ${filler(after, 'c')}; echo; }`;
+    // A file viewed whole is cut at the same size: its token 20 characters before the cut.
+    const viewed = `${'d'.repeat(h.config.TOOL_OUTPUT_MAX_BYTES - 20 - '     1\t'.length - 'k='.length)}k=${token}\n`;
+    h.fakeModel.script(taskId, [
+      {
+        tools: [
+          { name: 'bash', input: { command: `${command} && echo hi > hello.txt` } },
+          { name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'long.txt', file_text: viewed } },
+        ],
+      },
+      { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'view', path: 'long.txt' } }, { name: 'bash', input: { command: 'rm long.txt' } }] },
+      { text: 'Done.' },
+    ]);
+    const agentId = await spawn(taskId);
+    expect(await finalStatus(agentId)).toMatchObject({ status: 'completed' });
+    // The cuts were where this test put them: the model's own view holds what was kept, pieces included.
+    const sent = JSON.stringify(h.fakeModel.requestsFor(taskId).at(-1)!.body.messages);
+    expect(sent).toContain('bytes of output truncated');
+    expect(sent).toContain('[... truncated; use view_range ...]');
+
+    const text = JSON.stringify((await request('GET', `/agents/${agentId}/transcript`)).body);
+    expect(text).toContain('hello.txt');
+    // Pieces of the token: ghp_ and 8 of its characters; its last 12 (compared as booleans: the text is 100 KB).
+    expect({ start: text.includes(token.slice(0, 12)), end: text.includes(token.slice(-12)) }).toEqual({ start: false, end: false });
+  });
+
   it('retries a failed run as a new agent that completes, linked to the old one; refuses live runs; honours Idempotency-Key', async () => {
     const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
     h.fakeModel.script(taskId, [

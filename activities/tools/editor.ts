@@ -14,6 +14,7 @@ import path from 'node:path';
 import { PathOutsideWorkspaceError } from '../host/paths';
 import { atPath, openFileAt, openFileForWriteAt, openRoot, readDirNames, UnsafePathError, withDirAt } from './safe-fs';
 import { promises as fs, type Stats } from 'node:fs';
+import { cutBefore, SECRET_CONTEXT_CHARS } from '../../scanner';
 
 export interface EditorCommand {
   command: 'view' | 'create' | 'str_replace' | 'insert' | string;
@@ -170,7 +171,10 @@ function view(text: string, range: [number, number] | undefined, ctx: Ctx): stri
     .slice(Math.max(from, 1) - 1, end)
     .map((line, i) => `${String(i + Math.max(from, 1)).padStart(6)}\t${line}`)
     .join('\n');
-  return out.length > ctx.maxOutputBytes ? `${out.slice(0, ctx.maxOutputBytes)}\n[... truncated; use view_range ...]` : out;
+  if (out.length <= ctx.maxOutputBytes) return out;
+  // Never through a secret: the transcript's readers see it redacted, and half a token is not recognised.
+  const kept = out.slice(0, ctx.maxOutputBytes + SECRET_CONTEXT_CHARS);
+  return `${kept.slice(0, cutBefore(kept, ctx.maxOutputBytes))}\n[... truncated; use view_range ...]`;
 }
 
 /** Reads `name` in `dir`: a regular file with one link, within the size cap. */

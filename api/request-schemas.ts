@@ -165,7 +165,8 @@ export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOpti
     .strictObject(
       {
         budgets: budgetsSchema(ceilings),
-        taskId: validated(validateTaskId, TASK_ID_FORMAT, 'must be 1-128 characters of letters, digits, ".", "_" or "-"', 128),
+        // Like the task's text, the names go into the history and the model's first message; the task id also into the pushed branch and commit.
+        taskId: noSecret(validated(validateTaskId, TASK_ID_FORMAT, 'must be 1-128 characters of letters, digits, ".", "_" or "-"', 128)),
         agentType: oneOf(AGENT_TYPES),
         gateProfile: oneOf(GATE_PROFILES).optional(),
         missingGates: oneOf(MISSING_GATES_POLICIES).optional(),
@@ -177,14 +178,16 @@ export function spawnRequestSchema({ allowedSchemes, ceilings }: SpawnSchemaOpti
           .optional(),
         context: z.strictObject(
           {
-            repository: validated(
-              (url) => validateRepositoryUrl(url, allowedSchemes),
-              repositoryUrlFormat(allowedSchemes),
-              `must be a repository URL like https://host/org/repo.git${allowedSchemes.includes('ssh') ? ' or git@host:org/repo.git' : ''}`,
-              MAX_REPOSITORY_URL,
+            repository: noSecret(
+              validated(
+                (url) => validateRepositoryUrl(url, allowedSchemes),
+                repositoryUrlFormat(allowedSchemes),
+                `must be a repository URL like https://host/org/repo.git${allowedSchemes.includes('ssh') ? ' or git@host:org/repo.git' : ''}`,
+                MAX_REPOSITORY_URL,
+              ),
             ),
-            branch: branchName(),
-            baseBranch: branchName().optional(),
+            branch: noSecret(branchName()),
+            baseBranch: noSecret(branchName()).optional(),
             instructions: freeText(TASK_LIMITS.instructionsBytes, 'bytes').optional(),
             workItems: z
               .array(workItemRef, { error: 'must be an array of work item ids or objects' })

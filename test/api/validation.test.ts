@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { createApp, AuthConfigurationError } from '../../api/app';
+import { createRng, SAMPLERS } from '../support/scanner/samples';
 import { spawnBody, startTestApi, TEST_API_KEY, type TestApi } from './api-harness';
 
 const context = (overrides: Record<string, unknown>) => ({
@@ -184,19 +185,27 @@ describe('REST API: authentication, validation and error shape', () => {
     // A spawn's task is the workflow's input: a secret in it would be kept in Temporal's history,
     // the transcript and the first model request. Refused before anything is created, never echoed.
     const TOKEN = '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';
+    // Fresh per run: a workflow named by it would stay in the test server's visibility store.
+    const FRESH = SAMPLERS['github-pat']!.make(createRng(Date.now() % 2 ** 31));
+    const echoed = new RegExp(`aCreHz2w|hunter2|${FRESH.slice(4, 16)}`);
     it.each([
       ['instructions', { context: context({ instructions: `Push with ${TOKEN} when done.` }) }, 'context.instructions'],
       ['a work item id', { context: context({ workItems: ['US-1', TOKEN] }) }, 'context.workItems.1'],
       ['a work item description', { context: context({ workItems: [{ id: 'US-1', description: `the CI token is ${TOKEN}` }] }) }, 'context.workItems.0.description'],
       ['an acceptance criterion', { context: context({ workItems: [{ id: 'US-1', acceptanceCriteria: ['ok', `password: hunter2hunter2`] }] }) }, 'context.workItems.0.acceptanceCriteria.1'],
       ['a skill', { context: context({ skills: [TOKEN] }) }, 'context.skills.0'],
+      // Names too: each goes into the history and the first model request, the task id also into the pushed branch and its commit.
+      ['the task id', { taskId: FRESH }, 'taskId'],
+      ['the repository URL', { context: context({ repository: `https://git.example.com/${FRESH}/repo.git` }) }, 'context.repository'],
+      ['the branch', { context: context({ branch: `feature/${FRESH}` }) }, 'context.branch'],
+      ['the base branch of a review', { agentType: 'reviewer', context: context({ baseBranch: `release/${FRESH}` }) }, 'context.baseBranch'],
     ])('rejects a secret in %s with 400 naming the field, creating nothing and echoing nothing', async (_where, overrides, field) => {
       const body = spawnBody(overrides);
       const res = await api.request('POST', '/agents/spawn', { body });
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path: field, message: expect.stringMatching(/^must not hold a secret \(.+\)/) }]);
-      expect(JSON.stringify(res.body)).not.toMatch(/aCreHz2w|hunter2/);
-      expect(api.logs.join('\n')).not.toMatch(/aCreHz2w|hunter2/);
+      expect(JSON.stringify(res.body)).not.toMatch(echoed);
+      expect(api.logs.join('\n')).not.toMatch(echoed);
       expect(await api.redis.exists(`orchestrator:task:${body.taskId}`)).toBe(0);
       expect((await api.client.workflow.count(`TaskId = '${String(body.taskId)}'`)).count).toBe(0);
     });

@@ -5,7 +5,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import Docker from 'dockerode';
 import Redis from 'ioredis';
-import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, modelApiKey, sandboxRuntime } from '../config';
@@ -13,11 +12,12 @@ import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
 import { valkeyRecordTargets, workflowCloseStatus } from './closed-check';
 import { startReaper, type ReapLookup } from './reaper';
+import { createWorkerLogger } from './logger';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   assertReadableFiles(config);
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker' } });
+  const log = createWorkerLogger(config.LOG_LEVEL);
   if (config.WORKER_METRICS_ADDRESS !== 'off') {
     // Temporal's own SDK metrics (task slots, poll and schedule latencies, sticky cache...) for Prometheus.
     // The API's /metrics has the agent-level figures; this is the worker's view of Temporal.

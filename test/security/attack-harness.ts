@@ -50,7 +50,7 @@ export async function startAttackHarness(mode: AttackMode, env: Record<string, s
       : { SANDBOX_RUNTIME: 'bubblewrap' };
   const h = await startHarness({ ...modeEnv, ...env }, { worker: false });
   const markerDir = mkdtempSync(path.join(os.tmpdir(), 'attack-markers-'));
-  const worker = startWorkerProcess({ ...h.env, ...WORKER_SECRETS, GIT_HTTPS_TOKEN_HOSTS: 'git.example.invalid', LOG_LEVEL: 'info' });
+  const worker = startWorkerProcess({ ...h.env, ...WORKER_SECRETS, GIT_HTTPS_TOKEN_HOSTS: 'git.example.invalid', LOG_LEVEL: env.LOG_LEVEL ?? 'info' });
   await eventually(async () => worker.log().includes('"msg":"worker started"') || worker.exited(), WORKER_START_TIMEOUT_MS - 10_000, 'the worker process to start');
   if (worker.exited()) throw new Error(`the worker process exited:\n${worker.log().slice(-3000)}`);
   return {

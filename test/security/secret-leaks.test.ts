@@ -134,3 +134,24 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
     expectNoWorkerSecret(remoteObjects(remote.dir));
   });
 });
+
+describe('secrets in the worker log at LOG_LEVEL=debug', () => {
+  let a!: AttackHarness;
+  useAttackHarness('bubblewrap', (started) => (a = started), { LOG_LEVEL: 'debug' });
+  const S = AGENT_SECRET;
+
+  it('a secret the agent put in the name of a nested repository, which the salvage of its killed run renames, is not in the log', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-debug-log';
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`mkdir -p keys/${S}/.git && echo 'ref: refs/heads/main' > keys/${S}/.git/HEAD; echo wip > wip.txt; sleep 120`)] }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const worktree = path.join(a.h.workspaceRoot, 'worktrees', agentIdOf(handle));
+    await eventually(async () => existsSync(path.join(worktree, 'wip.txt')), 120_000, 'the tool to start');
+    await handle.signal('kill', { reason: 'debug log attack' });
+    expect((await handle.result()).status).toBe('killed');
+    // The salvage did run and was logged: the log is where the rename was told.
+    await eventually(async () => a.workerLog().includes('nested .git entries renamed'), 15_000, 'the salvage to be logged');
+    const log = a.workerLog();
+    expect({ secret: log.includes(S), piece: log.includes(S.slice(4, 16)) }).toEqual({ secret: false, piece: false });
+  });
+});

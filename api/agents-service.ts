@@ -20,6 +20,7 @@ import {
 import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { redactSecrets } from '../scanner';
+import { plainText } from '../domain/plain-text';
 import type { AgentStateStore } from '../state/agent-state-store';
 import { keys } from '../state/keys';
 import { lastWorkflowPollsMs, readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
@@ -263,7 +264,8 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   }
 
   async function transcript(agentId: string, page: { from: number; limit: number }): Promise<TranscriptPage> {
-    const stored = await readTranscriptPage(redis, agentId, page, redactSecrets);
+    // Made plain first: an escape inside a secret (coloured output) hides it from redaction, not from a reader.
+    const stored = await readTranscriptPage(redis, agentId, page, (text) => redactSecrets(plainText(text)));
     if (stored) return stored;
     await status(agentId); // 404 for an agent nobody knows; an empty page for one with no conversation (yet, or any more)
     return { agentId, from: page.from, limit: page.limit, total: 0, messages: [] };

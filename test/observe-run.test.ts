@@ -247,6 +247,27 @@ describe('watching, reading, retrying and forking agent runs', () => {
     expect({ start: text.includes(token.slice(0, 12)), end: text.includes(token.slice(-12)) }).toEqual({ start: false, end: false });
   });
 
+  it('returns no secret that coloured output split with terminal escapes (grep --color=always highlighting its match)', async () => {
+    const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
+    // Written in two halves, so whole they are only in what grep prints: `ghp_` and `PASSWORD`, its match, coloured apart from the rest.
+    const write = `printf 'GITHUB_TOKEN=%s%s\\nDB_PASSWORD="%s%s"\\n' ghp_aCreHz2wDL4k eqaDIEZf8DRPIMNAyg1IjYW0 'Xk9#mQ2v' Lp8zR4tW > .env`;
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'bash', input: { command: `${write} && grep --color=always -n 'ghp_\\|PASSWORD' .env; rm .env; echo hi > hello.txt` } }] },
+      { text: 'Done.' },
+    ]);
+    const agentId = await spawn(taskId);
+    expect(await finalStatus(agentId)).toMatchObject({ status: 'completed' });
+    // The model saw them coloured (the highlight's escape is right after the token's prefix).
+    const sent = JSON.stringify(h.fakeModel.requestsFor(taskId)[1]!.body.messages);
+    expect(sent).toContain('ghp_\\u001b[m\\u001b[KaCreHz2wDL4keqaDIEZ');
+
+    const text = JSON.stringify((await request('GET', `/agents/${agentId}/transcript`)).body);
+    expect(text).toContain('hello.txt');
+    expect(text).not.toContain('aCreHz2wDL4keqaDIEZ');
+    expect(text).not.toContain('mQ2vLp8z');
+    expect(text).not.toContain('\\u001b'); // what a client shows is plain text
+  });
+
   it('retries a failed run as a new agent that completes, linked to the old one; refuses live runs; honours Idempotency-Key', async () => {
     const taskId = `T-obs-${randomUUID().slice(0, 8)}`;
     h.fakeModel.script(taskId, [

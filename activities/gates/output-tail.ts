@@ -1,28 +1,8 @@
 /** The end of a command's output, where failures are reported, cut to a size a model can read. */
+import { plainText } from '../../domain/plain-text';
 
 export const TAIL_MAX_BYTES = 4096;
 export const TAIL_MAX_LINES = 60;
-
-/* eslint-disable no-control-regex -- terminal escape sequences and control characters are what these match */
-/**
- * Terminal escape sequences: CSI (colours, cursor moves), the string commands OSC, DCS, SOS, PM and
- * APC up to their BEL or ST terminator (or the line's end: one left open must not swallow the
- * output after it), and the short ESC sequences (ESC c resets the terminal, ESC ( 0 switches charset).
- */
-const ESCAPE_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[\]PX^_][^\u0007\u001b\n]*(?:\u0007|\u001b\\)?|\u001b[ -/]*[0-~]?/g;
-/** What is left of C0 and C1 control characters once line ends are `\n`; tabs stay. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-/* eslint-enable no-control-regex */
-
-/**
- * Text a command printed, made plain: escape sequences and control characters removed, line ends
- * made `\n`. Gate results go to clients that may print them to a terminal (an OSC 52 would write
- * the reader's clipboard), and a control character inside a secret would hide it from redaction
- * while a reader that drops it sees the secret whole: so this runs before redaction.
- */
-export function plainText(text: string): string {
-  return text.replace(ESCAPE_SEQUENCE, '').replace(/\r\n?/g, '\n').replace(CONTROL, '');
-}
 
 /**
  * Makes the output plain, redacts, then keeps the last `maxLines` lines and `maxBytes` bytes.

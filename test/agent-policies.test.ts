@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
+import { historyText } from './support/activity-history';
 import { startHarness, type Harness } from './support/harness';
 
 /** A key of the real Anthropic shape, made at test time (never committed). */
@@ -46,7 +47,7 @@ describe('secret scanning before commit', () => {
     const branch = final.result!.branch!;
     expect(showFile(remote.dir, branch, 'config.js')).toContain('process.env.ANTHROPIC_API_KEY');
     expect(git(remote.dir, 'log', '-p', '--all')).not.toContain(key);
-    expect(JSON.stringify(await handle.fetchHistory())).not.toContain(key);
+    expect(await historyText(handle)).not.toContain(key);
   });
 
   it('fails with SecretDetected when the agent keeps the key past its feedback rounds, and pushes nothing', async () => {
@@ -65,7 +66,7 @@ describe('secret scanning before commit', () => {
     expect(err.cause?.message).toContain('.env.production:1');
     expect(err.cause?.message).not.toContain(key);
     expect(remoteBranches(remote.dir)).toEqual(['refs/heads/main']);
-    expect(JSON.stringify(await handle.fetchHistory())).not.toContain(key);
+    expect(await historyText(handle)).not.toContain(key);
   });
 });
 

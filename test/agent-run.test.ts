@@ -11,7 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { keys } from '../state/keys';
 import type { AgentStatusView } from '../domain/agent';
 import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
-import { localActivityResults, localActivityResultsIn } from './support/activity-history';
+import { historyText, localActivityResults, localActivityResultsIn } from './support/activity-history';
 import { eventually, startHarness, TEST_MODEL_KEY, type Harness } from './support/harness';
 import { subscribe } from './support/redis';
 
@@ -82,7 +82,7 @@ describe('agentRun workflow', () => {
     // The worktree and the HOME its commands used are gone; the history carries no conversation.
     expect(existsSync(path.join(h.workspaceRoot, 'worktrees', agentId))).toBe(false);
     expect(existsSync(h.services.homes.pathFor(agentId))).toBe(false);
-    const history = JSON.stringify(await handle.fetchHistory());
+    const history = await historyText(handle);
     expect(history).not.toContain('hello world');
     expect(history).not.toContain(TEST_MODEL_KEY);
   });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { keys } from '../../state/keys';
 import type { agentRun } from '../../workflows';
+import { historyText } from '../support/activity-history';
 import { eventually, startHarness, TEST_MODEL_KEY, type Harness } from '../support/harness';
 import { ensureTestImage, TEST_IMAGE } from '../support/sandbox-test-image';
 
@@ -122,7 +123,7 @@ export async function runTrail(a: AttackHarness, taskId: string, handle: Workflo
   const agentId = handle.workflowId.replace('agent-', '');
   const requests = a.h.fakeModel.requestsFor(taskId).map((r) => JSON.stringify(r.body));
   const transcript = await a.h.redis.hgetall(keys.transcript(agentId));
-  const history = JSON.stringify(await handle.fetchHistory());
+  const history = await historyText(handle);
   return [...requests, JSON.stringify(transcript), history].join('\n');
 }
 

@@ -6,6 +6,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, showFile } from '../support/git-fixtures';
+import { historyText } from '../support/activity-history';
 import { eventually } from '../support/harness';
 import {
   AGENT_SECRET,
@@ -59,7 +60,7 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
     const agentId = agentIdOf(handle);
     expect(remoteRefs(remote.dir)).toEqual(['refs/heads/main']);
     expect(remoteObjects(remote.dir)).not.toContain(S);
-    expect(JSON.stringify(await handle.fetchHistory())).not.toContain(S);
+    expect(await historyText(handle)).not.toContain(S);
     expect(remoteRefs(remote.dir)).not.toContain(`refs/agents/${agentId}/salvage`);
   });
 
@@ -93,7 +94,7 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
     expect(cause.message).not.toContain(S);
     expect(cause.message.length).toBeLessThan(1500);
     // Nor in the history's failures (messages and stack traces), the status or the event stream.
-    const history = JSON.stringify(await handle.fetchHistory());
+    const history = await historyText(handle);
     expect(history).not.toContain(S);
     const status = await eventually(async () => {
       const s = await a.h.redis.get(`orchestrator:agent:${agentIdOf(handle)}`);
@@ -117,7 +118,7 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
     expect(cause.message).toMatch(/cannot open/);
     const piece = S.slice(0, 12); // ghp_ and 8 of its characters
     expect(cause.message).not.toContain(piece);
-    expect(JSON.stringify(await handle.fetchHistory())).not.toContain(piece);
+    expect(await historyText(handle)).not.toContain(piece);
   });
 
   it("commits what the sandbox can see of the worker's environment: nothing of it", async () => {

@@ -64,3 +64,13 @@ export function localActivityResultsIn(events: HistoryEvent[], type: string): un
     return data?.activity_type === type ? [decode(details?.result?.payloads)] : [];
   });
 }
+
+/**
+ * A run's whole history as text, every payload's data decoded. `fetchHistory()` gives payloads
+ * base64-encoded, so JSON.stringify of it shows failure messages but no activity's input or
+ * result, heartbeat or memo: a check that a secret is not in the history must read this instead.
+ */
+export async function historyText(handle: WorkflowHandle): Promise<string> {
+  const history = await handle.fetchHistory();
+  return JSON.stringify(history, (key, value: unknown) => (key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value));
+}

@@ -3,7 +3,7 @@
  * gates, and the coordinator's verdict. Real Temporal, Valkey, git and gate commands; the model
  * is the scripted fake.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -67,6 +67,28 @@ describe('secret scanning before commit', () => {
     expect(err.cause?.message).not.toContain(key);
     expect(remoteBranches(remote.dir)).toEqual(['refs/heads/main']);
     expect(await historyText(handle)).not.toContain(key);
+  });
+
+  it("keeps no hash of a blocked secret in the history or the status: a weak password's sha256 is as good as the password", async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-secret-3';
+    const password = 'hunter2hunter2';
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'bash', input: { command: `printf 'password: ${password}\n' > db.yml` } }] },
+      { text: 'Done.' },
+      { tools: [{ name: 'bash', input: { command: 'rm db.yml && echo ok > ok.txt' } }] },
+      { text: 'Removed it.' },
+    ]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    expect((await handle.result()).status).toBe('completed');
+    // It was found (the agent was told where) ...
+    expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1))).toContain('db.yml:1');
+    // ... and neither it nor its fingerprint, which a word list reverses, was kept.
+    const fingerprint = createHash('sha256').update(password).digest('hex');
+    const history = await historyText(handle);
+    expect({ password: history.includes(password), fingerprint: history.includes(fingerprint) }).toEqual({ password: false, fingerprint: false });
+    const status = (await h.redis.get(`orchestrator:agent:${handle.workflowId.replace('agent-', '')}`)) ?? '';
+    expect(status.includes(fingerprint)).toBe(false);
   });
 });
 

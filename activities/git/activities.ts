@@ -54,8 +54,14 @@ export interface CommitChangesInput extends WorkspaceInput {
   tree?: string;
 }
 
+/**
+ * A finding as it leaves the host: without the secret's fingerprint, which goes into the run's
+ * history, and whose sha256 a word list reverses for a weak password. The agent is told where.
+ */
+export type ReportedFinding = Omit<SecretFinding, 'fingerprint'>;
+
 export interface ScanResultForAgent {
-  findings: SecretFinding[];
+  findings: ReportedFinding[];
   /** Files the scanner could not read (too large, a submodule entry): they block the commit too. */
   unscannable: UnscannableFile[];
   /** Why nothing could be staged (a nested repository), for the agent. */
@@ -134,7 +140,8 @@ export function createGitActivities(deps: GitActivityDeps) {
       const allowText = await workspaces.readAtBase(args.workspace, ALLOWLIST_FILE, op);
       const options = { ...op, allowlist: allowText ? loadAllowlist(allowText) : undefined };
       const scan = args.gatedTree ? await workspaces.scanTree(args.workspace, args.gatedTree, options) : await workspaces.stageAndScan(args.workspace, options);
-      return { findings: scan.findings, unscannable: scan.unscannable, ...(scan.refused ? { refused: scan.refused } : { tree: scan.tree }) };
+      const findings = scan.findings.map(({ fingerprint: _fingerprint, ...reported }) => reported);
+      return { findings, unscannable: scan.unscannable, ...(scan.refused ? { refused: scan.refused } : { tree: scan.tree }) };
     },
 
     /** Commits the scanned tree; a retry after a commit that landed reports that commit (its Agent-Id trailer). */

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../../scanner';
 import { boundedDiff, taskMessage } from './task-message';
 
 const base = { taskId: 'T-7', repository: 'https://git.example.com/repo.git', branch: 'main', skills: ['typescript'] };
@@ -39,5 +40,15 @@ describe('first user message', () => {
     expect(bounded.diff.length + bounded.diffOmitted).toBe(diff.length);
     const text = taskMessage({ ...base, workItems: [], review: { branch: 'b', base: 'main', ...bounded } });
     expect(text).toContain(`shortened: ${bounded.diffOmitted} characters left out`);
+  });
+
+  it('leaves out whole a private key the cut would go through: the transcript is read redacted, and part of a key is not recognised', () => {
+    const body = Array.from({ length: 25 }, (_, i) => `+MIIEowIBAAKCAQEA${String(i).padStart(2, '0')}q3vK8xR2mZp7YtW9sN4uL6dF1hJ0cB5gE8aQwXyZ`);
+    const key = ['+-----BEGIN RSA PRIVATE KEY-----', ...body, '+-----END RSA PRIVATE KEY-----'].join('\n');
+    const diff = `${Array.from({ length: 200 }, (_, i) => `+line ${i}`).join('\n')}\n${key}\n+after\n`;
+    const bounded = boundedDiff(diff, diff.indexOf(key) + 1000); // inside the key
+    expect(redactSecrets(bounded.diff)).not.toContain('q3vK8xR2mZp7');
+    expect(bounded.diff.endsWith('+line 199')).toBe(true);
+    expect(bounded.diff.length + bounded.diffOmitted).toBe(diff.length);
   });
 });

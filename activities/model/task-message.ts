@@ -3,6 +3,7 @@
  * `Task: <taskId>` and never changes during a run, so it sits in the cached prefix (breakpoint 2).
  */
 import type { WorkItemRef } from '../../domain/task';
+import { cutBefore, SECRET_CONTEXT_CHARS } from '../../scanner';
 
 export interface TaskStatement {
   taskId: string;
@@ -70,7 +71,11 @@ function reviewText(review: ReviewScope): string {
 /** Bounds a diff for the first message. */
 export function boundedDiff(diff: string, max = MAX_REVIEW_DIFF_CHARS): { diff: string; diffOmitted: number } {
   if (diff.length <= max) return { diff, diffOmitted: 0 };
-  const cut = diff.lastIndexOf('\n', max);
-  const kept = diff.slice(0, cut > 0 ? cut : max);
+  const lineEnd = diff.lastIndexOf('\n', max);
+  let cut = lineEnd > 0 ? lineEnd : max;
+  // Never through a secret (a private key spans lines): the transcript is read redacted, and part of one is not recognised.
+  const safe = cutBefore(diff.slice(0, max + SECRET_CONTEXT_CHARS), cut);
+  if (safe < cut) cut = Math.max(diff.lastIndexOf('\n', safe), 0) || safe;
+  const kept = diff.slice(0, cut);
   return { diff: kept, diffOmitted: diff.length - kept.length };
 }

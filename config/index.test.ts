@@ -159,6 +159,16 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it.each([
+    // /usr and a few system files are in every bubblewrap sandbox whatever SANDBOX_READONLY_PATHS says.
+    [{ GIT_SSH_KEY_PATH: '/usr/local/etc/orchestrator/id_ed25519' }, 'GIT_SSH_KEY_PATH="/usr/local/etc/orchestrator/id_ed25519": is below /usr, which the bubblewrap sandbox mounts read-only for every agent: the git key must be kept elsewhere'],
+    [{ WORKSPACE_ROOT: '/usr/local/var/orchestrator' }, "WORKSPACE_ROOT=\"/usr/local/var/orchestrator\": is below /usr, which the bubblewrap sandbox mounts read-only for every agent: every agent's worktree and home must be kept elsewhere"],
+    [{ GIT_SSH_KEY_PATH: '/etc/ssl/certs/deploy-key' }, 'is below /etc/ssl/certs'],
+  ])('refuses %j: every agent could read it', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+    expect(() => loadConfig({ ...env, SANDBOX_RUNTIME: 'docker' })).not.toThrow(); // docker mounts none of them
+  });
+
   it('mounts tool chains that hold nothing of the service', () => {
     expect(loadConfig({ SANDBOX_READONLY_PATHS: '/opt/rust/bin,/usr/local/go', WORKSPACE_ROOT: '/srv/workspaces', GIT_SSH_KEY_PATH: '/etc/orchestrator/id_ed25519' }).SANDBOX_READONLY_PATHS).toEqual(['/opt/rust/bin', '/usr/local/go']);
   });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ACTIVITY_LIMITS } from '../domain/activity-timeouts';
 import { HOST_ID_PATTERN } from '../domain/agent';
+import { BUBBLEWRAP_SYSTEM_FILES, BUBBLEWRAP_USR } from '../domain/sandbox-mounts';
 import { GIT_URL_SCHEMES } from '../domain/git-input';
 import { DEFAULT_PRICES, priceFor, type ModelPrice, type PriceTable } from '../domain/pricing';
 
@@ -306,6 +307,7 @@ const crossFieldSchema = configSchema.superRefine((c, ctx) => {
     });
   }
   for (const message of readOnlyPathProblems(c)) ctx.addIssue({ code: 'custom', path: ['SANDBOX_READONLY_PATHS'], message });
+  for (const [name, message] of systemMountProblems(c)) ctx.addIssue({ code: 'custom', path: [name], message });
   // The SDK would lower it to the cache size itself, with only a log line of its own.
   if (c.WORKER_WORKFLOW_TASK_SLOTS !== undefined && c.WORKER_MAX_CACHED_WORKFLOWS > 0 && c.WORKER_WORKFLOW_TASK_SLOTS > c.WORKER_MAX_CACHED_WORKFLOWS) {
     ctx.addIssue({
@@ -332,19 +334,7 @@ function readOnlyPathProblems(c: z.output<typeof configSchema>): string[] {
   const runtime = sandboxRuntime(c);
   if (runtime === 'docker') return ['only the bubblewrap sandbox mounts them; build the tools into SANDBOX_IMAGE for docker'];
   if (runtime !== 'bubblewrap') return [];
-  const real = (p: string) => {
-    try {
-      return realpathSync.native(p);
-    } catch {
-      return path.resolve(p);
-    }
-  };
-  const within = (inner: string, outer: string) => inner === outer || outer === '/' || inner.startsWith(`${outer}/`);
-  const guarded: [string, string | undefined, string][] = [
-    ['WORKSPACE_ROOT', c.WORKSPACE_ROOT, "every agent's worktree and home"],
-    ['GIT_SSH_KEY_PATH', c.GIT_SSH_KEY_PATH, 'the git key'],
-    ['DOCKER_SOCKET', c.DOCKER_SOCKET, 'the Docker engine'],
-  ];
+  const guarded = guardedPaths(c);
   const problems: string[] = [];
   for (const given of c.SANDBOX_READONLY_PATHS) {
     const mounted = real(given);
@@ -358,6 +348,40 @@ function readOnlyPathProblems(c: z.output<typeof configSchema>): string[] {
       if (within(target, mounted)) problems.push(`${given} holds ${name} (${what})`);
       else if (name === 'WORKSPACE_ROOT' && within(mounted, target)) problems.push(`${given} is inside WORKSPACE_ROOT`);
     }
+  }
+  return problems;
+}
+
+/** What agents must not read, by the variable that places it. */
+function guardedPaths(c: z.output<typeof configSchema>): [string, string | undefined, string][] {
+  return [
+    ['WORKSPACE_ROOT', c.WORKSPACE_ROOT, "every agent's worktree and home"],
+    ['GIT_SSH_KEY_PATH', c.GIT_SSH_KEY_PATH, 'the git key'],
+    ['DOCKER_SOCKET', c.DOCKER_SOCKET, 'the Docker engine'],
+  ];
+}
+
+const real = (p: string) => {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return path.resolve(p);
+  }
+};
+const within = (inner: string, outer: string) => inner === outer || outer === '/' || inner.startsWith(`${outer}/`);
+
+/**
+ * The bubblewrap sandbox mounts /usr and a few system files into every agent's sandbox whatever
+ * SANDBOX_READONLY_PATHS says (as the worker's user when it is not root): the git key or the
+ * workspaces below one of them would be readable by every agent. Issues by the variable to fix.
+ */
+function systemMountProblems(c: z.output<typeof configSchema>): [string, string][] {
+  if (sandboxRuntime(c) !== 'bubblewrap') return [];
+  const problems: [string, string][] = [];
+  for (const [name, value, what] of guardedPaths(c)) {
+    if (value === undefined) continue;
+    const mount = [BUBBLEWRAP_USR, ...BUBBLEWRAP_SYSTEM_FILES].find((m) => within(real(value), real(m)));
+    if (mount) problems.push([name, `is below ${mount}, which the bubblewrap sandbox mounts read-only for every agent: ${what} must be kept elsewhere`]);
   }
   return problems;
 }

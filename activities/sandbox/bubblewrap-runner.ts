@@ -32,6 +32,7 @@ import { OutputBuffer } from '../tools/output-buffer';
 import { processRunResult, type CommandRunner, type RunOptions, type RunResult } from '../tools/runner';
 import { SandboxCommandFailedError, SandboxInvalidInputError } from './errors';
 import type { SandboxCgroups } from './pids-cgroups';
+import { BUBBLEWRAP_SYSTEM_FILES, BUBBLEWRAP_USR } from '../../domain/sandbox-mounts';
 
 export const SANDBOX_WORKSPACE = '/workspace';
 
@@ -81,7 +82,7 @@ export interface BubblewrapMount {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
 /** System files with nothing secret that common tools need (/etc/alternatives: awk, editor, java...). */
-const SYSTEM_READ_ONLY = ['/etc/alternatives', '/etc/ld.so.cache', '/etc/localtime', '/etc/ssl/certs', '/etc/ca-certificates'];
+const SYSTEM_READ_ONLY = BUBBLEWRAP_SYSTEM_FILES;
 
 export class BubblewrapRunner implements CommandRunner {
   readonly workspaceDir = SANDBOX_WORKSPACE;
@@ -159,7 +160,7 @@ export function bubblewrapCommand(
     '--uid', '1000',
     '--gid', '1000',
     '--hostname', 'sandbox',
-    '--ro-bind', '/usr', '/usr',
+    '--ro-bind', BUBBLEWRAP_USR, BUBBLEWRAP_USR,
     '--symlink', 'usr/bin', '/bin',
     '--symlink', 'usr/sbin', '/sbin',
     '--symlink', 'usr/lib', '/lib',

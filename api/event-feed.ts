@@ -39,6 +39,11 @@ export function startEventFeed(redis: Redis, options: EventFeedOptions = {}): Ev
   const tail = redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false });
   tail.on('error', () => undefined); // reported through the failed reads below
   let stopped = false;
+  // A read queued while Valkey is away is never settled by disconnect() (ioredis flushes its queue
+  // only when a live connection closes): the loop waits for it or for stop(), whichever comes first.
+  let wake!: () => void;
+  const stopping = new Promise<undefined>((resolve) => (wake = () => resolve(undefined)));
+  const untilStopped = <T>(read: Promise<T>) => Promise.race([read, stopping]);
 
   const loop = async () => {
     // A concrete id, not '$': an event appended between two reads must not be skipped.
@@ -46,10 +51,12 @@ export function startEventFeed(redis: Redis, options: EventFeedOptions = {}): Ev
     while (!stopped) {
       try {
         if (lastId === undefined) {
-          const [newest] = await tail.xrevrange(keys.allEvents, '+', '-', 'COUNT', 1);
-          lastId = newest?.[0] ?? '0';
+          const newest = await untilStopped(tail.xrevrange(keys.allEvents, '+', '-', 'COUNT', 1));
+          if (stopped) return;
+          lastId = newest?.[0]?.[0] ?? '0';
         }
-        const reply = await tail.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', keys.allEvents, lastId);
+        const reply = await untilStopped(tail.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', keys.allEvents, lastId));
+        if (stopped) return;
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {
             lastId = id;
@@ -73,6 +80,7 @@ export function startEventFeed(redis: Redis, options: EventFeedOptions = {}): Ev
     },
     async stop() {
       stopped = true;
+      wake();
       tail.disconnect();
       await running;
     },

@@ -43,7 +43,11 @@ async function main(): Promise<void> {
     ? (agentId: string) => removeContainersByLabel(docker, agentId, config.SANDBOX_GRACEFUL_STOP_TIMEOUT_SECONDS, deploymentOf(config))
     : undefined;
   const pingSandbox = docker ? async () => void (await docker.ping()) : undefined;
-  const eventFeed = startEventFeed(redis, { onError: (err) => logger.warn({ err: (err as Error).message }, 'event stream tail: read failed; retrying') });
+  const eventFeed = startEventFeed(redis, {
+    onError: (err) => {
+      if (!stopping) logger.warn({ err: (err as Error).message }, 'event stream tail: read failed; retrying');
+    },
+  });
   const closing = new AbortController();
   const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox, eventFeed, closing: closing.signal });
   const server = createServer(app);

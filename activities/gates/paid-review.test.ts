@@ -1,9 +1,14 @@
 /** The AI review paid once per gate phase and round, against real Valkey: a retried gate activity reuses the verdict. */
 import { randomUUID } from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
+import { CancelledFailure } from '@temporalio/common';
 import type Redis from 'ioredis';
+import { DEFAULT_PRICES } from '../../domain/pricing';
 import { ReviewVerdicts } from '../../state/review-verdicts';
 import { SpendLedger } from '../../state/spend-ledger';
+import { FakeModelServer } from '../../test/support/fake-model';
 import { connectTestRedis } from '../../test/support/redis';
+import { reviewDiff } from '../model/review';
 import { paidReview, type PaidReviewDeps, type ReviewFn } from './paid-review';
 
 let redis: Redis;
@@ -57,6 +62,25 @@ describe('paidReview', () => {
     expect((await stores.ledger.committed(agentId)).usd).toBe(0.38);
     // Inputs recorded before the ledger carry no count: the workflow's figure stands.
     expect(await paidReview(reviewer(0.03, 0.89).deps, { agentId, taskId: 'T-1', phase: 'pre-commit', round: 3, diff: '+a\n', costLeftUsd: 0.9 }, {})).toMatchObject({ paidUsd: 0.03 });
+  });
+
+  it('lets the hold go when a kill cancels the review after its hold, before its request left: nothing was sent', async () => {
+    const fake = new FakeModelServer();
+    const baseURL = await fake.start();
+    try {
+      const client = { anthropic: new Anthropic({ apiKey: 'sk-ant-test', baseURL, maxRetries: 0 }), requestTimeoutMs: 5000, model: 'claude-sonnet-5-5', price: DEFAULT_PRICES['claude-sonnet-5-5']! };
+      const cancelled = new AbortController();
+      // The real review call; the kill reaches the activity while its hold is being written.
+      const review: ReviewFn = (args, ctx) =>
+        reviewDiff(client, { ...args, reserve: async (usd) => (await args.reserve!(usd), cancelled.abort(new CancelledFailure('CANCELLED'))) }, ctx);
+      const agentId = randomUUID();
+      const req = { agentId, taskId: 'T-review-killed', phase: 'post-commit' as const, round: 1, diff: '+a\n', costLeftUsd: 0.5, countedUsd: 0 };
+      await expect(paidReview({ ...stores, review }, req, { signal: cancelled.signal })).rejects.toBeInstanceOf(CancelledFailure);
+      expect(fake.requests).toHaveLength(0);
+      expect((await stores.ledger.committed(agentId)).micros).toBe(0);
+    } finally {
+      await fake.stop();
+    }
   });
 
   it("counts a review still waiting on the API: another attempt's review that could pass the budget with it is refused", async () => {

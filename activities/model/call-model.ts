@@ -4,7 +4,7 @@
  * request, no SDK retries (Temporal's retry policy owns them), and SDK errors classified.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { classifyModelError } from './errors';
+import { CancelledBeforeSendError, classifyModelError } from './errors';
 
 export interface ModelClient {
   anthropic: Anthropic;
@@ -16,6 +16,9 @@ export async function callModel(
   params: Anthropic.MessageCreateParamsNonStreaming,
   ctx: { signal?: AbortSignal; heartbeat?: () => void },
 ): Promise<Anthropic.Message> {
+  // Cancelled while the call was prepared (its budget held): the SDK would not send it, and the
+  // cancellation it reports must say so. Checked in the same tick as the send: no event between.
+  if (ctx.signal?.aborted) throw new CancelledBeforeSendError(ctx.signal.reason);
   const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, 1000) : undefined;
   try {
     return await client.anthropic.messages.create(params, { signal: ctx.signal, timeout: client.requestTimeoutMs, maxRetries: 0 });

@@ -4,6 +4,7 @@
  * Messages never include request headers, so the key cannot leak through them.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { CancelledFailure } from '@temporalio/common';
 import { TypedError } from '../../domain/typed-error';
 
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -24,6 +25,17 @@ export class ModelRequestRejectedError extends TypedError {
   readonly type = 'ModelRequestRejected';
   /** The API answered with an error: nothing billed. */
   readonly unbilled = true;
+}
+
+/**
+ * The call was cancelled (a kill) before its request left this host: a cancellation still, but one
+ * the API cannot have billed, so a hold placed for it can go.
+ */
+export class CancelledBeforeSendError extends CancelledFailure {
+  readonly unbilled = true;
+  constructor(reason: unknown) {
+    super(reason instanceof Error ? reason.message : 'CANCELLED');
+  }
 }
 
 /** Connection failures that happen before a request is sent (no route, no such host, nothing listening). */

@@ -6,12 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import type Redis from 'ioredis';
+import { CancelledFailure } from '@temporalio/common';
 import { DEFAULT_PRICES } from '../../domain/pricing';
 import { redactSecrets } from '../../scanner';
 import { SpendLedger } from '../../state/spend-ledger';
 import { TranscriptStore } from '../../state/transcript-store';
 import { FakeModelServer } from '../../test/support/fake-model';
 import { connectTestRedis } from '../../test/support/redis';
+import { CancelledBeforeSendError } from './errors';
 import { runModelTurn, type ModelTurnDeps } from './model-turn';
 
 // A made-up AWS access key id; the scanner's rules recognise its shape.
@@ -232,6 +234,44 @@ describe('runModelTurn: a dollar budget and calls still waiting', () => {
     // Its retry counts the call that may have been billed: a second worst case does not fit.
     const retry = await runModelTurn(depsAnswering('Done.'), timedOut, {});
     expect(retry.refused).toMatchObject({ budget: 'maxCostUsd' });
+  });
+
+  it('lets the hold go when a kill cancelled the call after its hold, before its request left: nothing was sent, nothing billed', async () => {
+    const task = `H-${randomUUID()}`;
+    const input = await startTurn(task);
+    fake.script(task, [{ text: 'Done.' }]);
+    // The kill reaches the activity (a heartbeat's answer) while the hold is being written.
+    const cancelled = new AbortController();
+    const killedDuringHold: ModelTurnDeps['ledger'] = {
+      record: (...a) => ledger.record(...a),
+      committed: (...a) => ledger.committed(...a),
+      release: (...a) => ledger.release(...a),
+      hold: async (...a) => {
+        const held = await ledger.hold(...a);
+        cancelled.abort(new CancelledFailure('CANCELLED'));
+        return held;
+      },
+    };
+    const deps = { ...depsAnswering('Done.'), ledger: killedDuringHold, anthropic: new Anthropic({ apiKey: 'sk-ant-test', baseURL, maxRetries: 0 }) };
+    await expect(runModelTurn(deps, input, { signal: cancelled.signal })).rejects.toBeInstanceOf(CancelledFailure);
+    expect(fake.requestsFor(task)).toHaveLength(0);
+    // Before: the hold stayed for good, and every later turn of the run counted a call never made.
+    expect((await ledger.committed(input.agentId)).micros).toBe(0);
+  });
+
+  it('keeps the hold of a call a kill cancelled after its request left: the API may bill it', async () => {
+    const task = `H-${randomUUID()}`;
+    const input = await startTurn(task);
+    fake.script(task, [{ text: 'late', delayMs: 3000 }]);
+    const cancelled = new AbortController();
+    const deps = { ...depsAnswering('Done.'), anthropic: new Anthropic({ apiKey: 'sk-ant-test', baseURL, maxRetries: 0 }) };
+    const turn = runModelTurn(deps, input, { signal: cancelled.signal });
+    while (fake.requestsFor(task).length === 0) await new Promise((r) => setTimeout(r, 10));
+    cancelled.abort(new CancelledFailure('CANCELLED'));
+    const err = await turn.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(err).not.toBeInstanceOf(CancelledBeforeSendError);
+    expect((await ledger.committed(input.agentId)).usd).toBeGreaterThan(0.04);
   });
 });
 

@@ -32,7 +32,7 @@ import { readTranscriptPage, type TranscriptPage } from './transcript';
 import { createReruns, type ForkResult, type RetryResult, type RunLink } from './agent-reruns';
 import { killInRounds } from './kill-all-rounds';
 import { AgentEventLog } from '../state/agent-events';
-import { DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, SpawnInProgressError, type ClaimOwnerState } from '../state/spawn-claim';
+import { AgentStoppingError, DEFAULT_SPAWN_CLAIM_OPTIONS, SpawnClaim, SpawnInProgressError, type ClaimOwnerState } from '../state/spawn-claim';
 
 export interface AgentsServiceDeps {
   client: Client;
@@ -143,6 +143,8 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     const workflow = await readWorkflowState(statusSource, agentId, { query: false });
     if (!workflow) return { kind: 'missing' };
     if (!workflow.open) return { kind: 'finished' };
+    // A kill under way (kill or kill-all), or acknowledged by the run: it is stopping, not live.
+    if (stored?.phase === 'stopping' || (await redis.exists(keys.killRequested(agentId))) === 1) return { kind: 'stopping' };
     return { kind: 'live', status: stored?.status ?? workflow.view.status };
   }
 
@@ -158,7 +160,9 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
       ttlSeconds: config.STATE_TTL_SECONDS,
     });
     const claimed = await claim.acquire(claimOwnerState).catch((err: unknown) => {
-      throw err instanceof SpawnInProgressError ? new ApiError(409, 'spawn_in_progress', err.message) : err;
+      if (err instanceof SpawnInProgressError) throw new ApiError(409, 'spawn_in_progress', err.message);
+      if (err instanceof AgentStoppingError) throw new ApiError(409, 'agent_stopping', err.message);
+      throw err;
     });
     if (!claimed.acquired) {
       logger.info({ agentId: claimed.agentId, taskId, agentType }, 'spawn: agent already live for this task; not starting another');

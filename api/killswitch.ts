@@ -19,6 +19,7 @@ import { KILL_SIGNAL, workflowIdFor, type AgentStatusView, type KillRequest } fr
 import { isTerminal } from '../domain/lifecycle';
 import type { AgentStateStore } from '../state/agent-state-store';
 import { appendKillAudit, type KillAuditRecord } from '../state/audit-log';
+import { keys } from '../state/keys';
 import { expireRecords } from '../state/record-expiry';
 import { judgeHostQueue } from '../domain/host-liveness';
 import { publicView, readProjection, readWorkflowState, type StatusSourceDeps } from './agent-status';
@@ -102,6 +103,7 @@ const ACKNOWLEDGED_DESCRIBE_MS = 4000;
 export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string[], order: KillOrder, listedOn?: string): Promise<KillOutcome[]> {
   const outcomes = new Map<string, KillOutcome>();
   const waiting: Waiting[] = [];
+  await markKillRequested(deps, agentIds);
   const settle = (o: KillOutcome): void => {
     outcomes.set(o.agentId, o);
   };
@@ -146,7 +148,26 @@ export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string
 
   const results = agentIds.map((agentId) => outcomes.get(agentId) ?? { agentId, outcome: 'failed' as const, error: 'no outcome' });
   await mapWithConcurrency(results, deps.concurrency, (o) => audit(deps, o, order));
+  // Settled: ended (a spawn sees that), or the kill failed and the agent is live again to a spawn.
+  await withTimeout(deps.redis.del(...agentIds.map(keys.killRequested)), VALKEY_WRITE_TIMEOUT_MS, 'kill marks').catch(() => undefined);
   return results;
+}
+
+/** A mark outlives the kill's deadline by this much at most, should the API die mid-kill. */
+const KILL_MARK_MARGIN_MS = 60_000;
+
+/**
+ * Marks the agents as being killed before any signal goes out, so a spawn for one of their tasks
+ * (agents-service.ts claimOwnerState) is refused rather than answered with an agent about to stop.
+ * Best effort: a kill never waits on Valkey for long, and while Valkey is away spawns fail anyway.
+ */
+async function markKillRequested(deps: KillSwitchDeps, agentIds: readonly string[]): Promise<void> {
+  if (agentIds.length === 0) return;
+  const pipeline = deps.redis.pipeline();
+  for (const agentId of agentIds) pipeline.set(keys.killRequested(agentId), '1', 'PX', deps.deadlineMs + KILL_MARK_MARGIN_MS);
+  await withTimeout(pipeline.exec(), VALKEY_WRITE_TIMEOUT_MS, 'kill marks').catch((err: unknown) =>
+    deps.logger.warn({ agents: agentIds.length, err: errorMessage(err) }, 'kill: could not mark the agents as being killed; a spawn meanwhile may answer one of them'),
+  );
 }
 
 /** Sends the kill signal to a running agent; settles at once when there is nothing to stop. */

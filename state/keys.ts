@@ -14,6 +14,8 @@ export const keys = {
   /** The AI review's verdict per gate phase and round, so a retried gate activity does not pay for it again. */
   reviews: (agentId: string) => `orchestrator:review:${agentId}`,
   spawnClaim: (taskId: string, agentType: string) => `orchestrator:spawn:${taskId}:${agentType}`,
+  /** Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile (api/killswitch.ts). */
+  killRequested: (agentId: string) => `orchestrator:kill-requested:${agentId}`,
   /** Event stream of one agent (state/agent-events.ts), and of all agents. */
   agentEvents: (agentId: string) => `orchestrator:agent-events:${agentId}`,
   allEvents: 'orchestrator:agent-events',

@@ -15,7 +15,7 @@ interface StoredClaim {
 }
 
 /** What the owner of an existing claim is doing. */
-export type ClaimOwnerState = { kind: 'live'; status: AgentStatus } | { kind: 'finished' } | { kind: 'missing' };
+export type ClaimOwnerState = { kind: 'live'; status: AgentStatus } | { kind: 'stopping' } | { kind: 'finished' } | { kind: 'missing' };
 
 export type ClaimResult = { acquired: true } | { acquired: false; agentId: string; status: AgentStatus };
 
@@ -67,6 +67,8 @@ export class SpawnClaim {
       if (claim) {
         const owner = await ownerState(claim.agentId);
         if (owner.kind === 'live') return { acquired: false, agentId: claim.agentId, status: owner.status };
+        // Neither the agent (it will not do the task) nor a second one beside it while it stops.
+        if (owner.kind === 'stopping') throw new AgentStoppingError(claim.agentId);
         if (owner.kind === 'missing' && Date.now() - claim.claimedAt < this.options.pendingGraceMs) {
           await sleep(this.options.retryDelayMs);
           continue;
@@ -89,6 +91,14 @@ export class SpawnInProgressError extends Error {
   constructor() {
     super('another spawn for this task and agent type is in progress; retry later');
     this.name = 'SpawnInProgressError';
+  }
+}
+
+/** The agent that owns the task and agent type is being killed; a spawn may follow once it has stopped. */
+export class AgentStoppingError extends Error {
+  constructor(readonly agentId: string) {
+    super(`agent ${agentId} of this task and agent type is being killed; spawn again once it has stopped`);
+    this.name = 'AgentStoppingError';
   }
 }
 

@@ -155,7 +155,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   async function startRun(request: SpawnRequest, link?: RunLink): Promise<SpawnResult> {
     const { taskId, agentType } = request;
     const agentId = randomUUID();
-    const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType), agentId, {
+    const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType, config.TEMPORAL_NAMESPACE), agentId, {
       ...DEFAULT_SPAWN_CLAIM_OPTIONS,
       ttlSeconds: config.STATE_TTL_SECONDS,
     });

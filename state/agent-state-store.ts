@@ -173,7 +173,7 @@ export class AgentStateStore {
       APPLY_SCRIPT,
       6,
       keys.agent(view.agentId),
-      keys.task(view.taskId),
+      keys.task(view.taskId, this.options.namespace),
       keys.events,
       keys.agentEvents(view.agentId),
       keys.allEvents,
@@ -202,7 +202,7 @@ export class AgentStateStore {
   }
 
   async getTask(taskId: string): Promise<StoredTaskState | null> {
-    const raw = await this.redis.get(keys.task(taskId));
+    const raw = await this.redis.get(keys.task(taskId, this.options.namespace));
     return raw ? (JSON.parse(raw) as StoredTaskState) : null;
   }
 }

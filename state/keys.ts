@@ -1,7 +1,17 @@
+/**
+ * Keys named by a task, not by an agent (agent ids are unique everywhere), belong to one Temporal
+ * namespace: deployments of different namespaces may share one Valkey, and a task id is theirs to
+ * choose. The default namespace keeps the seed's names (coordinators read `orchestrator:task:*`);
+ * another's are `orchestrator:ns:<namespace>:...` (a task id holds no `:`, so nothing collides).
+ */
+const DEFAULT_NAMESPACE = 'default';
+const byNamespace = (namespace: string | undefined) => (namespace === undefined || namespace === DEFAULT_NAMESPACE ? 'orchestrator:' : `orchestrator:ns:${namespace}:`);
+
 /** Valkey key names, kept from the system we replace. */
 export const keys = {
   agent: (agentId: string) => `orchestrator:agent:${agentId}`,
-  task: (taskId: string) => `orchestrator:task:${taskId}`,
+  /** The task's last agent, as that agent's namespace sees it (absent: the default namespace). */
+  task: (taskId: string, namespace?: string) => `${byNamespace(namespace)}task:${taskId}`,
   events: 'orchestrator:events',
   transcript: (agentId: string) => `orchestrator:transcript:${agentId}`,
   checkpoints: (agentId: string) => `orchestrator:checkpoint:${agentId}`,
@@ -13,7 +23,7 @@ export const keys = {
   spend: (agentId: string) => `orchestrator:spend:${agentId}`,
   /** The AI review's verdict per gate phase and round, so a retried gate activity does not pay for it again. */
   reviews: (agentId: string) => `orchestrator:review:${agentId}`,
-  spawnClaim: (taskId: string, agentType: string) => `orchestrator:spawn:${taskId}:${agentType}`,
+  spawnClaim: (taskId: string, agentType: string, namespace?: string) => `${byNamespace(namespace)}spawn:${taskId}:${agentType}`,
   /** Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile (api/killswitch.ts). */
   killRequested: (agentId: string) => `orchestrator:kill-requested:${agentId}`,
   /** Event stream of one agent (state/agent-events.ts), and of all agents. */

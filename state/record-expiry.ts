@@ -53,19 +53,20 @@ export async function agentsWithoutExpiry(redis: Redis): Promise<string[]> {
  * terminated without its final write left it with none, and it is keyed by task, not agent).
  */
 export async function expireRecords(redis: Redis, agentId: string, ttlSeconds: number): Promise<void> {
-  const taskId = await taskOf(redis, agentId);
+  const task = await taskOf(redis, agentId);
   const multi = redis.multi();
   for (const key of recordKeys(agentId)) multi.expire(key, ttlSeconds);
-  if (taskId) multi.eval(EXPIRE_TASK_IF_OWN, 1, keys.task(taskId), agentId, String(ttlSeconds));
+  if (task) multi.eval(EXPIRE_TASK_IF_OWN, 1, keys.task(task.taskId, task.namespace), agentId, String(ttlSeconds));
   await multi.exec();
 }
 
-/** The task id the agent's stored state names, if any. */
-async function taskOf(redis: Redis, agentId: string): Promise<string | undefined> {
+/** The task id the agent's stored state names, if any, and the namespace whose task record it is. */
+async function taskOf(redis: Redis, agentId: string): Promise<{ taskId: string; namespace?: string } | undefined> {
   const raw = await redis.get(keys.agent(agentId));
   try {
-    const taskId = raw ? (JSON.parse(raw) as { taskId?: unknown }).taskId : undefined;
-    return typeof taskId === 'string' && taskId ? taskId : undefined;
+    const { taskId, namespace } = raw ? (JSON.parse(raw) as { taskId?: unknown; namespace?: unknown }) : {};
+    if (typeof taskId !== 'string' || !taskId) return undefined;
+    return typeof namespace === 'string' ? { taskId, namespace } : { taskId };
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@ import { publicView } from '../api/agent-status';
 import type { AgentStatusView } from '../domain/agent';
 import { AgentStateStore } from '../state/agent-state-store';
 import { keys } from '../state/keys';
+import { expireRecords } from '../state/record-expiry';
 import { valkeyRecordTargets, workflowCloseStatus } from '../worker/closed-check';
 import { passLookup } from '../worker/reaper';
 import { testEnv } from './support/env';
@@ -58,5 +59,28 @@ describe('reapers on a Valkey shared with a deployment of another namespace', ()
     // The namespace is bookkeeping: never part of what the API answers.
     expect(publicView((await states.getAgent(theirs))!)).not.toHaveProperty('namespace');
     await redis.del(keys.agent(theirs), keys.transcript(theirs), keys.agent(ours), keys.transcript(ours), keys.task(running(theirs).taskId), keys.task(running(ours).taskId));
+  });
+
+  it("keeps each namespace's record of a task it shares with the other deployment, and expires only its own", async () => {
+    const taskId = `T-shared-${randomUUID().slice(0, 8)}`;
+    const ours = randomUUID();
+    const theirs = randomUUID();
+    const states = new AgentStateStore(redis, { terminalTtlSeconds: 600, namespace: 'default' });
+    const others = new AgentStateStore(redis, { terminalTtlSeconds: 600, namespace: 'other-deployment' });
+    await states.write({ seq: 3, view: { ...running(ours), taskId }, at: 't1' });
+    await others.write({ seq: 3, view: { ...running(theirs), taskId }, at: 't2' });
+    // Before: one key per task id, the last writer's: this deployment's coordinator read the other's agent.
+    expect(await states.getTask(taskId)).toMatchObject({ agentId: ours, status: 'running' });
+    expect(await others.getTask(taskId)).toMatchObject({ agentId: theirs, status: 'running' });
+    // The default namespace keeps the seed's key, which coordinators read.
+    expect(JSON.parse((await redis.get(keys.task(taskId)))!)).toMatchObject({ agentId: ours });
+
+    await expireRecords(redis, ours, 600);
+    expect(await redis.ttl(keys.task(taskId))).toBeGreaterThan(0);
+    expect(await redis.ttl(keys.task(taskId, 'other-deployment'))).toBe(-1);
+    await others.write({ seq: 4, view: { ...running(theirs), taskId, status: 'completed', completedAt: 't3' }, at: 't3' });
+    expect(await others.getTask(taskId)).toMatchObject({ agentId: theirs, status: 'completed' });
+    expect(await states.getTask(taskId)).toMatchObject({ agentId: ours, status: 'running' });
+    await redis.del(keys.agent(ours), keys.agent(theirs), keys.task(taskId), keys.task(taskId, 'other-deployment'));
   });
 });

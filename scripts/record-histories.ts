@@ -147,6 +147,29 @@ async function killedDuringTool(h: Harness, taskId: string): Promise<WorkflowHan
   return handle;
 }
 
+/**
+ * A kill that lands while the tool batch before a continue-as-new runs, and the batch finishes
+ * anyway (it ends before its first heartbeat, which would have brought the cancellation): the run
+ * ends killed there (agent-run.ts STOP_BEFORE_CONTINUE_AS_NEW) instead of continuing as new.
+ */
+async function killedBeforeContinueAsNew(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [{ tools: [bash('echo wip > wip.txt; sleep 0.6')] }, { text: 'Never asked.' }]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal', turnsPerRun: 1 });
+  const wip = path.join(h.workspaceRoot, 'worktrees', agentIdOf(handle), 'wip.txt');
+  for (const deadline = Date.now() + 60_000; !existsSync(wip); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > deadline) throw new Error(`${handle.workflowId}: the tool never started`);
+  }
+  await handle.signal('kill', { reason: 'recorded kill before continue-as-new' });
+  await expectStatus(handle, 'killed');
+  const history = await handle.fetchHistory();
+  if (history.events?.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)) throw new Error(`${handle.workflowId}: continued as new despite the kill`);
+  const patched = history.events?.some((e) =>
+    Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((p) => p.payloads?.some((d) => d.data && Buffer.from(d.data).toString().includes('"stop-before-continue-as-new"'))),
+  );
+  if (!patched) throw new Error(`${handle.workflowId}: the kill did not land while the last tool batch ran (no stop-before-continue-as-new marker); record it again`);
+  return handle;
+}
+
 /** A reviewer on the minimal profile: a read-only run that commits nothing, its gates run at the branch's head. */
 async function completedReviewer(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
   h.fakeModel.script(taskId, [{ tools: [bash('cat package.json')] }, { text: 'FINDINGS:\n- info: package.json: fine\nVERDICT: APPROVE' }]);
@@ -325,6 +348,11 @@ const scenarios: Scenario[] = [
   {
     name: 'completed-after-gate-feedback-in-shape-2026-12b',
     run: (h) => completedAfterGateFeedback(h, 'H-feedback-shape-2026-12b'),
+  },
+  {
+    // A kill while the tool batch before a continue-as-new finishes: killed there, not continued (patch stop-before-continue-as-new).
+    name: 'killed-before-continue-as-new',
+    run: (h) => killedBeforeContinueAsNew(h, 'H-kill-before-continue'),
   },
   {
     // No test script at the base commit: the run fails at prepare, before any model call.

@@ -51,20 +51,20 @@ describe('replaying recorded agentRun histories', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  /** workflows/ copied (imports outside it made absolute), its phases changed by `mutate`, and bundled. */
-  const bundleCopy = async (name: string, mutate: (source: string) => string): Promise<WorkflowBundle> => {
+  /** workflows/ copied (imports outside it made absolute), `file` (its phases) changed by `mutate`, and bundled. */
+  const bundleCopy = async (name: string, mutate: (source: string) => string, file = MUTATED_FILE): Promise<WorkflowBundle> => {
     const dir = path.join(scratch, name, 'workflows');
     mkdirSync(dir, { recursive: true });
-    for (const file of readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
-      const source = readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8').replace(/(from\s+')(\.\.\/[^']*)(')/g, (_m, pre: string, rel: string, post: string) => {
+    for (const f of readdirSync(WORKFLOWS_DIR).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) {
+      const source = readFileSync(path.join(WORKFLOWS_DIR, f), 'utf8').replace(/(from\s+')(\.\.\/[^']*)(')/g, (_m, pre: string, rel: string, post: string) => {
         return `${pre}${path.resolve(WORKFLOWS_DIR, rel)}${post}`;
       });
-      writeFileSync(path.join(dir, file), file === MUTATED_FILE ? mutate(source) : source);
+      writeFileSync(path.join(dir, f), f === file ? mutate(source) : source);
     }
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, a cancel through Temporal, a commit the secret scan blocked (then fixed), an agent that changed nothing, a coordinator that approves or vetoes, and on many hosts (a late host found alive; a host that died, the run moved and rebuilt)', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, a cancel through Temporal, a kill while the tool batch before a continue-as-new finished (killed there, not continued), a commit the secret scan blocked (then fixed), an agent that changed nothing, a coordinator that approves or vetoes, and on many hosts (a late host found alive; a host that died, the run moved and rebuilt)', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'cancelled-through-temporal',
       'completed-after-gate-feedback-in-current-shape',
@@ -97,6 +97,7 @@ describe('replaying recorded agentRun histories', () => {
       'failed-turn-budget-in-turn',
       'failed-turn-budget',
       'failed-wall-time',
+      'killed-before-continue-as-new',
       'killed-during-tool-in-current-shape',
       'killed-during-tool-in-shape-2026-12b',
       'killed-during-tool-in-turn',
@@ -138,6 +139,24 @@ describe('replaying recorded agentRun histories', () => {
 
       // The single-history form throws the same error.
       await expect(Worker.runReplayHistory({ workflowBundle: mutant }, completed[0]!.history, 'completed-with-tools')).rejects.toBeInstanceOf(DeterminismViolationError);
+    },
+    REPLAY_TIMEOUT_MS,
+  );
+
+  it(
+    'covers the stop-before-continue-as-new path: its history ends killed where it would have continued as new, and code without that stop does not replay it',
+    async () => {
+      const [killed] = histories.filter((h) => h.workflowId === 'killed-before-continue-as-new');
+      const events = killed!.history.events ?? [];
+      expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(false);
+      const patches = events.flatMap((e) => Object.values(e.markerRecordedEventAttributes?.details ?? {}).flatMap((p) => (p.payloads ?? []).map((d) => Buffer.from(d.data ?? []).toString())));
+      expect(patches.some((p) => p.includes('"stop-before-continue-as-new"'))).toBe(true);
+
+      const anchor = '&& wf.patched(STOP_BEFORE_CONTINUE_AS_NEW)';
+      expect(readFileSync(path.join(WORKFLOWS_DIR, 'agent-run.ts'), 'utf8').split(anchor)).toHaveLength(2);
+      const continuing = await bundleCopy('no-stop-before-continue', (s) => s.replace(anchor, '&& false'), 'agent-run.ts');
+      const results = await collect(Worker.runReplayHistories({ workflowBundle: continuing }, [killed!]));
+      expect(results[0]?.error).toBeInstanceOf(DeterminismViolationError);
     },
     REPLAY_TIMEOUT_MS,
   );

@@ -10,10 +10,15 @@ import { localBubblewrapSettings } from '../../test/support/bubblewrap-settings'
 import { launchDirectly } from '../host/launch';
 import { runProcessGroup } from '../host/process-group';
 import { sharedSpawnHelper } from '../host/spawn-helper-client';
-import { BubblewrapRunner, bubblewrapCommand } from './bubblewrap-runner';
+import { BubblewrapRunner, bubblewrapCommand, findExecutable } from './bubblewrap-runner';
 import { findPidsHierarchy, prepareSandboxCgroups, sandboxCgroups, type SandboxCgroups } from './pids-cgroups';
 
 const asRoot = process.getuid?.() === 0;
+const findExecutableOrFail = (name: string) => {
+  const file = findExecutable(name);
+  if (!file) throw new Error(`${name} is not installed`);
+  return file;
+};
 const opts = { timeoutMs: 20_000, maxOutputBytes: 4096 };
 
 describe('findPidsHierarchy', () => {
@@ -143,6 +148,20 @@ describe('pids cgroups of bubblewrap commands (this host)', () => {
       await cgroups.remove(group);
       await expect(runProcessGroup(file, [...args.slice(0, -1), 'touch ran'], { env: {}, user: { uid, gid: uid }, cgroup: group, timeoutMs: 20_000, launcher: launcher() })).rejects.toMatchObject({ code: 'ECGROUPJOIN' });
       expect(existsSync(path.join(worktree, 'ran'))).toBe(false);
+    } finally {
+      await cgroups.remove(group);
+    }
+  });
+
+  it('lets a bwrap that fails before it clones end with its own error, not hang on its wait', async () => {
+    if (!asRoot) return;
+    const group = await cgroups.make(32);
+    try {
+      let out = '';
+      const run = await runProcessGroup(findExecutableOrFail('bwrap'), ['--info-fd', '3', '--block-fd', '4', '--no-such-option', '--', '/bin/true'], { env: {}, cgroup: group, timeoutMs: 10_000, onOutput: (c) => (out += c.toString()) });
+      expect(run.stopReason).toBeUndefined();
+      expect(run.exitCode).not.toBe(0);
+      expect(out).toMatch(/no-such-option/);
     } finally {
       await cgroups.remove(group);
     }

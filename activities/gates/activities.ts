@@ -43,7 +43,7 @@ export interface GateActivityDeps {
   /** The AI review (a model call); the `review` gate is `missing` without it. */
   review?: ReviewFn;
   /** Where a paid review's cost and verdict are kept, so a retry does not pay again. */
-  paidReviews: Omit<PaidReviewDeps, 'review'>;
+  paidReviews: Omit<PaidReviewDeps, 'review' | 'redact'>;
   /** Absent when COORDINATOR_URL is not set. */
   coordinator?: CoordinatorPort;
   events: AgentEventLog;
@@ -51,8 +51,8 @@ export interface GateActivityDeps {
   coverageThreshold: number;
   /** WORKSPACE_MAX_MB and WORKSPACE_MAX_FILES, held by the gate checkout while its commands run. */
   diskBudget: DiskBudget;
-  /** Applied to gate output before it leaves the worker (secrets out). */
-  redact?: (text: string) => string;
+  /** Applied to gate output and the AI review's answer before they leave the worker (secrets out). */
+  redact: (text: string) => string;
 }
 
 export interface RunGatesInput {
@@ -189,7 +189,7 @@ export function createGateActivities(deps: GateActivityDeps) {
               ? async ({ signal }) => {
                   const request = { agentId: args.agentId, taskId: args.taskId, phase: args.phase, round: args.round, diff: await workspaces.diffAgainstBase(ws) };
                   try {
-                    const done = await paidReview({ ...deps.paidReviews, review }, { ...request, costLeftUsd: args.costLeftUsd, countedUsd: args.countedUsd }, { signal, heartbeat: op.onProgress });
+                    const done = await paidReview({ ...deps.paidReviews, review, redact: deps.redact }, { ...request, costLeftUsd: args.costLeftUsd, countedUsd: args.countedUsd }, { signal, heartbeat: op.onProgress });
                     paid = { ...(done.paidUsd > 0 ? { costUsd: done.paidUsd } : {}), spentUsd: done.spentUsd };
                     return done.verdict;
                   } catch (err) {

@@ -4,6 +4,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { CancelledFailure } from '@temporalio/common';
 import type Redis from 'ioredis';
 import { DEFAULT_PRICES } from '../../domain/pricing';
+import { redactSecrets } from '../../scanner';
+import { keys } from '../../state/keys';
 import { ReviewVerdicts } from '../../state/review-verdicts';
 import { SpendLedger } from '../../state/spend-ledger';
 import { FakeModelServer } from '../../test/support/fake-model';
@@ -15,7 +17,7 @@ let redis: Redis;
 let stores: Omit<PaidReviewDeps, 'review'>;
 beforeAll(() => {
   redis = connectTestRedis();
-  stores = { verdicts: new ReviewVerdicts(redis), ledger: new SpendLedger(redis) };
+  stores = { verdicts: new ReviewVerdicts(redis), ledger: new SpendLedger(redis), redact: redactSecrets };
 });
 afterAll(() => redis.quit());
 
@@ -140,5 +142,24 @@ describe('paidReview', () => {
     const other = { ...req, agentId: randomUUID() };
     await Promise.all([paidReview({ ...stores, review: slow }, other, {}), paidReview({ ...stores, review: slow }, other, {})]);
     expect(await stores.ledger.total(other.agentId)).toBe(0.06);
+  });
+
+  it('keeps a verdict that quotes a secret of the diff redacted in Valkey, and returns it so, first and on reuse', async () => {
+    const aws = 'AKIAZ3MLQ7T4XW2PNBVD';
+    const github = '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';
+    const [head, rest] = [github.slice(0, 10), github.slice(10)];
+    // One secret quoted whole, one split by an escape sequence (the model echoing coloured output).
+    const summary = `config.ts:3 hardcodes ${aws}; ci.yml:9 sets token ${head}\u001b[0m${rest}.\nVERDICT: REQUEST_CHANGES`;
+    const review: ReviewFn = async () => ({ approved: false, summary, costUsd: 0.01 });
+    const req = { agentId: randomUUID(), taskId: 'T-1', phase: 'post-commit' as const, round: 1, diff: '+a\n' };
+    const first = await paidReview({ ...stores, review }, req, {});
+    const reused = await paidReview({ ...stores, review }, req, {});
+    const record = JSON.stringify(await redis.hgetall(keys.reviews(req.agentId)));
+    for (const text of [record, first.verdict.summary, reused.verdict.summary]) {
+      expect(text).not.toContain(aws.slice(4));
+      expect(text).not.toContain(rest);
+    }
+    expect(first.verdict).toMatchObject({ approved: false, summary: expect.stringMatching(/hardcodes AKIA…; .*VERDICT: REQUEST_CHANGES$/s) });
+    expect(reused).toMatchObject({ verdict: first.verdict, paidUsd: 0 });
   });
 });

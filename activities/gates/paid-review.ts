@@ -9,6 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { reviewOverBudget } from '../../domain/budgets';
 import type { GatePhase, ReviewVerdict } from '../../domain/gates';
+import { plainText } from '../../domain/plain-text';
 import { addUsd } from '../../domain/pricing';
 import type { ReviewVerdicts } from '../../state/review-verdicts';
 import type { SpendLedger } from '../../state/spend-ledger';
@@ -20,6 +21,8 @@ export interface PaidReviewDeps {
   review: ReviewFn;
   verdicts: Pick<ReviewVerdicts, 'get' | 'put'>;
   ledger: Pick<SpendLedger, 'record' | 'total' | 'committed' | 'hold' | 'release'>;
+  /** Secret redaction for the verdict's summary before it is kept or returned. */
+  redact: (text: string) => string;
 }
 
 /** Budget checks that keep losing to another attempt's hold before the activity gives up (and retries). */
@@ -81,6 +84,10 @@ export async function paidReview(deps: PaidReviewDeps, req: PaidReviewRequest, c
   });
   const paidUsd = verdict.costUsd ?? 0;
   const spentUsd = await deps.ledger.record(req.agentId, callId, paidUsd);
-  await deps.verdicts.put(req.agentId, slot, { diffSha256, verdict });
-  return { verdict, paidUsd, spentUsd };
+  // The summary is the model's answer over a diff the agent wrote and may quote a secret of it: the
+  // Valkey record keeps it redacted (made plain first, as gate output is: an escape inside a secret
+  // hides it from redaction), whole (the gate cuts it after its own redaction).
+  const kept = { ...verdict, summary: deps.redact(plainText(verdict.summary)) };
+  await deps.verdicts.put(req.agentId, slot, { diffSha256, verdict: kept });
+  return { verdict: kept, paidUsd, spentUsd };
 }

@@ -3,12 +3,13 @@
  * real Temporal dev server, real Valkey, real git on a file:// remote, the scripted fake model.
  * The app starts workflows on `h.config.TEMPORAL_TASK_QUEUE`, which the harness worker polls.
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentStateStore } from '../../state/agent-state-store';
 import { readKillAudit } from '../../state/audit-log';
 import { requesterIdentity } from '../../api/auth';
+import { keys } from '../../state/keys';
 import { createRemoteRepo, git, nodeProjectFiles, showFile } from '../support/git-fixtures';
 import { eventually, resultWithin, startHarness, type Harness } from '../support/harness';
 import { startHarnessApi, type ApiResponse, type HarnessApi } from '../support/harness-api';
@@ -131,6 +132,41 @@ describe('REST API against the real agentRun workflow and a live worker', () => 
     expect(first).toContain('- US-8');
     // The stored task context keeps what the coordinator sent.
     expect((await store.getTask(taskId))?.context).toMatchObject({ instructions, workItems: [{ id: 'US-7', title: 'Greeting' }, 'US-8'] });
+  });
+
+  it("redacts the secrets the AI review quotes from the diff: neither its Valkey record nor the status a client reads holds them", async () => {
+    const taskId = `T-real-${randomUUID().slice(0, 8)}`;
+    const aws = 'AKIAZ3MLQ7T4XW2PNBVD';
+    const github = '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';
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const pemBody = pem.split('\n')[1]!;
+    // The diff holds the secrets in pieces the scanner cannot see; the reviewer quotes them whole.
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'bash', input: { command: "printf 'const id = process.env.AWS_ID_PART_1 + process.env.AWS_ID_PART_2;\\n' > creds.ts" } }] },
+      { text: 'Done.' },
+      { text: `creds.ts:1 assembles ${aws}; the CI token ${github} and this key are exposed:\n${pem}\nVERDICT: APPROVE` },
+    ]);
+    const res = await request('POST', '/agents/spawn', {
+      taskId,
+      agentType: 'worker',
+      gateProfile: 'custom',
+      context: { repository: remote.url, branch: 'main', workItems: ['US-001 read the credentials'], skills: [], gates: ['review'] },
+    });
+    expect(res.status).toBe(202);
+    const agentId = res.body.agentId as string;
+    const final = await waitForStatus(agentId, ['completed', 'failed', 'killed'], 120_000);
+    expect(final).toMatchObject({ status: 'completed', result: { gates: [{ name: 'review', outcome: 'passed', detail: expect.stringContaining('assembles AKIA…;') }] } });
+    // The review the model really answered, and what of it is kept and served.
+    expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[2]!.body.messages)).toContain('AWS_ID_PART_1');
+    const record = await h.redis.hgetall(keys.reviews(agentId));
+    expect(Object.keys(record)).toEqual(['post-commit:1']);
+    for (const [where, text] of [
+      ['review record', JSON.stringify(record)],
+      ['status', JSON.stringify(final)],
+      ['agent record', (await h.redis.get(keys.agent(agentId))) ?? ''],
+    ] as const) {
+      for (const secret of [aws, github, pemBody]) expect({ where, leaked: text.includes(secret) }).toEqual({ where, leaked: false });
+    }
   });
 
   it('kills an agent in a hanging model call through the signal path: killed, not forced, within seconds, audited', async () => {

@@ -208,7 +208,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     return spawned;
   }
 
-  const reruns = createReruns({ client, redis, config, statusSource, events: new AgentEventLog(redis), ceilings: budgetCeilings(config), startRun, now });
+  const reruns = createReruns({ client, redis, config, statusSource, events: new AgentEventLog(redis, { namespace: config.TEMPORAL_NAMESPACE }), ceilings: budgetCeilings(config), startRun, now });
 
   async function retry(agentId: string, idempotencyKey?: string): Promise<RetryResult> {
     const retried = await reruns.retry(agentId, idempotencyKey);

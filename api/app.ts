@@ -106,7 +106,7 @@ export function createApp(deps: AppDeps): Express {
       apiKey,
       allowedGitSchemes: config.GIT_ALLOWED_SCHEMES,
       budgetCeilings: ceilings,
-      events: { log: new AgentEventLog(deps.redis), feed: deps.eventFeed, logger, ...(deps.closing ? { closing: deps.closing } : {}) },
+      events: { log: new AgentEventLog(deps.redis, { namespace: config.TEMPORAL_NAMESPACE }), feed: deps.eventFeed, logger, ...(deps.closing ? { closing: deps.closing } : {}) },
     }),
   );
 

@@ -1,5 +1,5 @@
 /**
- * One tail of the global event stream per API process. It feeds the metrics and wakes the SSE
+ * One tail of the global event stream (of the API's Temporal namespace) per API process. It feeds the metrics and wakes the SSE
  * connections whose agent (or whose "all agents" stream) has news; each connection then reads its
  * own stream from its own last id, so what a client receives never depends on this tail keeping up.
  * Blocking reads need a connection of their own: the tail uses one duplicate of the API's client.
@@ -29,11 +29,17 @@ export interface EventFeedOptions {
    */
   retryDelayMs?: number;
   onError?: (err: unknown) => void;
+  /**
+   * The Temporal namespace whose global stream is tailed (keys.ts).
+   * @default the default namespace
+   */
+  namespace?: string;
 }
 
 export function startEventFeed(redis: Redis, options: EventFeedOptions = {}): EventFeed {
   const blockMs = options.blockMs ?? 5000;
   const retryDelayMs = options.retryDelayMs ?? 1000;
+  const globalKey = keys.allEvents(options.namespace);
   const listeners = new Set<EventListener>();
   // Retrying requests on a blocking connection would only queue them behind the block.
   const tail = redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false });
@@ -51,11 +57,11 @@ export function startEventFeed(redis: Redis, options: EventFeedOptions = {}): Ev
     while (!stopped) {
       try {
         if (lastId === undefined) {
-          const newest = await untilStopped(tail.xrevrange(keys.allEvents, '+', '-', 'COUNT', 1));
+          const newest = await untilStopped(tail.xrevrange(globalKey, '+', '-', 'COUNT', 1));
           if (stopped) return;
           lastId = newest?.[0]?.[0] ?? '0';
         }
-        const reply = await untilStopped(tail.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', keys.allEvents, lastId));
+        const reply = await untilStopped(tail.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', globalKey, lastId));
         if (stopped) return;
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     : undefined;
   const pingSandbox = docker ? async () => void (await docker.ping()) : undefined;
   const eventFeed = startEventFeed(redis, {
+    namespace: config.TEMPORAL_NAMESPACE,
     onError: (err) => {
       if (!stopping) logger.warn({ err: (err as Error).message }, 'event stream tail: read failed; retrying');
     },

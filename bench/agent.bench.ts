@@ -71,7 +71,7 @@ async function runMode(name: 'local' | 'docker', env: Record<string, string>): P
     const event = JSON.parse(message) as { agentId: string; to: string };
     if (event.to === 'running') runningAt.set(event.agentId, now);
   });
-  await sub.subscribe(keys.events);
+  await sub.subscribe(keys.events());
 
   const samples: Sample[] = [];
   try {

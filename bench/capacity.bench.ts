@@ -452,7 +452,7 @@ async function subscribeEvents() {
     seen.set(e.agentId, list);
     for (const w of waiters) w();
   });
-  await sub.subscribe(keys.events);
+  await sub.subscribe(keys.events());
   return {
     async waitFor(agentId: string, to: string[], timeoutMs: number): Promise<LifecycleEvent> {
       const deadline = Date.now() + timeoutMs;

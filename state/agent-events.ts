@@ -1,6 +1,7 @@
 /**
- * The event log of agent runs in Valkey: one capped stream per agent and one global stream, so a
- * client can follow one agent or all of them and resume from the last stream id it saw
+ * The event log of agent runs in Valkey: one capped stream per agent and one global stream per
+ * Temporal namespace (deployments of other namespaces may share the Valkey; each one's "all agents"
+ * is its own), so a client can follow one agent or all of them and resume from the last stream id it saw
  * (`Last-Event-ID`). Each append carries a key naming what it reports (`turn:5`, `gates:pre-commit:1`);
  * a second append with the same key returns the first one's id and writes nothing, so an activity
  * that is retried after its event was written never reports the same thing twice.
@@ -23,6 +24,11 @@ export interface AgentEventLogOptions {
    * @default 100000
    */
   maxGlobal?: number;
+  /**
+   * The Temporal namespace whose global stream this log appends to and reads (keys.ts).
+   * @default the default namespace (the seed's key name)
+   */
+  namespace?: string;
 }
 
 // Returns {appended, id}. The seen-hash makes a repeated append a no-op that answers the first id.
@@ -58,6 +64,7 @@ export interface AppendOptions {
 export class AgentEventLog {
   private readonly maxPerAgent: number;
   private readonly maxGlobal: number;
+  private readonly globalKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -65,15 +72,16 @@ export class AgentEventLog {
   ) {
     this.maxPerAgent = options.maxPerAgent ?? EVENT_STREAM_LIMITS.perAgent;
     this.maxGlobal = options.maxGlobal ?? EVENT_STREAM_LIMITS.global;
+    this.globalKey = keys.allEvents(options.namespace);
   }
 
-  /** Appends to the agent's stream and the global one; `appended` is false for a repeated key. */
+  /** Appends to the agent's stream and the namespace's global one; `appended` is false for a repeated key. */
   async append(event: AgentEvent, options: AppendOptions): Promise<{ id: string; appended: boolean }> {
     const [appended, id] = (await this.redis.eval(
       APPEND_SCRIPT,
       3,
       keys.agentEvents(event.agentId),
-      keys.allEvents,
+      this.globalKey,
       keys.agentEventsSeen(event.agentId),
       options.dedupKey,
       event.type,
@@ -87,10 +95,10 @@ export class AgentEventLog {
 
   /**
    * Up to `count` events after `afterId` (exclusive; `'0'` for the start; `'<ms>'` means
-   * `'<ms>-0'`), oldest first, from one agent's stream or, with `agentId` undefined, the global one.
+   * `'<ms>-0'`), oldest first, from one agent's stream or, with `agentId` undefined, the namespace's global one.
    */
   async readAfter(agentId: string | undefined, afterId: string, count: number): Promise<StoredAgentEvent[]> {
-    const key = agentId === undefined ? keys.allEvents : keys.agentEvents(agentId);
+    const key = agentId === undefined ? this.globalKey : keys.agentEvents(agentId);
     const after = afterId.includes('-') ? afterId : `${afterId}-0`;
     const entries = await this.redis.xrange(key, `(${after}`, '+', 'COUNT', count);
     return entries.flatMap(([id, fields]) => {
@@ -99,9 +107,9 @@ export class AgentEventLog {
     });
   }
 
-  /** Id of the newest entry of the global stream, or `'0'` when it is empty. */
+  /** Id of the newest entry of the namespace's global stream, or `'0'` when it is empty. */
   async lastGlobalId(): Promise<string> {
-    const [newest] = await this.redis.xrevrange(keys.allEvents, '+', '-', 'COUNT', 1);
+    const [newest] = await this.redis.xrevrange(this.globalKey, '+', '-', 'COUNT', 1);
     return newest?.[0] ?? '0';
   }
 

@@ -27,7 +27,7 @@ describe('AgentStateStore (real Valkey)', () => {
 
   it('writes agent and task keys and publishes each status change once', async () => {
     const agentId = randomUUID();
-    const events = await subscribe(keys.events);
+    const events = await subscribe(keys.events());
     await store.write({ seq: 1, view: view(agentId, 'spawning'), at: 't1' });
     await store.write({ seq: 2, view: { ...view(agentId, 'running'), phase: 'agent-loop' }, at: 't2', reason: 'workspace ready' });
     await store.write({ seq: 3, view: { ...view(agentId, 'running'), phase: 'commit' }, at: 't3' });

@@ -109,7 +109,8 @@ export interface AgentStateStoreOptions {
   terminalTtlSeconds: number;
   /**
    * The writer's Temporal namespace, recorded with the agent: deployments of different namespaces
-   * may share one Valkey, and a reaper may only judge the runs its own namespace knows.
+   * may share one Valkey, and a reaper may only judge the runs its own namespace knows. Its task
+   * record, lifecycle channel and global event stream are the namespace's own (keys.ts).
    */
   namespace?: string;
 }
@@ -174,9 +175,9 @@ export class AgentStateStore {
       6,
       keys.agent(view.agentId),
       keys.task(view.taskId, this.options.namespace),
-      keys.events,
+      keys.events(this.options.namespace),
       keys.agentEvents(view.agentId),
-      keys.allEvents,
+      keys.allEvents(this.options.namespace),
       keys.agentEventsSeen(view.agentId),
       String(w.seq),
       JSON.stringify(agent),

@@ -1,8 +1,10 @@
 /**
- * Keys named by a task, not by an agent (agent ids are unique everywhere), belong to one Temporal
- * namespace: deployments of different namespaces may share one Valkey, and a task id is theirs to
- * choose. The default namespace keeps the seed's names (coordinators read `orchestrator:task:*`);
- * another's are `orchestrator:ns:<namespace>:...` (a task id holds no `:`, so nothing collides).
+ * Keys named by a task, not by an agent (agent ids are unique everywhere), and the streams of all
+ * agents belong to one Temporal namespace: deployments of different namespaces may share one
+ * Valkey, a task id is theirs to choose, and a deployment's "all agents" is its own agents. The
+ * default namespace keeps the seed's names (coordinators read `orchestrator:task:*` and
+ * `orchestrator:events`); another's are `orchestrator:ns:<namespace>:...` (a task id holds no `:`,
+ * so nothing collides).
  */
 const DEFAULT_NAMESPACE = 'default';
 const byNamespace = (namespace: string | undefined) => (namespace === undefined || namespace === DEFAULT_NAMESPACE ? 'orchestrator:' : `orchestrator:ns:${namespace}:`);
@@ -12,7 +14,8 @@ export const keys = {
   agent: (agentId: string) => `orchestrator:agent:${agentId}`,
   /** The task's last agent, as that agent's namespace sees it (absent: the default namespace). */
   task: (taskId: string, namespace?: string) => `${byNamespace(namespace)}task:${taskId}`,
-  events: 'orchestrator:events',
+  /** The seed's lifecycle channel (pub/sub) of the namespace's agents (absent: the default namespace). */
+  events: (namespace?: string) => `${byNamespace(namespace)}events`,
   transcript: (agentId: string) => `orchestrator:transcript:${agentId}`,
   checkpoints: (agentId: string) => `orchestrator:checkpoint:${agentId}`,
   checkpointPacks: (agentId: string) => `orchestrator:checkpoint-pack:${agentId}`,
@@ -26,9 +29,9 @@ export const keys = {
   spawnClaim: (taskId: string, agentType: string, namespace?: string) => `${byNamespace(namespace)}spawn:${taskId}:${agentType}`,
   /** Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile (api/killswitch.ts). */
   killRequested: (agentId: string) => `orchestrator:kill-requested:${agentId}`,
-  /** Event stream of one agent (state/agent-events.ts), and of all agents. */
+  /** Event stream of one agent (state/agent-events.ts), and of all the namespace's agents (absent: the default namespace). */
   agentEvents: (agentId: string) => `orchestrator:agent-events:${agentId}`,
-  allEvents: 'orchestrator:agent-events',
+  allEvents: (namespace?: string) => `${byNamespace(namespace)}agent-events`,
   /** Which events an agent's stream already holds, by dedup key. */
   agentEventsSeen: (agentId: string) => `orchestrator:agent-events-seen:${agentId}`,
   /** The agent a retry with this Idempotency-Key started. */

@@ -69,7 +69,7 @@ describe('SpendLedger (real Valkey)', () => {
     const agentId = randomUUID();
     await ledger.record(agentId, 'turn:1', 0.02);
     await ledger.record(agentId, 'review:post-commit:1:00', 0.03); // paid by a gate attempt that failed afterwards
-    const events = await subscribe(keys.events);
+    const events = await subscribe(keys.events());
     await store.write({ seq: 1, view: killed(agentId, 0.02), at: 't1' });
     await new Promise((r) => setTimeout(r, 100));
     await events.stop();

@@ -43,7 +43,7 @@ describe('agentRun workflow', () => {
       { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'str_replace', path: 'hello.txt', old_str: 'world', new_str: 'agents' } }] },
       { text: 'Done: hello.txt says hello.' },
     ]);
-    const events = await subscribe(keys.events);
+    const events = await subscribe(keys.events());
     const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
     const agentId = handle.workflowId.replace('agent-', '');
     const final = await handle.result();

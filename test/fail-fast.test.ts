@@ -99,7 +99,7 @@ describe('runs that cannot succeed fail before the first model call', () => {
     h.fakeModel.script(taskId, [{ text: 'never asked' }]);
     // A Python project without pytest configured still gets pytest; this one has no manifest at all.
     const remote = createRemoteRepo({ 'README.md': '# docs only\n', 'notes.txt': 'nothing to run\n' });
-    const events = await subscribe(keys.events);
+    const events = await subscribe(keys.events());
     const run = await failedRun(taskId, remote.url, { gateProfile: 'minimal' });
     await events.stop();
     expect(run.type).toBe('GatesUnavailable');
@@ -133,7 +133,7 @@ describe('runs that cannot succeed fail before the first model call', () => {
       { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'CHANGELOG.md', file_text: '- docs\n' } }] },
       { text: 'Added a changelog.' },
     ]);
-    const events = await subscribe(keys.events);
+    const events = await subscribe(keys.events());
     const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'standard', missingGates: 'skip' });
     const final = await handle.result();
     await events.stop();

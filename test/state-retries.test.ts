@@ -34,7 +34,7 @@ describe('state writes under activity retries', () => {
     const remote = createRemoteRepo(nodeProjectFiles());
     const taskId = 'T-retry-state';
     h.fakeModel.script(taskId, [{ tools: [{ name: 'bash', input: { command: 'echo a > a.txt' } }] }, { text: 'Done.' }]);
-    const events = await subscribe(keys.events);
+    const events = await subscribe(keys.events());
     const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
     const agentId = handle.workflowId.replace('agent-', '');
     const final = await handle.result();

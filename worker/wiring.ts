@@ -89,7 +89,7 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
     transcripts: new TranscriptStore(clients.redis),
     ledger: new SpendLedger(clients.redis),
     reviewVerdicts: new ReviewVerdicts(clients.redis),
-    events: new AgentEventLog(clients.redis),
+    events: new AgentEventLog(clients.redis, { namespace: config.TEMPORAL_NAMESPACE }),
     checkpointStore: new CheckpointStore(clients.redis, { maxTotalBytes: config.CHECKPOINT_MAX_BYTES }),
     // The key stays in the worker: it is read here and nowhere else, never passed to a workflow or sandbox.
     anthropic: new Anthropic({ apiKey: modelApiKey(config) ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 0 }),

@@ -78,8 +78,8 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on('error', () => undefined); // expected while a test stops its own Valkey
-  const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600 });
-  const eventFeed = startEventFeed(redis);
+  const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600, namespace: config.TEMPORAL_NAMESPACE });
+  const eventFeed = startEventFeed(redis, { namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({ client, redis, store, config, logger, eventFeed, tuning: { statusQueryTimeoutMs: 2000 }, ...options.deps });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -29,8 +29,8 @@ export interface HarnessApi {
 }
 
 export async function startHarnessApi(h: Harness, apiKey: string): Promise<HarnessApi> {
-  const store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600 });
-  const eventFeed = startEventFeed(h.redis);
+  const store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600, namespace: h.config.TEMPORAL_NAMESPACE });
+  const eventFeed = startEventFeed(h.redis, { namespace: h.config.TEMPORAL_NAMESPACE });
   const app = createApp({ client: h.client, redis: h.redis, store, config: h.config, logger: pino({ level: 'silent' }), eventFeed });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -89,7 +89,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
   const config = loadConfig(fullEnv);
   const redis = config.VALKEY_PORT === testEnv.valkeyPort ? connectTestRedis() : new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1 });
   const docker = sandboxRuntime(config) === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;
-  const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+  const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
   const services = buildActivities(config, { redis, temporal: client.connection, docker });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   let worker: AgentWorkers | undefined;
@@ -107,7 +107,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
     host: services.host,
     async startWorker() {
       const activities = opts.wrapActivities ? opts.wrapActivities(services.activities) : services.activities;
-      worker = await createWorkers({ connection, namespace: 'default', taskQueue, host: services.host, activities, slots: slotsFromConfig(config), workflowBundle: await workflowBundle() });
+      worker = await createWorkers({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue, host: services.host, activities, slots: slotsFromConfig(config), workflowBundle: await workflowBundle() });
       running = worker.run();
     },
     async stopWorker() {

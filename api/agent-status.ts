@@ -66,11 +66,12 @@ export async function readWorkflowState(deps: StatusSourceDeps, agentId: string,
 export const PROJECTION_READ_TIMEOUT_MS = 500;
 
 /**
- * The agent's Valkey projection, or `null` when it is missing or Valkey does not answer quickly:
- * the projection is a convenience, Temporal still knows the truth.
+ * The agent's Valkey projection, or `null` when it is missing, another namespace's agent, or
+ * Valkey does not answer quickly: the projection is a convenience, Temporal still knows the truth
+ * (and asked in our namespace, knows no other deployment's agent).
  */
 export async function readProjection(store: AgentStateStore, agentId: string): Promise<StoredAgentState | null> {
-  return withTimeout(store.getAgent(agentId), PROJECTION_READ_TIMEOUT_MS, 'Valkey read').catch(() => null);
+  return withTimeout(store.getOwnAgent(agentId), PROJECTION_READ_TIMEOUT_MS, 'Valkey read').catch(() => null);
 }
 
 /** Strips the projection's bookkeeping fields. */

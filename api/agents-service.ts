@@ -138,7 +138,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
 
   /** Whether the agent holding a spawn claim still runs. */
   async function claimOwnerState(agentId: string): Promise<ClaimOwnerState> {
-    const stored = await store.getAgent(agentId);
+    const stored = await store.getOwnAgent(agentId);
     if (stored && isTerminal(stored.status)) return { kind: 'finished' };
     const workflow = await readWorkflowState(statusSource, agentId, { query: false });
     if (!workflow) return { kind: 'missing' };
@@ -268,10 +268,12 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   }
 
   async function transcript(agentId: string, page: { from: number; limit: number }): Promise<TranscriptPage> {
+    // 404 for an agent nobody knows, or another namespace's (transcripts are keyed by agent alone).
+    await status(agentId);
     // Made plain first: an escape inside a secret (coloured output) hides it from redaction, not from a reader.
     const stored = await readTranscriptPage(redis, agentId, page, (text) => redactSecrets(plainText(text)));
     if (stored) return stored;
-    await status(agentId); // 404 for an agent nobody knows; an empty page for one with no conversation (yet, or any more)
+    // An empty page for one with no conversation (yet, or any more).
     return { agentId, from: page.from, limit: page.limit, total: 0, messages: [] };
   }
 

@@ -364,14 +364,14 @@ async function writeForcedKill(
   temporalBase: AgentStatusView,
   kill: { error: string; reason: string; at: string },
 ): Promise<AgentStatusView> {
-  const stored = await deps.store.getAgent(agentId);
+  const stored = await deps.store.getOwnAgent(agentId);
   // A final status the run wrote before the termination stands: it says more (its result, what it salvaged).
   if (stored && isTerminal(stored.status)) return publicView(stored);
   const { phase: _phase, ...base } = stored ? publicView(stored) : temporalBase;
   const view: AgentStatusView = { ...base, status: 'killed', error: kill.error, completedAt: kill.at };
   const written = await deps.store.write({ seq: (stored?.seq ?? 0) + FORCED_KILL_SEQ_OFFSET, view, at: kill.at, reason: `forced kill: ${kill.reason}` });
   if (written.applied) return view;
-  const current = await deps.store.getAgent(agentId); // it reached a final status first
+  const current = await deps.store.getOwnAgent(agentId); // it reached a final status first
   return current ? publicView(current) : view;
 }
 
@@ -395,7 +395,7 @@ async function audit(deps: KillSwitchDeps, o: KillOutcome, order: KillOrder): Pr
   const record: KillAuditRecord = { agentId: o.agentId, requestedBy: order.requestedBy, reason: order.reason, outcome, at: deps.now().toISOString() };
   if (o.error) record.detail = o.error;
   try {
-    await withTimeout(appendKillAudit(deps.redis, record), VALKEY_WRITE_TIMEOUT_MS, 'audit append');
+    await withTimeout(appendKillAudit(deps.redis, record, deps.statusSource.namespace), VALKEY_WRITE_TIMEOUT_MS, 'audit append');
   } catch (err) {
     deps.logger.error({ agentId: o.agentId, outcome, err: errorMessage(err) }, 'kill: could not append the audit record');
   }

@@ -202,6 +202,17 @@ export class AgentStateStore {
     return withSpent(JSON.parse(raw) as StoredAgentState, usdFromMicros(spent));
   }
 
+  /**
+   * The agent's state when its run is this store's namespace's: `null` for an agent of another
+   * deployment sharing the Valkey, whose API must not show, kill, retry or fork it. A record that
+   * names no namespace (written before it was recorded) counts as anyone's, as the reaper's does.
+   */
+  async getOwnAgent(agentId: string): Promise<StoredAgentState | null> {
+    const stored = await this.getAgent(agentId);
+    const foreign = stored?.namespace !== undefined && this.options.namespace !== undefined && stored.namespace !== this.options.namespace;
+    return foreign ? null : stored;
+  }
+
   async getTask(taskId: string): Promise<StoredTaskState | null> {
     const raw = await this.redis.get(keys.task(taskId, this.options.namespace));
     return raw ? (JSON.parse(raw) as StoredTaskState) : null;

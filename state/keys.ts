@@ -21,7 +21,8 @@ export const keys = {
   checkpointPacks: (agentId: string) => `orchestrator:checkpoint-pack:${agentId}`,
   /** The host whose saves the agent's checkpoints take: the last one its workspace was rebuilt on (state/checkpoint-store.ts). */
   checkpointHost: (agentId: string) => `orchestrator:checkpoint-host:${agentId}`,
-  audit: 'orchestrator:audit',
+  /** The kill audit trail of the namespace's agents (absent: the default namespace, the seed's `orchestrator:audit`). */
+  audit: (namespace?: string) => `${byNamespace(namespace)}audit`,
   /** What each model call of an agent cost, and their total (state/spend-ledger.ts). */
   spend: (agentId: string) => `orchestrator:spend:${agentId}`,
   /** The AI review's verdict per gate phase and round, so a retried gate activity does not pay for it again. */

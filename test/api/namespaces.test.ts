@@ -8,6 +8,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/search-attributes';
+import { readKillAudit } from '../../state/audit-log';
 import { keys } from '../../state/keys';
 import { createRemoteRepo, nodeProjectFiles } from '../support/git-fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
@@ -141,6 +142,23 @@ describe('the global event streams of two namespaces sharing one Valkey, with re
     await eventually(async () => doneIn(ourStream, ourAgent) && doneIn(theirStream, theirAgent), 120_000, 'both runs to finish on their streams');
     expect((await ours.api.request('GET', `/agents/${ourAgent}/status`)).body.status).toBe('completed');
     expect((await theirs.api.request('GET', `/agents/${theirAgent}/status`)).body.status).toBe('completed');
+    // Agent ids are known everywhere, their records are not anyone's: neither deployment shows,
+    // streams, pages, kills or re-runs the other's agent (its projection, transcript and events
+    // sit in the shared Valkey under its id alone).
+    for (const [d, foreign] of [[ours, theirAgent], [theirs, ourAgent]] as const) {
+      for (const [method, route] of [['GET', 'status'], ['GET', 'transcript'], ['GET', 'events'], ['POST', 'kill'], ['POST', 'retry']] as const) {
+        const res = await d.api.request(method, `/agents/${foreign}/${route}`, method === 'POST' ? { body: {}, headers: { 'Idempotency-Key': `ns-${route}` } } : {});
+        expect([route, res.status]).toEqual([route, 404]);
+      }
+    }
+    expect((await theirs.api.request('GET', `/agents/${theirAgent}/transcript`)).body.total).toBeGreaterThan(0);
+    // A kill is audited in its own namespace's trail; the default one keeps the seed's key.
+    const reason = `ns-audit-${taskId}`;
+    expect((await theirs.api.request('POST', `/agents/${theirAgent}/kill`, { body: { reason } })).status).toBe(200);
+    const reasonsIn = async (namespace?: string) => (await readKillAudit(ours.h.redis, 1000, namespace)).filter((r) => r.reason === reason).map((r) => r.agentId);
+    expect(await reasonsIn(OTHER_NAMESPACE)).toEqual([theirAgent]);
+    expect(await reasonsIn()).toEqual([]);
+    expect(keys.audit()).toBe('orchestrator:audit');
     // Another deployment's events arrive within moments when they are on the stream: let them.
     await new Promise((r) => setTimeout(r, 1000));
 

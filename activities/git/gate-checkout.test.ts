@@ -3,6 +3,7 @@
  * .mvn/, gradle/wrapper/, ...): whatever the agent staged there, the checkout has what the base
  * commit has, or nothing. Real git, real files.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,6 +152,19 @@ describe('gate checkout: runner files from the base commit', () => {
       expect(written.sort()).toEqual(['.mvn', '.npmrc', 'gradle/wrapper', 'mvnw', 'package.json']); // what to hand to the sandbox user
       expect(readdirSync(dir).filter((e) => e.startsWith('.gate-aside'))).toEqual([]);
     });
+
+    it('blocks on no FIFO named .gitattributes a gate left at the root or above a restored path (git reads those the index lacks)', async () => {
+      const { dir, restore } = await gateCheckout();
+      for (const fifo of ['.gitattributes', 'gradle/.gitattributes', '.mvn/.gitattributes']) execFileSync('mkfifo', [path.join(dir, fifo)]);
+      writeFiles(dir, { '.npmrc': 'script-shell=./sh.sh\n' });
+
+      const started = Date.now();
+      await restore();
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(read(dir, '.npmrc')).toBe(base['.npmrc']);
+      expect(read(dir, 'gradle/wrapper/gradle-wrapper.properties')).toBe(base['gradle/wrapper/gradle-wrapper.properties']);
+      for (const fifo of ['.gitattributes', 'gradle/.gitattributes']) expect([fifo, exists(dir, fifo)]).toEqual([fifo, false]);
+    }, 30_000);
 
     it('replaces a link to the host planted at gradle/, .mvn or coverage/ without writing or removing anything through it', async () => {
       const { dir, restore } = await gateCheckout();

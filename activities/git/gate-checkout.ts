@@ -20,6 +20,7 @@ import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { stageAll } from './changes';
 import { GitCommandFailedError } from './errors';
+import { removeGitBlockers } from './inspect-tree';
 import { assertInside, makeTraversable } from './paths';
 import { removeTree } from '../host/remove-tree';
 import { atPath, lstatAt, mkdirAt, openDirAt, openRoot, relativeSegments } from '../tools/safe-fs';
@@ -133,6 +134,9 @@ async function restorePaths(git: CheckoutGit, dir: string, paths: readonly strin
   try {
     await clearPaths(root, dir, paths);
     const files = (await git(['ls-files', '-z', '--', ...paths])).stdout.split('\0').filter(Boolean);
+    // checkout-index reads the .gitattributes of each directory above a file it writes, from the
+    // checkout where the index has none: a FIFO a gate left under that name would block it.
+    await removeGitBlockers(dir, attributesAbove(files));
     const created = new Set<string>();
     for (const file of files) {
       const missing = await firstMissing(root, relativeSegments(file));
@@ -208,6 +212,12 @@ async function fromCommitRecords(git: CheckoutGit, treeish: string, removed: str
   const drop = [...ours.keys()].filter((file) => below(file) || ancestors.includes(file)).map((file) => ({ mode: '0', oid: removed, path: file }));
   const take = [...theirs].filter(([file, entry]) => below(file) && isRegularFile(entry)).map(([file, entry]) => ({ mode: entry.mode, oid: entry.oid, path: file }));
   return [...drop, ...take];
+}
+
+/** The `.gitattributes` git reads for each of `files`: at the root and in every directory above it. */
+function attributesAbove(files: readonly string[]): string[] {
+  const dirs = new Set(['', ...files.flatMap(ancestorsOf)]);
+  return [...dirs].map((d) => (d ? `${d}/.gitattributes` : '.gitattributes'));
 }
 
 /** `a/b/c` -> `a`, `a/b`. */

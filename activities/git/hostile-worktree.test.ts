@@ -129,6 +129,32 @@ describe('git module on a hostile worktree', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  /** The paths of a tree in the checkpoint repository (whose objects fall back to the mirror's). */
+  const checkpointPaths = (ws: { mirrorPath: string }, tree: string) =>
+    git(['ls-tree', '-r', '--name-only', tree], path.join(ws.mirrorPath, '../../checkpoints', `${AGENT}.git`)).split('\n').sort();
+
+  it('1,001 FIFOs named .gitignore or .gitattributes, one in each directory: the checkpoint, staging and salvage remove every one and block on none', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    const fifos = Array.from({ length: 1001 }, (_, i) => `d${String(i).padStart(4, '0')}/${i % 2 ? '.gitattributes' : '.gitignore'}`);
+    writeFiles(ws.path, { 'work.txt': 'work\n', ...Object.fromEntries(fifos.map((f) => [`${path.dirname(f)}/kept.txt`, 'kept\n'])) });
+    const plant = () => execFileSync('mkfifo', fifos.map((f) => path.join(ws.path, f)));
+    const left = () => fifos.filter((f) => existsSync(path.join(ws.path, f)));
+
+    const started = Date.now();
+    plant();
+    const snap = await workspaces.snapshot(ws, AGENT);
+    expect(checkpointPaths(ws, snap.tree)).toHaveLength(3 + 1001);
+    expect(left()).toEqual([]);
+    plant();
+    expect((await workspaces.stageAndScan(ws)).refused).toBeUndefined();
+    expect(left()).toEqual([]);
+    plant();
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    expect(git(['show', `${salvaged.ref!}:d1000/kept.txt`], ws.mirrorPath)).toBe('kept');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
   it('scans committed blobs, not a rendered diff: -diff attributes, long lines, NUL bytes and large files are read', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote));

@@ -24,7 +24,8 @@ export interface TreeInspection {
   nestedGit: string[];
   /**
    * Relative paths of FIFOs named as a file git opens in every directory it walks (`.gitignore`,
-   * `.gitattributes`): its open() of one waits for a writer that never comes. The first MAX_NESTED_GIT.
+   * `.gitattributes`): its open() of one waits for a writer that never comes. Every one of them:
+   * a single one left blocks git (the walk after each batch keeps the tree within WORKSPACE_MAX_FILES).
    */
   gitBlockers: string[];
   /**
@@ -119,7 +120,7 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
         await child.close();
       }
     } else if (!st.isFile() && !st.isSymbolicLink()) {
-      if (st.isFIFO() && READ_BY_GIT.has(entry.name) && result.gitBlockers.length < MAX_NESTED_GIT) result.gitBlockers.push(childRel);
+      if (st.isFIFO() && READ_BY_GIT.has(entry.name)) result.gitBlockers.push(childRel);
       if (result.special.length < MAX_LISTED) result.special.push(childRel);
     }
   }

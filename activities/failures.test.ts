@@ -1,6 +1,7 @@
 /** Whatever an activity throws leaves the worker redacted and bounded: message, stack and causes. */
 import { ApplicationFailure, CancelledFailure, DefaultFailureConverter, defaultPayloadConverter, ensureApplicationFailure } from '@temporalio/common';
 import { TypedError } from '../domain/typed-error';
+import { WorktreeUnstageableError } from './git/errors';
 import { classifyFailures, MAX_FAILURE_MESSAGE, toActivityFailure } from './failures';
 
 // A made-up AWS access key id; the scanner's rules recognise its shape.
@@ -17,6 +18,12 @@ describe('toActivityFailure', () => {
     expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     expect(failure.message).toMatch(/^cannot open AKIA…/);
     expect(JSON.stringify({ m: failure.message, s: failure.stack })).not.toContain(SECRET);
+  });
+
+  it('makes git\'s refusal of a worktree final, redacted: a retry would meet the same tree', () => {
+    const failure = toActivityFailure(new WorktreeUnstageableError([`invalid path '${SECRET}/.GIT/config'`, "failed to encode 'a.txt' from NOPE to UTF-8"])) as ApplicationFailure;
+    expect(failure).toMatchObject({ type: 'WorktreeUnstageable', nonRetryable: true });
+    expect(failure.message).toBe("git cannot stage the worktree as it is: invalid path 'AKIA…/.GIT/config'; failed to encode 'a.txt' from NOPE to UTF-8");
   });
 
   it('redacts an untyped error in place: its class, message, stack and causes', () => {

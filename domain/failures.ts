@@ -33,6 +33,7 @@ export const FAILURES = {
   RepositoryNotFound: { retryable: false, means: 'the remote does not exist or is not a git repository' },
   BranchNotFound: { retryable: false, means: 'the base branch does not exist in the repository' },
   GitAuthFailed: { retryable: false, means: 'the remote refused our credentials, or needs some and none are configured' },
+  WorktreeUnstageable: { retryable: false, means: 'git refuses to stage something in the worktree (a path it may not store, a tracked file turned into a FIFO, an unreadable file, a working-tree-encoding it cannot convert)' },
 
   // The Docker sandbox.
   SandboxUnavailable: { retryable: true, means: 'the Docker engine did not answer' },
@@ -53,7 +54,7 @@ export const FAILURES = {
   BudgetExceeded: { retryable: false, means: 'a turn, token or wall-time budget was used up' },
   GateFailed: { retryable: false, means: 'quality gates still failed after the feedback rounds' },
   SecretDetected: { retryable: false, means: 'the agent kept a secret (or content the scanner cannot read) in its changes after the feedback rounds' },
-  CommitRefused: { retryable: false, means: 'the changes could not be staged as they are (a nested repository) after the feedback rounds' },
+  CommitRefused: { retryable: false, means: 'the changes could not be staged as they are (a nested repository, entries git refuses) after the feedback rounds' },
   MergeConflict: { retryable: false, means: 'the agent branch no longer merges into its target' },
   CoordinatorVeto: { retryable: false, means: 'the coordinator vetoed the push' },
   NothingToCommit: { retryable: false, means: 'the agent finished without changing anything' },

@@ -13,7 +13,7 @@ import { redactSecrets, type Allowlist } from '../../scanner';
 import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
-import { GitCommandFailedError, GitInputError } from './errors';
+import { GitCommandFailedError, GitInputError, WorktreeUnstageableError } from './errors';
 import { inspectTree, removeGitBlockers } from './inspect-tree';
 import { scrubbedTail } from './redact';
 import { scanTreeChanges, type ChangeScan } from './scan-changes';
@@ -26,7 +26,7 @@ export type CommitResult =
 export interface StagedScan extends ChangeScan {
   /** The tree that was scanned; commit() can insist on committing exactly this. */
   tree: string;
-  /** Why staging was refused (nested repositories); nothing was staged then. */
+  /** Why staging was refused (nested repositories, entries git refuses); `tree` is HEAD's then, whatever the index holds. */
   refused?: string;
 }
 
@@ -42,7 +42,8 @@ const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv', '--text', '-
  * `git add --all` in the worktree, after checking that no nested repository (a `.git` below the
  * root) is there: git would read it (and block on a FIFO planted as its HEAD); FIFOs named
  * `.gitignore` or `.gitattributes`, which git would block on too, are removed. Returns the reason
- * when staging is refused, for the agent.
+ * when staging is refused, for the agent: also when git refuses entries of the tree (add-all.ts;
+ * the index then holds the rest, and no caller commits it).
  */
 export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<{ refused?: string }> {
   const wt = await openWorkspace(ctx.layout, ws);
@@ -59,7 +60,20 @@ export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: Oper
     return { refused: `directories the host cannot open are not allowed in the worktree: ${listSome(inspection.unreadable)}. Make them readable (chmod u+rx) or remove them, then finish again.` };
   }
   await removeGitBlockers(ws.path, inspection.gitBlockers);
-  await addAll((args) => ctx.git([...wt.args, ...args], options), ['add', '--all']);
+  try {
+    await addAll((args, okExitCodes) => ctx.git([...wt.args, ...args], { ...options, okExitCodes }), {
+      secrets: credentialSecrets(ctx.deps.credentials),
+    });
+  } catch (err) {
+    if (!(err instanceof WorktreeUnstageableError)) throw err;
+    // The tree's own doing, the same on every attempt: the agent is told, as for a nested repository.
+    return {
+      refused:
+        `git refuses to stage these entries of the worktree: ${listSome(err.problems, 10)}. ` +
+        'Rename or remove paths git may not store (.GIT, GIT~1 and the like), make a tracked file that is now a named pipe or another special file a regular file again (or remove it), ' +
+        'make files readable (chmod u+r), and fix or remove working-tree-encoding attributes git cannot apply, then finish again.',
+    };
+  }
   return {};
 }
 

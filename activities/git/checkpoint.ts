@@ -85,7 +85,13 @@ export async function snapshotWorktree(
   await removeGitBlockers(ws.path, gitBlockers);
   if (nestedGit.length >= MAX_NESTED_GIT) throw new GitInputError(`the worktree holds ${MAX_NESTED_GIT} or more nested .git entries; it cannot be checkpointed safely`);
   const skipped = [...new Set(nestedGit.map((p) => path.posix.dirname(p)))];
-  await addAll(git, ['add', '--all', '--', '.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)]);
+  // What git refuses to store (a path like .GIT, a tracked file now a FIFO) stays out of the
+  // checkpoint as it stays out of every commit; staging tells the agent when it finishes.
+  const refused = await addAll((args, okExitCodes) => git(args, { okExitCodes }), {
+    pathspecs: ['.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)],
+    skipRefusedPaths: true,
+  });
+  if (refused.length) ctx.log('git: checkpoint left out entries git refuses', { agentId, refused: refused.length });
   const tree = (await git(['write-tree'])).stdout.trim();
 
   // An unchanged worktree is the previous checkpoint again. Its tree comes with it from its record
@@ -148,16 +154,21 @@ export async function listCheckpointRepos(ctx: GitContext): Promise<string[]> {
 
 async function ensureCheckpointRepo(ctx: GitContext, agentId: string, mirrorPath: string): Promise<string> {
   const repo = checkpointRepoPath(ctx, agentId);
-  if (await exists(path.join(repo, 'objects', 'info', 'alternates'))) return repo;
+  if ((await exists(path.join(repo, 'objects', 'info', 'alternates'))) && (await exists(path.join(repo, 'info', 'attributes')))) return repo;
   await mkdir(ctx.layout.checkpointsDir, { recursive: true });
   await ctx.git(['init', '--quiet', '--bare', '--template=', '--', repo]);
   await mkdir(path.join(repo, 'objects', 'info'), { recursive: true });
+  // A checkpoint keeps the worktree's bytes as they are: no working-tree-encoding the agent names
+  // applies (one git cannot apply makes every add die), on saving nor on restoring, where this
+  // repository writes them back. This file outranks every .gitattributes.
+  await mkdir(path.join(repo, 'info'), { recursive: true });
+  await writeFile(path.join(repo, 'info', 'attributes'), '* -working-tree-encoding\n');
   // Reads fall back to the mirror (the base and everything before it); writes stay here.
   await writeFile(path.join(repo, 'objects', 'info', 'alternates'), `${path.join(mirrorPath, 'objects')}\n`);
   return repo;
 }
 
-type GitIn = (args: string[], extra?: { input?: string | Buffer; binaryStdout?: boolean }) => ReturnType<GitContext['git']>;
+type GitIn = (args: string[], extra?: { input?: string | Buffer; binaryStdout?: boolean; okExitCodes?: readonly number[] }) => ReturnType<GitContext['git']>;
 
 function gitIn(ctx: GitContext, repo: string, worktree: string, options: OperationOptions): GitIn {
   return (args, extra = {}) => ctx.git([`--git-dir=${repo}`, `--work-tree=${worktree}`, ...args], { ...options, ...extra, env: CHECKPOINT_ENV });

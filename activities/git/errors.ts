@@ -2,7 +2,9 @@
  * Errors the git activities throw. Each names a `type` from domain/failures.ts, which decides
  * whether a retry can help.
  */
+import { shortPath } from '../../domain/agent-events';
 import { TypedError } from '../../domain/typed-error';
+import { redactSecrets } from '../../scanner';
 
 export abstract class GitWorkspaceError extends TypedError {}
 
@@ -30,6 +32,20 @@ export class GitCommandFailedError extends GitWorkspaceError {
     readonly stderr = '',
   ) {
     super(message);
+  }
+}
+
+/**
+ * `git add` refused the worktree as it is, and would the same way on every attempt (add-all.ts):
+ * a path git may not store (`.GIT`, `GIT~1`), a tracked file replaced by a FIFO, a file it cannot
+ * open, a working-tree-encoding it cannot apply. `problems` are git's own words, one a path.
+ */
+export class WorktreeUnstageableError extends GitWorkspaceError {
+  readonly type = 'WorktreeUnstageable';
+  constructor(readonly problems: string[]) {
+    // The agent names these paths: redacted before each is cut, so no cut leaves part of a secret.
+    const shown = problems.slice(0, 10).map((p) => shortPath(redactSecrets(p)));
+    super(`git cannot stage the worktree as it is: ${shown.join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`);
   }
 }
 

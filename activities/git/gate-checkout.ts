@@ -41,7 +41,7 @@ function gateIndexPathFor(ctx: GitContext, agentId: string): string {
   return assertInside(path.join(ctx.layout.root, 'gate-indexes'), path.join(ctx.layout.root, 'gate-indexes', agentId));
 }
 
-/** Stages the worktree and returns the staged tree; `refused` when it holds nested repositories. */
+/** Stages the worktree and returns the staged tree; `refused` when stageAll refuses it. */
 export async function stagedTree(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<{ tree: string } | { refused: string }> {
   const wt = await openWorkspace(ctx.layout, ws);
   const staged = await stageAll(ctx, ws, options);

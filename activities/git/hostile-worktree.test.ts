@@ -155,6 +155,95 @@ describe('git module on a hostile worktree', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
 
+  it('entries git refuses (a tracked file now a FIFO, .GIT, GIT~1, 1,001 names in all): the checkpoint and the salvage keep the rest, staging names them', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    rmSync(path.join(ws.path, 'README.md'));
+    execFileSync('mkfifo', [path.join(ws.path, 'README.md')]);
+    const dirs = Array.from({ length: 1000 }, (_, i) => `d${String(i).padStart(4, '0')}`);
+    writeFiles(ws.path, { 'work.txt': 'work\n', 'sub/GIT~1/f': 'x\n', ...Object.fromEntries(dirs.map((d) => [`${d}/.GIT/f`, 'x\n'])) });
+
+    const snap = await workspaces.snapshot(ws, AGENT);
+    // README.md stays as the index had it; nothing git refuses is in the tree.
+    expect(checkpointPaths(ws, snap.tree)).toEqual(['README.md', 'package.json', 'work.txt']);
+
+    const scan = await workspaces.stageAndScan(ws);
+    expect(scan.refused).toMatch(/^git refuses to stage these entries of the worktree: README\.md: can only add regular files, symbolic links or git-directories, invalid path 'd0000\/\.GIT\/f', /);
+    expect(scan.refused).toContain('and 992 more'); // README.md, 1,000 d*/.GIT/f, sub/GIT~1/f: ten shown
+    expect(scan.refused).toContain('make a tracked file that is now a named pipe');
+    expect(scan.tree).toBe(git(['rev-parse', `${ws.baseSha}^{tree}`], ws.mirrorPath));
+
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    expect(git(['ls-tree', '-r', '--name-only', salvaged.ref!], ws.mirrorPath).split('\n').sort()).toEqual(['README.md', 'package.json', 'work.txt']);
+    expect(salvaged.pushed).toBe(true);
+
+    // Once the agent fixes them, the same worktree stages.
+    rmSync(path.join(ws.path, 'README.md'));
+    for (const d of ['sub', ...dirs]) rmSync(path.join(ws.path, d), { recursive: true });
+    expect((await workspaces.stageAndScan(ws)).refused).toBeUndefined();
+  }, 60_000);
+
+  it.each([
+    ['an encoding iconv does not know', '* working-tree-encoding=NOPE\n', /failed to encode '.*' from NOPE to UTF-8/],
+    ['UTF-16 on a file without its byte order mark', '*.txt working-tree-encoding=UTF-16\n', /BOM is required in '.*\.txt' if encoded as UTF-16/],
+    ['Shift-JIS on bytes that are none', '*.txt working-tree-encoding=SHIFT-JIS\n', /failed to encode '.*\.txt' from SHIFT-JIS to UTF-8/],
+  ])('a working-tree-encoding git cannot apply (%s): the checkpoint and the salvage keep the bytes, staging tells why', async (_what, attributes, told) => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    const bytes = Buffer.from([0x77, 0x81, 0xff, 0x0a]);
+    writeFiles(ws.path, { '.gitattributes': attributes });
+    writeFileSync(path.join(ws.path, 'work.txt'), bytes);
+
+    const snap = await workspaces.snapshot(ws, AGENT);
+    expect(checkpointPaths(ws, snap.tree)).toEqual(['.gitattributes', 'README.md', 'package.json', 'work.txt']);
+    const checkpointRepo = path.join(ws.mirrorPath, '../../checkpoints', `${AGENT}.git`);
+    expect(execFileSync('git', ['cat-file', 'blob', `${snap.tree}:work.txt`], { cwd: checkpointRepo })).toEqual(bytes);
+
+    const scan = await workspaces.stageAndScan(ws);
+    expect(scan.refused).toMatch(told);
+    expect(scan.refused).toContain('working-tree-encoding attributes');
+
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    expect(execFileSync('git', ['cat-file', 'blob', `${salvaged.ref!}:work.txt`], { cwd: ws.mirrorPath })).toEqual(bytes);
+    expect(git(['show', `${salvaged.ref!}:.gitattributes`], ws.mirrorPath)).toBe(attributes.trim());
+    // The mirror's objects were written through the scratch's link, and are still there after it went.
+    expect(git(['cat-file', '-t', salvaged.commitSha!], ws.mirrorPath)).toBe('commit');
+  });
+
+  // Root reads a file of mode 000 anyway; a worker that is not root runs the sandbox as itself, owns
+  // what the agent wrote, and git's open() of such a file fails. Checkpoint, stage and salvage as one.
+  (asRoot ? it : it.skip)('files and directories of mode 000, as a worker that is not root: the checkpoint and the salvage keep the rest, staging names the files', async () => {
+    const { remote, deps, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { 'work.txt': 'work\n', 'locked.txt': 'locked\n', 'README.md': 'changed\n', 'closed/inner.txt': 'inner\n' });
+    for (const f of ['locked.txt', 'README.md', 'closed']) chmodSync(path.join(ws.path, f), 0o000);
+    chmodSync(tmp, 0o755);
+    execFileSync('chown', ['-R', '--no-dereference', `${SANDBOX_USER.uid}:${SANDBOX_USER.gid}`, path.dirname(deps.workspaceRoot)]);
+
+    const script =
+      `const { createGitWorkspaces } = require(${JSON.stringify(require.resolve('./index'))});` +
+      `const { testDeps } = require(${JSON.stringify(require.resolve('../../test/support/git-workspace-fixtures'))});` +
+      `const w = createGitWorkspaces(testDeps(${JSON.stringify(deps.workspaceRoot)}));` +
+      `const ws = ${JSON.stringify(ws)};` +
+      `(async () => { const snap = await w.snapshot(ws, ${JSON.stringify(AGENT)}); const scan = await w.stageAndScan(ws); const salvaged = await w.salvage(ws, ${JSON.stringify(AGENT)});` +
+      ` return { tree: snap.tree, refused: scan.refused, ref: salvaged.ref }; })()` +
+      `.then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ failed: e.message })))`;
+    const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { ...SANDBOX_USER, encoding: 'utf8', cwd: path.resolve(__dirname, '../..'), timeout: 60_000 });
+    const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { tree: string; refused?: string; ref: string; failed?: string };
+    expect(out.failed).toBeUndefined();
+    // The worker opens its own closed directory (inspect-tree.ts); the files of mode 000 stay out, README.md as the index had it.
+    // Read as root, which git would refuse in repositories another user owns.
+    const read = (args: string[], repo: string) => git(['-c', 'safe.directory=*', ...args], repo);
+    const checkpointRepo = path.join(ws.mirrorPath, '../../checkpoints', `${AGENT}.git`);
+    expect(read(['ls-tree', '-r', '--name-only', out.tree], checkpointRepo).split('\n').sort()).toEqual(['README.md', 'closed/inner.txt', 'package.json', 'work.txt']);
+    expect(read(['show', `${out.tree}:README.md`], checkpointRepo)).toBe('hello');
+    expect(out.refused).toMatch(/^git refuses to stage these entries of the worktree: open\("(README\.md|locked\.txt)"\): Permission denied, open\("(README\.md|locked\.txt)"\): Permission denied\. /);
+    expect(out.refused).toContain('make files readable (chmod u+r)');
+    expect(read(['show', `${out.ref}:work.txt`], ws.mirrorPath)).toBe('work');
+    expect(read(['show', `${out.ref}:closed/inner.txt`], ws.mirrorPath)).toBe('inner');
+    expect(read(['ls-tree', '-r', '--name-only', out.ref], ws.mirrorPath)).not.toContain('locked.txt');
+  }, 90_000);
+
   it('scans committed blobs, not a rendered diff: -diff attributes, long lines, NUL bytes and large files are read', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote));

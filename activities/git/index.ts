@@ -39,7 +39,7 @@ export { salvageRefFor } from './salvage';
 export interface GitWorkspaces {
   /** Mirror (clone once, then fetch) + a worktree on `agent/<taskId>/<agentId8>` from `origin/<baseBranch>`. */
   prepare(req: PrepareRequest, options?: OperationOptions): Promise<WorkspaceInfo>;
-  /** `git add --all` in the worktree; refused (with the reason) when it holds nested repositories. */
+  /** `git add --all` in the worktree; refused (with the reason) when it holds nested repositories or entries git refuses. */
   stageAll(ws: WorkspaceInfo, options?: OperationOptions): Promise<{ refused?: string }>;
   /** Stages, then secret-scans every blob the commit would add or change (see scan-changes.ts). */
   stageAndScan(ws: WorkspaceInfo, options?: OperationOptions & { allowlist?: Allowlist }): Promise<StagedScan>;
@@ -50,7 +50,7 @@ export interface GitWorkspaces {
    * already this agent's commit (a retry), which is then reported with `reused: true`.
    */
   commit(ws: WorkspaceInfo, message: string, options?: OperationOptions & { agentId?: string; expectedTree?: string }): Promise<CommitResult>;
-  /** Stages the worktree and returns the staged tree (pre-commit gates run on it); `refused` for nested repositories. */
+  /** Stages the worktree and returns the staged tree (pre-commit gates run on it); `refused` as stageAll is. */
   stagedTree(ws: WorkspaceInfo, options?: OperationOptions): Promise<{ tree: string } | { refused: string }>;
   /** A fresh checkout of a tree or commit for gates, in `<root>/gate-checkouts/<agentId>`: its path, and how to restore what it took from the base. */
   checkoutForGates(ws: Pick<WorkspaceInfo, 'mirrorPath'>, agentId: string, treeish: string, options?: CheckoutOptions): Promise<GateCheckout>;

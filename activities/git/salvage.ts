@@ -7,11 +7,14 @@
  * scanner cannot read, stays in the mirror on this host and never reaches the remote.
  * The remote's salvage ref of a run is written once: the first host to push it wins (see publishSalvage).
  */
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import { addAll } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { DEFAULT_SCAN_MAX_BLOB_BYTES, hasUncommittedChanges } from './changes';
+import { credentialSecrets } from './credentials';
+import { WorktreeUnstageableError } from './errors';
 import { inspectTree, disableNestedGit, removeGitBlockers } from './inspect-tree';
 import { exists, resolveCommit } from './mirror';
 import { readFileAtCommit } from './read-blob';
@@ -80,7 +83,22 @@ export async function snapshotUncommitted(
     const env = { ...authorEnv(ctx.deps.author), GIT_INDEX_FILE: indexFile };
     const run = (args: string[], input?: string) => ctx.git([...wt, ...args], { ...options, env, input });
 
-    await addAll((args) => run(args), ['add', '--all']);
+    // Paths git refuses to store cannot be saved; everything else is.
+    const addFrom = (gitDir: string[]) =>
+      addAll((args, okExitCodes) => ctx.git([...gitDir, ...args], { ...options, env, okExitCodes }), {
+        skipRefusedPaths: true,
+        secrets: credentialSecrets(ctx.deps.credentials),
+      });
+    let refused: string[];
+    try {
+      refused = await addFrom(wt);
+    } catch (err) {
+      if (!(err instanceof WorktreeUnstageableError)) throw err;
+      // A working-tree-encoding git cannot apply stops every add: the work is saved as its bytes are.
+      ctx.log('git: salvage keeps the worktree without its working-tree-encoding', { agentId });
+      refused = await addFrom(await withoutEncoding(ctx, scratch, ws, options));
+    }
+    if (refused.length) ctx.log('git: salvage left out entries git refuses', { agentId, refused: refused.length });
     const tree = (await run(['write-tree'])).stdout.trim();
     const head = (await run(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
     const previous = await resolveCommit(ctx, ws.mirrorPath, ref);
@@ -132,6 +150,24 @@ export async function publishSalvage(
     ctx.log('git: salvage ref kept locally, push failed', { ref, error: (err as Error).message });
     return { ...snapshot, pushed: false };
   }
+}
+
+/**
+ * Arguments for a git dir that adds the worktree with no working-tree-encoding: attributes in
+ * `info/` outrank the tree's, and the only `info/` a worktree's admin dir has is the mirror's,
+ * which every agent shares. A bare repository in the salvage's scratch, whose objects are the
+ * mirror's own (a link): what it adds is there for write-tree and commit-tree through the
+ * worktree's admin dir, and the link goes with the scratch (removed, never followed).
+ */
+async function withoutEncoding(ctx: GitContext, scratch: string, ws: WorktreeLocation, options: OperationOptions): Promise<string[]> {
+  const gitDir = path.join(scratch, 'raw.git');
+  const format = (await ctx.git(['-C', ws.mirrorPath, 'rev-parse', '--show-object-format'], options)).stdout.trim();
+  await ctx.git(['init', '--quiet', '--bare', '--template=', `--object-format=${format}`, '--', gitDir], options);
+  await rm(path.join(gitDir, 'objects'), { recursive: true, force: true });
+  await symlink(path.join(ws.mirrorPath, 'objects'), path.join(gitDir, 'objects'));
+  await mkdir(path.join(gitDir, 'info'), { recursive: true });
+  await writeFile(path.join(gitDir, 'info', 'attributes'), '* -working-tree-encoding\n');
+  return [`--git-dir=${gitDir}`, `--work-tree=${ws.path}`];
 }
 
 /** A repeated salvage of unchanged work reuses the existing commit instead of stacking a new one. */

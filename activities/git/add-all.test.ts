@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ADD_ATTEMPTS, addAll, type AddRunner } from './add-all';
 import { GitCommandFailedError, WorktreeUnstageableError } from './errors';
 
@@ -118,4 +121,53 @@ describe('addAll', () => {
     await expect(addAll(scripted({ exitCode: 1, stderr: split }).run, { skipRefusedPaths: true })).resolves.toEqual(["invalid path '.GIT/a"]);
   });
 
+  describe('a lock a killed git left on the index', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'add-all-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const locked = (index: string) => ({ exitCode: 128, stderr: `fatal: Unable to create '${index}.lock': File exists.\n\nAnother git process seems to be running in this repository.\n` });
+
+    it('is removed once no git can still be writing it, and the add runs again', async () => {
+      const index = path.join(dir, 'index');
+      writeFileSync(`${index}.lock`, '');
+      const { run, calls } = scripted(locked(index), ok);
+      let ticks = 0;
+      const started = Date.now();
+      await expect(addAll(run, { indexFile: index, staleLockMs: 1500, onProgress: () => ticks++ })).resolves.toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400); // waited until it was stale, not removed at once
+      expect(ticks).toBeGreaterThan(0);
+      expect(existsSync(`${index}.lock`)).toBe(false);
+      expect(calls).toHaveLength(2);
+
+      // One already older than that goes at once.
+      writeFileSync(`${index}.lock`, '');
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(`${index}.lock`, old, old);
+      const again = scripted(locked(index), ok);
+      const at = Date.now();
+      await addAll(again.run, { indexFile: index, staleLockMs: 10_000 });
+      expect(Date.now() - at).toBeLessThan(1000);
+      expect(again.calls).toHaveLength(2);
+    });
+
+    it('is left to a git that writes it meanwhile, and the add fails to be retried later', async () => {
+      const index = path.join(dir, 'index');
+      writeFileSync(`${index}.lock`, '');
+      const writer = setTimeout(() => writeFileSync(`${index}.lock`, 'new index'), 300);
+      const { run, calls } = scripted(locked(index));
+      await expect(addAll(run, { indexFile: index, staleLockMs: 1000 })).rejects.toThrow(GitCommandFailedError);
+      clearTimeout(writer);
+      expect(existsSync(`${index}.lock`)).toBe(true);
+      expect(calls).toHaveLength(1);
+    });
+
+    it('is not touched without the index named', async () => {
+      const index = path.join(dir, 'index');
+      writeFileSync(`${index}.lock`, '');
+      await expect(addAll(scripted(locked(index)).run)).rejects.toThrow(/Unable to create/);
+      expect(existsSync(`${index}.lock`)).toBe(true);
+    });
+  });
 });

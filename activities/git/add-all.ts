@@ -13,28 +13,38 @@
  * WorktreeUnstageableError too, for either caller; a checkpoint's own attributes switch the
  * conversion off (checkpoint.ts), a salvage falls back to that (salvage.ts).
  *
- * One failure passes: a process the agent left running can delete a file between git's directory
- * scan and its stat of that file ("unable to stat '<file>': No such file or directory"); both
- * sandboxes end every process with its command (docker-runner.ts sweeps the container), so only
- * the `none` runtime, or a sweep that could not run, leaves such a writer: the add is run again,
- * a few times.
+ * Two failures pass and are waited out here. A process the agent left running can delete a file
+ * between git's directory scan and its stat of that file ("unable to stat '<file>': No such file
+ * or directory"); both sandboxes end every process with its command (docker-runner.ts sweeps the
+ * container), so only the `none` runtime, or a sweep that could not run, leaves such a writer: the
+ * add is run again, a few times. And a git killed while it held the index (the OOM killer) leaves
+ * `<index>.lock`, which fails every later git on that index: once no git could still be writing
+ * it (STALE_GIT_LOCK_MS after it was last written), the lock is removed and the add run again.
  *
  * Git's stderr is read whole here (run-git.ts keeps only its tail in an error): ten thousand
  * refusals, or one path four thousand characters long, would push what matters out of a tail.
  */
-import { GitCommandFailedError, WorktreeUnstageableError } from './errors';
+import { rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OperationOptions } from './context';
+import { GitAbortedError, GitCommandFailedError, WorktreeUnstageableError } from './errors';
 import { scrubbedTail } from './redact';
+import { STALE_GIT_LOCK_MS } from './repo-lock';
 
 /** Runs `git <args>`, answering with the exit codes listed; any other is thrown (run-git.ts). */
 export type AddRunner = (args: string[], okExitCodes: readonly number[]) => Promise<{ exitCode: number; stderr: string }>;
 
-export interface AddAllOptions {
+export interface AddAllOptions extends OperationOptions {
   /** Pathspecs after `--`; none: the whole worktree. */
   pathspecs?: readonly string[];
   /** Add what git can and return the entries it refused, instead of throwing them. */
   skipRefusedPaths?: boolean;
+  /** The index git writes: a stale lock on it is removed. */
+  indexFile?: string;
   /** Scrubbed from the error of a failure that is not the tree's (credentialSecrets). */
   secrets?: readonly string[];
+  /** How old a lock on the index must be to count as stale; STALE_GIT_LOCK_MS unless a test says otherwise. */
+  staleLockMs?: number;
 }
 
 /** Attempts in all; a writer that wins every one of them fails the add. */
@@ -42,6 +52,7 @@ export const ADD_ATTEMPTS = 4;
 const ANSWERED_EXIT_CODES = [0, 1, 128] as const;
 
 const VANISHED_DURING_SCAN = /unable to stat '.*': No such file or directory/;
+const LOCKED = /^fatal: Unable to create '.*\.lock': File exists\./m;
 /** The start of git's last words when a working-tree-encoding does not apply (convert.c); the path may run on over lines. */
 const CONVERSION = /^fatal: (failed to encode '|BOM is (required|prohibited) in ')/m;
 /** Lines that repeat the refusal before them (the path they name may go on over lines). */
@@ -60,7 +71,10 @@ export async function addAll(run: AddRunner, options: AddAllOptions = {}): Promi
     }
     const conversion = CONVERSION.exec(stderr);
     if (conversion) throw new WorktreeUnstageableError([stderr.slice(conversion.index + 'fatal: '.length).trim(), ...refusals(stderr.slice(0, conversion.index))]);
-    if (attempt >= ADD_ATTEMPTS || !VANISHED_DURING_SCAN.test(stderr)) {
+    const retry =
+      attempt < ADD_ATTEMPTS &&
+      (VANISHED_DURING_SCAN.test(stderr) || (LOCKED.test(stderr) && options.indexFile !== undefined && (await removeStaleLock(`${options.indexFile}.lock`, options))));
+    if (!retry) {
       const secrets = options.secrets ?? [];
       throw new GitCommandFailedError(`git add failed (exit ${exitCode}): ${scrubbedTail(stderr.trim(), secrets)}`, 'add', exitCode, scrubbedTail(stderr, secrets));
     }
@@ -80,3 +94,23 @@ function refusals(stderr: string): string[] {
   return found.length > 0 ? found : ['git left out entries it did not name'];
 }
 
+/**
+ * Waits until the lock is STALE_GIT_LOCK_MS old (a git still holding it has finished by then, or
+ * died), then removes it if it was not written meanwhile. True when the add should run again:
+ * the lock is gone, by its git or by this.
+ */
+async function removeStaleLock(lock: string, options: AddAllOptions): Promise<boolean> {
+  const staleMs = options.staleLockMs ?? STALE_GIT_LOCK_MS;
+  const first = await stat(lock).catch(() => undefined);
+  if (!first) return true;
+  for (let waited = Date.now() - first.mtimeMs; waited < staleMs; waited = Date.now() - first.mtimeMs) {
+    if (options.signal?.aborted) throw new GitAbortedError('add');
+    options.onProgress?.();
+    await sleep(Math.min(1000, staleMs - waited));
+  }
+  const now = await stat(lock).catch(() => undefined);
+  if (!now) return true;
+  if (now.mtimeMs !== first.mtimeMs) return false; // written meanwhile: a git is alive and holds it
+  await rm(lock, { force: true });
+  return true;
+}

@@ -62,6 +62,8 @@ export async function stageAll(ctx: GitContext, ws: WorkspaceInfo, options: Oper
   await removeGitBlockers(ws.path, inspection.gitBlockers);
   try {
     await addAll((args, okExitCodes) => ctx.git([...wt.args, ...args], { ...options, okExitCodes }), {
+      ...options,
+      indexFile: path.join(wt.adminDir, 'index'),
       secrets: credentialSecrets(ctx.deps.credentials),
     });
   } catch (err) {

@@ -88,8 +88,11 @@ export async function snapshotWorktree(
   // What git refuses to store (a path like .GIT, a tracked file now a FIFO) stays out of the
   // checkpoint as it stays out of every commit; staging tells the agent when it finishes.
   const refused = await addAll((args, okExitCodes) => git(args, { okExitCodes }), {
+    signal: options.signal,
+    onProgress: options.onProgress,
     pathspecs: ['.', ...skipped.map((dir) => `:(top,exclude,literal)${dir}`)],
     skipRefusedPaths: true,
+    indexFile: path.join(repo, 'index'),
   });
   if (refused.length) ctx.log('git: checkpoint left out entries git refuses', { agentId, refused: refused.length });
   const tree = (await git(['write-tree'])).stdout.trim();

@@ -6,7 +6,7 @@
  * Real git, real files; a marker file on the host shows whether anything ran.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGitWorkspaces, type GitDeps } from './index';
@@ -208,6 +208,27 @@ describe('git module on a hostile worktree', () => {
     expect(git(['show', `${salvaged.ref!}:.gitattributes`], ws.mirrorPath)).toBe(attributes.trim());
     // The mirror's objects were written through the scratch's link, and are still there after it went.
     expect(git(['cat-file', '-t', salvaged.commitSha!], ws.mirrorPath)).toBe('commit');
+  });
+
+  it('a lock a killed git left on the worktree\'s or the checkpoint\'s index does not stop the next add', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { 'work.txt': 'work\n' });
+    await workspaces.snapshot(ws, AGENT);
+    const old = new Date(Date.now() - 60_000);
+    const locks = [path.join(ws.mirrorPath, 'worktrees', AGENT, 'index.lock'), path.join(ws.mirrorPath, '../../checkpoints', `${AGENT}.git`, 'index.lock')];
+    for (const lock of locks) {
+      writeFileSync(lock, '');
+      utimesSync(lock, old, old);
+    }
+    writeFiles(ws.path, { 'more.txt': 'more\n' });
+
+    const snap = await workspaces.snapshot(ws, AGENT);
+    expect(checkpointPaths(ws, snap.tree)).toContain('more.txt');
+    const scan = await workspaces.stageAndScan(ws);
+    expect(scan.refused).toBeUndefined();
+    expect(git(['ls-tree', '-r', '--name-only', scan.tree], ws.mirrorPath)).toContain('more.txt');
+    expect(locks.filter((lock) => existsSync(lock))).toEqual([]);
   });
 
   // Root reads a file of mode 000 anyway; a worker that is not root runs the sandbox as itself, owns

@@ -86,7 +86,9 @@ export async function snapshotUncommitted(
     // Paths git refuses to store cannot be saved; everything else is.
     const addFrom = (gitDir: string[]) =>
       addAll((args, okExitCodes) => ctx.git([...gitDir, ...args], { ...options, env, okExitCodes }), {
+        ...options,
         skipRefusedPaths: true,
+        indexFile,
         secrets: credentialSecrets(ctx.deps.credentials),
       });
     let refused: string[];

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, showFile } from '../support/git-fixtures';
+import { eventually } from '../support/harness';
 import {
   agentIdOf,
   type AttackHarness,
@@ -193,6 +194,79 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expect(nextFinal.status).toBe('completed');
     expect(showFile(remote.dir, nextFinal.result!.branch!, 'after.txt')).toBe('still working');
     process.stdout.write(`[${mode}] FIFO attack run and the next run completed in ${Date.now() - started} ms\n`);
+  });
+
+  /** Activity attempts that failed in a run's history (but the turn a kill stops): none means nothing was retried. */
+  const failedAttempts = async (handle: Awaited<ReturnType<AttackHarness['spawn']>>) =>
+    ((await handle.fetchHistory()).events ?? [])
+      .map((e) => e.activityTaskFailedEventAttributes?.failure)
+      .filter((f) => f && f.applicationFailureInfo?.type !== 'TurnStopped')
+      .map((f) => `${f!.applicationFailureInfo?.type}: ${f!.message}`);
+
+  it('entries git refuses (a tracked file made a FIFO, .GIT, GIT~1) and a working-tree-encoding it cannot apply: checkpoints keep the rest, finishing tells the agent, nothing is retried, and the fixed work is delivered', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-refused-${mode}`;
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash(
+            "echo work > work.txt && rm README.md && mkfifo README.md && mkdir .GIT && echo '[core]' > .GIT/config && mkdir -p sub/GIT~1 && echo x > sub/GIT~1/f && " +
+              "printf '*.txt working-tree-encoding=NOPE\\n' > .gitattributes && echo planted",
+          ),
+        ],
+      },
+      { text: 'Done.' },
+      { tools: [bash('rm .gitattributes && echo attributes-gone')] },
+      { text: 'Done again.' },
+      { tools: [bash('rm README.md && echo restored > README.md && rm -rf .GIT sub && echo fixed')] },
+      { text: 'Fixed.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 3 });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const requests = a.h.fakeModel.requestsFor(taskId);
+    const toldFirst = JSON.stringify(requests[2]!.body.messages.at(-1));
+    expect(toldFirst).toContain("failed to encode 'work.txt' from NOPE to UTF-8");
+    expect(toldFirst).toContain('fix or remove working-tree-encoding attributes');
+    const toldThen = JSON.stringify(requests[4]!.body.messages.at(-1));
+    expect(toldThen).toContain('git refuses to stage these entries of the worktree');
+    for (const entry of ['README.md: can only add regular files', "invalid path '.GIT/config'", "invalid path 'sub/GIT~1/f'"]) expect(toldThen).toContain(entry);
+    const branch = final.result!.branch!;
+    expect(showFile(remote.dir, branch, 'work.txt')).toBe('work');
+    expect(showFile(remote.dir, branch, 'README.md')).toBe('restored');
+    // Every tool batch saved its checkpoint at the first attempt, and no step was retried.
+    expect(await failedAttempts(handle)).toEqual([]);
+  });
+
+  it('a run killed with 1,001 refused names, 1,001 FIFOs named .gitignore, a tracked file made a FIFO and an encoding git cannot apply: the checkpoint blocks on none, the salvage keeps the work', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-refused-salvage-${mode}`;
+    const fifos = 'for i in $(seq 1001); do mkfifo d$i/.gitignore; done';
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash(
+            'echo work > work.txt && rm README.md && mkfifo README.md && for i in $(seq 1001); do mkdir -p d$i/.GIT && echo x > d$i/.GIT/f; done && ' +
+              `${fifos} && printf '* working-tree-encoding=NOPE\\n' > .gitattributes && echo planted`,
+          ),
+        ],
+      },
+      // The checkpoint after the first batch removed those FIFOs: the salvage meets new ones.
+      { tools: [bash(`${fifos}; echo wip > wip.txt; sleep 120`)] },
+    ]);
+    const started = Date.now();
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = agentIdOf(handle);
+    await eventually(async () => existsSync(path.join(a.h.workspaceRoot, 'worktrees', agentId, 'wip.txt')), 120_000, 'the second batch to start');
+    await handle.signal('kill', { reason: 'salvage what git refuses' });
+    const final = await handle.result();
+    expect(final.status).toBe('killed');
+    expect(final.result?.salvageRef).toBe(`refs/agents/${agentId}/salvage`);
+    const salvaged = execFileSync('git', ['-C', remote.dir, 'ls-tree', '-r', '--name-only', final.result!.salvageRef!], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    expect(salvaged).toEqual(['.gitattributes', '.orchestrator/gates.json', 'README.md', 'wip.txt', 'work.txt']);
+    expect(showFile(remote.dir, final.result!.salvageRef!, 'work.txt')).toBe('work');
+    expect(await failedAttempts(handle)).toEqual([]);
+    process.stdout.write(`[${mode}] refused-names run planted, checkpointed, killed and salvaged in ${Date.now() - started} ms\n`);
   });
 
   it("holds no socket of the worker's: a command's descriptors beyond stdio are none of the worker's or its spawn helper's channels", async () => {

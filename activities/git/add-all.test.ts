@@ -47,6 +47,19 @@ describe('addAll', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('runs it again when a file vanished between the stat and the open, unless the refusals are to be skipped', async () => {
+    const gone = { exitCode: 1, stderr: 'error: open("tmp.txt"): No such file or directory\nerror: unable to index file \'tmp.txt\'\n' };
+    const { run, calls } = scripted(gone, ok);
+    await expect(addAll(run)).resolves.toEqual([]);
+    expect(calls).toHaveLength(2);
+    const always = scripted(gone);
+    await expect(addAll(always.run)).rejects.toThrow(WorktreeUnstageableError);
+    expect(always.calls).toHaveLength(ADD_ATTEMPTS);
+    const skipping = scripted(gone);
+    await expect(addAll(skipping.run, { skipRefusedPaths: true })).resolves.toEqual(['open("tmp.txt"): No such file or directory']);
+    expect(skipping.calls).toHaveLength(1);
+  });
+
   it('gives up after its attempts when the writer wins every one', async () => {
     const { run, calls } = scripted(vanished);
     await expect(addAll(run)).rejects.toThrow(GitCommandFailedError);

@@ -15,11 +15,13 @@
  *
  * Two failures pass and are waited out here. A process the agent left running can delete a file
  * between git's directory scan and its stat of that file ("unable to stat '<file>': No such file
- * or directory"); both sandboxes end every process with its command (docker-runner.ts sweeps the
- * container), so only the `none` runtime, or a sweep that could not run, leaves such a writer: the
- * add is run again, a few times. And a git killed while it held the index (the OOM killer) leaves
- * `<index>.lock`, which fails every later git on that index: once no git could still be writing
- * it (STALE_GIT_LOCK_MS after it was last written), the lock is removed and the add run again.
+ * or directory": git dies) or its open() ("open(\"<file>\"): No such file or directory": a
+ * refusal, run again unless refusals are skipped, where the file is gone anyway). Both sandboxes
+ * end every process with its command (docker-runner.ts sweeps the container), so only the `none`
+ * runtime, or a sweep that could not run, leaves such a writer: the add is run again, a few times.
+ * And a git killed while it held the index (the OOM killer) leaves `<index>.lock`, which fails
+ * every later git on that index: once no git could still be writing it (STALE_GIT_LOCK_MS after it
+ * was last written), the lock is removed and the add run again.
  *
  * Git's stderr is read whole here (run-git.ts keeps only its tail in an error): ten thousand
  * refusals, or one path four thousand characters long, would push what matters out of a tail.
@@ -52,6 +54,7 @@ export const ADD_ATTEMPTS = 4;
 const ANSWERED_EXIT_CODES = [0, 1, 128] as const;
 
 const VANISHED_DURING_SCAN = /unable to stat '.*': No such file or directory/;
+const VANISHED_BEFORE_OPEN = /^open\(".*"\): No such file or directory$/;
 const LOCKED = /^fatal: Unable to create '.*\.lock': File exists\./m;
 /** The start of git's last words when a working-tree-encoding does not apply (convert.c); the path may run on over lines. */
 const CONVERSION = /^fatal: (failed to encode '|BOM is (required|prohibited) in ')/m;
@@ -67,6 +70,8 @@ export async function addAll(run: AddRunner, options: AddAllOptions = {}): Promi
     if (exitCode === 1) {
       const refused = refusals(stderr);
       if (options.skipRefusedPaths) return refused;
+      // A file gone between git's stat and its open() is the same race as one gone before the stat.
+      if (attempt < ADD_ATTEMPTS && refused.some((r) => VANISHED_BEFORE_OPEN.test(r))) continue;
       throw new WorktreeUnstageableError(refused);
     }
     const conversion = CONVERSION.exec(stderr);

@@ -122,6 +122,30 @@ describe.each(MODES)('attacks on the gates through tool calls (%s sandbox)', (mo
     }
   });
 
+  it("a FIFO named .gitattributes that one gate's project code leaves in the checkout blocks nothing: the files put back before the next gate are written, it runs, the work is delivered", async () => {
+    const gates = { gates: { lint: { command: 'sh ./lint.sh' }, tests: { command: 'test ! -e broken.txt && echo gate-passed' } } };
+    // .npmrc is a runner file: it is put back (checkout-index) before each gate command.
+    const remote = createRemoteRepo(shellGateRepo({ '.orchestrator/gates.json': JSON.stringify(gates), '.npmrc': 'fund=false\n', 'lint.sh': 'echo lint-passed\n' }));
+    const taskId = `T-gate-fifo-attributes-${mode}`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`printf 'mkfifo .gitattributes && echo planted\\n' > lint.sh && cat lint.sh`)] }, { text: 'Done.' }]);
+    const started = Date.now();
+    const handle = await a.spawn({
+      taskId,
+      repository: remote.url,
+      gateProfile: 'custom',
+      maxFeedbackRounds: 0,
+      context: { repository: remote.url, branch: 'main', workItems: [], skills: [], gates: ['lint', 'tests'] },
+    });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    expect(final.result?.gates?.map((g) => [g.name, g.outcome, g.outputTail?.trim()])).toEqual([
+      ['lint', 'passed', 'planted'],
+      ['tests', 'passed', 'gate-passed'],
+    ]);
+    expect(remoteBranches(remote.dir)).toContain(`refs/heads/${final.result!.branch!}`);
+    process.stdout.write(`[${mode}] gate FIFO .gitattributes run completed in ${Date.now() - started} ms\n`);
+  });
+
   it('a kill during a gate that ignores SIGTERM, detaches a process and prints without end stops all of it within seconds', async () => {
     const marker = `gatekill${randomUUID().slice(0, 8)}`;
     const remote = createRemoteRepo(shellGateRepo({ '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'sh ./suite.sh' } } }) }));

@@ -104,7 +104,12 @@ function refusals(stderr: string): string[] {
  * died), then removes it if it was not written meanwhile. True when the add should run again:
  * the lock is gone, by its git or by this.
  */
-async function removeStaleLock(lock: string, options: AddAllOptions): Promise<boolean> {
+/** Whether git failed because a lock file of the index is there (a git holds it, or one died holding it). */
+export function lockedOut(stderr: string): boolean {
+  return LOCKED.test(stderr);
+}
+
+export async function removeStaleLock(lock: string, options: Pick<AddAllOptions, 'staleLockMs' | 'signal' | 'onProgress'>): Promise<boolean> {
   const staleMs = options.staleLockMs ?? STALE_GIT_LOCK_MS;
   const first = await stat(lock).catch(() => undefined);
   if (!first) return true;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import { shortPath } from '../../domain/agent-events';
 import { redactSecrets, type Allowlist } from '../../scanner';
-import { addAll } from './add-all';
+import { addAll, lockedOut, removeStaleLock } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
 import { GitCommandFailedError, GitInputError, WorktreeUnstageableError } from './errors';
@@ -158,12 +158,23 @@ export async function commit(
   // message is empty after cleanup), and only then is the index compared with HEAD. Untracked
   // files are not listed in that answer, so git walks no directory of the agent's for it.
   // The message goes through stdin: no argv limit, and nothing in it is read as an option.
-  const committed = await ctx.git([...wt.args, 'commit', '--quiet', '--no-verify', '--no-gpg-sign', '--untracked-files=no', '--cleanup=whitespace', '--file=-'], {
-    ...options,
-    input: message,
-    env: authorEnv(ctx.deps.author),
-    okExitCodes: [0, 1],
-  });
+  const runCommit = () =>
+    ctx.git([...wt.args, 'commit', '--quiet', '--no-verify', '--no-gpg-sign', '--untracked-files=no', '--cleanup=whitespace', '--file=-'], {
+      ...options,
+      input: message,
+      env: authorEnv(ctx.deps.author),
+      okExitCodes: [0, 1],
+    });
+  let committed: Awaited<ReturnType<typeof runCommit>>;
+  try {
+    committed = await runCommit();
+  } catch (err) {
+    // A commit killed while it held the index (the OOM killer) left its lock: the retry of this
+    // step (the scanned tree, no add before it) would fail on it every time. Once stale, it goes.
+    const stale = err instanceof GitCommandFailedError && lockedOut(err.stderr) && (await removeStaleLock(path.join(wt.adminDir, 'index.lock'), options));
+    if (!stale) throw err;
+    committed = await runCommit();
+  }
   if (committed.exitCode === 1) {
     if (!(await hasStaged())) return nothingStaged();
     const detail = scrubbedTail(committed.stderr.trim() || committed.stdout.trim(), credentialSecrets(ctx.deps.credentials));

@@ -231,6 +231,37 @@ describe('git module on a hostile worktree', () => {
     expect(locks.filter((lock) => existsSync(lock))).toEqual([]);
   });
 
+  it('a lock a commit killed mid-way left on the index does not fail the retried commit of the scanned tree', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { 'work.txt': 'work\n' });
+    const scan = await workspaces.stageAndScan(ws);
+    const lock = path.join(ws.mirrorPath, 'worktrees', AGENT, 'index.lock');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+
+    const committed = await workspaces.commit(ws, 'work', { agentId: AGENT, expectedTree: scan.tree });
+    expect(git(['rev-parse', `${committed.commitSha!}^{tree}`], ws.mirrorPath)).toBe(scan.tree);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a fresh lock on the index (a git still at work) is not taken away from it: the commit fails', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    writeFiles(ws.path, { 'work.txt': 'work\n' });
+    const scan = await workspaces.stageAndScan(ws);
+    const lock = path.join(ws.mirrorPath, 'worktrees', AGENT, 'index.lock');
+    writeFileSync(lock, '');
+    const writer = setInterval(() => writeFileSync(lock, String(Date.now())), 200);
+    try {
+      await expect(workspaces.commit(ws, 'work', { agentId: AGENT, expectedTree: scan.tree })).rejects.toThrow(/index\.lock/);
+    } finally {
+      clearInterval(writer);
+    }
+    expect(existsSync(lock)).toBe(true);
+  }, 30_000);
+
   // Root reads a file of mode 000 anyway; a worker that is not root runs the sandbox as itself, owns
   // what the agent wrote, and git's open() of such a file fails. Checkpoint, stage and salvage as one.
   (asRoot ? it : it.skip)('files and directories of mode 000, as a worker that is not root: the checkpoint and the salvage keep the rest, staging names the files', async () => {

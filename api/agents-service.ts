@@ -144,7 +144,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     if (!workflow) return { kind: 'missing' };
     if (!workflow.open) return { kind: 'finished' };
     // A kill under way (kill or kill-all), or acknowledged by the run: it is stopping, not live.
-    if (stored?.phase === 'stopping' || (await redis.exists(keys.killRequested(agentId))) === 1) return { kind: 'stopping' };
+    if (stored?.phase === 'stopping' || (await redis.exists(keys.killRequested(agentId, config.TEMPORAL_NAMESPACE))) === 1) return { kind: 'stopping' };
     return { kind: 'live', status: stored?.status ?? workflow.view.status };
   }
 

@@ -149,7 +149,7 @@ export async function killAgents(deps: KillSwitchDeps, agentIds: readonly string
   const results = agentIds.map((agentId) => outcomes.get(agentId) ?? { agentId, outcome: 'failed' as const, error: 'no outcome' });
   await mapWithConcurrency(results, deps.concurrency, (o) => audit(deps, o, order));
   // Settled: ended (a spawn sees that), or the kill failed and the agent is live again to a spawn.
-  await withTimeout(deps.redis.del(...agentIds.map(keys.killRequested)), VALKEY_WRITE_TIMEOUT_MS, 'kill marks').catch(() => undefined);
+  await withTimeout(deps.redis.del(...agentIds.map((id) => keys.killRequested(id, deps.statusSource.namespace))), VALKEY_WRITE_TIMEOUT_MS, 'kill marks').catch(() => undefined);
   return results;
 }
 
@@ -164,7 +164,7 @@ const KILL_MARK_MARGIN_MS = 60_000;
 async function markKillRequested(deps: KillSwitchDeps, agentIds: readonly string[]): Promise<void> {
   if (agentIds.length === 0) return;
   const pipeline = deps.redis.pipeline();
-  for (const agentId of agentIds) pipeline.set(keys.killRequested(agentId), '1', 'PX', deps.deadlineMs + KILL_MARK_MARGIN_MS);
+  for (const agentId of agentIds) pipeline.set(keys.killRequested(agentId, deps.statusSource.namespace), '1', 'PX', deps.deadlineMs + KILL_MARK_MARGIN_MS);
   await withTimeout(pipeline.exec(), VALKEY_WRITE_TIMEOUT_MS, 'kill marks').catch((err: unknown) =>
     deps.logger.warn({ agents: agentIds.length, err: errorMessage(err) }, 'kill: could not mark the agents as being killed; a spawn meanwhile may answer one of them'),
   );

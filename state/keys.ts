@@ -28,8 +28,12 @@ export const keys = {
   /** The AI review's verdict per gate phase and round, so a retried gate activity does not pay for it again. */
   reviews: (agentId: string) => `orchestrator:review:${agentId}`,
   spawnClaim: (taskId: string, agentType: string, namespace?: string) => `${byNamespace(namespace)}spawn:${taskId}:${agentType}`,
-  /** Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile (api/killswitch.ts). */
-  killRequested: (agentId: string) => `orchestrator:kill-requested:${agentId}`,
+  /**
+   * Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile
+   * (api/killswitch.ts). The killing namespace's own: another deployment's kill of an id it does
+   * not know marks and unmarks it, and must not touch ours (absent: the default namespace).
+   */
+  killRequested: (agentId: string, namespace?: string) => `${byNamespace(namespace)}kill-requested:${agentId}`,
   /** Event stream of one agent (state/agent-events.ts), and of all the namespace's agents (absent: the default namespace). */
   agentEvents: (agentId: string) => `orchestrator:agent-events:${agentId}`,
   allEvents: (namespace?: string) => `${byNamespace(namespace)}agent-events`,

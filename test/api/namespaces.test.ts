@@ -76,6 +76,23 @@ describe('deployments of two Temporal namespaces sharing one Valkey', () => {
     expect(theirsAgain.status).toBe(200);
     expect(theirsAgain.body.agentId).toBe(other.body.agentId);
   }, 90_000);
+
+  it("keeps our kill's mark while the other deployment is asked to kill our agent (it answers 404 and leaves the mark)", async () => {
+    const body = spawnBody();
+    const mine = await ours.request('POST', '/agents/spawn', { body });
+    expect(mine.status).toBe(202);
+    const agentId = mine.body.agentId as string;
+    // Our kill is under way: killAgents marks the agent before any signal goes out, and a spawn
+    // for its task is refused until the kill settles.
+    await ours.redis.set(keys.killRequested(agentId, ours.config.TEMPORAL_NAMESPACE), '1', 'PX', 60_000);
+    expect((await ours.request('POST', '/agents/spawn', { body })).status).toBe(409);
+
+    // The other deployment knows no such agent; before, its kill marked and then unmarked it in
+    // the shared Valkey: our kill's mark was gone, and our spawn answered the stopping agent.
+    expect((await theirs.request('POST', `/agents/${agentId}/kill`, { body: {} })).status).toBe(404);
+    const again = await ours.request('POST', '/agents/spawn', { body });
+    expect([again.status, again.body.agentId === agentId]).toEqual([409, false]);
+  }, 90_000);
 });
 
 describe('the global event streams of two namespaces sharing one Valkey, with real agent runs', () => {

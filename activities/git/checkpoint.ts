@@ -21,7 +21,7 @@ import type { WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { addAll } from './add-all';
 import { GitCommandFailedError, GitInputError } from './errors';
-import { inspectTree, MAX_NESTED_GIT, removeGitBlockers, type TreeInspection } from './inspect-tree';
+import { GIT_RULES_MAX_BYTES, inspectTree, MAX_NESTED_GIT, removeGitBlockers, type TreeInspection } from './inspect-tree';
 import { exists } from './mirror';
 import { assertInside } from './paths';
 import { assertAgentId } from './validate';
@@ -60,7 +60,7 @@ const CHECKPOINT_ENV = {
 };
 
 /** What a walk of the worktree found that the host's git must not read: from the caller's own walk, or made here. */
-export type GitHazards = Pick<TreeInspection, 'nestedGit' | 'gitBlockers'>;
+export type GitHazards = Pick<TreeInspection, 'nestedGit' | 'gitBlockers' | 'gitRuleBytes'>;
 
 export function checkpointRepoPath(ctx: GitContext, agentId: string): string {
   assertAgentId(agentId);
@@ -81,9 +81,10 @@ export async function snapshotWorktree(
   if (!(await exists(path.join(repo, 'index')))) await copyIndexFile(path.join(adminDir, 'index'), path.join(repo, 'index')).catch(() => undefined);
 
   // A nested repository would be read by `git add` (a FIFO as its HEAD blocks it): leave those directories out.
-  const { nestedGit, gitBlockers } = options.inspected ?? (await inspectTree(ws.path, options));
+  const { nestedGit, gitBlockers, gitRuleBytes } = options.inspected ?? (await inspectTree(ws.path, options));
   await removeGitBlockers(ws.path, gitBlockers);
   if (nestedGit.length >= MAX_NESTED_GIT) throw new GitInputError(`the worktree holds ${MAX_NESTED_GIT} or more nested .git entries; it cannot be checkpointed safely`);
+  if (gitRuleBytes > GIT_RULES_MAX_BYTES) throw new GitInputError(`the worktree's .gitignore and .gitattributes files hold ${gitRuleBytes} bytes, over the ${GIT_RULES_MAX_BYTES} the host's git reads; it cannot be checkpointed`);
   const skipped = [...new Set(nestedGit.map((p) => path.posix.dirname(p)))];
   // What git refuses to store (a path like .GIT, a tracked file now a FIFO) stays out of the
   // checkpoint as it stays out of every commit; staging tells the agent when it finishes.

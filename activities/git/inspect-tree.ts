@@ -36,7 +36,20 @@ export interface TreeInspection {
   unreadable: string[];
   /** Relative paths of FIFOs, sockets and device nodes (the first few). */
   special: string[];
+  /**
+   * Bytes of the regular files named `.gitignore` or `.gitattributes`: git matches every path it
+   * walks against every rule in them, so their size multiplies the cost of each host git call
+   * over the tree (GIT_RULES_MAX_BYTES).
+   */
+  gitRuleBytes: number;
 }
+
+/**
+ * What the host's git reads of the agent's ignore and attribute rules, in all. A project's own are
+ * a few KB; 1 MB of wildcard rules over 10,000 new files cost one `git add` 5 s of CPU on this
+ * project's machine, 22 MB 88 s, and an agent could make every checkpoint pay that again.
+ */
+export const GIT_RULES_MAX_BYTES = 256 * 1024;
 
 export interface InspectOptions {
   /** Stop walking once more than this many bytes are seen (`bytes` is then a lower bound). */
@@ -72,7 +85,7 @@ const PROGRESS_EVERY = 2000;
 export const MAX_DEPTH = 2048;
 
 export async function inspectTree(root: string, options: InspectOptions = {}): Promise<TreeInspection> {
-  const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], gitBlockers: [], unreadable: [], special: [] };
+  const result: TreeInspection = { bytes: 0, entries: 0, nestedGit: [], gitBlockers: [], unreadable: [], special: [], gitRuleBytes: 0 };
   const rootHandle = await openRoot(root);
   try {
     const rootDev = (await rootHandle.stat()).dev;
@@ -106,6 +119,7 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
     if (!st) continue; // gone meanwhile
     if (options.everyLink || st.nlink < 2 || st.isDirectory() || !at.linked.has(st.ino)) result.bytes += Math.max(st.size, st.blocks * 512);
     if (st.nlink > 1 && !st.isDirectory()) at.linked.add(st.ino);
+    if (st.isFile() && READ_BY_GIT.has(entry.name)) result.gitRuleBytes += st.size;
     if (st.isDirectory()) {
       if (st.dev !== at.rootDev) continue;
       if (depth >= MAX_DEPTH) {

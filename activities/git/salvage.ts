@@ -15,7 +15,7 @@ import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { DEFAULT_SCAN_MAX_BLOB_BYTES, hasUncommittedChanges } from './changes';
 import { credentialSecrets } from './credentials';
 import { WorktreeUnstageableError } from './errors';
-import { inspectTree, disableNestedGit, removeGitBlockers } from './inspect-tree';
+import { disableNestedGit, GIT_RULES_MAX_BYTES, inspectTree, removeGitBlockers } from './inspect-tree';
 import { exists, resolveCommit } from './mirror';
 import { readFileAtCommit } from './read-blob';
 import { scanTreeChanges } from './scan-changes';
@@ -72,6 +72,11 @@ export async function snapshotUncommitted(
     ctx.log('git: nested .git entries renamed before salvage', { path: ws.path, renamed });
   }
   await removeGitBlockers(ws.path, inspection.gitBlockers);
+  // The run ended on them (disk-budget.ts) or they came after its last walk: git would spend minutes on them.
+  if (inspection.gitRuleBytes > GIT_RULES_MAX_BYTES) {
+    ctx.log('git: not salvaged, the worktree holds more ignore and attribute rules than the host reads', { agentId, bytes: inspection.gitRuleBytes });
+    return {};
+  }
   if (!(await hasUncommittedChanges(ctx, wt, options))) return {};
 
   const ref = salvageRefFor(agentId);

@@ -16,7 +16,7 @@ import { statfs } from 'node:fs/promises';
 import { TypedError } from '../../domain/typed-error';
 import { shortPath } from '../../domain/agent-events';
 import { redactSecrets } from '../../scanner';
-import { inspectTree, type TreeInspection } from '../git/inspect-tree';
+import { GIT_RULES_MAX_BYTES, inspectTree, type TreeInspection } from '../git/inspect-tree';
 import type { CommandRunner } from '../tools/runner';
 import { UnsafePathError } from '../tools/safe-fs';
 
@@ -60,6 +60,10 @@ export async function checkDiskBudget(worktree: string, home: string | undefined
   const { worktree: inTree, total } = await measureAgentFiles(worktree, home, budget, op);
   const breach = describeBreach(inTree, total, budget, 'after the batch');
   if (breach) throw new WorkspaceTooLargeError(breach);
+  // Before the checkpoint's git reads them: rules enough to keep the host's CPU for minutes per add.
+  if (inTree.gitRuleBytes > GIT_RULES_MAX_BYTES) {
+    throw new WorkspaceTooLargeError(`the worktree's .gitignore and .gitattributes files hold ${inTree.gitRuleBytes} bytes after the batch, over the ${GIT_RULES_MAX_BYTES} the host's git reads`);
+  }
   return inTree;
 }
 

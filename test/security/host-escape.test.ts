@@ -382,6 +382,23 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expect(agentIdOf(handle)).toBeTruthy();
   });
 
+  it('ignore rules enough to keep the host\'s git busy for minutes per add (a 1 MB .gitignore of wildcards over 3,000 new files) fail the run before any host git reads them', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-gitignore-${mode}`;
+    const rules = 'i=0; while [ $i -lt 48000 ]; do echo "pat$i*/x$i?.txt"; i=$((i+1)); done > .gitignore';
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`${rules}; mkdir d && cd d && seq 1 3000 | xargs touch; wc -c ../.gitignore`)] }, { text: 'Done.' }]);
+    const started = Date.now();
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; message: string };
+    expect(cause.type).toBe('WorkspaceTooLarge');
+    expect(cause.message).toMatch(/^the worktree's \.gitignore and \.gitattributes files hold \d+ bytes after the batch, over the 262144 the host's git reads/);
+    // No git of the host's ran over the rules: with them, each add alone takes seconds of CPU.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(execFileSync('git', ['-C', remote.dir, 'for-each-ref', '--format=%(refname)', 'refs/agents/'], { encoding: 'utf8' })).toBe('');
+  }, 120_000);
+
   // Each file under the size limit, or no bytes at all: only the watch while the command runs stops these before the host's disk is full.
   it.each([
     ['bytes', 'for i in 1 2 3 4 5 6; do head -c 15000000 /dev/zero > f$i.bin; done; sleep 300; touch finished', 'more than 20 MB while a command ran (WORKSPACE_MAX_MB=20)'],

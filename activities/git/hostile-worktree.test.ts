@@ -231,13 +231,19 @@ describe('git module on a hostile worktree', () => {
     expect(locks.filter((lock) => existsSync(lock))).toEqual([]);
   });
 
-  it('a lock a commit killed mid-way left on the index does not fail the retried commit of the scanned tree', async () => {
+  /** A worktree whose changes are staged and scanned, with a lock on its index as a killed or a live git leaves one. */
+  async function stagedWithIndexLock() {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote));
     writeFiles(ws.path, { 'work.txt': 'work\n' });
     const scan = await workspaces.stageAndScan(ws);
     const lock = path.join(ws.mirrorPath, 'worktrees', AGENT, 'index.lock');
     writeFileSync(lock, '');
+    return { workspaces, ws, scan, lock };
+  }
+
+  it('a lock a commit killed mid-way left on the index does not fail the retried commit of the scanned tree', async () => {
+    const { workspaces, ws, scan, lock } = await stagedWithIndexLock();
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
 
@@ -247,12 +253,7 @@ describe('git module on a hostile worktree', () => {
   });
 
   it('a fresh lock on the index (a git still at work) is not taken away from it: the commit fails', async () => {
-    const { remote, workspaces } = setup();
-    const ws = await workspaces.prepare(request(remote));
-    writeFiles(ws.path, { 'work.txt': 'work\n' });
-    const scan = await workspaces.stageAndScan(ws);
-    const lock = path.join(ws.mirrorPath, 'worktrees', AGENT, 'index.lock');
-    writeFileSync(lock, '');
+    const { workspaces, ws, scan, lock } = await stagedWithIndexLock();
     const writer = setInterval(() => writeFileSync(lock, String(Date.now())), 200);
     try {
       await expect(workspaces.commit(ws, 'work', { agentId: AGENT, expectedTree: scan.tree })).rejects.toThrow(/index\.lock/);

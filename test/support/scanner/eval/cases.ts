@@ -8,6 +8,11 @@
  * In a case's text, `«template»` is a secret (its line is labelled positive) and `‹template›`
  * is random filler that is not a secret (see values.ts for the template language). A case
  * without `«»` is a decoy: any finding in it is a false positive.
+ *
+ * The `encoded` family holds the formats of the other families base64-, base64url- or
+ * hex-encoded as an author hiding them from scanners writes them (decoded at run time by
+ * `base64 -d`, `xxd -r -p`, atob, hex.DecodeString...); its decoys are encoded text without a
+ * secret, encoded documentation examples and invalid tokens, and random base64 and hex.
  */
 
 /** Groups of formats, for per-family recall and precision. */
@@ -24,7 +29,8 @@ export type Family =
   | 'connection-string'
   | 'http-auth'
   | 'password-field'
-  | 'jwt';
+  | 'jwt'
+  | 'encoded';
 
 export interface EvalCase {
   readonly family: Family;
@@ -292,6 +298,28 @@ export const POSITIVES: readonly EvalCase[] = [
     ['.netrc', 'machine api.corp.net login deploy «password @pw»\n'],
     ['pw.env', 'ADMIN_PASS=«@pw»\n'],
   ]),
+  ...family('encoded', [
+    ['src/config.ts', 'export const githubToken = atob("«@b64(@ghtoken(ghp_))»");\n'],
+    ['scripts/release.sh', '#!/bin/sh\nexport GH_TOKEN="$(echo «@b64(@ghtoken(ghp_))» | base64 -d)"\ngh release create "$1"\n'],
+    ['scripts/publish.sh', 'echo «@b64(//registry.npmjs.org/:_authToken=@ghtoken(npm_))» | base64 --decode > ~/.npmrc\nnpm publish\n'],
+    ['bootstrap.sh', 'mkdir -p ~/.aws\necho «@hex(\\[default\\]\naws_access_key_id = @awsid(AKIA)\naws_secret_access_key = [A-Za-z0-9/+]{40}\n)» | xxd -r -p > ~/.aws/credentials\n'],
+    ['src/payments.go', 'key, _ := hex.DecodeString("«@hex(sk_live_[A-Za-z0-9]{24})»")\nstripe.Key = string(key)\n'],
+    ['src/llm.js', "const apiKey = Buffer.from('«@b64url(sk-ant-api03-[A-Za-z0-9_\\-]{93}AA)»', 'base64url').toString();\n"],
+    ['src/notify.py', 'SLACK = base64.urlsafe_b64decode("«@b64url(xoxb-[0-9]{12}-[0-9]{13}-[A-Za-z0-9]{24})»" + "==").decode()\n'],
+    ['k8s/app-secret.yaml', 'apiVersion: v1\nkind: Secret\ntype: Opaque\ndata:\n  DATABASE_URL: «@b64(postgres://orders:[A-Za-z0-9]{20}@db.corp.net:5432/orders)»\n'],
+    ['k8s/gitlab-secret.yaml', 'apiVersion: v1\nkind: Secret\ndata:\n  token: «@b64(glpat-[A-Za-z0-9_\\-]{20})»\n'],
+    ['deploy/env.sh', 'base64 -d > .env <<EOF\n«@b64wrap(SLACK_BOT_TOKEN=xoxb-[0-9]{12}-[0-9]{13}-[A-Za-z0-9]{24}\nSLACK_CHANNEL=C[A-Z0-9]{10}\nLOG_LEVEL=info\nREGION=eu-west-1\nWORKERS=4\n)»\nEOF\n'],
+    ['Dockerfile', 'FROM node:20\nRUN echo «@b64(https://ci:@ghtoken(ghp_)@github.com/acme/infra.git)» | base64 -d > /root/.git-credentials\n'],
+    ['config/services.json', '{"mail": {"keyHex": "«@hexupper(SG\\.[A-Za-z0-9_\\-]{22}\\.[A-Za-z0-9_\\-]{43})»"}}'],
+    ['ci/openai.b64', '«@b64(OPENAI_API_KEY=sk-proj-[A-Za-z0-9_\\-]{74}T3BlbkFJ[A-Za-z0-9_\\-]{74}\n)»\n'],
+    ['terraform/vars.tf', 'variable "dd" {\n  default = "«@b64(DD_API_KEY=[a-f0-9]{32}\nDD_SITE=datadoghq.eu\n)»"\n}\n'],
+    ['src/db.py', 'conn = psycopg2.connect(bytes.fromhex("«@hex(postgresql://report:[A-Za-z0-9]{18}@pg.corp.net/analytics)»").decode())\n'],
+    ['.github/workflows/publish.yml', 'env:\n  TWINE_PASSWORD_B64: «@b64(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\\-]{70})»\n'],
+    ['src/alerts.ts', "const hook = atob('«@b64(https://hooks.slack.com/services/T[A-Z0-9]{8}/B[A-Z0-9]{10}/[A-Za-z0-9]{24})»');\n"],
+    ['app/settings.rb', 'Stripe.api_key = Base64.strict_decode64("«@b64(rk_live_[A-Za-z0-9]{24})»")\n'],
+    ['keys.hex', '«@hex(@age)»\n'],
+    ['src/mailer.py', 'SMTP_URL = b64decode("«@b64(smtp://mailer:[A-Za-z0-9]{16}@smtp.corp.net:587)»").decode()\n'],
+  ]),
   ...family('jwt', [
     ['supabase.env', 'SUPABASE_SERVICE_ROLE_KEY=«@jwt»\n'],
     ['client.ts', "const token = '«@jwt»';\n"],
@@ -430,6 +458,21 @@ export const DECOYS: readonly EvalCase[] = [
     ['reset.go', '\tif req.Password != req.PasswordConfirm {\n\t\treturn errMismatch\n\t}\n'],
     ['docs/setup.md', 'Log in with the password you chose during setup.\n'],
     ['jdbc.props', 'password=\n'],
+  ]),
+  ...family('encoded', [
+    ['src/i18n.ts', "export const WELCOME = atob('‹@b64(Welcome back! Your session expires in 30 minutes.)›');\n"],
+    ['src/oauth.ts', "const sample = atob('‹@b64(\\{\"token_type\":\"Bearer\",\"expires_in\":3600,\"scope\":\"read\"\\})›');\n"],
+    ['fixtures/fake-token.ts', "export const FAKE = atob('‹@b64(ghp_[A-Za-z0-9]{36})›'); // fails GitHub's checksum\n"],
+    ['docs/aws.md', 'Example: `echo ‹@b64(AKIAIOSFODNN7EXAMPLE)› | base64 -d`\n'],
+    ['git.log', 'commit ‹[a-f0-9]{40}›\ntree ‹[a-f0-9]{40}›\nparent ‹[a-f0-9]{40}›\n'],
+    ['ids.json', '{"id": "‹@uuid›", "etag": "‹[A-Za-z0-9+/]{22}›==", "sha256": "‹[a-f0-9]{64}›"}'],
+    ['blob.txt', '‹[A-Za-z0-9+/]{76}›\n‹[A-Za-z0-9+/]{76}›\n‹[A-Za-z0-9+/]{76}›\n‹[A-Za-z0-9+/]{40}›==\n'],
+    ['icon.css', '.icon { background: url("data:image/svg+xml;base64,‹@b64(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M8 0L16 16H0z"/></svg>)›"); }\n'],
+    ['src/crypto.go', 'var iv, _ = hex.DecodeString("‹[a-f0-9]{32}›")\nvar digest = "‹[a-f0-9]{64}›"\n'],
+    ['fixtures/config.b64', '‹@b64(# example configuration\nAPI_URL=https://api.corp.net\nAPI_TOKEN=$\\{API_TOKEN\\}\nLOG_LEVEL=debug\n)›\n'],
+    ['headers.txt', 'Content-Type in hex: ‹@hex(Content-Type: application/json; charset=utf-8)›\n'],
+    ['src/logo.ts', "export const LOGO = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA‹[A-Za-z0-9+/]{400}›';\n"],
+    ['yarn.lock', 'left-pad@^1.3.0:\n  version "1.3.0"\n  integrity sha512-‹[A-Za-z0-9+/]{86}›==\n'],
   ]),
   ...family('jwt', [
     ['docs/jwt.md', 'Example: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c\n'],

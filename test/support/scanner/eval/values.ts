@@ -5,8 +5,11 @@
  * A template is a small regex-like pattern written from a vendor's description of its format:
  * literal characters, `\x` escapes, `[a-z0-9_]` classes and `(one|two)` alternatives, each
  * optionally followed by `{n}` or `{n,m}`; and named generators `@name` or `@name(arg)` for
- * formats with structure (checksums, real key pairs, JSON). Written independently of the
- * scanner's rule table and of its sample generator (test/support/scanner/samples.ts).
+ * formats with structure (checksums, real key pairs, JSON). The encoders `@b64(template)`,
+ * `@b64url(template)`, `@b64wrap(template)`, `@hex(template)` and `@hexupper(template)` expand
+ * the template inside them (parentheses nest) and encode it, as an author hiding a secret from
+ * scanners would. Written independently of the scanner's rule table and of its sample generator
+ * (test/support/scanner/samples.ts).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
@@ -211,6 +214,15 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   awsid: (r, prefix) => (prefix || 'AKIA') + r.chars(UPPER + '234567', 16),
   word: (r) => r.pick(WORDS),
   age: (r) => ageIdentity(r),
+  /** `base64` of the expanded template, as `base64 -w0` and btoa() write it (padded). */
+  b64: (r, template) => Buffer.from(expand(template, r)).toString('base64'),
+  /** base64url without padding (RFC 4648 §5), as JWT libraries and `base64.urlsafe_b64encode(...).rstrip(b'=')` write it. */
+  b64url: (r, template) => Buffer.from(expand(template, r)).toString('base64url'),
+  /** `base64` as the command writes it by default: lines of 76 characters. */
+  b64wrap: (r, template) => (Buffer.from(expand(template, r)).toString('base64').match(/.{1,76}/g) ?? []).join('\n'),
+  /** Lower-case hex, as `xxd -p -c0`, `od` or bytes.hex() write it. */
+  hex: (r, template) => Buffer.from(expand(template, r)).toString('hex'),
+  hexupper: (r, template) => Buffer.from(expand(template, r)).toString('hex').toUpperCase(),
 };
 
 interface Atom {
@@ -235,10 +247,23 @@ function parseClass(spec: string): string {
   return out;
 }
 
-/** `@name` or `@name(arg)` at `i` when `name` is a generator; any other `@` is a literal. */
-function generatorAt(template: string, i: number): RegExpExecArray | undefined {
-  const m = /^@([a-z0-9]+)(?:\(([^)]*)\))?/.exec(template.slice(i));
-  return m !== null && Object.hasOwn(GENERATORS, m[1] as string) ? m : undefined;
+/**
+ * `@name` or `@name(arg)` at `i` when `name` is a generator (any other `@` is a literal): the
+ * name, the argument (parentheses inside it nest) and the length of the whole.
+ */
+function generatorAt(template: string, i: number): { name: string; arg: string; length: number } | undefined {
+  const m = /^@([a-z0-9]+)/.exec(template.slice(i));
+  if (m === null || !Object.hasOwn(GENERATORS, m[1] as string)) return undefined;
+  const open = i + m[0].length;
+  if (template.charAt(open) !== '(') return { name: m[1] as string, arg: '', length: m[0].length };
+  let depth = 0;
+  for (let j = open; j < template.length; j++) {
+    const c = template.charAt(j);
+    if (c === '\\') j++;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return { name: m[1] as string, arg: template.slice(open + 1, j), length: j + 1 - i };
+  }
+  throw new Error(`unclosed argument of @${m[1]} in ${template}`);
 }
 
 /** Expands one template into a random value. */
@@ -257,11 +282,10 @@ export function expand(template: string, r: Random): string {
       atoms.push({ emit: (rr) => rr.pick(options), min: 1, max: 1 });
       i = end + 1;
     } else if (c === '@' && generatorAt(template, i) !== undefined) {
-      const m = generatorAt(template, i) as RegExpExecArray;
-      const gen = GENERATORS[m[1] as string] as Generator;
-      const arg = m[2] ?? '';
+      const { name, arg, length } = generatorAt(template, i) as { name: string; arg: string; length: number };
+      const gen = GENERATORS[name] as Generator;
       atoms.push({ emit: (rr) => gen(rr, arg), min: 1, max: 1 });
-      i += m[0].length;
+      i += length;
     } else if (c === '{') {
       const end = template.indexOf('}', i);
       const [lo, hi] = template.slice(i + 1, end).split(',').map(Number);

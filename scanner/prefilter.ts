@@ -36,11 +36,16 @@ export interface Candidates {
   readonly hitStart: Int32Array;
 }
 
-/** Builds the automaton over all rules' keywords; throws if a keyword is not lower-case ASCII. */
-export function buildPrefilter(rules: readonly Rule[]): Prefilter {
+/**
+ * Builds the automaton over all rules' keywords; throws if a keyword is not lower-case ASCII.
+ * `extraKeywords[i]` is reported as rule index `rules.length + i` (encoded.ts derives the
+ * encoded forms of the rules' keywords, which scan.ts passes here).
+ */
+export function buildPrefilter(rules: readonly Rule[], extraKeywords: readonly string[] = []): Prefilter {
   const goto: Int32Array[] = [new Int32Array(ALPHABET).fill(-1)];
   const outSets: Set<number>[] = [new Set()];
-  rules.forEach((rule, ruleIndex) => {
+  const keywordSets = [...rules, ...extraKeywords.map((keyword) => ({ id: `encoded keyword ${keyword}`, keywords: [keyword] }))];
+  keywordSets.forEach((rule, ruleIndex) => {
     for (const keyword of rule.keywords) {
       if (keyword === '' || keyword.length > 255 || !/^[\x20-\x7e]+$/.test(keyword) || keyword !== keyword.toLowerCase()) {
         throw new Error(`rule ${rule.id}: keyword must be lower-case ASCII of 1 to 255 characters`);

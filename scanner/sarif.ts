@@ -12,6 +12,8 @@ export function toSarif(result: ScanResult, rules: readonly Rule[]): Record<stri
   const used = [...new Set(result.findings.map((f) => f.ruleId))];
   const ruleIndex = new Map(used.map((id, i) => [id, i]));
   const byId = new Map(rules.map((r) => [r.id, r]));
+  // An encoded finding's rule id (`github-pat:base64`) is its rule's and the encoding's; its description says both.
+  const described = new Map(result.findings.map((f) => [f.ruleId, f.description]));
   return {
     $schema: SCHEMA,
     version: '2.1.0',
@@ -24,7 +26,7 @@ export function toSarif(result: ScanResult, rules: readonly Rule[]): Record<stri
             rules: used.map((id) => ({
               id,
               name: id,
-              shortDescription: { text: byId.get(id)?.description ?? id },
+              shortDescription: { text: byId.get(id)?.description ?? described.get(id) ?? id },
               defaultConfiguration: { level: 'error' },
             })),
           },

@@ -1,5 +1,10 @@
-/** The scanning engine: prefilter → per-rule regex on candidate lines → checks → overlap resolution. */
+/**
+ * The scanning engine: prefilter → per-rule regex on candidate lines → checks → overlap
+ * resolution; where the prefilter meets a keyword's encoded form, the run around it is decoded
+ * and scanned the same way (encoded.ts).
+ */
 import { EMPTY_ALLOWLIST, INLINE_ALLOW_MARKER } from './allow';
+import { decodeRunAt, encodedKeywords, formAt, runCovers, type DecodedRun, type EncodedKeywords, type EncodedRun, type Encoding } from './encoded';
 import { shannonEntropy } from './entropy';
 import { isPlaceholder } from './placeholders';
 import { buildPrefilter, candidateLines, type CandidateLine, type Prefilter } from './prefilter';
@@ -17,6 +22,8 @@ interface CompiledRule {
 
 interface Engine {
   readonly rules: readonly CompiledRule[];
+  /** Keyword `rules.length + i` of the prefilter is `encoded.keywords[i]`. */
+  readonly encoded: EncodedKeywords;
   readonly prefilter: Prefilter;
 }
 
@@ -25,8 +32,10 @@ const engines = new WeakMap<readonly Rule[], Engine>();
 function engineFor(rules: readonly Rule[]): Engine {
   let engine = engines.get(rules);
   if (engine === undefined) {
+    const encoded = encodedKeywords(rules);
     engine = {
-      prefilter: buildPrefilter(rules),
+      encoded,
+      prefilter: buildPrefilter(rules, encoded.keywords),
       rules: rules.map((rule) => {
         // `d` gives group offsets; anchored rules are tried at keyword positions (`y`), others search the line (`g`).
         const flags = rule.pattern.flags.replace(/[dgy]/g, '') + 'd' + (rule.anchored === false ? 'g' : 'y');
@@ -51,6 +60,8 @@ interface Candidate {
   /** Absolute offsets of the secret itself (redaction of free text). */
   readonly secretStart: number;
   readonly secretEnd: number;
+  /** Set when the secret was found in the decoding of these encoded characters. */
+  readonly encoding?: Encoding;
 }
 
 function secretGroupOf(rule: Rule, m: RegExpExecArray): number {
@@ -144,7 +155,12 @@ function lineCounter(text: string): (offset: number) => number {
   };
 }
 
-/** Finds the secrets of `text` (overlaps resolved); lines over `maxLineLength` go to `onLongLine` (line start offset). */
+/**
+ * Finds the secrets of `text`; lines over `maxLineLength` go to `onLongLine` (line start
+ * offset). Plain candidates come with overlaps resolved, then those of the encoded runs holding
+ * a keyword's encoded form (one level of encoding: what they decode to is not decoded again),
+ * which may overlap plain ones, and each other at the edges of their groups.
+ */
 function detect(
   engine: Engine,
   text: string,
@@ -153,7 +169,29 @@ function detect(
   onLongLine: (lineStart: number) => void,
   asciiBytes?: Uint8Array,
 ): Candidate[] {
+  const { candidates, encodedHits } = collect(engine, text, maxLineLength, honourInlineAllow, onLongLine, asciiBytes);
+  const found = resolveOverlaps(candidates);
+  if (encodedHits.length > 0) found.push(...detectEncoded(engine, text, encodedHits));
+  return found;
+}
+
+/**
+ * Where the prefilter met encoded forms of keywords, as pairs: `encoded.forms[hits[2k]]` at
+ * offset `hits[2k + 1]` (pairs, not objects: a hostile text can hold millions).
+ */
+type EncodedHits = number[];
+
+/** The candidates of every rule on the candidate lines of `text`, overlaps unresolved, and the encoded keywords met. */
+function collect(
+  engine: Engine,
+  text: string,
+  maxLineLength: number,
+  honourInlineAllow: boolean,
+  onLongLine: (lineStart: number) => void,
+  asciiBytes?: Uint8Array,
+): { candidates: Candidate[]; encodedHits: EncodedHits } {
   const candidates: Candidate[] = [];
+  const encodedHits: EncodedHits = [];
   const searchedLine = new Int32Array(engine.rules.length).fill(-1);
   const { lines, hitRule, hitStart } = candidateLines(engine.prefilter, text, asciiBytes);
   for (const cand of lines) {
@@ -166,6 +204,10 @@ function detect(
     for (let h = cand.hitFrom; h < cand.hitTo; h++) {
       const ruleIndex = hitRule[h] as number;
       const keywordAt = hitStart[h] as number;
+      if (ruleIndex >= engine.rules.length) {
+        encodedHits.push(ruleIndex - engine.rules.length, keywordAt);
+        continue;
+      }
       const { rule, regex } = engine.rules[ruleIndex] as CompiledRule;
       if (rule.anchored === false) {
         // Searched once per line, whichever keyword brought it here.
@@ -187,7 +229,139 @@ function detect(
       }
     }
   }
-  return resolveOverlaps(candidates);
+  return { candidates, encodedHits };
+}
+
+/**
+ * Between decoded runs scanned together: a line break ends every single-line match, and NUL,
+ * which no pattern's whitespace takes, keeps a name at the end of one run from an assignment at
+ * the start of the next. A match that still crosses it (a multi-line one) is dropped.
+ */
+const RUN_SEPARATOR = '\n\0\n';
+
+/**
+ * The secrets of the encoded runs around `hits`, placed at their encoded characters. Each run is
+ * decoded at most once per group grid (runCovers), so a long run full of keywords costs one
+ * decoding, not one per keyword. The runs that decode to text are scanned together, a batch at
+ * a time, as there may be very many small ones.
+ */
+function detectEncoded(engine: Engine, text: string, hits: EncodedHits): Candidate[] {
+  const found: Candidate[] = [];
+  let batch: DecodedRun[] = [];
+  let batchChars = 0;
+  // Runs decoded so far that reach past the current hit (a few: at most one per grid and kind).
+  const recent: EncodedRun[] = [];
+  for (const k of hitOrder(hits)) {
+    const at = hits[k + 1] as number;
+    for (const form of engine.encoded.forms[hits[k] as number] ?? []) {
+      if (!formAt(text, at, form)) continue;
+      let kept = 0;
+      for (const r of recent) if (r.end > at) recent[kept++] = r;
+      recent.length = kept;
+      if (recent.some((r) => runCovers(r, at, form))) continue;
+      const run = decodeRunAt(text, at, form);
+      recent.push(run);
+      if (run.decoded === undefined) continue;
+      batch.push(run.decoded);
+      batchChars += run.decoded.text.length;
+      if (batchChars >= DECODED_BATCH_CHARS) {
+        found.push(...scanDecoded(engine, batch, text));
+        batch = [];
+        batchChars = 0;
+      }
+    }
+  }
+  if (batch.length > 0) found.push(...scanDecoded(engine, batch, text));
+  return found;
+}
+
+/** Decoded text scanned in one pass: enough to spread the cost of a pass, little enough to be garbage young. */
+const DECODED_BATCH_CHARS = 256 * 1024;
+
+/** The secrets of `runs`, scanned as one text, placed at their encoded characters in `text`. */
+function scanDecoded(engine: Engine, runs: readonly DecodedRun[], text: string): Candidate[] {
+  const starts: number[] = [];
+  let length = 0;
+  for (const run of runs) {
+    starts.push(length);
+    length += run.text.length + RUN_SEPARATOR.length;
+  }
+  const joined = runs.map((r) => r.text).join(RUN_SEPARATOR);
+  const byRun = new Map<number, Candidate[]>();
+  for (const c of collect(engine, joined, Number.POSITIVE_INFINITY, false, () => undefined).candidates) {
+    const index = runIndexAt(starts, c.start);
+    const from = starts[index] as number;
+    const run = runs[index] as DecodedRun;
+    if (c.end > from + run.text.length) continue;
+    const local = { ...c, start: c.start - from, end: c.end - from, lineStart: c.lineStart - from, secretStart: c.secretStart - from, secretEnd: c.secretEnd - from };
+    const group = byRun.get(index);
+    if (group === undefined) byRun.set(index, [local]);
+    else group.push(local);
+  }
+  const found: Candidate[] = [];
+  for (const [index, candidates] of byRun) {
+    for (const c of resolveOverlaps(candidates)) found.push(placedInText(c, runs[index] as DecodedRun, text));
+  }
+  return found;
+}
+
+/** Indexes of the pairs of `hits` by offset: as found, unless keywords ending later started earlier. */
+function hitOrder(hits: EncodedHits): number[] {
+  const order: number[] = [];
+  let sorted = true;
+  for (let k = 0; k < hits.length; k += 2) {
+    if (k > 0 && (hits[k + 1] as number) < (hits[k - 1] as number)) sorted = false;
+    order.push(k);
+  }
+  return sorted ? order : order.sort((a, b) => (hits[a + 1] as number) - (hits[b + 1] as number));
+}
+
+/** Index of the last run starting at or before `offset` of the joined text. */
+function runIndexAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((starts[mid] as number) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** A candidate found in decoded text, moved to the encoded characters that hold it. */
+function placedInText(c: Candidate, run: DecodedRun, text: string): Candidate {
+  const at = run.at(c.lineStart + c.column - 1);
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const whole = run.span(c.start, c.end);
+  const secret = run.span(c.secretStart, c.secretEnd);
+  return {
+    ruleIndex: c.ruleIndex,
+    start: whole.start,
+    end: whole.end,
+    lineStart,
+    column: at - lineStart + 1,
+    value: c.value,
+    secretStart: secret.start,
+    secretEnd: secret.end,
+    encoding: run.encoding,
+  };
+}
+
+/** For reporting: an encoded candidate under a plain one is the same secret seen twice. */
+function withoutEncodedUnderPlain(candidates: readonly Candidate[]): Candidate[] {
+  // Plain candidates do not overlap one another: by start, their ends ascend too.
+  const plain = candidates.filter((c) => c.encoding === undefined).sort((a, b) => a.start - b.start);
+  const underPlain = (c: Candidate): boolean => {
+    let lo = 0;
+    let hi = plain.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((plain[mid] as Candidate).end <= c.start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < plain.length && (plain[lo] as Candidate).start < c.end;
+  };
+  return candidates.filter((c) => c.encoding === undefined || !underPlain(c));
 }
 
 /**
@@ -216,7 +390,7 @@ export function scanWithLineMap(
     return lineNumbers === undefined ? n : (lineNumbers[n - 1] ?? n);
   };
   const longLines: number[] = [];
-  const detected = detect(engine, text, maxLineLength, true, (start) => longLines.push(start), options.asciiBytes);
+  const detected = withoutEncodedUnderPlain(detect(engine, text, maxLineLength, true, (start) => longLines.push(start), options.asciiBytes));
 
   // Line numbers are counted once, in offset order, for reported lines only.
   const rules = engine.rules;
@@ -238,8 +412,8 @@ export function scanWithLineMap(
       file,
       line,
       column: c.column,
-      ruleId: rule.id,
-      description: rule.description,
+      ruleId: c.encoding === undefined ? rule.id : `${rule.id}:${c.encoding}`,
+      description: c.encoding === undefined ? rule.description : `${rule.description}, ${c.encoding}-encoded`,
       match: redact(c.value),
       fingerprint: fp,
     });
@@ -275,7 +449,12 @@ export function redactSecrets(text: string, rules: readonly Rule[] = RULES): str
   let out = '';
   let at = 0;
   for (const c of [...detected].sort((a, b) => a.secretStart - b.secretStart)) {
-    if (c.secretStart < at) continue;
+    // Secrets overlap where one is encoded: plain and encoded views of one run, or two decoded
+    // secrets sharing a group of encoded characters. The overlap goes with the first.
+    if (c.secretStart < at) {
+      at = Math.max(at, c.secretEnd);
+      continue;
+    }
     out += text.slice(at, c.secretStart) + redact(c.value);
     at = c.secretEnd;
   }

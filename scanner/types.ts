@@ -33,6 +33,13 @@ export interface Rule {
   readonly nearby?: { readonly pattern: RegExp; readonly span: number };
   /** Maps the secret to the value that is fingerprinted (e.g. a PEM body without line breaks). */
   readonly normalize?: (secret: string) => string;
+  /**
+   * Default true: the prefilter also looks for the keywords base64- and hex-encoded, and the
+   * rules scan what the runs holding them decode to (encoded.ts). Each encoded form costs the
+   * prefilter's pass over every text a little, so a rule whose keywords are only context, met
+   * with other rules' keywords, can leave them out.
+   */
+  readonly encodedKeywords?: boolean;
 }
 
 /** A detected secret. `match` is redacted; the secret itself never leaves the scanner. */

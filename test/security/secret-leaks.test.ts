@@ -1,8 +1,9 @@
 /**
  * Getting a secret past the scanner through the agent's tool calls, in both sandbox runtimes,
  * against a real worker process: content hidden from a rendered diff by attributes, lines too
- * long to scan, NUL bytes, large files, an inline allow marker, a self-written allowlist, and
- * uncommitted work that a kill or a failure would salvage. Nothing of it may reach the remote.
+ * long to scan, NUL bytes, large files, an inline allow marker, a self-written allowlist, the
+ * secret base64- or hex-encoded, and uncommitted work that a kill or a failure would salvage.
+ * Nothing of it may reach the remote.
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, showFile } from '../support/git-fixtures';
@@ -28,12 +29,18 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
   useAttackHarness(mode, (started) => (a = started));
   const S = AGENT_SECRET;
 
-  it('finds secrets hidden by -diff attributes, in 30,000-character lines, behind NUL bytes, in 3 MB files, behind allow markers; none reaches the remote, not even through salvage', async () => {
+  it('finds secrets hidden by -diff attributes, in 30,000-character lines, behind NUL bytes, in 3 MB files, behind allow markers, base64- or hex-encoded; none reaches the remote, not even through salvage', async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-hide-${mode}`;
+    // Written encoded by the model itself, to be decoded at run time: the plain token is nowhere in the files.
+    const base64 = Buffer.from(S).toString('base64');
+    const hex = Buffer.from(`GITHUB_TOKEN=${S}\n`).toString('hex');
     a.h.fakeModel.script(taskId, [
       {
         tools: [
+          // First and short, so that the run's summary of its tool calls (in its history) shows the encodings.
+          bash(`printf 'export const t = atob("%s");\\n' ${base64} > encoded.js`),
+          bash(`printf 'echo %s | xxd -r -p > .env\\n' ${hex} > decode.sh`),
           bash(
             `printf '*.js -diff\\n*.dat binary\\n' > .gitattributes && printf '*.js\\n*.txt\\n*.dat\\n' > .secretsignore && ` +
               `printf 'module.exports = "%s";\\n' ${S} > hidden.js && ` +
@@ -53,14 +60,18 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
     expect((err.cause as { type?: string }).type).toBe('SecretDetected');
 
     const feedback = JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1));
-    for (const file of ['hidden.js', 'long.txt', 'nul.dat', 'big.txt', 'allowed.js']) expect(feedback).toContain(`- ${file}:`);
-    expect(feedback).not.toContain(S);
+    for (const file of ['hidden.js', 'long.txt', 'nul.dat', 'big.txt', 'allowed.js', 'encoded.js', 'decode.sh']) expect(feedback).toContain(`- ${file}:`);
+    expect(feedback).toContain('github-pat:base64');
+    expect(feedback).toContain('github-pat:hex');
+    for (const leaked of [S, base64.slice(0, 24), hex.slice(26, 60)]) expect(feedback).not.toContain(leaked);
 
     // Neither the branch nor the salvage of the failed run left the host.
     const agentId = agentIdOf(handle);
     expect(remoteRefs(remote.dir)).toEqual(['refs/heads/main']);
     expect(remoteObjects(remote.dir)).not.toContain(S);
-    expect(await historyText(handle)).not.toContain(S);
+    // The calls that wrote the encodings are in the run's history (its summary of tool calls) redacted, as the plain secret is.
+    const history = await historyText(handle);
+    for (const leaked of [S, base64.slice(0, 24), hex.slice(26, 60)]) expect(history).not.toContain(leaked);
     expect(remoteRefs(remote.dir)).not.toContain(`refs/agents/${agentId}/salvage`);
   });
 

@@ -42,6 +42,21 @@ describe('git module on a hostile worktree', () => {
   const request = (remote: TestRemote) => ({ agentId: AGENT, taskId: 'T-hostile', repository: remote.url, baseBranch: 'main' });
 
   /** A program that leaves the marker; any git that runs it fails the test. */
+  /**
+   * Runs `body` in a node process of the sandbox's uid (a worker that is not root), with `w` the
+   * workspaces over `deps.workspaceRoot`, after handing it the workspace root.
+   */
+  function asSandboxUser(deps: GitDeps, body: string) {
+    chmodSync(tmp, 0o755);
+    execFileSync('chown', ['-R', '--no-dereference', `${SANDBOX_USER.uid}:${SANDBOX_USER.gid}`, path.dirname(deps.workspaceRoot)]);
+    const script =
+      `const { createGitWorkspaces } = require(${JSON.stringify(require.resolve('./index'))});` +
+      `const { testDeps } = require(${JSON.stringify(require.resolve('../../test/support/git-workspace-fixtures'))});` +
+      `const w = createGitWorkspaces(testDeps(${JSON.stringify(deps.workspaceRoot)}));` +
+      body;
+    return spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { ...SANDBOX_USER, encoding: 'utf8', cwd: path.resolve(__dirname, '../..'), timeout: 60_000 });
+  }
+
   function markerScript(): string {
     const script = path.join(tmp, `run-${n}.sh`);
     writeFileSync(script, `#!/bin/sh\necho "$@" >> ${marker}\nenv >> ${marker}\n`);
@@ -270,18 +285,13 @@ describe('git module on a hostile worktree', () => {
     const ws = await workspaces.prepare(request(remote));
     writeFiles(ws.path, { 'work.txt': 'work\n', 'locked.txt': 'locked\n', 'README.md': 'changed\n', 'closed/inner.txt': 'inner\n' });
     for (const f of ['locked.txt', 'README.md', 'closed']) chmodSync(path.join(ws.path, f), 0o000);
-    chmodSync(tmp, 0o755);
-    execFileSync('chown', ['-R', '--no-dereference', `${SANDBOX_USER.uid}:${SANDBOX_USER.gid}`, path.dirname(deps.workspaceRoot)]);
-
-    const script =
-      `const { createGitWorkspaces } = require(${JSON.stringify(require.resolve('./index'))});` +
-      `const { testDeps } = require(${JSON.stringify(require.resolve('../../test/support/git-workspace-fixtures'))});` +
-      `const w = createGitWorkspaces(testDeps(${JSON.stringify(deps.workspaceRoot)}));` +
+    const run = asSandboxUser(
+      deps,
       `const ws = ${JSON.stringify(ws)};` +
-      `(async () => { const snap = await w.snapshot(ws, ${JSON.stringify(AGENT)}); const scan = await w.stageAndScan(ws); const salvaged = await w.salvage(ws, ${JSON.stringify(AGENT)});` +
-      ` return { tree: snap.tree, refused: scan.refused, ref: salvaged.ref }; })()` +
-      `.then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ failed: e.message })))`;
-    const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { ...SANDBOX_USER, encoding: 'utf8', cwd: path.resolve(__dirname, '../..'), timeout: 60_000 });
+        `(async () => { const snap = await w.snapshot(ws, ${JSON.stringify(AGENT)}); const scan = await w.stageAndScan(ws); const salvaged = await w.salvage(ws, ${JSON.stringify(AGENT)});` +
+        ` return { tree: snap.tree, refused: scan.refused, ref: salvaged.ref }; })()` +
+        `.then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ failed: e.message })))`,
+    );
     const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { tree: string; refused?: string; ref: string; failed?: string };
     expect(out.failed).toBeUndefined();
     // The worker opens its own closed directory (inspect-tree.ts); the files of mode 000 stay out, README.md as the index had it.
@@ -404,16 +414,11 @@ describe('git module on a hostile worktree', () => {
     const ws = await workspaces.prepare(request(remote));
     const { dir } = await workspaces.checkoutForGates(ws, AGENT, ws.baseSha);
     for (const d of [ws.path, dir]) plantLockedDir(d);
-    chmodSync(tmp, 0o755);
-    execFileSync('chown', ['-R', '--no-dereference', `${SANDBOX_USER.uid}:${SANDBOX_USER.gid}`, path.dirname(deps.workspaceRoot)]);
-
-    const script =
-      `const { createGitWorkspaces } = require(${JSON.stringify(require.resolve('./index'))});` +
-      `const { testDeps } = require(${JSON.stringify(require.resolve('../../test/support/git-workspace-fixtures'))});` +
-      `const w = createGitWorkspaces(testDeps(${JSON.stringify(deps.workspaceRoot)}));` +
+    const run = asSandboxUser(
+      deps,
       `w.remove(${JSON.stringify({ path: ws.path, mirrorPath: ws.mirrorPath })}).then(() => w.removeGateCheckout(${JSON.stringify(AGENT)}))` +
-      `.then(() => console.log('removed'), (e) => console.log('failed', e.message))`;
-    const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { ...SANDBOX_USER, encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+        `.then(() => console.log('removed'), (e) => console.log('failed', e.message))`,
+    );
     expect(run.stdout.trim()).toBe('removed');
     expect(existsSync(ws.path)).toBe(false);
     expect(existsSync(dir)).toBe(false);

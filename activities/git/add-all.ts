@@ -99,16 +99,16 @@ function refusals(stderr: string): string[] {
   return found.length > 0 ? found : ['git left out entries it did not name'];
 }
 
-/**
- * Waits until the lock is STALE_GIT_LOCK_MS old (a git still holding it has finished by then, or
- * died), then removes it if it was not written meanwhile. True when the add should run again:
- * the lock is gone, by its git or by this.
- */
 /** Whether git failed because a lock file of the index is there (a git holds it, or one died holding it). */
 export function lockedOut(stderr: string): boolean {
   return LOCKED.test(stderr);
 }
 
+/**
+ * Waits until the lock is STALE_GIT_LOCK_MS old (a git still holding it has finished by then, or
+ * died), then removes it if it was not written meanwhile. True when the add should run again:
+ * the lock is gone, by its git or by this.
+ */
 export async function removeStaleLock(lock: string, options: Pick<AddAllOptions, 'staleLockMs' | 'signal' | 'onProgress'>): Promise<boolean> {
   const staleMs = options.staleLockMs ?? STALE_GIT_LOCK_MS;
   const first = await stat(lock).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { LINE_PIECE_CHARS, LINE_PIECE_OVERLAP, scanContent } from './content';
+import { LINE_PIECE_CHARS, LINE_PIECE_OVERLAP, scanContent, scanContentYielding } from './content';
 import { loadAllowlist } from './allow';
 import { scanText } from './scan';
 
@@ -65,4 +65,44 @@ describe('scanContent on hostile shapes', () => {
     const { findings } = scanContent(`${'q'.repeat(20 * 1024 * 1024)} ${TOKEN}`, 'one-line.txt');
     expect(findings.map((f) => [f.line, f.column])).toEqual([[1, 20 * 1024 * 1024 + 2]]);
   });
+});
+
+describe('scanContentYielding', () => {
+  /** Turns of the event loop taken while `scan` runs (0: it held the loop throughout). */
+  async function turnsDuring<T>(scan: () => Promise<T>): Promise<{ value: T; turns: number }> {
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      if (done) return;
+      turns += 1;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const value = await scan();
+    done = true;
+    return { value, turns };
+  }
+
+  // Windows of whole lines, and a single 6 MB line (a blob of one line is one window): both are
+  // scanned a window's worth at a time, and find what scanContent finds, at the same places.
+  it.each([
+    ['many lines', `${'x = 1\n'.repeat(300_000)}t = "${TOKEN}"\n${'y = 2\n'.repeat(300_000)}t2 = "${TOKEN.replace('a', 'b')}" ${TOKEN}\n`],
+    ['one line', `${'a '.repeat(500_000 - 6)}${TOKEN} ${'b '.repeat(2_500_000)}${TOKEN}`],
+  ])('gives the event loop turns while it scans %s, and finds what scanContent finds', async (_name, text) => {
+    const { value, turns } = await turnsDuring(() => scanContentYielding(text, 'f'));
+    expect(turns).toBeGreaterThanOrEqual(3);
+    const where = (r: ReturnType<typeof scanContent>) => r.findings.map((f) => [f.ruleId, f.line, f.column]);
+    expect(where(value)).toEqual(where(scanContent(text, 'f')));
+    expect(value.findings.length).toBeGreaterThan(0);
+    expect((await turnsDuring(async () => scanContent(text, 'f'))).turns).toBe(0);
+  }, 60_000);
+
+  it('finds a secret that straddles two parts of a very long line', async () => {
+    // The first part of the line ends near 1,000,000 characters (its pieces overlap by LINE_PIECE_OVERLAP).
+    for (const at of [999_000, 999_990, 1_000_020]) {
+      const text = `${'a'.repeat(at)} ${TOKEN} ${'b'.repeat(1_500_000)}`;
+      const found = (await scanContentYielding(text, 'f')).findings.map((f) => [f.line, f.column]);
+      expect([at, found]).toEqual([at, [[1, at + 2]]]);
+    }
+  }, 60_000);
 });

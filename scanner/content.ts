@@ -35,13 +35,32 @@ const WINDOW_OVERLAP_CHARS = 16_384;
 const MIN_STRING_CHARS = 8;
 
 export function scanContent(content: Buffer | string, file: string, options: ContentScanOptions = {}): ScanResult {
+  const scan = scanning(content, file, options);
+  for (let step = scan.next(); ; step = scan.next()) if (step.done) return step.value;
+}
+
+/**
+ * The same scan, giving the event loop a turn after every window: a worker scanning a 64 MB blob
+ * of hostile text (short encoded runs cost ~90 ms per window) holds its other activities for one
+ * window at a time, not for seconds.
+ */
+export async function scanContentYielding(content: Buffer | string, file: string, options: ContentScanOptions = {}): Promise<ScanResult> {
+  const scan = scanning(content, file, options);
+  for (let step = scan.next(); ; step = scan.next()) {
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The scan of `content`, pausing (`yield`) after each window. */
+function* scanning(content: Buffer | string, file: string, options: ContentScanOptions): Generator<void, ScanResult> {
   const text = typeof content === 'string' ? content : content.toString('utf8');
   const views = text.includes('\0') ? [text.replace(/\0/g, ''), printableStrings(text)] : [text];
   const seen = new Set<string>();
   const result: ScanResult = { findings: [], skipped: [] };
   for (const view of views) {
     const prepared = options.honourInlineAllow === false ? neutraliseAllowMarkers(view) : view;
-    const { findings, skipped } = scanInWindows(prepared, file, options);
+    const { findings, skipped } = yield* scanInWindows(prepared, file, options);
     result.skipped.push(...skipped);
     for (const f of findings) {
       const key = `${f.ruleId}:${f.fingerprint}`;
@@ -55,7 +74,7 @@ export function scanContent(content: Buffer | string, file: string, options: Con
 }
 
 /** Windows of whole lines (a line longer than a window is one window of its own). */
-function scanInWindows(text: string, file: string, options: ContentScanOptions): ScanResult {
+function* scanInWindows(text: string, file: string, options: ContentScanOptions): Generator<void, ScanResult> {
   const result: ScanResult = { findings: [], skipped: [] };
   let start = 0;
   let line = 1; // the line `start` is on
@@ -68,10 +87,11 @@ function scanInWindows(text: string, file: string, options: ContentScanOptions):
       if (nl > start) end = nl; // cut at the last line break inside the window
       else end = text.indexOf('\n', end) === -1 ? text.length : text.indexOf('\n', end); // one line longer than a window
     }
-    const scanned = scanWindow(text.slice(start, end), file, line, options);
+    const scanned = yield* scanWindow(text.slice(start, end), file, line, options);
     result.findings.push(...scanned.findings);
     result.skipped.push(...scanned.skipped);
     if (end >= text.length) break;
+    yield;
     // Step back to a line start a little before the end, so the windows overlap.
     let next = text.lastIndexOf('\n', end - WINDOW_OVERLAP_CHARS);
     next = next > start ? next + 1 : end + 1;
@@ -81,8 +101,8 @@ function scanInWindows(text: string, file: string, options: ContentScanOptions):
   return result;
 }
 
-/** One window; `firstLine` is the real number of its first line. */
-function scanWindow(window: string, file: string, firstLine: number, options: ContentScanOptions): ScanResult {
+/** One window; `firstLine` is the real number of its first line. Pauses between parts of a window of long lines. */
+function* scanWindow(window: string, file: string, firstLine: number, options: ContentScanOptions): Generator<void, ScanResult> {
   const scanOptions = { allowlist: options.allowlist, rules: options.rules, maxFileBytes: Number.MAX_SAFE_INTEGER, maxLineLength: LINE_PIECE_CHARS };
   if (!hasLongLine(window)) {
     const scanned = scanWithLineMap(window, file, scanOptions);
@@ -100,14 +120,27 @@ function scanWindow(window: string, file: string, firstLine: number, options: Co
     }
     at = end + 1;
   }
-  const scanned = scanWithLineMap(pieces.map((p) => p.text).join('\n'), file, scanOptions);
-  return {
-    findings: scanned.findings.map((f) => {
-      const piece = pieces[f.line - 1];
-      return piece ? { ...f, line: piece.line, column: f.column + piece.columnOffset } : f;
-    }),
-    skipped: scanned.skipped,
-  };
+  // A single line may be the whole blob (64 MB): its pieces are scanned a window's worth at a
+  // time, consecutive parts sharing WINDOW_OVERLAP_CHARS of pieces (a key over several lines).
+  const result: ScanResult = { findings: [], skipped: [] };
+  for (let first = 0; ; ) {
+    let next = first;
+    for (let chars = 0; next < pieces.length && (next === first || chars + pieces[next]!.text.length <= WINDOW_CHARS); next++) chars += pieces[next]!.text.length + 1;
+    const part = pieces.slice(first, next);
+    const scanned = scanWithLineMap(part.map((p) => p.text).join('\n'), file, scanOptions);
+    result.findings.push(
+      ...scanned.findings.map((f) => {
+        const piece = part[f.line - 1];
+        return piece ? { ...f, line: piece.line, column: f.column + piece.columnOffset } : f;
+      }),
+    );
+    result.skipped.push(...scanned.skipped);
+    if (next >= pieces.length) return result;
+    yield;
+    let shared = 0;
+    while (next > first + 1 && shared < WINDOW_OVERLAP_CHARS) shared += pieces[--next]!.text.length + 1;
+    first = next;
+  }
 }
 
 function hasLongLine(text: string): boolean {

@@ -17,7 +17,7 @@
 export { scanText, redactSecrets, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_LINE_LENGTH } from './scan';
 export { cutAfter, cutBefore, SECRET_CONTEXT_CHARS } from './cuts';
 export { scanAddedLines, parseAddedLines } from './diff';
-export { scanContent, type ContentScanOptions } from './content';
+export { scanContent, scanContentYielding, type ContentScanOptions } from './content';
 export { loadAllowlist, ALLOWLIST_FILE, INLINE_ALLOW_MARKER } from './allow';
 export { RULES } from './rules';
 export type { Allowlist, Rule, ScanOptions, ScanResult, SecretFinding, SkippedFile } from './types';

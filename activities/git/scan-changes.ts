@@ -7,7 +7,7 @@
  * which blocks the commit just like a finding. The paths a commit adds are pushed with it, so
  * they are scanned too, and every path reported is redacted: a name is the agent's to choose.
  */
-import { redactSecrets, scanContent, scanText, type Allowlist, type SecretFinding } from '../../scanner';
+import { redactSecrets, scanContentYielding, scanText, type Allowlist, type SecretFinding } from '../../scanner';
 import type { GitContext, OperationOptions } from './context';
 import { changedEntries, GITLINK_MODE, isBlobMode, objectSizes, readBlobs, type TreeChange } from './committed-blobs';
 
@@ -66,11 +66,12 @@ export async function scanTreeChanges(
     ctx,
     repoArgs,
     [...byOid.keys()].map((oid) => ({ oid, size: sizes.get(oid) ?? 0 })),
-    (oid, content) => {
+    // Yielding: the worker's other activities go on while a large blob is scanned.
+    async (oid, content) => {
       for (const change of byOid.get(oid) ?? []) {
         result.scannedFiles += 1;
         result.scannedBytes += content.length;
-        const { findings, skipped } = scanContent(content, change.path, scanOptions);
+        const { findings, skipped } = await scanContentYielding(content, change.path, scanOptions);
         result.unscannable.push(...skipped.map((s) => ({ file: s.file, reason: s.reason })));
         if (findings.length === 0) continue;
         // Findings in a modified file are checked against its previous version below.
@@ -88,9 +89,9 @@ export async function scanTreeChanges(
     ctx,
     repoArgs,
     [...pendingOld.keys()].map((oid) => ({ oid, size: sizes.get(oid) ?? 0 })),
-    (oid, content) => {
+    async (oid, content) => {
       for (const { change, findings } of pendingOld.get(oid) ?? []) {
-        const before = new Set(scanContent(content, change.path, scanOptions).findings.map((f) => `${f.ruleId}:${f.fingerprint}`));
+        const before = new Set((await scanContentYielding(content, change.path, scanOptions)).findings.map((f) => `${f.ruleId}:${f.fingerprint}`));
         result.findings.push(...findings.filter((f) => !before.has(`${f.ruleId}:${f.fingerprint}`)));
       }
     },

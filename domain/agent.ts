@@ -146,6 +146,8 @@ export interface WorkspaceInfo {
   baseSha: string;
   /** Bare mirror the worktree belongs to. */
   mirrorPath: string;
+  /** `baseSha` is the fixed empty root commit: the repository had no branch to start from (activities/git/empty-base.ts). */
+  emptyBase?: true;
 }
 
 export interface SandboxInfo {

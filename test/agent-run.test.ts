@@ -87,6 +87,29 @@ describe('agentRun workflow', () => {
     expect(history).not.toContain(TEST_MODEL_KEY);
   });
 
+  it('runs on a new repository with no commit yet: the agent branch starts from the empty root, gates skipped as asked', async () => {
+    const parent = mkdtempSync(path.join(os.tmpdir(), 'empty-remote-'));
+    const bare = path.join(parent, 'remote.git');
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+    const taskId = 'T-empty-1';
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'hello.txt', file_text: 'hello\n' } }] },
+      { text: 'Started the project.' },
+    ]);
+    const handle = await h.spawn({ taskId, repository: `file://${bare}`, missingGates: 'skip' });
+    const final = await handle.result();
+
+    expect(final.status).toBe('completed');
+    const branch = final.result!.branch!;
+    expect(final.result).toMatchObject({ pushed: true });
+    expect(showFile(bare, branch, 'hello.txt')).toBe('hello');
+    // Two commits: the agent's on the fixed empty root; main still does not exist.
+    const [agentCommit, root] = git(bare, 'rev-list', branch).split('\n');
+    expect(agentCommit).toBe(final.result?.commitSha);
+    expect(git(bare, 'rev-parse', `${root}^{tree}`)).toBe('4b825dc642cb6eb9a060e54bf8d69288fbee4904');
+    expect(remoteBranches(bare)).toEqual([`refs/heads/${branch}`]);
+  });
+
   it('fails with a reason naming the turn budget when max turns is reached', async () => {
     const remote = createRemoteRepo(nodeProjectFiles());
     const taskId = 'T-budget-1';

@@ -205,7 +205,7 @@ export async function headSha(ctx: GitContext, ws: WorkspaceInfo): Promise<strin
 export async function diffAgainstBase(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<string> {
   await openWorkspace(ctx.layout, ws);
   const { stdout } = await ctx.git(
-    ['-C', ws.mirrorPath, 'diff', ...DIFF_FLAGS, `refs/remotes/origin/${ws.baseBranch}...refs/heads/${ws.branch}`, '--'],
+    ['-C', ws.mirrorPath, 'diff', ...DIFF_FLAGS, `${ws.emptyBase ? ws.baseSha : `refs/remotes/origin/${ws.baseBranch}`}...refs/heads/${ws.branch}`, '--'],
     options,
   );
   return stdout;
@@ -223,7 +223,8 @@ export async function diffFrom(ctx: GitContext, ws: WorkspaceInfo, base: string,
     if (err instanceof GitCommandFailedError) throw new GitInputError(`base branch "${base}" does not exist on the remote`);
     throw err;
   }
-  return diffAgainstBase(ctx, { ...ws, baseBranch: base }, options);
+  const { emptyBase: _, ...rest } = ws;
+  return diffAgainstBase(ctx, { ...rest, baseBranch: base }, options);
 }
 
 /** True when the worktree has staged, unstaged or untracked (not ignored) changes. */

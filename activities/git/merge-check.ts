@@ -18,6 +18,8 @@ export type MergeCheck = { clean: true } | { clean: false; conflicts: string[] }
 export async function checkMergeable(ctx: GitContext, ws: WorkspaceInfo, options: OperationOptions = {}): Promise<MergeCheck> {
   await openWorkspace(ctx.layout, ws);
   const target = await remoteSha(ctx, ws.mirrorPath, `refs/heads/${ws.baseBranch}`, options);
+  // Started in a repository with no branch yet, and still none: nothing to merge into.
+  if (!target && ws.emptyBase) return { clean: true };
   if (!target) throw new BranchNotFoundError(`base branch "${ws.baseBranch}" does not exist in ${await mirrorRemoteUrl(ctx, ws.mirrorPath)}`);
   // The base the worktree was made from is in the mirror (its marker ref keeps it): no need to look.
   const present = target === ws.baseSha || (await resolveCommit(ctx, ws.mirrorPath, target)) === target;
@@ -41,6 +43,8 @@ export async function checkMergeable(ctx: GitContext, ws: WorkspaceInfo, options
     [
       '-C', ws.mirrorPath,
       'merge-tree', '-z', '--write-tree', '--name-only', '--no-messages',
+      // From the empty base, a base branch pushed since shares no history: merged from an empty tree, what both add conflicts.
+      ...(ws.emptyBase ? ['--allow-unrelated-histories'] : []),
       '--', against, `refs/heads/${ws.branch}`,
     ],
     { ...options, okExitCodes: [0, 1] },

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitInputError } from './errors';
+import { emptyBaseCommit, remoteHasOnlyAgentBranches } from './empty-base';
 import { ensureMirror, exists, resolveCommits } from './mirror';
 import { mirrorPathFor, worktreePathFor } from './paths';
 import { removeWorkspace } from './cleanup';
@@ -73,21 +74,20 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
       }
 
       // One git process answers every ref this needs: the base, the agent's branch and its marker.
-      const [baseSha, branchTip, marker] = await resolveCommits(ctx, mirrorPath, [
+      const [resolved, branchTip, marker] = await resolveCommits(ctx, mirrorPath, [
         req.baseSha ?? `refs/remotes/origin/${req.baseBranch}`,
         `refs/heads/${branch}`,
         baseMarkerRef(req.agentId),
       ]);
-      if (!baseSha && req.baseSha) throw new GitInputError(`base commit ${req.baseSha.slice(0, 12)} is no longer in the repository: the workspace cannot be rebuilt`);
-      if (!baseSha) throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
-      const info: WorkspaceInfo = { host: ctx.deps.host, path: worktreePath, branch, baseBranch: req.baseBranch, baseSha, mirrorPath };
+      const base = await chooseBase(ctx, mirrorPath, req, resolved, options);
+      const info: WorkspaceInfo = { host: ctx.deps.host, path: worktreePath, branch, baseBranch: req.baseBranch, baseSha: base.sha, mirrorPath, ...(base.empty ? { emptyBase: true } : {}) };
 
       const adminDir = await findAdminDir(mirrorPath, worktreePath);
       const halfAdded = adminDir !== undefined && (await discardHalfAdded(ctx, worktreePath, adminDir));
       if (halfAdded) {
         // Added again below, on the branch that add made (it holds no commit of the agent yet).
       } else if (await exists(worktreePath)) {
-        if (adminDir) return resumeExisting(ctx, info, adminDir, marker);
+        if (adminDir) return resumeExisting(ctx, info, adminDir, marker, options);
         await moveAside(ctx, worktreePath);
       }
       // A registration left without its directory (a crash mid-removal) would refuse the add.
@@ -96,10 +96,10 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
       const reuseBranch = ownBranch && !req.baseSha && !halfAdded;
       const addArgs = reuseBranch
         ? ['worktree', 'add', '--', worktreePath, branch] // a retry after the worktree was removed: keep the agent's commits
-        : ['worktree', 'add', '--no-track', ownBranch ? '-B' : '-b', branch, '--', worktreePath, baseSha];
+        : ['worktree', 'add', '--no-track', ownBranch ? '-B' : '-b', branch, '--', worktreePath, info.baseSha];
       // Parallel checkout (one worker per core): writing the files is most of a warm prepare.
       await ctx.git(['-C', mirrorPath, '-c', 'checkout.workers=0', ...addArgs], options);
-      if (!reuseBranch) await ctx.git(['-C', mirrorPath, 'update-ref', baseMarkerRef(req.agentId), baseSha], options);
+      if (!reuseBranch) await ctx.git(['-C', mirrorPath, 'update-ref', baseMarkerRef(req.agentId), info.baseSha], options);
       ctx.log('git: worktree added', { event: 'worktree-add', agentId: req.agentId, branch, mirrorPath, reusedBranch: reuseBranch });
       return info;
     },
@@ -121,12 +121,39 @@ async function discardHalfAdded(ctx: GitContext, worktreePath: string, adminDir:
   return true;
 }
 
+/**
+ * The commit the workspace starts from: `resolved` (the base branch's tip, or the rebuild's base
+ * commit) when there is one; the empty base for a repository with nothing on it yet, or for a
+ * rebuild on a host that never made it.
+ */
+async function chooseBase(
+  ctx: GitContext,
+  mirrorPath: string,
+  req: PrepareRequest,
+  resolved: string | undefined,
+  options: OperationOptions,
+): Promise<{ sha: string; empty: boolean }> {
+  if (resolved && !req.baseSha) return { sha: resolved, empty: false };
+  if (req.baseSha) {
+    const empty = await emptyBaseCommit(ctx, mirrorPath, options);
+    if (resolved || req.baseSha === empty) return { sha: req.baseSha, empty: req.baseSha === empty };
+    throw new GitInputError(`base commit ${req.baseSha.slice(0, 12)} is no longer in the repository: the workspace cannot be rebuilt`);
+  }
+  // A missing base branch is a mistake in a repository that has others; in a new one there is none yet.
+  if (!(await remoteHasOnlyAgentBranches(ctx, mirrorPath, options))) throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
+  ctx.log('git: the repository has no branch yet; starting from the empty base', { event: 'empty-base', mirrorPath, baseBranch: req.baseBranch });
+  return { sha: await emptyBaseCommit(ctx, mirrorPath, options), empty: true };
+}
+
 /** The worktree survived a previous attempt; report it with the base it was made from (`marker`, the commit its base marker names). */
-async function resumeExisting(ctx: GitContext, info: WorkspaceInfo, adminDir: string, marker: string | undefined): Promise<WorkspaceInfo> {
+async function resumeExisting(ctx: GitContext, info: WorkspaceInfo, adminDir: string, marker: string | undefined, options: OperationOptions): Promise<WorkspaceInfo> {
   const head = (await readFile(path.join(adminDir, 'HEAD'), 'utf8').catch(() => '')).trim();
   if (head !== `ref: refs/heads/${info.branch}`) throw new GitInputError(`worktree ${info.path} already exists on another branch`);
   ctx.log('git: worktree already present', { event: 'worktree-reuse', path: info.path });
-  return marker ? { ...info, baseSha: marker } : info;
+  if (!marker || marker === info.baseSha) return info;
+  // Made from an older base; the empty one when the repository had no branch then.
+  const { emptyBase: _, ...rest } = info;
+  return { ...rest, baseSha: marker, ...(marker === (await emptyBaseCommit(ctx, info.mirrorPath, options)) ? { emptyBase: true } : {}) };
 }
 
 /**

@@ -496,6 +496,61 @@ describe('git workspaces', () => {
     });
   });
 
+  describe('a repository with no branch yet (a new project)', () => {
+    const work = async (workspaces: ReturnType<typeof createGitWorkspaces>, ws: Awaited<ReturnType<ReturnType<typeof createGitWorkspaces>['prepare']>>, files: Record<string, string>) => {
+      writeFiles(ws.path, files);
+      await workspaces.stageAll(ws);
+      return workspaces.commit(ws, `work of ${ws.branch}`);
+    };
+
+    it('starts agents from one empty root commit, and pushes their branches on it', async () => {
+      const { remote, deps, workspaces } = setup({}, {});
+      const a = await workspaces.prepare(request(remote, AGENT_A));
+      expect(a.emptyBase).toBe(true);
+      expect(readdirSync(a.path)).toEqual(['.git']);
+      expect(git(['cat-file', '-p', a.baseSha], a.mirrorPath)).toMatch(/^tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor orchestrator/);
+
+      const committed = await work(workspaces, a, { 'hello.txt': 'hello\n' });
+      expect(await workspaces.diffAgainstBase(a)).toContain('+hello');
+      expect(await workspaces.checkMergeable(a)).toEqual({ clean: true });
+      expect(await workspaces.push(a)).toMatchObject({ pushed: true, commitSha: committed.commitSha });
+      expect(git(['rev-list', '--parents', a.branch], remote.barePath)).toBe(`${committed.commitSha} ${a.baseSha}\n${a.baseSha}`);
+
+      // The remote now has the first agent's branch and still no main: the next agent starts from the same root, not from it.
+      const b = await workspaces.prepare(request(remote, AGENT_B));
+      expect([b.emptyBase, b.baseSha]).toEqual([true, a.baseSha]);
+      expect(readdirSync(b.path)).toEqual(['.git']);
+      expect(deps.logs.filter((l) => l.meta?.event === 'empty-base')).toHaveLength(2);
+    });
+
+    it('rebuilds such a workspace on a host that never saw the repository', async () => {
+      const { dir, remote, workspaces } = setup({}, {});
+      const hostB = createGitWorkspaces(testDeps(path.join(dir, 'ws-b'), { host: { id: 'host-b', taskQueue: 'test@host-b' } }));
+      const onA = await workspaces.prepare(request(remote, AGENT_A));
+      writeFiles(onA.path, { 'work.txt': 'turn 1\n' });
+      const snapshot = await workspaces.snapshot(onA, AGENT_A);
+
+      const onB = await hostB.prepare({ ...request(remote, AGENT_A), baseSha: onA.baseSha });
+      await hostB.restoreSnapshot(onB, AGENT_A, { commit: snapshot.commit, tree: snapshot.tree, packs: [snapshot.pack] });
+      expect([onB.emptyBase, onB.baseSha]).toEqual([true, onA.baseSha]);
+      expect(readFileSync(path.join(onB.path, 'work.txt'), 'utf8')).toBe('turn 1\n');
+    });
+
+    it('checks the merge against a base branch pushed since: what both sides add conflicts, the rest merges', async () => {
+      const { remote, workspaces } = setup({}, {});
+      const ws = await workspaces.prepare(request(remote, AGENT_A));
+      await work(workspaces, ws, { 'app.ts': 'agent\n', 'agent-only.ts': 'x\n' });
+      remote.commit({ 'app.ts': 'human\n', 'README.md': 'hi\n' }, 'someone starts main');
+      expect(await workspaces.checkMergeable(ws)).toEqual({ clean: false, conflicts: ['app.ts'] });
+    });
+
+    it('still reports a missing base branch as BranchNotFound when the repository has other branches', async () => {
+      const { remote, workspaces } = setup({}, {});
+      remote.commit({ 'README.md': 'hi\n' }, 'work on trunk', 'trunk');
+      await expect(workspaces.prepare(request(remote, AGENT_A))).rejects.toMatchObject({ type: 'BranchNotFound' });
+    });
+  });
+
   it('reports an unknown base branch as BranchNotFound, which is not retried', async () => {
     const { remote, workspaces } = setup();
     await expect(workspaces.prepare({ ...request(remote, AGENT_A), baseBranch: 'does-not-exist' })).rejects.toMatchObject({

@@ -42,7 +42,7 @@ export interface TestRemote {
   sha(ref: string): string | undefined;
 }
 
-/** A bare repository under `dir` with one commit of `files` on `main`. */
+/** A bare repository under `dir` with one commit of `files` on `main` (no commit, no branch, when `files` is empty). */
 export function createRemote(dir: string, files: Record<string, string>): TestRemote {
   mkdirSync(dir, { recursive: true });
   const barePath = path.join(dir, 'remote.git');
@@ -68,7 +68,7 @@ export function createRemote(dir: string, files: Record<string, string>): TestRe
     },
     sha: (ref) => tryGit(['rev-parse', '--verify', '--quiet', ref], barePath),
   };
-  remote.commit(files, 'initial');
+  if (Object.keys(files).length > 0) remote.commit(files, 'initial');
   return remote;
 }
 

@@ -1,5 +1,5 @@
 /** The AI review paid once per gate phase and round, against real Valkey: a retried gate activity reuses the verdict. */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { CancelledFailure } from '@temporalio/common';
 import type Redis from 'ioredis';
@@ -161,5 +161,19 @@ describe('paidReview', () => {
     }
     expect(first.verdict).toMatchObject({ approved: false, summary: expect.stringMatching(/hardcodes AKIA…; .*VERDICT: REQUEST_CHANGES$/s) });
     expect(reused).toMatchObject({ verdict: first.verdict, paidUsd: 0 });
+  });
+
+  it('redacts a verdict kept unredacted (before its summary was redacted on keeping) when a retry reuses it', async () => {
+    const github = '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';
+    const req = { agentId: randomUUID(), taskId: 'T-1', phase: 'post-commit' as const, round: 1, diff: '+b\n' };
+    const diffSha256 = createHash('sha256').update(req.diff).digest('hex');
+    await stores.verdicts.put(req.agentId, 'post-commit:1', { diffSha256, verdict: { approved: false, summary: `leaks ${github}\nVERDICT: REQUEST_CHANGES` } });
+    const review: ReviewFn = async () => {
+      throw new Error('a reused verdict is not paid for again');
+    };
+    const reused = await paidReview({ ...stores, review }, req, {});
+    expect(reused.paidUsd).toBe(0);
+    expect(reused.verdict.summary).not.toContain(github.slice(4));
+    expect(reused.verdict.summary).toMatch(/^leaks ghp_…/);
   });
 });

@@ -52,7 +52,11 @@ export async function paidReview(deps: PaidReviewDeps, req: PaidReviewRequest, c
   const slot = `${req.phase}:${req.round}`;
   const diffSha256 = createHash('sha256').update(req.diff).digest('hex');
   const stored = await deps.verdicts.get(req.agentId, slot);
-  if (stored?.diffSha256 === diffSha256) return { verdict: stored.verdict, paidUsd: 0, spentUsd: await deps.ledger.total(req.agentId) };
+  // Redacted again on reuse: a record kept before its summary was redacted (or with fewer rules) holds what it quoted.
+  if (stored?.diffSha256 === diffSha256) {
+    const verdict = { ...stored.verdict, summary: deps.redact(plainText(stored.verdict.summary)) };
+    return { verdict, paidUsd: 0, spentUsd: await deps.ledger.total(req.agentId) };
+  }
 
   // An entry of this call's own: a review paid again for the same diff (an attempt that died before
   // keeping its verdict, or one taken for dead while it still ran) was paid twice.

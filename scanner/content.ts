@@ -29,7 +29,7 @@ export interface ContentScanOptions extends Pick<ScanOptions, 'allowlist' | 'rul
 export const LINE_PIECE_CHARS = 20_000;
 export const LINE_PIECE_OVERLAP = 4_096;
 /** Characters per scan call, and how far consecutive windows overlap (a PEM key is a few KB). */
-const WINDOW_CHARS = 1_000_000;
+const WINDOW_CHARS = 250_000;
 const WINDOW_OVERLAP_CHARS = 16_384;
 /** Printable runs shorter than this in binary content are noise, not secrets. */
 const MIN_STRING_CHARS = 8;

@@ -7,10 +7,13 @@
  *
  * Every message leaves here redacted and bounded, its stack and causes too: a failure goes into
  * the workflow's history, the run's status and the API's answers, and an error message can carry
- * what the agent wrote (a path, a tool name, a command's output).
+ * what the agent wrote (a path, a tool name, a command's output). Each is made plain before it is
+ * redacted: an escape or control character inside a secret (a directory the agent named so) hides
+ * it from redaction, not from a terminal that prints the status.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TypedError } from '../domain/typed-error';
+import { plainText } from '../domain/plain-text';
 import { redactSecrets } from '../scanner';
 
 /** Longest message a failure carries (history and status stay small). */
@@ -44,7 +47,7 @@ function redactedFailure(err: unknown, redact: (text: string) => string): Applic
     nonRetryable: false,
     ...(cause ? { cause } : {}),
   });
-  failure.stack = typeof record?.stack === 'string' ? redact(record.stack) : '';
+  failure.stack = typeof record?.stack === 'string' ? redact(plainText(record.stack)) : '';
   return failure;
 }
 
@@ -58,7 +61,7 @@ function describe(value: unknown): string {
 
 function cleanMessage(message: string, redact: (text: string) => string): string {
   // Redacted before it is cut: a secret across the cut leaves no part behind.
-  const clean = redact(message);
+  const clean = redact(plainText(message));
   return clean.length <= MAX_FAILURE_MESSAGE ? clean : `${clean.slice(0, MAX_FAILURE_MESSAGE - 1)}…`;
 }
 
@@ -78,7 +81,7 @@ function scrub(err: Error, redact: (text: string) => string, depth = 0): boolean
     }
     if (stack !== undefined) {
       // The stack's first line repeats the message.
-      const cleanStack = redact(clean === before ? stack : stack.split(before).join(clean));
+      const cleanStack = redact(plainText(clean === before ? stack : stack.split(before).join(clean)));
       if (cleanStack !== stack) {
         err.stack = cleanStack;
         if (err.stack !== cleanStack) return false;

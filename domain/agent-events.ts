@@ -10,6 +10,7 @@
 import type { AgentPhase, AgentType } from './agent';
 import type { GateName, GateOutcome, GatePhase } from './gates';
 import type { AgentStatus } from './lifecycle';
+import { plainText } from './plain-text';
 
 export const AGENT_EVENT_TYPES = ['lifecycle', 'phase', 'turn', 'tools', 'gates', 'retried', 'forked'] as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
@@ -102,16 +103,18 @@ const TOOL_LABELS: Readonly<Record<string, string>> = { str_replace_based_edit_t
 
 /**
  * One line naming a tool call: `bash: npm test`, `edit: create src/a.ts`. `redact` is applied
- * before anything is cut, so a secret is never left half-shown by truncation.
+ * before anything is cut, so a secret is never left half-shown by truncation, and to the text
+ * made plain: an escape the model put inside a secret hides it from redaction, not from a
+ * terminal that prints the line (an event, the run's status).
  */
 export function describeToolCall(name: string, input: unknown, redact: (text: string) => string): string {
   const args = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   // The name is the model's to choose, like its input: a tool it does not have is named redacted.
-  const label = TOOL_LABELS[name] ?? redact(name);
+  const label = TOOL_LABELS[name] ?? redact(plainText(name));
   let detail = '';
   if (name === 'bash') detail = typeof args.command === 'string' ? args.command : args.restart ? 'restart' : '';
   else if (name === 'str_replace_based_edit_tool') detail = [args.command, args.path].filter((v) => typeof v === 'string').join(' ');
-  return oneLine(`${label}: ${redact(detail)}`);
+  return oneLine(`${label}: ${redact(plainText(detail))}`);
 }
 
 /** A tool call line with its outcome: `bash: npm test → exit 1`, `edit: create a.ts → ok`. */

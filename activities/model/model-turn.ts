@@ -25,6 +25,7 @@ import { estimateFixedTokens } from './token-estimate';
 import { toolsFor } from './tools';
 import { estimateTurn } from './turn-estimate';
 import { describeToolCall, joinBounded, oneLine } from '../../domain/agent-events';
+import { plainText } from '../../domain/plain-text';
 
 export interface ModelTurnInput {
   agentId: string;
@@ -232,8 +233,9 @@ function summarise(redact: (text: string) => string, agentType: AgentType, messa
   const toolUseCount = toolCalls.length;
   const stopReason = message.stop_reason ?? null;
   const finalAnswer = stopReason !== 'tool_use' || toolUseCount === 0;
-  // Redacted whole, before any cut: a secret split by a cut is no longer recognised.
-  const text = redact(assistantText(message.content));
+  // Redacted whole, before any cut: a secret split by a cut is no longer recognised. Made plain
+  // first: an escape inside a secret hides it from redaction, not from a terminal that prints it.
+  const text = redact(plainText(assistantText(message.content)));
   return {
     ...(message.usage ? usageFromApi(message.usage) : ZERO_USAGE),
     stopReason,

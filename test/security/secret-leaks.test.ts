@@ -23,6 +23,7 @@ import {
 } from './attack-harness';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { plainText } from '../../domain/plain-text';
 
 describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)', (mode) => {
   let a!: AttackHarness;
@@ -165,5 +166,77 @@ describe('secrets in the worker log at LOG_LEVEL=debug', () => {
     await eventually(async () => a.workerLog().includes('nested .git entries renamed'), 15_000, 'the salvage to be logged');
     const log = a.workerLog();
     expect({ secret: log.includes(S), piece: log.includes(S.slice(4, 16)) }).toEqual({ secret: false, piece: false });
+  });
+});
+
+describe('secrets split by a terminal escape, which a reader of the text does not see (bubblewrap sandbox)', () => {
+  let a!: AttackHarness;
+  useAttackHarness('bubblewrap', (started) => (a = started));
+  const S = AGENT_SECRET;
+  // An escape that resets the colour inside the token: the redaction no longer recognises it,
+  // and a terminal that prints the text (the status's error, an event, the Web UI's copy) shows the token whole.
+  const hidden = `${S.slice(0, 8)}\u001b[0m${S.slice(8)}`;
+
+  /** The agent's records as they are read: every string of its history (payloads decoded), status and events, made plain as a terminal prints them. */
+  async function asShown(handle: Awaited<ReturnType<AttackHarness['spawn']>>): Promise<string> {
+    const agentId = agentIdOf(handle);
+    const strings: string[] = [];
+    const collect = (value: unknown, key?: string): void => {
+      if (typeof value === 'string') strings.push(...stringsOf(key === 'data' ? Buffer.from(value, 'base64').toString('utf8') : value));
+      else if (Array.isArray(value)) value.forEach((v) => collect(v));
+      else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) collect(v, k);
+    };
+    collect(JSON.parse(JSON.stringify(await handle.fetchHistory())));
+    collect(await a.h.redis.get(`orchestrator:agent:${agentId}`));
+    collect(await a.h.redis.xrange(`orchestrator:agent-events:${agentId}`, '-', '+'));
+    return plainText(strings.join('\n'));
+  }
+
+  /** The strings of a JSON text as they are (not as escaped in it), or the text itself. */
+  function stringsOf(text: string): string[] {
+    if (!/^[[{"]/.test(text)) return [text];
+    try {
+      const values: string[] = [];
+      JSON.parse(text, (_, v: unknown) => {
+        if (typeof v === 'string') values.push(...stringsOf(v));
+        return v;
+      });
+      return values;
+    } catch {
+      return [text];
+    }
+  }
+
+  const statusOf = (handle: Awaited<ReturnType<AttackHarness['spawn']>>, status: string) =>
+    eventually(async () => (await a.h.redis.get(`orchestrator:agent:${agentIdOf(handle)}`))?.includes(`"${status}"`), 15_000, `the ${status} status`);
+
+  it('a tool call and an answer that carry the token split by an escape: not in the history, status or events', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-escape-calls';
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`echo ok > ok.txt; true '${hidden}'`)] }, { text: `Done: ${hidden}` }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    expect((await handle.result()).status).toBe('completed');
+    await statusOf(handle, 'completed');
+    const shown = await asShown(handle);
+    // The records do name the call (what is asserted below is not vacuous).
+    expect(shown).toContain('echo ok > ok.txt');
+    expect(shown).not.toContain(S);
+  });
+
+  it('a directory named after the token split by an escape, too deep for the host to read: not in the failure, status or events', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-escape-deep';
+    const deeper = `p=$(printf 'd/%.0s' $(seq 700)); mkdir '${hidden}' && cd '${hidden}' && for i in 1 2 3; do mkdir -p "$p" && cd -P "$p" || exit 1; done; echo deep`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash(deeper)] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { message: string };
+    expect(cause.message).toMatch(/cannot open/);
+    expect(plainText(cause.message)).not.toContain(S);
+    await statusOf(handle, 'failed');
+    const shown = await asShown(handle);
+    expect(shown).toMatch(/cannot open/);
+    expect(shown).not.toContain(S);
   });
 });

@@ -4,8 +4,34 @@
  * in a name stays out of the log, whatever the level and whichever call logged it.
  */
 import pino, { type Logger } from 'pino';
+import { plainText } from '../domain/plain-text';
 import { redactSecrets } from '../scanner';
 
 export function createWorkerLogger(level: string, out: { write(line: string): unknown } = process.stdout): Logger {
-  return pino({ level, base: { service: 'worker' } }, { write: (line: string) => out.write(redactSecrets(line)) });
+  return pino({ level, base: { service: 'worker' } }, { write: (line: string) => out.write(redactSecrets(plainStrings(line))) });
+}
+
+/** A JSON string of a line, escapes and all. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+/** What a line holds when one of its strings has a control character: escaped (`\u001b`), or raw (DEL, C1). */
+const MAY_HOLD_CONTROL = /\\u00|[\u007f-\u009f]/;
+
+/**
+ * The line with each of its strings made plain. pino writes an escape or control character as
+ * `\u001b`, so one inside a secret hides it from redaction, while a reader that decodes the line
+ * (jq -r, pino-pretty) prints it and a terminal shows the secret whole. String by string, so an
+ * escape left open cannot swallow the rest of the line.
+ */
+function plainStrings(line: string): string {
+  if (!MAY_HOLD_CONTROL.test(line)) return line;
+  return line.replace(JSON_STRING, (token) => {
+    let value: string;
+    try {
+      value = JSON.parse(token) as string;
+    } catch {
+      return token; // not a string of the line's JSON (a line pino did not write): as it is
+    }
+    const plain = plainText(value);
+    return plain === value ? token : JSON.stringify(plain);
+  });
 }

@@ -148,6 +148,13 @@ describe.each(MODES)('secrets past the scanner through tool calls (%s sandbox)',
   });
 });
 
+/**
+ * The agent's token with an escape that resets the colour inside it: the redaction no longer
+ * recognises it, and a terminal that prints the text (the status's error, an event, a log line
+ * read through jq or pino-pretty) shows the token whole.
+ */
+const hidden = `${AGENT_SECRET.slice(0, 8)}\u001b[0m${AGENT_SECRET.slice(8)}`;
+
 describe('secrets in the worker log at LOG_LEVEL=debug', () => {
   let a!: AttackHarness;
   useAttackHarness('bubblewrap', (started) => (a = started), { LOG_LEVEL: 'debug' });
@@ -167,15 +174,30 @@ describe('secrets in the worker log at LOG_LEVEL=debug', () => {
     const log = a.workerLog();
     expect({ secret: log.includes(S), piece: log.includes(S.slice(4, 16)) }).toEqual({ secret: false, piece: false });
   });
+
+  it('nor is one split by a terminal escape, read as a reader of the log reads it (each line decoded and printed)', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-debug-log-escape';
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`mkdir -p 'keys/${hidden}/.git' && echo 'ref: refs/heads/main' > 'keys/${hidden}/.git/HEAD'; echo wip > wip.txt; sleep 120`)] }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const worktree = path.join(a.h.workspaceRoot, 'worktrees', agentIdOf(handle));
+    await eventually(async () => existsSync(path.join(worktree, 'wip.txt')), 120_000, 'the tool to start');
+    await handle.signal('kill', { reason: 'debug log attack' });
+    expect((await handle.result()).status).toBe('killed');
+    await eventually(async () => a.workerLog().split('\n').some((l) => l.includes(agentIdOf(handle)) && l.includes('nested .git entries renamed')), 15_000, 'the salvage to be logged');
+    const lines = a.workerLog().split('\n');
+    // Every line stays one JSON object, as a log reader parses it.
+    for (const line of lines.filter((l) => l.startsWith('{'))) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    const read = plainText(lines.flatMap(stringsOf).join('\n'));
+    expect(read).toContain('nested .git entries renamed');
+    expect({ secret: read.includes(S), piece: read.includes(S.slice(8, 20)) }).toEqual({ secret: false, piece: false });
+  });
 });
 
 describe('secrets split by a terminal escape, which a reader of the text does not see (bubblewrap sandbox)', () => {
   let a!: AttackHarness;
   useAttackHarness('bubblewrap', (started) => (a = started));
   const S = AGENT_SECRET;
-  // An escape that resets the colour inside the token: the redaction no longer recognises it,
-  // and a terminal that prints the text (the status's error, an event, the Web UI's copy) shows the token whole.
-  const hidden = `${S.slice(0, 8)}\u001b[0m${S.slice(8)}`;
 
   /** The agent's records as they are read: every string of its history (payloads decoded), status and events, made plain as a terminal prints them. */
   async function asShown(handle: Awaited<ReturnType<AttackHarness['spawn']>>): Promise<string> {
@@ -190,21 +212,6 @@ describe('secrets split by a terminal escape, which a reader of the text does no
     collect(await a.h.redis.get(`orchestrator:agent:${agentId}`));
     collect(await a.h.redis.xrange(`orchestrator:agent-events:${agentId}`, '-', '+'));
     return plainText(strings.join('\n'));
-  }
-
-  /** The strings of a JSON text as they are (not as escaped in it), or the text itself. */
-  function stringsOf(text: string): string[] {
-    if (!/^[[{"]/.test(text)) return [text];
-    try {
-      const values: string[] = [];
-      JSON.parse(text, (_, v: unknown) => {
-        if (typeof v === 'string') values.push(...stringsOf(v));
-        return v;
-      });
-      return values;
-    } catch {
-      return [text];
-    }
   }
 
   const statusOf = (handle: Awaited<ReturnType<AttackHarness['spawn']>>, status: string) =>
@@ -240,3 +247,18 @@ describe('secrets split by a terminal escape, which a reader of the text does no
     expect(shown).not.toContain(S);
   });
 });
+
+/** The strings of a JSON text as they are (not as escaped in it), or the text itself. */
+function stringsOf(text: string): string[] {
+  if (!/^[[{"]/.test(text)) return [text];
+  try {
+    const values: string[] = [];
+    JSON.parse(text, (_, v: unknown) => {
+      if (typeof v === 'string') values.push(...stringsOf(v));
+      return v;
+    });
+    return values;
+  } catch {
+    return [text];
+  }
+}

@@ -1,0 +1,27 @@
+import { createWorkerLogger } from './logger';
+
+const SECRET = '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';
+
+function logged(fields: Record<string, unknown>, msg: string): Record<string, unknown> {
+  const lines: string[] = [];
+  createWorkerLogger('info', { write: (line) => lines.push(line) }).info(fields, msg);
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]!) as Record<string, unknown>;
+}
+
+describe('createWorkerLogger', () => {
+  it('redacts a secret split by an escape or control character, which pino writes escaped (\\u001b) and a reader of the line prints', () => {
+    const line = logged({ renamed: [`keys/${SECRET.slice(0, 8)}\u001b[0m${SECRET.slice(8)}/.git`], other: `${SECRET.slice(0, 6)}\u0000${SECRET.slice(6)}` }, 'renamed');
+    expect(line.renamed).toEqual(['keys/ghp_…/.git']);
+    expect(line.other).toBe('ghp_…');
+  });
+
+  it('makes each string plain on its own: an escape left open does not swallow the rest of the line', () => {
+    const line = logged({ path: 'a\u001b]0;title', next: 'kept', n: 3 }, 'an open OSC');
+    expect(line).toMatchObject({ path: 'a', next: 'kept', n: 3, msg: 'an open OSC' });
+  });
+
+  it('leaves a backslash the text holds (\\\\u001b in the line) as it is', () => {
+    expect(logged({ text: 'C:\\u001b' }, 'm').text).toBe('C:\\u001b');
+  });
+});

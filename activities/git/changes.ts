@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../../domain/agent';
 import { shortPath } from '../../domain/agent-events';
+import { plainText } from '../../domain/plain-text';
 import { redactSecrets, type Allowlist } from '../../scanner';
 import { addAll, lockedOut, removeStaleLock } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
@@ -245,7 +246,7 @@ export async function trailerOf(ctx: GitContext, repoArgs: readonly string[], co
 /** The first few of a list, and how many more: a reason for the agent stays short. */
 /** Paths are the agent's to name, and the reason goes to the agent, the run's failure and history: redacted. */
 function listSome(paths: string[], shown = 20): string {
-  // Redacted before it is cut: a secret across the cut leaves no part behind.
-  const items = paths.map((p) => shortPath(redactSecrets(p)));
+  // Made plain and redacted before it is cut: a secret across the cut leaves no part behind.
+  const items = paths.map((p) => shortPath(redactSecrets(plainText(p))));
   return items.length <= shown ? items.join(', ') : `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
 }

@@ -3,6 +3,7 @@
  * whether a retry can help.
  */
 import { shortPath } from '../../domain/agent-events';
+import { plainText } from '../../domain/plain-text';
 import { TypedError } from '../../domain/typed-error';
 import { redactSecrets } from '../../scanner';
 
@@ -43,8 +44,8 @@ export class GitCommandFailedError extends GitWorkspaceError {
 export class WorktreeUnstageableError extends GitWorkspaceError {
   readonly type = 'WorktreeUnstageable';
   constructor(readonly problems: string[]) {
-    // The agent names these paths: redacted before each is cut, so no cut leaves part of a secret.
-    const shown = problems.slice(0, 10).map((p) => shortPath(redactSecrets(p)));
+    // The agent names these paths: made plain and redacted before each is cut, so no cut leaves part of a secret.
+    const shown = problems.slice(0, 10).map((p) => shortPath(redactSecrets(plainText(p))));
     super(`git cannot stage the worktree as it is: ${shown.join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`);
   }
 }

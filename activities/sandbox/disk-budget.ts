@@ -15,6 +15,7 @@
 import { statfs } from 'node:fs/promises';
 import { TypedError } from '../../domain/typed-error';
 import { shortPath } from '../../domain/agent-events';
+import { plainText } from '../../domain/plain-text';
 import { redactSecrets } from '../../scanner';
 import { GIT_RULES_MAX_BYTES, inspectTree, type TreeInspection } from '../git/inspect-tree';
 import type { CommandRunner } from '../tools/runner';
@@ -153,8 +154,8 @@ function over(usage: DiskUsage, budget: DiskBudget): boolean {
 function describeBreach(worktree: DiskUsage, total: DiskUsage, budget: DiskBudget, seen: 'after the batch' | 'during a command', name = 'the worktree'): string | undefined {
   const mb = Math.round(budget.maxBytes / (1024 * 1024));
   if (total.unreadable?.length) {
-    // Redacted before it is cut: a secret across the cut would leave its first part behind.
-    const which = `${total.unreadable.slice(0, 3).map((rel) => shortPath(redactSecrets(rel))).join(', ')}${total.unreadable.length > 3 ? ', …' : ''}`;
+    // Made plain and redacted before it is cut: a secret across the cut would leave its first part behind.
+    const which = `${total.unreadable.slice(0, 3).map((rel) => shortPath(redactSecrets(plainText(rel)))).join(', ')}${total.unreadable.length > 3 ? ', …' : ''}`;
     const what = `${name} holds directories the host cannot open (${which}), so their size cannot be held to WORKSPACE_MAX_MB=${mb}`;
     return seen === 'after the batch' ? `${what}; the run is stopped` : `${what}; the command and the run are stopped`;
   }

@@ -246,6 +246,22 @@ describe('secrets split by a terminal escape, which a reader of the text does no
     expect(shown).toMatch(/cannot open/);
     expect(shown).not.toContain(S);
   });
+
+  it('no part of such a token named across the cut of a long path in the failure is left (made plain before it is redacted and cut)', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-escape-deep-cut';
+    // As in the plain attack above: 40 levels first, so the failure's cut of the path falls 26 characters into the token.
+    const first = `$(printf 'd/%.0s' $(seq 40))${hidden}`;
+    const deeper = `p=$(printf 'd/%.0s' $(seq 700)); mkdir -p "${first}" && cd -P "${first}" && for i in 1 2 3; do mkdir -p "$p" && cd -P "$p" || exit 1; done; echo deep`;
+    a.h.fakeModel.script(taskId, [{ tools: [bash(deeper)] }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err.cause as { message: string }).message).toMatch(/cannot open/);
+    await statusOf(handle, 'failed');
+    const piece = S.slice(0, 12); // ghp_ and 8 of its characters
+    expect(await asShown(handle)).not.toContain(piece);
+  });
 });
 
 /** The strings of a JSON text as they are (not as escaped in it), or the text itself. */

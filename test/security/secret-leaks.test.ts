@@ -3,7 +3,8 @@
  * against a real worker process: content hidden from a rendered diff by attributes, lines too
  * long to scan, NUL bytes, large files, an inline allow marker, a self-written allowlist, the
  * secret base64- or hex-encoded, and uncommitted work that a kill or a failure would salvage.
- * Nothing of it may reach the remote.
+ * Nothing of it may reach the remote. And a secret split by a terminal escape, which redaction
+ * does not recognise but a terminal prints whole: not in the history, status, events or log.
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, showFile } from '../support/git-fixtures';

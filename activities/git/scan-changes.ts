@@ -7,6 +7,7 @@
  * which blocks the commit just like a finding. The paths a commit adds are pushed with it, so
  * they are scanned too, and every path reported is redacted: a name is the agent's to choose.
  */
+import { plainText } from '../../domain/plain-text';
 import { redactSecrets, scanContentYielding, scanText, type Allowlist, type SecretFinding } from '../../scanner';
 import type { GitContext, OperationOptions } from './context';
 import { changedEntries, GITLINK_MODE, isBlobMode, objectSizes, readBlobs, type TreeChange } from './committed-blobs';
@@ -97,8 +98,10 @@ export async function scanTreeChanges(
     },
     options,
   );
-  result.findings = result.findings.map((f) => ({ ...f, file: redactSecrets(f.file) }));
-  result.unscannable = result.unscannable.map((u) => ({ ...u, file: redactSecrets(u.file) }));
+  // Made plain first: an escape inside a secret in a name hides it from redaction, not from a
+  // terminal that prints the run's failure, which lists these names.
+  result.findings = result.findings.map((f) => ({ ...f, file: redactSecrets(plainText(f.file)) }));
+  result.unscannable = result.unscannable.map((u) => ({ ...u, file: redactSecrets(plainText(u.file)) }));
   result.findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   return result;
 }

@@ -263,6 +263,20 @@ describe('secrets split by a terminal escape, which a reader of the text does no
     const piece = S.slice(0, 12); // ghp_ and 8 of its characters
     expect(await asShown(handle)).not.toContain(piece);
   });
+
+  it('a file so named that the scan blocks: its name is not in the scan, the failure, status or events', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-escape-scan';
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`printf 'token=%s\\n' ${S} > '${hidden}.env'`)] }, { text: 'Done.' }, { text: 'Done, really.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 1 });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err.cause as { type?: string }).type).toBe('SecretDetected');
+    await statusOf(handle, 'failed');
+    const shown = await asShown(handle);
+    expect(shown).toMatch(/secret scan blocked the commit: \S+\.env:1 /);
+    expect(shown).not.toContain(S);
+  });
 });
 
 /** The strings of a JSON text as they are (not as escaped in it), or the text itself. */

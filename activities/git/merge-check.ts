@@ -6,6 +6,8 @@
  * store only: no worktree, index or ref changes, and exit code 1 with the conflicting paths.
  */
 import type { WorkspaceInfo } from '../../domain/agent';
+import { plainText } from '../../domain/plain-text';
+import { redactSecrets } from '../../scanner';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitCommandFailedError } from './errors';
 import { fetchBranch, mirrorRemoteUrl, resolveCommit, resolveCommits } from './mirror';
@@ -52,7 +54,9 @@ export async function checkMergeable(ctx: GitContext, ws: WorkspaceInfo, options
   if (exitCode === 0) return { clean: true };
   const conflicts = parseConflictedPaths(stdout);
   if (conflicts.length === 0) throw new GitCommandFailedError('git merge-tree reported a conflict without paths', 'merge-tree', exitCode);
-  return { clean: false, conflicts };
+  // The paths go into the run's history, failure, status and events, and a repository's names
+  // (the agent's, the target's) can hold a secret: redacted, made plain first.
+  return { clean: false, conflicts: conflicts.map((p) => redactSecrets(plainText(p))) };
 }
 
 /** `-z --name-only` output: tree oid NUL, then one conflicted path per NUL, ended by an empty field. */

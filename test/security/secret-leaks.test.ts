@@ -7,7 +7,7 @@
  * does not recognise but a terminal prints whole: not in the history, status, events or log.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { createRemoteRepo, showFile } from '../support/git-fixtures';
+import { createRemoteRepo, git, showFile } from '../support/git-fixtures';
 import { historyText } from '../support/activity-history';
 import { eventually } from '../support/harness';
 import {
@@ -22,7 +22,8 @@ import {
   shellGateRepo,
   useAttackHarness,
 } from './attack-harness';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { plainText } from '../../domain/plain-text';
 
@@ -195,7 +196,7 @@ describe('secrets in the worker log at LOG_LEVEL=debug', () => {
   });
 });
 
-describe('secrets split by a terminal escape, which a reader of the text does not see (bubblewrap sandbox)', () => {
+describe('secrets in what a reader of the run sees: its history, status and events, as a terminal prints them (bubblewrap sandbox)', () => {
   let a!: AttackHarness;
   useAttackHarness('bubblewrap', (started) => (a = started));
   const S = AGENT_SECRET;
@@ -276,6 +277,30 @@ describe('secrets split by a terminal escape, which a reader of the text does no
     const shown = await asShown(handle);
     expect(shown).toMatch(/secret scan blocked the commit: \S+\.env:1 /);
     expect(shown).not.toContain(S);
+  });
+
+  it('a file of the repository named after a token, changed by the agent and upstream meanwhile: the merge conflict that names it is not in the history, status or events', async () => {
+    // The secret is in the agent's files (a name the repository already had): the commit adds no such path, so its scan does not see it.
+    const remote = createRemoteRepo(shellGateRepo({ [`keys/${S}.md`]: 'one\n' }));
+    const taskId = 'T-conflict-name';
+    // The answer waits, so the target can move after the worktree was made from it.
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`echo agent > keys/*.md`)], delayMs: 5_000 }, { text: 'Done.' }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    await eventually(async () => a.h.fakeModel.requestsFor(taskId).length === 1, 60_000, 'the first model call');
+    const clone = path.join(mkdtempSync(path.join(os.tmpdir(), 'upstream-')), 'clone');
+    git(os.tmpdir(), 'clone', '-q', remote.dir, clone);
+    writeFileSync(path.join(clone, 'keys', `${S}.md`), 'upstream\n');
+    git(clone, 'commit', '-qam', 'upstream change');
+    git(clone, 'push', '-q', 'origin', 'HEAD:main');
+
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err.cause as { type?: string }).type).toBe('MergeConflict');
+    await statusOf(handle, 'failed');
+    const shown = await asShown(handle);
+    expect(shown).toMatch(/merge conflict with main in: keys\/\S+\.md/);
+    expect(shown).not.toContain(S);
+    rmSync(path.dirname(clone), { recursive: true, force: true });
   });
 });
 

@@ -7,17 +7,17 @@ import { createServer } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
 import Redis from 'ioredis';
-import pino from 'pino';
 import { loadConfig, sandboxRuntime } from '../config';
 import { AgentStateStore } from '../state/agent-state-store';
 // The composition root wires the container remover the killswitch needs when no worker answers.
 import { deploymentOf, removeAgentContainers as removeContainersByLabel } from '../activities/sandbox';
 import { createApp, REDACTED_LOG_PATHS } from './app';
 import { startEventFeed } from './event-feed';
+import { createRedactingLogger } from '../worker/logger';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'orchestrator-api' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } });
+  const logger = createRedactingLogger('orchestrator-api', { level: config.LOG_LEVEL, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } });
 
   // Lazy: the API starts (and /health/ready reports Temporal down) even when Temporal is not up yet.
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });

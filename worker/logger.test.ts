@@ -1,4 +1,4 @@
-import { createWorkerLogger } from './logger';
+import { createRedactingLogger, createWorkerLogger, temporalLogger } from './logger';
 
 const SECRET = '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';
 
@@ -23,5 +23,22 @@ describe('createWorkerLogger', () => {
 
   it('leaves a backslash the text holds (\\\\u001b in the line) as it is', () => {
     expect(logged({ text: 'C:\\u001b' }, 'm').text).toBe('C:\\u001b');
+  });
+
+  it("passes Temporal's own logs (the SDK's, workflows' and activities' log) through the same redaction, errors serialised", () => {
+    const lines: string[] = [];
+    const sdk = temporalLogger(createWorkerLogger('info', { write: (line) => lines.push(line) }));
+    sdk.warn(`Activity failed: token ${SECRET}`, { error: new Error(`push refused for ${SECRET}`), workflowId: 'agent-1' });
+    sdk.debug('below the level: not written');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(SECRET.slice(4));
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, source: 'temporal', msg: 'Activity failed: token ghp_…', workflowId: 'agent-1', error: { message: 'push refused for ghp_…' } });
+  });
+
+  it("redacts the API's lines too: an error logged whole keeps no secret", () => {
+    const lines: string[] = [];
+    createRedactingLogger('orchestrator-api', { level: 'info' }, { write: (line) => lines.push(line) }).error({ err: new Error(`upstream said ${SECRET}`) }, 'request failed');
+    expect(lines[0]).not.toContain(SECRET.slice(4));
+    expect(JSON.parse(lines[0]!)).toMatchObject({ service: 'orchestrator-api', err: { message: 'upstream said ghp_…' } });
   });
 });

@@ -1,14 +1,35 @@
 /**
- * The worker's logger. Its lines carry what agents chose (paths their work named, git's words
- * about them), so each one passes the secret scanner's redaction before it is written: a secret
- * in a name stays out of the log, whatever the level and whichever call logged it.
+ * The service's loggers. Their lines carry what agents chose (paths their work named, git's words
+ * about them, a request's text in an error), so each one passes the secret scanner's redaction
+ * before it is written: a secret in a name stays out of the log, whatever the level and whichever
+ * call logged it, Temporal's SDK included.
  */
-import pino, { type Logger } from 'pino';
+import { DefaultLogger, type LogLevel, type Logger as TemporalLogger } from '@temporalio/worker';
+import pino, { type Logger, type LoggerOptions } from 'pino';
 import { plainText } from '../domain/plain-text';
 import { redactSecrets } from '../scanner';
 
-export function createWorkerLogger(level: string, out: { write(line: string): unknown } = process.stdout): Logger {
-  return pino({ level, base: { service: 'worker' } }, { write: (line: string) => out.write(redactSecrets(plainStrings(line))) });
+type Out = { write(line: string): unknown };
+
+export function createRedactingLogger(service: string, options: LoggerOptions, out: Out = process.stdout): Logger {
+  return pino({ ...options, base: { service } }, { write: (line: string) => out.write(redactSecrets(plainStrings(line))) });
+}
+
+export function createWorkerLogger(level: string, out: Out = process.stdout): Logger {
+  return createRedactingLogger('worker', { level }, out);
+}
+
+const TEMPORAL_LEVELS: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
+
+/**
+ * Temporal's own logs (the SDK's and core's, and what workflows and activities log through it) as
+ * lines of `log`, redacted like every other: the SDK would write them to stderr as they are.
+ */
+export function temporalLogger(log: Logger): TemporalLogger {
+  return new DefaultLogger(TEMPORAL_LEVELS[log.level] ?? 'ERROR', ({ level, message, meta }) => {
+    const fields = Object.fromEntries(Object.entries(meta ?? {}).map(([k, v]) => [k, v instanceof Error ? pino.stdSerializers.err(v) : v]));
+    log[level.toLowerCase() as Lowercase<LogLevel>]({ ...fields, source: 'temporal' }, message);
+  });
 }
 
 /** A JSON string of a line, escapes and all. */

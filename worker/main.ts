@@ -12,20 +12,22 @@ import { buildActivities } from './wiring';
 import { createWorkers, slotsFromConfig } from './create-worker';
 import { valkeyRecordTargets, workflowCloseStatus } from './closed-check';
 import { startReaper, type ReapLookup } from './reaper';
-import { createWorkerLogger } from './logger';
+import { createWorkerLogger, temporalLogger } from './logger';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   assertReadableFiles(config);
   const log = createWorkerLogger(config.LOG_LEVEL);
-  if (config.WORKER_METRICS_ADDRESS !== 'off') {
+  const metrics = config.WORKER_METRICS_ADDRESS !== 'off';
+  Runtime.install({
+    logger: temporalLogger(log),
     // Temporal's own SDK metrics (task slots, poll and schedule latencies, sticky cache...) for Prometheus.
     // The API's /metrics has the agent-level figures; this is the worker's view of Temporal.
-    Runtime.install({
-      telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true } } },
-    });
-    log.info({ address: config.WORKER_METRICS_ADDRESS }, 'Temporal SDK metrics served at /metrics');
-  }
+    ...(metrics
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true } } } }
+      : {}),
+  });
+  if (metrics) log.info({ address: config.WORKER_METRICS_ADDRESS }, 'Temporal SDK metrics served at /metrics');
   if (!modelApiKey(config)) log.warn('CLAUDE_API_KEY (or ANTHROPIC_API_KEY) is not set: agent runs will fail at their first model call');
 
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, password: config.VALKEY_PASSWORD, maxRetriesPerRequest: 3 });

@@ -66,6 +66,13 @@ function forward(id, stream, source, data) {
   }
 }
 
+/**
+ * The process groups of the processes still running, by their leader's pid: each was started in a
+ * group of its own, so nothing but this process knows of them once the worker is gone.
+ * @type {Set<number>}
+ */
+const running = new Set();
+
 /** @param {{ id: number, file: string, args: string[], cwd?: string, env: Record<string, string>, uid?: number, gid?: number, input?: string | Uint8Array, cgroup?: string }} req */
 function start(req) {
   /** @type {import('node:child_process').ChildProcess} */
@@ -82,7 +89,12 @@ function start(req) {
     send({ id: req.id, ev: 'error', message: String(/** @type {Error} */ (err).message), code: /** @type {NodeJS.ErrnoException} */ (err).code });
     return;
   }
-  if (child.pid) send({ id: req.id, ev: 'spawned', pid: child.pid });
+  const { pid } = child;
+  if (pid) {
+    running.add(pid);
+    child.on('exit', () => running.delete(pid));
+    send({ id: req.id, ev: 'spawned', pid });
+  }
   let errored = false;
   if (req.cgroup !== undefined) {
     // A sandbox that cannot be put in its cgroup never runs (joinSandboxCgroup killed it): the run fails.
@@ -114,6 +126,19 @@ process.on('message', (/** @type {any} */ msg) => {
 });
 // Gone with the worker: a worker that exits (or is killed) closes the channel. A Ctrl-C in a
 // terminal reaches the whole foreground group; the worker's graceful stop may still need git.
-process.on('disconnect', () => process.exit(0));
+// The worker lets an idle helper go only once nothing runs, so a process still running here was
+// the worker's when it died (the OOM killer, a kill -9 of its pid): nobody would stop it (a push
+// landing after the run was recorded killed, a command writing a worktree another host took
+// over), so its group goes too.
+process.on('disconnect', () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  process.exit(0);
+});
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);

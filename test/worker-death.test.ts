@@ -1,10 +1,10 @@
 /**
- * The worker's node process killed alone with SIGKILL, as the kernel's OOM killer or a `kill -9`
- * of its pid does (crash-recovery.test.ts kills the whole process group, helper included): the
- * processes its spawn helper was running for it must not outlive it. Here a push waits on the
- * remote's pre-receive hook when the worker dies, and the run is then terminated (what the API's
- * forced kill does when no worker answers): a push left running would land the branch on the
- * remote after `killed` was recorded, and nobody would be left to stop it.
+ * A worker killed with SIGKILL, its node process alone (the kernel's OOM killer, a `kill -9` of its
+ * pid) or its whole process group (as crash-recovery.test.ts does): the processes its spawn helper
+ * was running for it, each in a process group of its own, must not outlive it. Here a push waits
+ * on the remote's pre-receive hook when the worker dies, and the run is then terminated (what the
+ * API's forced kill does when no worker answers): a push left running would land the branch on
+ * the remote after `killed` was recorded, and nobody would be left to stop it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ function workerNodePid(root: number): number {
   throw new Error(`no spawn helper below process ${root}`);
 }
 
-describe('a worker process killed alone (OOM killer, kill -9 of its pid)', () => {
+describe('a worker killed with SIGKILL during a push', () => {
   let h: Harness;
   let tmp: string;
   let worker: WorkerProcess | undefined;
@@ -68,9 +68,12 @@ describe('a worker process killed alone (OOM killer, kill -9 of its pid)', () =>
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('takes the push it had on the wire with it: the branch never lands after the run was terminated', async () => {
+  it.each([
+    ['its node process alone', 'alone'],
+    ['its whole process group', 'group'],
+  ] as const)('killed as %s, takes the push it had on the wire with it: the branch never lands after the run was terminated', async (_, how) => {
     const remote = createRemoteRepo(nodeProjectFiles());
-    const taskId = 'T-worker-died-during-push';
+    const taskId = `T-worker-died-during-push-${how}`;
     const started = path.join(tmp, `${taskId}-started`);
     // pre-receive runs before the remote updates the ref: while it waits, the push has not landed.
     writeFileSync(path.join(remote.dir, 'hooks', 'pre-receive'), `#!/bin/sh\ncat > /dev/null; touch ${started}; sleep 8\n`, { mode: 0o755 });
@@ -89,7 +92,8 @@ describe('a worker process killed alone (OOM killer, kill -9 of its pid)', () =>
       'the push to reach the remote',
     );
 
-    process.kill(workerNodePid(worker.pid!), 'SIGKILL');
+    if (how === 'alone') process.kill(workerNodePid(worker.pid!), 'SIGKILL');
+    else await worker.kill();
     await handle.terminate('killed: forced');
     // Past the hook's wait: a push left running would have landed by now.
     await new Promise((r) => setTimeout(r, 12_000));

@@ -72,6 +72,9 @@ export class SpawnHelper {
       child = fork(this.script, [], {
         execArgv: [], // not the worker's (--import tsx): the helper loads nothing but node
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        // A process group of its own, as each process it starts has: a SIGKILL to the worker's
+        // group (kill -9 -<pgid>) then leaves the helper to see its channel close and stop them.
+        detached: true,
         serialization: 'advanced',
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       });

@@ -27,9 +27,7 @@ describe('expireClosedRunRecords', () => {
     const live = randomUUID();
     const ending = randomUUID();
     for (const id of [closed, live, ending]) await writeRecords(id);
-    await redis.expire(keys.transcript(ending), 50);
-    await redis.expire(keys.checkpoints(ending), 50);
-    await redis.expire(keys.agent(ending), 50);
+    for (const key of recordKeys(ending)) await redis.expire(key, 50);
     const asked: string[] = [];
     const isClosed = async (agentId: string) => {
       asked.push(agentId);
@@ -80,6 +78,19 @@ describe('expireClosedRunRecords', () => {
     await expireClosedRunRecords(redis, async () => true, 600);
 
     expect(await redis.ttl(keys.reviews(agentId))).toBeGreaterThan(0);
+    await redis.del(...recordKeys(agentId));
+  });
+
+  it("expires any agent record written without a TTL after the others got theirs: a rebuild's host claim landing after a forced kill", async () => {
+    const agentId = randomUUID();
+    await writeRecords(agentId);
+    for (const key of recordKeys(agentId)) await redis.expire(key, 50);
+    // CheckpointStore.claimHost's plain SET, from an attempt that heard of the termination only at its next heartbeat.
+    await redis.set(keys.checkpointHost(agentId), 'host-b');
+
+    await expireClosedRunRecords(redis, async () => true, 600);
+
+    for (const key of recordKeys(agentId)) expect([key, await redis.ttl(key) !== -1]).toEqual([key, true]);
     await redis.del(...recordKeys(agentId));
   });
 });

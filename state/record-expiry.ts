@@ -10,9 +10,10 @@
 import type Redis from 'ioredis';
 import { keys } from './keys';
 
-// The review verdicts too: a gate attempt on a host taken for lost may keep one after the final
-// write gave the run's other records their TTL.
-const PREFIXES = [keys.transcript(''), keys.checkpoints(''), keys.agent(''), keys.spend(''), keys.reviews('')];
+// Every kind of an agent's records: an attempt on a host taken for lost, or one that hears of a
+// termination only at its next heartbeat, may write one (a review verdict, a rebuild's host claim,
+// whose plain SET clears a TTL) after the final write gave the run's other records theirs.
+const PREFIXES = recordKeys('');
 
 /** Sets `ttlSeconds` on every record of an agent whose run is closed but whose records never expire; returns how many agents. */
 export async function expireClosedRunRecords(redis: Redis, isClosed: (agentId: string) => Promise<boolean>, ttlSeconds: number): Promise<number> {

@@ -112,6 +112,21 @@ describe('editor tool', () => {
     await expect(run({ command: 'create', path: 'new-big.txt', file_text: 'y'.repeat(70 * 1024) })).rejects.toThrow(/up to 65536 bytes/);
   });
 
+  it('lists a directory within maxOutputBytes, whole entries only, and says when it left some out', async () => {
+    mkdirSync(path.join(root, 'many'));
+    const names = Array.from({ length: 500 }, (_, i) => `${'n'.repeat(100)}${String(i).padStart(3, '0')}`);
+    for (const name of names) writeFileSync(path.join(root, 'many', name), '');
+    mkdirSync(path.join(root, 'many', 'sub'));
+    const listing = await run({ command: 'view', path: 'many' }, { maxOutputBytes: 2000 });
+    const [note, ...kept] = listing.split('\n').reverse();
+    expect(note).toBe('[... more entries not listed; use bash (ls, find) to see them ...]');
+    expect(kept.length).toBe(19); // 104 bytes a line: the twentieth would pass 2000
+    expect(kept.every((line) => names.includes(line) || line === 'sub/')).toBe(true);
+    expect([...kept].reverse()).toEqual([...kept].reverse().sort());
+    // Within the cap, the whole listing as before.
+    expect((await run({ command: 'view', path: 'many' })).split('\n')).toEqual([...names, 'sub/'].sort());
+  });
+
   it('refuses writes for read-only agents', async () => {
     writeFileSync(path.join(root, 'a.txt'), 'a\n');
     await expect(run({ command: 'create', path: 'b.txt', file_text: 'b' }, { readOnly: true })).rejects.toThrow(/read-only tools/);

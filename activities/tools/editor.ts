@@ -12,7 +12,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PathOutsideWorkspaceError } from '../host/paths';
-import { atPath, openFileAt, openFileForWriteAt, openRoot, readDirNames, UnsafePathError, withDirAt } from './safe-fs';
+import { atPath, dirEntries, openFileAt, openFileForWriteAt, openRoot, UnsafePathError, withDirAt } from './safe-fs';
 import { promises as fs, type Stats } from 'node:fs';
 import { cutBefore, SECRET_CONTEXT_CHARS } from '../../scanner';
 
@@ -99,10 +99,10 @@ async function dispatch(cmd: EditorCommand, segments: string[], root: FileHandle
   const name = segments[segments.length - 1];
   switch (cmd.command) {
     case 'view':
-      if (!name) return listDirectory(root);
+      if (!name) return listDirectory(root, ctx);
       return withDirAt(root, parents, async (dir) => {
         const st = await fs.lstat(atPath(dir, name)).catch(() => undefined);
-        if (st?.isDirectory()) return withDirAt(dir, [name], listDirectory);
+        if (st?.isDirectory()) return withDirAt(dir, [name], (named) => listDirectory(named, ctx));
         return view(await readRegular(dir, name, display, ctx), cmd.view_range, ctx);
       });
     case 'create': {
@@ -154,13 +154,28 @@ async function dispatch(cmd: EditorCommand, segments: string[], root: FileHandle
   }
 }
 
-async function listDirectory(dir: FileHandle): Promise<string> {
-  const entries = await readDirNames(dir);
-  return entries
-    .filter((e) => e.name !== '.git')
-    .map((e) => (e.isDirectory() ? `${e.name}/` : e.isSymbolicLink() ? `${e.name}@` : e.name))
-    .sort()
-    .join('\n');
+/**
+ * The entries of `dir`, one a line and sorted, up to `maxOutputBytes` as a file's view is: the
+ * agent can fill a directory with a million long names, which read whole would take the worker
+ * hundreds of MB and go whole into the transcript and every later request. Past the cap the
+ * directory is read no further, so the lines kept are the first in directory order.
+ */
+async function listDirectory(dir: FileHandle, ctx: Ctx): Promise<string> {
+  const lines: string[] = [];
+  let bytes = 0;
+  let more = false;
+  for await (const e of await dirEntries(dir)) {
+    if (e.name === '.git') continue;
+    const line = e.isDirectory() ? `${e.name}/` : e.isSymbolicLink() ? `${e.name}@` : e.name;
+    bytes += Buffer.byteLength(line) + 1;
+    if (bytes > ctx.maxOutputBytes) {
+      more = true;
+      break;
+    }
+    lines.push(line);
+  }
+  const listing = lines.sort().join('\n');
+  return more ? `${listing}\n[... more entries not listed; use bash (ls, find) to see them ...]` : listing;
 }
 
 function view(text: string, range: [number, number] | undefined, ctx: Ctx): string {

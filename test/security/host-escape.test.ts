@@ -147,6 +147,31 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expectNoWorkerSecret(await runTrail(a, taskId, handle));
   });
 
+  it('the editor lists a directory of thousands of long names within TOOL_OUTPUT_MAX_BYTES, as it views a file', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-big-listing-${mode}`;
+    const long = 'n'.repeat(120);
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          bash(`mkdir many && seq 1 3000 | sed 's/^/many\\/${long}/' | xargs touch && ls many | wc -l`),
+          editor({ command: 'view', path: 'many' }),
+          bash('rm -rf many && echo work > work.txt'),
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const results = a.h.fakeModel.requestsFor(taskId)[1]!.body.messages.at(-1)!.content as { content: string }[];
+    expect(results[0]!.content).toContain('3000');
+    const listing = results[1]!.content;
+    expect(Buffer.byteLength(listing)).toBeLessThanOrEqual(a.h.config.TOOL_OUTPUT_MAX_BYTES + 100);
+    expect(listing.startsWith(long)).toBe(true);
+    expect(listing).toMatch(/\n\[\.\.\. more entries not listed; use bash \(ls, find\) to see them \.\.\.\]$/);
+  });
+
   it('a process that leaves its command (setsid, churning files) is gone before the host reads the worktree: checkpoints, staging and the next command see none of it', async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-leftover-${mode}`;

@@ -15,10 +15,19 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK
 /** Linux's O_PATH (Node does not export it): a descriptor naming an inode, opened without read permission on it. */
 const O_PATH = 0o10000000;
 
+/**
+ * How many directories deep `withDirAt` goes. It holds a descriptor per level, so a path tens of
+ * thousands of directories deep (an editor path, a coverage summaryPath) would take the worker's
+ * whole descriptor table: every other activity's sockets, spawns and files would fail with EMFILE.
+ * Git stores no path longer than PATH_MAX (4096: at most 2048 levels), and the tree walks
+ * (inspect-tree.ts) go no deeper, so nothing the host has to reach lies below.
+ */
+export const MAX_WALK_DEPTH = 2048;
+
 export class UnsafePathError extends Error {
   constructor(
     message: string,
-    /** `symlink`, `not-directory`, `not-found`, `special`, `hard-link`, `too-large`, `invalid` */
+    /** `symlink`, `not-directory`, `not-found`, `special`, `hard-link`, `too-large`, `too-deep`, `invalid` */
     readonly reason: string,
   ) {
     super(message);
@@ -154,6 +163,9 @@ export async function withDirAt<T>(
   fn: (dir: FileHandle) => Promise<T>,
   options: { create?: boolean; onCreate?: (dir: FileHandle, name: string) => Promise<void> } = {},
 ): Promise<T> {
+  if (segments.length > MAX_WALK_DEPTH) {
+    throw new UnsafePathError(`${segments.slice(0, 3).join('/')}/… is ${segments.length} directories deep; paths go at most ${MAX_WALK_DEPTH} deep`, 'too-deep');
+  }
   const opened: FileHandle[] = [];
   try {
     let current = root;

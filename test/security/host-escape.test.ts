@@ -457,3 +457,43 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     expect(remoteRefs(remote.dir).filter((ref) => ref.startsWith('refs/heads/'))).toEqual(['refs/heads/main']);
   });
 });
+
+describe.each(MODES)('an editor path too deep for the host to walk (%s sandbox)', (mode) => {
+  let a!: AttackHarness;
+  // Answers long enough (32,000 tokens) for a path of 25,000 levels, more than the worker may hold descriptors on this project's machine (20,000).
+  useAttackHarness(mode, (started) => (a = started), { AGENT_MAX_TOKENS_PER_TURN: '32000' });
+  const editor = (input: Record<string, unknown>) => ({ name: 'str_replace_based_edit_tool' as const, input });
+
+  it('is refused before the host opens a descriptor per level: no EMFILE, and no tree deeper than the host walks is made', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-deep-path-${mode}`;
+    const deep = `${'a/'.repeat(25_000)}f`;
+    const past = `${'b/'.repeat(2049)}f`;
+    a.h.fakeModel.script(taskId, [
+      {
+        tools: [
+          editor({ command: 'create', path: deep, file_text: 'x' }),
+          editor({ command: 'view', path: deep }),
+          editor({ command: 'create', path: past, file_text: 'x' }),
+          editor({ command: 'create', path: `${'c/'.repeat(1000)}f`, file_text: 'deep, but a path git can store\n' }),
+          bash('echo work > work.txt; ls'),
+        ],
+      },
+      { text: 'Done.' },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const outcome = await handle.result().then(
+      (final) => final.status,
+      (err: WorkflowFailedError) => String((err.cause as Error | undefined)?.message),
+    );
+    const results = (a.h.fakeModel.requestsFor(taskId)[1]?.body.messages.at(-1)?.content ?? []) as { content: string }[];
+    expect(results.slice(0, 4).map((r) => r.content.slice(0, 100))).toEqual([
+      'Error: a/a/a/… is 25000 directories deep; paths go at most 2048 deep',
+      'Error: a/a/a/… is 25000 directories deep; paths go at most 2048 deep',
+      'Error: b/b/b/… is 2049 directories deep; paths go at most 2048 deep',
+      `File created: ${'c/'.repeat(43)}`,
+    ]);
+    expect(results[4]!.content.split('\n').sort()).toEqual(['README.md', '[exit code 0]', 'c', 'work.txt'].sort());
+    expect(outcome).toBe('completed');
+  });
+});

@@ -5,7 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -90,6 +90,14 @@ describe('worker start-up', () => {
     const res = await startWorker({ SANDBOX_ENABLED: 'true', DOCKER_SOCKET: '/nonexistent/docker.sock', TEMPORAL_TASK_QUEUE: `startup-${randomUUID()}` });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('but no Docker engine answers at /nonexistent/docker.sock');
+  });
+
+  it("refuses a WORKSPACE_ROOT another namespace's deployment holds: its reaper would remove this one's live work", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'shared-root-'));
+    writeFileSync(path.join(root, 'deployment.json'), JSON.stringify({ namespace: 'team-a' }));
+    const res = await startWorker({ WORKSPACE_ROOT: root, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: `startup-${randomUUID()}` });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`WORKSPACE_ROOT ${root} belongs to the deployment of Temporal namespace "team-a"`);
   });
 
   it('refuses to start without isolation when bubblewrap (the default) is missing, saying how to fix it', async () => {

@@ -13,11 +13,13 @@ import { createWorkers, slotsFromConfig } from './create-worker';
 import { valkeyRecordTargets, workflowCloseStatus } from './closed-check';
 import { startReaper, type ReapLookup } from './reaper';
 import { createWorkerLogger, temporalLogger } from './logger';
+import { claimWorkspaceRoot } from './workspace-owner';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   assertReadableFiles(config);
   const log = createWorkerLogger(config.LOG_LEVEL);
+  claimWorkspaceRoot(config.WORKSPACE_ROOT, config.TEMPORAL_NAMESPACE);
   const metrics = config.WORKER_METRICS_ADDRESS !== 'off';
   Runtime.install({
     logger: temporalLogger(log),

@@ -16,6 +16,11 @@ describe('createWorkerLogger', () => {
     expect(line.other).toBe('ghp_…');
   });
 
+  it('redacts a secret split by a zero-width space or a bidi override, which pino writes as they are', () => {
+    const line = logged({ a: `${SECRET.slice(0, 8)}\u200b${SECRET.slice(8)}`, b: `${SECRET.slice(0, 8)}\u202e${SECRET.slice(8)}` }, 'invisible');
+    expect([line.a, line.b]).toEqual(['ghp_…', 'ghp_…']);
+  });
+
   it('makes each string plain on its own: an escape left open does not swallow the rest of the line', () => {
     const line = logged({ path: 'a\u001b]0;title', next: 'kept', n: 3 }, 'an open OSC');
     expect(line).toMatchObject({ path: 'a', next: 'kept', n: 3, msg: 'an open OSC' });

@@ -34,8 +34,8 @@ export function temporalLogger(log: Logger): TemporalLogger {
 
 /** A JSON string of a line, escapes and all. */
 const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
-/** What a line holds when one of its strings has a control character: escaped (`\u001b`), or raw (DEL, C1). */
-const MAY_HOLD_CONTROL = /\\u00|[\u007f-\u009f]/;
+/** What a line holds when one of its strings has a control character (escaped, `\u001b`, or raw: DEL, C1) or an invisible one (plain-text.ts). */
+const MAY_HOLD_CONTROL = /\\u00|[\u007f-\u009f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 
 /**
  * The line with each of its strings made plain. pino writes an escape or control character as

@@ -213,7 +213,8 @@ describe('secrets in what a reader of the run sees: its history, status and even
     collect(JSON.parse(JSON.stringify(await handle.fetchHistory())));
     collect(await a.h.redis.get(`orchestrator:agent:${agentId}`));
     collect(await a.h.redis.xrange(`orchestrator:agent-events:${agentId}`, '-', '+'));
-    return plainText(strings.join('\n'));
+    // What a reader sees: no escapes, and no invisible characters (removed here, not by the code under test).
+    return plainText(strings.join('\n')).replace(/[\u200b-\u200d\u202a-\u202e]/g, '');
   }
 
   const statusOf = (handle: Awaited<ReturnType<AttackHarness['spawn']>>, status: string) =>
@@ -228,6 +229,19 @@ describe('secrets in what a reader of the run sees: its history, status and even
     await statusOf(handle, 'completed');
     const shown = await asShown(handle);
     // The records do name the call (what is asserted below is not vacuous).
+    expect(shown).toContain('echo ok > ok.txt');
+    expect(shown).not.toContain(S);
+  });
+
+  it('a tool call and an answer that carry the token split by invisible characters (zero-width space, joiner, bidi override): not in the history, status or events', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-invisible-calls';
+    const [zw, joined, bidi] = ['\u200b', '\u200d', '\u202e'].map((c) => `${S.slice(0, 8)}${c}${S.slice(8)}`);
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`echo ok > ok.txt; true '${zw}' '${joined}'`)] }, { text: `Done: ${bidi}` }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    expect((await handle.result()).status).toBe('completed');
+    await statusOf(handle, 'completed');
+    const shown = await asShown(handle);
     expect(shown).toContain('echo ok > ok.txt');
     expect(shown).not.toContain(S);
   });

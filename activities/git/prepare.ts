@@ -101,7 +101,8 @@ export async function prepareWorkspace(ctx: GitContext, req: PrepareRequest, opt
       await ctx.git(['-C', mirrorPath, '-c', 'checkout.workers=0', ...addArgs], options);
       if (!reuseBranch) await ctx.git(['-C', mirrorPath, 'update-ref', baseMarkerRef(req.agentId), info.baseSha], options);
       ctx.log('git: worktree added', { event: 'worktree-add', agentId: req.agentId, branch, mirrorPath, reusedBranch: reuseBranch });
-      return info;
+      // The reused branch is still on the base it was made from, whatever the base branch's tip is now.
+      return reuseBranch ? withMarkedBase(ctx, info, marker, options) : info;
     },
     { signal: options.signal, onProgress: options.onProgress, log: ctx.log },
   );
@@ -150,8 +151,12 @@ async function resumeExisting(ctx: GitContext, info: WorkspaceInfo, adminDir: st
   const head = (await readFile(path.join(adminDir, 'HEAD'), 'utf8').catch(() => '')).trim();
   if (head !== `ref: refs/heads/${info.branch}`) throw new GitInputError(`worktree ${info.path} already exists on another branch`);
   ctx.log('git: worktree already present', { event: 'worktree-reuse', path: info.path });
+  return withMarkedBase(ctx, info, marker, options);
+}
+
+/** `info` with the base the agent's branch was made from (`marker`): an older one, or the empty one when the repository had no branch then. */
+async function withMarkedBase(ctx: GitContext, info: WorkspaceInfo, marker: string | undefined, options: OperationOptions): Promise<WorkspaceInfo> {
   if (!marker || marker === info.baseSha) return info;
-  // Made from an older base; the empty one when the repository had no branch then.
   const { emptyBase: _, ...rest } = info;
   return { ...rest, baseSha: marker, ...(marker === (await emptyBaseCommit(ctx, info.mirrorPath, options)) ? { emptyBase: true } : {}) };
 }

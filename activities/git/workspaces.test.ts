@@ -544,6 +544,21 @@ describe('git workspaces', () => {
       expect(await workspaces.checkMergeable(ws)).toEqual({ clean: false, conflicts: ['app.ts'] });
     });
 
+    it('keeps the empty base when a set-up retry prepares again after main was pushed: the reused branch is still on it', async () => {
+      const { remote, workspaces } = setup({}, {});
+      const first = await workspaces.prepare(request(remote, AGENT_A));
+      // setUpAgent discards the worktree when its sandbox fails; the retry finds the branch and reuses it.
+      await workspaces.discard(first);
+      remote.commit({ 'app.ts': 'human\n' }, 'someone starts main');
+
+      const again = await workspaces.prepare(request(remote, AGENT_A));
+      expect([again.emptyBase, again.baseSha]).toEqual([true, first.baseSha]);
+      expect(readdirSync(again.path)).toEqual(['.git']);
+      await work(workspaces, again, { 'app.ts': 'agent\n' });
+      expect(await workspaces.diffAgainstBase(again)).toContain('+agent');
+      expect(await workspaces.checkMergeable(again)).toEqual({ clean: false, conflicts: ['app.ts'] });
+    });
+
     it('still reports a missing base branch as BranchNotFound when the repository has other branches', async () => {
       const { remote, workspaces } = setup({}, {});
       remote.commit({ 'README.md': 'hi\n' }, 'work on trunk', 'trunk');

@@ -108,6 +108,22 @@ describe('agentRun workflow', () => {
     expect(agentCommit).toBe(final.result?.commitSha);
     expect(git(bare, 'rev-parse', `${root}^{tree}`)).toBe('4b825dc642cb6eb9a060e54bf8d69288fbee4904');
     expect(remoteBranches(bare)).toEqual([`refs/heads/${branch}`]);
+
+    // A reviewer of that branch against main, which does not exist yet: everything the branch holds is under review.
+    const reviewTask = 'T-empty-review-1';
+    h.fakeModel.script(reviewTask, [{ text: 'A greeting.\n\nFINDINGS:\nVERDICT: APPROVE' }]);
+    const review = await h.spawn({
+      taskId: reviewTask,
+      repository: `file://${bare}`,
+      agentType: 'reviewer',
+      missingGates: 'skip',
+      context: { repository: `file://${bare}`, branch, baseBranch: 'main', workItems: [], skills: [] },
+    });
+    const reviewed = await review.result();
+    expect([reviewed.status, reviewed.error]).toEqual(['completed', undefined]);
+    expect(reviewed.result?.review?.verdict).toBe('approve');
+    const told = (h.fakeModel.requestsFor(reviewTask)[0]!.body.messages[0]!.content as { text: string }[]).map((b) => b.text).join('\n');
+    expect(told).toMatch(/```diff\n[\s\S]*new file mode[\s\S]*\+hello/);
   });
 
   it('fails with a reason naming the turn budget when max turns is reached', async () => {

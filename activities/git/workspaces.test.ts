@@ -559,6 +559,20 @@ describe('git workspaces', () => {
       expect(await workspaces.checkMergeable(again)).toEqual({ clean: false, conflicts: ['app.ts'] });
     });
 
+    it("gives a reviewer of an agent's branch everything it holds when the base branch does not exist yet; a missing base is still bad input elsewhere", async () => {
+      const { remote, workspaces } = setup({}, {});
+      const a = await workspaces.prepare(request(remote, AGENT_A));
+      await work(workspaces, a, { 'hello.txt': 'hello\n' });
+      await workspaces.push(a);
+      const reviewer = await workspaces.prepare({ ...request(remote, AGENT_B, 'T-2'), baseBranch: a.branch });
+      expect(reviewer.emptyBase).toBeUndefined();
+      expect(await workspaces.diffFrom(reviewer, 'main')).toMatch(/new file mode[\s\S]*\+hello/);
+
+      remote.commit({ 'README.md': 'hi\n' }, 'work on trunk', 'trunk');
+      const other = await workspaces.prepare({ ...request(remote, '9c0d1e2f-0000-4000-8000-00000000000c', 'T-3'), baseBranch: 'trunk' });
+      await expect(workspaces.diffFrom(other, 'main')).rejects.toMatchObject({ type: 'InvalidInput' });
+    });
+
     it('still reports a missing base branch as BranchNotFound when the repository has other branches', async () => {
       const { remote, workspaces } = setup({}, {});
       remote.commit({ 'README.md': 'hi\n' }, 'work on trunk', 'trunk');

@@ -124,6 +124,19 @@ describe('agentRun workflow', () => {
     expect(reviewed.result?.review?.verdict).toBe('approve');
     const told = (h.fakeModel.requestsFor(reviewTask)[0]!.body.messages[0]!.content as { text: string }[]).map((b) => b.text).join('\n');
     expect(told).toMatch(/```diff\n[\s\S]*new file mode[\s\S]*\+hello/);
+
+    // A reviewer of a branch that was never pushed (a wrong name) in the same repository: not an empty workspace and an empty diff to approve.
+    const missingTask = 'T-empty-review-2';
+    h.fakeModel.script(missingTask, [{ text: 'Nothing to review.\n\nFINDINGS:\nVERDICT: APPROVE' }]);
+    const missing = await h.spawn({
+      taskId: missingTask,
+      repository: `file://${bare}`,
+      agentType: 'reviewer',
+      missingGates: 'skip',
+      context: { repository: `file://${bare}`, branch: 'agent/T-empty-9/0badc0de', baseBranch: 'main', workItems: [], skills: [] },
+    });
+    await expect(missing.result()).rejects.toMatchObject({ cause: { type: 'BranchNotFound' } });
+    expect(h.fakeModel.requestsFor(missingTask)).toHaveLength(0);
   });
 
   it('fails with a reason naming the turn budget when max turns is reached', async () => {

@@ -14,7 +14,7 @@ import { redactSecrets, type Allowlist } from '../../scanner';
 import { addAll, lockedOut, removeStaleLock } from './add-all';
 import { authorEnv, type GitContext, type OperationOptions } from './context';
 import { credentialSecrets } from './credentials';
-import { emptyBaseCommit, remoteHasOnlyAgentBranches } from './empty-base';
+import { emptyBaseCommit, isAgentBranch, remoteHasOnlyAgentBranches } from './empty-base';
 import { GitCommandFailedError, GitInputError, WorktreeUnstageableError } from './errors';
 import { inspectTree, removeGitBlockers } from './inspect-tree';
 import { scrubbedTail } from './redact';
@@ -218,7 +218,8 @@ export async function diffAgainstBase(ctx: GitContext, ws: WorkspaceInfo, option
  * What the agent branch adds since it forked from `origin/<base>`, `base` being another branch
  * than the one the worktree started from: a reviewer's branch under review against its base.
  * A base the remote does not have is bad input, not a transient failure, unless the repository
- * is new (only agent branches): then everything the branch holds is new, as from the empty base.
+ * is new (only agent branches) and `base` is not one: then everything the branch holds is new, as
+ * from the empty base.
  */
 export async function diffFrom(ctx: GitContext, ws: WorkspaceInfo, base: string, options: OperationOptions = {}): Promise<string> {
   const { emptyBase: _, ...rest } = ws;
@@ -226,7 +227,7 @@ export async function diffFrom(ctx: GitContext, ws: WorkspaceInfo, base: string,
     await ctx.git(['-C', ws.mirrorPath, 'rev-parse', '--verify', '--quiet', '--end-of-options', `refs/remotes/origin/${base}^{commit}`], options);
   } catch (err) {
     if (!(err instanceof GitCommandFailedError)) throw err;
-    if (!(await remoteHasOnlyAgentBranches(ctx, ws.mirrorPath, options))) throw new GitInputError(`base branch "${base}" does not exist on the remote`);
+    if (isAgentBranch(base) || !(await remoteHasOnlyAgentBranches(ctx, ws.mirrorPath, options))) throw new GitInputError(`base branch "${base}" does not exist on the remote`);
     return diffAgainstBase(ctx, { ...rest, baseBranch: base, baseSha: await emptyBaseCommit(ctx, ws.mirrorPath, options), emptyBase: true }, options);
   }
   return diffAgainstBase(ctx, { ...rest, baseBranch: base }, options);

@@ -9,6 +9,11 @@ import type { GitContext, OperationOptions } from './context';
 
 const AGENT_BRANCHES = 'refs/remotes/origin/agent/';
 
+/** A branch of the kind agents push (`agent/...`): a repository holding only these is still new. */
+export function isAgentBranch(branch: string): boolean {
+  return branch.startsWith('agent/');
+}
+
 function commitText(tree: string): string {
   const who = 'orchestrator <orchestrator@localhost> 0 +0000';
   return `tree ${tree}\nauthor ${who}\ncommitter ${who}\n\nEmpty repository: the root of the first agent branches\n`;

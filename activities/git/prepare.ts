@@ -9,7 +9,7 @@ import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitInputError } from './errors';
-import { emptyBaseCommit, remoteHasOnlyAgentBranches } from './empty-base';
+import { emptyBaseCommit, isAgentBranch, remoteHasOnlyAgentBranches } from './empty-base';
 import { ensureMirror, exists, resolveCommits } from './mirror';
 import { mirrorPathFor, worktreePathFor } from './paths';
 import { removeWorkspace } from './cleanup';
@@ -141,7 +141,11 @@ async function chooseBase(
     throw new GitInputError(`base commit ${req.baseSha.slice(0, 12)} is no longer in the repository: the workspace cannot be rebuilt`);
   }
   // A missing base branch is a mistake in a repository that has others; in a new one there is none yet.
-  if (!(await remoteHasOnlyAgentBranches(ctx, mirrorPath, options))) throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
+  // A missing agent branch is one even there: it was never pushed or is misnamed, and a reviewer of
+  // it would be handed an empty workspace and an empty diff to approve.
+  if (isAgentBranch(req.baseBranch) || !(await remoteHasOnlyAgentBranches(ctx, mirrorPath, options))) {
+    throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
+  }
   ctx.log('git: the repository has no branch yet; starting from the empty base', { event: 'empty-base', mirrorPath, baseBranch: req.baseBranch });
   return { sha: await emptyBaseCommit(ctx, mirrorPath, options), empty: true };
 }

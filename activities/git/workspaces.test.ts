@@ -573,6 +573,14 @@ describe('git workspaces', () => {
       await expect(workspaces.diffFrom(other, 'main')).rejects.toMatchObject({ type: 'InvalidInput' });
     });
 
+    it("reports a missing agent branch as BranchNotFound: a reviewer of a branch never pushed gets no empty workspace to approve", async () => {
+      const { remote, workspaces } = setup({}, {});
+      const a = await workspaces.prepare(request(remote, AGENT_A));
+      await work(workspaces, a, { 'hello.txt': 'hello\n' });
+      await workspaces.push(a);
+      await expect(workspaces.prepare({ ...request(remote, AGENT_B, 'T-2'), baseBranch: 'agent/T-9/0badc0de' })).rejects.toMatchObject({ type: 'BranchNotFound' });
+    });
+
     it('still reports a missing base branch as BranchNotFound when the repository has other branches', async () => {
       const { remote, workspaces } = setup({}, {});
       remote.commit({ 'README.md': 'hi\n' }, 'work on trunk', 'trunk');

@@ -23,11 +23,14 @@ async function main(): Promise<void> {
   const metrics = config.WORKER_METRICS_ADDRESS !== 'off';
   Runtime.install({
     logger: temporalLogger(log),
-    // Temporal's own SDK metrics (task slots, poll and schedule latencies, sticky cache...) for Prometheus.
-    // The API's /metrics has the agent-level figures; this is the worker's view of Temporal.
-    ...(metrics
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true } } } }
-      : {}),
+    telemetryOptions: {
+      // Core's own lines (Rust) go to that logger too: without `forward` core writes them to stderr
+      // itself, a failed workflow task's message and stack as they are. Core's default levels.
+      logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } },
+      // Temporal's own SDK metrics (task slots, poll and schedule latencies, sticky cache...) for Prometheus.
+      // The API's /metrics has the agent-level figures; this is the worker's view of Temporal.
+      ...(metrics ? { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true } } } : {}),
+    },
   });
   if (metrics) log.info({ address: config.WORKER_METRICS_ADDRESS }, 'Temporal SDK metrics served at /metrics');
   if (!modelApiKey(config)) log.warn('CLAUDE_API_KEY (or ANTHROPIC_API_KEY) is not set: agent runs will fail at their first model call');

@@ -10,6 +10,7 @@ import { AgentEventLog } from '../state/agent-events';
 import { agentsRouter } from './agents-routes';
 import { budgetCeilings, createAgentsService, runningAgentsQuery, type AgentsServiceDeps } from './agents-service';
 import type { EventFeed } from './event-feed';
+import { EventStreamSlots } from './event-stream';
 import { ApiError } from './errors';
 import { noteDuplicateKeys, refuseDuplicateKeys } from './duplicate-keys';
 import { errorHandler, notFoundHandler, requireJsonBody } from './http-errors';
@@ -106,7 +107,13 @@ export function createApp(deps: AppDeps): Express {
       apiKey,
       allowedGitSchemes: config.GIT_ALLOWED_SCHEMES,
       budgetCeilings: ceilings,
-      events: { log: new AgentEventLog(deps.redis, { namespace: config.TEMPORAL_NAMESPACE }), feed: deps.eventFeed, logger, ...(deps.closing ? { closing: deps.closing } : {}) },
+      events: {
+        log: new AgentEventLog(deps.redis, { namespace: config.TEMPORAL_NAMESPACE }),
+        feed: deps.eventFeed,
+        logger,
+        slots: new EventStreamSlots(config.ORCHESTRATOR_MAX_EVENT_STREAMS),
+        ...(deps.closing ? { closing: deps.closing } : {}),
+      },
     }),
   );
 

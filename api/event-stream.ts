@@ -17,6 +17,7 @@ import type { AgentEvent, StoredAgentEvent } from '../domain/agent-events';
 import type { AgentPhase } from '../domain/agent';
 import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import type { AgentEventLog } from '../state/agent-events';
+import { ApiError } from './errors';
 import type { EventFeed } from './event-feed';
 
 export interface EventStreamDeps {
@@ -39,7 +40,44 @@ export interface EventStreamDeps {
    * the global stream never ends, an agent's only after its run.
    */
   closing?: AbortSignal;
+  /** The places for open streams this process has (ORCHESTRATOR_MAX_EVENT_STREAMS); none: no limit. */
+  slots?: EventStreamSlots;
   now?: () => number;
+}
+
+/** Seconds a client refused for want of a place is told to wait (Retry-After; EventSource reconnects after its own delay). */
+const FULL_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The event streams one API process serves at once. Each holds a socket for as long as its client
+ * likes and is read again from Valkey on every event of its stream: 1,500 streams on
+ * /agents/events made 1,500 XRANGEs per event, and a client leaking streams (one per poll, never
+ * closed) slowed Valkey for the workers and every other request.
+ */
+export class EventStreamSlots {
+  private open = 0;
+
+  constructor(readonly max: number) {}
+
+  /** A place, released by calling the function returned (once); `undefined` when all are taken. */
+  take(): (() => void) | undefined {
+    if (this.open >= this.max) return undefined;
+    this.open += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.open -= 1;
+    };
+  }
+}
+
+/** Every place for an event stream is taken (503, with Retry-After). */
+export class TooManyEventStreamsError extends ApiError {
+  constructor(max: number) {
+    super(503, 'too_many_event_streams', `${max} event streams are open, as many as this API serves (ORCHESTRATOR_MAX_EVENT_STREAMS); close one or retry later`);
+    this.name = 'TooManyEventStreamsError';
+  }
 }
 
 export type StreamTarget =
@@ -49,7 +87,24 @@ export type StreamTarget =
 
 const PAGE = 100;
 
+/**
+ * Serves the stream in one of `deps.slots`' places, held until it ends.
+ * @throws TooManyEventStreamsError when every place is taken
+ */
 export async function serveEventStream(deps: EventStreamDeps, req: Request, res: Response, target: StreamTarget, lastEventId: string | undefined): Promise<void> {
+  const release = deps.slots?.take();
+  if (deps.slots && !release) {
+    res.set('Retry-After', String(FULL_RETRY_AFTER_SECONDS));
+    throw new TooManyEventStreamsError(deps.slots.max);
+  }
+  try {
+    await streamEvents(deps, res, target, lastEventId);
+  } finally {
+    release?.();
+  }
+}
+
+async function streamEvents(deps: EventStreamDeps, res: Response, target: StreamTarget, lastEventId: string | undefined): Promise<void> {
   const agentId = target.kind === 'agent' ? target.agentId : undefined;
   let lastId = lastEventId ?? (target.kind === 'agent' ? '0' : await deps.log.lastGlobalId());
   let batch: StoredAgentEvent[] | undefined = await deps.log.readAfter(agentId, lastId, PAGE);

@@ -66,6 +66,10 @@ const badRequest = error('Invalid input; `message` names each bad field');
 const unauthorized = error(`Missing or wrong ${API_KEY_HEADER}`);
 const notFound = error('No agent with this id');
 const unavailable = error('Temporal or Valkey does not answer; retry later');
+const streamUnavailable: Response = {
+  ...error('Temporal or Valkey does not answer, or ORCHESTRATOR_MAX_EVENT_STREAMS streams are open already (`too_many_event_streams`); retry later'),
+  headers: { 'Retry-After': { description: 'Seconds to wait, when every place for a stream is taken', schema: { type: 'integer', minimum: 1 } } },
+};
 const bodyErrors = { 413: error('Body larger than ORCHESTRATOR_BODY_LIMIT'), 415: error('Body is not application/json') };
 const agentId = { agentId: agentIdSchema };
 const lastEventId = { 'Last-Event-ID': lastEventIdSchema };
@@ -139,7 +143,7 @@ export function operations(spawn: SpawnSchemaOptions): Operation[] {
       description: 'Starts with events after `Last-Event-ID`, or with new events when none is sent. Never ends by itself; a keep-alive comment comes every 15 s.',
       auth: true,
       headers: lastEventId,
-      responses: { 200: { description: 'Event stream', events: agentEventSchema }, 400: badRequest, 401: unauthorized, 503: unavailable },
+      responses: { 200: { description: 'Event stream', events: agentEventSchema }, 400: badRequest, 401: unauthorized, 503: streamUnavailable },
     },
     {
       method: 'get',
@@ -183,7 +187,7 @@ export function operations(spawn: SpawnSchemaOptions): Operation[] {
         400: badRequest,
         401: unauthorized,
         404: notFound,
-        503: unavailable,
+        503: streamUnavailable,
       },
     },
     {
@@ -281,7 +285,7 @@ function describeResponse(response: Response): JsonSchema {
   if (response.json) content = { 'application/json': { schema: jsonSchema(response.json, 'output') } };
   else if (response.events) content = { 'text/event-stream': { schema: sseEventSchema(jsonSchema(response.events, 'output')) } };
   else if (response.text) content = { [response.text]: { schema: { type: 'string' } } };
-  return { description: response.description, ...(content ? { content } : {}) };
+  return { description: response.description, ...(response.headers ? { headers: response.headers } : {}), ...(content ? { content } : {}) };
 }
 
 /** JSON Schema (2020-12, which OpenAPI 3.1 uses) of what a request may send, or of what a response holds. */

@@ -129,6 +129,8 @@ export const configSchema = z.object({
   ORCHESTRATOR_AUTH_DISABLED: bool.default(false),
   /** Largest JSON body the API accepts, in bytes. */
   ORCHESTRATOR_BODY_LIMIT: byteSize(1024, 100 * 1024 ** 2).default(256 * 1024),
+  /** Event streams (SSE) the API serves at once; each is read from Valkey again on every event of its stream. */
+  ORCHESTRATOR_MAX_EVENT_STREAMS: int(1, 100_000).default(500),
 
   TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),

@@ -140,6 +140,87 @@ describe('event streams over SSE', () => {
   });
 });
 
+/**
+ * Every open stream is a socket held for as long as the client likes, and is read again from
+ * Valkey on each event of its stream: N streams on /agents/events make N reads per event. A client
+ * that leaks streams (an EventSource per poll, never closed) must not take the API and the
+ * Valkey its workers write to down with it.
+ */
+describe('event streams beyond ORCHESTRATOR_MAX_EVENT_STREAMS', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { ORCHESTRATOR_MAX_EVENT_STREAMS: '2' } });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  async function runningAgent(): Promise<string> {
+    const agentId = randomUUID();
+    const at = new Date().toISOString();
+    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'running', spawnedAt: at } });
+    return agentId;
+  }
+
+  /** The answer to a stream request; a stream that opens (200) is closed at once, its body unread. */
+  async function answerOrStream(path: string): Promise<{ status: number; headers: Headers; body?: { error: unknown } }> {
+    const abort = new AbortController();
+    const res = await fetch(`${api.baseUrl}${path}`, { headers: auth, signal: abort.signal });
+    if (res.status !== 200) return { status: res.status, headers: res.headers, body: (await res.json()) as { error: unknown } };
+    abort.abort();
+    return { status: res.status, headers: res.headers };
+  }
+
+  /** A stream of every agent, once a place is free: a stream the client closed frees its place when the server sees the close. */
+  async function streamOncePlaceFree(): Promise<Awaited<ReturnType<typeof connectSse>>> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const sse = await connectSse(`${api.baseUrl}/agents/events`, auth);
+      if (sse.status === 200) return sse;
+      sse.close();
+      if (Date.now() > deadline) throw new Error(`no place freed: ${sse.status}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('answers 503 with Retry-After to a stream over the limit, opens nothing, and serves again once a stream closed', async () => {
+    const agentId = await runningAgent();
+    const streams = [await connectSse(`${api.baseUrl}/agents/events`, auth), await connectSse(`${api.baseUrl}/agents/${agentId}/events`, auth)];
+    const [first] = streams as [(typeof streams)[0]];
+    try {
+      expect(streams.map((s) => s.status)).toEqual([200, 200]);
+
+      for (const path of ['/agents/events', `/agents/${agentId}/events`]) {
+        const refused = await answerOrStream(path);
+        expect(refused.status).toBe(503);
+        expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(refused.body?.error).toEqual({ code: 'too_many_event_streams', message: expect.stringContaining('2 event streams are open') });
+      }
+
+      // A stream the client left frees its place.
+      first.close();
+      await first.ended;
+      streams.push(await streamOncePlaceFree());
+    } finally {
+      for (const s of streams) s.close();
+    }
+  });
+
+  it('frees the place of a stream that ended by itself (204 to a reconnect after the run)', async () => {
+    const agentId = randomUUID();
+    const at = new Date().toISOString();
+    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'completed', spawnedAt: at, completedAt: at } });
+    for (let i = 0; i < 3; i++) expect((await api.request('GET', `/agents/${agentId}/events`, { headers: { 'Last-Event-ID': '99999999999999-0' } })).status).toBe(204);
+    // Both places: a 204 that kept its place would leave one at most.
+    const streams = [await streamOncePlaceFree()];
+    try {
+      streams.push(await streamOncePlaceFree());
+    } finally {
+      for (const s of streams) s.close();
+    }
+  });
+});
+
 async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

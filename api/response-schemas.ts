@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { AGENT_TYPES } from '../domain/agent';
 import { AGENT_EVENT_TYPES } from '../domain/agent-events';
 import { BUDGET_NAMES } from '../domain/budgets';
-import { GATE_NAMES } from '../domain/gates';
+import { GATE_NAMES, GATE_OUTCOMES } from '../domain/gates';
 import { AGENT_STATUSES } from '../domain/lifecycle';
 
 const agentStatus = z.enum(AGENT_STATUSES);
@@ -27,7 +27,8 @@ export const errorBodySchema = z
 
 const gateResult = z.looseObject({
   name: z.enum(GATE_NAMES),
-  outcome: z.enum(['passed', 'failed', 'missing', 'timeout', 'error']),
+  // The domain's list: a copy here lacked `skipped`, and the API's answers broke its own document.
+  outcome: z.enum(GATE_OUTCOMES),
   durationMs: z.number().min(0),
   commitSha: z.string().optional(),
   command: z.string().optional(),

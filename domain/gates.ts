@@ -6,7 +6,8 @@ export type GateName = (typeof GATE_NAMES)[number];
  * `missing`: the repository does not define the gate. `skipped`: it does not, and the spawn
  * accepted that (`missingGates: "skip"`), so it does not count against the profile.
  */
-export type GateOutcome = 'passed' | 'failed' | 'missing' | 'skipped' | 'timeout' | 'error';
+export const GATE_OUTCOMES = ['passed', 'failed', 'missing', 'skipped', 'timeout', 'error'] as const;
+export type GateOutcome = (typeof GATE_OUTCOMES)[number];
 
 /** What a run does when its profile's gates are not all defined at the base commit. */
 export const MISSING_GATES_POLICIES = ['fail', 'skip'] as const;

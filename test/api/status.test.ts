@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentStatusView } from '../../domain/agent';
+import { statusViewSchema } from '../../api/response-schemas';
 import { spawnBody, startTestApi, type TestApi } from './api-harness';
 
 describe('GET /agents/:agentId/status', () => {
@@ -36,6 +37,15 @@ describe('GET /agents/:agentId/status', () => {
     await api.store.write({ seq: 9, view: v, at: 'now' });
     const res = await api.request('GET', `/agents/${v.agentId.toUpperCase()}/status`);
     expect(res.body).toMatchObject({ status: 'completed', result, completedAt: v.completedAt });
+  });
+
+  it('answers the gates a run skipped (missingGates: skip) as the OpenAPI document describes them', async () => {
+    const result = { pushed: true, turns: 2, inputTokens: 10, outputTokens: 20, gates: [{ name: 'coverage' as const, outcome: 'skipped' as const, durationMs: 0 }] };
+    const v = view({ status: 'completed', phase: 'done', completedAt: '2026-01-01T00:10:00.000Z', result });
+    await api.store.write({ seq: 9, view: v, at: 'now' });
+    const res = await api.request('GET', `/agents/${v.agentId}/status`);
+    expect(res.body).toMatchObject({ result });
+    expect(statusViewSchema.safeParse(res.body).error?.issues).toBeUndefined();
   });
 
   it('falls back to Temporal when the Valkey key is missing: a started, unpicked workflow is spawning', async () => {

@@ -6,11 +6,11 @@
  * worker is still that host, and a host whose disk was wiped comes back as a new one.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HOST_ID_PATTERN, type WorkerHost } from '../domain/agent';
 import { hostTaskQueue } from '../domain/task-queues';
+import { writeOnce } from './write-once';
 
 export const HOST_ID_FILE = 'host-id';
 
@@ -27,19 +27,9 @@ export function resolveWorkerHost(config: HostIdentitySource, hostname: string =
 
 function persistedHostId(workspaceRoot: string, hostname: string): string {
   const file = path.join(workspaceRoot, HOST_ID_FILE);
-  mkdirSync(workspaceRoot, { recursive: true });
   const made = `${hostname.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 40) || 'host'}-${randomBytes(4).toString('hex')}`;
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, `${made}\n`);
-  try {
-    // A hard link appears whole or not at all: of two workers starting at once on one disk, the first one's id wins.
-    linkSync(tmp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    unlinkSync(tmp);
-  }
-  const stored = readFileSync(file, 'utf8').trim();
+  // Of two workers starting at once on one disk, the first one's id wins.
+  const stored = writeOnce(file, `${made}\n`).trim();
   if (!HOST_ID_PATTERN.test(stored)) throw new Error(`${file} does not hold a valid host id (delete it to make a new one, or set WORKER_HOST_ID)`);
   return stored;
 }

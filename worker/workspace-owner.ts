@@ -5,26 +5,15 @@
  * closed run and remove its work. The first worker on a root records its namespace in
  * WORKSPACE_ROOT/deployment.json; a worker of another namespace refuses to start on it.
  */
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeOnce } from './write-once';
 
 export const DEPLOYMENT_FILE = 'deployment.json';
 
 export function claimWorkspaceRoot(workspaceRoot: string, namespace: string): void {
   const file = path.join(workspaceRoot, DEPLOYMENT_FILE);
-  mkdirSync(workspaceRoot, { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, `${JSON.stringify({ namespace })}\n`);
-  try {
-    // A hard link appears whole or not at all: of two workers starting at once, the first one's claim stands.
-    linkSync(tmp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    unlinkSync(tmp);
-  }
-  const owner = recordedNamespace(file);
+  // Of two workers starting at once, the first one's claim stands.
+  const owner = recordedNamespace(writeOnce(file, `${JSON.stringify({ namespace })}\n`));
   if (owner === undefined) throw new Error(`${file} does not name a Temporal namespace; delete it if no other deployment uses WORKSPACE_ROOT ${workspaceRoot}`);
   if (owner !== namespace) {
     throw new Error(
@@ -33,9 +22,9 @@ export function claimWorkspaceRoot(workspaceRoot: string, namespace: string): vo
   }
 }
 
-function recordedNamespace(file: string): string | undefined {
+function recordedNamespace(text: string): string | undefined {
   try {
-    const { namespace } = JSON.parse(readFileSync(file, 'utf8')) as { namespace?: unknown };
+    const { namespace } = JSON.parse(text) as { namespace?: unknown };
     return typeof namespace === 'string' && namespace !== '' ? namespace : undefined;
   } catch {
     return undefined;

@@ -220,28 +220,18 @@ describe('secrets in what a reader of the run sees: its history, status and even
   const statusOf = (handle: Awaited<ReturnType<AttackHarness['spawn']>>, status: string) =>
     eventually(async () => (await a.h.redis.get(`orchestrator:agent:${agentIdOf(handle)}`))?.includes(`"${status}"`), 15_000, `the ${status} status`);
 
-  it('a tool call and an answer that carry the token split by an escape: not in the history, status or events', async () => {
+  const split = (c: string) => `${S.slice(0, 8)}${c}${S.slice(8)}`;
+  it.each([
+    ['an escape', 'T-escape-calls', [hidden, hidden, hidden]],
+    ['invisible characters (zero-width space, joiner, bidi override)', 'T-invisible-calls', ['\u200b', '\u200d', '\u202e'].map(split)],
+  ])('a tool call and an answer that carry the token split by %s: not in the history, status or events', async (_how, taskId, [first, second, answer]) => {
     const remote = createRemoteRepo(shellGateRepo());
-    const taskId = 'T-escape-calls';
-    a.h.fakeModel.script(taskId, [{ tools: [bash(`echo ok > ok.txt; true '${hidden}'`)] }, { text: `Done: ${hidden}` }]);
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`echo ok > ok.txt; true '${first}' '${second}'`)] }, { text: `Done: ${answer}` }]);
     const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
     expect((await handle.result()).status).toBe('completed');
     await statusOf(handle, 'completed');
     const shown = await asShown(handle);
     // The records do name the call (what is asserted below is not vacuous).
-    expect(shown).toContain('echo ok > ok.txt');
-    expect(shown).not.toContain(S);
-  });
-
-  it('a tool call and an answer that carry the token split by invisible characters (zero-width space, joiner, bidi override): not in the history, status or events', async () => {
-    const remote = createRemoteRepo(shellGateRepo());
-    const taskId = 'T-invisible-calls';
-    const [zw, joined, bidi] = ['\u200b', '\u200d', '\u202e'].map((c) => `${S.slice(0, 8)}${c}${S.slice(8)}`);
-    a.h.fakeModel.script(taskId, [{ tools: [bash(`echo ok > ok.txt; true '${zw}' '${joined}'`)] }, { text: `Done: ${bidi}` }]);
-    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
-    expect((await handle.result()).status).toBe('completed');
-    await statusOf(handle, 'completed');
-    const shown = await asShown(handle);
     expect(shown).toContain('echo ok > ok.txt');
     expect(shown).not.toContain(S);
   });

@@ -26,11 +26,20 @@ export async function emptyBaseCommit(ctx: GitContext, repoPath: string, options
   return write('commit', commitText(await write('tree', '')));
 }
 
-/** True when the mirror's last fetch found no branch on the remote but agent branches. */
-export async function remoteHasOnlyAgentBranches(ctx: GitContext, mirrorPath: string, options: OperationOptions = {}): Promise<boolean> {
+/**
+ * The remote's branches other than agent branches, as the mirror's last fetch found them (short
+ * names, sorted): none means the repository is still new.
+ */
+export async function remoteBaseBranches(ctx: GitContext, mirrorPath: string, options: OperationOptions = {}): Promise<string[]> {
   const { stdout } = await ctx.git(['-C', mirrorPath, 'for-each-ref', '--format=%(refname)', 'refs/remotes/origin/'], options);
   return stdout
     .split('\n')
-    .filter(Boolean)
-    .every((ref) => ref.startsWith(AGENT_BRANCHES) || ref === 'refs/remotes/origin/HEAD');
+    .filter((ref) => ref && !ref.startsWith(AGENT_BRANCHES) && ref !== 'refs/remotes/origin/HEAD')
+    .map((ref) => ref.slice('refs/remotes/origin/'.length))
+    .sort();
+}
+
+/** True when the mirror's last fetch found no branch on the remote but agent branches. */
+export async function remoteHasOnlyAgentBranches(ctx: GitContext, mirrorPath: string, options: OperationOptions = {}): Promise<boolean> {
+  return (await remoteBaseBranches(ctx, mirrorPath, options)).length === 0;
 }

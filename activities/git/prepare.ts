@@ -9,7 +9,7 @@ import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitInputError } from './errors';
-import { emptyBaseCommit, isAgentBranch, remoteHasOnlyAgentBranches } from './empty-base';
+import { emptyBaseCommit, isAgentBranch, remoteBaseBranches } from './empty-base';
 import { ensureMirror, exists, resolveCommits } from './mirror';
 import { mirrorPathFor, worktreePathFor } from './paths';
 import { removeWorkspace } from './cleanup';
@@ -143,12 +143,22 @@ async function chooseBase(
   // A missing base branch is a mistake in a repository that has others; in a new one there is none yet.
   // A missing agent branch is one even there: it was never pushed or is misnamed, and a reviewer of
   // it would be handed an empty workspace and an empty diff to approve.
-  if (isAgentBranch(req.baseBranch) || !(await remoteHasOnlyAgentBranches(ctx, mirrorPath, options))) {
-    throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}`);
+  const branches = await remoteBaseBranches(ctx, mirrorPath, options);
+  if (isAgentBranch(req.baseBranch) || branches.length > 0) {
+    throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}${branchesHint(branches)}`);
   }
   ctx.log('git: the repository has no branch yet; starting from the empty base', { event: 'empty-base', mirrorPath, baseBranch: req.baseBranch });
   return { sha: await emptyBaseCommit(ctx, mirrorPath, options), empty: true };
 }
+
+/** The branches a caller may have meant (a repository whose default is `master`, say), a few of them. */
+function branchesHint(branches: readonly string[]): string {
+  if (branches.length === 0) return '';
+  const shown = branches.slice(0, BRANCHES_NAMED).map((b) => `"${b.length > 80 ? `${b.slice(0, 80)}…` : b}"`);
+  const more = branches.length - shown.length;
+  return ` (its branches: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''})`;
+}
+const BRANCHES_NAMED = 5;
 
 /** The worktree survived a previous attempt; report it with the base it was made from (`marker`, the commit its base marker names). */
 async function resumeExisting(ctx: GitContext, info: WorkspaceInfo, adminDir: string, marker: string | undefined, options: OperationOptions): Promise<WorkspaceInfo> {

@@ -581,10 +581,16 @@ describe('git workspaces', () => {
       await expect(workspaces.prepare({ ...request(remote, AGENT_B, 'T-2'), baseBranch: 'agent/T-9/0badc0de' })).rejects.toMatchObject({ type: 'BranchNotFound' });
     });
 
-    it('still reports a missing base branch as BranchNotFound when the repository has other branches', async () => {
+    it('still reports a missing base branch as BranchNotFound when the repository has other branches, naming them (a default branch called master)', async () => {
       const { remote, workspaces } = setup({}, {});
-      remote.commit({ 'README.md': 'hi\n' }, 'work on trunk', 'trunk');
-      await expect(workspaces.prepare(request(remote, AGENT_A))).rejects.toMatchObject({ type: 'BranchNotFound' });
+      remote.commit({ 'README.md': 'hi\n' }, 'work on master', 'master');
+      const a = await workspaces.prepare({ ...request(remote, AGENT_A), baseBranch: 'master' });
+      await work(workspaces, a, { 'hello.txt': 'hello\n' });
+      await workspaces.push(a);
+      await expect(workspaces.prepare(request(remote, AGENT_B, 'T-2'))).rejects.toMatchObject({
+        type: 'BranchNotFound',
+        message: expect.stringMatching(/"main" does not exist in .* \(its branches: "master"\)$/),
+      });
     });
   });
 

@@ -104,7 +104,7 @@ describe('runs that cannot succeed fail before the first model call', () => {
     await events.stop();
     expect(run.type).toBe('GatesUnavailable');
     expect(run.message).toBe(
-      'gates unavailable at the base commit: tests (the repository has no .orchestrator/gates.json and none of package.json, pyproject.toml, go.mod, Cargo.toml, pom.xml, build.gradle, build.gradle.kts at its root; or define it in .orchestrator/gates.json). ' +
+      'gates unavailable at the base commit: tests (the repository has no .orchestrator/gates.json and none of package.json, pyproject.toml, setup.py, setup.cfg, pytest.ini, tox.ini, go.mod, Cargo.toml, pom.xml, build.gradle, build.gradle.kts at its root; or define it in .orchestrator/gates.json). ' +
         'Define them in the repository, or spawn with missingGates: "skip" to run without them',
     );
     expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);

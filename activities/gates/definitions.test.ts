@@ -49,7 +49,7 @@ describe('resolveGateCommands', () => {
     const defs = await resolveGateCommands(repo.dir);
     expect(defs).toMatchObject({ source: 'none', commands: {} });
     expect(missingGateDetail('tests', defs)).toBe(
-      'the repository has no .orchestrator/gates.json and none of package.json, pyproject.toml, go.mod, Cargo.toml, pom.xml, build.gradle, build.gradle.kts at its root; or define it in .orchestrator/gates.json',
+      'the repository has no .orchestrator/gates.json and none of package.json, pyproject.toml, setup.py, setup.cfg, pytest.ini, tox.ini, go.mod, Cargo.toml, pom.xml, build.gradle, build.gradle.kts at its root; or define it in .orchestrator/gates.json',
     );
   });
 

@@ -92,6 +92,12 @@ describe('detecting a repository\'s gates from its root files', () => {
     });
   });
 
+  it.each(['setup.py', 'setup.cfg', 'pytest.ini', 'tox.ini'])('Python without pyproject.toml: %s marks it, and pytest runs its tests', async (manifest) => {
+    const detected = await detectEcosystem(files({ [manifest]: '' }));
+    expect(detected).toMatchObject({ ecosystem: 'python', manifest, commands: { tests: 'python3 -m pytest' } });
+    expect(Object.keys(detected?.commands ?? {})).toEqual(['tests']);
+  });
+
   it('Go: go build, go vet and go test with a coverprofile', async () => {
     expect(await detectEcosystem(files({ 'go.mod': 'module example.com/x\n\ngo 1.22\n' }))).toEqual({
       ecosystem: 'go',

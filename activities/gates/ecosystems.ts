@@ -129,7 +129,9 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
   },
   {
     name: 'python',
-    manifests: ['pyproject.toml'],
+    // pytest runs a project that never adopted pyproject.toml as well (setup.py or setup.cfg,
+    // pytest's or tox's own configuration); the opt-in tools are still read from pyproject.toml.
+    manifests: ['pyproject.toml', 'setup.py', 'setup.cfg', 'pytest.ini', 'tox.ini'],
     gates: {
       typecheck: [{ command: 'python3 -m mypy .', when: pyproject('mypy') }],
       lint: [{ command: 'python3 -m ruff check .', when: pyproject('ruff') }],

@@ -248,8 +248,10 @@ export async function trailerOf(ctx: GitContext, repoArgs: readonly string[], co
   return stdout.split('\0')[0]?.trim() || undefined;
 }
 
-/** The first few of a list, and how many more: a reason for the agent stays short. */
-/** Paths are the agent's to name, and the reason goes to the agent, the run's failure and history: redacted. */
+/**
+ * The first few of a list, and how many more: a reason for the agent stays short. Paths are the
+ * agent's to name, and the reason goes to the agent, the run's failure and history: redacted.
+ */
 function listSome(paths: string[], shown = 20): string {
   // Made plain and redacted before it is cut: a secret across the cut leaves no part behind.
   const items = paths.map((p) => shortPath(redactSecrets(plainText(p))));

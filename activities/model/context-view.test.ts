@@ -44,6 +44,32 @@ describe('context view', () => {
     expect(view).toMatchObject({ clearedBefore: 1, dropped: 0, overBound: false });
   });
 
+  it('sends answers the API would refuse back as ones it takes: no empty answer, no blank text, no tool call no result answers', () => {
+    const t: ConversationMessage[] = [
+      { role: 'user', content: 'Task: T-1' },
+      { role: 'assistant', content: [] }, // end_turn with no content
+      { role: 'user', content: 'Gates failed.' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Removing it.' }, { type: 'tool_use', id: 'toolu_cut', name: 'bash', input: {} }] }, // cut at max_tokens
+      { role: 'user', content: 'Gates failed again.' },
+      { role: 'assistant', content: [{ type: 'text', text: '\n\n' }, { type: 'tool_use', id: 'toolu_1', name: 'bash', input: { command: 'ls' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.txt' }] },
+    ];
+    const view = contextView(t, policy);
+    expect(view.messages.map((m) => m.content)).toEqual([
+      [{ type: 'text', text: 'Task: T-1' }],
+      [{ type: 'text', text: '[This answer was empty.]' }],
+      [{ type: 'text', text: 'Gates failed.' }],
+      [{ type: 'text', text: 'Removing it.' }, { type: 'text', text: '[1 unfinished tool call(s) of this answer were cut off at the output limit and not run.]' }],
+      [{ type: 'text', text: 'Gates failed again.' }],
+      [{ type: 'tool_use', id: 'toolu_1', name: 'bash', input: { command: 'ls' } }],
+      [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.txt' }],
+    ]);
+    assertPairsValid(view.messages);
+    // The same bytes for every later request: the prompt cache still holds.
+    const later = [...t, { role: 'assistant' as const, content: [{ type: 'text' as const, text: 'Done.' }] }, { role: 'user' as const, content: 'More.' }];
+    expect(json(contextView(later, policy).messages.slice(0, 7))).toBe(json(view.messages));
+  });
+
   it('never compacts with compaction off', () => {
     const view = contextView(transcript(60), NO_COMPACTION);
     expect(view.messages).toHaveLength(121);

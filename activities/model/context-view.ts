@@ -67,7 +67,7 @@ const KEEP_TAIL = 200;
 /** The view of `transcript` (messages `[0, n)`, the last one a user message) for the request at `n`. */
 export function contextView(transcript: readonly ConversationMessage[], policy: CompactionPolicy): ContextView {
   const n = transcript.length;
-  const full = transcript.map(normalise);
+  const full = transcript.map((m, i) => normalise(m, transcript[i + 1]));
   const compact = full.map((m, i) => (i === 0 ? m : compactMessage(m)));
   const F = prefixSums(full.map(estimateMessageTokens));
   const C = prefixSums(compact.map(estimateMessageTokens));
@@ -99,10 +99,21 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
   return { messages, clearedBefore: Math.max(w, 1 + d), dropped: d, estimatedTokens, overBound: estimatedTokens > policy.compactAtTokens };
 }
 
-/** Content as a block array, and nothing but role and content (stored metadata stays out). */
-function normalise(message: ConversationMessage): ViewMessage {
+/**
+ * Content as a block array, and nothing but role and content (stored metadata stays out), made a
+ * message the API takes back. It sends answers it refuses in a request: an empty one (end_turn
+ * with no content), a blank text block, and a tool call cut off at max_tokens, which no tool
+ * result answers (its tools never ran). Those go, with a note in their place.
+ */
+function normalise(message: ConversationMessage, next: ConversationMessage | undefined): ViewMessage {
   const content = typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
-  return { role: message.role, content };
+  if (message.role !== 'assistant') return { role: message.role, content };
+  const answered = new Set(typeof next?.content === 'object' ? next.content.flatMap((b) => (b.type === 'tool_result' ? [b.tool_use_id] : [])) : []);
+  const kept = content.filter((b) => (b.type === 'text' ? b.text.trim() !== '' : b.type !== 'tool_use' || answered.has(b.id)));
+  if (kept.length === content.length && kept.length > 0) return { role: message.role, content };
+  const unrun = content.filter((b) => b.type === 'tool_use' && !answered.has(b.id)).length;
+  const note = unrun > 0 ? `[${unrun} unfinished tool call(s) of this answer were cut off at the output limit and not run.]` : kept.length === 0 ? '[This answer was empty.]' : undefined;
+  return { role: message.role, content: note ? [...kept, { type: 'text', text: note }] : kept };
 }
 
 function compactMessage(message: ViewMessage): ViewMessage {

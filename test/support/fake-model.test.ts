@@ -98,6 +98,54 @@ describe('fake model: usage like the API', () => {
   });
 });
 
+describe('fake model: refuses what the API refuses', () => {
+  let fake: FakeModelServer;
+  let client: Anthropic;
+  beforeEach(async () => {
+    fake = new FakeModelServer();
+    client = new Anthropic({ apiKey: 'test', baseURL: await fake.start(), maxRetries: 0 });
+  });
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  const send = (messages: Msg[]) => client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 1000, messages });
+  const use = (id: string): Anthropic.ToolUseBlockParam => ({ type: 'tool_use', id, name: 'bash', input: { command: 'ls' } });
+  const result = (id: string): Anthropic.ToolResultBlockParam => ({ type: 'tool_result', tool_use_id: id, content: 'ok' });
+  const task = user('Task: V');
+
+  it('answers a conversation whose tool calls are each answered once in the next message', async () => {
+    await expect(send([task, { role: 'assistant', content: [{ type: 'text', text: 'Looking.' }, use('t1'), use('t2')] }, { role: 'user', content: [result('t1'), result('t2')] }])).resolves.toMatchObject({ type: 'message' });
+    // Consecutive messages of one role are one turn to the API.
+    await expect(send([task, { role: 'assistant', content: [use('t1')] }, { role: 'user', content: [result('t1')] }, user('More.')])).resolves.toMatchObject({ type: 'message' });
+  });
+
+  it.each<[string, Msg[], RegExp]>([
+    ['a tool call left unanswered', [task, { role: 'assistant', content: [use('t1')] }, user('Gates failed.')], /^400 .*messages\.1: `tool_use` ids were found without `tool_result` blocks immediately after: t1/],
+    ['a tool call answered later, not in the next message', [task, { role: 'assistant', content: [use('t1')] }, user('x'), assistant('y'), { role: 'user', content: [result('t1')] }], /tool_use` ids were found without `tool_result` blocks immediately after: t1/],
+    ['a result answering no call of the previous message', [task, assistant('ok'), { role: 'user', content: [result('t9')] }], /messages\.2\.content\.0: unexpected `tool_use_id` found in `tool_result` blocks: t9/],
+    ['a result for a call two turns back', [task, { role: 'assistant', content: [use('t1')] }, { role: 'user', content: [result('t1')] }, assistant('a'), { role: 'user', content: [result('t1')] }], /messages\.4\.content\.0: unexpected `tool_use_id`/],
+    ['a call answered twice', [task, { role: 'assistant', content: [use('t1')] }, { role: 'user', content: [result('t1'), result('t1')] }], /messages\.2\.content\.1: .*t1 has more than one/],
+    ['a tool_use id used twice', [task, { role: 'assistant', content: [use('t1')] }, { role: 'user', content: [result('t1')] }, { role: 'assistant', content: [use('t1')] }, { role: 'user', content: [result('t1')] }], /messages\.3\.content\.0: `tool_use` ids must be unique/],
+    ['an assistant message with no content', [task, { role: 'assistant', content: [] }, user('Gates failed.')], /messages\.1: all messages must have non-empty content/],
+    ['an empty text block', [task, assistant(''), user('again')], /messages\.1\.content\.0: text content blocks must be non-empty/],
+    ['a blank text block', [task, { role: 'assistant', content: [{ type: 'text', text: ' \n' }, use('t1')] }, { role: 'user', content: [result('t1')] }], /messages\.1\.content\.0: text content blocks must contain non-whitespace text/],
+  ])('refuses %s with 400 invalid_request_error', async (_what, messages, message) => {
+    const err = (await send(messages).catch((e: unknown) => e)) as { status?: number; message?: string; error?: { error?: { type?: string } } };
+    expect(err.status).toBe(400);
+    expect(err.error?.error?.type).toBe('invalid_request_error');
+    expect(err.message).toMatch(message);
+    expect(fake.requests.at(-1)!.usage).toBeUndefined();
+  });
+
+  it('cut at max_tokens while writing a tool call, keeps the call, its input incomplete, as the API does', async () => {
+    fake.script('V', [{ tools: [{ name: 'bash', input: { command: 'cat big.txt' } }], outputTokens: 5000 }]);
+    const cut = await send([task]);
+    expect(cut.stop_reason).toBe('max_tokens');
+    expect(cut.content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'bash', input: {} })]);
+  });
+});
+
 describe('npm run fake-model: the fake as a server of its own', () => {
   it('answers each task its scripted replies on FAKE_MODEL_PORT, then "Done."; SIGTERM stops it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-model-'));

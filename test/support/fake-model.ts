@@ -16,8 +16,14 @@
  *    1 hour), refreshed on every read;
  *  - from the second request of an agent on, whether the request repeats the previous request's
  *    prefix up to its last breakpoint byte for byte (`prefixCheck`);
- *  - `max_tokens`: a scripted answer longer than it stops with `max_tokens`; a request over the
- *    context window is refused with 400, as the API does.
+ *  - `max_tokens`: a scripted answer longer than it stops with `max_tokens` (a tool call cut off
+ *    stays in the answer, incomplete, as the API leaves it); a request over the context window is
+ *    refused with 400, as the API does;
+ *  - the conversation is checked as the API checks it (`conversationError`), and one it would
+ *    refuse is answered 400 invalid_request_error: every tool_use answered by a tool_result in the
+ *    next message and every tool_result answering one in the previous message, tool_use ids
+ *    unique, no empty message and no empty or blank text block. Consecutive messages of one role
+ *    count as one turn, as the API merges them.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -190,6 +196,8 @@ export class FakeModelServer {
       return;
     }
 
+    const invalid = conversationError(body.messages);
+    if (invalid) return invalidRequest(res, invalid);
     const blocks = render(body);
     const breakpoints = blocks.flatMap((b, i) => (b.ttl ? [i] : []));
     const requestTokens = blocks.reduce((sum, b) => sum + b.tokens, 0);
@@ -211,7 +219,11 @@ export class FakeModelServer {
     let stopReason = toolCalls.length ? 'tool_use' : 'end_turn';
     let outputTokens = reply.outputTokens ?? Math.ceil(JSON.stringify(content).length / CHARS_PER_TOKEN);
     if (outputTokens > body.max_tokens) {
-      content = [{ type: 'text', text: (reply.text ?? '').slice(0, body.max_tokens * CHARS_PER_TOKEN) || '...' }];
+      // Cut while writing: the text so far, and the tool call it was writing, its input incomplete
+      // (the API's own words: a truncated response may hold an incomplete tool use block).
+      const cutText = (reply.text ?? '').slice(0, body.max_tokens * CHARS_PER_TOKEN);
+      const writing = content.find((b) => (b as { type: string }).type === 'tool_use') as Record<string, unknown> | undefined;
+      content = [...(cutText || !writing ? [{ type: 'text', text: cutText || '...' }] : []), ...(writing ? [{ ...writing, input: {} }] : [])];
       stopReason = 'max_tokens';
       outputTokens = body.max_tokens;
     }
@@ -320,6 +332,57 @@ function render(body: RecordedRequest['body']): RenderedBlock[] {
   const last = blocks[blocks.length - 1];
   if (body.cache_control && last && !last.ttl) last.ttl = (body.cache_control as { ttl?: '5m' | '1h' }).ttl ?? '5m';
   return blocks;
+}
+
+type Block = { type?: string; text?: unknown; id?: unknown; tool_use_id?: unknown };
+
+/**
+ * Why the Messages API would refuse this conversation (its 400 messages), or undefined. The API
+ * merges consecutive messages of one role into one turn, so the pairing rules hold between turns.
+ */
+export function conversationError(messages: RecordedRequest['body']['messages']): string | undefined {
+  if (!Array.isArray(messages) || messages.length === 0) return 'messages: at least one message is required';
+  const turns: { role: string; first: number; blocks: { block: Block; at: string }[] }[] = [];
+  for (const [i, message] of messages.entries()) {
+    const content: Block[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : (message.content as Block[]);
+    const isFinalAssistant = i === messages.length - 1 && message.role === 'assistant';
+    if (content.length === 0 && !isFinalAssistant) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    for (const [j, block] of content.entries()) {
+      if (block.type !== 'text') continue;
+      if (typeof block.text !== 'string' || block.text === '') return `messages.${i}.content.${j}: text content blocks must be non-empty`;
+      if (!block.text.trim() && !isFinalAssistant) return `messages.${i}.content.${j}: text content blocks must contain non-whitespace text`;
+    }
+    const previous = turns[turns.length - 1];
+    const blocks = content.map((block, j) => ({ block, at: `messages.${i}.content.${j}` }));
+    if (previous?.role === message.role) previous.blocks.push(...blocks);
+    else turns.push({ role: message.role, first: i, blocks });
+  }
+  const seen = new Set<unknown>();
+  for (const [t, turn] of turns.entries()) {
+    const uses = turn.blocks.filter((b) => b.block.type === 'tool_use');
+    for (const use of uses) {
+      if (seen.has(use.block.id)) return `${use.at}: \`tool_use\` ids must be unique`;
+      seen.add(use.block.id);
+    }
+    const next = turns[t + 1];
+    const answered = next?.role === 'user' ? next.blocks.filter((b) => b.block.type === 'tool_result').map((b) => b.block.tool_use_id) : [];
+    const unanswered = turn.role === 'assistant' ? uses.filter((u) => !answered.includes(u.block.id)).map((u) => String(u.block.id)) : [];
+    if (unanswered.length > 0) {
+      return `messages.${turn.first}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+    }
+    if (turn.role !== 'user') continue;
+    const asked = t > 0 ? turns[t - 1]!.blocks.filter((b) => b.block.type === 'tool_use').map((b) => b.block.id) : [];
+    const answeredHere = new Set<unknown>();
+    for (const result of turn.blocks.filter((b) => b.block.type === 'tool_result')) {
+      const id = result.block.tool_use_id;
+      if (!asked.includes(id)) {
+        return `${result.at}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+      }
+      if (answeredHere.has(id)) return `${result.at}: each \`tool_use\` block must have a single \`tool_result\` block: ${String(id)} has more than one`;
+      answeredHere.add(id);
+    }
+  }
+  return undefined;
 }
 
 function invalidRequest(res: http.ServerResponse, message: string): void {

@@ -121,6 +121,36 @@ describe('tokens and cost of agent runs', () => {
     }, 600_000); // 62 turns through the real workflow: about a minute, several on a loaded machine
   });
 
+  describe('with a model that sends its thinking back (claude-sonnet-5-5)', () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await startHarness({ CONTEXT_WINDOW_TOKENS: '100000' });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    // Sonnet 5.5 answers with thinking blocks bound to the conversation before them: one sent back
+    // after that part changed is refused (400), and every compaction step changes it.
+    it('goes on past its compaction steps: no thinking block goes back after what it was bound to changed', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-thinking-compacted';
+      const turns = Array.from({ length: 16 }, (_, i) => ({ ...bash(print(20, `turn${i + 1}`)), thinking: `Step ${i + 1}: look at the log.` }));
+      h.fakeModel.script(taskId, [...turns, { ...bash('echo done > done.txt'), thinking: '' }, { text: 'Done.', thinking: 'All done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', budgets: { maxTurns: 30, maxOutputTokens: 1_000_000, maxWallTimeSeconds: 600 } });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+      const requests = h.fakeModel.requestsFor(taskId);
+      expect(requests.map((r) => r.usage !== undefined)).toEqual(requests.map(() => true));
+      expect(requests).toHaveLength(18);
+      // It did compact (a request that changed the previous one's prefix), more than once.
+      expect(requests.filter((r) => r.prefixCheck && !r.prefixCheck.identical).length).toBeGreaterThanOrEqual(2);
+      // Thinking still goes back between steps: the newest answers keep theirs.
+      const last = requests.at(-1)!.body.messages;
+      expect(JSON.stringify(last.at(-2))).toContain('"type":"thinking"');
+    }, 300_000);
+  });
+
   describe('with a price table and a budget in dollars', () => {
     let h: Harness;
     let api: HarnessApi;

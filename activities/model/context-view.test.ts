@@ -70,6 +70,32 @@ describe('context view', () => {
     expect(json(contextView(later, policy).messages.slice(0, 7))).toBe(json(view.messages));
   });
 
+  it('sends thinking back only with the conversation before it as it was when it was produced, and keeps it between steps', () => {
+    // Every answer opens with a thinking block (as Sonnet 5.5's do); the API refuses one whose prefix changed.
+    const thinking = (turns: number): ConversationMessage[] =>
+      transcript(turns).map((m, i) => (m.role === 'assistant' ? { ...m, content: [{ type: 'thinking', thinking: `t${i}`, signature: `s${i}` }, ...(m.content as Anthropic.ContentBlockParam[])] } : m));
+    let kept = 0;
+    let steps = 0;
+    let previous: ViewMessage[] | undefined;
+    for (let turns = 1; turns <= 40; turns++) {
+      const t = thinking(turns);
+      const view = contextView(t, policy);
+      assertPairsValid(view.messages);
+      view.messages.forEach((m, at) => {
+        if (!m.content.some((b) => b.type === 'thinking')) return;
+        kept += 1;
+        // The message's transcript index, and the request that produced it: the same messages before it.
+        const index = at + view.dropped;
+        expect([turns, index, json(view.messages.slice(0, at))]).toEqual([turns, index, json(contextView(t.slice(0, index), policy).messages)]);
+      });
+      if (previous && json(view.messages.slice(0, previous.length)) !== json(previous)) steps += 1;
+      previous = view.messages;
+    }
+    expect(steps).toBeGreaterThanOrEqual(3);
+    // Between steps the answers keep their thinking (not all of it dropped for good).
+    expect(kept).toBeGreaterThan(40);
+  });
+
   it('never compacts with compaction off', () => {
     const view = contextView(transcript(60), NO_COMPACTION);
     expect(view.messages).toHaveLength(121);

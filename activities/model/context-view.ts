@@ -10,7 +10,9 @@
  *  2. when that is not enough, the oldest whole turns (an assistant message and the user message
  *     answering it, so pairs leave together) are left out, and a note in the first message says
  *     how many.
- * The first message (the task) is never changed.
+ * The first message (the task) is never changed. Thinking blocks go back only in answers given
+ * since the last step: the API binds each to the conversation before it, and refuses one sent
+ * back after that changed.
  *
  * Compaction moves in steps, with hysteresis: the boundaries only advance when a request would
  * pass the high mark, and then far enough to reach the low mark. Between two steps every request
@@ -59,6 +61,8 @@ export interface ContextView {
 
 export const NO_COMPACTION: CompactionPolicy = { compactAtTokens: Infinity, compactToTokens: Infinity, fixedTokens: 0, keepRecentTurns: 0 };
 
+const EMPTY_ANSWER = '[This answer was empty.]';
+
 /** Text longer than this is shortened in compacted messages. */
 const SHORTEN_ABOVE = 800;
 const KEEP_HEAD = 400;
@@ -81,20 +85,29 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
 
   let w = 1;
   let d = 0;
+  /** Per answer: the step (boundaries) of the request it answered. */
+  const stepOf = new Map<number, string>();
   // Replay the rule at every request point: each assistant message answered one, and `n` is this one.
   for (let r = 1; r <= n; r++) {
     if (r < n && transcript[r]!.role !== 'assistant') continue;
-    if (size(r, w, d) <= policy.compactAtTokens) continue;
-    const wMax = Math.max(w, r - 2 * policy.keepRecentTurns);
-    while (w < wMax && size(r, w, d) > policy.compactToTokens) w += 1;
-    if (size(r, w, d) <= policy.compactAtTokens) continue;
-    const dMax = evenFloor(w - 1);
-    while (d < dMax && size(r, w, d) > policy.compactToTokens) d += 2;
+    if (size(r, w, d) > policy.compactAtTokens) {
+      const wMax = Math.max(w, r - 2 * policy.keepRecentTurns);
+      while (w < wMax && size(r, w, d) > policy.compactToTokens) w += 1;
+      if (size(r, w, d) > policy.compactAtTokens) {
+        const dMax = evenFloor(w - 1);
+        while (d < dMax && size(r, w, d) > policy.compactToTokens) d += 2;
+      }
+    }
+    if (r < n) stepOf.set(r, `${w}:${d}`);
   }
 
+  // Thinking is bound to what preceded it when it was produced: an answer to a request of an
+  // earlier step goes without its thinking, which the API refuses (400) once that part changed.
+  const step = `${w}:${d}`;
+  const sent = (i: number, m: ViewMessage) => (m.role === 'assistant' && stepOf.get(i) !== step ? withoutThinking(m) : m);
   const messages: ViewMessage[] = [];
   if (n > 0) messages.push(d > 0 ? withNote(full[0]!, d) : full[0]!);
-  for (let i = 1 + d; i < n; i++) messages.push(i < w ? compact[i]! : full[i]!);
+  for (let i = 1 + d; i < n; i++) messages.push(sent(i, i < w ? compact[i]! : full[i]!));
   const estimatedTokens = n > 0 ? size(n, w, d) : policy.fixedTokens;
   return { messages, clearedBefore: Math.max(w, 1 + d), dropped: d, estimatedTokens, overBound: estimatedTokens > policy.compactAtTokens };
 }
@@ -112,8 +125,15 @@ function normalise(message: ConversationMessage, next: ConversationMessage | und
   const kept = content.filter((b) => (b.type === 'text' ? b.text.trim() !== '' : b.type !== 'tool_use' || answered.has(b.id)));
   if (kept.length === content.length && kept.length > 0) return { role: message.role, content };
   const unrun = content.filter((b) => b.type === 'tool_use' && !answered.has(b.id)).length;
-  const note = unrun > 0 ? `[${unrun} unfinished tool call(s) of this answer were cut off at the output limit and not run.]` : kept.length === 0 ? '[This answer was empty.]' : undefined;
+  const note = unrun > 0 ? `[${unrun} unfinished tool call(s) of this answer were cut off at the output limit and not run.]` : kept.length === 0 ? EMPTY_ANSWER : undefined;
   return { role: message.role, content: note ? [...kept, { type: 'text', text: note }] : kept };
+}
+
+/** The answer without its thinking blocks (an answer that was only thinking says so). */
+function withoutThinking(message: ViewMessage): ViewMessage {
+  const content = message.content.filter((b) => b.type !== 'thinking' && b.type !== 'redacted_thinking');
+  if (content.length === message.content.length) return message;
+  return { role: message.role, content: content.length > 0 ? content : [{ type: 'text', text: EMPTY_ANSWER }] };
 }
 
 function compactMessage(message: ViewMessage): ViewMessage {

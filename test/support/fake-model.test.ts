@@ -138,6 +138,31 @@ describe('fake model: refuses what the API refuses', () => {
     expect(fake.requests.at(-1)!.usage).toBeUndefined();
   });
 
+  it('binds a thinking block to what came before it: sent back after an earlier message changed, it is refused, unless drop_block is asked', async () => {
+    fake.script('V', [{ thinking: '', tools: [{ name: 'bash', input: { command: 'ls' } }] }, { text: 'Done.' }, { text: 'Done.' }, { text: 'Done.' }]);
+    const history: Msg[] = [user('Task: V'), assistant('earlier answer'), user('go on')];
+    const first = await send(history);
+    expect(first.content[0]).toMatchObject({ type: 'thinking', signature: expect.stringMatching(/^sig_/) });
+    const toolUse = first.content.find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock;
+    const next = (earlier: string, marked: boolean): Msg[] => [
+      history[0]!,
+      assistant(earlier),
+      user('go on', marked),
+      { role: 'assistant', content: first.content as Anthropic.ContentBlockParam[] },
+      { role: 'user', content: [result(toolUse.id)] },
+    ];
+    // Unchanged (a cache marker moved, which is not part of what is bound): taken.
+    await expect(send(next('earlier answer', true))).resolves.toMatchObject({ type: 'message' });
+    // An earlier message shortened, as a compaction does: refused.
+    const err = (await send(next('earlier [cleared]', false)).catch((e: unknown) => e)) as { status?: number; message?: string };
+    expect(err.status).toBe(400);
+    expect(err.message).toMatch(/messages\.3\.content\.0: The thinking block is bound to a different conversation/);
+    // The same request asking the API to drop such blocks: taken.
+    await expect(
+      client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 1000, messages: next('earlier [cleared]', false), thinking: { type: 'adaptive', block_binding: { prefix_mismatch_behavior: 'drop_block' } } } as unknown as Anthropic.MessageCreateParamsNonStreaming),
+    ).resolves.toMatchObject({ type: 'message' });
+  });
+
   it('cut at max_tokens while writing a tool call, keeps the call, its input incomplete, as the API does', async () => {
     fake.script('V', [{ tools: [{ name: 'bash', input: { command: 'cat big.txt' } }], outputTokens: 5000 }]);
     const cut = await send([task]);

@@ -23,7 +23,13 @@
  *    refuse is answered 400 invalid_request_error: every tool_use answered by a tool_result in the
  *    next message and every tool_result answering one in the previous message, tool_use ids
  *    unique, no empty message and no empty or blank text block. Consecutive messages of one role
- *    count as one turn, as the API merges them.
+ *    count as one turn, as the API merges them;
+ *  - preserved thinking, as the API checks it on the models that bind their thinking (Sonnet 5.5,
+ *    Opus 5.5, Fable 5.1 and later): a reply scripted with `thinking` opens with a thinking block
+ *    whose signature binds it to the request's prefix (system, tools, messages; cache markers and
+ *    thinking blocks aside). A thinking block sent back after anything before it changed is
+ *    refused with 400, the default for accounts created since 2026-08-31, unless the request
+ *    asks for `thinking.block_binding.prefix_mismatch_behavior: "drop_block"`.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -39,8 +45,8 @@ export interface ToolCall {
  * error. `outputTokens` bills that many output tokens instead of the answer's own size.
  */
 export type ScriptedReply =
-  | { tools: ToolCall[]; text?: string; delayMs?: number; outputTokens?: number }
-  | { text: string; delayMs?: number; outputTokens?: number }
+  | { tools: ToolCall[]; text?: string; thinking?: string; delayMs?: number; outputTokens?: number }
+  | { text: string; thinking?: string; delayMs?: number; outputTokens?: number }
   | { status: number; body?: unknown; headers?: Record<string, string> };
 
 export interface FakeUsage {
@@ -196,7 +202,7 @@ export class FakeModelServer {
       return;
     }
 
-    const invalid = conversationError(body.messages);
+    const invalid = conversationError(body.messages) ?? thinkingBindingError(body);
     if (invalid) return invalidRequest(res, invalid);
     const blocks = render(body);
     const breakpoints = blocks.flatMap((b, i) => (b.ttl ? [i] : []));
@@ -213,6 +219,7 @@ export class FakeModelServer {
     const cached = this.bill(body.model, blocks, breakpoints);
 
     let content: unknown[] = [];
+    if ('thinking' in reply && reply.thinking !== undefined) content.push({ type: 'thinking', thinking: reply.thinking, signature: bindingSignature(body, body.messages.length) });
     if (reply.text) content.push({ type: 'text', text: reply.text });
     const toolCalls = 'tools' in reply ? reply.tools : [];
     for (const t of toolCalls) content.push({ type: 'tool_use', id: `toolu_${++this.idCounter}`, name: t.name, input: t.input });
@@ -334,7 +341,40 @@ function render(body: RecordedRequest['body']): RenderedBlock[] {
   return blocks;
 }
 
-type Block = { type?: string; text?: unknown; id?: unknown; tool_use_id?: unknown };
+type Block = { type?: string; text?: unknown; id?: unknown; tool_use_id?: unknown; signature?: unknown };
+
+const withoutCacheControl = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(withoutCacheControl)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'cache_control').map(([k, v]) => [k, withoutCacheControl(v)]))
+      : value;
+
+/** The signature of a thinking block answering messages `[0, upTo)`: a hash of its prefix. */
+function bindingSignature(body: RecordedRequest['body'], upTo: number): string {
+  const messages = body.messages.slice(0, upTo).map((m) => ({
+    role: m.role,
+    content: typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : (m.content as Block[]).filter((b) => b.type !== 'thinking' && b.type !== 'redacted_thinking'),
+  }));
+  const prefix = JSON.stringify(withoutCacheControl({ system: body.system ?? null, tools: body.tools ?? null, messages }));
+  return `sig_${createHash('sha256').update(prefix).digest('base64url')}`;
+}
+
+/** A thinking block sent back whose prefix is no longer the one it was produced after (400 unless drop_block is asked). */
+function thinkingBindingError(body: RecordedRequest['body']): string | undefined {
+  const behavior = (body as { thinking?: { block_binding?: { prefix_mismatch_behavior?: string } } }).thinking?.block_binding?.prefix_mismatch_behavior;
+  if (behavior === 'drop_block') return undefined;
+  for (const [i, message] of body.messages.entries()) {
+    if (message.role !== 'assistant' || typeof message.content === 'string') continue;
+    for (const [j, block] of (message.content as Block[]).entries()) {
+      if (block.type !== 'thinking') continue;
+      if (block.signature !== bindingSignature(body, i)) {
+        return `messages.${i}.content.${j}: The thinking block is bound to a different conversation: the system prompt, tools or messages before it changed since it was produced. Send them unchanged, or set thinking.block_binding.prefix_mismatch_behavior to "drop_block".`;
+      }
+    }
+  }
+  return undefined;
+}
 
 /**
  * Why the Messages API would refuse this conversation (its 400 messages), or undefined. The API

@@ -110,6 +110,13 @@ describe('tokens and cost of agent runs', () => {
       // Compaction in steps: most turns still repeat the previous request's prefix.
       const identical = requests.slice(1).filter((r) => r.prefixCheck?.identical).length;
       expect(identical).toBeGreaterThan(40);
+      // A step reads back from the cache what it did not change, all but at most the answer just
+      // before the first change (no request ends on an answer, so no entry ends there); only the rest is written.
+      const steps = requests.filter((r) => r.prefixCheck && !r.prefixCheck.identical);
+      expect(steps.length).toBeGreaterThanOrEqual(5);
+      const unread = steps.map((r) => r.prefixCheck!.unchangedTokens! - r.usage!.cache_read_input_tokens);
+      expect({ fewest: Math.min(...unread) >= 0, most: Math.max(...unread) }).toEqual({ fewest: true, most: expect.any(Number) });
+      expect(Math.max(...unread)).toBeLessThan(100);
 
       const agentId = handle.workflowId.replace('agent-', '');
       const results = (await transcriptOf(h, agentId)).flatMap((m) => (typeof m.content === 'string' ? [] : m.content.filter((b) => b.type === 'tool_result')));

@@ -66,6 +66,29 @@ describe('cache breakpoints', () => {
     expect(positions(next)).toContainEqual(prevEnd);
   });
 
+  it('once compacted: the task, the end of the shortened part, the end of the previous request and of this one (the system prompt gives way)', () => {
+    const p = withCacheBreakpoints(prompt(10), '5m', { compactedEnd: 8 });
+    const last = p.messages.length - 1;
+    expect(positions(p)).toEqual([
+      [0, 0],
+      [8, 0],
+      [last - 2, 0],
+      [last, 0],
+    ]);
+    expect(p.system[0]!.cache_control).toBeUndefined();
+  });
+
+  it('at a step: the end of the part the previous request sent unchanged instead of its end, which the step changed', () => {
+    const p = withCacheBreakpoints(prompt(10), '5m', { compactedEnd: 12, unchangedEnd: 8 });
+    expect(positions(p)).toEqual([
+      [0, 0],
+      [8, 0],
+      [12, 0],
+      [20, 0],
+    ]);
+    expect(countBreakpoints(p)).toBe(MAX_BREAKPOINTS);
+  });
+
   it('uses the 1-hour TTL when asked, on every breakpoint', () => {
     const p = withCacheBreakpoints(prompt(3), '1h');
     const markers = [p.system[0]!, ...p.messages.flatMap((m) => m.content)].filter(marked).map((b) => (b as { cache_control: unknown }).cache_control);

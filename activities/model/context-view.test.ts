@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { contextView, NO_COMPACTION, shorten, type CompactionPolicy, type ConversationMessage, type ViewMessage } from './context-view';
+import { contextView, NO_COMPACTION, shorten, type CompactionPolicy, type ContextView, type ConversationMessage, type ViewMessage } from './context-view';
 
 const OUTPUT = (turn: number) => Array.from({ length: 400 }, (_, i) => `turn ${turn} line ${i} of the build log`).join('\n'); // ~12 KB
 
@@ -141,6 +141,29 @@ describe('context view', () => {
     // ~4 K tokens per turn, 15 K of headroom between the marks: a step every few turns, not every turn.
     expect(steps).toBeGreaterThan(3);
     expect(steps).toBeLessThan(20);
+  });
+
+  it('tells where the shortened part ends, and at a step where the previous request stands unchanged up to', () => {
+    let previous: ContextView | undefined;
+    let steps = 0;
+    for (let turns = 1; turns <= 40; turns++) {
+      const view = contextView(transcript(turns), policy);
+      if (view.compactedEnd !== undefined) {
+        // The shortened part ends at the last message sent shortened.
+        expect(json(view.messages[view.compactedEnd])).toContain('were cleared from the context');
+        expect(json(view.messages[view.compactedEnd + 1])).not.toContain('were cleared from the context');
+      }
+      const step = previous !== undefined && json(view.messages.slice(0, previous.messages.length)) !== json(previous.messages);
+      if (step) steps += 1;
+      // Every step after the first that left no turn out says where the previous request stands unchanged up to.
+      expect([turns, view.unchangedEnd !== undefined]).toEqual([turns, step && steps > 1 && view.dropped === previous!.dropped]);
+      if (view.unchangedEnd !== undefined) {
+        expect(view.unchangedEnd).toBe(previous!.compactedEnd);
+        expect(json(view.messages.slice(0, view.unchangedEnd + 1))).toBe(json(previous!.messages.slice(0, view.unchangedEnd + 1)));
+      }
+      previous = view;
+    }
+    expect(steps).toBeGreaterThanOrEqual(3);
   });
 
   it('shortens old tool results to head and tail with a note, keeping ids and error flags', () => {

@@ -57,6 +57,13 @@ export interface ContextView {
   estimatedTokens: number;
   /** Even the most compact view the rule allows is above `compactAtTokens`. */
   overBound: boolean;
+  /** Index in `messages` of the last shortened message: every request until the next step repeats the view up to it. */
+  compactedEnd?: number;
+  /**
+   * Set when this request is a compaction step that shortened more: index in `messages` of the
+   * last message the previous request sent as this one does (the previous step's shortened part).
+   */
+  unchangedEnd?: number;
 }
 
 export const NO_COMPACTION: CompactionPolicy = { compactAtTokens: Infinity, compactToTokens: Infinity, fixedTokens: 0, keepRecentTurns: 0 };
@@ -87,9 +94,11 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
   let d = 0;
   /** Per answer: the step (boundaries) of the request it answered. */
   const stepOf = new Map<number, string>();
+  let before = { w, d };
   // Replay the rule at every request point: each assistant message answered one, and `n` is this one.
   for (let r = 1; r <= n; r++) {
     if (r < n && transcript[r]!.role !== 'assistant') continue;
+    if (r === n) before = { w, d };
     if (size(r, w, d) > policy.compactAtTokens) {
       const wMax = Math.max(w, r - 2 * policy.keepRecentTurns);
       while (w < wMax && size(r, w, d) > policy.compactToTokens) w += 1;
@@ -109,7 +118,21 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
   if (n > 0) messages.push(d > 0 ? withNote(full[0]!, d) : full[0]!);
   for (let i = 1 + d; i < n; i++) messages.push(sent(i, i < w ? compact[i]! : full[i]!));
   const estimatedTokens = n > 0 ? size(n, w, d) : policy.fixedTokens;
-  return { messages, clearedBefore: Math.max(w, 1 + d), dropped: d, estimatedTokens, overBound: estimatedTokens > policy.compactAtTokens };
+  const clearedBefore = Math.max(w, 1 + d);
+  // In `messages`, transcript message i (past the dropped ones) is at i - d.
+  const compactedEnd = clearedBefore - 1 >= 1 + d ? clearedBefore - 1 - d : undefined;
+  // A step that only shortened more leaves the previous step's shortened part as it was (its
+  // answers lost their thinking at that step already); the ones after it change.
+  const shortenedMore = before.d === d && before.w < w && before.w - 1 >= 1 + d;
+  return {
+    messages,
+    clearedBefore,
+    dropped: d,
+    estimatedTokens,
+    overBound: estimatedTokens > policy.compactAtTokens,
+    ...(compactedEnd !== undefined ? { compactedEnd } : {}),
+    ...(shortenedMore ? { unchangedEnd: before.w - 1 - d } : {}),
+  };
 }
 
 /**

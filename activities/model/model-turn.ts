@@ -134,7 +134,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
     held = maxCostUsd !== undefined;
   }
 
-  const prompt = withCacheBreakpoints({ system, messages: view.messages }, deps.promptCache);
+  const prompt = withCacheBreakpoints({ system, messages: view.messages }, deps.promptCache, view);
   const sentAt = now();
   const response = await callModel(deps, { model: deps.model, max_tokens: maxTokens, system: prompt.system, tools, messages: prompt.messages }, ctx).catch(async (err: unknown) => {
     // The hold stays when the call may have been billed (a timeout, a cancellation): the budget keeps counting it.

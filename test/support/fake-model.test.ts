@@ -58,7 +58,7 @@ describe('fake model: usage like the API', () => {
   it('tells when a request changed the previous prefix, and bills the changed part as a write', async () => {
     await send([user(`Task: C ${big('c')}`, true)]);
     const r2 = await send([user(`Task: C ${big('C')}`, true)]);
-    expect(fake.requests[1]!.prefixCheck).toMatchObject({ identical: false, firstDifference: 1 });
+    expect(fake.requests[1]!.prefixCheck).toMatchObject({ identical: false, firstDifference: 1, unchangedTokens: Math.ceil(JSON.stringify({ type: 'text', text: 'You are terse.' }).length / 4) });
     expect(r2.usage.cache_read_input_tokens).toBe(0);
   });
 
@@ -129,6 +129,7 @@ describe('fake model: refuses what the API refuses', () => {
     ['a tool_use id used twice', [task, { role: 'assistant', content: [use('t1')] }, { role: 'user', content: [result('t1')] }, { role: 'assistant', content: [use('t1')] }, { role: 'user', content: [result('t1')] }], /messages\.3\.content\.0: `tool_use` ids must be unique/],
     ['an assistant message with no content', [task, { role: 'assistant', content: [] }, user('Gates failed.')], /messages\.1: all messages must have non-empty content/],
     ['an empty text block', [task, assistant(''), user('again')], /messages\.1\.content\.0: text content blocks must be non-empty/],
+    ['a cache marker on a thinking block', [task, { role: 'assistant', content: [{ type: 'thinking', thinking: '', signature: 's', cache_control: EPHEMERAL } as unknown as Anthropic.ThinkingBlockParam, use('t1')] }, { role: 'user', content: [result('t1')] }], /messages\.1\.content\.0\.thinking\.cache_control: Extra inputs are not permitted/],
     ['a blank text block', [task, { role: 'assistant', content: [{ type: 'text', text: ' \n' }, use('t1')] }, { role: 'user', content: [result('t1')] }], /messages\.1\.content\.0: text content blocks must contain non-whitespace text/],
   ])('refuses %s with 400 invalid_request_error', async (_what, messages, message) => {
     const err = (await send(messages).catch((e: unknown) => e)) as { status?: number; message?: string; error?: { error?: { type?: string } } };

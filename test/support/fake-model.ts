@@ -63,6 +63,8 @@ export interface PrefixCheck {
   identical: boolean;
   /** Index of the first block that differs (when not identical). */
   firstDifference?: number;
+  /** Tokens of the blocks before the first difference: the most a breakpoint could have read back (when not identical). */
+  unchangedTokens?: number;
 }
 
 export interface RecordedRequest {
@@ -303,7 +305,9 @@ export class FakeModelServer {
     this.lastPrefix.set(key, last === undefined ? [] : blocks.slice(0, last + 1).map((b) => b.json));
     if (!previous) return undefined;
     const firstDifference = previous.findIndex((json, i) => blocks[i]?.json !== json);
-    return firstDifference < 0 ? { comparedBlocks: previous.length, identical: true } : { comparedBlocks: previous.length, identical: false, firstDifference };
+    if (firstDifference < 0) return { comparedBlocks: previous.length, identical: true };
+    const unchangedTokens = blocks.slice(0, firstDifference).reduce((sum, b) => sum + b.tokens, 0);
+    return { comparedBlocks: previous.length, identical: false, firstDifference, unchangedTokens };
   }
 
   private keyOf(body: RecordedRequest['body']): string {
@@ -388,6 +392,7 @@ export function conversationError(messages: RecordedRequest['body']['messages'])
     const isFinalAssistant = i === messages.length - 1 && message.role === 'assistant';
     if (content.length === 0 && !isFinalAssistant) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
     for (const [j, block] of content.entries()) {
+      if ((block.type === 'thinking' || block.type === 'redacted_thinking') && 'cache_control' in block) return `messages.${i}.content.${j}.${block.type}.cache_control: Extra inputs are not permitted`;
       if (block.type !== 'text') continue;
       if (typeof block.text !== 'string' || block.text === '') return `messages.${i}.content.${j}: text content blocks must be non-empty`;
       if (!block.text.trim() && !isFinalAssistant) return `messages.${i}.content.${j}: text content blocks must contain non-whitespace text`;

@@ -34,7 +34,14 @@ export interface TranscriptMessage {
   /** When an assistant message was answered (epoch ms); the cache's age for answers stored before `sentAt`. */
   answeredAt?: number;
   /** How the request that produced an assistant message was built. */
-  request?: { estimatedTokens: number; maxTokens: number; clearedBefore: number; dropped: number };
+  request?: {
+    estimatedTokens: number;
+    maxTokens: number;
+    clearedBefore: number;
+    dropped: number;
+    /** Key of the request's tools and system prompt (absent before it was kept): its thinking is bound to them. */
+    fixed?: string;
+  };
 }
 
 export interface StoredUsage {

@@ -75,8 +75,11 @@ const SHORTEN_ABOVE = 800;
 const KEEP_HEAD = 400;
 const KEEP_TAIL = 200;
 
-/** The view of `transcript` (messages `[0, n)`, the last one a user message) for the request at `n`. */
-export function contextView(transcript: readonly ConversationMessage[], policy: CompactionPolicy): ContextView {
+/**
+ * The view of `transcript` (messages `[0, n)`, the last one a user message) for the request at `n`;
+ * `fixed` keys its tools and system prompt (answers record the key of theirs).
+ */
+export function contextView(transcript: readonly ConversationMessage[], policy: CompactionPolicy, fixed?: string): ContextView {
   const n = transcript.length;
   const full = transcript.map((m, i) => normalise(m, transcript[i + 1]));
   const compact = full.map((m, i) => (i === 0 ? m : compactMessage(m)));
@@ -107,12 +110,16 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
         while (d < dMax && size(r, w, d) > policy.compactToTokens) d += 2;
       }
     }
-    if (r < n) stepOf.set(r, `${w}:${d}`);
+    // An answer produced with other tools or another system prompt (a release changed them, a move
+    // to a host with another workspace path) is bound to those as well.
+    const recorded = r < n ? (transcript[r] as { request?: { fixed?: string } }).request?.fixed : undefined;
+    if (r < n) stepOf.set(r, `${w}:${d}:${recorded !== undefined && fixed !== undefined && recorded !== fixed ? recorded : ''}`);
   }
 
   // Thinking is bound to what preceded it when it was produced: an answer to a request of an
-  // earlier step goes without its thinking, which the API refuses (400) once that part changed.
-  const step = `${w}:${d}`;
+  // earlier step, or of other tools or system prompt, goes without its thinking, which the API
+  // refuses (400) once that part changed.
+  const step = `${w}:${d}:`;
   const sent = (i: number, m: ViewMessage) => (m.role === 'assistant' && stepOf.get(i) !== step ? withoutThinking(m) : m);
   const messages: ViewMessage[] = [];
   if (n > 0) messages.push(d > 0 ? withNote(full[0]!, d) : full[0]!);

@@ -10,7 +10,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { DEFAULT_PRICES } from '../../domain/pricing';
 import { redactSecrets } from '../../scanner';
 import { SpendLedger } from '../../state/spend-ledger';
-import { TranscriptStore } from '../../state/transcript-store';
+import { TranscriptStore, type TranscriptMessage } from '../../state/transcript-store';
 import { FakeModelServer } from '../../test/support/fake-model';
 import { connectTestRedis } from '../../test/support/redis';
 import { CancelledBeforeSendError } from './errors';
@@ -279,10 +279,13 @@ describe('runModelTurn: the cache read the estimate counts on', () => {
   // Estimated at more than 4,096 tokens, but the estimate errs high: the API may count fewer, below a model's minimum.
   const task = `Task: T-1 ${'x'.repeat(15_000)}`;
 
-  async function secondTurn(previousUsage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number }) {
+  async function secondTurn(
+    previousUsage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number },
+    previousRequest?: TranscriptMessage['request'],
+  ) {
     const agentId = randomUUID();
     await transcripts.put(agentId, 0, { role: 'user', content: task });
-    await transcripts.put(agentId, 1, { role: 'assistant', content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', usage: previousUsage, sentAt: Date.now() - 60_000 });
+    await transcripts.put(agentId, 1, { role: 'assistant', content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', usage: previousUsage, sentAt: Date.now() - 60_000, ...(previousRequest ? { request: previousRequest } : {}) });
     await transcripts.put(agentId, 2, { role: 'user', content: 'The gates failed: fix the tests.' });
     let calls = 0;
     const answer = { content: [{ type: 'text', text: 'Fixed.' }], stop_reason: 'end_turn', usage: { input_tokens: 100, output_tokens: 50 } };
@@ -303,5 +306,41 @@ describe('runModelTurn: the cache read the estimate counts on', () => {
     const { calls, result } = await secondTurn({ input_tokens: 20, output_tokens: 5, cache_creation_input_tokens: 5600, cache_read_input_tokens: 0 });
     expect(result.refused).toBeUndefined();
     expect(calls).toBe(1);
+  });
+
+  it('is not counted on when the previous request had other tools or another system prompt (a release changed them, a move to a host with another workspace path): nothing cached starts as this request does', async () => {
+    const { calls, result } = await secondTurn(
+      { input_tokens: 20, output_tokens: 5, cache_creation_input_tokens: 5600, cache_read_input_tokens: 0 },
+      { estimatedTokens: 6000, maxTokens: 4096, clearedBefore: 1, dropped: 0, fixed: 'key-of-another-system-prompt' },
+    );
+    expect(result.refused).toMatchObject({ budget: 'maxCostUsd' });
+    expect(calls).toBe(0);
+  });
+});
+
+describe('runModelTurn: thinking and a system prompt that changed', () => {
+  const fake = new FakeModelServer();
+  let baseURL: string;
+  beforeAll(async () => {
+    baseURL = await fake.start();
+  });
+  afterAll(() => fake.stop());
+
+  it('sends an answer produced under another system prompt back without its thinking, which the API would refuse (400)', async () => {
+    // Without a sandbox the system prompt names the worktree's path, which a move to another host changes.
+    const task = `TH-${randomUUID()}`;
+    const agentId = randomUUID();
+    await transcripts.put(agentId, 0, { role: 'user', content: `Task: ${task}` });
+    fake.script(task, [{ thinking: 'List the files first.', tools: [{ name: 'bash', input: { command: 'ls' } }] }, { text: 'Done.' }]);
+    const deps = { ...depsAnswering('Done.'), anthropic: new Anthropic({ apiKey: 'sk-ant-test', baseURL, maxRetries: 0 }) };
+    const turn = (messageCount: number, workspaceDir: string) => runModelTurn(deps, { agentId, agentType: 'worker', messageCount, workspaceDir }, {});
+    expect((await turn(1, '/srv/host-a/worktrees/x')).toolUseCount).toBe(1);
+    const call = ((await transcripts.get(agentId, 1))!.content as Anthropic.ContentBlockParam[]).find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlockParam;
+    await transcripts.put(agentId, 2, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'a.txt' }] });
+
+    const moved = await turn(3, '/srv/host-b/worktrees/x');
+    expect(moved.stopReason).toBe('end_turn');
+    const sent = fake.requestsFor(task)[1]!.body.messages[1]!.content as Anthropic.ContentBlockParam[];
+    expect(sent.map((b) => b.type)).toEqual(['tool_use']);
   });
 });

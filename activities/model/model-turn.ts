@@ -9,7 +9,7 @@
  * returned as is: a turn is never billed twice. Each paid answer goes into the spend ledger
  * (state/spend-ledger.ts), whose total the budget check and the workflow both take.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AgentType } from '../../domain/agent';
 import { outputBreach, refuseTurnOverCost, turnOutputCap, type BudgetBreach } from '../../domain/budgets';
@@ -113,7 +113,8 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemPrompt(input.agentType, input.workspaceDir) }];
   const tools = toolsFor(input.agentType);
   const policy = compactionPolicy(deps.context, estimateFixedTokens(tools, system));
-  const view = contextView(transcript, policy);
+  const fixed = fixedKey(tools, system);
+  const view = contextView(transcript, policy, fixed);
   const maxTokens = input.budget ? turnOutputCap(input.budget.maxOutputTokens, input.budget.outputTokens, deps.maxTokensPerTurn) : deps.maxTokensPerTurn;
 
   // This call's own id: an attempt retried while this one still waited (a missed heartbeat, a host
@@ -127,7 +128,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
         ? outputBreach(input.budget.maxOutputTokens, input.budget.outputTokens)
         : maxCostUsd === undefined
           ? undefined
-          : await holdWithinBudget(deps.ledger, input.agentId, callId, { maxCostUsd, countedUsd, estimateUsd: estimateCost(deps, transcript, view, policy, maxTokens, now()) });
+          : await holdWithinBudget(deps.ledger, input.agentId, callId, { maxCostUsd, countedUsd, estimateUsd: estimateCost(deps, transcript, view, policy, fixed, maxTokens, now()) });
     if (refused) {
       return { ...ZERO_USAGE, stopReason: null, toolUseCount: 0, costUsd: 0, reused: false, contextTokens: view.estimatedTokens, refused, digest: `refused: ${refused.budget}` };
     }
@@ -158,7 +159,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
     callId,
     sentAt,
     answeredAt: now(),
-    request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped },
+    request: { estimatedTokens: view.estimatedTokens, maxTokens, clearedBefore: view.clearedBefore, dropped: view.dropped, fixed },
   };
   // On the bill before it is stored: an attempt that fails in between has still paid.
   const spentUsd = await deps.ledger.record(input.agentId, answer.callId!, answer.costUsd ?? 0);
@@ -202,8 +203,13 @@ function compactionPolicy(settings: ContextSettings, fixedTokens: number): Compa
   };
 }
 
+/** Key of a request's tools and system prompt: the prefix every cache entry of the run starts with. */
+function fixedKey(tools: readonly Anthropic.ToolUnion[], system: readonly Anthropic.TextBlockParam[]): string {
+  return createHash('sha256').update(JSON.stringify({ tools, system })).digest('hex').slice(0, 16);
+}
+
 /** The most this turn can cost: the previous request's view is what the cache may hold. */
-function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view: ContextView, policy: CompactionPolicy, maxTokens: number, nowMs: number): number {
+function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view: ContextView, policy: CompactionPolicy, fixed: string, maxTokens: number, nowMs: number): number {
   let previousAnswer = -1;
   for (let i = transcript.length - 1; i >= 0; i--) {
     if (transcript[i]!.role === 'assistant') {
@@ -214,14 +220,16 @@ function estimateCost(deps: ModelTurnDeps, transcript: TranscriptMessage[], view
   // The cache entry's TTL runs from when its request was sent, not from the end of a long answer.
   const previous = previousAnswer >= 0 ? transcript[previousAnswer] : undefined;
   const cachedAt = previous?.sentAt ?? previous?.answeredAt;
+  // Sent with other tools or another system prompt, nothing it cached starts as this request does.
+  const sameFixed = previous?.request?.fixed === undefined || previous.request.fixed === fixed;
   return estimateTurn({
-    previous: previousAnswer > 0 ? contextView(transcript.slice(0, previousAnswer), policy).messages : undefined,
+    previous: previousAnswer > 0 ? contextView(transcript.slice(0, previousAnswer), policy, fixed).messages : undefined,
     current: view.messages,
     fixedTokens: policy.fixedTokens,
     maxTokens,
     price: deps.price,
     cache: deps.promptCache,
-    cacheWarm: cachedAt !== undefined && nowMs - cachedAt < CACHE_TTL_MS[deps.promptCache] - CACHE_TTL_MARGIN_MS,
+    cacheWarm: sameFixed && cachedAt !== undefined && nowMs - cachedAt < CACHE_TTL_MS[deps.promptCache] - CACHE_TTL_MARGIN_MS,
     // What the API says it cached, not what the estimate thinks it could.
     ...(previous?.usage ? { cachedBefore: (previous.usage.cache_creation_input_tokens ?? 0) + (previous.usage.cache_read_input_tokens ?? 0) } : {}),
   }).costUsd;

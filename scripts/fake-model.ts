@@ -16,7 +16,7 @@ import { FakeModelServer, type ScriptedReply } from '../test/support/fake-model'
 class UsageError extends Error {}
 
 const toolCall = z.strictObject({ name: z.enum(['bash', 'str_replace_based_edit_tool']), input: z.record(z.string(), z.unknown()) });
-const common = { delayMs: z.number().int().nonnegative().optional(), outputTokens: z.number().int().nonnegative().optional() };
+const common = { delayMs: z.number().int().nonnegative().optional(), outputTokens: z.number().int().nonnegative().optional(), thinking: z.string().optional() };
 const reply = z.union([
   z.strictObject({ tools: z.array(toolCall).min(1), text: z.string().optional(), ...common }),
   z.strictObject({ text: z.string(), ...common }),

@@ -176,7 +176,7 @@ describe('npm run fake-model: the fake as a server of its own', () => {
   it('answers each task its scripted replies on FAKE_MODEL_PORT, then "Done."; SIGTERM stops it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-model-'));
     const replies = path.join(dir, 'replies.json');
-    writeFileSync(replies, JSON.stringify({ T1: [{ tools: [{ name: 'bash', input: { command: 'ls' } }] }] }));
+    writeFileSync(replies, JSON.stringify({ T1: [{ tools: [{ name: 'bash', input: { command: 'ls' } }], thinking: 'List first.' }] }));
     const port = await freeFixedPort();
     const server = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../scripts/fake-model.ts'), replies], {
       env: { ...process.env, FAKE_MODEL_PORT: String(port) },
@@ -187,7 +187,7 @@ describe('npm run fake-model: the fake as a server of its own', () => {
       expect(line.toString()).toContain(`on http://127.0.0.1:${port} (scripted tasks: T1)`);
       const client = new Anthropic({ apiKey: 'any', baseURL: `http://127.0.0.1:${port}`, maxRetries: 0 });
       const ask = () => client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 100, messages: [user('Task: T1\n\nwork')] });
-      expect((await ask()).content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'bash', input: { command: 'ls' } })]);
+      expect((await ask()).content).toEqual([expect.objectContaining({ type: 'thinking', thinking: 'List first.' }), expect.objectContaining({ type: 'tool_use', name: 'bash', input: { command: 'ls' } })]);
       expect((await ask()).content).toEqual([expect.objectContaining({ type: 'text', text: 'Done.' })]);
     } finally {
       server.kill('SIGTERM');

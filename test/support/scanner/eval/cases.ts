@@ -80,6 +80,7 @@ export const POSITIVES: readonly EvalCase[] = [
     ['src/cdn.go', '\tcdnKey := "«[A-Za-z0-9+/]{43}=»" // Azure SAS signing key\n\turl := fmt.Sprintf("%s?sv=2022-11-02&sig=%s", base, cdnKey)\n'],
     ['alibaba.ini', 'access_key_id = «LTAI[A-Za-z0-9]{20}»\naccess_key_secret = «[A-Za-z0-9]{30}»\n'],
     ['tencent.env', 'TENCENTCLOUD_SECRET_ID=«AKID[A-Za-z0-9]{32}»\n'],
+    ['glued.sh', 'export AWS_ACCESS_KEY_ID=$(echo x«@awsid(AKIA)» | cut -c2-)\n'],
   ]),
   ...family('vcs-ci', [
     ['.npmrc', '//registry.npmjs.org/:_authToken=«@ghtoken(npm_)»\n'],
@@ -103,6 +104,12 @@ export const POSITIVES: readonly EvalCase[] = [
     ['.circleci/env', 'CIRCLECI_TOKEN=«CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}»\n'],
     ['docker/.env', 'DOCKERHUB_TOKEN=«dckr_pat_[A-Za-z0-9_\\-]{27}»\n'],
     ['.docker/config.json', '{"auths":{"registry.internal.acme.io":{"auth":"«@dockerauth»"}}}'],
+    // Glued to word characters, as an author hiding a token from `\b`-bounded scanners writes it (cut off again at run time).
+    ['scripts/glued.sh', 'GH="$(echo a_«@ghtoken(ghp_)» | cut -c3-)"\n'],
+    ['src/glued.ts', "const t = 'x«@ghtoken(gho_)»'.slice(1);\n"],
+    ['src/glued.py', 'T = "«@ghtoken(ghs_)»0"[:-1]\n'],
+    ['ci/glued.env', 'GH=pat«github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}»z\n'],
+    ['scripts/publish.sh', 'echo "//registry.npmjs.org/:_authToken=$(echo x_«@ghtoken(npm_)» | cut -c3-)" > .npmrc\n'],
   ]),
   ...family('chat', [
     ['bot/.env', 'SLACK_BOT_TOKEN=«xoxb-[0-9]{12}-[0-9]{13}-[A-Za-z0-9]{24}»\n'],
@@ -119,6 +126,8 @@ export const POSITIVES: readonly EvalCase[] = [
     ['discord/hook.js', "const hook = '«https://discord.com/api/webhooks/[0-9]{18}/[A-Za-z0-9_\\-]{68}»';\n"],
     ['teams.ps1', '$uri = "«https://contoso.webhook.office.com/webhookb2/@uuid@@uuid/IncomingWebhook/[a-f0-9]{32}/@uuid»"\n'],
     ['telegram/bot.py', 'bot = telebot.TeleBot("«[1-9][0-9]{9}:AA[A-Za-z0-9_\\-]{33}»")\n'],
+    ['bot/glued.js', "const app = new App({ t: 'slack_«xoxb-[0-9]{12}-[0-9]{13}-[A-Za-z0-9]{24}»'.slice(6) });\n"],
+    ['bot/glued.py', 'client = WebClient("«xoxp-[0-9]{12}-[0-9]{12}-[0-9]{13}-[a-f0-9]{32}»x"[:-1])\n'],
   ]),
   ...family('payments', [
     ['server/.env', 'STRIPE_SECRET_KEY=«sk_live_[A-Za-z0-9]{99}»\n'],
@@ -133,6 +142,7 @@ export const POSITIVES: readonly EvalCase[] = [
     ['paypal.yml', 'paypal:\n  client_id: ‹A[A-Za-z0-9_\\-]{79}›\n  client_secret: «E[A-Za-z0-9_\\-]{79}»\n'],
     ['shop/.env', 'SHOPIFY_ACCESS_TOKEN=«shpat_[a-f0-9]{32}»\n'],
     ['plaid.env', 'PLAID_SECRET=«[a-f0-9]{30}»\nPLAID_CLIENT_ID=‹[a-f0-9]{24}›\n'],
+    ['server/glued.rb', "Stripe.configure('x«sk_live_[A-Za-z0-9]{24}»'[1..])\n"],
   ]),
   ...family('ai', [
     ['.env', 'OPENAI_API_KEY=«sk-proj-[A-Za-z0-9_\\-]{74}T3BlbkFJ[A-Za-z0-9_\\-]{74}»\n'],
@@ -145,6 +155,7 @@ export const POSITIVES: readonly EvalCase[] = [
     ['mistral.env', 'MISTRAL_API_KEY=«[A-Za-z0-9]{32}»\n'],
     ['gemini.ts', "const genAI = new GoogleGenerativeAI('«AIza[A-Za-z0-9_\\-]{35}»');\n"],
     ['perplexity.env', 'PPLX_API_KEY=«pplx-[A-Za-z0-9]{48}»\n'],
+    ['agent/glued.py', 'k = "A«sk-ant-api03-[A-Za-z0-9_\\-]{93}AA»Z"[1:-1]\nclient = Anthropic(api_key=k)\n'],
   ]),
   ...family('saas-prefixed', [
     ['mail/.env', 'SENDGRID_API_KEY=«SG\\.[A-Za-z0-9_\\-]{22}\\.[A-Za-z0-9_\\-]{43}»\n'],
@@ -349,6 +360,8 @@ export const DECOYS: readonly EvalCase[] = [
     ['docs/gcp.md', 'Set `GOOGLE_API_KEY` to a key from the console (it starts with `AIza`).\n'],
     ['lambda.py', 'bucket = os.environ["BUCKET"]\nkey = f"uploads/{uuid.uuid4()}.json"\n'],
     ['etag.json', '{"ETag": "\\"‹[a-f0-9]{32}›\\"", "VersionId": "‹[A-Za-z0-9._]{32}›"}'],
+    // An upper-case name that holds AKIA and 16 more capitals: what a boundary-free AWS key id pattern would report.
+    ['regions.ts', "export const SLOVAKIANDCZECHREPUBLICS = ['SK', 'CZ'];\n"],
   ]),
   ...family('vcs-ci', [
     ['docs/tokens.md', 'Create a token (it starts with `ghp_`) and export it as `GITHUB_TOKEN`.\n'],
@@ -361,6 +374,7 @@ export const DECOYS: readonly EvalCase[] = [
     ['workflow.yml', 'permissions:\n  id-token: write\n  contents: read\n'],
     ['runner.toml', '[[runners]]\n  token = "__REPLACE_WITH_RUNNER_TOKEN__"\n'],
     ['renovate.json', '{"hostRules": [{"matchHost": "npm.pkg.github.com", "token": "{{ secrets.GH_PACKAGES }}"}]}'],
+    ['shaders/blur.glsl', 'precision highp float;\nuniform vec2 highp_‹[A-Za-z0-9]{36}›;\n'],
   ]),
   ...family('chat', [
     ['docs/slack.md', 'Bot tokens look like `xoxb-…`; put yours in `SLACK_BOT_TOKEN`.\n'],
@@ -375,6 +389,9 @@ export const DECOYS: readonly EvalCase[] = [
     ['docs/stripe.md', 'STRIPE_SECRET_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx\n'],
     ['pi.json', '{"id": "pi_‹[A-Za-z0-9]{24}›", "client_secret": "pi_‹[A-Za-z0-9]{24}›_secret_‹[A-Za-z0-9]{25}›"}'],
     ['pk.env', 'STRIPE_PUBLISHABLE_KEY=pk_test_‹[A-Za-z0-9]{99}›\n'],
+    // Identifiers that hold `sk_test_` / `sk_live_` in the middle: what a boundary-free Stripe pattern would report.
+    ['tests/test_mounts.py', 'def disk_test_handlesMissingMountPointGracefully():\n    assert mount("/data") is None\n'],
+    ['camera.ts', 'export const mask_live_RegionOverlayForCameraPreview = true;\n'],
   ]),
   ...family('ai', [
     ['.env.example', 'OPENAI_API_KEY=sk-...\nANTHROPIC_API_KEY=\n'],

@@ -2,14 +2,15 @@
  * The rule table. Order matters: when two rules report overlapping text, the earlier one wins,
  * so specific formats come first and the generic assignment rule comes last.
  *
- * Every pattern is linear-time: a look-behind keeps it from starting inside a longer token,
- * every quantifier is bounded, and no quantified group contains another quantifier over the
- * same characters.
+ * Every pattern is linear-time: a look-behind keeps it from starting inside a longer token
+ * (or, for the distinctive formats of `gluedToken`, its keyword's position: they are found glued
+ * to other characters), every quantifier is bounded, and no quantified group contains another
+ * quantifier over the same characters.
  */
 import { hasBase62Crc32, isBase64Json, isBech32, decodeBase64 } from './checksums';
 import { characterClasses, hasMixedCase, shannonEntropy } from './entropy';
 import { isEnvReference, isHexDigest, isPlaceholder, isUuid } from './placeholders';
-import { ASSIGN, NOT_A_SECRET_NAME, VENDOR_FORMAT, identifierAt, looksLikeCode, token, validBasicAuthPassword, validUrlPassword } from './value-checks';
+import { ASSIGN, NOT_A_SECRET_NAME, VENDOR_FORMAT, gluedToken, identifierAt, looksLikeCode, token, validBasicAuthPassword, validUrlPassword } from './value-checks';
 import { CONTEXT_RULES } from './context-rules';
 import { CREDENTIAL_RULES } from './credential-rules';
 import type { Rule } from './types';
@@ -87,7 +88,7 @@ const githubClassic = (prefix: string, id: string, description: string): Rule =>
   id,
   description,
   keywords: [`${prefix}_`],
-  pattern: new RegExp(String.raw`(?<![A-Za-z0-9_])(${prefix}_[A-Za-z0-9]{36})(?![A-Za-z0-9_])`),
+  pattern: gluedToken(`${prefix}_[A-Za-z0-9]{36}`),
   validate: (s) => hasBase62Crc32(s, 4),
 });
 
@@ -155,7 +156,7 @@ export const RULES: readonly Rule[] = [
     id: 'github-fine-grained-pat',
     description: 'GitHub fine-grained personal access token',
     keywords: ['github_pat_'],
-    pattern: token(String.raw`github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}`),
+    pattern: gluedToken(String.raw`github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}`),
     minEntropy: 4.0,
   },
   {
@@ -197,7 +198,7 @@ export const RULES: readonly Rule[] = [
     id: 'npm-token',
     description: 'npm access token',
     keywords: ['npm_'],
-    pattern: /(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])/,
+    pattern: gluedToken(String.raw`npm_[A-Za-z0-9]{36}`),
     validate: (s) => hasBase62Crc32(s, 4),
   },
   {
@@ -211,14 +212,14 @@ export const RULES: readonly Rule[] = [
     id: 'anthropic-api-key',
     description: 'Anthropic API key',
     keywords: ['sk-ant-api03-'],
-    pattern: token(String.raw`sk-ant-api03-[A-Za-z0-9_\-]{93}AA`),
+    pattern: gluedToken(String.raw`sk-ant-api03-[A-Za-z0-9_\-]{93}AA`),
     minEntropy: 4.0,
   },
   {
     id: 'anthropic-admin-key',
     description: 'Anthropic Admin API key',
     keywords: ['sk-ant-admin01-'],
-    pattern: token(String.raw`sk-ant-admin01-[A-Za-z0-9_\-]{93}AA`),
+    pattern: gluedToken(String.raw`sk-ant-admin01-[A-Za-z0-9_\-]{93}AA`),
     minEntropy: 4.0,
   },
   {
@@ -254,7 +255,7 @@ export const RULES: readonly Rule[] = [
     id: 'slack-bot-token',
     description: 'Slack bot token',
     keywords: ['xoxb-'],
-    pattern: token(String.raw`xoxb-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24,34}`),
+    pattern: gluedToken(String.raw`xoxb-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24,34}`),
     validate: (s) => hasMixedCase(s.slice(s.lastIndexOf('-') + 1)),
   },
   {
@@ -268,7 +269,7 @@ export const RULES: readonly Rule[] = [
     id: 'slack-app-token',
     description: 'Slack app-level token',
     keywords: ['xapp-'],
-    pattern: token(String.raw`xapp-[0-9]-[A-Z0-9]{9,12}-[0-9]{10,13}-[a-f0-9]{64}`),
+    pattern: gluedToken(String.raw`xapp-[0-9]-[A-Z0-9]{9,12}-[0-9]{10,13}-[a-f0-9]{64}`),
     minEntropy: 3.0,
   },
   {
@@ -640,7 +641,8 @@ export const RULES: readonly Rule[] = [
     id: 'slack-token',
     description: 'Slack token (bot, user, workspace, refresh, configuration or legacy format)',
     keywords: ['xoxa-', 'xoxb-', 'xoxe-', 'xoxe.', 'xoxo-', 'xoxp-', 'xoxr-', 'xoxs-'],
-    pattern: token(String.raw`(?:xoxe\.)?xox[abeoprs]-[0-9A-Za-z-]{20,400}`),
+    // Glued: finds the xoxp- tokens above glued to letters, digits or `_` (their rule keeps its boundary, which ends their 32 hex apart from the 64 of legacy tokens).
+    pattern: gluedToken(String.raw`(?:xoxe\.)?xox[abeoprs]-[0-9A-Za-z-]{20,400}`),
     minEntropy: 3.5,
     // Layouts differ by token kind and age; all end in a long random part.
     validate: (s) => /[0-9]/.test(s.slice(5)) && /[A-Za-z]/.test(s.slice(5)) && s.length - s.lastIndexOf('-') - 1 >= 24,

@@ -49,6 +49,24 @@ describe('scanText', () => {
     expect(findings.map((f) => f.ruleId)).toEqual(['github-pat']);
   });
 
+  // Cut off again at run time (`'a_<token>'.slice(2)`): a \b-bounded pattern misses them, the token is pushed whole.
+  it.each(['github-pat', 'github-oauth', 'github-fine-grained-pat', 'npm-token', 'anthropic-api-key', 'slack-bot-token', 'slack-app-token', 'slack-token'])(
+    'finds a %s token glued to letters, digits or _ on either side',
+    (ruleId) => {
+      const token = SAMPLERS[ruleId]!.make(createRng(ruleId.length));
+      for (const glued of [`a_${token}`, `x${token}`, `9${token}`, `${token}x`, `${token}_0`, `Z${token}Z`]) {
+        const { findings } = scanText(`const t = '${glued}'.slice(1);\n`, 'glued.ts');
+        // (A variable-length token, as Slack's, takes in letters glued after it: its fingerprint is then another.)
+        expect({ glued, rules: findings.map((f) => f.ruleId) }).toEqual({ glued, rules: [ruleId] });
+      }
+    },
+  );
+
+  it('keeps the boundary where a prefix also occurs inside identifiers: Stripe keys, AWS key ids', () => {
+    const names = ['def disk_test_handlesMissingMountPointGracefully():', 'export const mask_live_RegionOverlayForCameraPreview = true;', "export const SLOVAKIANDCZECHREPUBLICS = ['SK', 'CZ'];"];
+    for (const line of names) expect({ line, findings: scanText(`${line}\n`, 'names.ts').findings }).toEqual({ line, findings: [] });
+  });
+
   it('reports a private key once, at its BEGIN line, with the same fingerprint raw or JSON-escaped', () => {
     const key = SAMPLERS['private-key']!.make(createRng(3)).replace(/^-----BEGIN [A-Z ]*-----/, '-----BEGIN RSA PRIVATE KEY-----').replace(/-----END [A-Z ]*-----$/, '-----END RSA PRIVATE KEY-----');
     const raw = scanText(`# deploy key\n${key}\n`, 'id_rsa');

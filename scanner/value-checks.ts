@@ -77,6 +77,17 @@ export function token(body: string): RegExp {
 }
 
 /**
+ * A token whose own format tells it apart (a fixed prefix and a fixed layout, or a checksum)
+ * with no boundary around it: found also glued to letters, digits or `_` (`a_ghp_…`, `x<token>`,
+ * `<token>0`), as an author hiding it from bounded patterns writes it and cuts it off at run time.
+ * Only for such formats: a prefix that also occurs inside identifiers (`disk_test_…` holds
+ * Stripe's `sk_test_`) needs the boundary that `token` gives.
+ */
+export function gluedToken(body: string): RegExp {
+  return new RegExp(`(${body})`);
+}
+
+/**
  * Values in a vendor's token format belong to that vendor's rule, which checks their checksum
  * or shape: the generic rule must not report a token its own rule rejected.
  */

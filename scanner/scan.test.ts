@@ -164,6 +164,28 @@ describe('redactSecrets', () => {
     expect(redactSecrets(`push failed for ${token} at origin`)).toBe('push failed for ghp_… at origin');
   });
 
+  /** Rules that know a value by the name it is assigned to, or by its encoding: characters glued to it make another value. */
+  const VALUE_RULES = new Set(['twilio-auth-token', 'azure-storage-account-key', 'license-key', 'heroku-api-key', 'http-authorization-header', 'docker-config-auth', 'network-credential', 'login-call-password', 'password-assignment', 'vendor-keyed-secret']);
+
+  it.each(RULES.map((r) => r.id).filter((id) => !VALUE_RULES.has(id)))('redacts a %s secret glued to letters, digits or _, even where the scanner keeps a boundary', (ruleId) => {
+    const r = createRng(ruleId.length * 31 + 7);
+    for (let i = 0; i < 5; i++) {
+      const sample = samplePositive(ruleId, r);
+      const text = sample.lines.join('\n');
+      for (const [before, after] of [['Z', ''], ['', 'Z'], ['a_', '_0'], ['9', '9']]) {
+        const glued = text.replace(sample.secret, `${before}${sample.secret}${after}`);
+        expect({ glued, leaked: redactSecrets(glued).includes(sample.secret) }).toEqual({ glued, leaked: false });
+      }
+    }
+  });
+
+  it('redacts the whole of a secret that a shorter match of an earlier rule overlaps', () => {
+    // gitlab-pat takes 64 characters of the Anthropic key glued after `glpat-`: reporting only the earlier rule's match would leave the key's last 44.
+    const key = SAMPLERS['anthropic-api-key']!.make(createRng(5));
+    const out = redactSecrets(`glpat-${key}`);
+    expect({ out, tail: out.includes(key.slice(-20)) }).toEqual({ out, tail: false });
+  });
+
   it('redacts even on lines marked allowed and in very long lines', () => {
     const token = ghToken();
     const text = `${'x'.repeat(30_000)} ${token} // orchestrator:allow`;

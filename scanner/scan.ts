@@ -9,6 +9,7 @@ import { shannonEntropy } from './entropy';
 import { isPlaceholder } from './placeholders';
 import { buildPrefilter, candidateLines, type CandidateLine, type Prefilter } from './prefilter';
 import { fingerprint, redact } from './redact';
+import { REDACTION_RULES } from './redaction-rules';
 import { RULES } from './rules';
 import type { Rule, ScanOptions, ScanResult, SecretFinding, SkippedFile } from './types';
 
@@ -168,9 +169,10 @@ function detect(
   honourInlineAllow: boolean,
   onLongLine: (lineStart: number) => void,
   asciiBytes?: Uint8Array,
+  overlaps: 'resolve' | 'keep' = 'resolve',
 ): Candidate[] {
   const { candidates, encodedHits } = collect(engine, text, maxLineLength, honourInlineAllow, onLongLine, asciiBytes);
-  const found = resolveOverlaps(candidates);
+  const found = overlaps === 'resolve' ? resolveOverlaps(candidates) : candidates;
   if (encodedHits.length > 0) found.push(...detectEncoded(engine, text, encodedHits));
   return found;
 }
@@ -432,19 +434,22 @@ export function scanText(text: string, file: string, options: ScanOptions = {}):
 }
 
 /** Where the secrets of `text` are, with the context their rules matched (`[start, end)`), as `redactSecrets` finds them. */
-export function secretSpans(text: string, rules: readonly Rule[] = RULES): { start: number; end: number }[] {
+export function secretSpans(text: string, rules: readonly Rule[] = REDACTION_RULES): { start: number; end: number }[] {
   if (text === '') return [];
-  return detect(engineFor(rules), text, Number.POSITIVE_INFINITY, false, () => undefined).map((c) => ({ start: c.start, end: c.end }));
+  return detect(engineFor(rules), text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep').map((c) => ({ start: c.start, end: c.end }));
 }
 
 /**
  * Returns `text` with every detected secret replaced by its redacted form (for logs, gate
  * output and transcripts). Unlike `scanText` it has no size caps and ignores allow markers:
- * accepted values are still not worth echoing.
+ * accepted values are still not worth echoing. Its rules have no boundaries (redaction-rules.ts),
+ * and every match is redacted, overlapping ones too: where the scanner reports the earliest
+ * rule's, a shorter match of an earlier rule inside a longer secret (`glpat-` glued before an
+ * Anthropic key) would leave the rest of that secret as it is.
  */
-export function redactSecrets(text: string, rules: readonly Rule[] = RULES): string {
+export function redactSecrets(text: string, rules: readonly Rule[] = REDACTION_RULES): string {
   if (text === '') return text;
-  const detected = detect(engineFor(rules), text, Number.POSITIVE_INFINITY, false, () => undefined);
+  const detected = detect(engineFor(rules), text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep');
   if (detected.length === 0) return text;
   let out = '';
   let at = 0;

@@ -14,9 +14,10 @@ describe('scrubCredentials', () => {
         'Authorization: Bearer abc.def.ghi',
         'password=letmein',
         'token ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+        'at a_gho_bcdefghijklmnopqrstuvwxyz0123456789a and xgithub_pat_abcdefghijklmnopqrstuvwx',
       ].join('\n'),
     );
-    for (const leaked of ['hunter2', 'abc.def.ghi', 'letmein', 'ghp_abcdefghij']) expect(out).not.toContain(leaked);
+    for (const leaked of ['hunter2', 'abc.def.ghi', 'letmein', 'ghp_abcdefghij', 'gho_bcdefghij', 'github_pat_abcdefghij']) expect(out).not.toContain(leaked);
     expect(out).toContain('https://[redacted]@example.com/r.git/');
   });
 

@@ -13,8 +13,8 @@ const GENERIC_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, `$1${REDACTED}@`],
   [/(authorization:\s*(?:basic|bearer|token)\s+)\S+/gi, `$1${REDACTED}`],
   [/((?:password|passwd|token|secret)\s*[=:]\s*)\S+/gi, `$1${REDACTED}`],
-  // Provider token shapes, in case one arrives through a path we do not know about.
-  [/\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,})\b/g, REDACTED],
+  // Provider token shapes, in case one arrives through a path we do not know about; glued to other characters too (`a_ghp_…`).
+  [/(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,})/g, REDACTED],
 ];
 
 /** Returns `text` with every known secret and every credential-like substring replaced. */

@@ -210,6 +210,12 @@ describe('REST API: authentication, validation and error shape', () => {
       expect((await api.client.workflow.count(`TaskId = '${String(body.taskId)}'`)).count).toBe(0);
     });
 
+    it('accepts a task naming identifiers that hold a vendor prefix, which only redaction takes for secrets', async () => {
+      const instructions = 'Fix disk_test_handlesMissingMountPointGracefully and rename SLOVAKIANDCZECHREPUBLICS.';
+      const res = await api.request('POST', '/agents/spawn', { body: spawnBody({ context: context({ instructions }) }) });
+      expect({ status: res.status, body: res.status === 202 ? undefined : res.body }).toEqual({ status: 202, body: undefined });
+    });
+
     it('rejects a secret in a kill reason, which goes to the audit stream and the events', async () => {
       const res = await api.request('POST', '/agents/00000000-0000-4000-8000-000000000000/kill', { body: { reason: `rotate ${TOKEN}` } });
       expect(res.status).toBe(400);

@@ -10,6 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { createRemoteRepo, git, showFile } from '../support/git-fixtures';
 import { historyText } from '../support/activity-history';
 import { eventually } from '../support/harness';
+import { startHarnessApi } from '../support/harness-api';
 import {
   AGENT_SECRET,
   agentIdOf,
@@ -198,8 +199,21 @@ describe('secrets in the worker log at LOG_LEVEL=debug', () => {
 
 describe('secrets in what a reader of the run sees: its history, status and events, as a terminal prints them (bubblewrap sandbox)', () => {
   let a!: AttackHarness;
-  useAttackHarness('bubblewrap', (started) => (a = started));
+  const apiKey = 'secret-leaks-api-key-0123456789';
+  useAttackHarness('bubblewrap', (started) => (a = started), { ORCHESTRATOR_API_KEY: apiKey });
   const S = AGENT_SECRET;
+
+  /** The transcript as a client of the API gets it (real HTTP), every string decoded. */
+  async function transcriptAsServed(handle: Awaited<ReturnType<AttackHarness['spawn']>>): Promise<string> {
+    const api = await startHarnessApi(a.h, apiKey);
+    try {
+      const res = await api.request('GET', `/agents/${agentIdOf(handle)}/transcript?limit=500`);
+      expect(res.status).toBe(200);
+      return stringsOf(JSON.stringify(res.body)).join('\n');
+    } finally {
+      await api.close();
+    }
+  }
 
   /** The agent's records as they are read: every string of its history (payloads decoded), status and events, made plain as a terminal prints them. */
   async function asShown(handle: Awaited<ReturnType<AttackHarness['spawn']>>): Promise<string> {
@@ -234,6 +248,33 @@ describe('secrets in what a reader of the run sees: its history, status and even
     // The records do name the call (what is asserted below is not vacuous).
     expect(shown).toContain('echo ok > ok.txt');
     expect(shown).not.toContain(S);
+  });
+
+  it('tokens glued to word characters (a_<token>, x<token>9, Z<token>_0) in a tool call, its output, a committed file and the answer: the scan blocks the file, and no token is in the history, status, events or the transcript the API serves', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-glued';
+    // A Stripe key too: the scanner keeps a boundary before sk_live_ (identifiers hold it), redaction must not.
+    const stripe = ['sk', 'live', 'Zq8Rw2Lm5Tx9Vb3Nc6Hp1Kd4'].join('_');
+    a.h.fakeModel.script(taskId, [
+      { tools: [bash(`echo ok > ok.txt; printf 'T = "a_%s"[2:]\\n' ${S} > glued.py; echo "x${S}9 a_${stripe}"`)] },
+      { text: `Done: Z${S}_0 x${stripe}` },
+      { text: `Done, really: Z${S}_0` },
+    ]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', maxFeedbackRounds: 1 });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err.cause as { type?: string }).type).toBe('SecretDetected');
+    expect(JSON.stringify(a.h.fakeModel.requestsFor(taskId)[2]!.body.messages.at(-1))).toMatch(/- glued\.py:1:\d+ github-pat /);
+    expect(remoteRefs(remote.dir)).toEqual(['refs/heads/main']);
+    await statusOf(handle, 'failed');
+    const shown = await asShown(handle);
+    const transcript = await transcriptAsServed(handle);
+    // The records do hold the call, its output and the answer (what is asserted below is not vacuous).
+    expect(shown).toContain('echo ok > ok.txt');
+    expect(transcript).toMatch(/^x\S+9 a_\S+\n[\s\S]*^Done: Z\S+_0 x\S+$/m);
+    for (const secret of [S, stripe]) {
+      expect({ secret, shown: shown.includes(secret), transcript: transcript.includes(secret), cause: err.cause!.message.includes(secret) }).toEqual({ secret, shown: false, transcript: false, cause: false });
+    }
   });
 
   it('a directory named after the token split by an escape, too deep for the host to read: not in the failure, status or events', async () => {

@@ -3,6 +3,7 @@ import { loadAllowlist } from './allow';
 import { hostileText } from '../test/support/scanner/corpus';
 import { RULES } from './rules';
 import { SAMPLERS, createRng, samplePositive } from '../test/support/scanner/samples';
+import { cutBefore } from './cuts';
 import { redactSecrets, scanText } from './scan';
 
 const rng = createRng(2024);
@@ -184,6 +185,30 @@ describe('redactSecrets', () => {
     const key = SAMPLERS['anthropic-api-key']!.make(createRng(5));
     const out = redactSecrets(`glpat-${key}`);
     expect({ out, tail: out.includes(key.slice(-20)) }).toEqual({ out, tail: false });
+  });
+
+  it('redacts a secret spelled with JSON or URL escapes, as a client that decodes them reads it', () => {
+    const token = ghToken();
+    const escapeAll = (t: string): string => [...t].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const aws = SAMPLERS['aws-secret-access-key']!.make(createRng(11)).replace(/^(.{10})/, '$1/');
+    const cases = [
+      `{"answer": "done, \\u0067${token.slice(1)}"}`,
+      `{"t": "${escapeAll(token)}"}`,
+      `{"aws_secret_access_key": "${aws.slice(0, 40).replace(/\//g, '\\/')}"}`,
+    ];
+    for (const text of cases) {
+      const read = JSON.stringify(JSON.parse(redactSecrets(text)) as unknown);
+      expect({ text, leaked: read.includes(token) || read.includes(aws.slice(0, 40)) }).toEqual({ text, leaked: false });
+    }
+    const url = `https://example.net/cb?t=%67${token.slice(1)}&u=${encodeURIComponent(token)}`;
+    expect(decodeURIComponent(redactSecrets(url))).not.toContain(token);
+    // Decoding would end this password at the `@` of `%40`: the text as it is is redacted too.
+    expect(redactSecrets('postgres://app:Xk9%40vq2ZtL8m@db.internal:5432/app')).not.toContain('vq2ZtL8m');
+  });
+
+  it('does not let a cut split a secret spelled with escapes', () => {
+    const text = `{"t": "\\u0067${ghToken().slice(1)}"}`;
+    expect(cutBefore(text, 20)).toBeLessThanOrEqual(text.indexOf('\\u0067'));
   });
 
   it('redacts even on lines marked allowed and in very long lines', () => {

@@ -6,6 +6,7 @@
 import { EMPTY_ALLOWLIST, INLINE_ALLOW_MARKER } from './allow';
 import { decodeRunAt, encodedKeywords, formAt, runCovers, type DecodedRun, type EncodedKeywords, type EncodedRun, type Encoding } from './encoded';
 import { shannonEntropy } from './entropy';
+import { unescapedView } from './escapes';
 import { isPlaceholder } from './placeholders';
 import { buildPrefilter, candidateLines, type CandidateLine, type Prefilter } from './prefilter';
 import { fingerprint, redact } from './redact';
@@ -433,10 +434,31 @@ export function scanText(text: string, file: string, options: ScanOptions = {}):
   return scanWithLineMap(text, file, options);
 }
 
+/** A secret to redact: where it is in the text (`secretStart`, `secretEnd`), the context its rule matched (`start`, `end`), and its value. */
+type Redactable = Pick<Candidate, 'start' | 'end' | 'secretStart' | 'secretEnd' | 'value'>;
+
+/**
+ * Every secret of `text`, overlapping ones too, and those of its unescaped view (escapes.ts)
+ * placed at the escaped characters that spell them. Both: decoding may also break a secret
+ * (`%40` in a URL's password becomes the `@` that ends it).
+ */
+function redactables(text: string, rules: readonly Rule[]): Redactable[] {
+  const engine = engineFor(rules);
+  const found: Redactable[] = detect(engine, text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep');
+  const view = unescapedView(text);
+  if (view !== undefined) {
+    const at = (i: number): number => view.offsets[i] as number;
+    for (const c of detect(engine, view.text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep')) {
+      found.push({ start: at(c.start), end: at(c.end), secretStart: at(c.secretStart), secretEnd: at(c.secretEnd), value: c.value });
+    }
+  }
+  return found;
+}
+
 /** Where the secrets of `text` are, with the context their rules matched (`[start, end)`), as `redactSecrets` finds them. */
 export function secretSpans(text: string, rules: readonly Rule[] = REDACTION_RULES): { start: number; end: number }[] {
   if (text === '') return [];
-  return detect(engineFor(rules), text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep').map((c) => ({ start: c.start, end: c.end }));
+  return redactables(text, rules).map((c) => ({ start: c.start, end: c.end }));
 }
 
 /**
@@ -445,11 +467,12 @@ export function secretSpans(text: string, rules: readonly Rule[] = REDACTION_RUL
  * accepted values are still not worth echoing. Its rules have no boundaries (redaction-rules.ts),
  * and every match is redacted, overlapping ones too: where the scanner reports the earliest
  * rule's, a shorter match of an earlier rule inside a longer secret (`glpat-` glued before an
- * Anthropic key) would leave the rest of that secret as it is.
+ * Anthropic key) would leave the rest of that secret as it is. Secrets spelled with
+ * JSON or URL escapes (`\u0067hp_…`, `%67hp_…`) are redacted as well.
  */
 export function redactSecrets(text: string, rules: readonly Rule[] = REDACTION_RULES): string {
   if (text === '') return text;
-  const detected = detect(engineFor(rules), text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep');
+  const detected = redactables(text, rules);
   if (detected.length === 0) return text;
   let out = '';
   let at = 0;

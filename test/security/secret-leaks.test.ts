@@ -277,6 +277,22 @@ describe('secrets in what a reader of the run sees: its history, status and even
     }
   });
 
+  it('an answer written as JSON that spells the token with \\u escapes, and a link that spells it with %XX: not in the history, status, events or the transcript the API serves, as a client decoding them reads them', async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = 'T-json-escapes';
+    const answer = JSON.stringify({ summary: 'Done.', token: 'PLACEHOLDER', link: `https://ci.example.net/hook?t=%67${S.slice(1)}` }).replace('PLACEHOLDER', `\\u0067\\u0068p_${S.slice(4)}`);
+    a.h.fakeModel.script(taskId, [{ tools: [bash('echo ok > ok.txt')] }, { text: answer }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    expect((await handle.result()).status).toBe('completed');
+    await statusOf(handle, 'completed');
+    const percentDecoded = (text: string) => text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    const shown = await asShown(handle);
+    const transcript = await transcriptAsServed(handle);
+    // The answer is there, decoded as JSON (what is asserted below is not vacuous).
+    expect(transcript).toContain('https://ci.example.net/hook?t=');
+    expect({ shown: percentDecoded(shown).includes(S), transcript: percentDecoded(transcript).includes(S) }).toEqual({ shown: false, transcript: false });
+  });
+
   it('a directory named after the token split by an escape, too deep for the host to read: not in the failure, status or events', async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = 'T-escape-deep';

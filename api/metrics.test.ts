@@ -38,4 +38,49 @@ describe('API metrics derived from agent events', () => {
     expect(sample(s, 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(3);
     expect(sample(s, 'orchestrator_active_agents', { agent_type: 'reviewer' })).toBe(1);
   });
+
+  it('counts active agents once for concurrent scrapes, and again once the count is older than its max age', async () => {
+    let clock = 0;
+    let calls = 0;
+    let active = 2;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const metrics = createApiMetrics({
+      countActiveAgents: async () => {
+        calls += 1;
+        await gate;
+        return active;
+      },
+      activeAgentsMaxAgeMs: 1000,
+      now: () => clock,
+    });
+    const scrapes = Array.from({ length: 5 }, () => metrics.registry.metrics());
+    release();
+    for (const text of await Promise.all(scrapes)) expect(sample(parsePrometheus(text), 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(2);
+    expect(calls).toBe(3); // one per agent type
+
+    active = 4;
+    clock = 999;
+    expect(sample(parsePrometheus(await metrics.registry.metrics()), 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(2);
+    expect(calls).toBe(3);
+    clock = 1000;
+    expect(sample(parsePrometheus(await metrics.registry.metrics()), 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(4);
+    expect(calls).toBe(6);
+  });
+
+  it('keeps the last active counts when visibility fails', async () => {
+    let clock = 0;
+    let fail = false;
+    const metrics = createApiMetrics({
+      countActiveAgents: async () => {
+        if (fail) throw new Error('visibility unavailable');
+        return 7;
+      },
+      now: () => clock,
+    });
+    await metrics.registry.metrics();
+    fail = true;
+    clock = 10_000;
+    expect(sample(parsePrometheus(await metrics.registry.metrics()), 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(7);
+  });
 });

@@ -22,6 +22,13 @@ import { isTerminal } from '../domain/lifecycle';
 export interface ApiMetricsOptions {
   /** Running agent workflows of one type on this deployment's task queue (for the active-agents gauge). */
   countActiveAgents?: (agentType: AgentType) => Promise<number>;
+  /**
+   * How long one count of active agents answers later scrapes. Scrapes meanwhile share it, and
+   * scrapes during a count wait for it: 200 concurrent scrapes made 600 visibility queries.
+   * @default 2000
+   */
+  activeAgentsMaxAgeMs?: number;
+  now?: () => number;
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
@@ -85,16 +92,15 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
     buckets: GATE_SECONDS,
     registers,
   });
-  const countActive = options.countActiveAgents;
+  const activeCounts = options.countActiveAgents && sharedCounts(options.countActiveAgents, options.activeAgentsMaxAgeMs ?? 2000, options.now ?? Date.now);
   new Gauge({
     name: 'orchestrator_active_agents',
     help: 'Agent runs whose workflow is running on this deployment, by agent type',
     labelNames: ['agent_type'] as const,
     registers,
     async collect() {
-      if (!countActive) return;
-      // A scrape must not fail because visibility is slow: leave the last values then.
-      const counts = await Promise.all(AGENT_TYPES.map((t) => countActive(t).catch(() => undefined)));
+      if (!activeCounts) return;
+      const counts = await activeCounts();
       for (const [i, agentType] of AGENT_TYPES.entries()) {
         const n = counts[i];
         if (n !== undefined) this.set({ agent_type: agentType }, n);
@@ -164,5 +170,29 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
     retried: (agentType: AgentType, created: boolean) => retries.inc({ agent_type: agentType, result: created ? 'created' : 'existing' }),
     forked: (agentType: AgentType, created: boolean) => forks.inc({ agent_type: agentType, result: created ? 'created' : 'existing' }),
     killed: (outcome: string) => kills.inc({ outcome }),
+  };
+}
+
+/**
+ * The active-agent counts, one computation at a time: a scrape during a count waits for it, and a
+ * count answers every scrape for `maxAgeMs` after it finished. Prometheus scrapes every 15 s or
+ * more, so two seconds cost a scraper nothing, while a client scraping in a loop (the endpoint is
+ * unauthenticated) makes at most one set of queries per period; visibility itself lags by about a
+ * second. An undefined count (visibility failed or is slow) leaves the gauge's last value.
+ */
+function sharedCounts(count: (agentType: AgentType) => Promise<number>, maxAgeMs: number, now: () => number): () => Promise<(number | undefined)[]> {
+  let inFlight: Promise<(number | undefined)[]> | undefined;
+  let last: { at: number; counts: (number | undefined)[] } | undefined;
+  return () => {
+    if (last && now() - last.at < maxAgeMs) return Promise.resolve(last.counts);
+    inFlight ??= Promise.all(AGENT_TYPES.map((t) => count(t).catch(() => undefined)))
+      .then((counts) => {
+        last = { at: now(), counts };
+        return counts;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
   };
 }

@@ -3,7 +3,6 @@
  * ORCHESTRATOR_HOST:ORCHESTRATOR_PORT, and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
 import Redis from 'ioredis';
@@ -13,6 +12,7 @@ import { AgentStateStore } from '../state/agent-state-store';
 import { deploymentOf, removeAgentContainers as removeContainersByLabel } from '../activities/sandbox';
 import { createApp, REDACTED_LOG_PATHS } from './app';
 import { startEventFeed } from './event-feed';
+import { createApiServer } from './http-server';
 import { createRedactingLogger } from '../worker/logger';
 
 async function main(): Promise<void> {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   });
   const closing = new AbortController();
   const app = createApp({ client, redis, store, config, logger, removeAgentContainers, pingSandbox, eventFeed, closing: closing.signal });
-  const server = createServer(app);
+  const server = createApiServer(app, config);
   server.listen(config.ORCHESTRATOR_PORT, config.ORCHESTRATOR_HOST);
   await once(server, 'listening');
   logger.info({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT, taskQueue: config.TEMPORAL_TASK_QUEUE }, 'orchestrator API listening');

@@ -69,6 +69,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ ORCHESTRATOR_BODY_LIMIT: value })).toThrow(`ORCHESTRATOR_BODY_LIMIT=${JSON.stringify(value)}: ${message}`);
   });
 
+  it('refuses HTTP server limits Node would refuse, or that leave no connection besides the event streams', () => {
+    expect(() => loadConfig({ ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS: '60', ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS: '30' })).toThrow(
+      'ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS="60": must be at most ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS (30)',
+    );
+    expect(() => loadConfig({ ORCHESTRATOR_MAX_CONNECTIONS: '500' })).toThrow('ORCHESTRATOR_MAX_CONNECTIONS="500": must be above ORCHESTRATOR_MAX_EVENT_STREAMS (500)');
+    expect(loadConfig({})).toMatchObject({
+      ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS: 10,
+      ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS: 30,
+      ORCHESTRATOR_KEEP_ALIVE_TIMEOUT_SECONDS: 5,
+      ORCHESTRATOR_MAX_CONNECTIONS: 2000,
+    });
+  });
+
   it('reads ORCHESTRATOR_BODY_LIMIT as bytes', () => {
     expect(loadConfig({}).ORCHESTRATOR_BODY_LIMIT).toBe(256 * 1024);
     expect(loadConfig({ ORCHESTRATOR_BODY_LIMIT: '1.5MB' }).ORCHESTRATOR_BODY_LIMIT).toBe(1.5 * 1024 * 1024);

@@ -131,6 +131,17 @@ export const configSchema = z.object({
   ORCHESTRATOR_BODY_LIMIT: byteSize(1024, 100 * 1024 ** 2).default(256 * 1024),
   /** Event streams (SSE) the API serves at once; each is read from Valkey again on every event of its stream. */
   ORCHESTRATOR_MAX_EVENT_STREAMS: int(1, 100_000).default(500),
+  // Limits of the API's HTTP server (api/http-server.ts). Node's own defaults let a client that
+  // sends its headers a byte a second hold a socket 60-90 s, a body 300 s, and open sockets until
+  // the process runs out of files.
+  /** Time a client has to send a request's headers. */
+  ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS: int(1, 600).default(10),
+  /** Time a client has to send a whole request, body included (an event stream's response is not limited). */
+  ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
+  /** How long an idle kept-alive connection stays open; behind a load balancer, above its idle timeout. */
+  ORCHESTRATOR_KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(5),
+  /** Connections the API holds at once, event streams included; one more is closed at once. */
+  ORCHESTRATOR_MAX_CONNECTIONS: int(2, 1_000_000).default(2000),
 
   TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -284,6 +295,14 @@ export const configSchema = z.object({
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((c, ctx) => {
+  // Node refuses to start a server whose headers timeout is the longer.
+  if (c.ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS > c.ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS) {
+    ctx.addIssue({ code: 'custom', path: ['ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS'], message: `must be at most ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS (${c.ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS})` });
+  }
+  // Each event stream holds a connection: with no room left, every other request would be refused.
+  if (c.ORCHESTRATOR_MAX_CONNECTIONS <= c.ORCHESTRATOR_MAX_EVENT_STREAMS) {
+    ctx.addIssue({ code: 'custom', path: ['ORCHESTRATOR_MAX_CONNECTIONS'], message: `must be above ORCHESTRATOR_MAX_EVENT_STREAMS (${c.ORCHESTRATOR_MAX_EVENT_STREAMS}): each event stream holds a connection` });
+  }
   if (!priceFor(c.MODEL_PRICES, c.AGENT_MODEL)) {
     ctx.addIssue({ code: 'custom', path: ['AGENT_MODEL'], message: 'has no known price; add it to MODEL_PRICES (USD per million tokens)' });
   }

@@ -13,6 +13,7 @@ import { loadConfig, type Config } from '../../config';
 import { AgentStateStore } from '../../state/agent-state-store';
 import { createApp, type AppDeps } from '../../api/app';
 import { startEventFeed, type EventFeed } from '../../api/event-feed';
+import { createApiServer } from '../../api/http-server';
 import { testEnv } from '../support/env';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
@@ -81,8 +82,9 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600, namespace: config.TEMPORAL_NAMESPACE });
   const eventFeed = startEventFeed(redis, { namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({ client, redis, store, config, logger, eventFeed, tuning: { statusQueryTimeoutMs: 2000 }, ...options.deps });
+  // The server main.ts makes, with the configured connection limits.
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createApiServer(app, config).listen(0, '127.0.0.1', () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -1,0 +1,123 @@
+/**
+ * The HTTP server's limits, attacked over raw sockets as a client would: headers or a body sent a
+ * byte a second (slowloris), and more connections than the API holds. Node's defaults held such
+ * sockets 60-300 s each, with no limit on their number.
+ */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import type { AgentEvent } from '../../domain/agent-events';
+import { AgentEventLog } from '../../state/agent-events';
+import { connectSse } from '../support/sse';
+import { eventually, startTestApi, TEST_API_KEY, type TestApi } from './api-harness';
+
+interface RawClient {
+  socket: Socket;
+  /** What the server sent. */
+  received: () => string;
+  /** Resolves with the milliseconds from connect to the server's close. */
+  closed: Promise<number>;
+  /** Sends one more byte every second until the socket closes. */
+  drip: (byte: string) => void;
+}
+
+async function rawClient(baseUrl: string): Promise<RawClient> {
+  const { port } = new URL(baseUrl);
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  const started = Date.now();
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString()));
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+  return {
+    socket,
+    received: () => received,
+    closed,
+    drip: (byte) => {
+      const timer = setInterval(() => socket.write(byte), 1000);
+      void closed.then(() => clearInterval(timer));
+    },
+  };
+}
+
+/** Milliseconds until the server closed the socket, or `undefined` if it is still open after `ms`. */
+const closedWithin = (client: RawClient, ms: number) => Promise.race([client.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+
+describe('slow clients', () => {
+  let api: TestApi;
+  const clients: RawClient[] = [];
+  beforeAll(async () => {
+    api = await startTestApi({ env: { ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS: '1', ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS: '2' } });
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.socket.destroy();
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('answers 408 and closes a connection whose headers come a byte a second, after ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS', async () => {
+    const client = await rawClient(api.baseUrl);
+    clients.push(client);
+    client.socket.write('GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: ');
+    client.drip('a');
+    const closedAfterMs = await closedWithin(client, 4000);
+    expect(closedAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(closedAfterMs).toBeLessThan(3500); // the timeout and at most one check interval
+    expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('answers 408 and closes a request whose body comes a byte a second, after ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS', async () => {
+    const client = await rawClient(api.baseUrl);
+    clients.push(client);
+    client.socket.write(`POST /agents HTTP/1.1\r\nHost: test\r\nX-API-Key: ${TEST_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+    client.drip(' ');
+    const closedAfterMs = await closedWithin(client, 5000);
+    expect(closedAfterMs).toBeGreaterThanOrEqual(2000);
+    expect(closedAfterMs).toBeLessThan(4500);
+    expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('keeps an event stream open past the request timeout: the limit is on receiving the request, not on the response', async () => {
+    const sse = await connectSse(`${api.baseUrl}/agents/events`, { 'X-API-Key': TEST_API_KEY });
+    try {
+      expect(sse.status).toBe(200);
+      let ended = false;
+      void sse.ended.then(() => (ended = true));
+      await new Promise((r) => setTimeout(r, 4000)); // two request timeouts, and their checks
+      expect(ended).toBe(false);
+      const event: AgentEvent = { type: 'lifecycle', agentId: randomUUID(), taskId: 'T-limits', from: 'spawning', to: 'running', at: new Date().toISOString() };
+      await new AgentEventLog(api.redis).append(event, { dedupKey: 'limits' });
+      // Other tests may write to the global stream meanwhile: look for this one.
+      await eventually(async () => sse.events.some((e) => (JSON.parse(e.data) as { agentId?: string }).agentId === event.agentId), 'the event on the stream', 5000);
+    } finally {
+      sse.close();
+    }
+  });
+});
+
+describe('connections beyond ORCHESTRATOR_MAX_CONNECTIONS', () => {
+  let api: TestApi;
+  const clients: RawClient[] = [];
+  beforeAll(async () => {
+    api = await startTestApi({ env: { ORCHESTRATOR_MAX_CONNECTIONS: '3', ORCHESTRATOR_MAX_EVENT_STREAMS: '2' } });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.socket.destroy();
+    await api?.close();
+  });
+
+  it('closes a connection over the limit at once, and serves again once connections closed', async () => {
+    // Three connections that send nothing (their headers timeout is 10 s).
+    for (let i = 0; i < 3; i++) clients.push(await rawClient(api.baseUrl));
+    const over = await rawClient(api.baseUrl);
+    clients.push(over);
+    over.socket.write('GET /health HTTP/1.1\r\nHost: test\r\n\r\n');
+    expect(await closedWithin(over, 2000)).toBeDefined();
+    expect(over.received()).toBe('');
+
+    for (const c of clients) c.socket.destroy();
+    await eventually(async () => (await fetch(`${api.baseUrl}/health`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.status === 200, 'a request to be served again', 5000);
+  });
+});

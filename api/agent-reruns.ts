@@ -25,6 +25,7 @@ import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import type { AgentEventLog } from '../state/agent-events';
 import { forkableTurns } from '../state/fork-source';
 import { keys } from '../state/keys';
+import { PENDING, RerunKeys } from '../state/rerun-keys';
 import { TranscriptStore } from '../state/transcript-store';
 import { readProjection, readWorkflowState, type StatusSourceDeps } from './agent-status';
 import type { SpawnResult } from './agents-service';
@@ -72,15 +73,27 @@ export interface RerunDeps {
   now: () => Date;
 }
 
-const PENDING = 'pending';
+/** The agent holds as many Idempotency-Keys as the API keeps for one agent (429). */
+export class TooManyIdempotencyKeysError extends ApiError {
+  constructor(agentId: string, max: number) {
+    super(
+      429,
+      'too_many_idempotency_keys',
+      `agent ${agentId} has ${max} Idempotency-Keys of retries and forks, as many as the API keeps for one agent (ORCHESTRATOR_MAX_IDEMPOTENCY_KEYS_PER_AGENT); repeat one of them, or send the request without one`,
+    );
+    this.name = 'TooManyIdempotencyKeysError';
+  }
+}
 
 export function createReruns(deps: RerunDeps) {
   const { redis, config } = deps;
   const transcripts = new TranscriptStore(redis);
+  const rerunKeys = new RerunKeys(redis, { max: config.ORCHESTRATOR_MAX_IDEMPOTENCY_KEYS_PER_AGENT, ttlSeconds: config.STATE_TTL_SECONDS });
 
   async function retry(agentId: string, idempotencyKey?: string): Promise<RetryResult> {
     const request = requestOf(await finishedRunInput(agentId), deps.ceilings);
-    const started = await once(idempotencyKey && keys.retryIdempotency(agentId, idempotencyKey), 'retry', () =>
+    const claim = idempotencyKey ? { field: `retry:${idempotencyKey}`, legacyKey: keys.retryIdempotency(agentId, idempotencyKey) } : undefined;
+    const started = await once(agentId, claim, 'retry', () =>
       startLinked(request, { retryOf: agentId }, (newId) => ({ type: 'retried', agentId, retriedAs: newId, at: deps.now().toISOString() })),
     );
     return { ...started, retryOf: agentId, agentType: request.agentType };
@@ -96,7 +109,8 @@ export function createReruns(deps: RerunDeps) {
       const message = `must be at most ${turns}: agent ${agentId} has ${turns} turn(s) whose tool results or feedback are stored`;
       throw new InvalidRequestError(`turn: ${message}`, [{ path: 'turn', message }]);
     }
-    const started = await once(idempotencyKey && keys.forkIdempotency(agentId, turn, idempotencyKey), 'fork', () =>
+    const claim = idempotencyKey ? { field: `fork:${turn}:${idempotencyKey}`, legacyKey: keys.forkIdempotency(agentId, turn, idempotencyKey) } : undefined;
+    const started = await once(agentId, claim, 'fork', () =>
       startLinked(request, { forkOf: { agentId, turn } }, (newId) => ({ type: 'forked', agentId, forkedAs: newId, turn, at: deps.now().toISOString() })),
     );
     return { ...started, forkOf: agentId, turn, agentType: request.agentType };
@@ -112,21 +126,25 @@ export function createReruns(deps: RerunDeps) {
     return originalInput(agentId);
   }
 
-  /** Starts the run once per idempotency key (`redisKey`, when the client sent one). */
-  async function once(redisKey: string | undefined, what: string, start: () => Promise<SpawnResult>): Promise<SpawnResult> {
-    if (!redisKey) return start();
-    const claimed = await redis.set(redisKey, PENDING, 'EX', config.STATE_TTL_SECONDS, 'NX');
-    if (claimed !== 'OK') {
-      const earlier = await redis.get(redisKey);
-      if (!earlier || earlier === PENDING) throw new ApiError(409, `${what}_in_progress`, `a ${what} with this Idempotency-Key is in progress; repeat the request in a moment`);
-      return { created: false, agentId: earlier, status: 'spawning' };
+  /**
+   * Starts the run once per idempotency key (`claim`, when the client sent one).
+   * @throws TooManyIdempotencyKeysError for a new key when the agent holds the most it may
+   */
+  async function once(agentId: string, claim: { field: string; legacyKey: string } | undefined, what: string, start: () => Promise<SpawnResult>): Promise<SpawnResult> {
+    if (!claim) return start();
+    const hashKey = keys.rerunIdempotency(agentId);
+    const claimed = await rerunKeys.claim(hashKey, claim.field, claim.legacyKey);
+    if (claimed.kind === 'full') throw new TooManyIdempotencyKeysError(agentId, config.ORCHESTRATOR_MAX_IDEMPOTENCY_KEYS_PER_AGENT);
+    if (claimed.kind === 'earlier') {
+      if (claimed.value === PENDING) throw new ApiError(409, `${what}_in_progress`, `a ${what} with this Idempotency-Key is in progress; repeat the request in a moment`);
+      return { created: false, agentId: claimed.value, status: 'spawning' };
     }
     try {
       const result = await start();
-      await redis.set(redisKey, result.agentId, 'EX', config.STATE_TTL_SECONDS);
+      await rerunKeys.settle(hashKey, claim.field, result.agentId);
       return result;
     } catch (err) {
-      await redis.del(redisKey);
+      await rerunKeys.release(hashKey, claim.field);
       throw err;
     }
   }

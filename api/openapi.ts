@@ -70,6 +70,9 @@ const streamUnavailable: Response = {
   ...error('Temporal or Valkey does not answer, or ORCHESTRATOR_MAX_EVENT_STREAMS streams are open already (`too_many_event_streams`); retry later'),
   headers: { 'Retry-After': { description: 'Seconds to wait, when every place for a stream is taken', schema: { type: 'integer', minimum: 1 } } },
 };
+const tooManyIdempotencyKeys = error(
+  'A new Idempotency-Key, and the agent holds ORCHESTRATOR_MAX_IDEMPOTENCY_KEYS_PER_AGENT keys of retries and forks already (`too_many_idempotency_keys`); repeat one of them, or send no key',
+);
 const bodyErrors = { 413: error('Body larger than ORCHESTRATOR_BODY_LIMIT'), 415: error('Body is not application/json') };
 const agentId = { agentId: agentIdSchema };
 const lastEventId = { 'Last-Event-ID': lastEventIdSchema };
@@ -216,6 +219,7 @@ export function operations(spawn: SpawnSchemaOptions): Operation[] {
         401: unauthorized,
         404: notFound,
         409: error('The agent is still live, or another spawn of this task is in progress, or its agent is being killed'),
+        429: tooManyIdempotencyKeys,
         503: unavailable,
       },
     },
@@ -238,6 +242,7 @@ export function operations(spawn: SpawnSchemaOptions): Operation[] {
         404: notFound,
         409: error('The agent is still live, or another spawn of this task is in progress, or its agent is being killed'),
         410: error("The agent's conversation has expired (STATE_TTL_SECONDS after its run ended)"),
+        429: tooManyIdempotencyKeys,
         ...bodyErrors,
         503: unavailable,
       },

@@ -131,6 +131,11 @@ export const configSchema = z.object({
   ORCHESTRATOR_BODY_LIMIT: byteSize(1024, 100 * 1024 ** 2).default(256 * 1024),
   /** Event streams (SSE) the API serves at once; each is read from Valkey again on every event of its stream. */
   ORCHESTRATOR_MAX_EVENT_STREAMS: int(1, 100_000).default(500),
+  /**
+   * Idempotency-Keys of retries and forks the API keeps for one agent (each for STATE_TTL_SECONDS
+   * after the agent's last new key); a request with one more is answered 429.
+   */
+  ORCHESTRATOR_MAX_IDEMPOTENCY_KEYS_PER_AGENT: int(1, 100_000).default(100),
   // Limits of the API's HTTP server (api/http-server.ts). Node's own defaults let a client that
   // sends its headers a byte a second hold a socket 60-90 s, a body 300 s, and open sockets until
   // the process runs out of files.

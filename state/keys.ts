@@ -39,8 +39,10 @@ export const keys = {
   allEvents: (namespace?: string) => `${byNamespace(namespace)}agent-events`,
   /** Which events an agent's stream already holds, by dedup key. */
   agentEventsSeen: (agentId: string) => `orchestrator:agent-events-seen:${agentId}`,
-  /** The agent a retry with this Idempotency-Key started. */
+  /** The Idempotency-Keys of an agent's retries and forks, and the agents they started (state/rerun-keys.ts). */
+  rerunIdempotency: (agentId: string) => `orchestrator:rerun-keys:${agentId}`,
+  /** The agent a retry with this Idempotency-Key started: how keys were kept before rerunIdempotency, read until they expire. */
   retryIdempotency: (agentId: string, idempotencyKey: string) => `orchestrator:retry:${agentId}:${idempotencyKey}`,
-  /** The agent a fork at this turn with this Idempotency-Key started. */
+  /** The agent a fork at this turn with this Idempotency-Key started (as retryIdempotency). */
   forkIdempotency: (agentId: string, turn: number, idempotencyKey: string) => `orchestrator:fork:${agentId}:${turn}:${idempotencyKey}`,
 } as const;

@@ -16,6 +16,7 @@ import { noteDuplicateKeys, refuseDuplicateKeys } from './duplicate-keys';
 import { errorHandler, notFoundHandler, requireJsonBody } from './http-errors';
 import { healthRouter } from './health';
 import { createApiMetrics } from './metrics';
+import { cutRunawayBodies } from './runaway-bodies';
 import { buildOpenApiDocument, documentedMethods, operations } from './openapi';
 
 /** The service's dependencies, with the clock optional, plus what only the HTTP layer needs. */
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(requireJsonBody);
+  app.use(cutRunawayBodies(config.ORCHESTRATOR_BODY_LIMIT));
   app.use(express.json({ limit: config.ORCHESTRATOR_BODY_LIMIT, verify: noteDuplicateKeys }));
   app.use(refuseDuplicateKeys);
 

@@ -43,6 +43,11 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   return { status: 500, body: { error: { code: 'internal_error', message: 'internal error' } } };
 }
 
+function isBodyError(err: unknown): boolean {
+  const bodyType = (err as { type?: unknown } | null)?.type;
+  return typeof bodyType === 'string' && Object.hasOwn(BODY_ERRORS, bodyType);
+}
+
 function isBodyDecodeError(err: unknown): boolean {
   const e = err as { status?: unknown; expose?: unknown; type?: unknown } | null;
   return err instanceof Error && e?.status === 400 && e.expose === true && e.type === undefined;
@@ -69,6 +74,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const { status, body } = toErrorResponse(err);
     if (status >= 500) logger.error({ err, method: req.method, path: req.path, code: body.error.code }, 'request failed');
     if (res.headersSent) {
+      // A body the parser refused after cutRunawayBodies had answered 413 and closed the connection.
+      if (isBodyError(err)) return;
       next(err);
       return;
     }

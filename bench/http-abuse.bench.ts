@@ -122,10 +122,11 @@ async function main(): Promise<void> {
     let peakRss = rssMb(pid);
     const hugeStarted = Date.now();
     while (!huge.destroyed && sent < 2 * 1024 ** 3 && Date.now() - hugeStarted < 30_000) {
-      if (!huge.write(framed)) await Promise.race([once(huge, 'drain'), once(huge, 'close'), sleep(2000)]);
+      if (!huge.write(framed)) await Promise.race([once(huge, 'drain').catch(() => undefined), once(huge, 'close').catch(() => undefined), sleep(2000)]);
       sent += chunk.length;
       if (sent % (64 * 1024 * 1024) === 0) peakRss = Math.max(peakRss, rssMb(pid));
     }
+    await sleep(300);
     const hugeBody = { sentMb: Math.round(sent / 1024 ** 2), heldMs: Date.now() - hugeStarted, closedByServer: huge.destroyed, status: /^HTTP\/1\.1 (\d+)/.exec(answer)?.[1], peakRssMb: peakRss };
     huge.destroy();
     log(`huge body ${JSON.stringify(hugeBody)}`);

@@ -121,3 +121,37 @@ describe('connections beyond ORCHESTRATOR_MAX_CONNECTIONS', () => {
     await eventually(async () => (await fetch(`${api.baseUrl}/health`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.status === 200, 'a request to be served again', 5000);
   });
 });
+
+/**
+ * The JSON parser reads a body it refused (over ORCHESTRATOR_BODY_LIMIT) to its end before it
+ * answers: a client streaming without end was read at line rate, unanswered, for as long as it liked.
+ */
+describe('a body without end', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('is answered 413 and its connection closed soon after the limit, not read to its end', async () => {
+    const client = await rawClient(api.baseUrl);
+    client.socket.write(`POST /agents HTTP/1.1\r\nHost: test\r\nX-API-Key: ${TEST_API_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const framed = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+    let sent = 0;
+    let closed = false;
+    void client.closed.then(() => (closed = true));
+    const started = Date.now();
+    // At most 256 MB or 10 s: the limit is 256 KB.
+    while (!closed && sent < 256 * 1024 ** 2 && Date.now() - started < 10_000) {
+      if (!client.socket.write(framed)) await Promise.race([once(client.socket, 'drain').catch(() => undefined), client.closed, new Promise((r) => setTimeout(r, 500))]);
+      sent += chunk.length;
+    }
+    client.socket.destroy();
+    expect({ closed, sentUnder16Mb: sent < 16 * 1024 ** 2 }).toEqual({ closed: true, sentUnder16Mb: true });
+    expect(client.received()).toMatch(/^HTTP\/1\.1 413 /);
+  });
+});
+

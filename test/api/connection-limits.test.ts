@@ -155,3 +155,42 @@ describe('a body without end', () => {
   });
 });
 
+/**
+ * A client that asks for a large response and never reads it: the server held the response in
+ * memory and the socket open for as long as the client stayed (no limit applies once the request
+ * is received). ORCHESTRATOR_MAX_CONNECTIONS such clients held that many responses.
+ */
+describe('a response its client does not read', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS: '1' } });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('is dropped, with its connection, ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS after it was ended', async () => {
+    const agentId = randomUUID();
+    const at = new Date().toISOString();
+    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'completed', spawnedAt: at, completedAt: at } });
+    const message = JSON.stringify({ role: 'user', content: 'x'.repeat(200_000) });
+    const key = `orchestrator:transcript:${agentId}`;
+    await api.redis.hset(key, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), message])));
+    try {
+      const client = await rawClient(api.baseUrl);
+      client.socket.pause(); // reads nothing
+      client.socket.write(`GET /agents/${agentId}/transcript?limit=100 HTTP/1.1\r\nHost: test\r\nX-API-Key: ${TEST_API_KEY}\r\n\r\n`);
+      await new Promise((r) => setTimeout(r, 4000));
+      let bytes = 0;
+      client.socket.on('data', (d: Buffer) => (bytes += d.length));
+      client.socket.resume();
+      const closedAfterMs = await closedWithin(client, 5000);
+      client.socket.destroy();
+      // The page is 20 MB: the client got what was in the socket buffers, not the rest.
+      expect({ closed: closedAfterMs !== undefined, partial: bytes < 20_000_000 }).toEqual({ closed: true, partial: true });
+    } finally {
+      await api.redis.del(key);
+    }
+  });
+});
+

@@ -114,6 +114,7 @@ export function createApp(deps: AppDeps): Express {
         feed: deps.eventFeed,
         logger,
         slots: new EventStreamSlots(config.ORCHESTRATOR_MAX_EVENT_STREAMS),
+        drainTimeoutMs: config.ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS * 1000,
         ...(deps.closing ? { closing: deps.closing } : {}),
       },
     }),

@@ -40,6 +40,12 @@ export interface EventStreamDeps {
    * the global stream never ends, an agent's only after its run.
    */
   closing?: AbortSignal;
+  /**
+   * How long a write may wait for a client that reads nothing (ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS)
+   * before the stream ends: it held its place and its unsent events for as long as the client stayed.
+   * @default 60000
+   */
+  drainTimeoutMs?: number;
   /** The places for open streams this process has (ORCHESTRATOR_MAX_EVENT_STREAMS); none: no limit. */
   slots?: EventStreamSlots;
   now?: () => number;
@@ -110,6 +116,7 @@ async function streamEvents(deps: EventStreamDeps, res: Response, target: Stream
   let batch: StoredAgentEvent[] | undefined = await deps.log.readAfter(agentId, lastId, PAGE);
   const now = deps.now ?? Date.now;
   const cleanupWaitMs = deps.cleanupWaitMs ?? 120_000;
+  const drainTimeoutMs = deps.drainTimeoutMs ?? 60_000;
   // When this stream ends at the latest: set once the run has stopped (its end is then near).
   let endBy: number | undefined;
   if (target.kind === 'agent' && isTerminal(target.status)) {
@@ -154,7 +161,7 @@ async function streamEvents(deps: EventStreamDeps, res: Response, target: Stream
       let finished = false;
       for (const { id, event } of batch) {
         if (closed) return;
-        await write(res, `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        await write(res, drainTimeoutMs, `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         lastId = id;
         if (target.kind !== 'agent') continue;
         const end = endOfRun(event);
@@ -172,7 +179,7 @@ async function streamEvents(deps: EventStreamDeps, res: Response, target: Stream
       if (!(await wake.wait(waitMs))) {
         if (endBy !== undefined && now() >= endBy) return;
         if (closed) return;
-        await write(res, ': keep-alive\n\n');
+        await write(res, drainTimeoutMs, ': keep-alive\n\n');
       }
     }
   } catch (err) {
@@ -201,11 +208,16 @@ function cleanupDeadline(stoppedAt: string | undefined, nowMs: number, waitMs: n
   return (Number.isFinite(at) ? Math.min(at, nowMs) : nowMs) + waitMs;
 }
 
-/** Writes, waiting for the socket to drain when the client reads slower than events come. */
-async function write(res: Response, chunk: string): Promise<void> {
+/**
+ * Writes, waiting for the socket to drain when the client reads slower than events come; a client
+ * that has taken nothing for `drainTimeoutMs` loses the stream (it resumes from its Last-Event-ID).
+ */
+async function write(res: Response, drainTimeoutMs: number, chunk: string): Promise<void> {
   if (res.write(chunk) || res.destroyed) return; // a destroyed response neither drains nor closes again
   await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => res.destroy(), drainTimeoutMs); // 'close' follows
     const done = () => {
+      clearTimeout(timer);
       res.off('drain', done);
       res.off('close', done);
       resolve();

@@ -143,7 +143,7 @@ export const configSchema = z.object({
   ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS: int(1, 600).default(10),
   /** Time a client has to send a whole request, body included (an event stream's response is not limited). */
   ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
-  /** Time a client has to take a response the API has ended (an event stream never ends); then the connection is closed. */
+  /** Time a client has to take a response the API has ended, or an event stream's waiting write; then the connection is closed. */
   ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS: int(1, 3600).default(60),
   /** How long an idle kept-alive connection stays open; behind a load balancer, above its idle timeout. */
   ORCHESTRATOR_KEEP_ALIVE_TIMEOUT_SECONDS: int(1, 3600).default(5),

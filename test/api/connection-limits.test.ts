@@ -194,3 +194,40 @@ describe('a response its client does not read', () => {
   });
 });
 
+/**
+ * An event stream whose client reads nothing waited for a drain that never came: it held its place
+ * (of ORCHESTRATOR_MAX_EVENT_STREAMS) and its unsent events for as long as the client stayed, so
+ * such clients could take every place and refuse every other stream.
+ */
+describe('an event stream its client does not read', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS: '1', ORCHESTRATOR_MAX_EVENT_STREAMS: '1' } });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('is ended when its writes wait ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS for the client, and its place freed', async () => {
+    const agentId = randomUUID();
+    const at = new Date().toISOString();
+    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'running', spawnedAt: at } });
+    const log = new AgentEventLog(api.redis);
+    // A backlog of 20 MB: more than the socket buffers take.
+    for (let turn = 1; turn <= 200; turn++) {
+      const event: AgentEvent = { type: 'turn', agentId, turn, stopReason: 'tool_use', inputTokens: 1, outputTokens: 1, tools: ['x'.repeat(100_000)], at };
+      await log.append(event, { dedupKey: `turn:${turn}` });
+    }
+    const client = await rawClient(api.baseUrl);
+    clientSocket = client.socket;
+    client.socket.pause(); // reads nothing
+    client.socket.write(`GET /agents/${agentId}/events HTTP/1.1\r\nHost: test\r\nX-API-Key: ${TEST_API_KEY}\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 4000));
+    const other = await fetch(`${api.baseUrl}/agents/events`, { headers: { 'X-API-Key': TEST_API_KEY }, signal: AbortSignal.timeout(5000) });
+    await other.body?.cancel();
+    expect(other.status).toBe(200);
+  });
+  let clientSocket: Socket | undefined;
+  afterEach(() => clientSocket?.destroy());
+});
+

@@ -102,6 +102,24 @@ describe('editor tool', () => {
     expect(await run({ command: 'create', path: 'after.txt', file_text: 'ok' })).toContain('File created');
   });
 
+  it('holds a few descriptors per call however deep the path: parallel deep calls leave the worker its own', () => {
+    // The agent's `mkdir -p d/d/…/d` 1,000 deep, and calls at the bottom from several agents at once, in a
+    // worker allowed 1,024 descriptors: one per level and call would take them all (EMFILE), and every
+    // other activity of the worker (sockets, spawns, files) would fail while they run.
+    const deep = path.join(root, ...Array.from({ length: 1000 }, () => 'd'));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(deep, 'f.txt'), 'bottom\n');
+    const rel = `${Array.from({ length: 1000 }, () => 'd').join('/')}/f.txt`;
+    const script = `
+      const { runEditorCommand } = require(${JSON.stringify(path.join(__dirname, 'editor'))});
+      const ctx = ${JSON.stringify(ctx)};
+      Promise.all(Array.from({ length: 8 }, (_, i) => runEditorCommand(i % 2 ? { command: 'view', path: ${JSON.stringify(rel)} } : { command: 'create', path: ${JSON.stringify(rel)} + i, file_text: 'x' }, ctx).then(() => 'ok', (e) => e.message.slice(-40))))
+        .then((outcomes) => console.log(JSON.stringify(outcomes)));`;
+    const out = execFileSync('prlimit', ['--nofile=1024:1024', path.resolve('node_modules/.bin/tsx'), '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(Array.from({ length: 8 }, () => 'ok'));
+    expect(readFileSync(`${deep}/f.txt0`, 'utf8')).toBe('x');
+  });
+
   it('refuses hard links and files over the size cap, with clear errors', async () => {
     writeFileSync(path.join(outside, 'shared.txt'), 'shared\n');
     linkSync(path.join(outside, 'shared.txt'), path.join(root, 'hard.txt'));

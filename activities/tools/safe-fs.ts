@@ -16,9 +16,8 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK
 const O_PATH = 0o10000000;
 
 /**
- * How many directories deep `withDirAt` goes. It holds a descriptor per level, so a path tens of
- * thousands of directories deep (an editor path, a coverage summaryPath) would take the worker's
- * whole descriptor table: every other activity's sockets, spawns and files would fail with EMFILE.
+ * How many directories deep `withDirAt` goes: an open per level, so a path tens of thousands of
+ * directories deep (an editor path, a coverage summaryPath) is refused before it is walked.
  * Git stores no path longer than PATH_MAX (4096: at most 2048 levels), and the tree walks
  * (inspect-tree.ts) go no deeper, so nothing the host has to reach lies below.
  */
@@ -156,6 +155,12 @@ export async function dirEntries(dir: FileHandle): Promise<Dir> {
  * Walks `segments` below `root` (each one a directory, no links), runs `fn` with the last
  * directory's descriptor, and closes every descriptor it opened. `create` makes missing
  * directories on the way (mkdir -p without following links).
+ *
+ * It holds two descriptors at most, whatever the depth: a level's is closed once the next level is
+ * open below it, since nothing is resolved from it again (the next descriptor pins the directory
+ * reached, so a swap above cannot move the rest of the walk). Holding one per level, each of
+ * several parallel calls 1,000 levels deep took 1,000 of the worker's descriptors, and in a worker
+ * allowed 1,024 all of them failed with EMFILE, as would any other activity meanwhile.
  */
 export async function withDirAt<T>(
   root: FileHandle,
@@ -166,18 +171,20 @@ export async function withDirAt<T>(
   if (segments.length > MAX_WALK_DEPTH) {
     throw new UnsafePathError(`${segments.slice(0, 3).join('/')}/… is ${segments.length} directories deep; paths go at most ${MAX_WALK_DEPTH} deep`, 'too-deep');
   }
-  const opened: FileHandle[] = [];
+  /** The one descriptor of this walk's own that is open (root is the caller's). */
+  let held: FileHandle | undefined;
   try {
     let current = root;
     for (const [i, segment] of segments.entries()) {
       const display = segments.slice(0, i + 1).join('/');
       if (options.create && (await mkdirAt(current, segment, display))) await options.onCreate?.(current, segment);
       current = await openDirAt(current, segment, display);
-      opened.push(current);
+      await held?.close();
+      held = current;
     }
     return await fn(current);
   } finally {
-    await Promise.all(opened.map((h) => h.close().catch(() => undefined)));
+    await held?.close().catch(() => undefined);
   }
 }
 

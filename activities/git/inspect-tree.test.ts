@@ -8,6 +8,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, stat
 import os from 'node:os';
 import path from 'node:path';
 import type { TreeInspection } from './inspect-tree';
+import { makeDeepTree, runWithDescriptorLimit } from '../../test/support/deep-tree';
 
 const asRoot = process.getuid?.() === 0;
 const WORKER_UID = asRoot ? 1000 : process.getuid!();
@@ -73,5 +74,28 @@ describe('inspectTree over directories the agent closed to a non-root worker', (
     const found = inspectAsWorker(root);
     expect(found.unreadable).toEqual(['theirs']);
     expect(statSync(path.join(root, 'theirs')).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('inspectTree in trees the agent made deep', () => {
+  let tmp: string;
+  beforeEach(() => (tmp = mkdtempSync(path.join(os.tmpdir(), 'inspect-deep-'))));
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('walks several trees 1,000 levels deep at once within a worker allowed 2,600 descriptors', () => {
+    // A walk holds a descriptor per level: six at full depth (six hostile agents' disk budgets) took
+    // 6,000, and every other activity of the worker failed with EMFILE meanwhile.
+    const roots = Array.from({ length: 6 }, (_, i) => path.join(tmp, `wt-${i}`));
+    for (const root of roots) {
+      mkdirSync(root);
+      makeDeepTree(root, 1000);
+    }
+    const out = runWithDescriptorLimit(
+      2600,
+      `const { inspectTree } = require(${JSON.stringify(path.join(__dirname, 'inspect-tree'))});
+      Promise.all(${JSON.stringify(roots)}.map((root) => inspectTree(root).then((found) => found.entries, (e) => e.code ?? e.message)))
+        .then((outcomes) => console.log(JSON.stringify(outcomes)));`,
+    );
+    expect(JSON.parse(out)).toEqual(roots.map(() => 1001));
   });
 });

@@ -11,6 +11,7 @@
  */
 import { unlink, type FileHandle } from 'node:fs/promises';
 import { atPath, lstatAt, openDirAt, openRoot, readDirNames, renameAt, unlockOwnDirAt, UnsafePathError, withDirAt } from '../tools/safe-fs';
+import { deepWalks, FREE_LEVELS } from '../tools/deep-walks';
 
 export interface TreeInspection {
   /**
@@ -79,7 +80,8 @@ export const MAX_NESTED_GIT = 1000;
 const PROGRESS_EVERY = 2000;
 /**
  * The walk holds a descriptor per level, so a tree a million directories deep would take as many
- * from the worker (every other activity's sockets and spawns then fail). Git sees no deeper than a
+ * from the worker (every other activity's sockets and spawns then fail); below FREE_LEVELS it
+ * holds a permit of the worker's budget for deep walks too (deep-walks.ts). Git sees no deeper than a
  * path may be long (PATH_MAX 4096: at most 2048 levels), so nothing below this is git's to enter.
  */
 export const MAX_DEPTH = 2048;
@@ -126,13 +128,17 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
         if (result.unreadable.length < MAX_NESTED_GIT) result.unreadable.push(childRel);
         continue;
       }
-      const child = await openWalkedDir(dir, entry.name, childRel, result);
-      if (!child) continue;
-      try {
-        await walk(child, childRel, at, result, options, depth + 1);
-      } finally {
-        await child.close();
-      }
+      const below = async () => {
+        const child = await openWalkedDir(dir, entry.name, childRel, result);
+        if (!child) return;
+        try {
+          await walk(child, childRel, at, result, options, depth + 1);
+        } finally {
+          await child.close();
+        }
+      };
+      // Deeper than real projects go, the walk shares the worker's budget of descriptors (deep-walks.ts).
+      await (depth + 1 === FREE_LEVELS ? deepWalks.use(options, below) : below());
     } else if (!st.isFile() && !st.isSymbolicLink()) {
       if (st.isFIFO() && READ_BY_GIT.has(entry.name)) result.gitBlockers.push(childRel);
       if (result.special.length < MAX_LISTED) result.special.push(childRel);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runEditorCommand, ToolInputError, type EditorCommand, type EditorContext } from './editor';
 import { PathOutsideWorkspaceError } from '../host/paths';
+import { runWithDescriptorLimit } from '../../test/support/deep-tree';
 
 describe('editor tool', () => {
   let tmp: string;
@@ -115,7 +116,7 @@ describe('editor tool', () => {
       const ctx = ${JSON.stringify(ctx)};
       Promise.all(Array.from({ length: 8 }, (_, i) => runEditorCommand(i % 2 ? { command: 'view', path: ${JSON.stringify(rel)} } : { command: 'create', path: ${JSON.stringify(rel)} + i, file_text: 'x' }, ctx).then(() => 'ok', (e) => e.message.slice(-40))))
         .then((outcomes) => console.log(JSON.stringify(outcomes)));`;
-    const out = execFileSync('prlimit', ['--nofile=1024:1024', path.resolve('node_modules/.bin/tsx'), '-e', script], { encoding: 'utf8' });
+    const out = runWithDescriptorLimit(1024, script);
     expect(JSON.parse(out)).toEqual(Array.from({ length: 8 }, () => 'ok'));
     expect(readFileSync(`${deep}/f.txt0`, 'utf8')).toBe('x');
   });

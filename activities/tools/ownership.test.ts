@@ -7,6 +7,7 @@ import { chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import os from 'node:os';
 import path from 'node:path';
 import { giveToSandboxUser } from './ownership';
+import { makeDeepTree, runWithDescriptorLimit } from '../../test/support/deep-tree';
 
 const SANDBOX = { uid: 1000, gid: 1000 };
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -40,6 +41,23 @@ asRoot('giveToSandboxUser', () => {
     expect(lstatSync(path.join(outside, 'secret-1')).uid).toBe(0);
     await giveToSandboxUser(worktree, SANDBOX, 'src/deep/a.ts');
     expect(lstatSync(path.join(worktree, 'src/deep/a.ts')).uid).toBe(1000);
+  });
+
+  it('gives several trees 1,000 levels deep at once within a worker allowed 2,600 descriptors', () => {
+    // A descriptor per level: six such walks at once took 6,000, and the worker's other activities failed with EMFILE.
+    const roots = Array.from({ length: 6 }, (_, i) => path.join(tmp, `deep-${i}`));
+    for (const root of roots) {
+      mkdirSync(root);
+      makeDeepTree(root, 1000);
+    }
+    const out = runWithDescriptorLimit(
+      2600,
+      `const { giveToSandboxUser } = require(${JSON.stringify(path.join(__dirname, 'ownership'))});
+      Promise.all(${JSON.stringify(roots)}.map((root) => giveToSandboxUser(root, ${JSON.stringify(SANDBOX)}).then(() => 'ok', (e) => e.code ?? e.message)))
+        .then((outcomes) => console.log(JSON.stringify(outcomes)));`,
+    );
+    expect(JSON.parse(out)).toEqual(roots.map(() => 'ok'));
+    for (const root of roots) expect(lstatSync(path.join(root, ...Array.from({ length: 1000 }, () => 'd').slice(0, 900))).uid).toBe(1000);
   });
 
   it("never chowns the host's files while a process swaps a directory of the tree for a link to them", async () => {

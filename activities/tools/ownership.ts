@@ -7,8 +7,9 @@
 import { promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { atPath, lstatAt, openDirAt, openRoot, readDirNames, relativeSegments, UnsafePathError, withDirAt } from './safe-fs';
+import { deepWalks, FREE_LEVELS } from './deep-walks';
 
-/** Deeper directories stay the host's: a descriptor per level must not exhaust the worker's (the tree walk stops there too). */
+/** Deeper directories stay the host's: a descriptor per level must not exhaust the worker's (the tree walk stops there too; below FREE_LEVELS it shares deep-walks.ts's budget). */
 const MAX_DEPTH = 2048;
 
 /**
@@ -50,7 +51,8 @@ async function giveAt(dir: FileHandle, name: string, user: { uid: number; gid: n
     throw err;
   }
   try {
-    await giveEntries(child, user, depth + 1);
+    // Deeper than real projects go, the walk shares the worker's budget of descriptors (deep-walks.ts).
+    await (depth + 1 === FREE_LEVELS ? deepWalks.use({}, () => giveEntries(child, user, depth + 1)) : giveEntries(child, user, depth + 1));
   } finally {
     await child.close();
   }

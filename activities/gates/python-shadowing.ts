@@ -13,7 +13,7 @@
  * (tests, conftest.py, a mypy plugin) already runs in the tool's process.
  */
 import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { opendir } from 'node:fs/promises';
 
 /** From a python invocation or `coverage run` to the first `-m` after it, in the same simple command. */
 const MODULE_RUN = /\b(?:python[\d.]*|coverage\s+run)\b[^;&|\n]*?\s-m\s*(?=([A-Za-z_]\w*))/g;
@@ -31,20 +31,20 @@ export function modulesRunBy(command: string): string[] {
 export async function shadowedModuleRefusal(root: string, command: string, unchangedAtBase: ReadonlySet<string>): Promise<string | undefined> {
   const modules = modulesRunBy(command);
   if (modules.length === 0) return undefined;
-  let entries: Dirent[];
   try {
-    entries = await readdir(root, { withFileTypes: true });
+    // One entry at a time: the agent can commit a root of a million long names, which read whole took
+    // the worker 680 MB before every gate command.
+    for await (const entry of await opendir(root)) {
+      const module = unchangedAtBase.has(entry.name) ? undefined : modules.find((m) => shadows(entry, m));
+      if (module) {
+        return (
+          `"${entry.name}" at the repository root would run instead of the installed ${module} ` +
+          `(-m ${module} looks in the current directory first), and the base commit does not have it as it is; rename or remove it`
+        );
+      }
+    }
   } catch (err) {
     return `the checkout root could not be listed to look for modules that shadow ${modules.join(', ')} (${(err as Error).message})`;
-  }
-  for (const entry of entries) {
-    const module = unchangedAtBase.has(entry.name) ? undefined : modules.find((m) => shadows(entry, m));
-    if (module) {
-      return (
-        `"${entry.name}" at the repository root would run instead of the installed ${module} ` +
-        `(-m ${module} looks in the current directory first), and the base commit does not have it as it is; rename or remove it`
-      );
-    }
   }
   return undefined;
 }

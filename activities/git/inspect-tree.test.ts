@@ -8,7 +8,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, stat
 import os from 'node:os';
 import path from 'node:path';
 import type { TreeInspection } from './inspect-tree';
-import { makeDeepTree, runWithDescriptorLimit } from '../../test/support/deep-tree';
+import { makeDeepTree, makeManyEntries, runWithDescriptorLimit, runWithHeapLimit, scratchDir } from '../../test/support/hostile-trees';
 
 const asRoot = process.getuid?.() === 0;
 const WORKER_UID = asRoot ? 1000 : process.getuid!();
@@ -97,5 +97,20 @@ describe('inspectTree in trees the agent made deep', () => {
         .then((outcomes) => console.log(JSON.stringify(outcomes)));`,
     );
     expect(JSON.parse(out)).toEqual(roots.map(() => 1001));
+  });
+});
+
+describe('inspectTree over a directory the agent filled with names', () => {
+  let tmp: string;
+  beforeEach(() => (tmp = scratchDir('inspect-wide-')));
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('reads no further than it stops, so a directory of 150,000 long names costs the worker no more memory than a small one', () => {
+    // Read whole, one directory's names took the walk 680 MB for 1,000,000 names (5 s), however early it was to stop.
+    mkdirSync(path.join(tmp, 'big'));
+    makeManyEntries(path.join(tmp, 'big'), 150_000);
+    const script = `require(${JSON.stringify(path.join(__dirname, 'inspect-tree'))}).inspectTree(${JSON.stringify(tmp)}, { stopAtEntries: 1000 })
+      .then((found) => console.log(found.entries));`;
+    expect(runWithHeapLimit(32, script)).toBe('1001');
   });
 });

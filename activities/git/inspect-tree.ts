@@ -10,7 +10,7 @@
  * pointing anywhere), which entries would block git, and which special files exist.
  */
 import { unlink, type FileHandle } from 'node:fs/promises';
-import { atPath, lstatAt, openDirAt, openRoot, readDirNames, renameAt, unlockOwnDirAt, UnsafePathError, withDirAt } from '../tools/safe-fs';
+import { atPath, dirEntries, lstatAt, openDirAt, openRoot, renameAt, unlockOwnDirAt, UnsafePathError, withDirAt } from '../tools/safe-fs';
 import { deepWalks, FREE_LEVELS } from '../tools/deep-walks';
 
 export interface TreeInspection {
@@ -106,9 +106,13 @@ interface WalkState {
 
 async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeInspection, options: InspectOptions, depth = 0): Promise<void> {
   options.signal?.throwIfAborted();
-  for (const entry of await readDirNames(dir)) {
-    if (options.stopAtBytes !== undefined && result.bytes > options.stopAtBytes) return;
-    if (options.stopAtEntries !== undefined && result.entries > options.stopAtEntries) return;
+  const stopped = () => (options.stopAtBytes !== undefined && result.bytes > options.stopAtBytes) || (options.stopAtEntries !== undefined && result.entries > options.stopAtEntries);
+  // One entry at a time, and no further than the walk stops: the agent can put a million long names
+  // in one directory, which read whole took the worker 680 MB however early the walk was to stop.
+  // Subdirectories are entered once the listing is closed, so a level holds one descriptor, not two.
+  const subdirs: string[] = [];
+  for await (const entry of await dirEntries(dir)) {
+    if (stopped()) return;
     const childRel = rel ? `${rel}/${entry.name}` : entry.name;
     result.entries += 1;
     if (result.entries % PROGRESS_EVERY === 0) options.onProgress?.();
@@ -128,21 +132,26 @@ async function walk(dir: FileHandle, rel: string, at: WalkState, result: TreeIns
         if (result.unreadable.length < MAX_NESTED_GIT) result.unreadable.push(childRel);
         continue;
       }
-      const below = async () => {
-        const child = await openWalkedDir(dir, entry.name, childRel, result);
-        if (!child) return;
-        try {
-          await walk(child, childRel, at, result, options, depth + 1);
-        } finally {
-          await child.close();
-        }
-      };
-      // Deeper than real projects go, the walk shares the worker's budget of descriptors (deep-walks.ts).
-      await (depth + 1 === FREE_LEVELS ? deepWalks.use(options, below) : below());
+      subdirs.push(entry.name);
     } else if (!st.isFile() && !st.isSymbolicLink()) {
       if (st.isFIFO() && READ_BY_GIT.has(entry.name)) result.gitBlockers.push(childRel);
       if (result.special.length < MAX_LISTED) result.special.push(childRel);
     }
+  }
+  for (const name of subdirs) {
+    if (stopped()) return;
+    const childRel = rel ? `${rel}/${name}` : name;
+    const below = async () => {
+      const child = await openWalkedDir(dir, name, childRel, result);
+      if (!child) return;
+      try {
+        await walk(child, childRel, at, result, options, depth + 1);
+      } finally {
+        await child.close();
+      }
+    };
+    // Deeper than real projects go, the walk shares the worker's budget of descriptors (deep-walks.ts).
+    await (depth + 1 === FREE_LEVELS ? deepWalks.use(options, below) : below());
   }
 }
 

@@ -70,8 +70,7 @@ export class DeepWalkPermits {
 }
 
 /**
- * Two walks at full depth at once: 4,096 descriptors, with every shallower walk's FREE_LEVELS
- * each, well within the worker's table (Node raises its soft limit to the hard one, often 20,000
- * or more).
+ * Two walks at full depth at once: 4,096 descriptors, with FREE_LEVELS for every shallower walk,
+ * within the worker's table (Node raises its soft limit to the hard one, often 20,000 or more).
  */
 export const deepWalks = new DeepWalkPermits(2);

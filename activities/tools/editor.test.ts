@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runEditorCommand, ToolInputError, type EditorCommand, type EditorContext } from './editor';
 import { PathOutsideWorkspaceError } from '../host/paths';
-import { runWithDescriptorLimit } from '../../test/support/deep-tree';
+import { runWithDescriptorLimit } from '../../test/support/hostile-trees';
 
 describe('editor tool', () => {
   let tmp: string;

@@ -3,11 +3,10 @@
  * process the agent left swaps a directory for a link to the host's files during the walk.
  */
 import { spawn } from 'node:child_process';
-import { chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chownSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { giveToSandboxUser } from './ownership';
-import { makeDeepTree, runWithDescriptorLimit } from '../../test/support/deep-tree';
+import { makeDeepTree, makeManyEntries, runWithDescriptorLimit, runWithHeapLimit, scratchDir } from '../../test/support/hostile-trees';
 
 const SANDBOX = { uid: 1000, gid: 1000 };
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -17,7 +16,7 @@ asRoot('giveToSandboxUser', () => {
   let worktree: string;
   let outside: string;
   beforeEach(() => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'ownership-'));
+    tmp = scratchDir('ownership-');
     worktree = path.join(tmp, 'ws');
     outside = path.join(tmp, 'host');
     mkdirSync(path.join(worktree, 'src/deep'), { recursive: true });
@@ -58,6 +57,17 @@ asRoot('giveToSandboxUser', () => {
     );
     expect(JSON.parse(out)).toEqual(roots.map(() => 'ok'));
     for (const root of roots) expect(lstatSync(path.join(root, ...Array.from({ length: 1000 }, () => 'd').slice(0, 900))).uid).toBe(1000);
+  });
+
+  it('gives a directory of 150,000 long names one entry at a time, in no more memory than a few', () => {
+    // Read whole, one directory's names took the worker 680 MB for 1,000,000 names.
+    const wide = path.join(worktree, 'wide');
+    mkdirSync(wide);
+    makeManyEntries(wide, 150_000);
+    const script = `require(${JSON.stringify(path.join(__dirname, 'ownership'))}).giveToSandboxUser(${JSON.stringify(worktree)}, ${JSON.stringify(SANDBOX)})
+      .then(() => console.log('given'));`;
+    expect(runWithHeapLimit(32, script)).toBe('given');
+    expect(lstatSync(path.join(wide, `${'n'.repeat(240)}0000149999`)).uid).toBe(1000);
   });
 
   it("never chowns the host's files while a process swaps a directory of the tree for a link to them", async () => {

@@ -6,7 +6,7 @@
  */
 import { promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { atPath, lstatAt, openDirAt, openRoot, readDirNames, relativeSegments, UnsafePathError, withDirAt } from './safe-fs';
+import { atPath, dirEntries, lstatAt, openDirAt, openRoot, relativeSegments, UnsafePathError, withDirAt } from './safe-fs';
 import { deepWalks, FREE_LEVELS } from './deep-walks';
 
 /** Deeper directories stay the host's: a descriptor per level must not exhaust the worker's (the tree walk stops there too; below FREE_LEVELS it shares deep-walks.ts's budget). */
@@ -27,7 +27,9 @@ export async function giveToSandboxUser(root: string, user: { uid: number; gid: 
       return;
     }
     const segments = relativeSegments(rel);
-    await withDirAt(top, segments.slice(0, -1), (parent) => giveAt(parent, segments.at(-1)!, user, 0)).catch((err: unknown) => {
+    await withDirAt(top, segments.slice(0, -1), async (parent) => {
+      if (await giveAt(parent, segments.at(-1)!, user, 0)) await giveBelow(parent, segments.at(-1)!, user, 0);
+    }).catch((err: unknown) => {
       // A link or a file on the way (swapped in since the host wrote `rel`): nothing of the host's to give there.
       if (!(err instanceof UnsafePathError)) throw err;
     });
@@ -36,13 +38,20 @@ export async function giveToSandboxUser(root: string, user: { uid: number; gid: 
   }
 }
 
-/** `name` below `dir`: a host-owned entry given away, and, when it is a directory, what it holds. */
-async function giveAt(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number): Promise<void> {
+/**
+ * `name` below `dir`: a host-owned entry given away; true when it is a directory whose entries are
+ * to be given too (the caller enters it once its own listing is closed: a descriptor per level).
+ */
+async function giveAt(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number): Promise<boolean> {
   const st: Stats | undefined = await lstatAt(dir, name);
-  if (!st || st.uid !== 0) return;
+  if (!st || st.uid !== 0) return false;
   // lchown through the directory's descriptor: a link (also one swapped in since the lstat) is chowned itself.
   await fs.lchown(atPath(dir, name), user.uid, user.gid);
-  if (!st.isDirectory() || depth >= MAX_DEPTH) return;
+  return st.isDirectory() && depth < MAX_DEPTH;
+}
+
+/** The entries of the subdirectory `name` of `dir`, reached without following a link. */
+async function giveBelow(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number): Promise<void> {
   let child: FileHandle;
   try {
     child = await openDirAt(dir, name);
@@ -58,6 +67,9 @@ async function giveAt(dir: FileHandle, name: string, user: { uid: number; gid: n
   }
 }
 
+/** One entry at a time (a directory of a million long names read whole took the worker 680 MB); subdirectories after. */
 async function giveEntries(dir: FileHandle, user: { uid: number; gid: number }, depth: number): Promise<void> {
-  for (const entry of await readDirNames(dir)) await giveAt(dir, entry.name, user, depth);
+  const subdirs: string[] = [];
+  for await (const entry of await dirEntries(dir)) if (await giveAt(dir, entry.name, user, depth)) subdirs.push(entry.name);
+  for (const name of subdirs) await giveBelow(dir, name, user, depth);
 }

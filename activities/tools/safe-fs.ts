@@ -8,7 +8,7 @@
  * symlink anywhere on the way is refused instead of followed. Every open is O_NONBLOCK, so a
  * FIFO or a device never blocks a libuv thread; callers check the type with fstat before reading.
  */
-import { constants, promises as fs, type Dir, type Dirent, type Stats } from 'node:fs';
+import { constants, promises as fs, type Dir, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -141,12 +141,11 @@ export async function renameAt(dir: FileHandle, from: string, to: string): Promi
   await fs.rename(atPath(dir, from), atPath(dir, to));
 }
 
-/** Entry names of an open directory. */
-export async function readDirNames(dir: FileHandle): Promise<Dirent[]> {
-  return fs.readdir(`/proc/self/fd/${dir.fd}`, { withFileTypes: true });
-}
-
-/** The entries of an open directory one at a time (closed when iterated to the end or left), for a caller that may stop early. */
+/**
+ * The entries of an open directory one at a time (closed when iterated to the end or left), through
+ * a descriptor of its own. There is no reading one whole: the agent can put a million long names in
+ * a directory, which read at once took the worker 680 MB.
+ */
 export async function dirEntries(dir: FileHandle): Promise<Dir> {
   return fs.opendir(`/proc/self/fd/${dir.fd}`);
 }

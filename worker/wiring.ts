@@ -78,6 +78,7 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
     pushEnabled: config.GIT_PUSH_ENABLED,
     log: clients.log,
     scratch,
+    salvageBudget: { maxBytes: config.WORKSPACE_MAX_MB * 1024 * 1024, maxEntries: config.WORKSPACE_MAX_FILES },
   });
   // Agents' HOMEs live beside their worktrees, so the deployment that made them is the one that reaps them.
   const homes = agentHomes(path.join(config.WORKSPACE_ROOT, 'homes'));

@@ -27,6 +27,12 @@ export interface GitDeps {
   commandTimeoutMs?: number;
   /** Largest blob the secret scan reads (default 64 MiB); a larger one blocks the commit or salvage push. */
   scanMaxBlobBytes?: number;
+  /**
+   * What a worktree may hold (WORKSPACE_MAX_MB in bytes, WORKSPACE_MAX_FILES), counted as the disk
+   * budget counts it: a salvage of more is not made, since git would read every byte, holes of
+   * sparse files included (24 s of CPU for one 2 GB `truncate -s`), and store it. No limit when unset.
+   */
+  salvageBudget?: { maxBytes: number; maxEntries: number };
   /** Where temporary indexes go (default: this process's scratch under `<root>/tmp`); the worker shares one with its runtime and reaper. */
   scratch?: Scratch;
 }

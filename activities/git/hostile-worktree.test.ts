@@ -144,6 +144,32 @@ describe('git module on a hostile worktree', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it('a FIFO named .gitignore inside a nested repository\'s .git directory blocks no salvage: the repository is kept as files, the FIFO is not', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    mkdirSync(path.join(ws.path, 'vendor/lib/.git/refs'), { recursive: true });
+    writeFiles(ws.path, { 'vendor/lib/a.txt': 'a\n', 'vendor/lib/.git/HEAD': 'ref: refs/heads/main\n', 'work.txt': 'work\n' });
+    // Renamed to plain files for the salvage, the .git directory is one git walks: open() of this FIFO would wait for a writer.
+    execFileSync('mkfifo', [path.join(ws.path, 'vendor/lib/.git/.gitignore')]);
+    // Blocked, git would wait for the whole command timeout (an hour): the test stops it after 30 s.
+    const salvaged = await workspaces.salvage(ws, AGENT, { signal: AbortSignal.timeout(30_000) });
+    expect(git(['show', `${salvaged.ref!}:work.txt`], ws.mirrorPath)).toBe('work');
+    expect(git(['ls-tree', '-r', '--name-only', salvaged.ref!], ws.mirrorPath)).toMatch(/^vendor\/lib\/\.git-disabled-[^/]+\/HEAD$/m);
+  });
+
+  it('a worktree of sparse files past the disk budget is not salvaged: git does not read terabytes of holes, the mirror and the remote get none of it', async () => {
+    const { remote, workspaces, deps } = setup({ salvageBudget: { maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 } });
+    const ws = await workspaces.prepare(request(remote));
+    // `truncate -s 2G` costs the agent no block (the in-command guard reads statfs, which does not move) and its
+    // file-size limit allows it; each such file took git add 24 s of the worker's CPU, and an agent may have a million.
+    writeFiles(ws.path, { 'work.txt': 'work\n' });
+    for (let i = 0; i < 3; i++) execFileSync('truncate', ['-s', '300M', path.join(ws.path, `hole-${i}.bin`)]);
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    expect(salvaged.ref).toBeUndefined();
+    expect(deps.logs.find((l) => /not salvaged/.test(l.msg))?.msg).toMatch(/more than the disk budget/);
+    expect(tryGit(['rev-parse', '--verify', `refs/agents/${AGENT}/salvage`], remote.barePath)).toBeUndefined();
+  });
+
   /** The paths of a tree in the checkpoint repository (whose objects fall back to the mirror's). */
   const checkpointPaths = (ws: { mirrorPath: string }, tree: string) =>
     git(['ls-tree', '-r', '--name-only', tree], path.join(ws.mirrorPath, '../../checkpoints', `${AGENT}.git`)).split('\n').sort();

@@ -66,13 +66,21 @@ export async function snapshotUncommitted(
     return {};
   }
   const wt = worktreeArgs(adminDir, ws.path);
-  const inspection = await inspectTree(ws.path, options);
+  // Inside .git directories too, as the disk budget counts: renamed below, they are plain files git reads.
+  const budget = ctx.deps.salvageBudget;
+  const inspection = await inspectTree(ws.path, { ...options, countInsideGit: true, everyLink: true, stopAtBytes: budget?.maxBytes, stopAtEntries: budget?.maxEntries });
+  // The run ended on them (disk-budget.ts), or they came after its last walk (a sparse file moves no statfs).
+  if (budget && (inspection.bytes > budget.maxBytes || inspection.entries > budget.maxEntries)) {
+    ctx.log('git: not salvaged, the worktree holds more than the disk budget', { agentId, bytes: inspection.bytes, entries: inspection.entries });
+    return {};
+  }
+  // Before the renames: a FIFO named .gitignore in a nested .git directory blocked git status for its whole timeout.
+  await removeGitBlockers(ws.path, inspection.gitBlockers);
   if (inspection.nestedGit.length > 0) {
     const renamed = await disableNestedGit(ws.path);
     ctx.log('git: nested .git entries renamed before salvage', { path: ws.path, renamed });
   }
-  await removeGitBlockers(ws.path, inspection.gitBlockers);
-  // The run ended on them (disk-budget.ts) or they came after its last walk: git would spend minutes on them.
+  // Rules git would spend minutes on, for the same reasons.
   if (inspection.gitRuleBytes > GIT_RULES_MAX_BYTES) {
     ctx.log('git: not salvaged, the worktree holds more ignore and attribute rules than the host reads', { agentId, bytes: inspection.gitRuleBytes });
     return {};

@@ -157,6 +157,20 @@ describe('git module on a hostile worktree', () => {
     expect(git(['ls-tree', '-r', '--name-only', salvaged.ref!], ws.mirrorPath)).toMatch(/^vendor\/lib\/\.git-disabled-[^/]+\/HEAD$/m);
   });
 
+  it('repositories nested 110 deep, each in the .git directory of the one above, are all kept as files in one salvage', async () => {
+    const { remote, workspaces } = setup();
+    const ws = await workspaces.prepare(request(remote));
+    // Each walk saw one level more (it does not enter a .git directory): past 100 walks the salvage gave up, and
+    // the worktree, whose work it could not save, was never removed.
+    const levels = Array.from({ length: 110 }, () => '.git/r').join('/');
+    mkdirSync(path.join(ws.path, 'v', levels), { recursive: true });
+    writeFiles(ws.path, { [`v/${levels}/deep.txt`]: 'deep\n', 'work.txt': 'work\n' });
+    const salvaged = await workspaces.salvage(ws, AGENT);
+    const kept = git(['ls-tree', '-r', '--name-only', salvaged.ref!], ws.mirrorPath).split('\n');
+    expect(kept).toContain('work.txt');
+    expect(kept.find((p) => p.endsWith('/deep.txt'))?.split('/.git-disabled-').length).toBe(111);
+  });
+
   it('a worktree of sparse files past the disk budget is not salvaged: git does not read terabytes of holes, the mirror and the remote get none of it', async () => {
     const { remote, workspaces, deps } = setup({ salvageBudget: { maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 } });
     const ws = await workspaces.prepare(request(remote));

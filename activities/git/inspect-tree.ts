@@ -210,15 +210,22 @@ export async function removeGitBlockers(root: string, gitBlockers: readonly stri
  * following links: used before salvaging a worktree that is about to be deleted, so git never
  * enters a repository the agent planted, and its content is still kept as plain files.
  * Returns the paths that were renamed.
+ *
+ * Each walk enters `.git` directories too, and renames the deepest first (a path above stays
+ * valid until its own turn): a walk that stopped at them saw one level of repositories nested in
+ * each other's `.git` more per pass, so 100 levels took 100 walks of the whole tree and more made
+ * the salvage, and with it the worktree's removal, fail every time. A pass renames up to
+ * MAX_NESTED_GIT.
  */
-export async function disableNestedGit(root: string): Promise<string[]> {
+export async function disableNestedGit(root: string, options: Pick<InspectOptions, 'signal' | 'onProgress'> = {}): Promise<string[]> {
   const renamed: string[] = [];
   for (let pass = 0; pass < 100; pass++) {
-    const { nestedGit } = await inspectTree(root);
+    const { nestedGit } = await inspectTree(root, { ...options, countInsideGit: true });
     if (nestedGit.length === 0) return renamed;
+    const deepestFirst = [...nestedGit].sort((a, b) => b.split('/').length - a.split('/').length);
     const rootHandle = await openRoot(root);
     try {
-      for (const rel of nestedGit) {
+      for (const rel of deepestFirst) {
         const parents = rel.split('/').slice(0, -1);
         const to = `.git-disabled-${Date.now().toString(36)}-${renamed.length}`;
         await withDirAt(rootHandle, parents, (dir) => renameAt(dir, '.git', to));

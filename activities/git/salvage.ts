@@ -77,7 +77,7 @@ export async function snapshotUncommitted(
   // Before the renames: a FIFO named .gitignore in a nested .git directory blocked git status for its whole timeout.
   await removeGitBlockers(ws.path, inspection.gitBlockers);
   if (inspection.nestedGit.length > 0) {
-    const renamed = await disableNestedGit(ws.path);
+    const renamed = await disableNestedGit(ws.path, options);
     ctx.log('git: nested .git entries renamed before salvage', { path: ws.path, renamed });
   }
   // Rules git would spend minutes on, for the same reasons.

@@ -294,6 +294,28 @@ describe.each(MODES)('host escape attempts through tool calls (%s sandbox)', (mo
     process.stdout.write(`[${mode}] refused-names run planted, checkpointed, killed and salvaged in ${Date.now() - started} ms\n`);
   });
 
+  it("a run killed with repositories nested 110 deep in each other's .git, one holding a FIFO named .gitignore: the salvage blocks on none and keeps the work", async () => {
+    const remote = createRemoteRepo(shellGateRepo());
+    const taskId = `T-nested-chain-salvage-${mode}`;
+    // Renamed to plain files for the salvage, each .git is a directory git walks; the chain took one walk per level.
+    const chain = 'p=v; for i in $(seq 110); do p=$p/.git/r; done; mkdir -p $p && echo deep > $p/deep.txt';
+    // The checkpoint after the first batch removes the FIFO: the salvage meets a new one.
+    a.h.fakeModel.script(taskId, [{ tools: [bash(`echo work > work.txt && ${chain} && echo planted`)] }, { tools: [bash('mkfifo v/.git/.gitignore; echo wip > wip.txt; sleep 120')] }]);
+    const handle = await a.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const agentId = agentIdOf(handle);
+    await eventually(async () => existsSync(path.join(a.h.workspaceRoot, 'worktrees', agentId, 'wip.txt')), 120_000, 'the second batch to start');
+    await handle.signal('kill', { reason: 'salvage a nested chain' });
+    const final = await handle.result();
+    expect(final.status).toBe('killed');
+    const salvaged = execFileSync('git', ['-C', remote.dir, 'ls-tree', '-r', '--name-only', final.result!.salvageRef!], { encoding: 'utf8' }).split('\n');
+    expect(salvaged).toEqual(expect.arrayContaining(['wip.txt', 'work.txt']));
+    expect(salvaged.find((p) => p.endsWith('/deep.txt'))?.split('/.git-disabled-').length).toBe(111);
+    // At the first attempt: a salvage that gave up after 100 walks (or blocked) left its retry to finish what it had renamed.
+    const attempts = ((await handle.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1);
+    expect(attempts.filter((n) => n > 1)).toEqual([]);
+    expect(await failedAttempts(handle)).toEqual([]);
+  });
+
   it("holds no socket of the worker's: a command's descriptors beyond stdio are none of the worker's or its spawn helper's channels", async () => {
     const remote = createRemoteRepo(shellGateRepo());
     const taskId = `T-fds-${mode}`;

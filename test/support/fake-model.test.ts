@@ -85,6 +85,23 @@ describe('fake model: usage like the API', () => {
     const five = [user('Task: F', true), assistant('a'), user('b', true), assistant('c'), user('d', true), assistant('e'), user('f', true)];
     await expect(send(five, { system: [{ type: 'text', text: 's', cache_control: EPHEMERAL }] })).rejects.toMatchObject({ status: 400 });
     await expect(send([user(`Task: F ${'z'.repeat(250_000)}`)])).rejects.toMatchObject({ status: 400 });
+    // The input fits, but not with all max_tokens may write: refused too (a hard limit for the models that think).
+    const near = [user(`Task: F ${'z'.repeat(180_000)}`)];
+    await expect(send(near, { max_tokens: 10_000 })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/input length and `max_tokens` exceed context limit: 450\d\d \+ 10000 > 50000/) });
+    await expect(send(near, { max_tokens: 1000 })).resolves.toMatchObject({ stop_reason: 'end_turn' });
+  });
+
+  it('counts thinking toward max_tokens: an answer whose thinking uses them up stops with only its thinking', async () => {
+    fake.script('H', [
+      { text: 'Looks right.\nVERDICT: APPROVE', thinking: 'Let me weigh every hunk. '.repeat(400) },
+      { text: 'Looks right.\nVERDICT: APPROVE', thinking: 'Short.' },
+    ]);
+    const cut = await send([user('Task: H')], { max_tokens: 2048 });
+    expect(cut.stop_reason).toBe('max_tokens');
+    expect(cut.content.map((b) => b.type)).toEqual(['thinking']);
+    expect(cut.usage.output_tokens).toBe(2048);
+    const whole = await send([user('Task: H')], { max_tokens: 2048 });
+    expect(whole.content.map((b) => b.type)).toEqual(['thinking', 'text']);
   });
 
   it('stops at max_tokens and bills the scripted output size', async () => {

@@ -17,7 +17,8 @@
  *  - from the second request of an agent on, whether the request repeats the previous request's
  *    prefix up to its last breakpoint byte for byte (`prefixCheck`);
  *  - `max_tokens`: a scripted answer longer than it stops with `max_tokens` (a tool call cut off
- *    stays in the answer, incomplete, as the API leaves it); a request over the context window is
+ *    stays in the answer, incomplete, as the API leaves it); a request over the context window,
+ *    or whose input and `max_tokens` together are (a hard limit for the models that think), is
  *    refused with 400, as the API does;
  *  - the conversation is checked as the API checks it (`conversationError`), and one it would
  *    refuse is answered 400 invalid_request_error: every tool_use answered by a tool_result in the
@@ -215,6 +216,10 @@ export class FakeModelServer {
     if (requestTokens > this.contextWindow) {
       return invalidRequest(res, `prompt is too long: ${requestTokens} tokens > ${this.contextWindow} maximum`);
     }
+    // The models that think take max_tokens as a hard limit: the prompt and all it may write must fit.
+    if (requestTokens + body.max_tokens > this.contextWindow) {
+      return invalidRequest(res, `input length and \`max_tokens\` exceed context limit: ${requestTokens} + ${body.max_tokens} > ${this.contextWindow}, decrease input length or \`max_tokens\` and try again`);
+    }
     recorded.requestTokens = requestTokens;
     recorded.breakpoints = breakpoints;
     recorded.prefixCheck = this.checkPrefix(key, blocks, breakpoints);
@@ -228,11 +233,15 @@ export class FakeModelServer {
     let stopReason = toolCalls.length ? 'tool_use' : 'end_turn';
     let outputTokens = reply.outputTokens ?? Math.ceil(JSON.stringify(content).length / CHARS_PER_TOKEN);
     if (outputTokens > body.max_tokens) {
+      // Thinking comes first and counts toward max_tokens: what it leaves is all the answer gets.
+      const thinking = content.find((b) => (b as { type: string }).type === 'thinking') as { thinking: string } | undefined;
+      const left = body.max_tokens - (thinking ? Math.ceil(thinking.thinking.length / CHARS_PER_TOKEN) : 0);
       // Cut while writing: the text so far, and the tool call it was writing, its input incomplete
       // (the API's own words: a truncated response may hold an incomplete tool use block).
-      const cutText = (reply.text ?? '').slice(0, body.max_tokens * CHARS_PER_TOKEN);
+      const cutText = (reply.text ?? '').slice(0, Math.max(0, left) * CHARS_PER_TOKEN);
       const writing = content.find((b) => (b as { type: string }).type === 'tool_use') as Record<string, unknown> | undefined;
-      content = [...(cutText || !writing ? [{ type: 'text', text: cutText || '...' }] : []), ...(writing ? [{ ...writing, input: {} }] : [])];
+      if (thinking && left <= 0) content = [{ ...thinking, thinking: thinking.thinking.slice(0, body.max_tokens * CHARS_PER_TOKEN) }]; // cut while thinking
+      else content = [...(thinking ? [thinking] : []), ...(cutText || !writing ? [{ type: 'text', text: cutText || '...' }] : []), ...(writing ? [{ ...writing, input: {} }] : [])];
       stopReason = 'max_tokens';
       outputTokens = body.max_tokens;
     }

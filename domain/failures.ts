@@ -26,6 +26,7 @@ export const FAILURES = {
   // The model API.
   ModelUnavailable: { retryable: true, means: 'rate limit, overload, 5xx or a connection fault' },
   ModelRequestRejected: { retryable: false, means: 'the model API refused the request (4xx)' },
+  ContextOverflow: { retryable: false, means: "no request the conversation allows fits the model's context window (the task alone, or tool results that stay too long even cut), so none is sent" },
 
   // Git.
   GitCommandFailed: { retryable: true, means: 'a git process failed (network, a lock left by a crash)' },

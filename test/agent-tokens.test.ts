@@ -128,6 +128,48 @@ describe('tokens and cost of agent runs', () => {
     }, 600_000); // 62 turns through the real workflow: about a minute, several on a loaded machine
   });
 
+  describe('with a model whose context window is the one the service plans for (100,000 tokens)', () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await startHarness({ CONTEXT_WINDOW_TOKENS: '100000' }, { fakeModel: { contextWindowTokens: 100_000 } });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    // One answer asking for 16 commands at once, each printing more than TOOL_OUTPUT_MAX_BYTES
+    // (30,000): the newest turn alone is about 120,000 tokens, which no compaction of older turns
+    // can bring under the window.
+    it('sends the turn after 16 parallel tool calls of 30 KB each within the window: their middles cut with a note, the same bytes in the next request', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-wide-turn';
+      const wide: ScriptedReply = { tools: Array.from({ length: 16 }, (_, i) => ({ name: 'bash' as const, input: { command: print(30, `call${i + 1}`) } })), thinking: 'Gather every log at once.' };
+      h.fakeModel.script(taskId, [wide, { ...bash('echo done > done.txt'), thinking: 'Now write the file.' }, { text: 'Done.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', budgets: { maxTurns: 10, maxOutputTokens: 1_000_000, maxWallTimeSeconds: 600 } });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+
+      const requests = h.fakeModel.requestsFor(taskId);
+      expect(requests.map((r) => r.usage !== undefined)).toEqual([true, true, true]);
+      for (const r of requests) expect(r.requestTokens! + r.body.max_tokens).toBeLessThanOrEqual(100_000);
+      // Every result of the wide turn is there, its head and tail kept around a note saying what was cut.
+      const results = (requests[1]!.body.messages.at(-1)!.content as { type: string; tool_use_id: string; content: string }[]).filter((b) => b.type === 'tool_result');
+      expect(results).toHaveLength(16);
+      for (const [i, r] of results.entries()) {
+        expect([i, r.content]).toEqual([i, expect.stringContaining(`call${i + 1} output line 1:`)]);
+        expect(r.content).toMatch(/\[\.\.\. \d+ characters of this tool output were cut to fit the context window/);
+      }
+      // The next request sends those results with the same bytes (the prompt cache holds), and the
+      // wide turn's answer with its thinking (bound to them).
+      expect(requests[2]!.prefixCheck).toEqual({ comparedBlocks: requests[1]!.breakpoints!.at(-1)! + 1, identical: true });
+      expect(JSON.stringify(requests[2]!.body.messages[1])).toContain('"type":"thinking"');
+      // The transcript keeps every output as the tool returned it.
+      const agentId = handle.workflowId.replace('agent-', '');
+      const stored = (await transcriptOf(h, agentId))[2]!.content as { type: string; content: string }[];
+      expect(stored.map((b) => b.content.length > 29_000)).toEqual(stored.map(() => true));
+    }, 300_000);
+  });
+
   describe('with a model that sends its thinking back (claude-sonnet-5-5)', () => {
     let h: Harness;
     beforeAll(async () => {

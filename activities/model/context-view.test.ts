@@ -208,6 +208,47 @@ describe('context view', () => {
     assertPairsValid(view.messages);
   });
 
+  describe('with a limit the model refuses requests over', () => {
+    const limited: CompactionPolicy = { ...policy, limitTokens: 90_000 };
+    /** One turn of 12 parallel calls printing 30 KB each: about 120,000 estimated tokens. */
+    function wideTurn(): ConversationMessage[] {
+      const t = transcript(1);
+      const ids = Array.from({ length: 12 }, (_, i) => `toolu_w${i}`);
+      t.push({ role: 'assistant', content: ids.map((id) => ({ type: 'tool_use' as const, id, name: 'bash', input: { command: `make ${id}` } })) });
+      t.push({ role: 'user', content: ids.map((id) => ({ type: 'tool_result' as const, tool_use_id: id, content: `${id} start\n${'x'.repeat(30_000)}\n${id} end` })) });
+      return t;
+    }
+
+    it('cuts the newest results in their middle when the newest turn alone passes it, pairs valid, and repeats those bytes in the next request', () => {
+      const t = wideTurn();
+      const view = contextView(t, limited);
+      expect(view.overLimit).toBe(false);
+      // Down to the compaction mark, or to half of what the limit leaves after the rest (about 48,000 here) if that is more.
+      expect(view.estimatedTokens).toBeLessThan(50_000);
+      expect(view.cutResults).toBe(12);
+      assertPairsValid(view.messages);
+      for (const b of view.messages.at(-1)!.content as Anthropic.ToolResultBlockParam[]) {
+        expect(b.content).toMatch(/^toolu_w\d+ start\n/);
+        expect(b.content).toMatch(/\n\[\.\.\. \d+ characters of this tool output were cut to fit the context window[^\n]*\]\n/);
+        expect(b.content).toMatch(/toolu_w\d+ end$/);
+      }
+      // The next turn: the same bytes for everything the previous request sent.
+      const next = [...t, t[1]!, t[2]!].map((m, i) => (i >= t.length ? { ...m, content: json(m.content).replaceAll('toolu_1', 'toolu_9') } : m));
+      next[t.length] = { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_9', name: 'bash', input: { command: 'ls' } }] };
+      next[t.length + 1] = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_9', content: 'a.ts' }] };
+      const later = contextView(next, limited);
+      expect(json(later.messages.slice(0, view.messages.length))).toBe(json(view.messages));
+      expect(later.overLimit).toBe(false);
+    });
+
+    it('reports a conversation no view of which fits: a task longer than the limit', () => {
+      const t = transcript(1);
+      t[0] = { role: 'user', content: `Task: T-1\n\n${'z'.repeat(300_000)}` };
+      const view = contextView(t, limited);
+      expect(view.overLimit).toBe(true);
+    });
+  });
+
   it('never cuts a surrogate pair in half', () => {
     const text = `${'a'.repeat(399)}😀${'b'.repeat(1000)}😀${'c'.repeat(199)}`;
     const short = shorten(text, 'tool output');

@@ -10,6 +10,13 @@
  *  2. when that is not enough, the oldest whole turns (an assistant message and the user message
  *     answering it, so pairs leave together) are left out, and a note in the first message says
  *     how many.
+ *  3. when a request would pass `limitTokens` (what the model's context window takes) even so, the
+ *     window comes before keeping the newest turns whole: everything before the newest answer is
+ *     shortened and, if need be, left out; and if the tool results answering that answer are still
+ *     too long, each is cut in its middle, around a note, to fit (down to `compactAtTokens`, so the
+ *     next turns fit as well, or to half of what the window leaves them if that is more). The cut is decided once, at the
+ *     request that first sends those results, and every later request repeats it (the cache and
+ *     the answer's thinking stay bound to the same bytes). If no view fits, `overLimit` says so.
  * The first message (the task) is never changed. Thinking blocks go back only in answers given
  * since the last step: the API binds each to the conversation before it, and refuses one sent
  * back after that changed.
@@ -43,8 +50,10 @@ export interface CompactionPolicy {
   compactToTokens: number;
   /** Estimated tokens of tools and system prompt, sent with every request. */
   fixedTokens: number;
-  /** The newest turns (an assistant message and the results answering it) always go whole. */
+  /** The newest turns (an assistant message and the results answering it) go whole while the request stays within `limitTokens`. */
   keepRecentTurns: number;
+  /** No request may pass this many estimated tokens: the model refuses it (400). @default Infinity */
+  limitTokens?: number;
 }
 
 export interface ContextView {
@@ -57,6 +66,10 @@ export interface ContextView {
   estimatedTokens: number;
   /** Even the most compact view the rule allows is above `compactAtTokens`. */
   overBound: boolean;
+  /** Even the most compact view, the newest results cut to their least, is above `limitTokens`: the model would refuse it. */
+  overLimit: boolean;
+  /** Tool results of the newest turns cut in their middle to fit `limitTokens` (this request and earlier ones). */
+  cutResults: number;
   /** Index in `messages` of the last shortened message: every request until the next step repeats the view up to it. */
   compactedEnd?: number;
   /**
@@ -81,11 +94,13 @@ const KEEP_TAIL = 200;
  */
 export function contextView(transcript: readonly ConversationMessage[], policy: CompactionPolicy, fixed?: string): ContextView {
   const n = transcript.length;
+  const limit = policy.limitTokens ?? Infinity;
   const full = transcript.map((m, i) => normalise(m, transcript[i + 1]));
   const compact = full.map((m, i) => (i === 0 ? m : compactMessage(m)));
-  const F = prefixSums(full.map(estimateMessageTokens));
-  const C = prefixSums(compact.map(estimateMessageTokens));
+  let F = prefixSums(full.map(estimateMessageTokens));
+  let C = prefixSums(compact.map(estimateMessageTokens));
   const first = F[1] ?? 0;
+  let cutResults = 0;
 
   const size = (r: number, w: number, d: number): number => {
     const start = 1 + d;
@@ -98,6 +113,8 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
   /** Per answer: the step (boundaries) of the request it answered. */
   const stepOf = new Map<number, string>();
   let before = { w, d };
+  /** The previous request point: messages `[newest, r)` are new at request point `r` (the newest answer and what answers it). */
+  let newest = 1;
   // Replay the rule at every request point: each assistant message answered one, and `n` is this one.
   for (let r = 1; r <= n; r++) {
     if (r < n && transcript[r]!.role !== 'assistant') continue;
@@ -110,6 +127,27 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
         while (d < dMax && size(r, w, d) > policy.compactToTokens) d += 2;
       }
     }
+    if (size(r, w, d) > limit) {
+      // The model refuses a request over its window: the newest turns go shortened rather than the run failing.
+      while (w < newest && size(r, w, d) > policy.compactToTokens) w += 1;
+      const dMax = evenFloor(w - 1);
+      while (d < dMax && size(r, w, d) > limit) d += 2;
+      if (size(r, w, d) > limit) {
+        // Down to the compaction mark, so the next turns fit too without a step, but to no less than
+        // half of what the window leaves them.
+        const fixedPart = size(r, w, d) - (F[r]! - F[newest]!);
+        const target = Math.min(limit, Math.max(policy.compactAtTokens, Math.floor((fixedPart + limit) / 2)));
+        const cut = cutToFit(full.slice(newest, r), target - fixedPart);
+        for (const [k, m] of cut.messages.entries()) {
+          full[newest + k] = m;
+          compact[newest + k] = compactMessage(m);
+        }
+        cutResults += cut.count;
+        F = prefixSums(full.map(estimateMessageTokens));
+        C = prefixSums(compact.map(estimateMessageTokens));
+      }
+    }
+    newest = r;
     // An answer produced with other tools or another system prompt (a release changed them, a move
     // to a host with another workspace path) is bound to those as well.
     const recorded = r < n ? (transcript[r] as { request?: { fixed?: string } }).request?.fixed : undefined;
@@ -137,6 +175,8 @@ export function contextView(transcript: readonly ConversationMessage[], policy: 
     dropped: d,
     estimatedTokens,
     overBound: estimatedTokens > policy.compactAtTokens,
+    overLimit: estimatedTokens > limit,
+    cutResults,
     ...(compactedEnd !== undefined ? { compactedEnd } : {}),
     ...(shortenedMore ? { unchangedEnd: before.w - 1 - d } : {}),
   };
@@ -210,6 +250,50 @@ export function shorten(text: string, what: string): string {
 function safeCut(text: string, at: number): number {
   const code = text.charCodeAt(at - 1);
   return code >= 0xd800 && code <= 0xdbff ? at - 1 : at;
+}
+
+/** Fewest characters a tool result is cut to: below this, what is left tells the model nothing. */
+const MIN_CUT_CHARS = 1000;
+/** About the length of the note a cut adds: a text only this much longer than what is kept stays whole. */
+const CUT_NOTE_CHARS = 300;
+
+/**
+ * The messages with the text of each tool result cut in its middle to the same length, the
+ * longest that brings them within `budget` estimated tokens (or to MIN_CUT_CHARS when none does).
+ */
+function cutToFit(messages: ViewMessage[], budget: number): { messages: ViewMessage[]; count: number } {
+  const texts = messages.flatMap((m) => m.content.flatMap((b) => (b.type !== 'tool_result' ? [] : typeof b.content === 'string' ? [b.content] : (b.content ?? []).flatMap((p) => (p.type === 'text' ? [p.text] : [])))));
+  const cutAll = (keep: number) => messages.map((m) => (m.role === 'user' ? cutResultsOf(m, keep) : m));
+  const tokens = (keep: number) => cutAll(keep).reduce((sum, m) => sum + estimateMessageTokens(m), 0);
+  let lo = MIN_CUT_CHARS;
+  let hi = Math.max(lo, ...texts.map((t) => t.length));
+  // The longest keep that fits: binary search, since fewer characters kept never take more tokens.
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (tokens(mid) <= budget) lo = mid;
+    else hi = mid - 1;
+  }
+  const cut = cutAll(lo);
+  return { messages: cut, count: texts.filter((t) => t.length > lo + CUT_NOTE_CHARS).length };
+}
+
+function cutResultsOf(message: ViewMessage, keep: number): ViewMessage {
+  const content = message.content.map((b) => {
+    if (b.type !== 'tool_result') return b;
+    if (typeof b.content === 'string') return { ...b, content: cutMiddle(b.content, keep) };
+    if (!b.content) return b;
+    return { ...b, content: b.content.map((p) => (p.type === 'text' ? { ...p, text: cutMiddle(p.text, keep) } : p)) };
+  });
+  return { role: message.role, content };
+}
+
+/** The first two thirds and last third of `keep` characters around a note; shorter texts unchanged. */
+function cutMiddle(text: string, keep: number): string {
+  if (text.length <= keep + CUT_NOTE_CHARS) return text;
+  const head = text.slice(0, safeCut(text, Math.ceil((keep * 2) / 3)));
+  const tail = text.slice(safeCut(text, text.length - Math.floor(keep / 3)));
+  const omitted = text.length - head.length - tail.length;
+  return `${head}\n[... ${omitted} characters of this tool output were cut to fit the context window: this turn's results together were too long for it. The run's transcript keeps them. Ask for less at a time (head, tail, grep, fewer calls at once) if you need them.]\n${tail}`;
 }
 
 function dropNote(dropped: number): string {

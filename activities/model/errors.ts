@@ -27,6 +27,12 @@ export class ModelRequestRejectedError extends TypedError {
   readonly unbilled = true;
 }
 
+/** No view of the conversation fits the context window (context-view.ts): the API would refuse it (400), so it is not sent. */
+export class ContextOverflowError extends TypedError {
+  readonly type = 'ContextOverflow';
+  readonly unbilled = true;
+}
+
 /**
  * The call was cancelled (a kill) before its request left this host: a cancellation still, but one
  * the API cannot have billed, so a hold placed for it can go.

@@ -344,3 +344,17 @@ describe('runModelTurn: thinking and a system prompt that changed', () => {
     expect(sent.map((b) => b.type)).toEqual(['tool_use']);
   });
 });
+
+describe('runModelTurn: a conversation that cannot fit the context window', () => {
+  it('sends nothing and fails ContextOverflow, non-retryable, naming the sizes and the settings', async () => {
+    const agentId = randomUUID();
+    // A task alone longer than the window leaves: no shortening or cut can bring it under.
+    await transcripts.put(agentId, 0, { role: 'user', content: `Task: T-1\n\n${'spec '.repeat(120_000)}` });
+    let calls = 0;
+    const deps: ModelTurnDeps = { ...depsAnswering('unused'), anthropic: { messages: { create: async () => (calls++, {}) } } as unknown as Anthropic };
+    const turn = runModelTurn(deps, { agentId, agentType: 'worker', messageCount: 1, workspaceDir: '/workspace' }, {});
+    await expect(turn).rejects.toMatchObject({ type: 'ContextOverflow', retryable: false });
+    await expect(turn).rejects.toThrow(/^the conversation does not fit the model's context window: its smallest request is \d+ estimated tokens \(tools and system prompt \d+, task 2000\d\d, .*more than the 195904 a request may carry \(CONTEXT_WINDOW_TOKENS 200000 less AGENT_MAX_TOKENS_PER_TURN 4096\)$/);
+    expect(calls).toBe(0);
+  });
+});

@@ -19,9 +19,10 @@ import type { SpendLedger } from '../../state/spend-ledger';
 import type { TranscriptMessage, TranscriptStore } from '../../state/transcript-store';
 import { withCacheBreakpoints, type PromptCacheMode } from './cache-breakpoints';
 import { callModel, type ModelClient } from './call-model';
+import { ContextOverflowError } from './errors';
 import { contextView, type CompactionPolicy, type ContextView } from './context-view';
 import { systemPrompt } from './prompts';
-import { estimateFixedTokens } from './token-estimate';
+import { estimateFixedTokens, estimateMessageTokens } from './token-estimate';
 import { toolsFor } from './tools';
 import { estimateTurn } from './turn-estimate';
 import { describeToolCall, joinBounded, oneLine } from '../../domain/agent-events';
@@ -112,9 +113,10 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   const transcript = await deps.transcripts.range(input.agentId, input.messageCount);
   const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemPrompt(input.agentType, input.workspaceDir) }];
   const tools = toolsFor(input.agentType);
-  const policy = compactionPolicy(deps.context, estimateFixedTokens(tools, system));
+  const policy = compactionPolicy(deps.context, estimateFixedTokens(tools, system), deps.maxTokensPerTurn);
   const fixed = fixedKey(tools, system);
   const view = contextView(transcript, policy, fixed);
+  if (view.overLimit) throw contextOverflow(deps, policy, view);
   const maxTokens = input.budget ? turnOutputCap(input.budget.maxOutputTokens, input.budget.outputTokens, deps.maxTokensPerTurn) : deps.maxTokensPerTurn;
 
   // This call's own id: an attempt retried while this one still waited (a missed heartbeat, a host
@@ -194,13 +196,26 @@ export async function holdWithinBudget(
 /** The spend ledger's entry of the answer stored at `messageCount` (answers stored before call ids: theirs alone). */
 const turnCallId = (messageCount: number) => `turn:${messageCount}`;
 
-function compactionPolicy(settings: ContextSettings, fixedTokens: number): CompactionPolicy {
+function compactionPolicy(settings: ContextSettings, fixedTokens: number, maxTokensPerTurn: number): CompactionPolicy {
   return {
     compactAtTokens: Math.floor(settings.windowTokens * settings.compactAt),
     compactToTokens: Math.floor(settings.windowTokens * settings.compactTo),
     fixedTokens,
     keepRecentTurns: settings.keepRecentTurns,
+    // The models that think take max_tokens as a hard limit: input and all a turn may write must fit
+    // the window (the API answers 400 otherwise). The most a turn asks for, so the bound is the same every turn.
+    limitTokens: settings.windowTokens - maxTokensPerTurn,
   };
+}
+
+/** Why no request is sent: what the smallest one carries, against what the window takes. */
+function contextOverflow(deps: ModelTurnDeps, policy: CompactionPolicy, view: ContextView): ContextOverflowError {
+  const task = view.messages[0] ? estimateMessageTokens(view.messages[0]) : 0;
+  return new ContextOverflowError(
+    `the conversation does not fit the model's context window: its smallest request is ${view.estimatedTokens} estimated tokens ` +
+      `(tools and system prompt ${policy.fixedTokens}, task ${task}, every earlier turn shortened or left out, ${view.cutResults} of the newest tool results cut), ` +
+      `more than the ${policy.limitTokens} a request may carry (CONTEXT_WINDOW_TOKENS ${deps.context.windowTokens} less AGENT_MAX_TOKENS_PER_TURN ${deps.maxTokensPerTurn})`,
+  );
 }
 
 /** Key of a request's tools and system prompt: the prefix every cache entry of the run starts with. */

@@ -54,6 +54,8 @@ export interface ReviewVerdict {
   summary: string;
   /** USD of the model call that made the verdict (none when nothing was reviewed). */
   costUsd?: number;
+  /** Why the review reached no verdict (its answer was cut off before the verdict line): the gate is an `error`, not a veto. */
+  incomplete?: string;
 }
 
 /** A gate of the run's profile that the repository does not define at the base commit. */

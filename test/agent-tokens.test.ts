@@ -264,11 +264,32 @@ describe('tokens and cost of agent runs', () => {
       expect(final.result?.costUsd).toBeGreaterThan(billed(requests.slice(0, 2), price) + 0.015);
     }, 300_000);
 
+    it('reports the AI review as not completed, not as a veto, when the reviewer\'s thinking uses up max_tokens, and reviews again next round', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-review-thinking';
+      // Claude Sonnet 5.5 thinks by default (adaptive), and its thinking counts toward max_tokens: 17,000 tokens of it leave none for the verdict.
+      const overthought: ScriptedReply = { text: 'Fine.\nVERDICT: APPROVE', thinking: 'Weigh every hunk again. '.repeat(2900) };
+      h.fakeModel.script(taskId, [bash('echo reviewed > notes.txt'), { text: 'Wrote notes.txt.' }, overthought, { text: 'Nothing to change.' }, { text: 'Fine.\nVERDICT: APPROVE', thinking: 'Short.' }]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'custom', context: { repository: remote.url, branch: 'main', workItems: ['US-001'], skills: [], gates: ['review'] } });
+      const final = await handle.result();
+      expect(final.status).toBe('completed');
+      const requests = h.fakeModel.requestsFor(taskId);
+      expect(requests).toHaveLength(5);
+      expect(requests[2]!.body.max_tokens).toBe(16_000);
+      expect(requests[2]!.usage!.output_tokens).toBe(16_000);
+      // The agent is told the review could not run, and why; not that it has findings to fix.
+      const feedback = JSON.stringify(requests[3]!.body.messages.at(-1));
+      expect(feedback).toContain("## review: could not run");
+      expect(feedback).toContain("the reviewer's answer was cut off at max_tokens (16000 output tokens, its thinking included) before its verdict line: it wrote no text at all");
+      // The cut-off review is on the bill.
+      expect(final.result?.costUsd).toBeCloseTo(billed(requests, price), 5);
+    }, 300_000);
+
     it('ends BudgetExceeded, without a feedback round, when the AI review could pass what the dollar budget has left', async () => {
       const remote = createRemoteRepo(nodeProjectFiles());
       const taskId = 'T-cost-review-refused';
       // Two turns of 1,024 output tokens fit in $0.06 (each is checked at ~$0.022 at most); the review's worst case
-      // (2,048 output tokens, ~$0.032) does not fit in what they leave (~$0.023, or ~$0.028 with the prompt cache warm).
+      // (16,000 output tokens, thinking included, ~$0.24) does not fit in what they leave (~$0.023, or ~$0.028 with the prompt cache warm).
       h.fakeModel.script(taskId, [{ ...bash('echo reviewed > notes.txt'), outputTokens: 1024 }, { text: 'Wrote notes.txt.', outputTokens: 1024 }, { text: 'VERDICT: APPROVE' }]);
       const handle = await h.spawn({
         taskId,
@@ -281,7 +302,7 @@ describe('tokens and cost of agent runs', () => {
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
       expect(cause.type).toBe('BudgetExceeded');
-      expect(cause.message).toMatch(/^cost budget \(maxCostUsd\) reached: the AI review could cost up to \$0\.03\d+, more than the \$0\.0\d+ left/);
+      expect(cause.message).toMatch(/^cost budget \(maxCostUsd\) reached: the AI review could cost up to \$0\.2\d+, more than the \$0\.0\d+ left/);
       expect(cause.details?.[0]).toMatchObject({ status: 'failed', exceededBudget: 'maxCostUsd' });
       // No review call, and no round sent back to the agent: two requests, the agent's two turns.
       expect(h.fakeModel.requestsFor(taskId)).toHaveLength(2);

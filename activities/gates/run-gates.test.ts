@@ -243,6 +243,9 @@ describe('runGates', () => {
       throw new Error('model overloaded');
     };
     expect((await run(['review'], { review: crash }))[0]).toMatchObject({ outcome: 'error', detail: expect.stringContaining('model overloaded') });
+    // An answer cut off before its verdict is no veto: nothing for the agent to fix.
+    const cut = async () => ({ approved: false, summary: '', incomplete: "the reviewer's answer was cut off at max_tokens" });
+    expect((await run(['review'], { review: cut }))[0]).toMatchObject({ outcome: 'error', detail: "the review could not be completed: the reviewer's answer was cut off at max_tokens" });
     expect((await run(['review']))[0]).toMatchObject({ outcome: 'missing' });
   });
 

@@ -205,6 +205,8 @@ async function runReview(ctx: GateContext): Promise<GateReport> {
   try {
     const verdict = await ctx.review({ signal: ctx.signal });
     ctx.signal?.throwIfAborted();
+    // No verdict is not a veto: the agent has nothing to fix, and a feedback round would say it has.
+    if (verdict.incomplete) return { outcome: 'error', detail: `the review could not be completed: ${verdict.incomplete}` };
     // Redacted before the cut: a secret cut in two is no longer recognised. The end holds the verdict.
     return { outcome: verdict.approved ? 'passed' : 'failed', detail: keepEnd(ctx.redact(verdict.summary), REVIEW_SUMMARY_MAX_CHARS) };
   } catch (err) {

@@ -9,8 +9,13 @@ import { estimateTextTokens } from './token-estimate';
 import { fitDiff } from './fit-diff';
 
 const MAX_DIFF_CHARS = 200_000;
-/** The review's `max_tokens`. */
-export const REVIEW_OUTPUT_TOKENS = 2048;
+/**
+ * The review's `max_tokens`: a hard limit on all it writes, its thinking included. The default
+ * models think by default (adaptive thinking; a `budget_tokens` is refused on them, 400), at high
+ * effort, before the findings and the verdict line: 2,048 could all go to thinking over a long
+ * diff. Anthropic's own adaptive-thinking examples ask for 16,000.
+ */
+export const REVIEW_OUTPUT_TOKENS = 16_000;
 
 export interface ReviewArgs {
   taskId: string;
@@ -37,8 +42,22 @@ export async function reviewDiff(
     ctx,
   );
   const text = assistantText(response.content as Anthropic.ContentBlockParam[]);
+  const paid = costUsd(usageFromApi(response.usage), client.price);
+  if (response.stop_reason === 'max_tokens' && !hasVerdictLine(text)) {
+    const thought = response.content.some((b) => b.type === 'thinking' || b.type === 'redacted_thinking');
+    const incomplete =
+      `the reviewer's answer was cut off at max_tokens (${REVIEW_OUTPUT_TOKENS} output tokens${thought ? ', its thinking included' : ''}) ` +
+      `before its verdict line${text.trim() ? '' : ': it wrote no text at all'}`;
+    return { approved: false, summary: text, costUsd: paid, incomplete };
+  }
   // Whole (max_tokens bounds it): the gate redacts it before cutting it.
-  return { approved: finalLineApproves(text), summary: text, costUsd: costUsd(usageFromApi(response.usage), client.price) };
+  return { approved: finalLineApproves(text), summary: text, costUsd: paid };
+}
+
+/** The answer's last non-empty line is a verdict, either way. */
+function hasVerdictLine(answer: string): boolean {
+  const last = answer.trimEnd().split('\n').pop() ?? '';
+  return /^VERDICT:\s*(APPROVE|REQUEST_CHANGES)$/i.test(last.replace(/[*_`]/g, '').trim());
 }
 
 /** The diff to review; one too long is cut file by file (fit-diff.ts), and the reviewer is told what it does not see. */

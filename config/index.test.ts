@@ -328,6 +328,7 @@ describe('configuration', () => {
       [{ PROMPT_CACHE: '10m' }, 'PROMPT_CACHE="10m": must be one of 5m, 1h, off'],
       [{ CONTEXT_COMPACT_AT: '1.5' }, 'CONTEXT_COMPACT_AT="1.5": must be a share of the context window, below 1'],
       [{ CONTEXT_COMPACT_AT: '0.4', CONTEXT_COMPACT_TO: '0.4' }, 'CONTEXT_COMPACT_TO="0.4": must be below CONTEXT_COMPACT_AT (0.4)'],
+      [{ CONTEXT_WINDOW_TOKENS: '10000', AGENT_MAX_TOKENS_PER_TURN: '8192' }, 'AGENT_MAX_TOKENS_PER_TURN="8192": must be at most 5000: a request at CONTEXT_COMPACT_AT (0.5) of CONTEXT_WINDOW_TOKENS (10000) and all a turn may write must fit the window'],
     ])('refuses %j naming the variable', (env, message) => {
       expect(() => loadConfig(env)).toThrow(message);
     });

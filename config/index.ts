@@ -316,6 +316,16 @@ export const configSchema = z.object({
   if (c.CONTEXT_COMPACT_TO >= c.CONTEXT_COMPACT_AT) {
     ctx.addIssue({ code: 'custom', path: ['CONTEXT_COMPACT_TO'], message: `must be below CONTEXT_COMPACT_AT (${c.CONTEXT_COMPACT_AT})` });
   }
+  // The models that think refuse a request whose input and max_tokens together pass the window: a
+  // turn must leave room for a request at the compaction mark.
+  const roomForOutput = Math.floor(c.CONTEXT_WINDOW_TOKENS * (1 - c.CONTEXT_COMPACT_AT));
+  if (c.AGENT_MAX_TOKENS_PER_TURN > roomForOutput) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AGENT_MAX_TOKENS_PER_TURN'],
+      message: `must be at most ${roomForOutput}: a request at CONTEXT_COMPACT_AT (${c.CONTEXT_COMPACT_AT}) of CONTEXT_WINDOW_TOKENS (${c.CONTEXT_WINDOW_TOKENS}) and all a turn may write must fit the window`,
+    });
+  }
 });
 
 /** Rules that span variables; each issue names the variable to fix. */

@@ -7,6 +7,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { makeTraversable } from './paths';
 import path from 'node:path';
 import { agentBranchName, type WorkspaceInfo } from '../../domain/agent';
+import { plainText } from '../../domain/plain-text';
+import { redactSecrets } from '../../scanner';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitInputError } from './errors';
 import { emptyBaseCommit, isAgentBranch, remoteBaseBranches } from './empty-base';
@@ -154,7 +156,9 @@ async function chooseBase(
 /** The branches a caller may have meant (a repository whose default is `master`, say), a few of them. */
 function branchesHint(branches: readonly string[]): string {
   if (branches.length === 0) return '';
-  const shown = branches.slice(0, BRANCHES_NAMED).map((b) => `"${b.length > 80 ? `${b.slice(0, 80)}…` : b}"`);
+  // Redacted before the cut (a branch may be named after a token pasted by mistake): the first 80
+  // characters of a 108-character key are no longer recognised by the redaction of the whole message.
+  const shown = branches.slice(0, BRANCHES_NAMED).map((b) => redactSecrets(plainText(b))).map((b) => `"${b.length > 80 ? `${b.slice(0, 80)}…` : b}"`);
   const more = branches.length - shown.length;
   return ` (its branches: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''})`;
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createGitWorkspaces, GitCommandFailedError, GitInputError, type GitDeps } from './index';
 import { processScratch } from '../host/scratch';
+import { toActivityFailure } from '../failures';
 import { createRemote, git, testDeps, tryGit, writeFiles, type TestRemote } from '../../test/support/git-workspace-fixtures';
 
 const AGENT_A = '1a2b3c4d-0000-4000-8000-00000000000a';
@@ -591,6 +592,16 @@ describe('git workspaces', () => {
         type: 'BranchNotFound',
         message: expect.stringMatching(/"main" does not exist in .* \(its branches: "master"\)$/),
       });
+    });
+
+    it('names no part of a token a branch of the repository is named after: each name is redacted before it is cut short', async () => {
+      const { remote, workspaces } = setup({}, {});
+      // 108 characters, past the 80 a name is cut to: its first 80 alone are no longer recognised.
+      const key = `sk-ant-api03-${'Zq7xK2mN9pW4rT6vB1cD8fGh'.repeat(4).slice(0, 93)}AA`;
+      remote.commit({ 'README.md': 'hi\n' }, 'pushed under a pasted key', key);
+      const failure = await workspaces.prepare(request(remote, AGENT_A)).catch((err: unknown) => toActivityFailure(err));
+      expect(failure).toMatchObject({ type: 'BranchNotFound', message: expect.stringContaining('(its branches: "') });
+      expect((failure as Error).message).not.toContain(key.slice(13, 40));
     });
   });
 

@@ -10,9 +10,10 @@
  * answered 431, so their count (maxHeadersCount, which drops the rest silently) is left alone.
  * Both timeouts end when the request is received: an event stream's response
  * (api/event-stream.ts) may last as long as its client stays. A response the handler has ended
- * must be taken within ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS.
+ * must go on being taken: its client may take none of it for ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Config } from '../config';
 
 /** How often Node looks for requests over their timeouts: a timeout is overrun by at most this much. */
@@ -43,17 +44,46 @@ export function createApiServer(app: RequestListener, limits: HttpServerLimits):
 }
 
 /**
- * Destroys the socket of a response ended `timeoutMs` ago that its client has still not taken
- * (its last bytes never left for the kernel: 'finish' did not come). No other limit applies once
- * a request is received: a client that asked for a 20 MB transcript page and read nothing held
- * the page in memory and its socket open for as long as it stayed. An event stream is not ended
- * while it runs, so it is not limited.
+ * Destroys the socket of a response ended whose client takes none of it for `timeoutMs`, or is
+ * still taking it past `timeoutMs` plus its unsent bytes at MIN_TAKE_RATE. No other limit applies
+ * once a request is received: a client that asked for a 20 MB transcript page and read nothing
+ * held the page in memory and its socket open for as long as it stayed. A slow link is not such a
+ * client: a limit on the whole response cut a 20 MB page taken at 4 MB/s after the 60 s default
+ * less what the socket buffers took. An event stream is not ended while it runs, so it is not
+ * limited.
  */
 function dropUntakenResponse(res: ServerResponse, timeoutMs: number): void {
   res.once('prefinish', () => {
-    const timer = setTimeout(() => res.socket?.destroy(), timeoutMs);
+    const socket = res.socket;
+    if (!socket) return;
+    const deadline = Date.now() + timeoutMs + (socket.writableLength / MIN_TAKE_RATE) * 1000;
+    let before = unsent(socket);
+    const timer = setInterval(() => {
+      const now = unsent(socket);
+      const taken = now.queued < before.queued || now.writes < before.writes;
+      if (!taken || Date.now() >= deadline) socket.destroy(); // 'close' follows
+      before = now;
+    }, timeoutMs);
     timer.unref();
-    res.once('finish', () => clearTimeout(timer));
-    res.once('close', () => clearTimeout(timer));
+    res.once('finish', () => clearInterval(timer));
+    res.once('close', () => clearInterval(timer));
   });
+}
+
+/**
+ * The slowest a client may take a response (bytes a second): 256 kbit/s, a poor mobile link.
+ * Bounds how long a client that takes a few bytes now and then holds a page.
+ */
+const MIN_TAKE_RATE = 32 * 1024;
+
+/**
+ * What the socket has not handed to the kernel yet; either shrinks while the client takes the
+ * response. `writes`: the bytes of writes not finished, each counted whole until all of it is
+ * written, and a response is mostly one write (Express sends a body whole). `queued`: the part of
+ * the writes under way still queued, which shrinks as it goes (the handle's write queue, internal
+ * to Node; net's own bufferSize read it).
+ */
+function unsent(socket: Socket): { writes: number; queued: number } {
+  const queued = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize;
+  return { writes: socket.writableLength, queued: typeof queued === 'number' ? queued : socket.writableLength };
 }

@@ -192,6 +192,31 @@ describe('a response its client does not read', () => {
       await api.redis.del(key);
     }
   });
+
+  it('is not dropped while its client takes it, however long the page takes to go (a slow link)', async () => {
+    const agentId = randomUUID();
+    const at = new Date().toISOString();
+    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'completed', spawnedAt: at, completedAt: at } });
+    const message = JSON.stringify({ role: 'user', content: 'x'.repeat(200_000) });
+    const key = `orchestrator:transcript:${agentId}`;
+    await api.redis.hset(key, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), message])));
+    try {
+      const client = await rawClient(api.baseUrl);
+      // About 4 MB/s: the 20 MB page takes about 5 s, several response timeouts, and is taken all along.
+      let bytes = 0;
+      client.socket.on('data', (d: Buffer) => {
+        bytes += d.length;
+        client.socket.pause();
+        setTimeout(() => client.socket.resume(), d.length / 4_000);
+      });
+      client.socket.write(`GET /agents/${agentId}/transcript?limit=100 HTTP/1.1\r\nHost: test\r\nX-API-Key: ${TEST_API_KEY}\r\nConnection: close\r\n\r\n`);
+      const closedAfterMs = await closedWithin(client, 20_000);
+      client.socket.destroy();
+      expect({ closed: closedAfterMs !== undefined, whole: bytes > 20_000_000, slow: (closedAfterMs ?? 0) > 3000 }).toEqual({ closed: true, whole: true, slow: true });
+    } finally {
+      await api.redis.del(key);
+    }
+  });
 });
 
 /**

@@ -125,7 +125,7 @@ export async function resolveGateCommands(
     (options.readWorkspaceFile ? async (relative: string) => (await read(relative)) !== undefined : (relative: string) => fileExists(root, relative));
   const detected = await detectEcosystem({ read, exists });
   if (!detected) {
-    const why = `the repository has no ${GATES_FILE} and none of ${ECOSYSTEMS.flatMap((e) => e.manifests).join(', ')} at its root`;
+    const why = `the repository has no ${GATES_FILE} and none of ${ECOSYSTEMS.flatMap((e) => [...e.manifests, ...(e.fallbackManifests ?? [])]).join(', ')} at its root`;
     return { source: 'none', workspaceHostPath: root, commands: {}, missing: Object.fromEntries(COMMAND_GATE_NAMES.map((g) => [g, why])) };
   }
   const commands: GateDefinitions['commands'] = {};

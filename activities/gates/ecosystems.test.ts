@@ -172,6 +172,12 @@ describe('detecting a repository\'s gates from its root files', () => {
     expect(both?.ecosystem).toBe('node');
   });
 
+  it.each(['setup.cfg', 'tox.ini', 'pytest.ini', 'setup.py'])('keeps a Go repository Go when it carries a %s too (tool settings, scripts): those mark Python only where no other manifest is', async (file) => {
+    // setup.cfg and tox.ini hold codespell's or flake8's settings in repositories of any language.
+    const detected = await detectEcosystem(files({ 'go.mod': 'module x\n', [file]: '[codespell]\nskip = ./vendor\n' }));
+    expect(detected).toMatchObject({ ecosystem: 'go', commands: { tests: expect.stringMatching(/^go test /) } });
+  });
+
   it('finds nothing in a repository without a known manifest', async () => {
     expect(await detectEcosystem(files({ Makefile: 'test:\n' }))).toBeUndefined();
   });

@@ -49,6 +49,12 @@ export interface Ecosystem {
   name: EcosystemName;
   /** Root files that mark the ecosystem; the first present is its manifest. */
   manifests: readonly string[];
+  /**
+   * Root files that mark it only where no other ecosystem's manifest is (then the first present is
+   * its manifest): files repositories of other languages carry too (setup.cfg and tox.ini hold
+   * codespell's or flake8's settings, a setup.py builds a Go module's Python bindings).
+   */
+  fallbackManifests?: readonly string[];
   /** The first whose check holds (or that has none) is `{tool}`. */
   tools?: ReadonlyArray<{ use: string; when?: FileCheck }>;
   /** Rules per gate: the first whose check holds defines the gate. */
@@ -129,9 +135,10 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
   },
   {
     name: 'python',
+    manifests: ['pyproject.toml'],
     // pytest runs a project that never adopted pyproject.toml as well (setup.py or setup.cfg,
     // pytest's or tox's own configuration); the opt-in tools are still read from pyproject.toml.
-    manifests: ['pyproject.toml', 'setup.py', 'setup.cfg', 'pytest.ini', 'tox.ini'],
+    fallbackManifests: ['setup.py', 'setup.cfg', 'pytest.ini', 'tox.ini'],
     gates: {
       typecheck: [{ command: 'python3 -m mypy .', when: pyproject('mypy') }],
       lint: [{ command: 'python3 -m ruff check .', when: pyproject('ruff') }],
@@ -235,23 +242,30 @@ const GATES: readonly EcosystemGate[] = ['typecheck', 'lint', 'tests', 'coverage
 /**
  * The ecosystem whose gates the repository gets: the first entry (in table order) whose manifest
  * is at the root and that defines `tests`; failing that, the first that defines any gate; failing
- * that, the first present (so its hints explain what to add). `undefined` when no manifest is there.
+ * that, the first present (so its hints explain what to add). An ecosystem's fallback manifests
+ * count only where no ecosystem's own manifest is. `undefined` when no manifest is there.
  */
 export async function detectEcosystem(files: RootFiles, table: readonly Ecosystem[] = ECOSYSTEMS): Promise<DetectedGates | undefined> {
   const cached = cachedFiles(files);
   const present: DetectedGates[] = [];
   for (const ecosystem of table) {
-    const detected = await resolveEcosystem(ecosystem, cached);
+    const detected = await resolveEcosystem(ecosystem, ecosystem.manifests, cached);
     if (detected) present.push(detected);
+  }
+  if (present.length === 0) {
+    for (const ecosystem of table) {
+      const detected = await resolveEcosystem(ecosystem, ecosystem.fallbackManifests ?? [], cached);
+      if (detected) present.push(detected);
+    }
   }
   return (
     present.find((d) => d.commands.tests !== undefined) ?? present.find((d) => Object.keys(d.commands).length > 0) ?? present[0]
   );
 }
 
-async function resolveEcosystem(ecosystem: Ecosystem, files: RootFiles): Promise<DetectedGates | undefined> {
+async function resolveEcosystem(ecosystem: Ecosystem, manifests: readonly string[], files: RootFiles): Promise<DetectedGates | undefined> {
   let manifest: string | undefined;
-  for (const candidate of ecosystem.manifests) {
+  for (const candidate of manifests) {
     if (await files.exists(candidate)) {
       manifest = candidate;
       break;

@@ -1,4 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import { conversationError } from '../../test/support/fake-model';
 import { contextView, NO_COMPACTION, shorten, type CompactionPolicy, type ContextView, type ConversationMessage, type ViewMessage } from './context-view';
 
 const OUTPUT = (turn: number) => Array.from({ length: 400 }, (_, i) => `turn ${turn} line ${i} of the build log`).join('\n'); // ~12 KB
@@ -68,6 +69,20 @@ describe('context view', () => {
     // The same bytes for every later request: the prompt cache still holds.
     const later = [...t, { role: 'assistant' as const, content: [{ type: 'text' as const, text: 'Done.' }] }, { role: 'user' as const, content: 'More.' }];
     expect(json(contextView(later, policy).messages.slice(0, 7))).toBe(json(view.messages));
+  });
+
+  it('sends an answer cut off at max_tokens while it was still thinking back with text after its thinking: the API refuses an answer ending in thinking', () => {
+    const t: ConversationMessage[] = [
+      { role: 'user', content: 'Task: T-1' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'Planning the whole change...', signature: 's1' }] }, // max_tokens, only thinking
+      { role: 'user', content: 'Gates failed.' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'Still planning.', signature: 's3' }, { type: 'text', text: ' ' }] }, // blank text after it
+      { role: 'user', content: 'Gates failed again.' },
+    ];
+    const view = contextView(t, policy);
+    expect(conversationError(view.messages)).toBeUndefined();
+    // Its thinking still goes back first, as produced.
+    expect(view.messages[1]!.content[0]).toEqual({ type: 'thinking', thinking: 'Planning the whole change...', signature: 's1' });
   });
 
   it('sends thinking back only with the conversation before it as it was when it was produced, and keeps it between steps', () => {

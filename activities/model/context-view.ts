@@ -193,9 +193,13 @@ function normalise(message: ConversationMessage, next: ConversationMessage | und
   if (message.role !== 'assistant') return { role: message.role, content };
   const answered = new Set(typeof next?.content === 'object' ? next.content.flatMap((b) => (b.type === 'tool_result' ? [b.tool_use_id] : [])) : []);
   const kept = content.filter((b) => (b.type === 'text' ? b.text.trim() !== '' : b.type !== 'tool_use' || answered.has(b.id)));
-  if (kept.length === content.length && kept.length > 0) return { role: message.role, content };
+  // The API refuses an answer whose last block is thinking: one cut off at max_tokens while it
+  // still thought holds nothing else, and goes back with the next feedback round.
+  const lastType = kept[kept.length - 1]?.type;
+  const onlyThought = lastType === 'thinking' || lastType === 'redacted_thinking';
+  if (kept.length === content.length && kept.length > 0 && !onlyThought) return { role: message.role, content };
   const unrun = content.filter((b) => b.type === 'tool_use' && !answered.has(b.id)).length;
-  const note = unrun > 0 ? `[${unrun} unfinished tool call(s) of this answer were cut off at the output limit and not run.]` : kept.length === 0 ? EMPTY_ANSWER : undefined;
+  const note = unrun > 0 ? `[${unrun} unfinished tool call(s) of this answer were cut off at the output limit and not run.]` : kept.length === 0 || onlyThought ? EMPTY_ANSWER : undefined;
   return { role: message.role, content: note ? [...kept, { type: 'text', text: note }] : kept };
 }
 

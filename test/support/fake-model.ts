@@ -400,6 +400,8 @@ export function conversationError(messages: RecordedRequest['body']['messages'])
     const content: Block[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : (message.content as Block[]);
     const isFinalAssistant = i === messages.length - 1 && message.role === 'assistant';
     if (content.length === 0 && !isFinalAssistant) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    const lastType = content[content.length - 1]?.type;
+    if (message.role === 'assistant' && !isFinalAssistant && (lastType === 'thinking' || lastType === 'redacted_thinking')) return `messages.${i}: The final block in an assistant message cannot be \`thinking\`.`;
     for (const [j, block] of content.entries()) {
       if ((block.type === 'thinking' || block.type === 'redacted_thinking') && 'cache_control' in block) return `messages.${i}.content.${j}.${block.type}.cache_control: Extra inputs are not permitted`;
       if (block.type !== 'text') continue;

@@ -83,4 +83,22 @@ describe('API metrics derived from agent events', () => {
     clock = 10_000;
     expect(sample(parsePrometheus(await metrics.registry.metrics()), 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(7);
   });
+
+  it('does not let one count that never ends hang every later scrape: it gives up on it, and a later scrape counts again', async () => {
+    let clock = 0;
+    let hang = true;
+    const metrics = createApiMetrics({
+      // A visibility query stuck on a connection that died without a reset.
+      countActiveAgents: async () => (hang ? new Promise<number>(() => undefined) : 5),
+      activeAgentsTimeoutMs: 100,
+      now: () => clock,
+    });
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 2000).unref());
+    expect(await Promise.race([metrics.registry.metrics().then(() => 'answered'), hung])).toBe('answered');
+    hang = false;
+    clock = 10_000;
+    const later = await Promise.race([metrics.registry.metrics(), hung]);
+    expect(later).not.toBe('hung');
+    expect(sample(parsePrometheus(later), 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(5);
+  });
 });

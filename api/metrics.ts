@@ -28,6 +28,12 @@ export interface ApiMetricsOptions {
    * @default 2000
    */
   activeAgentsMaxAgeMs?: number;
+  /**
+   * How long a scrape waits for a count: one that never ended (a query on a connection that died
+   * without a reset) was shared by every later scrape, so all of them hung until the API restarted.
+   * @default 5000
+   */
+  activeAgentsTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -92,7 +98,7 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
     buckets: GATE_SECONDS,
     registers,
   });
-  const activeCounts = options.countActiveAgents && sharedCounts(options.countActiveAgents, options.activeAgentsMaxAgeMs ?? 2000, options.now ?? Date.now);
+  const activeCounts = options.countActiveAgents && sharedCounts(options.countActiveAgents, options.activeAgentsMaxAgeMs ?? 2000, options.activeAgentsTimeoutMs ?? 5000, options.now ?? Date.now);
   new Gauge({
     name: 'orchestrator_active_agents',
     help: 'Agent runs whose workflow is running on this deployment, by agent type',
@@ -180,12 +186,22 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
  * unauthenticated) makes at most one set of queries per period; visibility itself lags by about a
  * second. An undefined count (visibility failed or is slow) leaves the gauge's last value.
  */
-function sharedCounts(count: (agentType: AgentType) => Promise<number>, maxAgeMs: number, now: () => number): () => Promise<(number | undefined)[]> {
+function sharedCounts(count: (agentType: AgentType) => Promise<number>, maxAgeMs: number, timeoutMs: number, now: () => number): () => Promise<(number | undefined)[]> {
   let inFlight: Promise<(number | undefined)[]> | undefined;
   let last: { at: number; counts: (number | undefined)[] } | undefined;
+  // A count that does not end in time is undefined (the gauge keeps its value) and no longer shared.
+  const inTime = (agentType: AgentType): Promise<number | undefined> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      timer.unref();
+      count(agentType).then(
+        (n) => resolve(n),
+        () => resolve(undefined),
+      ).finally(() => clearTimeout(timer));
+    });
   return () => {
     if (last && now() - last.at < maxAgeMs) return Promise.resolve(last.counts);
-    inFlight ??= Promise.all(AGENT_TYPES.map((t) => count(t).catch(() => undefined)))
+    inFlight ??= Promise.all(AGENT_TYPES.map(inTime))
       .then((counts) => {
         last = { at: now(), counts };
         return counts;

@@ -124,6 +124,8 @@ export interface AgentLoopCheckpoint {
   commitSha?: string;
   /** Hosts the run lost before (MAX_HOST_MOVES counts the whole run); absent when none, and in checkpoints from before it was kept. */
   lostHosts?: string[];
+  /** Answers in a row cut off at max_tokens before the run continued as new; absent when none. */
+  cutOffsInARow?: number;
 }
 
 

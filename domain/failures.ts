@@ -59,6 +59,7 @@ export const FAILURES = {
   MergeConflict: { retryable: false, means: 'the agent branch no longer merges into its target' },
   CoordinatorVeto: { retryable: false, means: 'the coordinator vetoed the push' },
   NothingToCommit: { retryable: false, means: 'the agent finished without changing anything' },
+  AnswerCutOff: { retryable: false, means: "the agent's answers were cut off at max_tokens (AGENT_MAX_TOKENS_PER_TURN, its thinking included) several turns in a row, each before it finished" },
   AgentFailed: { retryable: false, means: 'the run failed for a reason without a type of its own' },
 } as const satisfies Record<string, { retryable: boolean; means: string }>;
 

@@ -215,6 +215,22 @@ async function completedAfterSecretFeedback(h: Harness, taskId: string): Promise
   return handle;
 }
 
+/**
+ * An answer whose thinking uses up max_tokens (1,024 here) is not final: the agent is told it was
+ * cut off, goes on, and its whole work is committed and pushed.
+ */
+async function completedAfterCutOffAnswer(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
+  h.fakeModel.script(taskId, [
+    { tools: [bash('echo one > part1.txt')] },
+    { text: 'Done.', thinking: 'Weigh the next step again. '.repeat(250) },
+    { tools: [bash('echo two > part2.txt')] },
+    { text: 'Done.' },
+  ]);
+  const handle = await h.spawn({ taskId, repository: createRemoteRepo(nodeProjectFiles()).url, gateProfile: 'minimal' });
+  await expectStatus(handle, 'completed');
+  return handle;
+}
+
 /** An agent that changes nothing: NothingToCommit once its gates pass. */
 async function failedNothingToCommit(h: Harness, taskId: string): Promise<WorkflowHandle<typeof agentRun>> {
   h.fakeModel.script(taskId, [{ text: 'Nothing to do.' }]);
@@ -411,6 +427,18 @@ const scenarios: Scenario[] = [
     // The secret scan blocks the commit; the findings (file, line, rule: never the value) are the agent's next turn.
     name: 'completed-after-secret-feedback',
     run: (h) => completedAfterSecretFeedback(h, 'H-secret-feedback'),
+  },
+  {
+    // The same script recorded before an answer cut off at max_tokens got a note: taken as final, part1.txt alone was pushed.
+    name: 'completed-cut-off-answer-taken-as-final',
+    env: { AGENT_MAX_TOKENS_PER_TURN: '1024' },
+    run: (h) => completedAfterCutOffAnswer(h, 'H-cut-off-final'),
+  },
+  {
+    // An answer cut off at max_tokens while thinking: a note asks the agent to go on (continue-after-cut-off-answer).
+    name: 'completed-after-cut-off-answer',
+    env: { AGENT_MAX_TOKENS_PER_TURN: '1024' },
+    run: (h) => completedAfterCutOffAnswer(h, 'H-cut-off'),
   },
   {
     // The agent finished without changing anything.

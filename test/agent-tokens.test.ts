@@ -14,7 +14,7 @@ import { costUsd, type ModelPrice } from '../domain/pricing';
 import { keys } from '../state/keys';
 import type { TranscriptMessage } from '../state/transcript-store';
 import type { FakeUsage, RecordedRequest, ScriptedReply } from './support/fake-model';
-import { createRemoteRepo, git, nodeProjectFiles } from './support/git-fixtures';
+import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
 import { startHarnessApi, type HarnessApi } from './support/harness-api';
 
@@ -386,5 +386,88 @@ describe('tokens and cost of agent runs', () => {
       expect(text).toMatch(/```diff\n[\s\S]*deleted file mode[\s\S]*-module\.exports = new Map\(\);/);
       expect(JSON.stringify(h.fakeModel.requestsFor(taskId)[0]!.body.system)).toContain('VERDICT: APPROVE or VERDICT: REQUEST_CHANGES');
     });
+  });
+
+  // Claude Sonnet 5.5 thinks adaptively, and its thinking counts toward max_tokens: a turn can end
+  // at AGENT_MAX_TOKENS_PER_TURN before the agent said or did what it meant to.
+  describe('answers cut off at max_tokens (AGENT_MAX_TOKENS_PER_TURN 1024)', () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await startHarness({ AGENT_MAX_TOKENS_PER_TURN: '1024' });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    /** About 1,650 tokens of thinking: all of the turn's 1,024 go to it, and the answer never starts. */
+    const overthinking = (then: ScriptedReply): ScriptedReply => ({ ...then, thinking: 'Weigh the next step again. '.repeat(250) });
+    /** About 1,500 tokens of text: cut in the middle. */
+    const longText: ScriptedReply = { text: 'Here is my plan, in detail. '.repeat(220) };
+
+    it('are not taken as the last word: the agent is told it was cut off and goes on, in requests the API accepts, and all its work is pushed', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-cut-off-continue';
+      h.fakeModel.script(taskId, [
+        bash('echo one > part1.txt'),
+        overthinking(bash('echo two > part2.txt')),
+        longText,
+        bash('echo two > part2.txt'),
+        longText,
+        { text: 'Done.' },
+      ]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+      const final = await handle.result();
+      const requests = h.fakeModel.requestsFor(taskId);
+      // Before: the answer cut while thinking went to the gates, which passed, and part1.txt alone was pushed.
+      expect(requests).toHaveLength(6);
+      expect(final.status).toBe('completed');
+      expect(requests.map((r) => r.usage !== undefined)).toEqual(requests.map(() => true));
+      expect(requests.map((r) => r.usage!.output_tokens).slice(1, 3)).toEqual([1024, 1024]);
+      // The answer that was only thinking goes back with its thinking (bound to what preceded it) and
+      // the view's note after it (an assistant message may not end in thinking), then the note.
+      const afterThinking = requests[2]!.body.messages;
+      expect((afterThinking.at(-2)!.content as { type: string }[]).map((b) => b.type)).toEqual(['thinking', 'text']);
+      const note = JSON.stringify(afterThinking.at(-1));
+      expect(note).toContain('Your last answer was cut off at max_tokens: it reached 1024 output tokens, your thinking included, before you finished it');
+      expect(note).toContain('Continue from where you were, more briefly');
+      // A text cut in the middle goes back as far as it got, then the note again.
+      const afterText = requests[3]!.body.messages;
+      expect(JSON.stringify(afterText.at(-2))).toContain('Here is my plan, in detail.');
+      expect(JSON.stringify(afterText.at(-1))).toContain('Your last answer was cut off at max_tokens');
+      // Cut-offs count in a row only: the fifth answer, after the agent acted again, is asked to go on too.
+      expect(JSON.stringify(requests[5]!.body.messages.at(-1))).toContain('Your last answer was cut off at max_tokens');
+      const branch = final.result!.branch!;
+      expect(showFile(remote.dir, branch, 'part1.txt')).toBe('one');
+      expect(showFile(remote.dir, branch, 'part2.txt')).toBe('two');
+    }, 300_000);
+
+    it('fail the run AnswerCutOff, naming AGENT_MAX_TOKENS_PER_TURN, after three in a row; nothing is committed or pushed', async () => {
+      const remote = createRemoteRepo(nodeProjectFiles());
+      const taskId = 'T-cut-off-limit';
+      h.fakeModel.script(taskId, [
+        bash('echo one > part1.txt'),
+        // Cut while writing a tool call: the call never runs, and the request after it goes without it.
+        { tools: [{ name: 'bash', input: { command: 'echo two > part2.txt' } }], outputTokens: 100_000 },
+        overthinking({ text: 'Done.' }),
+        longText,
+        { text: 'Done.' },
+      ]);
+      const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; nonRetryable?: boolean };
+      expect({ type: cause.type, nonRetryable: cause.nonRetryable }).toEqual({ type: 'AnswerCutOff', nonRetryable: true });
+      expect(cause.message).toBe(
+        "the agent's answer was cut off at max_tokens (1024 output tokens a turn, its thinking included) 3 turns in a row, each before it finished: raise AGENT_MAX_TOKENS_PER_TURN or give the agent a smaller task",
+      );
+      const requests = h.fakeModel.requestsFor(taskId);
+      expect(requests).toHaveLength(4);
+      expect(requests.map((r) => r.usage !== undefined)).toEqual([true, true, true, true]);
+      const afterToolCut = requests[2]!.body.messages;
+      expect(JSON.stringify(afterToolCut.at(-2))).not.toContain('tool_use');
+      expect(JSON.stringify(afterToolCut.at(-2))).toContain('unfinished tool call(s) of this answer were cut off at the output limit and not run');
+      expect(JSON.stringify(afterToolCut.at(-1))).toContain('Your last answer was cut off at max_tokens');
+      expect(remoteBranches(remote.dir)).toEqual(['refs/heads/main']);
+    }, 300_000);
   });
 });

@@ -64,15 +64,17 @@ describe('replaying recorded agentRun histories', () => {
     return bundleWorkflowCode({ workflowsPath: path.join(dir, 'index.ts'), logger: quietLogger });
   };
 
-  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, a cancel through Temporal, a kill while the tool batch before a continue-as-new finished (killed there, not continued), a commit the secret scan blocked (then fixed), an agent that changed nothing, a coordinator that approves or vetoes, and on many hosts (a late host found alive; a host that died, the run moved and rebuilt)', () => {
+  it('has the recorded scenarios: completed with tools and gates (before and after the folded activities, with turns as one activity, pushed by the commit activity, and in the current shape), gate feedback (before and after the gates, scan and commit became one activity, and in the current shape), gates skipped, a fork (both shapes), failed on the turn budget (before and after turns became one activity) or unavailable gates (both paths), killed during a tool run (three paths), continued as new (the first run; the last run in the current shape), the state write of each turn carried by the next turn activity (completed, killed during a tool run), and the shape after (run-shape-2026-12b: completed, gate feedback, killed during a tool run without a stopping write), and with the spend ledger (a paid review; a review refused over the dollar budget), a reviewer, the wall-time budget ending a run during a tool, a cancel through Temporal, a kill while the tool batch before a continue-as-new finished (killed there, not continued), a commit the secret scan blocked (then fixed), an answer cut off at max_tokens while thinking (taken as final before; the agent told to go on now), an agent that changed nothing, a coordinator that approves or vetoes, and on many hosts (a late host found alive; a host that died, the run moved and rebuilt)', () => {
     expect(histories.map((h) => h.workflowId)).toEqual([
       'cancelled-through-temporal',
+      'completed-after-cut-off-answer',
       'completed-after-gate-feedback-in-current-shape',
       'completed-after-gate-feedback-in-one',
       'completed-after-gate-feedback-in-shape-2026-12b',
       'completed-after-gate-feedback',
       'completed-after-host-died',
       'completed-after-secret-feedback',
+      'completed-cut-off-answer-taken-as-final',
       'completed-fork-in-current-shape',
       'completed-fork',
       'completed-gates-skipped',

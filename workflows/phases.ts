@@ -201,6 +201,13 @@ const RECORD_EVERY_TURN = 'record-state-every-turn';
  * The status then shows the last answer once the turn's activity has started, not before.
  */
 const RECORD_WITH_TURN = 'record-state-with-next-turn';
+/**
+ * An answer cut off at max_tokens gets a note asking the agent to go on (continueAfterCutOff);
+ * runs recorded before it took such an answer as final and went on to the gates.
+ */
+const CONTINUE_AFTER_CUT_OFF = 'continue-after-cut-off-answer';
+/** Answers cut off in a row that fail the run (AnswerCutOff): the agent had two notes to go on and could not. */
+const CUT_OFFS_IN_A_ROW_LIMIT = 3;
 
 /**
  * One patch for every patch a run asked before it: a run started with it takes them all and asks
@@ -343,9 +350,12 @@ export async function agentLoop(run: Run): Promise<void> {
     // Status, cost and this turn's cost reach Valkey (and GET /status) every turn, not only at phase
     // changes. Patched: runs started before this write existed replay without it.
     const recordEveryTurn = run.patched(RECORD_EVERY_TURN);
-    // What comes after the write is decided before it (PATCHES_BEFORE_LOCAL_ACTIVITIES).
+    // What comes after the write is decided before it (PATCHES_BEFORE_LOCAL_ACTIVITIES). Asked
+    // only of a cut-off answer, so other runs take no marker.
+    const cutOff = answer.stopReason === 'max_tokens' && run.patched(CONTINUE_AFTER_CUT_OFF);
+    state.answerCutOff(cutOff);
     if (state.pendingTools) run.decide(TOOLS_THEN_MODEL_IN_ONE);
-    else decideAcceptance(run);
+    else if (!cutOff) decideAcceptance(run);
     if (recordEveryTurn && carriesWriteToNextTurn(run)) run.recordWithNextTurn();
     else if (recordEveryTurn) await run.record();
     // Cut off at a max_tokens that was the output budget's remainder: the budget is used up.
@@ -353,10 +363,39 @@ export async function agentLoop(run: Run): Promise<void> {
       const spent = state.exhaustedBudget(Date.now());
       if (spent) throw spent;
     }
+    if (cutOff) {
+      await continueAfterCutOff(run, answer);
+      continue;
+    }
     if (!state.pendingTools) return;
     // Runs recorded before turns were one activity ran the tools right after the answer.
     if (!run.patched(TOOLS_THEN_MODEL_IN_ONE)) await runPendingTools(run);
   }
+}
+
+/**
+ * An answer cut off at max_tokens (in its thinking, its text or a tool call, which does not run)
+ * is not the agent's last word: taken as final, the gates ran on unfinished work, committed and
+ * pushed it. The agent is told and asked to go on, a few times in a row at most; then the run
+ * fails, naming the setting, rather than paying for answers that never end.
+ */
+async function continueAfterCutOff(run: Run, answer: ModelTurnResult): Promise<void> {
+  const { state } = run;
+  // Results of workers from before the figure was reported say less.
+  const limit = answer.maxTokens !== undefined ? `${answer.maxTokens} output tokens` : 'the output limit';
+  if (state.cutOffsInARow >= CUT_OFFS_IN_A_ROW_LIMIT) {
+    throw new RunFailure(
+      `the agent's answer was cut off at max_tokens (${answer.maxTokens !== undefined ? `${limit} a turn` : limit}, its thinking included) ${state.cutOffsInARow} turns in a row, each before it finished: ` +
+        'raise AGENT_MAX_TOKENS_PER_TURN or give the agent a smaller task',
+      'AnswerCutOff',
+    );
+  }
+  const note =
+    `Your last answer was cut off at max_tokens: it reached ${limit}, your thinking included, before you finished it, ` +
+    `so nothing in it ran and your work is not done. Continue from where you were, more briefly: think less before you act, ` +
+    `and split large changes into several smaller tool calls.`;
+  await appendFeedback({ agentId: state.input.agentId, index: state.messageCount, text: note });
+  state.recordContinueNote();
 }
 
 /** The next model call's input; the summaries are what the Web UI lists for each activity. */

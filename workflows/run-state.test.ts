@@ -101,6 +101,27 @@ describe('RunState', () => {
     expect(s.messageCount).toBe(1);
   });
 
+  it('keeps the loop going after an answer cut off at max_tokens, counting cut-offs in a row across continue-as-new', () => {
+    const s = new RunState(input(), T0);
+    s.workspace = workspace;
+    s.startedAt = '2026-01-01T00:00:01.000Z';
+    for (let i = 0; i < 2; i++) {
+      s.recordTurn({ inputTokens: 1, outputTokens: 1 });
+      s.expectTools(false);
+      s.answerCutOff(true);
+      s.recordContinueNote();
+    }
+    expect({ loopDone: s.loopDone, cutOffsInARow: s.cutOffsInARow, messageCount: s.messageCount }).toEqual({ loopDone: false, cutOffsInARow: 2, messageCount: 4 });
+    const resumed = new RunState(input({ resume: s.checkpoint() }), T0);
+    expect(resumed.cutOffsInARow).toBe(2);
+    resumed.recordTurn({ inputTokens: 1, outputTokens: 1 });
+    resumed.expectTools(true);
+    resumed.answerCutOff(false);
+    expect(resumed.cutOffsInARow).toBe(0);
+    // A checkpoint without cut-offs is the one runs always continued with.
+    expect(resumed.checkpoint()).not.toHaveProperty('cutOffsInARow');
+  });
+
   it('keeps the latest result of every gate', () => {
     const s = new RunState(input(), T0);
     s.mergeGates([

@@ -99,6 +99,8 @@ export class RunState {
   /** A reviewer's verdict, from its latest final answer. */
   review?: ReviewOutcome;
   feedbackRounds: number;
+  /** The latest answers, in a row, that were cut off at max_tokens before they finished. */
+  cutOffsInARow: number;
   lastGates?: GateResult[];
   /** Outcome of the last tool batch (`bash: npm test → exit 1`), shown in the Web UI details. */
   lastTools?: string;
@@ -132,6 +134,7 @@ export class RunState {
     this.cacheReadInputTokens = resume?.cacheReadInputTokens ?? 0;
     this.costUsd = resume?.costUsd ?? 0;
     this.feedbackRounds = resume?.feedbackRounds ?? 0;
+    this.cutOffsInARow = resume?.cutOffsInARow ?? 0;
     this.lostHosts = [...(resume?.lostHosts ?? [])];
   }
 
@@ -268,6 +271,20 @@ export class RunState {
     return host !== undefined && this.lostHosts.includes(host.id);
   }
 
+  /**
+   * Whether the answer just recorded was cut off at max_tokens (`cutOff`): such an answer is not
+   * the agent's last word, so its loop goes on; counted while they come in a row.
+   */
+  answerCutOff(cutOff: boolean): void {
+    this.cutOffsInARow = cutOff ? this.cutOffsInARow + 1 : 0;
+    if (cutOff) this.loopDone = false;
+  }
+
+  /** The note asking the agent to go on after a cut-off answer was stored at `messageCount`. */
+  recordContinueNote(): void {
+    this.messageCount += 1;
+  }
+
   canFeedBack(): boolean {
     return this.feedbackRounds < this.input.maxFeedbackRounds;
   }
@@ -344,6 +361,7 @@ export class RunState {
       ...(this.commitSha ? { commitSha: this.commitSha } : {}),
       // Only when a host was lost: the continuation of every other run is as recorded.
       ...(this.lostHosts.length > 0 ? { lostHosts: this.lostHosts } : {}),
+      ...(this.cutOffsInARow > 0 ? { cutOffsInARow: this.cutOffsInARow } : {}),
     };
   }
 

@@ -61,6 +61,8 @@ export interface ModelTurnResult extends TokenUsage {
   reused: boolean;
   /** Estimated tokens of the request as sent, after compaction. */
   contextTokens?: number;
+  /** The request's `max_tokens`: all the answer could write, its thinking included (absent in results recorded before it was reported). */
+  maxTokens?: number;
   /** The turn was not sent: it would have passed this budget. */
   refused?: BudgetBreach;
   /** A reviewer's verdict and findings, from an answer without tool calls; secrets redacted. */
@@ -267,7 +269,7 @@ function summarise(redact: (text: string) => string, agentType: AgentType, messa
     reused,
     digest: toolCalls.length ? joinBounded(toolCalls) : oneLine(`"${text.slice(0, 2000)}"`),
     ...(toolCalls.length ? { toolCalls } : {}),
-    ...(message.request ? { contextTokens: message.request.estimatedTokens } : {}),
+    ...(message.request ? { contextTokens: message.request.estimatedTokens, maxTokens: message.request.maxTokens } : {}),
     ...(agentType === 'reviewer' && finalAnswer ? { review: parseReview(text) } : {}),
   };
 }

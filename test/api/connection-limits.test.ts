@@ -177,10 +177,16 @@ describe('a response its client does not read', () => {
     const key = `orchestrator:transcript:${agentId}`;
     await api.redis.hset(key, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), message])));
     try {
+      // How long the API takes to build the page here (seconds on a loaded machine): the client
+      // below must wait until it was ended and dropped, or it reads the whole page on resuming.
+      const started = Date.now();
+      const whole = await fetch(`${api.baseUrl}/agents/${agentId}/transcript?limit=100`, { headers: { 'X-API-Key': TEST_API_KEY } });
+      expect((await whole.arrayBuffer()).byteLength).toBeGreaterThan(20_000_000);
+      const buildMs = Date.now() - started;
       const client = await rawClient(api.baseUrl);
       client.socket.pause(); // reads nothing
       client.socket.write(`GET /agents/${agentId}/transcript?limit=100 HTTP/1.1\r\nHost: test\r\nX-API-Key: ${TEST_API_KEY}\r\n\r\n`);
-      await new Promise((r) => setTimeout(r, 4000));
+      await new Promise((r) => setTimeout(r, 2 * buildMs + 4000));
       let bytes = 0;
       client.socket.on('data', (d: Buffer) => (bytes += d.length));
       client.socket.resume();

@@ -155,6 +155,17 @@ describe('a body without end', () => {
   });
 });
 
+/** A completed agent whose transcript's first page (100 messages of 200 KB) is a 20 MB response. */
+async function agentWithLargeTranscript(api: TestApi): Promise<{ agentId: string; key: string }> {
+  const agentId = randomUUID();
+  const at = new Date().toISOString();
+  await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'completed', spawnedAt: at, completedAt: at } });
+  const message = JSON.stringify({ role: 'user', content: 'x'.repeat(200_000) });
+  const key = `orchestrator:transcript:${agentId}`;
+  await api.redis.hset(key, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), message])));
+  return { agentId, key };
+}
+
 /**
  * A client that asks for a large response and never reads it: the server held the response in
  * memory and the socket open for as long as the client stayed (no limit applies once the request
@@ -170,12 +181,7 @@ describe('a response its client does not read', () => {
   });
 
   it('is dropped, with its connection, ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS after it was ended', async () => {
-    const agentId = randomUUID();
-    const at = new Date().toISOString();
-    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'completed', spawnedAt: at, completedAt: at } });
-    const message = JSON.stringify({ role: 'user', content: 'x'.repeat(200_000) });
-    const key = `orchestrator:transcript:${agentId}`;
-    await api.redis.hset(key, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), message])));
+    const { agentId, key } = await agentWithLargeTranscript(api);
     try {
       // How long the API takes to build the page here (seconds on a loaded machine): the client
       // below must wait until it was ended and dropped, or it reads the whole page on resuming.
@@ -200,12 +206,7 @@ describe('a response its client does not read', () => {
   });
 
   it('is not dropped while its client takes it, however long the page takes to go (a slow link)', async () => {
-    const agentId = randomUUID();
-    const at = new Date().toISOString();
-    await api.store.write({ seq: 1, at, view: { agentId, taskId: `T-${agentId.slice(0, 8)}`, agentType: 'worker', status: 'completed', spawnedAt: at, completedAt: at } });
-    const message = JSON.stringify({ role: 'user', content: 'x'.repeat(200_000) });
-    const key = `orchestrator:transcript:${agentId}`;
-    await api.redis.hset(key, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(i), message])));
+    const { agentId, key } = await agentWithLargeTranscript(api);
     try {
       const client = await rawClient(api.baseUrl);
       // About 4 MB/s: the 20 MB page takes about 5 s, several response timeouts, and is taken all along.

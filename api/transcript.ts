@@ -17,24 +17,45 @@ export interface TranscriptPage {
   nextFrom?: number;
 }
 
-/** Messages `[from, from + limit)` of the agent's transcript, redacted; `null` when none is stored. */
+/**
+ * Redaction time a page may take before it ends early (`nextFrom` says where to go on). The agent
+ * writes the transcript, and text built to be slow to redact (a keyword repeated through 30 KB
+ * costs the scanner's rules about 0.4 s) made one page of 500 such messages hold the API for
+ * minutes: status, kills and every other request waited behind it.
+ */
+export const PAGE_REDACTION_BUDGET_MS = 1000;
+
+/**
+ * Messages `[from, from + limit)` of the agent's transcript, redacted; `null` when none is stored.
+ * Fewer when redacting them took more than `budgetMs` (at least one is always returned), and the
+ * event loop is let go between messages, so other requests are served meanwhile.
+ */
 export async function readTranscriptPage(
   redis: Redis,
   agentId: string,
   page: { from: number; limit: number },
   redact: (text: string) => string,
+  budget: { ms: number; now: () => number } = { ms: PAGE_REDACTION_BUDGET_MS, now: () => performance.now() },
 ): Promise<TranscriptPage | null> {
   const key = keys.transcript(agentId);
   const total = await redis.hlen(key);
   if (total === 0) return null;
-  const end = Math.min(page.from + page.limit, total);
+  let end = Math.min(page.from + page.limit, total);
   const indexes = Array.from({ length: Math.max(0, end - page.from) }, (_, i) => page.from + i);
   const raws = indexes.length ? await redis.hmget(key, ...indexes.map(String)) : [];
-  const messages = raws.flatMap((raw, i) => {
-    if (raw === null) return [];
-    const message = JSON.parse(raw) as { role: 'user' | 'assistant'; content: unknown };
-    return [{ index: indexes[i]!, role: message.role, content: redactDeep(message.content, redact) }];
-  });
+  const messages: TranscriptPage['messages'] = [];
+  const started = budget.now();
+  for (const [i, raw] of raws.entries()) {
+    if (raw !== null) {
+      const message = JSON.parse(raw) as { role: 'user' | 'assistant'; content: unknown };
+      messages.push({ index: indexes[i]!, role: message.role, content: redactDeep(message.content, redact) });
+    }
+    if (i + 1 < raws.length && messages.length > 0 && budget.now() - started > budget.ms) {
+      end = indexes[i]! + 1;
+      break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   return { agentId, from: page.from, limit: page.limit, total, messages, ...(end < total ? { nextFrom: end } : {}) };
 }
 

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, stat
 import os from 'node:os';
 import path from 'node:path';
 import type { TreeInspection } from './inspect-tree';
-import { makeDeepTree, makeManyEntries, runWithDescriptorLimit, runWithHeapLimit, scratchDir } from '../../test/support/hostile-trees';
+import { makeDeepTrees, makeManyEntries, runWithDescriptorLimit, runWithHeapLimit, scratchDir } from '../../test/support/hostile-trees';
 
 const asRoot = process.getuid?.() === 0;
 const WORKER_UID = asRoot ? 1000 : process.getuid!();
@@ -85,11 +85,7 @@ describe('inspectTree in trees the agent made deep', () => {
   it('walks several trees 1,000 levels deep at once within a worker allowed 2,600 descriptors', () => {
     // A walk holds a descriptor per level: six at full depth (six hostile agents' disk budgets) took
     // 6,000, and every other activity of the worker failed with EMFILE meanwhile.
-    const roots = Array.from({ length: 6 }, (_, i) => path.join(tmp, `wt-${i}`));
-    for (const root of roots) {
-      mkdirSync(root);
-      makeDeepTree(root, 1000);
-    }
+    const roots = makeDeepTrees(tmp, 'wt', 6, 1000);
     const out = runWithDescriptorLimit(
       2600,
       `const { inspectTree } = require(${JSON.stringify(path.join(__dirname, 'inspect-tree'))});

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { giveToSandboxUser } from './ownership';
-import { makeDeepTree, makeManyEntries, runWithDescriptorLimit, runWithHeapLimit, scratchDir } from '../../test/support/hostile-trees';
+import { makeDeepTrees, makeManyEntries, runWithDescriptorLimit, runWithHeapLimit, scratchDir } from '../../test/support/hostile-trees';
 
 const SANDBOX = { uid: 1000, gid: 1000 };
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -44,11 +44,7 @@ asRoot('giveToSandboxUser', () => {
 
   it('gives several trees 1,000 levels deep at once within a worker allowed 2,600 descriptors', () => {
     // A descriptor per level: six such walks at once took 6,000, and the worker's other activities failed with EMFILE.
-    const roots = Array.from({ length: 6 }, (_, i) => path.join(tmp, `deep-${i}`));
-    for (const root of roots) {
-      mkdirSync(root);
-      makeDeepTree(root, 1000);
-    }
+    const roots = makeDeepTrees(tmp, 'deep', 6, 1000);
     const out = runWithDescriptorLimit(
       2600,
       `const { giveToSandboxUser } = require(${JSON.stringify(path.join(__dirname, 'ownership'))});

@@ -3,7 +3,7 @@
  * over it, and child processes limited the way a worker can be, to see what those walks cost.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -14,6 +14,16 @@ import path from 'node:path';
 export function makeDeepTree(root: string, levels: number, leafFile = 'f.txt'): void {
   const make = 'import os,sys\nos.chdir(sys.argv[1])\nfor _ in range(int(sys.argv[2])):\n  os.mkdir("d"); os.chdir("d")\nopen(sys.argv[3],"w").write("bottom\\n")\n';
   execFileSync('python3', ['-c', make, root, String(levels), leafFile]);
+}
+
+/** `count` worktrees `dir/<prefix>-<i>`, each holding a tree `levels` deep (several hostile agents on one worker); their paths. */
+export function makeDeepTrees(dir: string, prefix: string, count: number, levels: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const root = path.join(dir, `${prefix}-${i}`);
+    mkdirSync(root);
+    makeDeepTree(root, levels);
+    return root;
+  });
 }
 
 /** `count` empty files with 250-byte names in `dir`, as a `touch` loop makes them. */

@@ -37,7 +37,10 @@ describe('concurrent /metrics scrapes', () => {
     process.stdout.write(`200 concurrent scrapes: ${countQueries} count queries, ${elapsedMs} ms\n`);
     expect(scrapes.every((s) => s.status === 200)).toBe(true);
     for (const s of scrapes) expect(sample(s.samples, 'orchestrator_active_agents', { agent_type: 'worker' })).toBe(0);
-    // One computation: a query per agent type (600 before, one set per scrape).
-    expect(countQueries).toBe(AGENT_TYPES.length);
+    // Shared computations: a query per agent type for each (600 before, one set per scrape). A count
+    // is reused for 2 s, so on a loaded machine, where the 200 scrapes arrive over more than that,
+    // a few sets are made: one per 2 s window at most.
+    expect(countQueries % AGENT_TYPES.length).toBe(0);
+    expect(countQueries).toBeLessThanOrEqual(AGENT_TYPES.length * (Math.ceil(elapsedMs / 2000) + 1));
   });
 });

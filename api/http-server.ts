@@ -29,17 +29,17 @@ export type HttpServerLimits = Pick<
 >;
 
 export function createApiServer(app: RequestListener, limits: HttpServerLimits): Server {
-  const server = createServer(
-    {
-      headersTimeout: limits.ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS * 1000,
-      requestTimeout: limits.ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS * 1000,
-      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
-    },
-    app,
-  );
+  const server = createServer({
+    headersTimeout: limits.ORCHESTRATOR_HEADERS_TIMEOUT_SECONDS * 1000,
+    requestTimeout: limits.ORCHESTRATOR_REQUEST_TIMEOUT_SECONDS * 1000,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  });
   server.keepAliveTimeout = limits.ORCHESTRATOR_KEEP_ALIVE_TIMEOUT_SECONDS * 1000;
   server.maxConnections = limits.ORCHESTRATOR_MAX_CONNECTIONS;
+  // Before the app: a handler that ends its response at once ends it within its own listener,
+  // and a watch set up after that never saw it end.
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => dropUntakenResponse(res, limits.ORCHESTRATOR_RESPONSE_TIMEOUT_SECONDS * 1000));
+  server.on('request', app);
   return server;
 }
 
@@ -51,24 +51,40 @@ export function createApiServer(app: RequestListener, limits: HttpServerLimits):
  * client: a limit on the whole response cut a 20 MB page taken at 4 MB/s after the 60 s default
  * less what the socket buffers took. An event stream is not ended while it runs, so it is not
  * limited.
+ *
+ * Progress is sampled a few times per timeout, and time this process did not run (its event loop
+ * held by other work, or the host's CPU taken) is not the client's: nothing is sent while the loop
+ * is held, and a check comparing two samples a timeout apart, taken after a second's stall and
+ * before the loop wrote again, dropped clients reading all along (half of a 20 MB page in CI).
  */
 function dropUntakenResponse(res: ServerResponse, timeoutMs: number): void {
   res.once('prefinish', () => {
     const socket = res.socket;
     if (!socket) return;
-    const deadline = Date.now() + timeoutMs + (socket.writableLength / MIN_TAKE_RATE) * 1000;
+    const sampleMs = Math.min(SAMPLE_MS, timeoutMs / 4);
+    let deadline = Date.now() + timeoutMs + (socket.writableLength / MIN_TAKE_RATE) * 1000;
     let before = unsent(socket);
+    let sampledAt = Date.now();
+    let takenAt = sampledAt;
     const timer = setInterval(() => {
+      const at = Date.now();
+      const stalled = Math.max(0, at - sampledAt - 2 * sampleMs); // late beyond a tick's slack: not the client's time
+      takenAt += stalled;
+      deadline += stalled;
       const now = unsent(socket);
-      const taken = now.queued < before.queued || now.writes < before.writes;
-      if (!taken || Date.now() >= deadline) socket.destroy(); // 'close' follows
+      if (now.queued < before.queued || now.writes < before.writes) takenAt = at;
+      if (at - takenAt >= timeoutMs || at >= deadline) socket.destroy(); // 'close' follows
       before = now;
-    }, timeoutMs);
+      sampledAt = at;
+    }, sampleMs);
     timer.unref();
     res.once('finish', () => clearInterval(timer));
     res.once('close', () => clearInterval(timer));
   });
 }
+
+/** The most time between two looks at a response's progress. */
+const SAMPLE_MS = 1000;
 
 /**
  * The slowest a client may take a response (bytes a second): 256 kbit/s, a poor mobile link.

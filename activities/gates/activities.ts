@@ -173,7 +173,8 @@ export function createGateActivities(deps: GateActivityDeps) {
       const { dir } = checkout;
       const sandboxUser = deps.runtime.sandboxUser;
       try {
-        if (sandboxUser) await giveToSandboxUser(dir, sandboxUser);
+        const walkOp = { signal: op.signal, onProgress: () => op.heartbeat() };
+        if (sandboxUser) await giveToSandboxUser(dir, sandboxUser, undefined, walkOp);
         const definitions = await baseDefinitions(ws, dir);
         const review = deps.review;
         let paid: { costUsd?: number; spentUsd?: number; refused?: BudgetBreach } = {};
@@ -203,7 +204,7 @@ export function createGateActivities(deps: GateActivityDeps) {
             // What an earlier gate's project code wrote over the base's files is put back before each command.
             beforeEachCommand: async () => {
               const written = await checkout.restore();
-              if (sandboxUser) for (const rel of written) await giveToSandboxUser(dir, sandboxUser, rel);
+              if (sandboxUser) for (const rel of written) await giveToSandboxUser(dir, sandboxUser, rel, walkOp);
             },
             signal: op.signal,
             onProgress: () => op.heartbeat(),

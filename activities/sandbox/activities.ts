@@ -71,13 +71,14 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
     async startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null> {
       const { runtime } = deps;
       // Sandboxed commands run as the worktree's owner: never let that be root.
-      if (runtime.sandboxUser) await giveToSandboxUser(args.workspace.path, runtime.sandboxUser);
+      const op = currentOperation();
+      if (runtime.sandboxUser) await giveToSandboxUser(args.workspace.path, runtime.sandboxUser, undefined, { signal: op.signal, onProgress: () => op.heartbeat() });
       return runtime.start({
         agentId: args.agentId,
         taskId: args.taskId,
         workspacePath: args.workspace.path,
         readOnly: args.readOnly ?? false,
-        signal: currentOperation().signal,
+        signal: op.signal,
       });
     },
 

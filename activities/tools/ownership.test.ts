@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { chownSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { deepWalks, FREE_LEVELS } from './deep-walks';
 import { giveToSandboxUser } from './ownership';
 import { makeDeepTrees, makeManyEntries, runWithDescriptorLimit, runWithHeapLimit, scratchDir } from '../../test/support/hostile-trees';
 
@@ -64,6 +65,31 @@ asRoot('giveToSandboxUser', () => {
       .then(() => console.log('given'));`;
     expect(runWithHeapLimit(32, script)).toBe('given');
     expect(lstatSync(path.join(wide, `${'n'.repeat(240)}0000149999`)).uid).toBe(1000);
+  });
+
+  it('waits for a deep-walk permit heartbeating, and stops waiting when its activity is cancelled', async () => {
+    // Every permit held (other agents' deep walks): the walk waited below FREE_LEVELS, silent and
+    // deaf to cancellation, for as long as they held them.
+    const deep = makeDeepTrees(tmp, 'held', 1, FREE_LEVELS + 5)[0]!;
+    let releaseHolders!: () => void;
+    const held = new Promise<void>((r) => (releaseHolders = r));
+    const holders = Array.from({ length: deepWalks.size }, () => deepWalks.use({}, () => held));
+    try {
+      const cancel = new AbortController();
+      let beats = 0;
+      const walk = giveToSandboxUser(deep, SANDBOX, undefined, { signal: cancel.signal, onProgress: () => beats++ });
+      const outcome = walk.then(
+        () => 'given',
+        (err: Error) => err.message,
+      );
+      await new Promise((r) => setTimeout(r, 2500));
+      cancel.abort(new Error('cancelled'));
+      const ended = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still waiting'), 3000))]);
+      expect({ ended, heartbeat: beats >= 2 }).toEqual({ ended: 'cancelled', heartbeat: true });
+    } finally {
+      releaseHolders();
+      await Promise.all(holders);
+    }
   });
 
   it("never chowns the host's files while a process swaps a directory of the tree for a link to them", async () => {

@@ -12,23 +12,32 @@ import { deepWalks, FREE_LEVELS } from './deep-walks';
 /** Deeper directories stay the host's: a descriptor per level must not exhaust the worker's (the tree walk stops there too; below FREE_LEVELS it shares deep-walks.ts's budget). */
 const MAX_DEPTH = 2048;
 
+/** The activity a walk runs for: stops it when cancelled, and hears from it as it goes (a heartbeat). */
+export interface WalkOperation {
+  signal?: AbortSignal;
+  onProgress?: () => void;
+}
+
+/** Entries between two calls of `onProgress` (a million-entry tree must not go quiet for its heartbeat timeout). */
+const ENTRIES_PER_PROGRESS = 1000;
+
 /**
  * Hands a root-owned tree to the sandbox user (no-op unless the worker runs as root), or only the
  * entry `rel` below it (and what it holds), reached without following a link.
  */
-export async function giveToSandboxUser(root: string, user: { uid: number; gid: number }, rel?: string): Promise<void> {
+export async function giveToSandboxUser(root: string, user: { uid: number; gid: number }, rel?: string, op: WalkOperation = {}): Promise<void> {
   if (process.getuid?.() !== 0) return;
   const top = await openRoot(root);
   try {
     if (rel === undefined) {
       if ((await top.stat()).uid !== 0) return;
       await top.chown(user.uid, user.gid);
-      await giveEntries(top, user, 0);
+      await giveEntries(top, user, 0, op);
       return;
     }
     const segments = relativeSegments(rel);
     await withDirAt(top, segments.slice(0, -1), async (parent) => {
-      if (await giveAt(parent, segments.at(-1)!, user, 0)) await giveBelow(parent, segments.at(-1)!, user, 0);
+      if (await giveAt(parent, segments.at(-1)!, user, 0)) await giveBelow(parent, segments.at(-1)!, user, 0, op);
     }).catch((err: unknown) => {
       // A link or a file on the way (swapped in since the host wrote `rel`): nothing of the host's to give there.
       if (!(err instanceof UnsafePathError)) throw err;
@@ -51,7 +60,7 @@ async function giveAt(dir: FileHandle, name: string, user: { uid: number; gid: n
 }
 
 /** The entries of the subdirectory `name` of `dir`, reached without following a link. */
-async function giveBelow(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number): Promise<void> {
+async function giveBelow(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number, op: WalkOperation): Promise<void> {
   let child: FileHandle;
   try {
     child = await openDirAt(dir, name);
@@ -61,15 +70,26 @@ async function giveBelow(dir: FileHandle, name: string, user: { uid: number; gid
   }
   try {
     // Deeper than real projects go, the walk shares the worker's budget of descriptors (deep-walks.ts).
-    await (depth + 1 === FREE_LEVELS ? deepWalks.use({}, () => giveEntries(child, user, depth + 1)) : giveEntries(child, user, depth + 1));
+    // A wait for a permit heartbeats and ends with the activity (it waited, silent, for good before).
+    await (depth + 1 === FREE_LEVELS ? deepWalks.use(op, () => giveEntries(child, user, depth + 1, op)) : giveEntries(child, user, depth + 1, op));
   } finally {
     await child.close();
   }
 }
 
 /** One entry at a time (a directory of a million long names read whole took the worker 680 MB); subdirectories after. */
-async function giveEntries(dir: FileHandle, user: { uid: number; gid: number }, depth: number): Promise<void> {
+async function giveEntries(dir: FileHandle, user: { uid: number; gid: number }, depth: number, op: WalkOperation): Promise<void> {
   const subdirs: string[] = [];
-  for await (const entry of await dirEntries(dir)) if (await giveAt(dir, entry.name, user, depth)) subdirs.push(entry.name);
-  for (const name of subdirs) await giveBelow(dir, name, user, depth);
+  let seen = 0;
+  for await (const entry of await dirEntries(dir)) {
+    if (++seen % ENTRIES_PER_PROGRESS === 0) {
+      op.signal?.throwIfAborted();
+      op.onProgress?.();
+    }
+    if (await giveAt(dir, entry.name, user, depth)) subdirs.push(entry.name);
+  }
+  for (const name of subdirs) {
+    op.signal?.throwIfAborted();
+    await giveBelow(dir, name, user, depth, op);
+  }
 }

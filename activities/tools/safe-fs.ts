@@ -178,8 +178,10 @@ export async function withDirAt<T>(
       const display = segments.slice(0, i + 1).join('/');
       if (options.create && (await mkdirAt(current, segment, display))) await options.onCreate?.(current, segment);
       current = await openDirAt(current, segment, display);
-      await held?.close();
+      // The new descriptor is held before the old one is closed: a close that throws leaks neither.
+      const previous = held;
       held = current;
+      await previous?.close();
     }
     return await fn(current);
   } finally {

@@ -258,7 +258,7 @@ export async function prepare(run: Run): Promise<void> {
   }
   if (state.status === 'spawning' && !state.gatesSkipped) {
     // Histories recorded before this check skip it, so they replay unchanged.
-    state.gatesSkipped = run.patched(GATES_BEFORE_FIRST_TURN) ? applyGateResolution(run, await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates })) : [];
+    state.gatesSkipped = run.patched(GATES_BEFORE_FIRST_TURN) ? applyGateResolution(run, await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates, ...reviewBaseOf(input) })) : [];
   }
   await ensureSandbox(run, 'starting-sandbox');
   if (state.status !== 'spawning') return;
@@ -289,6 +289,7 @@ async function setUp(run: Run): Promise<void> {
     customGates: input.context.gates,
     missingGates: input.missingGates,
     readOnly: state.readOnly,
+    ...reviewBaseOf(input),
   });
   state.workspace = setup.workspace;
   if (setup.sandbox !== undefined) {
@@ -473,6 +474,15 @@ async function feedBack(run: Run, text: string, failure: RunFailure): Promise<vo
   state.recordFeedback();
 }
 
+/**
+ * A reviewer's workspace starts from the branch under review, which another agent wrote: its gates
+ * are defined where that branch forked from the review base, not by the branch (an activity input
+ * only, so recorded histories replay unchanged).
+ */
+function reviewBaseOf(input: AgentRunInput): { reviewBase?: string } {
+  return input.agentType === 'reviewer' && input.context.baseBranch ? { reviewBase: input.context.baseBranch } : {};
+}
+
 /** The input of one gate phase's activity. */
 function gateInput(run: Run, phase: GatePhase, round: number, commitSha?: string): RunGatesInput {
   const { state } = run;
@@ -490,6 +500,7 @@ function gateInput(run: Run, phase: GatePhase, round: number, commitSha?: string
     round,
     maxRounds: input.maxFeedbackRounds,
     missingGates: input.missingGates,
+    ...reviewBaseOf(input),
     // The AI review is a model call too: it is not made when it could pass the dollar budget.
     ...(input.budgets.maxCostUsd !== undefined ? { costLeftUsd: Math.max(0, addUsd(input.budgets.maxCostUsd, -state.costUsd)), countedUsd: state.costUsd } : {}),
   };

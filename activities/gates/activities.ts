@@ -38,7 +38,10 @@ import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 export type { ReviewFn } from './paid-review';
 
 export interface GateActivityDeps {
-  workspaces: Pick<GitWorkspaces, 'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'rootEntriesAt' | 'readAt' | 'diffAgainstBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'>;
+  workspaces: Pick<
+    GitWorkspaces,
+    'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'rootEntriesAt' | 'readAt' | 'diffAgainstBase' | 'reviewBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'
+  >;
   runtime: SandboxRuntime;
   /** The AI review (a model call); the `review` gate is `missing` without it. */
   review?: ReviewFn;
@@ -69,6 +72,8 @@ export interface RunGatesInput {
   maxRounds: number;
   /** `skip`: a gate the repository does not define is reported `skipped` and does not count. */
   missingGates?: MissingGatesPolicy;
+  /** Reviewers: the branch the one under review is compared with; see GateBase. */
+  reviewBase?: string;
   /** What the run's dollar budget has left (absent: no dollar budget); the AI review is refused past it. */
   costLeftUsd?: number;
   /** What the workflow has counted as spent, against which the spend ledger shows calls it never saw. */
@@ -79,7 +84,17 @@ export interface ResolveGatesInput {
   workspace: WorkspaceInfo;
   profile: GateProfile;
   customGates?: GateName[];
+  /** Reviewers: the branch the one under review is compared with; see GateBase. */
+  reviewBase?: string;
 }
+
+/**
+ * What the gates' own files (gates.json, package.json scripts, RUNNER_FILES) are read from: the
+ * workspace's base commit, which the agent cannot change. A reviewer's base commit is the tip of the
+ * branch under review, written by another agent: with `reviewBase` they come from where that branch
+ * forked from the review base instead (without it, from the branch, as before).
+ */
+type GateBase = Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>;
 
 export interface GateResolution {
   /** Where the commands come from: `gates.json`, the detected ecosystem, or `none`. */
@@ -112,7 +127,7 @@ export type CoordinatorReport = Parameters<CoordinatorPort['reportGates']>[0];
 
 export function createGateActivities(deps: GateActivityDeps) {
   /** The repository's gate commands as its base commit defines them, for a checkout at `root`. */
-  const baseDefinitions = async (workspace: WorkspaceInfo, root = workspace.path) => {
+  const baseDefinitions = async (workspace: GateBase, root: string) => {
     // Detection asks about many files at the root: one listing answers for those (absent: no git call).
     const atRoot = await deps.workspaces.rootEntriesAtBase(workspace);
     const isRoot = (rel: string) => !rel.includes('/');
@@ -140,10 +155,13 @@ export function createGateActivities(deps: GateActivityDeps) {
     return judged;
   };
 
+  const gateBase = async (args: { workspace: WorkspaceInfo; reviewBase?: string }, op?: OperationOptions): Promise<GateBase> =>
+    args.reviewBase === undefined ? args.workspace : { mirrorPath: args.workspace.mirrorPath, baseSha: await deps.workspaces.reviewBase(args.workspace, args.reviewBase, op) };
+
   return {
     /** The profile's gates checked against the base commit before the first model call; runs nothing. */
     async resolveGates(args: ResolveGatesInput): Promise<GateResolution> {
-      const definitions = await baseDefinitions(args.workspace);
+      const definitions = await baseDefinitions(await gateBase(args), args.workspace.path);
       const gates = profileGates(args.profile, args.customGates);
       return { source: definitions.source, unavailable: unavailableGates(gates, definitions, { profile: args.profile, hasReviewer: deps.review !== undefined }) };
     },
@@ -161,21 +179,22 @@ export function createGateActivities(deps: GateActivityDeps) {
       }
       const tree = typeof treeish === 'string' ? treeish : treeish.tree;
 
-      const readBase = (rel: string) => workspaces.readAtBase(ws, rel, op);
-      const base = await baseGateFiles(readBase, (rel) => workspaces.readAt(ws, tree, rel, op));
-      const unchangedAtBase = await unchangedRootEntries(workspaces, ws, tree, op);
+      const base = await gateBase(args, op);
+      const readBase = (rel: string) => workspaces.readAtBase(base, rel, op);
+      const baseFiles = await baseGateFiles(readBase, (rel) => workspaces.readAt(ws, tree, rel, op));
+      const unchangedAtBase = await unchangedRootEntries(workspaces, base, tree, op);
       const checkout = await workspaces.checkoutForGates(ws, args.agentId, tree, {
         ...op,
-        overrides: base.overrides,
-        remove: [base.summaryPath],
-        fromCommit: { commit: ws.baseSha, paths: RUNNER_FILES },
+        overrides: baseFiles.overrides,
+        remove: [baseFiles.summaryPath],
+        fromCommit: { commit: base.baseSha, paths: RUNNER_FILES },
       });
       const { dir } = checkout;
       const sandboxUser = deps.runtime.sandboxUser;
       try {
         const walkOp = { signal: op.signal, onProgress: () => op.heartbeat() };
         if (sandboxUser) await giveToSandboxUser(dir, sandboxUser, undefined, walkOp);
-        const definitions = await baseDefinitions(ws, dir);
+        const definitions = await baseDefinitions(base, dir);
         const review = deps.review;
         let paid: { costUsd?: number; spentUsd?: number; refused?: BudgetBreach } = {};
         const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, (runner) =>
@@ -259,7 +278,7 @@ async function baseGateFiles(
 /** Root names whose entry in `tree` is the base commit's, same mode and content: the project's own, not the agent's. */
 async function unchangedRootEntries(
   workspaces: GateActivityDeps['workspaces'],
-  ws: WorkspaceInfo,
+  ws: GateBase,
   tree: string,
   op: OperationOptions,
 ): Promise<Set<string>> {

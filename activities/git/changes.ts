@@ -19,6 +19,7 @@ import { GitCommandFailedError, GitInputError, WorktreeUnstageableError } from '
 import { inspectTree, removeGitBlockers } from './inspect-tree';
 import { scrubbedTail } from './redact';
 import { scanTreeChanges, type ChangeScan } from './scan-changes';
+import { assertBranchName } from './validate';
 import { openWorkspace } from './worktree-admin';
 
 export type CommitResult =
@@ -231,6 +232,30 @@ export async function diffFrom(ctx: GitContext, ws: WorkspaceInfo, base: string,
     return diffAgainstBase(ctx, { ...rest, baseBranch: base, baseSha: await emptyBaseCommit(ctx, ws.mirrorPath, options), emptyBase: true }, options);
   }
   return diffAgainstBase(ctx, { ...rest, baseBranch: base }, options);
+}
+
+/**
+ * The commit whose gate definitions judge a branch under review: where it forked from `origin/<base>`,
+ * never the branch's own tip (whoever pushed the branch could rewrite its gates file, scripts and
+ * runner files there). A base the remote does not have is refused as diffFrom refuses it; in a new
+ * repository (only agent branches), and for a branch that shares no history with the base, it is the
+ * empty base: nothing of the branch's defines a gate.
+ */
+export async function reviewBaseCommit(ctx: GitContext, ws: WorkspaceInfo, base: string, options: OperationOptions = {}): Promise<string> {
+  assertBranchName(base, 'review base');
+  await openWorkspace(ctx.layout, ws);
+  if (!OBJECT_ID.test(ws.baseSha)) throw new GitInputError(`not a commit id: ${JSON.stringify(ws.baseSha)}`);
+  let baseTip: string;
+  try {
+    baseTip = await revParse(ctx, ['-C', ws.mirrorPath], `refs/remotes/origin/${base}^{commit}`);
+  } catch (err) {
+    if (!(err instanceof GitCommandFailedError)) throw err;
+    if (isAgentBranch(base) || !(await remoteHasOnlyAgentBranches(ctx, ws.mirrorPath, options))) throw new GitInputError(`base branch "${base}" does not exist on the remote`);
+    return emptyBaseCommit(ctx, ws.mirrorPath, options);
+  }
+  // Exit 1: no common ancestor.
+  const { stdout, exitCode } = await ctx.git(['-C', ws.mirrorPath, 'merge-base', baseTip, ws.baseSha], { ...options, okExitCodes: [0, 1] });
+  return exitCode === 0 ? stdout.trim() : emptyBaseCommit(ctx, ws.mirrorPath, options);
 }
 
 /** True when the worktree has staged, unstaged or untracked (not ignored) changes. */

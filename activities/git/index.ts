@@ -6,7 +6,7 @@
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
 import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type GitHazards, type RestoreSource, type WorktreeSnapshot } from './checkpoint';
-import { commit, diffAgainstBase, diffFrom, headSha, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
+import { commit, diffAgainstBase, diffFrom, headSha, reviewBaseCommit, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
 import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions, type GateCheckout } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
 import { reapOrphaned } from './orphaned';
@@ -70,6 +70,8 @@ export interface GitWorkspaces {
   diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
   /** The agent branch's changes since it forked from `origin/<base>` (another branch); InvalidInput when the remote has no such branch. */
   diffFrom(ws: WorkspaceInfo, base: string, options?: OperationOptions): Promise<string>;
+  /** Where a branch under review (the workspace's base) forked from `origin/<base>`: the commit its gates come from. */
+  reviewBase(ws: WorkspaceInfo, base: string, options?: OperationOptions): Promise<string>;
   /** Fetches the base and merges in memory: `{ clean: false, conflicts }` lists conflicting paths. */
   checkMergeable(ws: WorkspaceInfo, options?: OperationOptions): Promise<MergeCheck>;
   /** Pushes `refs/heads/agent/...` with a lease; never the base branch; a no-op when push is disabled. */
@@ -130,6 +132,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
     diffFrom: (ws, base, options) => diffFrom(ctx, ws, base, options),
+    reviewBase: (ws, base, options) => reviewBaseCommit(ctx, ws, base, options),
     checkMergeable: (ws, options) => checkMergeable(ctx, ws, options),
     push: (ws, options) => pushAgentBranch(ctx, ws, options),
     salvage: (ws, agentId, options) => salvage(ctx, ws, agentId, options),

@@ -231,6 +231,27 @@ describe('git workspaces', () => {
     expect(await workspaces.checkMergeable(ws)).toEqual({ clean: true });
   });
 
+  it("finds a reviewer's gate base where the branch under review forked from the review base, never on the branch", async () => {
+    const { remote, workspaces } = setup();
+    const a = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(a.path, { 'src/app.ts': 'export const x = 42;\n' });
+    await workspaces.stageAll(a);
+    await workspaces.commit(a, 'agent change');
+    await workspaces.push(a);
+    remote.commit({ 'README.md': 'upstream readme\n' }, 'upstream change');
+    const reviewer = await workspaces.prepare({ ...request(remote, AGENT_B, 'T-2'), baseBranch: a.branch });
+    expect(reviewer.baseSha).toBe(remote.sha(`refs/heads/${a.branch}`));
+
+    expect(await workspaces.reviewBase(reviewer, 'main')).toBe(a.baseSha);
+    await expect(workspaces.reviewBase(reviewer, 'no-such-branch')).rejects.toMatchObject({ type: 'InvalidInput' });
+    // A base that shares no history with the branch: the empty base, where no gate is defined.
+    const emptyTree = git(['hash-object', '-t', 'tree', '-w', '/dev/null'], remote.barePath);
+    git(['update-ref', 'refs/heads/unrelated', git(['commit-tree', emptyTree, '-m', 'unrelated'], remote.barePath)], remote.barePath);
+    const later = await workspaces.prepare({ ...request(remote, '9c0d1e2f-0000-4000-8000-00000000000c', 'T-3'), baseBranch: a.branch });
+    const gateBase = await workspaces.reviewBase(later, 'unrelated');
+    expect(git(['ls-tree', gateBase], later.mirrorPath)).toBe('');
+  });
+
   it('prepares again over a registration whose directory is gone (a crash between deleting the worktree and unregistering it)', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote, AGENT_A));

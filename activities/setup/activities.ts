@@ -14,7 +14,7 @@ import type { StartSandboxInput } from '../sandbox/activities';
 /** The three steps, as the git, gate and sandbox activities implement them. */
 export interface SetupSteps {
   prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo>;
-  resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[] }): Promise<GateResolution>;
+  resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[]; reviewBase?: string }): Promise<GateResolution>;
   startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null>;
   /** Removes a worktree this activity made when a later step failed (the workflow never learns its path). */
   discardWorkspace(workspace: WorkspaceInfo): Promise<unknown>;
@@ -32,6 +32,8 @@ export interface SetUpAgentInput extends PrepareWorkspaceInput {
   missingGates?: MissingGatesPolicy;
   /** Reviewers: the worktree is mounted read-only for their commands too. */
   readOnly?: boolean;
+  /** Reviewers: the branch the one under review is compared with, where its gates are defined (gates/activities.ts GateBase). */
+  reviewBase?: string;
 }
 
 export interface SetUpAgent {
@@ -46,12 +48,12 @@ export function createSetupActivities(steps: SetupSteps) {
     /** Worktree, gates, sandbox; a run whose required gates are missing gets no sandbox, it fails before any model call. */
     async setUpAgent(args: SetUpAgentInput): Promise<SetUpAgent> {
       const op = currentOperation();
-      const { profile, customGates, missingGates, readOnly, ...prepare } = args;
+      const { profile, customGates, missingGates, readOnly, reviewBase, ...prepare } = args;
       const workspace = await steps.prepareWorkspace(prepare);
       let sandboxBegun = false;
       try {
         op.heartbeat('resolving gates');
-        const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}) });
+        const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}), ...(reviewBase ? { reviewBase } : {}) });
         if (blockingUnavailableGates(gates.unavailable, missingGates).length > 0) return { workspace, gates };
         op.heartbeat('starting sandbox');
         sandboxBegun = true;

@@ -94,6 +94,46 @@ describe.each(MODES)('weakening gates through tool calls (%s sandbox)', (mode) =
     expect(gates).toEqual([expect.objectContaining({ name: 'review', outcome: 'failed' })]);
   });
 
+  it("a gates file rewritten in a pushed branch does not judge it under review: the reviewer's gates are the review base's", async () => {
+    const remote = createRemoteRepo(
+      shellGateRepo({
+        '.orchestrator/gates.json': JSON.stringify({
+          gates: { tests: { command: 'test ! -e broken.txt && echo gate-passed' }, build: { command: 'test ! -e unbuildable.txt && echo built' } },
+        }),
+      }),
+    );
+    // The worker is held to main's tests (minimal profile), passes them, and pushes a branch that
+    // breaks the build and rewrites every gate to `true`.
+    const workTask = `T-review-base-w-${mode}`;
+    a.h.fakeModel.script(workTask, [
+      { tools: [bash(`echo x > unbuildable.txt && printf '{"gates":{"tests":{"command":"true"},"build":{"command":"true"}}}' > .orchestrator/gates.json`)] },
+      { text: 'Done.' },
+    ]);
+    const work = await a.spawn({ taskId: workTask, repository: remote.url, gateProfile: 'minimal', context: { repository: remote.url, branch: 'main', workItems: [], skills: [] } });
+    const worked = await work.result();
+    expect(worked.result).toMatchObject({ pushed: true, branch: expect.any(String) });
+
+    // A reviewer of that branch against main: its gates run main's commands on the branch.
+    const reviewTask = `T-review-base-r-${mode}`;
+    a.h.fakeModel.script(reviewTask, [{ text: 'Fine.\nFINDINGS:\n- none\nVERDICT: APPROVE' }]);
+    const review = await a.spawn({
+      taskId: reviewTask,
+      repository: remote.url,
+      agentType: 'reviewer',
+      gateProfile: 'custom',
+      maxFeedbackRounds: 0,
+      context: { repository: remote.url, branch: worked.result!.branch!, baseBranch: 'main', workItems: [], skills: [], gates: ['tests', 'build'] },
+    });
+    const err = (await review.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause as { type?: string; details?: { result?: { gates?: GateResult[] } }[] };
+    expect(cause.type).toBe('GateFailed');
+    expect(cause.details?.[0]?.result?.gates).toEqual([
+      expect.objectContaining({ name: 'tests', outcome: 'passed', command: 'test ! -e broken.txt && echo gate-passed' }),
+      expect.objectContaining({ name: 'build', outcome: 'failed', command: 'test ! -e unbuildable.txt && echo built' }),
+    ]);
+  });
+
   // A writer the agent detaches is ended with its command in both sandboxes (in Docker, the sweep
   // after each command; in bubblewrap, the PID namespace). Should one survive anyway, or the
   // worktree change by any other way while the gates run, the commit still takes the tree the gates

@@ -10,6 +10,7 @@ import { unescapedView } from './escapes';
 import { isPlaceholder } from './placeholders';
 import { buildPrefilter, candidateLines, type CandidateLine, type Prefilter } from './prefilter';
 import { fingerprint, redact } from './redact';
+import { REDACTION_BUDGET_MS, RedactionDeadline, withheldMarker } from './redaction-budget';
 import { REDACTION_RULES } from './redaction-rules';
 import { RULES } from './rules';
 import type { Rule, ScanOptions, ScanResult, SecretFinding, SkippedFile } from './types';
@@ -171,11 +172,36 @@ function detect(
   onLongLine: (lineStart: number) => void,
   asciiBytes?: Uint8Array,
   overlaps: 'resolve' | 'keep' = 'resolve',
-): Candidate[] {
-  const { candidates, encodedHits } = collect(engine, text, maxLineLength, honourInlineAllow, onLongLine, asciiBytes);
-  const found = overlaps === 'resolve' ? resolveOverlaps(candidates) : candidates;
-  if (encodedHits.length > 0) found.push(...detectEncoded(engine, text, encodedHits));
-  return found;
+  deadline?: RedactionDeadline,
+): Detected {
+  const collected = collect(engine, text, maxLineLength, honourInlineAllow, onLongLine, asciiBytes, deadline);
+  const found = overlaps === 'resolve' ? resolveOverlaps(collected.candidates) : collected.candidates;
+  let stoppedAt = collected.stoppedAt;
+  if (collected.encodedHits.length > 0) {
+    const encoded = detectEncoded(engine, text, collected.encodedHits, deadline);
+    found.push(...encoded.found);
+    stoppedAt = Math.min(stoppedAt, encoded.stoppedAt);
+  }
+  return { found, stoppedAt };
+}
+
+/** `stoppedAt` of a text examined whole. */
+const NOT_STOPPED = Number.POSITIVE_INFINITY;
+
+/**
+ * Candidates, and the offset from which the text was not examined when the redaction deadline
+ * passed (NOT_STOPPED when all of it was; the scanner's own scans, of capped input, have no
+ * deadline): every secret starting before it was found. A pass stops at a line it has not
+ * finished (a rule searching a line sees all of it; an anchored one starts at its keyword), or
+ * before an encoded run it has not decoded.
+ */
+interface Detected {
+  readonly found: Candidate[];
+  readonly stoppedAt: number;
+}
+
+function pastDeadline(deadline: RedactionDeadline | undefined): boolean {
+  return deadline !== undefined && deadline.passed();
 }
 
 /**
@@ -192,12 +218,14 @@ function collect(
   honourInlineAllow: boolean,
   onLongLine: (lineStart: number) => void,
   asciiBytes?: Uint8Array,
-): { candidates: Candidate[]; encodedHits: EncodedHits } {
+  deadline?: RedactionDeadline,
+): { candidates: Candidate[]; encodedHits: EncodedHits; stoppedAt: number } {
   const candidates: Candidate[] = [];
   const encodedHits: EncodedHits = [];
   const searchedLine = new Int32Array(engine.rules.length).fill(-1);
   const { lines, hitRule, hitStart } = candidateLines(engine.prefilter, text, asciiBytes);
   for (const cand of lines) {
+    if (pastDeadline(deadline)) return { candidates, encodedHits, stoppedAt: cand.start };
     if (cand.end - cand.start > maxLineLength) {
       onLongLine(cand.start);
       continue;
@@ -205,6 +233,9 @@ function collect(
     const line = text.slice(cand.start, cand.end);
     if (honourInlineAllow && line.includes(INLINE_ALLOW_MARKER)) continue;
     for (let h = cand.hitFrom; h < cand.hitTo; h++) {
+      // Checked at every keyword: a hostile line holds thousands, each costing a match (up to
+      // thousands of characters without the look-behind that skipped all but the first of a run).
+      if (pastDeadline(deadline)) return { candidates, encodedHits, stoppedAt: cand.start };
       const ruleIndex = hitRule[h] as number;
       const keywordAt = hitStart[h] as number;
       if (ruleIndex >= engine.rules.length) {
@@ -232,7 +263,7 @@ function collect(
       }
     }
   }
-  return { candidates, encodedHits };
+  return { candidates, encodedHits, stoppedAt: NOT_STOPPED };
 }
 
 /**
@@ -248,14 +279,26 @@ const RUN_SEPARATOR = '\n\0\n';
  * decoding, not one per keyword. The runs that decode to text are scanned together, a batch at
  * a time, as there may be very many small ones.
  */
-function detectEncoded(engine: Engine, text: string, hits: EncodedHits): Candidate[] {
+function detectEncoded(engine: Engine, text: string, hits: EncodedHits, deadline: RedactionDeadline | undefined): Detected {
   const found: Candidate[] = [];
   let batch: DecodedRun[] = [];
   let batchChars = 0;
+  let stoppedAt = NOT_STOPPED;
+  const scanBatch = (): void => {
+    const scanned = scanDecoded(engine, batch, text, deadline);
+    found.push(...scanned.found);
+    stoppedAt = Math.min(stoppedAt, scanned.stoppedAt);
+    batch = [];
+    batchChars = 0;
+  };
   // Runs decoded so far that reach past the current hit (a few: at most one per grid and kind).
   const recent: EncodedRun[] = [];
   for (const k of hitOrder(hits)) {
     const at = hits[k + 1] as number;
+    if (stoppedAt === NOT_STOPPED && pastDeadline(deadline)) {
+      stoppedAt = encodedStretchStart(text, at);
+      break;
+    }
     for (const form of engine.encoded.forms[hits[k] as number] ?? []) {
       if (!formAt(text, at, form)) continue;
       let kept = 0;
@@ -267,22 +310,48 @@ function detectEncoded(engine: Engine, text: string, hits: EncodedHits): Candida
       if (run.decoded === undefined) continue;
       batch.push(run.decoded);
       batchChars += run.decoded.text.length;
-      if (batchChars >= DECODED_BATCH_CHARS) {
-        found.push(...scanDecoded(engine, batch, text));
-        batch = [];
-        batchChars = 0;
-      }
+      if (batchChars >= DECODED_BATCH_CHARS) scanBatch();
     }
+    if (stoppedAt !== NOT_STOPPED) break;
   }
-  if (batch.length > 0) found.push(...scanDecoded(engine, batch, text));
-  return found;
+  if (batch.length > 0) scanBatch();
+  return { found, stoppedAt };
+}
+
+/**
+ * Where an encoded run holding `at` may start (decodeRunAt's, for any form): its line's encoded
+ * characters before `at`, and, where they start the line after indentation, the lines before it
+ * that hold nothing but indentation and encoded characters (a wrapped block).
+ */
+function encodedStretchStart(text: string, at: number): number {
+  let start = at;
+  while (start > 0 && ENCODED_CHAR.test(text.charAt(start - 1))) start--;
+  for (;;) {
+    const lineStart = skipBackOver(text, start, ' \t');
+    if (lineStart === 0 || text.charAt(lineStart - 1) !== '\n') return start;
+    const end = skipBackOver(text, lineStart - 1, ' \t\r');
+    let begin = end;
+    while (begin > 0 && ENCODED_CHAR.test(text.charAt(begin - 1))) begin--;
+    const indent = skipBackOver(text, begin, ' \t');
+    if (begin === end || (indent > 0 && text.charAt(indent - 1) !== '\n')) return start;
+    start = begin;
+  }
+}
+
+/** A base64 (standard or url-safe) or hex character. */
+const ENCODED_CHAR = /[A-Za-z0-9+/_-]/;
+
+function skipBackOver(text: string, from: number, chars: string): number {
+  let i = from;
+  while (i > 0 && chars.includes(text.charAt(i - 1))) i--;
+  return i;
 }
 
 /** Decoded text scanned in one pass: enough to spread the cost of a pass, little enough to be garbage young. */
 const DECODED_BATCH_CHARS = 256 * 1024;
 
 /** The secrets of `runs`, scanned as one text, placed at their encoded characters in `text`. */
-function scanDecoded(engine: Engine, runs: readonly DecodedRun[], text: string): Candidate[] {
+function scanDecoded(engine: Engine, runs: readonly DecodedRun[], text: string, deadline: RedactionDeadline | undefined): Detected {
   const starts: number[] = [];
   let length = 0;
   for (const run of runs) {
@@ -291,7 +360,13 @@ function scanDecoded(engine: Engine, runs: readonly DecodedRun[], text: string):
   }
   const joined = runs.map((r) => r.text).join(RUN_SEPARATOR);
   const byRun = new Map<number, Candidate[]>();
-  for (const c of collect(engine, joined, Number.POSITIVE_INFINITY, false, () => undefined).candidates) {
+  const collected = collect(engine, joined, Number.POSITIVE_INFINITY, false, () => undefined, undefined, deadline);
+  // Runs from the one the deadline stopped in on were not all examined: withheld from their first character.
+  let stoppedAt = NOT_STOPPED;
+  if (collected.stoppedAt !== NOT_STOPPED) {
+    for (let i = runIndexAt(starts, collected.stoppedAt); i < runs.length; i++) stoppedAt = Math.min(stoppedAt, (runs[i] as DecodedRun).span(0, 0).start);
+  }
+  for (const c of collected.candidates) {
     const index = runIndexAt(starts, c.start);
     const from = starts[index] as number;
     const run = runs[index] as DecodedRun;
@@ -305,7 +380,7 @@ function scanDecoded(engine: Engine, runs: readonly DecodedRun[], text: string):
   for (const [index, candidates] of byRun) {
     for (const c of resolveOverlaps(candidates)) found.push(placedInText(c, runs[index] as DecodedRun, text));
   }
-  return found;
+  return { found, stoppedAt };
 }
 
 /** Indexes of the pairs of `hits` by offset: as found, unless keywords ending later started earlier. */
@@ -393,7 +468,7 @@ export function scanWithLineMap(
     return lineNumbers === undefined ? n : (lineNumbers[n - 1] ?? n);
   };
   const longLines: number[] = [];
-  const detected = withoutEncodedUnderPlain(detect(engine, text, maxLineLength, true, (start) => longLines.push(start), options.asciiBytes));
+  const detected = withoutEncodedUnderPlain(detect(engine, text, maxLineLength, true, (start) => longLines.push(start), options.asciiBytes).found);
 
   // Line numbers are counted once, in offset order, for reported lines only.
   const rules = engine.rules;
@@ -440,25 +515,39 @@ type Redactable = Pick<Candidate, 'start' | 'end' | 'secretStart' | 'secretEnd' 
 /**
  * Every secret of `text`, overlapping ones too, and those of its unescaped view (escapes.ts)
  * placed at the escaped characters that spell them. Both: decoding may also break a secret
- * (`%40` in a URL's password becomes the `@` that ends it).
+ * (`%40` in a URL's password becomes the `@` that ends it). `stoppedAt`: where the deadline left
+ * the text unexamined (NOT_STOPPED: nowhere).
  */
-function redactables(text: string, rules: readonly Rule[]): Redactable[] {
+function redactables(text: string, rules: readonly Rule[], budgetMs: number): { found: Redactable[]; stoppedAt: number } {
   const engine = engineFor(rules);
-  const found: Redactable[] = detect(engine, text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep');
+  // After the engine is built: building it is the first call's, not the text's.
+  const deadline = RedactionDeadline.forText(text, budgetMs);
+  const plain = detect(engine, text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep', deadline);
+  const found: Redactable[] = plain.found;
+  let stoppedAt = plain.stoppedAt;
   const view = unescapedView(text);
   if (view !== undefined) {
     const at = (i: number): number => view.offsets[i] as number;
-    for (const c of detect(engine, view.text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep')) {
+    const unescaped = detect(engine, view.text, Number.POSITIVE_INFINITY, false, () => undefined, undefined, 'keep', deadline);
+    for (const c of unescaped.found) {
       found.push({ start: at(c.start), end: at(c.end), secretStart: at(c.secretStart), secretEnd: at(c.secretEnd), value: c.value });
     }
+    if (unescaped.stoppedAt !== NOT_STOPPED) stoppedAt = Math.min(stoppedAt, at(unescaped.stoppedAt));
   }
-  return found;
+  return { found, stoppedAt };
 }
 
-/** Where the secrets of `text` are, with the context their rules matched (`[start, end)`), as `redactSecrets` finds them. */
-export function secretSpans(text: string, rules: readonly Rule[] = REDACTION_RULES): { start: number; end: number }[] {
+/**
+ * Where the secrets of `text` are, with the context their rules matched (`[start, end)`), as
+ * `redactSecrets` finds them. Past the redaction budget the rest of the text is one span: a cut
+ * moves off it, as off a secret, since nothing there was looked at.
+ */
+export function secretSpans(text: string, rules: readonly Rule[] = REDACTION_RULES, budgetMs: number = REDACTION_BUDGET_MS): { start: number; end: number }[] {
   if (text === '') return [];
-  return redactables(text, rules).map((c) => ({ start: c.start, end: c.end }));
+  const { found, stoppedAt } = redactables(text, rules, budgetMs);
+  const spans = found.map((c) => ({ start: c.start, end: c.end }));
+  if (stoppedAt < text.length) spans.push({ start: stoppedAt, end: text.length });
+  return spans;
 }
 
 /**
@@ -469,11 +558,15 @@ export function secretSpans(text: string, rules: readonly Rule[] = REDACTION_RUL
  * rule's, a shorter match of an earlier rule inside a longer secret (`glpat-` glued before an
  * Anthropic key) would leave the rest of that secret as it is. Secrets spelled with
  * JSON or URL escapes (`\u0067hp_…`, `%67hp_…`) are redacted as well.
+ *
+ * Bounded (redaction-budget.ts): once finding secrets took `budgetMs` (and more per MB), what
+ * was not examined is replaced by `withheldMarker`, never given out unredacted.
  */
-export function redactSecrets(text: string, rules: readonly Rule[] = REDACTION_RULES): string {
+export function redactSecrets(text: string, rules: readonly Rule[] = REDACTION_RULES, budgetMs: number = REDACTION_BUDGET_MS): string {
   if (text === '') return text;
-  const detected = redactables(text, rules);
-  if (detected.length === 0) return text;
+  const { found: detected, stoppedAt } = redactables(text, rules, budgetMs);
+  const withheldFrom = Math.min(stoppedAt, text.length);
+  if (detected.length === 0 && withheldFrom === text.length) return text;
   let out = '';
   let at = 0;
   for (const c of [...detected].sort((a, b) => a.secretStart - b.secretStart)) {
@@ -483,8 +576,13 @@ export function redactSecrets(text: string, rules: readonly Rule[] = REDACTION_R
       at = Math.max(at, c.secretEnd);
       continue;
     }
+    // Found before the deadline, whole: it may run into the withheld part.
+    if (c.secretStart >= withheldFrom) break;
     out += text.slice(at, c.secretStart) + redact(c.value);
     at = c.secretEnd;
   }
-  return out + text.slice(at);
+  if (withheldFrom === text.length) return out + text.slice(at);
+  // A secret found whole may end past where the rest was withheld from.
+  const from = Math.max(at, withheldFrom);
+  return out + text.slice(at, from) + (from < text.length ? withheldMarker(text.length - from) : '');
 }

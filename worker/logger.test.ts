@@ -21,6 +21,14 @@ describe('createWorkerLogger', () => {
     expect([line.a, line.b]).toEqual(['ghp_…', 'ghp_…']);
   });
 
+  it('ends a line whose end it withheld, too slow to redact (a 30 KB run of a keyword), and gives out no secret after it', () => {
+    const lines: string[] = [];
+    createWorkerLogger('info', { write: (line) => lines.push(line) }).info({ output: `${'LS0tLS1CRUdJTi'.repeat(2_143)} ${SECRET}` }, 'tool output');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/characters withheld: finding the secrets in them took too long \.\.\.\]\n$/);
+    expect(lines[0]).not.toContain(SECRET);
+  });
+
   it('makes each string plain on its own: an escape left open does not swallow the rest of the line', () => {
     const line = logged({ path: 'a\u001b]0;title', next: 'kept', n: 3 }, 'an open OSC');
     expect(line).toMatchObject({ path: 'a', next: 'kept', n: 3, msg: 'an open OSC' });

@@ -12,7 +12,12 @@ import { redactSecrets } from '../scanner';
 type Out = { write(line: string): unknown };
 
 export function createRedactingLogger(service: string, options: LoggerOptions, out: Out = process.stdout): Logger {
-  return pino({ ...options, base: { service } }, { write: (line: string) => out.write(redactSecrets(plainStrings(line))) });
+  return pino({ ...options, base: { service } }, { write: (line: string) => out.write(endedAsBefore(redactSecrets(plainStrings(line)), line)) });
+}
+
+/** A line whose end redaction withheld (too slow to redact, scanner/redaction-budget.ts) still ends the line. */
+function endedAsBefore(redacted: string, line: string): string {
+  return line.endsWith('\n') && !redacted.endsWith('\n') ? `${redacted}\n` : redacted;
 }
 
 export function createWorkerLogger(level: string, out: Out = process.stdout): Logger {

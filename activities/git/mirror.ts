@@ -60,7 +60,7 @@ export async function fetchBranch(ctx: GitContext, mirrorPath: string, branch: s
   const url = await mirrorRemoteUrl(ctx, mirrorPath);
   const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
   await onRemote(url, () =>
-    ctx.git(['-C', mirrorPath, ...net.args, 'fetch', '--quiet', '--no-tags', '--', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
+    ctx.git(['-C', mirrorPath, ...net.args, 'fetch', '--quiet', '--no-tags', '--update-shallow', '--', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
       ...options,
       env: net.env,
     }),
@@ -87,9 +87,14 @@ export async function mirrorRemoteUrl(ctx: GitContext, mirrorPath: string): Prom
   return url;
 }
 
+/**
+ * `--update-shallow`: from a remote that is itself a shallow clone, git refuses every ref whose
+ * history is cut (a warning, exit 0) unless it may record the cut in the mirror; the mirror then
+ * had no branch, and the run started from the empty base ("no package.json") or BranchNotFound.
+ */
 async function fetchAll(ctx: GitContext, repoPath: string, url: string, options: OperationOptions): Promise<void> {
   const net = networkAccess(url, ctx.deps.allowedSchemes, ctx.deps.credentials);
-  await onRemote(url, () => ctx.git(['-C', repoPath, ...net.args, 'fetch', '--quiet', '--prune', '--', 'origin'], { ...options, env: net.env }));
+  await onRemote(url, () => ctx.git(['-C', repoPath, ...net.args, 'fetch', '--quiet', '--prune', '--update-shallow', '--', 'origin'], { ...options, env: net.env }));
 }
 
 /** Temporary clones a crashed process left; safe to delete because we hold the repository lock. */

@@ -126,6 +126,35 @@ describe('runs that cannot succeed fail before the first model call', () => {
     expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
   });
 
+  it('fails with GatesUnavailable, naming the program and where to install it, when a required gate\'s toolchain is not where gates run', async () => {
+    const taskId = 'T-no-toolchain';
+    h.fakeModel.script(taskId, [{ text: 'never asked' }]);
+    // As a Rust repository on a worker whose sandbox has no cargo: exit 127 in every gate.
+    const remote = createRemoteRepo({ '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'no-such-toolchain-c3 test --all' } } }) });
+    const run = await failedRun(taskId, remote.url, { gateProfile: 'minimal' });
+    // Before: three feedback rounds of "command not found" sent to the agent (paid turns), then GateFailed.
+    expect(run.type).toBe('GatesUnavailable');
+    expect(run.message).toContain('tests (no-such-toolchain-c3 is not installed where the gates run');
+    expect(run.message).toContain('SANDBOX_READONLY_PATHS');
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it('reports a tolerated gate whose toolchain is missing as missing, not as the agent\'s failure, and completes', async () => {
+    const taskId = 'T-no-linter';
+    const remote = createRemoteRepo({ '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'node -e 0' }, lint: { command: 'no-such-linter-c3 --strict .' } } }) });
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'a.txt', file_text: 'a\n' } }] },
+      { text: 'Added a.txt.' },
+    ]);
+    const final = await (await h.spawn({ taskId, repository: remote.url, gateProfile: 'standard' })).result();
+    // Before: lint failed (exit 127) in every round, and the run failed GateFailed.
+    expect(final.status).toBe('completed');
+    const lint = final.result?.gates?.find((g) => g.name === 'lint');
+    expect(lint?.outcome).toBe('missing');
+    expect(lint?.detail).toContain('no-such-linter-c3 is not installed where the gates run');
+    expect(final.result?.gates?.find((g) => g.name === 'tests')?.outcome).toBe('passed');
+  });
+
   it('with missingGates "skip", runs anyway and reports the missing gates as skipped in the result and the events', async () => {
     const taskId = 'T-skip-gates';
     const remote = createRemoteRepo({ 'README.md': '# docs only\n' });

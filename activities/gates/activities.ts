@@ -22,6 +22,7 @@ import {
 } from '../../domain/gates';
 import type { AgentEventLog } from '../../state/agent-events';
 import type { GitWorkspaces, OperationOptions } from '../git';
+import path from 'node:path';
 import { isRegularFile } from '../git/read-blob';
 import { currentOperation } from '../operation';
 import type { CoordinatorPort, SandboxRuntime } from '../ports';
@@ -33,6 +34,7 @@ import { RUNNER_FILES } from './ecosystems';
 import { evaluateGates, profileGates } from './profiles';
 import { paidReview, type PaidReviewDeps, type ReviewFn } from './paid-review';
 import { runGates } from './run-gates';
+import { absentPrograms, withoutAbsentPrograms } from './toolchains';
 import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 
 export type { ReviewFn } from './paid-review';
@@ -86,6 +88,9 @@ export interface ResolveGatesInput {
   customGates?: GateName[];
   /** Reviewers: the branch the one under review is compared with; see GateBase. */
   reviewBase?: string;
+  /** Whose gates these are: the runner asking for their programs is the gate runner of this agent. */
+  agentId?: string;
+  taskId?: string;
 }
 
 /**
@@ -137,6 +142,19 @@ export function createGateActivities(deps: GateActivityDeps) {
     });
   };
 
+  /**
+   * `definitions` less the commands whose program the gates' runner cannot find, asked before the
+   * first model call. Not with docker: that would start a container for the question, and the
+   * image is built for the repositories it serves (runGates still asks, in the gates' container).
+   */
+  const installedDefinitions = async (args: ResolveGatesInput, definitions: GateDefinitions): Promise<GateDefinitions> => {
+    if (deps.runtime.kind === 'docker' || Object.keys(definitions.commands).length === 0) return definitions;
+    const agentId = args.agentId ?? path.basename(args.workspace.path);
+    const { signal } = currentOperation();
+    const absent = await deps.runtime.withRunner({ agentId, taskId: args.taskId ?? '', dir: args.workspace.path, signal }, (runner) => absentPrograms(runner, definitions, signal));
+    return withoutAbsentPrograms(definitions, absent);
+  };
+
   /** Judges the results and appends the round's `gates` event (once per phase and round, also on a retry). */
   const settle = async (args: RunGatesInput, results: GateResult[], reportRequired: boolean): Promise<RunGatesResult> => {
     const judged = judge(args, results, reportRequired);
@@ -161,7 +179,7 @@ export function createGateActivities(deps: GateActivityDeps) {
   return {
     /** The profile's gates checked against the base commit before the first model call; runs nothing. */
     async resolveGates(args: ResolveGatesInput): Promise<GateResolution> {
-      const definitions = await baseDefinitions(await gateBase(args), args.workspace.path);
+      const definitions = await installedDefinitions(args, await baseDefinitions(await gateBase(args), args.workspace.path));
       const gates = profileGates(args.profile, args.customGates);
       return { source: definitions.source, unavailable: unavailableGates(gates, definitions, { profile: args.profile, hasReviewer: deps.review !== undefined }) };
     },
@@ -194,13 +212,14 @@ export function createGateActivities(deps: GateActivityDeps) {
       try {
         const walkOp = { signal: op.signal, onProgress: () => op.heartbeat() };
         if (sandboxUser) await giveToSandboxUser(dir, sandboxUser, undefined, walkOp);
-        const definitions = await baseDefinitions(base, dir);
+        const detected = await baseDefinitions(base, dir);
         const review = deps.review;
         let paid: { costUsd?: number; spentUsd?: number; refused?: BudgetBreach } = {};
-        const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, (runner) =>
+        const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, async (runner) =>
           runGates({
+            // A gate whose program is not installed is missing, not a failure of the agent's work.
+            definitions: withoutAbsentPrograms(detected, await absentPrograms(runner, detected, op.signal)),
             runner: guardDisk(runner, { worktree: dir, name: 'the gate checkout', budget: deps.diskBudget }),
-            definitions,
             gates: wanted,
             timeoutMs: deps.gateTimeoutMs,
             coverageThreshold: deps.coverageThreshold,

@@ -14,7 +14,7 @@ import type { StartSandboxInput } from '../sandbox/activities';
 /** The three steps, as the git, gate and sandbox activities implement them. */
 export interface SetupSteps {
   prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo>;
-  resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[]; reviewBase?: string }): Promise<GateResolution>;
+  resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[]; reviewBase?: string; agentId?: string; taskId?: string }): Promise<GateResolution>;
   startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null>;
   /** Removes a worktree this activity made when a later step failed (the workflow never learns its path). */
   discardWorkspace(workspace: WorkspaceInfo): Promise<unknown>;
@@ -53,7 +53,7 @@ export function createSetupActivities(steps: SetupSteps) {
       let sandboxBegun = false;
       try {
         op.heartbeat('resolving gates');
-        const gates = await steps.resolveGates({ workspace, profile, ...(customGates ? { customGates } : {}), ...(reviewBase ? { reviewBase } : {}) });
+        const gates = await steps.resolveGates({ workspace, profile, agentId: args.agentId, taskId: args.taskId, ...(customGates ? { customGates } : {}), ...(reviewBase ? { reviewBase } : {}) });
         if (blockingUnavailableGates(gates.unavailable, missingGates).length > 0) return { workspace, gates };
         op.heartbeat('starting sandbox');
         sandboxBegun = true;

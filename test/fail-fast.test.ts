@@ -5,11 +5,12 @@
  * real worker; the scripted fake model counts the requests it gets.
  */
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { AgentRunInput, AgentStatusView } from '../domain/agent';
 import { keys } from '../state/keys';
-import { createRemoteRepo, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
+import { createRemoteRepo, git, nodeProjectFiles, remoteBranches, showFile } from './support/git-fixtures';
 import { startHarness, type Harness } from './support/harness';
 import { subscribe } from './support/redis';
 
@@ -81,6 +82,23 @@ describe('runs that cannot succeed fail before the first model call', () => {
     expect(run.message).toContain('base branch "release/9.9" does not exist');
     expect(run.prepareAttempts).toEqual([1]);
     expect(run.elapsedMs).toBeLessThan(PERMANENT_FAILURE_BOUND_MS);
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it.each([
+    ['a tag', 'T-tag-branch', () => 'v1.0', ': "v1.0" is a tag: context.branch takes a branch name; spawn on a branch that has it (its branches: "main")'],
+    ['a commit id', 'T-sha-branch', (sha: string) => sha, 'looks like a commit id: context.branch takes a branch name'],
+    ['a full ref', 'T-ref-branch', () => 'refs/heads/main', ': name it without "refs/heads/" ("main")'],
+  ])('fails BranchNotFound on %s given as the branch, saying what it is and what to give instead', async (_what, taskId, branch, says) => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const seed = path.join(path.dirname(remote.dir), 'seed');
+    git(seed, 'tag', 'v1.0');
+    git(seed, 'push', '-q', remote.dir, 'v1.0');
+    const sha = git(seed, 'rev-parse', 'HEAD');
+    const run = await failedRun(taskId, remote.url, { context: { repository: remote.url, branch: branch(sha), workItems: ['US-1'], skills: [] } });
+    expect(run.type).toBe('BranchNotFound');
+    // Before: only 'base branch "v1.0" does not exist in file://... (its branches: "main")'.
+    expect(run.message).toContain(says);
     expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
   });
 

@@ -12,7 +12,7 @@ import { redactSecrets } from '../../scanner';
 import type { GitContext, OperationOptions } from './context';
 import { BranchNotFoundError, GitInputError } from './errors';
 import { emptyBaseCommit, isAgentBranch, remoteBaseBranches } from './empty-base';
-import { ensureMirror, exists, resolveCommits } from './mirror';
+import { ensureMirror, exists, resolveCommit, resolveCommits } from './mirror';
 import { mirrorPathFor, worktreePathFor } from './paths';
 import { removeWorkspace } from './cleanup';
 import { removeStaleGitLocks, withRepoLock } from './repo-lock';
@@ -147,10 +147,26 @@ async function chooseBase(
   // it would be handed an empty workspace and an empty diff to approve.
   const branches = await remoteBaseBranches(ctx, mirrorPath, options);
   if (isAgentBranch(req.baseBranch) || branches.length > 0) {
-    throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}${branchesHint(branches)}`);
+    const what = await notABranch(ctx, mirrorPath, req.baseBranch, branches);
+    throw new BranchNotFoundError(`base branch "${req.baseBranch}" does not exist in ${req.repository}${what}${branchesHint(branches)}`);
   }
   ctx.log('git: the repository has no branch yet; starting from the empty base', { event: 'empty-base', mirrorPath, baseBranch: req.baseBranch });
   return { sha: await emptyBaseCommit(ctx, mirrorPath, options), empty: true };
+}
+
+/**
+ * What a name that is no branch is instead, when it is something a newcomer passes as one: a tag
+ * or a commit id (the branch is where the agent's work is based and later merged, so it must be
+ * a branch), or a branch spelt as its full ref.
+ */
+async function notABranch(ctx: GitContext, mirrorPath: string, name: string, branches: readonly string[]): Promise<string> {
+  const short = name.startsWith('refs/heads/') ? name.slice('refs/heads/'.length) : undefined;
+  if (short !== undefined && branches.includes(short)) return `: name it without "refs/heads/" ("${short}")`;
+  const asBranch = ': context.branch takes a branch name; spawn on a branch that has it';
+  if (/^[0-9a-f]{7,64}$/.test(name)) return `: "${name}" looks like a commit id${asBranch}`;
+  const tag = name.startsWith('refs/tags/') ? name : `refs/tags/${name}`;
+  if (await resolveCommit(ctx, mirrorPath, tag)) return `: "${name}" is a tag${asBranch}`;
+  return '';
 }
 
 /** The branches a caller may have meant (a repository whose default is `master`, say), a few of them. */

@@ -55,6 +55,17 @@ describe('BubblewrapRunner', () => {
     }
   });
 
+  it("with the host's network, resolves names as the host does", async () => {
+    const hostAnswer = execFileSync('getent', ['hosts', 'localhost'], { encoding: 'utf8' });
+    const shared = new BubblewrapRunner({ ...settings, network: 'host' }, { hostPath: dir, readOnly: false });
+    const res = await shared.run('getent hosts localhost; echo "exit=$?"; cat /etc/resolv.conf', opts);
+    // Before: exit=2 and no /etc/resolv.conf: the network was shared, yet no name resolved.
+    expect(res.output).toContain(`${hostAnswer}exit=0\n`);
+    if (existsSync('/etc/resolv.conf')) expect(res.output).toContain(readFileSync('/etc/resolv.conf', 'utf8'));
+    // Without it, none of that is there.
+    expect((await runner.run('getent hosts localhost; echo "exit=$?"; ls /etc/resolv.conf', opts)).output).toMatch(/exit=2\n.*No such file/s);
+  });
+
   it('gives bwrap itself (pid 1 inside) an empty environment', async () => {
     const res = await runner.run('tr "\\0" "\\n" < /proc/1/environ | wc -c', opts);
     expect(res.output.trim()).toBe('0');

@@ -83,6 +83,12 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
 /** System files with nothing secret that common tools need (/etc/alternatives: awk, editor, java...). */
 const SYSTEM_READ_ONLY = BUBBLEWRAP_SYSTEM_FILES;
+/**
+ * With the host's network, how the host resolves names: without them the network was there but no
+ * name resolved ("Unknown host repo.maven.apache.org", npm's EAI_AGAIN), so SANDBOX_NETWORK=host
+ * reached only addresses. Nothing secret in them.
+ */
+const NAME_RESOLUTION_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/nsswitch.conf', '/etc/host.conf', '/etc/gai.conf'] as const;
 
 export class BubblewrapRunner implements CommandRunner {
   readonly workspaceDir = SANDBOX_WORKSPACE;
@@ -169,6 +175,7 @@ export function bubblewrapCommand(
     '--size', String(settings.tmpfsMb * 1024 * 1024),
     '--tmpfs', '/tmp',
     ...SYSTEM_READ_ONLY.flatMap((p) => ['--ro-bind-try', p, p]),
+    ...(settings.network === 'host' ? NAME_RESOLUTION_FILES.flatMap((p) => ['--ro-bind-try', p, p]) : []),
     ...settings.readOnlyPaths.flatMap((p) => ['--ro-bind-try', p, p]),
     '--proc', '/proc',
     // bwrap's /dev, as its root, is a tmpfs of half the host's memory, writable inside: a command

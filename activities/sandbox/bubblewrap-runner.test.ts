@@ -66,6 +66,14 @@ describe('BubblewrapRunner', () => {
     expect((await runner.run('getent hosts localhost; echo "exit=$?"; ls /etc/resolv.conf', opts)).output).toMatch(/exit=2\n.*No such file/s);
   });
 
+  (existsSync('/usr/share/maven/bin/m2.conf') ? it : it.skip)("starts Debian's Maven, whose configuration is in /etc/maven, without Maven's global settings", async () => {
+    const res = await runner.run('mvn -v; echo "exit=$?"; cat /etc/maven/settings.xml', opts);
+    // Before: java.nio.file.NoSuchFileException: /usr/share/maven/bin/m2.conf, exit 1.
+    expect(res.output).toMatch(/Apache Maven [\d.]+/);
+    expect(res.output).toContain('exit=0\n');
+    expect(res.output).toMatch(/settings\.xml: No such file/);
+  });
+
   it('gives bwrap itself (pid 1 inside) an empty environment', async () => {
     const res = await runner.run('tr "\\0" "\\n" < /proc/1/environ | wc -c', opts);
     expect(res.output.trim()).toBe('0');

@@ -22,7 +22,7 @@
  * bwrap dies with its parent and takes every process in its pid namespace with it, so a stop
  * (timeout, cancellation, a crashed worker) leaves nothing behind, background processes included.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SANDBOX_HOME } from '../host/agent-homes';
 import { resolveInside } from '../host/paths';
@@ -83,6 +83,23 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
 /** System files with nothing secret that common tools need (/etc/alternatives: awk, editor, java...). */
 const SYSTEM_READ_ONLY = BUBBLEWRAP_SYSTEM_FILES;
+/**
+ * What Debian's Maven and OpenJDK under /usr read from /etc, or they do not start: a Maven
+ * project's gates died with "NoSuchFileException: /usr/share/maven/bin/m2.conf" (a link to
+ * /etc/maven/m2.conf), taken for the agent's failure. Not /etc/maven/settings.xml: Maven's global
+ * settings can hold repository passwords.
+ */
+const TOOL_CONFIG = ['/etc/maven/m2.conf', '/etc/maven/logging', ...javaConfigDirs()];
+
+/** /etc/java-<version>-openjdk: the JDK's conf/ (security settings, TLS included) links there. */
+function javaConfigDirs(): string[] {
+  try {
+    return readdirSync('/etc').filter((name) => /^java-\d+-openjdk$/.test(name)).map((name) => `/etc/${name}`);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * With the host's network, how the host resolves names: without them the network was there but no
  * name resolved ("Unknown host repo.maven.apache.org", npm's EAI_AGAIN), so SANDBOX_NETWORK=host
@@ -174,7 +191,7 @@ export function bubblewrapCommand(
     // /tmp first: a read-only path below it (a tool chain in /tmp/...) is mounted on top, not hidden.
     '--size', String(settings.tmpfsMb * 1024 * 1024),
     '--tmpfs', '/tmp',
-    ...SYSTEM_READ_ONLY.flatMap((p) => ['--ro-bind-try', p, p]),
+    ...[...SYSTEM_READ_ONLY, ...TOOL_CONFIG].flatMap((p) => ['--ro-bind-try', p, p]),
     ...(settings.network === 'host' ? NAME_RESOLUTION_FILES.flatMap((p) => ['--ro-bind-try', p, p]) : []),
     ...settings.readOnlyPaths.flatMap((p) => ['--ro-bind-try', p, p]),
     '--proc', '/proc',

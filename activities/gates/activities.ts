@@ -34,7 +34,7 @@ import { RUNNER_FILES } from './ecosystems';
 import { evaluateGates, profileGates } from './profiles';
 import { paidReview, type PaidReviewDeps, type ReviewFn } from './paid-review';
 import { runGates } from './run-gates';
-import { absentPrograms, withoutAbsentPrograms } from './toolchains';
+import { absentPrograms, withAbsentProgramsMissing, withoutAbsentPrograms } from './toolchains';
 import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 
 export type { ReviewFn } from './paid-review';
@@ -212,13 +212,12 @@ export function createGateActivities(deps: GateActivityDeps) {
       try {
         const walkOp = { signal: op.signal, onProgress: () => op.heartbeat() };
         if (sandboxUser) await giveToSandboxUser(dir, sandboxUser, undefined, walkOp);
-        const detected = await baseDefinitions(base, dir);
+        const definitions = await baseDefinitions(base, dir);
         const review = deps.review;
         let paid: { costUsd?: number; spentUsd?: number; refused?: BudgetBreach } = {};
-        const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, async (runner) =>
-          runGates({
-            // A gate whose program is not installed is missing, not a failure of the agent's work.
-            definitions: withoutAbsentPrograms(detected, await absentPrograms(runner, detected, op.signal)),
+        const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, async (runner) => {
+          const results = await runGates({
+            definitions,
             runner: guardDisk(runner, { worktree: dir, name: 'the gate checkout', budget: deps.diskBudget }),
             gates: wanted,
             timeoutMs: deps.gateTimeoutMs,
@@ -246,8 +245,10 @@ export function createGateActivities(deps: GateActivityDeps) {
             },
             signal: op.signal,
             onProgress: () => op.heartbeat(),
-          }),
-        );
+          });
+          // A gate whose program is not installed is missing, not a failure of the agent's work.
+          return withAbsentProgramsMissing(results, runner, definitions, op.signal);
+        });
         const results = args.missingGates === 'skip' ? ran.map((r) => (r.outcome === 'missing' ? { ...r, outcome: 'skipped' as const } : r)) : ran;
         return { ...(await settle(args, results, reportRequired)), ...paid, ...(args.commitSha ? {} : { tree }) };
       } finally {

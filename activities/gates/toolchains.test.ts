@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalRunner } from '../tools/local-runner';
 import type { GateDefinitions } from './definitions';
-import { absentPrograms, programOf, withoutAbsentPrograms } from './toolchains';
+import { absentPrograms, programOf, withAbsentProgramsMissing, withoutAbsentPrograms } from './toolchains';
 
 const rust: GateDefinitions = {
   source: 'rust',
@@ -42,5 +42,25 @@ describe('gates whose toolchain is not installed', () => {
     expect(out.missing.typecheck).toContain('`cargo check --all-targets`');
     expect(out.missing.coverage).toContain('cargo is not installed');
     expect(withoutAbsentPrograms(rust, new Set())).toBe(rust);
+  });
+
+  it('makes a result of exit 127 missing when its program is absent; another exit 127 (a script calling something absent) stays failed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'toolchains-'));
+    try {
+      const runner = new LocalRunner(dir, dir);
+      const defs = { ...rust, commands: { tests: { command: 'no-such-program-c3 test' }, lint: { command: 'sh lint.sh' } } };
+      const results = await withAbsentProgramsMissing(
+        [
+          { name: 'lint', outcome: 'failed', durationMs: 5, command: 'sh lint.sh', exitCode: 127, outputTail: 'lint.sh: 1: eslint: not found' },
+          { name: 'tests', outcome: 'failed', durationMs: 5, command: 'no-such-program-c3 test', exitCode: 127, outputTail: 'no-such-program-c3: command not found' },
+        ],
+        runner,
+        defs,
+      );
+      expect(results[0]).toMatchObject({ outcome: 'failed', exitCode: 127 });
+      expect(results[1]).toEqual({ name: 'tests', outcome: 'missing', durationMs: 5, command: 'no-such-program-c3 test', detail: expect.stringContaining('no-such-program-c3 is not installed where the gates run') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@
  * gate is `missing` instead, with what to install: a required one fails the run before its first
  * model call (`GatesUnavailable`), as a gate the repository does not define does.
  */
+import type { GateResult } from '../../domain/gates';
 import type { CommandRunner } from '../tools/runner';
 import { COMMAND_GATE_NAMES, type CommandGateName, type GateDefinitions } from './definitions';
 
@@ -56,6 +57,21 @@ export function withoutAbsentPrograms(definitions: GateDefinitions, absent: Read
   const tests = dropped.get('tests');
   if (tests !== undefined && !commands.coverage && definitions.coverage) missing.coverage = notInstalled(tests, definitions.commands.tests!.command);
   return { ...definitions, commands, missing };
+}
+
+/**
+ * `results` with each command that exited 127 (the shell's "command not found") and whose program
+ * is absent made `missing`, saying what to install; asks the runner only when one exited so.
+ */
+export async function withAbsentProgramsMissing(results: GateResult[], runner: CommandRunner, definitions: GateDefinitions, signal?: AbortSignal): Promise<GateResult[]> {
+  if (!results.some((r) => r.exitCode === 127)) return results;
+  const absent = await absentPrograms(runner, definitions, signal);
+  return results.map((r) => {
+    const program = r.exitCode === 127 && r.command !== undefined ? programOf(r.command) : undefined;
+    if (program === undefined || !absent.has(program)) return r;
+    const { exitCode: _, outputTail: __, ...rest } = r;
+    return { ...rest, outcome: 'missing', detail: notInstalled(program, r.command!) };
+  });
 }
 
 function notInstalled(program: string, command: string): string {

@@ -26,7 +26,8 @@ describe('a spawn that arrives while its task\'s agent is being killed', () => {
     const spawned = await api.request('POST', '/agents/spawn', { body });
     expect(spawned.status).toBe(202);
     const agentId: string = spawned.body.agentId;
-    await eventually(async () => (await api.request('GET', `/agents/${agentId}/status`)).body.status === 'running', 'running');
+    // 30 s: a loaded CI run took over 10 s to start the agent.
+    await eventually(async () => (await api.request('GET', `/agents/${agentId}/status`)).body.status === 'running', 'running', 30_000);
     return { body, agentId };
   };
 

@@ -9,6 +9,7 @@
  * last finished turn. What the lost host still holds is left to its own reaper.
  */
 import * as wf from '@temporalio/workflow';
+import { isHostBound } from '../domain/placement';
 import type { Run } from './phases';
 import { ensureSandbox } from './phases';
 import { hostMiss } from './host-waits';
@@ -18,9 +19,24 @@ import { RunFailure } from './run-state';
 /** More moves than this in one run means no host can hold the agent: the run fails. */
 export const MAX_HOST_MOVES = 5;
 
+/**
+ * Runs recorded before it failed when a host-bound activity's last attempt stopped heartbeating:
+ * a host that died during each of a gate activity's two attempts (restarted under its id in
+ * between, so the retry went back to it) failed the run with "activity Heartbeat timeout"
+ * instead of moving it. Now that is a lost host like any other; MAX_HOST_MOVES still bounds a
+ * task that takes down every host it runs on.
+ */
+export const LAST_ATTEMPT_DIED_IS_HOST_LOST = 'last-attempt-died-is-host-lost';
+
 /** A host-bound activity failed for its host: by the time it reaches here, the host was asked and is lost (host-waits.ts). */
 export function isHostLost(err: unknown): boolean {
-  return hostMiss(err) !== undefined;
+  if (hostMiss(err) !== undefined) return true;
+  return lastAttemptDied(err) && wf.patched(LAST_ATTEMPT_DIED_IS_HOST_LOST);
+}
+
+/** A host-bound activity whose retries ran out on a heartbeat timeout: the worker running its last attempt went away mid-task. */
+function lastAttemptDied(err: unknown): boolean {
+  return err instanceof wf.ActivityFailure && isHostBound(err.activityType) && err.cause instanceof wf.TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT';
 }
 
 export async function moveToAnotherHost(run: Run, cause: unknown): Promise<void> {

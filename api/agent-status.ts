@@ -13,6 +13,11 @@ export interface StatusSourceDeps {
   client: Client;
   store: AgentStateStore;
   namespace: string;
+  /**
+   * This deployment's task queue: an agent whose workflow runs on another queue of the namespace is
+   * another deployment's, unknown here (absent: every queue's).
+   */
+  taskQueue?: string;
   /** How long a `status` query may wait for a worker before we read `describe()` instead. */
   queryTimeoutMs: number;
 }
@@ -48,6 +53,7 @@ export async function readWorkflowState(deps: StatusSourceDeps, agentId: string,
     throw err;
   }
   if (description.type !== WORKFLOW_TYPE) return null;
+  if (deps.taskQueue !== undefined && description.taskQueue !== deps.taskQueue) return null;
   const open = description.status.name === 'RUNNING';
 
   if (open && options.query && (await hasWorkflowPollers(deps.client, deps.namespace, description.taskQueue))) {
@@ -76,7 +82,7 @@ export async function readProjection(store: AgentStateStore, agentId: string): P
 
 /** Strips the projection's bookkeeping fields. */
 export function publicView(stored: StoredAgentState): AgentStatusView {
-  const { seq: _seq, updatedAt: _updatedAt, namespace: _namespace, ...view } = stored;
+  const { seq: _seq, updatedAt: _updatedAt, namespace: _namespace, taskQueue: _taskQueue, ...view } = stored;
   return view;
 }
 

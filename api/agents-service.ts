@@ -119,7 +119,7 @@ export interface AgentsService {
 export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   const { client, redis, store, config, logger, metrics, now } = deps;
   const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
-  const statusSource: StatusSourceDeps = { client, store, namespace: config.TEMPORAL_NAMESPACE, queryTimeoutMs: tuning.statusQueryTimeoutMs };
+  const statusSource: StatusSourceDeps = { client, store, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, queryTimeoutMs: tuning.statusQueryTimeoutMs };
   const killSwitch: KillSwitchDeps = {
     client,
     redis,
@@ -155,7 +155,7 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   async function startRun(request: SpawnRequest, link?: RunLink): Promise<SpawnResult> {
     const { taskId, agentType } = request;
     const agentId = randomUUID();
-    const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType, config.TEMPORAL_NAMESPACE), agentId, {
+    const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE), agentId, {
       ...DEFAULT_SPAWN_CLAIM_OPTIONS,
       ttlSeconds: config.STATE_TTL_SECONDS,
     });

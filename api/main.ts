@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   redis.on('error', (err: Error) => {
     if (!stopping) logger.warn({ err: err.message }, 'valkey connection error');
   });
-  const store = new AgentStateStore(redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS, namespace: config.TEMPORAL_NAMESPACE });
+  const store = new AgentStateStore(redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
 
   // The killswitch removes an agent's containers by label itself when no worker is left to do it.
   const docker = sandboxRuntime(config) === 'docker' ? new Docker({ socketPath: config.DOCKER_SOCKET }) : undefined;

@@ -16,6 +16,8 @@ export interface StoredAgentState extends AgentStatusView {
   updatedAt: string;
   /** The Temporal namespace of the run (absent in records written before it was recorded): see worker/closed-check.ts. */
   namespace?: string;
+  /** The deployment's task queue the run's workflow is on (absent in records written before it was recorded). */
+  taskQueue?: string;
 }
 
 export interface StoredTaskState {
@@ -113,6 +115,11 @@ export interface AgentStateStoreOptions {
    * record, lifecycle channel and global event stream are the namespace's own (keys.ts).
    */
   namespace?: string;
+  /**
+   * The writer's task queue (TEMPORAL_TASK_QUEUE), recorded with the agent: two deployments may
+   * share a namespace and differ by their queue, and neither may show or kill the other's agents.
+   */
+  taskQueue?: string;
 }
 
 export class AgentStateStore {
@@ -133,7 +140,7 @@ export class AgentStateStore {
   async write(w: AgentStateWrite): Promise<{ applied: boolean; previousStatus: AgentStatus | null }> {
     const terminal = TERMINAL_STATUSES.includes(w.view.status);
     const view = terminal ? withSpent(w.view, await this.ledger.total(w.view.agentId)) : w.view;
-    const agent: StoredAgentState = { ...stripUndefined(view), seq: w.seq, updatedAt: w.at, ...(this.options.namespace ? { namespace: this.options.namespace } : {}) };
+    const agent: StoredAgentState = { ...stripUndefined(view), seq: w.seq, updatedAt: w.at, ...(this.options.namespace ? { namespace: this.options.namespace } : {}), ...(this.options.taskQueue ? { taskQueue: this.options.taskQueue } : {}) };
     const task: StoredTaskState = stripUndefined({
       taskId: view.taskId,
       agentId: view.agentId,
@@ -203,20 +210,26 @@ export class AgentStateStore {
   }
 
   /**
-   * The agent's state when its run is this store's namespace's: `null` for an agent of another
-   * deployment sharing the Valkey, whose API must not show, kill, retry or fork it. A record that
-   * names no namespace (written before it was recorded) counts as anyone's, as the reaper's does.
+   * The agent's state when its run is this store's deployment's (namespace and task queue): `null`
+   * for an agent of another deployment sharing the Valkey, whose API must not show, kill, retry or
+   * fork it. A record that names no namespace or queue (written before it was recorded) counts as
+   * anyone's on that point, as the reaper's does.
    */
   async getOwnAgent(agentId: string): Promise<StoredAgentState | null> {
     const stored = await this.getAgent(agentId);
-    const foreign = stored?.namespace !== undefined && this.options.namespace !== undefined && stored.namespace !== this.options.namespace;
-    return foreign ? null : stored;
+    return stored && isOwnRecord(stored, this.options) ? stored : null;
   }
 
   async getTask(taskId: string): Promise<StoredTaskState | null> {
     const raw = await this.redis.get(keys.task(taskId, this.options.namespace));
     return raw ? (JSON.parse(raw) as StoredTaskState) : null;
   }
+}
+
+/** Whether a record was written by the deployment `own` names (a field either side leaves out does not count). */
+export function isOwnRecord(stored: Pick<StoredAgentState, 'namespace' | 'taskQueue'>, own: { namespace?: string; taskQueue?: string }): boolean {
+  const differs = (theirs: string | undefined, ours: string | undefined) => theirs !== undefined && ours !== undefined && theirs !== ours;
+  return !differs(stored.namespace, own.namespace) && !differs(stored.taskQueue, own.taskQueue);
 }
 
 function stripUndefined<T extends object>(obj: T): T {

@@ -51,7 +51,7 @@ export async function settleClosedRunStates(
     const close = await closeStatus(agentId);
     const ended = close === null ? undefined : finalStatusFor(close);
     if (!ended) continue;
-    const { seq, updatedAt: _updatedAt, namespace: _namespace, ...view } = stored;
+    const { seq, updatedAt: _updatedAt, namespace: _namespace, taskQueue: _taskQueue, ...view } = stored;
     const { status, error } = ended;
     const at = now().toISOString();
     const final: AgentStatusView = { ...view, status, phase: 'done', error, completedAt: at };

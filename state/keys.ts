@@ -27,7 +27,11 @@ export const keys = {
   spend: (agentId: string) => `orchestrator:spend:${agentId}`,
   /** The AI review's verdict per gate phase and round, so a retried gate activity does not pay for it again. */
   reviews: (agentId: string) => `orchestrator:review:${agentId}`,
-  spawnClaim: (taskId: string, agentType: string, namespace?: string) => `${byNamespace(namespace)}spawn:${taskId}:${agentType}`,
+  /**
+   * Who owns a task and agent type: the deployment's own, by namespace and task queue (two
+   * deployments of one namespace each start their own agent for a task id both use).
+   */
+  spawnClaim: (taskId: string, agentType: string, namespace: string | undefined, taskQueue: string) => `${byNamespace(namespace)}spawn:${taskId}:${agentType}@${taskQueue}`,
   /**
    * Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile
    * (api/killswitch.ts). The killing namespace's own: another deployment's kill of an id it does

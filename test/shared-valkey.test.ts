@@ -49,7 +49,7 @@ describe('reapers on a Valkey shared with a deployment of another namespace', ()
     await redis.hset(keys.transcript(ours), '0', '{"role":"user","content":"task"}');
 
     const lookup = passLookup(workflowCloseStatus(client));
-    for (const target of valkeyRecordTargets({ states, redis, namespace: 'default', ttlSeconds: 600 })) await target.reap(lookup);
+    for (const target of valkeyRecordTargets({ states, redis, namespace: 'default', taskQueue: 'shared-valkey', ttlSeconds: 600 })) await target.reap(lookup);
 
     expect(await states.getAgent(theirs)).toMatchObject({ status: 'running', seq: 3 });
     expect(await redis.ttl(keys.agent(theirs))).toBe(-1);
@@ -59,6 +59,19 @@ describe('reapers on a Valkey shared with a deployment of another namespace', ()
     // The namespace is bookkeeping: never part of what the API answers.
     expect(publicView((await states.getAgent(theirs))!)).not.toHaveProperty('namespace');
     await redis.del(keys.agent(theirs), keys.transcript(theirs), keys.agent(ours), keys.transcript(ours), keys.task(running(theirs).taskId), keys.task(running(ours).taskId));
+  });
+
+  it("leaves the records of a deployment on another task queue of the same namespace to that deployment's reaper", async () => {
+    const theirs = randomUUID();
+    // Written by the other deployment's worker; its run is gone from Temporal without its final write.
+    await new AgentStateStore(redis, { terminalTtlSeconds: 3600, namespace: 'default', taskQueue: 'their-queue' }).write({ seq: 3, view: running(theirs), at: 't1' });
+    const states = new AgentStateStore(redis, { terminalTtlSeconds: 3600, namespace: 'default', taskQueue: 'shared-valkey' });
+    const lookup = passLookup(workflowCloseStatus(client));
+    for (const target of valkeyRecordTargets({ states, redis, namespace: 'default', taskQueue: 'shared-valkey', ttlSeconds: 600 })) await target.reap(lookup);
+    // Settled here, the record would name this deployment's queue, and theirs would no longer know its agent.
+    expect(await states.getAgent(theirs)).toMatchObject({ status: 'running', seq: 3, taskQueue: 'their-queue' });
+    expect(await redis.ttl(keys.agent(theirs))).toBe(-1);
+    await redis.del(keys.agent(theirs), keys.task(running(theirs).taskId));
   });
 
   it("keeps each namespace's record of a task it shares with the other deployment, and expires only its own", async () => {

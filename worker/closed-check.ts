@@ -2,7 +2,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import { workflowIdFor } from '../domain/agent';
-import type { AgentStateStore } from '../state/agent-state-store';
+import { isOwnRecord, type AgentStateStore } from '../state/agent-state-store';
 import { settleClosedRunStates, type CloseStatus } from '../state/closed-run-states';
 import { agentsWithoutExpiry, expireClosedRunRecords } from '../state/record-expiry';
 import type { ReapTarget } from './reaper';
@@ -31,14 +31,16 @@ export function workflowClosedCheck(client: Client): (agentId: string) => Promis
  * UI, CLI, timeout), then their records' TTL. Only runs of `namespace` are judged: deployments of
  * other Temporal namespaces may share the Valkey, and asked here their live runs are NOT_FOUND,
  * which reads as closed (they were settled `failed`, their transcripts set to expire under them,
- * and their kills answered "already finished"). A record that names no namespace (written before
- * records named one) is judged as before.
+ * and their kills answered "already finished"). Nor the runs of a deployment on another task queue
+ * of the same namespace: it settles its own, and a record this worker wrote would name this
+ * deployment's queue (its API would no longer know its agent). A record that names no namespace
+ * or queue (written before records named them) is judged as before.
  */
-export function valkeyRecordTargets(opts: { states: AgentStateStore; redis: Redis; namespace: string; ttlSeconds: number }): ReapTarget[] {
-  const { states, redis, namespace } = opts;
+export function valkeyRecordTargets(opts: { states: AgentStateStore; redis: Redis; namespace: string; taskQueue: string; ttlSeconds: number }): ReapTarget[] {
+  const { states, redis } = opts;
   const ours = async (agentId: string) => {
-    const recordedIn = (await states.getAgent(agentId))?.namespace;
-    return recordedIn === undefined || recordedIn === namespace;
+    const stored = await states.getAgent(agentId);
+    return !stored || isOwnRecord(stored, opts);
   };
   return [
     { name: 'closed run states', reap: async ({ closeStatus }) => settleClosedRunStates(states, await agentsWithoutExpiry(redis), async (id) => ((await ours(id)) ? closeStatus(id) : null)) },

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       // Markers that keep a stopped agent's late turns from running; a day outlives any of them.
       { name: 'stopped-turn markers', reap: () => deps.turnsInFlight.sweepStopped() },
       // First the final status of runs closed from outside (Web UI, CLI, timeout), then their records' TTL.
-      ...valkeyRecordTargets({ states: deps.states, redis, namespace: config.TEMPORAL_NAMESPACE, ttlSeconds: config.STATE_TTL_SECONDS }),
+      ...valkeyRecordTargets({ states: deps.states, redis, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, ttlSeconds: config.STATE_TTL_SECONDS }),
     ],
     log,
   });

@@ -86,7 +86,7 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
   const sandbox = clients.docker && sandboxRuntime(config) === 'docker' ? createDockerSandbox(clients.docker, dockerSandboxConfig(config, host.id)) : undefined;
   const runtime = buildRuntime(config, sandbox, sandboxUser, homes, scratch);
   const deps: ActivityDeps = {
-    states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS, namespace: config.TEMPORAL_NAMESPACE }),
+    states: new AgentStateStore(clients.redis, { terminalTtlSeconds: config.STATE_TTL_SECONDS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE }),
     transcripts: new TranscriptStore(clients.redis),
     ledger: new SpendLedger(clients.redis),
     reviewVerdicts: new ReviewVerdicts(clients.redis),

@@ -79,7 +79,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const redis = new Redis({ host: config.VALKEY_HOST, port: config.VALKEY_PORT, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on('error', () => undefined); // expected while a test stops its own Valkey
-  const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600, namespace: config.TEMPORAL_NAMESPACE });
+  const store = new AgentStateStore(redis, { terminalTtlSeconds: 3600, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
   const eventFeed = startEventFeed(redis, { namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({ client, redis, store, config, logger, eventFeed, tuning: { statusQueryTimeoutMs: 2000 }, ...options.deps });
   // The server main.ts makes, with the configured connection limits.

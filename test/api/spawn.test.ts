@@ -143,7 +143,7 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
     const again = await api.request('POST', '/agents/spawn', { body });
     expect(again.status).toBe(202);
     expect(again.body.agentId).not.toBe(first.body.agentId);
-    expect(JSON.parse((await api.redis.get(keys.spawnClaim(String(body.taskId), 'worker')))!).agentId).toBe(again.body.agentId);
+    expect(JSON.parse((await api.redis.get(keys.spawnClaim(String(body.taskId), 'worker', undefined, api.config.TEMPORAL_TASK_QUEUE)))!).agentId).toBe(again.body.agentId);
   });
 
   it('starts a new agent when the existing claim is for an agent the Valkey projection shows finished', async () => {
@@ -162,7 +162,7 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
   it('replaces a claim whose workflow never started (its claimer died mid-spawn)', async () => {
     const body = spawnBody();
     const ghost = randomUUID();
-    await api.redis.set(keys.spawnClaim(String(body.taskId), 'worker'), JSON.stringify({ agentId: ghost, claimedAt: Date.now() - 60_000 }));
+    await api.redis.set(keys.spawnClaim(String(body.taskId), 'worker', undefined, api.config.TEMPORAL_TASK_QUEUE), JSON.stringify({ agentId: ghost, claimedAt: Date.now() - 60_000 }));
     const res = await api.request('POST', '/agents/spawn', { body });
     expect(res.status).toBe(202);
     expect(res.body.agentId).not.toBe(ghost);
@@ -171,7 +171,7 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
   it('waits for a fresh claim whose workflow is still being started, then returns that agent', async () => {
     const body = spawnBody();
     const agentId = randomUUID();
-    await api.redis.set(keys.spawnClaim(String(body.taskId), 'worker'), JSON.stringify({ agentId, claimedAt: Date.now() }));
+    await api.redis.set(keys.spawnClaim(String(body.taskId), 'worker', undefined, api.config.TEMPORAL_TASK_QUEUE), JSON.stringify({ agentId, claimedAt: Date.now() }));
     const pending = api.request('POST', '/agents/spawn', { body });
     await new Promise((r) => setTimeout(r, 300));
     // The "other instance" finishes starting its workflow.

@@ -29,7 +29,7 @@ export interface HarnessApi {
 }
 
 export async function startHarnessApi(h: Harness, apiKey: string): Promise<HarnessApi> {
-  const store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600, namespace: h.config.TEMPORAL_NAMESPACE });
+  const store = new AgentStateStore(h.redis, { terminalTtlSeconds: 3600, namespace: h.config.TEMPORAL_NAMESPACE, taskQueue: h.config.TEMPORAL_TASK_QUEUE });
   const eventFeed = startEventFeed(h.redis, { namespace: h.config.TEMPORAL_NAMESPACE });
   const app = createApp({ client: h.client, redis: h.redis, store, config: h.config, logger: pino({ level: 'silent' }), eventFeed });
   const server = await new Promise<Server>((resolve) => {

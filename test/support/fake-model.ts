@@ -123,6 +123,7 @@ export class FakeModelServer {
   private server?: http.Server;
   private scripts = new Map<string, ScriptedReply[]>();
   private served = new Map<string, number>();
+  private readonly byTurn = new Set<string>();
   readonly requests: RecordedRequest[] = [];
   private idCounter = 0;
   private readonly cache = new Map<string, number>();
@@ -136,10 +137,16 @@ export class FakeModelServer {
     this.contextWindow = options.contextWindowTokens ?? 1_000_000;
   }
 
-  /** Scripts the replies for the agent whose first message names `key` (the task id). */
-  script(key: string, replies: ScriptedReply[]): void {
+  /**
+   * Scripts the replies for the agent whose first message names `key` (the task id). `byTurn`:
+   * each reply answers the conversation with as many assistant messages before it, so a call asked
+   * again (its first attempt died with its host) gets the same reply, not the next one.
+   */
+  script(key: string, replies: ScriptedReply[], options: { byTurn?: boolean } = {}): void {
     this.scripts.set(key, replies);
     this.served.set(key, 0);
+    if (options.byTurn) this.byTurn.add(key);
+    else this.byTurn.delete(key);
   }
 
   requestsFor(key: string): RecordedRequest[] {
@@ -188,8 +195,9 @@ export class FakeModelServer {
     const recorded: RecordedRequest = { key, body, headers: req.headers };
     this.requests.push(recorded);
     const script = this.scripts.get(key);
-    const index = this.served.get(key) ?? 0;
-    this.served.set(key, index + 1);
+    const served = this.served.get(key) ?? 0;
+    this.served.set(key, served + 1);
+    const index = this.byTurn.has(key) ? body.messages.filter((m) => m.role === 'assistant').length : served;
     const reply: ScriptedReply = script?.[index] ?? { text: 'Done.' };
     if ('delayMs' in reply && reply.delayMs) {
       // Stop waiting (and let the process exit) as soon as the client hangs up.

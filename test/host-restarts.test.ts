@@ -6,7 +6,7 @@
  * timeout on a dead queue: its last attempt ends in a heartbeat timeout. That is a lost host too,
  * and the agent must finish on another host with its work, not fail "activity Heartbeat timeout".
  */
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkspaceInfo } from '../domain/agent';
@@ -39,6 +39,10 @@ function gateRunsUnder(root: number): boolean {
   });
 }
 
+/** The workflow bundle the worker processes load, written once for the file (workflowBundleFile keeps the first path). */
+const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'host-restarts-bundle-'));
+afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+
 describe('a host that dies again after its restart', () => {
   let h: Harness;
   let tmp: string;
@@ -54,7 +58,7 @@ describe('a host that dies again after its restart', () => {
   });
 
   it('moves the agent when the host dies during each attempt of its gates: the run completes on another host', async () => {
-    const env = { ...h.env, LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: await workflowBundleFile(tmp) };
+    const env = { ...h.env, LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: await workflowBundleFile(bundleDir) };
     const flaky = new WorkerProcess('host-flaky', path.join(tmp, 'flaky'), env);
     const steady = new WorkerProcess('host-steady', path.join(tmp, 'steady'), env);
     hosts.push(flaky, steady);
@@ -82,5 +86,41 @@ describe('a host that dies again after its restart', () => {
     const moves = (await activityRecords(handle)).filter((r) => r.type === 'rebuildWorkspace' && r.result);
     expect(moves.map((r) => (r.result as { workspace: WorkspaceInfo }).workspace.host.id)).toEqual(['host-steady']);
     expect(showFile(remote.dir, final.result!.branch!, 'before.txt')).toBe('kept');
+  }, 300_000);
+});
+
+describe('a host restarted under its id after it died mid tool batch', () => {
+  let h: Harness;
+  let tmp: string;
+  let host: WorkerProcess | undefined;
+  beforeAll(async () => {
+    h = await startHarness({}, { worker: false });
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'host-restarts-batch-'));
+  });
+  afterAll(async () => {
+    await host?.kill();
+    await h?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('does not run the batch again over what its dead attempt did: the workspace goes back to the last checkpoint first', async () => {
+    host = new WorkerProcess('host-comeback', path.join(tmp, 'comeback'), { ...h.env, LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: await workflowBundleFile(bundleDir) });
+    host.start();
+    await host.started();
+    const remote = createRemoteRepo({ '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'test -e chain.txt' } } }), 'README.md': '# comeback\n' });
+    const taskId = 'T-batch-comeback';
+    // Each turn appends a line: run twice over the same worktree, a turn leaves its line twice.
+    h.fakeModel.script(taskId, [{ tools: [bash('echo one >> chain.txt')] }, { tools: [bash('echo two >> chain.txt; sleep 8')] }, { text: 'Done.' }], { byTurn: true });
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', hostFailoverSeconds: 3 });
+    const chain = path.join(host.workspaceRoot, 'worktrees', handle.workflowId.replace(/^agent-/, ''), 'chain.txt');
+    await eventually(async () => existsSync(chain) && readFileSync(chain, 'utf8') === 'one\ntwo\n', 90_000, 'the second batch to have appended its line');
+    // The host dies mid-batch, and its supervisor restarts it: the retry of the turn comes back to it.
+    await host.kill();
+    host.start();
+    await host.started();
+
+    const final = await handle.result();
+    expect({ status: final.status, error: final.error }).toEqual({ status: 'completed', error: undefined });
+    expect(showFile(remote.dir, final.result!.branch!, 'chain.txt')).toBe('one\ntwo');
   }, 300_000);
 });

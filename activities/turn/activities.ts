@@ -49,7 +49,7 @@ export function createTurnActivities(steps: TurnSteps) {
     async toolsThenModel(args: ToolsThenModelInput): Promise<ToolsThenModelResult> {
       const op = currentOperation();
       if (args.record) await publishBestEffort(steps, args.record);
-      const tools = await steps.inFlight.run(args.tools.agentId, op, (batchOp) => steps.toolSlots.use(batchOp, () => steps.runToolBatch(args.tools, batchOp)));
+      const tools = await steps.inFlight.run(args.tools.agentId, op, (batchOp) => steps.toolSlots.use(batchOp, () => steps.runToolBatch(args.tools, batchOp)), args.tools.workspace.path);
       if (args.wallDeadlineMs !== undefined && now() >= args.wallDeadlineMs) return { tools };
       // Killed while the batch ran, and told only through cleanup: no paid call for a stopped run.
       await steps.inFlight.refuseIfStopped(args.tools.agentId);

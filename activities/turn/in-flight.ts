@@ -12,10 +12,11 @@
  * stays stopped: a marker file makes a turn that arrives later (an attempt dispatched just before
  * the kill, or one whose batch ended before it heard of it) refuse its tools and its model call.
  */
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { TypedError } from '../../domain/typed-error';
+import { WorkspaceLostError } from '../git/errors';
 import { assertAgentId } from '../git/validate';
 import type { Operation } from '../operation';
 
@@ -44,17 +45,28 @@ export class TurnsInFlight {
     private readonly lockStaleMs = LOCK_STALE_MS,
   ) {}
 
-  /** Runs an agent's tool batch, stoppable by `stop`; waits first for a batch of the same agent still running elsewhere. */
-  async run<T>(agentId: string, op: Operation, batch: (op: Operation) => Promise<T>): Promise<T> {
+  /**
+   * Runs an agent's tool batch in `worktree`, stoppable by `stop`; waits first for a batch of the same agent still running elsewhere.
+   * Throws WorkspaceLostError when a batch of the agent in this worktree never ended (`refuseIfAbandoned`).
+   */
+  async run<T>(agentId: string, op: Operation, batch: (op: Operation) => Promise<T>, worktree?: string): Promise<T> {
     const abort = new AbortController();
     const release = await this.lock(agentId, op, () => abort.abort(new TurnStoppedError('the tool lock was taken over: the batch is stopped')));
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
+    let started = false;
     try {
       await this.refuseIfStopped(agentId);
+      const identity = worktree === undefined ? '' : await worktreeIdentity(worktree);
+      await this.refuseIfAbandoned(agentId, identity);
       this.running.set(agentId, { abort, done });
+      await mkdir(this.runningDir, { recursive: true });
+      await writeFile(path.join(this.runningDir, agentId), identity);
+      started = true;
       return await batch({ ...op, signal: AbortSignal.any([op.signal, abort.signal]) });
     } finally {
+      // Ended here, whichever way: the next batch starts from what this one left, as the agent saw it.
+      if (started) await rm(path.join(this.runningDir, agentId), { force: true });
       if (this.running.get(agentId)?.done === done) this.running.delete(agentId);
       await release().catch((err: unknown) => this.log?.('turn: releasing the tool lock failed', { agentId, error: String(err) }));
       finished();
@@ -90,12 +102,12 @@ export class TurnsInFlight {
     else this.log?.('turn: another process still holds the tool lock; cleaning up anyway', { agentId, waitedMs: this.maxWaitMs });
   }
 
-  /** Removes stopped markers older than a day (the reaper's sweep). */
+  /** Removes stopped markers, and running markers of batches that died, older than a day (the reaper's sweep). */
   async sweepStopped(now = Date.now()): Promise<number> {
-    const names = await readdir(this.stoppedDir).catch(() => [] as string[]);
+    const dirs = [this.stoppedDir, this.runningDir];
+    const files = (await Promise.all(dirs.map(async (dir) => (await readdir(dir).catch(() => [] as string[])).map((name) => path.join(dir, name))))).flat();
     let removed = 0;
-    for (const name of names) {
-      const file = path.join(this.stoppedDir, name);
+    for (const file of files) {
       const st = await stat(file).catch(() => undefined);
       if (st && now - st.mtimeMs > STOPPED_MARKER_TTL_MS) {
         await rm(file, { force: true });
@@ -103,6 +115,28 @@ export class TurnsInFlight {
       }
     }
     return removed;
+  }
+
+  /**
+   * A batch of the agent started on this root and never ended: its worker process died mid-batch
+   * (or lost its lock). The worktree holds part of what it did, and running the batch again there
+   * would apply its commands twice (`echo x >> f` appended twice, seen in bench/host-loss-soak.ts
+   * when the retry came back to the restarted host). So the run moves as from a lost host: the
+   * workspace is rebuilt from the last checkpoint, where the batch had not run (workflows/failover.ts).
+   */
+  private async refuseIfAbandoned(agentId: string, identity: string): Promise<void> {
+    const marker = path.join(this.runningDir, agentId);
+    const left = await readFile(marker, 'utf8').catch(() => undefined);
+    if (left === undefined) return;
+    await rm(marker, { force: true });
+    // Left in a worktree since removed (the agent moved away, and now back to a new worktree here): nothing of it is in this one.
+    if (left !== identity) return;
+    this.log?.('turn: a tool batch of the agent died mid-way on this host; the workspace is rebuilt from its last checkpoint', { agentId });
+    throw new WorkspaceLostError(`a tool batch of agent ${agentId} died mid-way on this host: its worktree holds part of the batch, so it is rebuilt from the last checkpoint`);
+  }
+
+  private get runningDir(): string {
+    return path.join(this.lockDir, 'running');
   }
 
   private get stoppedDir(): string {
@@ -142,4 +176,10 @@ export class TurnsInFlight {
       clearInterval(ticker);
     }
   }
+}
+
+/** Which directory a worktree is: a worktree rebuilt at the same path is another one. Empty when it is gone (the batch says so: WorkspaceLost). */
+async function worktreeIdentity(worktree: string): Promise<string> {
+  const st = await stat(worktree).catch(() => undefined);
+  return st ? `${st.ino}:${st.birthtimeMs || st.ctimeMs}` : '';
 }

@@ -7,6 +7,8 @@
  * so nothing collides).
  */
 const DEFAULT_NAMESPACE = 'default';
+/** TEMPORAL_TASK_QUEUE's default (config/index.ts). */
+const DEFAULT_TASK_QUEUE = 'agent-runs';
 const byNamespace = (namespace: string | undefined) => (namespace === undefined || namespace === DEFAULT_NAMESPACE ? 'orchestrator:' : `orchestrator:ns:${namespace}:`);
 
 /** Valkey key names, kept from the system we replace. */
@@ -29,9 +31,12 @@ export const keys = {
   reviews: (agentId: string) => `orchestrator:review:${agentId}`,
   /**
    * Who owns a task and agent type: the deployment's own, by namespace and task queue (two
-   * deployments of one namespace each start their own agent for a task id both use).
+   * deployments of one namespace each start their own agent for a task id both use). The default
+   * queue keeps the name from before queues were in it: an upgraded API still sees a claim made
+   * just before the upgrade, and does not start a second agent for a spawn retried across it.
    */
-  spawnClaim: (taskId: string, agentType: string, namespace: string | undefined, taskQueue: string) => `${byNamespace(namespace)}spawn:${taskId}:${agentType}@${taskQueue}`,
+  spawnClaim: (taskId: string, agentType: string, namespace: string | undefined, taskQueue: string) =>
+    `${byNamespace(namespace)}spawn:${taskId}:${agentType}${taskQueue === DEFAULT_TASK_QUEUE ? '' : `@${taskQueue}`}`,
   /**
    * Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile
    * (api/killswitch.ts). The killing namespace's own: another deployment's kill of an id it does

@@ -17,7 +17,7 @@
  * Run: npm run bench:host-loss-soak -- [agents=12] [kills=8] (SOAK_KEEP=1 keeps the hosts' roots to look at).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -25,7 +25,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { agentRun } from '../workflows';
 import { keys } from '../state/keys';
 import { activityRecords } from '../test/support/activity-history';
-import { createRemoteRepo, git } from '../test/support/git-fixtures';
+import { createRemoteRepo, git, showFile } from '../test/support/git-fixtures';
+import { parents } from '../test/support/processes';
 import { eventually, startHarness } from '../test/support/harness';
 import { startHarnessApi } from '../test/support/harness-api';
 import { WorkerProcess, workflowBundleFile } from '../test/support/worker-process';
@@ -41,21 +42,6 @@ const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(Math.random() * xs.len
 
 type Target = 'tool' | 'checkpoint' | 'gates' | 'push' | 'cleanup' | 'random';
 const TARGETS: Target[] = ['tool', 'push', 'gates', 'checkpoint', 'cleanup', 'random', 'tool', 'push', 'gates', 'checkpoint', 'cleanup'];
-
-/** The parent of each process, from /proc. */
-function parents(): Map<number, number> {
-  const map = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      map.set(Number(name), Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return map;
-}
 
 const turnFile = (taskId: string, k: number) => `turn ${k} of ${taskId}\n`;
 const dataFile = (taskId: string, k: number) => Array.from({ length: 4000 }, (_, i) => `${taskId}-${k}-${i + 1}\n`).join('');
@@ -210,7 +196,7 @@ async function main(): Promise<void> {
       if (count !== '1') findings.push(`${a.taskId}: ${count} commits on ${branch} (1 expected)`);
       const show = (f: string) => {
         try {
-          return execFileSync('git', ['-C', remote.dir, 'show', `refs/heads/${branch}:${f}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+          return `${showFile(remote.dir, `refs/heads/${branch}`, f)}\n`;
         } catch {
           return undefined;
         }
@@ -260,7 +246,7 @@ async function main(): Promise<void> {
       for (const m of existsSync(mirrors) ? readdirSync(mirrors) : []) {
         const mirror = path.join(mirrors, m);
         // Agent branches stay in the mirror by design (activities/git/cleanup.ts); one whose tip the remote does not have is work left only here.
-        const branches = execFileSync('git', ['-C', mirror, 'for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads/agent/'], { encoding: 'utf8' }).trim();
+        const branches = git(mirror, 'for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads/agent/');
         for (const line of branches ? branches.split('\n') : []) {
           const [name, sha] = line.split(' ');
           let onRemote = '';

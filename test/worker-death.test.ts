@@ -7,29 +7,15 @@
  * the remote after `killed` was recorded, and nobody would be left to stop it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRemoteRepo, nodeProjectFiles, remoteBranches } from './support/git-fixtures';
 import { eventually, startHarness, type Harness } from './support/harness';
+import { parents } from './support/processes';
 import { WorkerProcess, workflowBundleFile } from './support/worker-process';
 
 const bash = (command: string) => ({ name: 'bash' as const, input: { command } });
-
-/** The parent of each process on the machine, from /proc. */
-function parents(): Map<number, number> {
-  const map = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      map.set(Number(name), Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return map;
-}
 
 /** The worker's node process: the descendant of `root` whose child runs spawn-helper.cjs. */
 function workerNodePid(root: number): number {

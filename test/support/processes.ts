@@ -47,6 +47,16 @@ function identity(pid: number, stat: Stat): ProcessIdentity {
   return { pid, startTime: stat.startTime, command: commandOf(pid) };
 }
 
+/** The parent of each live process on the machine. */
+export function parents(): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const pid of pids()) {
+    const stat = readStat(pid);
+    if (stat) map.set(pid, stat.ppid);
+  }
+  return map;
+}
+
 /** Every live process below `root` in the process tree (children, their children, ...). */
 export function descendants(root: number): ProcessIdentity[] {
   const children = new Map<number, Array<{ pid: number; stat: Stat }>>();

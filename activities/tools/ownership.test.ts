@@ -92,6 +92,19 @@ asRoot('giveToSandboxUser', () => {
     }
   });
 
+  it('heartbeats through a tree of many small directories, not only through a wide one', async () => {
+    // 60 directories of 60 of one file each: 7,321 entries, none in a directory of 1,000. The count
+    // was per directory, so a node_modules-like tree of any size was walked without one heartbeat.
+    for (let i = 0; i < 60; i++) for (let j = 0; j < 60; j++) {
+      mkdirSync(path.join(worktree, `p${i}`, `q${j}`), { recursive: true });
+      writeFileSync(path.join(worktree, `p${i}`, `q${j}`, 'f'), 'x');
+    }
+    let beats = 0;
+    await giveToSandboxUser(worktree, SANDBOX, undefined, { onProgress: () => beats++ });
+    expect(lstatSync(path.join(worktree, 'p59/q59/f')).uid).toBe(1000);
+    expect(beats).toBeGreaterThanOrEqual(7);
+  });
+
   it("never chowns the host's files while a process swaps a directory of the tree for a link to them", async () => {
     // A directory `d` full of entries, and a link to the host's directory, swapped in a loop (rename is atomic).
     const d = path.join(worktree, 'd');

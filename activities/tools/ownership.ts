@@ -21,12 +21,18 @@ export interface WalkOperation {
 /** Entries between two calls of `onProgress` (a million-entry tree must not go quiet for its heartbeat timeout). */
 const ENTRIES_PER_PROGRESS = 1000;
 
+/** A walk's operation and the entries it has seen, counted over the whole tree (not per directory). */
+interface Walk extends WalkOperation {
+  seen: number;
+}
+
 /**
  * Hands a root-owned tree to the sandbox user (no-op unless the worker runs as root), or only the
  * entry `rel` below it (and what it holds), reached without following a link.
  */
-export async function giveToSandboxUser(root: string, user: { uid: number; gid: number }, rel?: string, op: WalkOperation = {}): Promise<void> {
+export async function giveToSandboxUser(root: string, user: { uid: number; gid: number }, rel?: string, operation: WalkOperation = {}): Promise<void> {
   if (process.getuid?.() !== 0) return;
+  const op: Walk = { ...operation, seen: 0 };
   const top = await openRoot(root);
   try {
     if (rel === undefined) {
@@ -60,7 +66,7 @@ async function giveAt(dir: FileHandle, name: string, user: { uid: number; gid: n
 }
 
 /** The entries of the subdirectory `name` of `dir`, reached without following a link. */
-async function giveBelow(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number, op: WalkOperation): Promise<void> {
+async function giveBelow(dir: FileHandle, name: string, user: { uid: number; gid: number }, depth: number, op: Walk): Promise<void> {
   let child: FileHandle;
   try {
     child = await openDirAt(dir, name);
@@ -78,11 +84,11 @@ async function giveBelow(dir: FileHandle, name: string, user: { uid: number; gid
 }
 
 /** One entry at a time (a directory of a million long names read whole took the worker 680 MB); subdirectories after. */
-async function giveEntries(dir: FileHandle, user: { uid: number; gid: number }, depth: number, op: WalkOperation): Promise<void> {
+async function giveEntries(dir: FileHandle, user: { uid: number; gid: number }, depth: number, op: Walk): Promise<void> {
   const subdirs: string[] = [];
-  let seen = 0;
   for await (const entry of await dirEntries(dir)) {
-    if (++seen % ENTRIES_PER_PROGRESS === 0) {
+    // Counted over the walk: a tree of many small directories (node_modules) has no wide one.
+    if (++op.seen % ENTRIES_PER_PROGRESS === 0) {
       op.signal?.throwIfAborted();
       op.onProgress?.();
     }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TurnsInFlight, TurnStoppedError } from './in-flight';
+import { directoryIdentity, TurnsInFlight, TurnStoppedError } from './in-flight';
 
 const AGENT = '1a2b3c4d-0000-4000-8000-00000000000a';
 
@@ -113,5 +113,18 @@ describe('TurnsInFlight', () => {
 
   it('refuses an agent id that could name a path outside its directory', async () => {
     await expect(new TurnsInFlight(dir).stop('../../etc', op())).rejects.toThrow();
+  });
+});
+
+describe('directoryIdentity', () => {
+  it('stays the same while entries come and go where the file system keeps no birth time', () => {
+    // The change time moved with every file a batch made at the worktree's root: a dead batch's marker never matched.
+    const before = { dev: 2049, ino: 77, birthtimeMs: 0, ctimeMs: 1_000 };
+    const after = { ...before, ctimeMs: 2_000 };
+    expect(directoryIdentity(after)).toBe(directoryIdentity(before));
+  });
+
+  it('tells a directory rebuilt at the same path apart by its birth time', () => {
+    expect(directoryIdentity({ dev: 2049, ino: 77, birthtimeMs: 5 })).not.toBe(directoryIdentity({ dev: 2049, ino: 77, birthtimeMs: 6 }));
   });
 });

@@ -181,5 +181,15 @@ export class TurnsInFlight {
 /** Which directory a worktree is: a worktree rebuilt at the same path is another one. Empty when it is gone (the batch says so: WorkspaceLost). */
 async function worktreeIdentity(worktree: string): Promise<string> {
   const st = await stat(worktree).catch(() => undefined);
-  return st ? `${st.ino}:${st.birthtimeMs || st.ctimeMs}` : '';
+  return st ? directoryIdentity(st) : '';
+}
+
+/**
+ * Device, inode and birth time. Not the change time where a file system keeps no birth time: it
+ * moves whenever a batch adds or removes an entry at the worktree's root, so a batch that died
+ * would never match its marker and would run again over its own effects. Without a birth time a
+ * rebuilt worktree that got the old inode back matches instead: one rebuild more, never a batch twice.
+ */
+export function directoryIdentity(st: { dev: number; ino: number; birthtimeMs: number }): string {
+  return `${st.dev}:${st.ino}:${st.birthtimeMs || 0}`;
 }

@@ -67,11 +67,13 @@ describe('BubblewrapRunner', () => {
   });
 
   (existsSync('/usr/share/maven/bin/m2.conf') ? it : it.skip)("starts Debian's Maven, whose configuration is in /etc/maven, without Maven's global settings", async () => {
-    const res = await runner.run('mvn -v; echo "exit=$?"; cat /etc/maven/settings.xml', opts);
+    const res = await runner.run('mvn -v; echo "exit=$?"; cat /etc/maven/settings.xml; ls /etc/java-*-openjdk/management', opts);
     // Before: java.nio.file.NoSuchFileException: /usr/share/maven/bin/m2.conf, exit 1.
     expect(res.output).toMatch(/Apache Maven [\d.]+/);
     expect(res.output).toContain('exit=0\n');
     expect(res.output).toMatch(/settings\.xml: No such file/);
+    // Nor JMX's password file: the JDK's management/ stays the host's.
+    expect(res.output).toMatch(/management'?: No such file/);
   });
 
   it('gives bwrap itself (pid 1 inside) an empty environment', async () => {

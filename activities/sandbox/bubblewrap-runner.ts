@@ -91,10 +91,15 @@ const SYSTEM_READ_ONLY = BUBBLEWRAP_SYSTEM_FILES;
  */
 const TOOL_CONFIG = ['/etc/maven/m2.conf', '/etc/maven/logging', ...javaConfigDirs()];
 
-/** /etc/java-<version>-openjdk: the JDK's conf/ (security settings, TLS included) links there. */
+/**
+ * What is in /etc/java-<version>-openjdk (the JDK's conf/, security and TLS settings included,
+ * links there), but its `management/`: JMX's password file lives there.
+ */
 function javaConfigDirs(): string[] {
   try {
-    return readdirSync('/etc').filter((name) => /^java-\d+-openjdk$/.test(name)).map((name) => `/etc/${name}`);
+    return readdirSync('/etc')
+      .filter((name) => /^java-\d+-openjdk$/.test(name))
+      .flatMap((name) => readdirSync(`/etc/${name}`).filter((entry) => entry !== 'management').map((entry) => `/etc/${name}/${entry}`));
   } catch {
     return [];
   }

@@ -37,11 +37,23 @@ const VERDICT_LINE = /^\s*\**VERDICT\**\s*:?\**\s*(APPROVE|REQUEST_CHANGES)\b/i;
 const FINDINGS_HEADING = /^\s*\**FINDINGS\**\s*:?\**\s*$/i;
 const FINDING = /^\s*[-*]\s+(?:\[([a-z]+)\]\s*)?(?:([^\s:[\]]+):(\d+)\b[\s:—-]*)?(.+)$/i;
 
+/**
+ * The verdict on the answer's last non-empty line, and nowhere else: a `VERDICT: APPROVE` quoted
+ * from the diff (which the agent under review wrote) or mentioned mid-answer decides nothing, and
+ * neither does a verdict the answer goes on after. Markdown emphasis around it is tolerated. The
+ * reviewer agent's final answer and the AI review gate are both read with this.
+ */
+export function finalVerdict(answer: string): Exclude<ReviewVerdict, 'none'> | undefined {
+  const last = answer.trimEnd().split('\n').pop() ?? '';
+  // `_` only at the ends: REQUEST_CHANGES has one of its own.
+  const bare = last.replace(/[*`]/g, '').trim().replace(/^_+|_+$/g, '').trim();
+  const word = /^VERDICT\s*:?\s*(APPROVE|REQUEST_CHANGES)\.?$/i.exec(bare)?.[1]?.toUpperCase();
+  return word === undefined ? undefined : word === 'APPROVE' ? 'approve' : 'request_changes';
+}
+
 export function parseReview(answer: string): ReviewOutcome {
   const lines = answer.split('\n');
-  const verdictLines = lines.map((l) => VERDICT_LINE.exec(l)?.[1]?.toUpperCase()).filter((v) => v !== undefined);
-  const last = verdictLines[verdictLines.length - 1];
-  const verdict: ReviewVerdict = last === undefined ? 'none' : last === 'APPROVE' ? 'approve' : 'request_changes';
+  const verdict: ReviewVerdict = finalVerdict(answer) ?? 'none';
 
   const start = lines.findIndex((l) => FINDINGS_HEADING.test(l));
   const findings: ReviewFinding[] = [];

@@ -18,6 +18,16 @@ describe('the AI review verdict', () => {
   ])('%j approves: %s', (answer, approved) => {
     expect(finalLineApproves(answer)).toBe(approved);
   });
+
+  it('takes a REQUEST_CHANGES that ends an answer cut off at max_tokens as the verdict, not as an unfinished review', async () => {
+    const text = 'The change drops the lock.\nVERDICT: REQUEST_CHANGES';
+    const answer = { content: [{ type: 'text', text }], stop_reason: 'max_tokens', usage: { input_tokens: 100, output_tokens: REVIEW_OUTPUT_TOKENS } };
+    const anthropic = { messages: { create: async () => answer } } as unknown as Anthropic;
+    const client = { anthropic, requestTimeoutMs: 10_000, model: 'claude-sonnet-5-5', price: DEFAULT_PRICES['claude-sonnet-5-5']! };
+    const verdict = await reviewDiff(client, { taskId: 'T-cut', diff: 'diff --git a/a.ts b/a.ts\n+x\n' }, {});
+    expect(verdict).toMatchObject({ approved: false, summary: text });
+    expect(verdict.incomplete).toBeUndefined();
+  });
 });
 
 describe('the AI review and the dollar budget', () => {

@@ -1,6 +1,7 @@
 /** The AI review gate: one model call over the agent's diff, answered with a verdict line. Its cost counts toward the run's. */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ReviewVerdict } from '../../domain/gates';
+import { finalVerdict } from '../../domain/review';
 import { costUsd, usageFromApi, type ModelPrice } from '../../domain/pricing';
 import { callModel, type ModelClient } from './call-model';
 import { assistantText } from './model-turn';
@@ -56,8 +57,7 @@ export async function reviewDiff(
 
 /** The answer's last non-empty line is a verdict, either way. */
 function hasVerdictLine(answer: string): boolean {
-  const last = answer.trimEnd().split('\n').pop() ?? '';
-  return /^VERDICT:\s*(APPROVE|REQUEST_CHANGES)$/i.test(last.replace(/[*_`]/g, '').trim());
+  return finalVerdict(answer) !== undefined;
 }
 
 /** The diff to review; one too long is cut file by file (fit-diff.ts), and the reviewer is told what it does not see. */
@@ -72,11 +72,7 @@ export function reviewRequest(diff: string): string {
   );
 }
 
-/**
- * The verdict is the answer's last non-empty line and nothing else: `VERDICT: APPROVE` quoted
- * from the diff (which the agent wrote) or mentioned mid-answer does not approve.
- */
+/** Approved only by the answer's last non-empty line (domain/review.ts finalVerdict), as a reviewer agent's verdict is. */
 export function finalLineApproves(answer: string): boolean {
-  const last = answer.trimEnd().split('\n').pop() ?? '';
-  return /^VERDICT:\s*APPROVE$/i.test(last.replace(/[*_`]/g, '').trim());
+  return finalVerdict(answer) === 'approve';
 }

@@ -126,6 +126,8 @@ export interface AgentLoopCheckpoint {
   lostHosts?: string[];
   /** Answers in a row cut off at max_tokens before the run continued as new; absent when none. */
   cutOffsInARow?: number;
+  /** A reviewer's base found at set-up (no `context.baseBranch` given); absent otherwise. */
+  reviewBase?: string;
 }
 
 

@@ -258,7 +258,7 @@ export async function prepare(run: Run): Promise<void> {
   }
   if (state.status === 'spawning' && !state.gatesSkipped) {
     // Histories recorded before this check skip it, so they replay unchanged.
-    state.gatesSkipped = run.patched(GATES_BEFORE_FIRST_TURN) ? applyGateResolution(run, await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates, ...reviewBaseOf(input) })) : [];
+    state.gatesSkipped = run.patched(GATES_BEFORE_FIRST_TURN) ? applyGateResolution(run, await run.host().resolveGates({ workspace: state.requireWorkspace(), profile: input.gateProfile, customGates: input.context.gates, ...reviewBaseOf(state) })) : [];
   }
   await ensureSandbox(run, 'starting-sandbox');
   if (state.status !== 'spawning') return;
@@ -271,7 +271,7 @@ export async function prepare(run: Run): Promise<void> {
   // A fork's conversation was copied with its workspace: it goes on from there.
   const [, messageCount] = await Promise.all([
     run.moveTo('running', ready),
-    input.forkOf ? state.messageCount : writeInitialPrompt({ agentId: input.agentId, input, workspace }),
+    input.forkOf ? state.messageCount : writeInitialPrompt({ agentId: input.agentId, input, workspace, ...(state.reviewBase ? { reviewBase: state.reviewBase } : {}) }),
   ]);
   state.messageCount = messageCount;
 }
@@ -289,7 +289,7 @@ async function setUp(run: Run): Promise<void> {
     customGates: input.context.gates,
     missingGates: input.missingGates,
     readOnly: state.readOnly,
-    ...reviewBaseOf(input),
+    ...reviewBaseOf(state),
   });
   state.workspace = setup.workspace;
   if (setup.sandbox !== undefined) {
@@ -304,9 +304,10 @@ async function setUp(run: Run): Promise<void> {
  * never pass fails now, costing no tokens, unless the spawn accepted missing gates; those are
  * recorded as `skipped` from the start. Returns the names skipped.
  */
-function applyGateResolution(run: Run, { unavailable }: GateResolution): string[] {
+function applyGateResolution(run: Run, { unavailable, reviewBase }: GateResolution): string[] {
   const { state } = run;
   const { input } = state;
+  if (reviewBase) state.reviewBase = reviewBase;
   if (input.missingGates === 'skip') {
     if (unavailable.length > 0) state.mergeGates(unavailable.map((g) => ({ name: g.name, outcome: 'skipped', durationMs: 0, detail: g.detail })));
     return unavailable.map((g) => g.name);
@@ -476,11 +477,16 @@ async function feedBack(run: Run, text: string, failure: RunFailure): Promise<vo
 
 /**
  * A reviewer's workspace starts from the branch under review, which another agent wrote: its gates
- * are defined where that branch forked from the review base, not by the branch (an activity input
- * only, so recorded histories replay unchanged).
+ * are defined where that branch forked from the review base, not by the branch. The review base is
+ * `context.baseBranch` or, without one, the remote's default branch, which the gate activity finds
+ * (`findReviewBase`) and returns; the run keeps it. Activity inputs and a result field only, so
+ * recorded histories replay unchanged.
  */
-function reviewBaseOf(input: AgentRunInput): { reviewBase?: string } {
-  return input.agentType === 'reviewer' && input.context.baseBranch ? { reviewBase: input.context.baseBranch } : {};
+function reviewBaseOf(state: RunState): { reviewBase?: string; findReviewBase?: boolean } {
+  const { input } = state;
+  if (input.agentType !== 'reviewer') return {};
+  const base = input.context.baseBranch || state.reviewBase;
+  return base ? { reviewBase: base } : { findReviewBase: true };
 }
 
 /** The input of one gate phase's activity. */
@@ -500,7 +506,7 @@ function gateInput(run: Run, phase: GatePhase, round: number, commitSha?: string
     round,
     maxRounds: input.maxFeedbackRounds,
     missingGates: input.missingGates,
-    ...reviewBaseOf(input),
+    ...reviewBaseOf(state),
     // The AI review is a model call too: it is not made when it could pass the dollar budget.
     ...(input.budgets.maxCostUsd !== undefined ? { costLeftUsd: Math.max(0, addUsd(input.budgets.maxCostUsd, -state.costUsd)), countedUsd: state.costUsd } : {}),
   };

@@ -293,4 +293,16 @@ describe('RunState', () => {
     calm.startedAt = s.startedAt;
     expect(calm.checkpoint()).not.toHaveProperty('lostHosts');
   });
+
+  it("keeps a reviewer's review base found at set-up across continue-as-new, and no other run's checkpoint changes", () => {
+    const s = new RunState(input({ agentType: 'reviewer', context: { repository: 'https://example.test/r.git', branch: 'agent/T-0/12345678', workItems: [], skills: [] } }), T0);
+    s.workspace = workspace;
+    s.startedAt = '2026-01-01T00:00:01.000Z';
+    s.reviewBase = 'trunk';
+    expect(new RunState(input({ resume: s.checkpoint() }), T0).reviewBase).toBe('trunk');
+    const worker = new RunState(input(), T0);
+    worker.workspace = workspace;
+    worker.startedAt = s.startedAt;
+    expect(worker.checkpoint()).not.toHaveProperty('reviewBase');
+  });
 });

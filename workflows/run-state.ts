@@ -76,6 +76,8 @@ export class RunState {
   loopDone = false;
   /** The agent's commit on the current host, once made. */
   commitSha?: string;
+  /** A reviewer spawned without `context.baseBranch`: the base the set-up found (the remote's default branch). */
+  reviewBase?: string;
   /** Gates found missing at the base commit and skipped; set once the check before the first turn ran. */
   gatesSkipped?: string[];
   /** Hosts this run lost (their resources are left to their own reapers). */
@@ -136,6 +138,7 @@ export class RunState {
     this.feedbackRounds = resume?.feedbackRounds ?? 0;
     this.cutOffsInARow = resume?.cutOffsInARow ?? 0;
     this.lostHosts = [...(resume?.lostHosts ?? [])];
+    this.reviewBase = resume?.reviewBase;
   }
 
   /** A fork starts after turn `turn` of the agent it forks, with that agent's first `messageCount` messages. */
@@ -362,6 +365,7 @@ export class RunState {
       // Only when a host was lost: the continuation of every other run is as recorded.
       ...(this.lostHosts.length > 0 ? { lostHosts: this.lostHosts } : {}),
       ...(this.cutOffsInARow > 0 ? { cutOffsInARow: this.cutOffsInARow } : {}),
+      ...(this.reviewBase ? { reviewBase: this.reviewBase } : {}),
     };
   }
 

@@ -29,6 +29,7 @@ import type { CoordinatorPort, SandboxRuntime } from '../ports';
 import { giveToSandboxUser } from '../tools/ownership';
 import { unavailableGates } from './availability';
 import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateCommands, type GateDefinitions } from './definitions';
+import { NoReviewBaseError } from './errors';
 import { formatGateFeedback } from './feedback';
 import { RUNNER_FILES } from './ecosystems';
 import { evaluateGates, profileGates } from './profiles';
@@ -42,7 +43,7 @@ export type { ReviewFn } from './paid-review';
 export interface GateActivityDeps {
   workspaces: Pick<
     GitWorkspaces,
-    'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'rootEntriesAt' | 'readAt' | 'diffAgainstBase' | 'reviewBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'
+    'readAtBase' | 'existsAtBase' | 'rootEntriesAtBase' | 'rootEntriesAt' | 'readAt' | 'diffAgainstBase' | 'diffBetween' | 'defaultBranch' | 'reviewBase' | 'stagedTree' | 'checkoutForGates' | 'removeGateCheckout'
   >;
   runtime: SandboxRuntime;
   /** The AI review (a model call); the `review` gate is `missing` without it. */
@@ -76,6 +77,8 @@ export interface RunGatesInput {
   missingGates?: MissingGatesPolicy;
   /** Reviewers: the branch the one under review is compared with; see GateBase. */
   reviewBase?: string;
+  /** Reviewers spawned without `context.baseBranch`, before the run knows its review base: see GateBase. */
+  findReviewBase?: boolean;
   /** What the run's dollar budget has left (absent: no dollar budget); the AI review is refused past it. */
   costLeftUsd?: number;
   /** What the workflow has counted as spent, against which the spend ledger shows calls it never saw. */
@@ -88,6 +91,8 @@ export interface ResolveGatesInput {
   customGates?: GateName[];
   /** Reviewers: the branch the one under review is compared with; see GateBase. */
   reviewBase?: string;
+  /** Reviewers spawned without `context.baseBranch`: the review base is the remote's default branch, found here; see GateBase. */
+  findReviewBase?: boolean;
   /** Whose gates these are: the runner asking for their programs is the gate runner of this agent. */
   agentId?: string;
   taskId?: string;
@@ -96,16 +101,20 @@ export interface ResolveGatesInput {
 /**
  * What the gates' own files (gates.json, package.json scripts, RUNNER_FILES) are read from: the
  * workspace's base commit, which the agent cannot change. A reviewer's base commit is the tip of the
- * branch under review, written by another agent: with `reviewBase` they come from where that branch
- * forked from the review base instead (without it, from the branch, as before).
+ * branch under review, written by another agent: they come from where that branch forked from the
+ * review base instead, `reviewBase` or, with `findReviewBase`, the remote's default branch (none, or
+ * the branch under review itself, fails the run: NoReviewBaseError). The AI review diffs the branch
+ * from the same commit.
  */
-type GateBase = Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'>;
+type GateBase = Pick<WorkspaceInfo, 'mirrorPath' | 'baseSha'> & { reviewBase?: string };
 
 export interface GateResolution {
   /** Where the commands come from: `gates.json`, the detected ecosystem, or `none`. */
   source: GateDefinitions['source'];
   /** The profile's gates the base commit does not define, each with how to define it. */
   unavailable: UnavailableGate[];
+  /** The review base found for `findReviewBase` (the remote's default branch): the run's from now on. */
+  reviewBase?: string;
 }
 
 export interface RunGatesResult {
@@ -173,15 +182,30 @@ export function createGateActivities(deps: GateActivityDeps) {
     return judged;
   };
 
-  const gateBase = async (args: { workspace: WorkspaceInfo; reviewBase?: string }, op?: OperationOptions): Promise<GateBase> =>
-    args.reviewBase === undefined ? args.workspace : { mirrorPath: args.workspace.mirrorPath, baseSha: await deps.workspaces.reviewBase(args.workspace, args.reviewBase, op) };
+  const gateBase = async (args: { workspace: WorkspaceInfo; reviewBase?: string; findReviewBase?: boolean }, op?: OperationOptions): Promise<GateBase> => {
+    const { workspace } = args;
+    let reviewBase = args.reviewBase;
+    if (reviewBase === undefined && args.findReviewBase) {
+      // A reviewer's workspace starts from the branch under review: its baseBranch is that branch.
+      const found = await deps.workspaces.defaultBranch(workspace, op);
+      if (found === undefined || found === workspace.baseBranch) throw new NoReviewBaseError(workspace.baseBranch, found);
+      reviewBase = found;
+    }
+    if (reviewBase === undefined) return workspace;
+    return { mirrorPath: workspace.mirrorPath, baseSha: await deps.workspaces.reviewBase(workspace, reviewBase, op), reviewBase };
+  };
 
   return {
     /** The profile's gates checked against the base commit before the first model call; runs nothing. */
     async resolveGates(args: ResolveGatesInput): Promise<GateResolution> {
-      const definitions = await installedDefinitions(args, await baseDefinitions(await gateBase(args), args.workspace.path));
+      const base = await gateBase(args);
+      const definitions = await installedDefinitions(args, await baseDefinitions(base, args.workspace.path));
       const gates = profileGates(args.profile, args.customGates);
-      return { source: definitions.source, unavailable: unavailableGates(gates, definitions, { profile: args.profile, hasReviewer: deps.review !== undefined }) };
+      return {
+        source: definitions.source,
+        unavailable: unavailableGates(gates, definitions, { profile: args.profile, hasReviewer: deps.review !== undefined }),
+        ...(args.reviewBase === undefined && base.reviewBase !== undefined ? { reviewBase: base.reviewBase } : {}),
+      };
     },
 
     async runGates(args: RunGatesInput): Promise<RunGatesResult> {
@@ -198,6 +222,9 @@ export function createGateActivities(deps: GateActivityDeps) {
       const tree = typeof treeish === 'string' ? treeish : treeish.tree;
 
       const base = await gateBase(args, op);
+      // A reviewer's change is the branch under review from its gate base: the workspace's own diff
+      // starts at the branch's tip, where nothing has changed, and would pass the AI review empty.
+      const reviewedDiff = () => (base.reviewBase === undefined ? workspaces.diffAgainstBase(ws) : workspaces.diffBetween(ws, base.baseSha, tree));
       const readBase = (rel: string) => workspaces.readAtBase(base, rel, op);
       const baseFiles = await baseGateFiles(readBase, (rel) => workspaces.readAt(ws, tree, rel, op));
       const unchangedAtBase = await unchangedRootEntries(workspaces, base, tree, op);
@@ -225,7 +252,7 @@ export function createGateActivities(deps: GateActivityDeps) {
             commitSha: args.commitSha,
             review: review
               ? async ({ signal }) => {
-                  const request = { agentId: args.agentId, taskId: args.taskId, phase: args.phase, round: args.round, diff: await workspaces.diffAgainstBase(ws) };
+                  const request = { agentId: args.agentId, taskId: args.taskId, phase: args.phase, round: args.round, diff: await reviewedDiff() };
                   try {
                     const done = await paidReview({ ...deps.paidReviews, review, redact: deps.redact }, { ...request, costLeftUsd: args.costLeftUsd, countedUsd: args.countedUsd }, { signal, heartbeat: op.onProgress });
                     paid = { ...(done.paidUsd > 0 ? { costUsd: done.paidUsd } : {}), spentUsd: done.spentUsd };

@@ -12,6 +12,22 @@ export class InvalidGateSelectionError extends GateError {
 }
 
 /**
+ * A reviewer spawned without `context.baseBranch` whose remote names no default branch to review
+ * against, or names the branch under review itself. Its gates and its diff would be the branch's
+ * own (another agent's): the coordinator has to say what the branch is compared with.
+ */
+export class NoReviewBaseError extends GateError {
+  readonly type = 'InvalidInput';
+  constructor(branch: string, defaultBranch: string | undefined) {
+    super(
+      `no base to review "${branch}" against: ` +
+        (defaultBranch === undefined ? "the remote's HEAD names no default branch" : `the remote's default branch is "${branch}" itself`) +
+        '; pass context.baseBranch, the branch it is to be compared with',
+    );
+  }
+}
+
+/**
  * The repository's gate configuration (`.orchestrator/gates.json` or `package.json`) cannot be
  * read as one. Retrying reads the same file, so it is not retryable.
  */

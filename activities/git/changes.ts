@@ -216,6 +216,18 @@ export async function diffAgainstBase(ctx: GitContext, ws: WorkspaceInfo, option
 }
 
 /**
+ * What `to` (a commit or tree of the workspace's) changes from `from`, compared as trees: a
+ * reviewer's AI review gate diffs the branch under review from where it forked from its review
+ * base (reviewBaseCommit), not from the branch's own tip, where nothing has changed.
+ */
+export async function diffBetween(ctx: GitContext, ws: WorkspaceInfo, from: string, to: string, options: OperationOptions = {}): Promise<string> {
+  await openWorkspace(ctx.layout, ws);
+  for (const id of [from, to]) if (!OBJECT_ID.test(id)) throw new GitInputError(`not an object id: ${JSON.stringify(id)}`);
+  const { stdout } = await ctx.git(['-C', ws.mirrorPath, 'diff', ...DIFF_FLAGS, from, to, '--'], options);
+  return stdout;
+}
+
+/**
  * What the agent branch adds since it forked from `origin/<base>`, `base` being another branch
  * than the one the worktree started from: a reviewer's branch under review against its base.
  * A base the remote does not have is bad input, not a transient failure, unless the repository

@@ -5,8 +5,9 @@
  */
 import type { WorkspaceInfo } from '../../domain/agent';
 import { checkMergeable, type MergeCheck } from './merge-check';
+import { remoteDefaultBranch } from './default-branch';
 import { removeCheckpointRepo, restoreWorktree, snapshotWorktree, type GitHazards, type RestoreSource, type WorktreeSnapshot } from './checkpoint';
-import { commit, diffAgainstBase, diffFrom, headSha, reviewBaseCommit, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
+import { commit, diffAgainstBase, diffBetween, diffFrom, headSha, reviewBaseCommit, scanTree, stageAll, stageAndScan, type CommitResult, type StagedScan } from './changes';
 import { checkoutForGates, reapGateCheckouts, removeGateCheckout, stagedTree, type CheckoutOptions, type GateCheckout } from './gate-checkout';
 import { listWorktrees, reap, removeWorkspace, type RemoveResult, type WorktreeListing } from './cleanup';
 import { reapOrphaned } from './orphaned';
@@ -70,6 +71,10 @@ export interface GitWorkspaces {
   diffAgainstBase(ws: WorkspaceInfo, options?: OperationOptions): Promise<string>;
   /** The agent branch's changes since it forked from `origin/<base>` (another branch); InvalidInput when the remote has no such branch. */
   diffFrom(ws: WorkspaceInfo, base: string, options?: OperationOptions): Promise<string>;
+  /** What `to` (a commit or tree id) changes from commit `from`, as trees: a reviewer's AI review of the branch from its gate base. */
+  diffBetween(ws: WorkspaceInfo, from: string, to: string, options?: OperationOptions): Promise<string>;
+  /** The branch origin's HEAD names, asked of the remote (undefined: it names none): a reviewer's base when it was given none. */
+  defaultBranch(ws: WorkspaceInfo, options?: OperationOptions): Promise<string | undefined>;
   /** Where a branch under review (the workspace's base) forked from `origin/<base>`: the commit its gates come from. */
   reviewBase(ws: WorkspaceInfo, base: string, options?: OperationOptions): Promise<string>;
   /** Fetches the base and merges in memory: `{ clean: false, conflicts }` lists conflicting paths. */
@@ -132,6 +137,8 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     headSha: (ws) => headSha(ctx, ws),
     diffAgainstBase: (ws, options) => diffAgainstBase(ctx, ws, options),
     diffFrom: (ws, base, options) => diffFrom(ctx, ws, base, options),
+    diffBetween: (ws, from, to, options) => diffBetween(ctx, ws, from, to, options),
+    defaultBranch: (ws, options) => remoteDefaultBranch(ctx, ws, options),
     reviewBase: (ws, base, options) => reviewBaseCommit(ctx, ws, base, options),
     checkMergeable: (ws, options) => checkMergeable(ctx, ws, options),
     push: (ws, options) => pushAgentBranch(ctx, ws, options),

@@ -252,6 +252,33 @@ describe('git workspaces', () => {
     expect(git(['ls-tree', gateBase], later.mirrorPath)).toBe('');
   });
 
+  it("finds the remote's default branch by asking the remote: the mirror's own HEAD is not the remote's", async () => {
+    const { remote, workspaces } = setup();
+    git(['update-ref', 'refs/heads/trunk', 'refs/heads/main'], remote.barePath);
+    const ws = await workspaces.prepare(request(remote, AGENT_A));
+    expect(await workspaces.defaultBranch(ws)).toBe('main');
+    git(['symbolic-ref', 'HEAD', 'refs/heads/trunk'], remote.barePath);
+    expect(await workspaces.defaultBranch(ws)).toBe('trunk');
+    // The mirror was made by `init --bare` and a fetch: its HEAD says nothing of the remote's.
+    expect(git(['symbolic-ref', 'HEAD'], ws.mirrorPath)).not.toBe('refs/heads/trunk');
+    git(['symbolic-ref', 'HEAD', 'refs/heads/no-such-branch'], remote.barePath);
+    expect(await workspaces.defaultBranch(ws)).toBeUndefined();
+  });
+
+  it("diffs a reviewer's branch from its gate base: the change the branch under review makes", async () => {
+    const { remote, workspaces } = setup();
+    const a = await workspaces.prepare(request(remote, AGENT_A));
+    writeFiles(a.path, { 'src/app.ts': 'export const x = 42;\n' });
+    await workspaces.stageAll(a);
+    const { commitSha } = (await workspaces.commit(a, 'agent change')) as { commitSha: string };
+    await workspaces.push(a);
+    const reviewer = await workspaces.prepare({ ...request(remote, AGENT_B, 'T-2'), baseBranch: a.branch });
+    expect(await workspaces.diffAgainstBase(reviewer)).toBe('');
+    const diff = await workspaces.diffBetween(reviewer, await workspaces.reviewBase(reviewer, 'main'), commitSha);
+    expect(diff).toContain('+export const x = 42;');
+    await expect(workspaces.diffBetween(reviewer, '--output=/tmp/x', commitSha)).rejects.toBeInstanceOf(GitInputError);
+  });
+
   it('prepares again over a registration whose directory is gone (a crash between deleting the worktree and unregistering it)', async () => {
     const { remote, workspaces } = setup();
     const ws = await workspaces.prepare(request(remote, AGENT_A));

@@ -27,6 +27,8 @@ export interface InitialPromptInput {
   input: Pick<AgentRunInput, 'taskId' | 'agentType' | 'context'>;
   /** The worktree (reviewers: its diff against the base goes into the message). */
   workspace?: WorkspaceInfo;
+  /** Reviewers spawned without `context.baseBranch`: the base the set-up found (the remote's default branch). */
+  reviewBase?: string;
 }
 
 export interface FeedbackInput {
@@ -43,8 +45,9 @@ export function createModelActivities(deps: ModelActivityDeps) {
       if (await deps.transcripts.get(args.agentId, 0)) return 1; // a retry: the stored task stands (the cache holds its bytes)
       const { context, agentType } = args.input;
       let review: ReviewScope | undefined;
-      if (agentType === 'reviewer' && context.baseBranch && args.workspace) {
-        review = { branch: context.branch, base: context.baseBranch, ...boundedDiff(await deps.diffFrom(args.workspace, context.baseBranch)) };
+      const base = context.baseBranch ?? args.reviewBase;
+      if (agentType === 'reviewer' && base && args.workspace) {
+        review = { branch: context.branch, base, ...boundedDiff(await deps.diffFrom(args.workspace, base)) };
       }
       await deps.transcripts.put(args.agentId, 0, { role: 'user', content: initialUserMessage(args.input, review) });
       return 1;

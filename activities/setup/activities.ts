@@ -14,7 +14,7 @@ import type { StartSandboxInput } from '../sandbox/activities';
 /** The three steps, as the git, gate and sandbox activities implement them. */
 export interface SetupSteps {
   prepareWorkspace(args: PrepareWorkspaceInput): Promise<WorkspaceInfo>;
-  resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[]; reviewBase?: string; agentId?: string; taskId?: string }): Promise<GateResolution>;
+  resolveGates(args: { workspace: WorkspaceInfo; profile: GateProfile; customGates?: GateName[]; reviewBase?: string; findReviewBase?: boolean; agentId?: string; taskId?: string }): Promise<GateResolution>;
   startSandbox(args: StartSandboxInput): Promise<SandboxInfo | null>;
   /** Removes a worktree this activity made when a later step failed (the workflow never learns its path). */
   discardWorkspace(workspace: WorkspaceInfo): Promise<unknown>;
@@ -34,6 +34,11 @@ export interface SetUpAgentInput extends PrepareWorkspaceInput {
   readOnly?: boolean;
   /** Reviewers: the branch the one under review is compared with, where its gates are defined (gates/activities.ts GateBase). */
   reviewBase?: string;
+  /**
+   * Reviewers spawned without `context.baseBranch`: the review base is the remote's default branch,
+   * found with the gates and returned in `gates.reviewBase`; none fails the set-up (NoReviewBaseError).
+   */
+  findReviewBase?: boolean;
 }
 
 export interface SetUpAgent {
@@ -48,12 +53,12 @@ export function createSetupActivities(steps: SetupSteps) {
     /** Worktree, gates, sandbox; a run whose required gates are missing gets no sandbox, it fails before any model call. */
     async setUpAgent(args: SetUpAgentInput): Promise<SetUpAgent> {
       const op = currentOperation();
-      const { profile, customGates, missingGates, readOnly, reviewBase, ...prepare } = args;
+      const { profile, customGates, missingGates, readOnly, reviewBase, findReviewBase, ...prepare } = args;
       const workspace = await steps.prepareWorkspace(prepare);
       let sandboxBegun = false;
       try {
         op.heartbeat('resolving gates');
-        const gates = await steps.resolveGates({ workspace, profile, agentId: args.agentId, taskId: args.taskId, ...(customGates ? { customGates } : {}), ...(reviewBase ? { reviewBase } : {}) });
+        const gates = await steps.resolveGates({ workspace, profile, agentId: args.agentId, taskId: args.taskId, ...(customGates ? { customGates } : {}), ...(reviewBase ? { reviewBase } : {}), ...(findReviewBase ? { findReviewBase } : {}) });
         if (blockingUnavailableGates(gates.unavailable, missingGates).length > 0) return { workspace, gates };
         op.heartbeat('starting sandbox');
         sandboxBegun = true;

@@ -111,7 +111,8 @@ describe('agentRun workflow', () => {
 
     // A reviewer of that branch against main, which does not exist yet: everything the branch holds is under review.
     const reviewTask = 'T-empty-review-1';
-    h.fakeModel.script(reviewTask, [{ text: 'A greeting.\n\nFINDINGS:\nVERDICT: APPROVE' }]);
+    // The reviewer's answer, then its own AI review gate's (strict profile), over the same change.
+    h.fakeModel.script(reviewTask, [{ text: 'A greeting.\n\nFINDINGS:\nVERDICT: APPROVE' }, { text: 'Adds hello.txt.\nVERDICT: APPROVE' }]);
     const review = await h.spawn({
       taskId: reviewTask,
       repository: `file://${bare}`,
@@ -124,6 +125,7 @@ describe('agentRun workflow', () => {
     expect(reviewed.result?.review?.verdict).toBe('approve');
     const told = (h.fakeModel.requestsFor(reviewTask)[0]!.body.messages[0]!.content as { text: string }[]).map((b) => b.text).join('\n');
     expect(told).toMatch(/```diff\n[\s\S]*new file mode[\s\S]*\+hello/);
+    expect(JSON.stringify(h.fakeModel.requestsFor(reviewTask)[1]!.body.messages)).toContain('+hello');
 
     // A reviewer of a branch that was never pushed (a wrong name) in the same repository: not an empty workspace and an empty diff to approve.
     const missingTask = 'T-empty-review-2';

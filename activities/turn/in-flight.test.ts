@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { WorkspaceLostError } from '../git/errors';
 import { directoryIdentity, TurnsInFlight, TurnStoppedError } from './in-flight';
 
 const AGENT = '1a2b3c4d-0000-4000-8000-00000000000a';
@@ -23,8 +24,10 @@ describe('TurnsInFlight', () => {
   it('stops a batch running in this process and returns only once it has ended', async () => {
     const turns = new TurnsInFlight(dir);
     const log: string[] = [];
-    const running = turns.run(AGENT, op(), untilStopped(log)).catch((err: unknown) => err);
-    await new Promise((r) => setTimeout(r, 50));
+    let began!: () => void;
+    const started = new Promise<void>((r) => (began = r));
+    const running = turns.run(AGENT, op(), (batchOp) => (began(), untilStopped(log)(batchOp))).catch((err: unknown) => err);
+    await started;
     await turns.stop(AGENT, op());
     log.push('stop returned');
     expect(log).toEqual(['batch stopped', 'stop returned']);
@@ -32,6 +35,20 @@ describe('TurnsInFlight', () => {
     // Non-retryable: a retry must not run the tools again in a worktree being removed.
     expect((await running as TurnStoppedError).retryable).toBe(false);
   });
+
+  it('never leaves a batch of this process running once stop has returned, whenever the stop arrives as the batch starts', async () => {
+    // A stop between the batch's stopped check and its registration found nothing to abort, waited its bound for the lock the batch
+    // held, and returned with the batch running; one after its registration but before the batch began aborted a signal no one heard yet.
+    for (let ticks = 0; ticks < 60; ticks += 1) {
+      const turns = new TurnsInFlight(path.join(dir, String(ticks)), undefined, 200);
+      let ended = false;
+      const running = turns.run(AGENT, op(), (batchOp) => untilStopped([])(batchOp)).catch(() => undefined).finally(() => (ended = true));
+      for (let i = 0; i < ticks; i += 1) await new Promise((r) => setImmediate(r));
+      const stop = await Promise.race([turns.stop(AGENT, op()).then(() => 'returned'), new Promise((r) => setTimeout(r, 3000, 'hung'))]);
+      expect({ ticks, stop, ended }).toEqual({ ticks, stop: 'returned', ended: true });
+      await running;
+    }
+  }, 60_000);
 
   it('stops its batch when its lock is taken from it (the lock file changed under it), and says so', async () => {
     const log: string[] = [];
@@ -110,6 +127,50 @@ describe('TurnsInFlight', () => {
     finish();
     await running;
   });
+
+  it('rebuilds when a batch died in the same worktree; a batch that ended leaves nothing behind', async () => {
+    const worktree = path.join(dir, 'wt');
+    mkdirSync(worktree);
+    const turns = new TurnsInFlight(dir);
+    expect(await turns.run(AGENT, op(), async () => 'ran', worktree)).toBe('ran');
+    expect(await turns.run(AGENT, op(), async () => 'ran again', worktree)).toBe('ran again');
+  });
+
+  it("keeps a newer batch's marker when an older batch that lost its lock ends after it (a retry then rebuilds, not applies the newer batch twice)", async () => {
+    // Attempt A froze (a stalled process) past the lock's stale time; the lock was taken over and the run moved to a rebuilt worktree.
+    const first = path.join(dir, 'wt-first');
+    const rebuilt = path.join(dir, 'wt-rebuilt');
+    mkdirSync(first);
+    mkdirSync(rebuilt);
+    const lockFile = path.join(dir, `${AGENT}.lock`);
+    const goStale = () => utimesSync(lockFile, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    /** A batch that runs on until told to end, deaf to its signal (its process does not hear of the takeover in time). */
+    const frozen = () => {
+      let end!: () => void;
+      const ended = new Promise<void>((r) => (end = r));
+      return { end, batch: () => ended };
+    };
+    const a = frozen();
+    const older = new TurnsInFlight(dir, undefined, undefined, 2000).run(AGENT, op(), a.batch, first).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 100));
+    goStale();
+    const b = frozen();
+    const newer = new TurnsInFlight(dir, undefined, undefined, 2000).run(AGENT, op(), b.batch, rebuilt).catch((err: unknown) => err);
+    // A's next refresh (every second) finds its lock taken over; A's batch goes on a while yet.
+    await new Promise((r) => setTimeout(r, 1300));
+    a.end();
+    await older;
+    // B's process now dies mid-batch (its lock goes stale); the retry comes back to this host, to B's worktree.
+    goStale();
+    let ranTwice = false;
+    const retry = await new TurnsInFlight(dir, undefined, undefined, 2000)
+      .run(AGENT, op(), async () => void (ranTwice = true), rebuilt)
+      .catch((err: unknown) => err);
+    expect(ranTwice).toBe(false);
+    expect(retry).toBeInstanceOf(WorkspaceLostError);
+    b.end();
+    await newer;
+  }, 15_000);
 
   it('refuses an agent id that could name a path outside its directory', async () => {
     await expect(new TurnsInFlight(dir).stop('../../etc', op())).rejects.toThrow();

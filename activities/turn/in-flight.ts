@@ -12,6 +12,7 @@
  * stays stopped: a marker file makes a turn that arrives later (an attempt dispatched just before
  * the kill, or one whose batch ended before it heard of it) refuse its tools and its model call.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -55,18 +56,26 @@ export class TurnsInFlight {
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
     let started = false;
+    // Named by attempt, not by agent: an attempt whose lock was taken over while it still ran
+    // removed the newer batch's marker (the same path) when it ended, and a retry after that
+    // batch's death applied it twice.
+    const marker = path.join(this.runningDir, `${agentId}.${randomUUID()}`);
     try {
+      // Registered before the stopped check, so that a stop in this process either finds the batch or is seen by the check.
+      this.running.set(agentId, { abort, done });
       await this.refuseIfStopped(agentId);
       const identity = worktree === undefined ? '' : await worktreeIdentity(worktree);
       await this.refuseIfAbandoned(agentId, identity);
-      this.running.set(agentId, { abort, done });
       await mkdir(this.runningDir, { recursive: true });
-      await writeFile(path.join(this.runningDir, agentId), identity);
+      await writeFile(marker, identity);
       started = true;
+      // Stopped while it was getting ready: the batch would start with a signal already fired, which nothing hears.
+      abort.signal.throwIfAborted();
       return await batch({ ...op, signal: AbortSignal.any([op.signal, abort.signal]) });
     } finally {
       // Ended here, whichever way: the next batch starts from what this one left, as the agent saw it.
-      if (started) await rm(path.join(this.runningDir, agentId), { force: true });
+      // Only this attempt's marker: one that lost its lock may end after a newer batch has begun.
+      if (started) await rm(marker, { force: true });
       if (this.running.get(agentId)?.done === done) this.running.delete(agentId);
       await release().catch((err: unknown) => this.log?.('turn: releasing the tool lock failed', { agentId, error: String(err) }));
       finished();
@@ -125,12 +134,18 @@ export class TurnsInFlight {
    * workspace is rebuilt from the last checkpoint, where the batch had not run (workflows/failover.ts).
    */
   private async refuseIfAbandoned(agentId: string, identity: string): Promise<void> {
-    const marker = path.join(this.runningDir, agentId);
-    const left = await readFile(marker, 'utf8').catch(() => undefined);
-    if (left === undefined) return;
-    await rm(marker, { force: true });
-    // Left in a worktree since removed (the agent moved away, and now back to a new worktree here): nothing of it is in this one.
-    if (left !== identity) return;
+    // `<agentId>` alone is a marker of the release before markers were named by attempt.
+    const names = (await readdir(this.runningDir).catch(() => [] as string[])).filter((name) => name === agentId || name.startsWith(`${agentId}.`));
+    let abandoned = false;
+    for (const name of names) {
+      const marker = path.join(this.runningDir, name);
+      const left = await readFile(marker, 'utf8').catch(() => undefined);
+      if (left === undefined) continue;
+      await rm(marker, { force: true });
+      // Left in a worktree since removed (the agent moved away, and now back to a new worktree here): nothing of it is in this one.
+      if (left === identity) abandoned = true;
+    }
+    if (!abandoned) return;
     this.log?.('turn: a tool batch of the agent died mid-way on this host; the workspace is rebuilt from its last checkpoint', { agentId });
     throw new WorkspaceLostError(`a tool batch of agent ${agentId} died mid-way on this host: its worktree holds part of the batch, so it is rebuilt from the last checkpoint`);
   }

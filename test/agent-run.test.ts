@@ -87,6 +87,28 @@ describe('agentRun workflow', () => {
     expect(history).not.toContain(TEST_MODEL_KEY);
   });
 
+  it("has no git in its sandbox (the worktree's repository is outside it), and its prompt says the service commits and pushes", async () => {
+    const remote = createRemoteRepo(nodeProjectFiles());
+    const taskId = 'T-no-git-1';
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'bash', input: { command: 'echo made > made.txt; git status; echo "status=$?"; git add made.txt && git commit -qm mine; echo "commit=$?"' } }] },
+      { text: 'Done.' },
+    ]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal' });
+    const final = await handle.result();
+    expect(final.status).toBe('completed');
+    const [first, second] = h.fakeModel.requestsFor(taskId);
+    const seen = JSON.stringify(second!.body.messages[2]);
+    // What an agent that runs git gets: a repository it cannot reach, and nothing done.
+    expect(seen).toMatch(/fatal: not a git repository/);
+    expect(seen).toContain('status=128');
+    expect(seen).toContain('commit=128');
+    // So the prompt tells it not to try, and what it can rely on instead.
+    expect(JSON.stringify(first!.body.system)).toMatch(/git does not work in your sandbox/);
+    expect(JSON.stringify(first!.body.system)).toMatch(/the orchestrator commits your changes, scans them for secrets, runs the quality gates and pushes them/);
+    expect(showFile(remote.dir, final.result!.branch!, 'made.txt')).toBe('made');
+  });
+
   it('runs on a new repository with no commit yet: the agent branch starts from the empty root, gates skipped as asked', async () => {
     const parent = mkdtempSync(path.join(os.tmpdir(), 'empty-remote-'));
     const bare = path.join(parent, 'remote.git');

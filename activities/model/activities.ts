@@ -15,11 +15,6 @@ export interface ModelActivityDeps extends ModelTurnDeps {
   events: AgentEventLog;
   /** What the agent branch adds since it forked from `origin/<base>` (for reviewers). */
   diffFrom(workspace: WorkspaceInfo, base: string): Promise<string>;
-  /**
-   * Where the repository is as the agent's commands see it when they run in a sandbox
-   * (`/workspace`); the host path the workflow passes is only right without one.
-   */
-  sandboxWorkspaceDir?: string;
 }
 
 export interface InitialPromptInput {

@@ -96,6 +96,11 @@ export interface ModelTurnDeps extends ModelClient {
   context: ContextSettings;
   /** Secret redaction for the digest and the review (both leave the worker: history, state, API). */
   redact: (text: string) => string;
+  /**
+   * Where the repository is as the agent's commands see it when they run in a sandbox
+   * (`/workspace`); the host path the workflow passes is only right without one.
+   */
+  sandboxWorkspaceDir?: string;
   now?: () => number;
 }
 
@@ -113,7 +118,7 @@ export async function runModelTurn(deps: ModelTurnDeps, input: ModelTurnInput, c
   }
 
   const transcript = await deps.transcripts.range(input.agentId, input.messageCount);
-  const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemPrompt(input.agentType, input.workspaceDir) }];
+  const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemPrompt(input.agentType, input.workspaceDir, deps.sandboxWorkspaceDir !== undefined) }];
   const tools = toolsFor(input.agentType);
   const policy = compactionPolicy(deps.context, estimateFixedTokens(tools, system), deps.maxTokensPerTurn);
   const fixed = fixedKey(tools, system);

@@ -85,6 +85,8 @@ export interface ActivityDeps {
     coverageThreshold: number;
     /** WORKSPACE_MAX_MB (in bytes) and WORKSPACE_MAX_FILES. */
     diskBudget: DiskBudget;
+    /** Gates run in a sandbox without network (SANDBOX_NETWORK=none). @default false */
+    gateNetworkOff?: boolean;
   };
   /** Applied to gate output, digests and events before they leave the worker (secrets out). @default redactSecrets */
   redact?: (text: string) => string;
@@ -121,6 +123,7 @@ export function createActivities(deps: ActivityDeps) {
     diskBudget: settings.diskBudget,
     events,
     redact,
+    networkOff: settings.gateNetworkOff ?? false,
   });
   const modelActivities = createModelActivities({
     ...model,

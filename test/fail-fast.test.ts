@@ -173,6 +173,48 @@ describe('runs that cannot succeed fail before the first model call', () => {
     expect(final.result?.gates?.find((g) => g.name === 'tests')?.outcome).toBe('passed');
   });
 
+  /** The smallest Maven project: its `mvn test` needs Maven's plugins, fetched from repo.maven.apache.org into an empty cache. */
+  const POM = [
+    '<project xmlns="http://maven.apache.org/POM/4.0.0">',
+    '  <modelVersion>4.0.0</modelVersion>',
+    '  <groupId>example</groupId><artifactId>offline-probe</artifactId><version>1.0</version>',
+    '</project>',
+    '',
+  ].join('\n');
+
+  it('fails with GatesUnavailable naming SANDBOX_NETWORK=host when a Maven project\'s required gates would fetch with the sandbox network off', async () => {
+    const taskId = 'T-maven-offline';
+    h.fakeModel.script(taskId, [{ text: 'never asked' }]);
+    const remote = createRemoteRepo({ 'pom.xml': POM });
+    const run = await failedRun(taskId, remote.url, { gateProfile: 'minimal' });
+    // Before: the agent's turns, then "Unknown host repo.maven.apache.org" in every round, then GateFailed.
+    expect(run.type).toBe('GatesUnavailable');
+    expect(run.message).toContain('tests (mvn downloads the project\'s plugins and dependencies');
+    expect(run.message).toContain('SANDBOX_NETWORK=host');
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(0);
+  });
+
+  it('ends a run without a feedback round when a required gate that calls Maven itself shows a name that did not resolve', async () => {
+    const taskId = 'T-maven-indirect';
+    // gates.json says what runs (a script, not mvn): set-up cannot know it fetches, the round's output says so.
+    const remote = createRemoteRepo({
+      'pom.xml': POM,
+      'build.sh': 'mvn -B -ntp test\n',
+      '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'sh build.sh' } } }),
+    });
+    h.fakeModel.script(taskId, [
+      { tools: [{ name: 'str_replace_based_edit_tool', input: { command: 'create', path: 'a.txt', file_text: 'a\n' } }] },
+      { text: 'Added a.txt.' },
+      { text: 'never asked: no feedback round' },
+    ]);
+    const run = await failedRun(taskId, remote.url, { gateProfile: 'minimal' });
+    // Before: GateFailed after feedback rounds the agent could do nothing about.
+    expect(run.type).toBe('GatesUnavailable');
+    expect(run.message).toContain('did not resolve');
+    expect(run.message).toContain('SANDBOX_NETWORK=host');
+    expect(h.fakeModel.requestsFor(taskId)).toHaveLength(2);
+  }, 120_000);
+
   it('with missingGates "skip", runs anyway and reports the missing gates as skipped in the result and the events', async () => {
     const taskId = 'T-skip-gates';
     const remote = createRemoteRepo({ 'README.md': '# docs only\n' });

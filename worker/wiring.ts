@@ -122,6 +122,7 @@ export function buildActivityDeps(config: Config, clients: WorkerClients): Wired
       gateTimeoutMs: config.GATE_TIMEOUT_SECONDS * 1000,
       coverageThreshold: config.GATE_COVERAGE_THRESHOLD,
       diskBudget: { maxBytes: config.WORKSPACE_MAX_MB * 1024 * 1024, maxEntries: config.WORKSPACE_MAX_FILES },
+      gateNetworkOff: sandboxRuntime(config) !== 'none' && config.SANDBOX_NETWORK === 'none',
     },
     redact: redactSecrets,
   };

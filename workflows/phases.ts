@@ -545,6 +545,9 @@ async function settleGates(run: Run, phase: GatePhase, outcome: RunGatesResult, 
     if (verdict && !verdict.approved) throw new RunFailure(`coordinator vetoed: ${verdict.reason ?? 'no reason given'}`, 'CoordinatorVeto');
   }
   if (outcome.passed) return true;
+  // Missing only now (a program absent, the network off where the gates run): no feedback round brings them back.
+  const blocking = blockingUnavailableGates(outcome.unavailable ?? [], input.missingGates);
+  if (blocking.length > 0) throw new RunFailure(gatesUnavailableMessage(blocking), 'GatesUnavailable');
   const failing = outcome.results.filter((g) => g.outcome !== 'passed' && g.outcome !== 'skipped').map((g) => `${g.name} ${g.outcome}`);
   await feedBack(run, outcome.feedback, new RunFailure(`quality gates failed: ${failing.join(', ')}`, 'GateFailed'));
   return false;

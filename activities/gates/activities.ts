@@ -32,7 +32,8 @@ import { DEFAULT_COVERAGE_SUMMARY_PATH, GATES_FILE, parseGatesFile, resolveGateC
 import { NoReviewBaseError } from './errors';
 import { formatGateFeedback } from './feedback';
 import { RUNNER_FILES } from './ecosystems';
-import { evaluateGates, profileGates } from './profiles';
+import { withNameResolutionMissing, withoutNetworkBuilds } from './gate-network';
+import { evaluateGates, missingFails, profileGates } from './profiles';
 import { paidReview, type PaidReviewDeps, type ReviewFn } from './paid-review';
 import { runGates } from './run-gates';
 import { absentPrograms, withAbsentProgramsMissing, withoutAbsentPrograms } from './toolchains';
@@ -59,6 +60,8 @@ export interface GateActivityDeps {
   diskBudget: DiskBudget;
   /** Applied to gate output and the AI review's answer before they leave the worker (secrets out). */
   redact: (text: string) => string;
+  /** Gate commands run with no network (a sandbox with SANDBOX_NETWORK=none): Maven and Gradle cannot fetch. */
+  networkOff: boolean;
 }
 
 export interface RunGatesInput {
@@ -131,6 +134,11 @@ export interface RunGatesResult {
   /** The AI review was not asked for: it could pass the dollar budget, which ends the run. */
   refused?: BudgetBreach;
   /**
+   * Gates found `missing` only when they ran (their program absent, the network they need off):
+   * nothing the agent does brings them back; the required ones end the run (GatesUnavailable).
+   */
+  unavailable?: UnavailableGate[];
+  /**
    * The staged tree the pre-commit gates checked. The commit must be exactly this tree: staging
    * the worktree again would take in whatever a process the agent left running wrote meanwhile.
    */
@@ -199,7 +207,7 @@ export function createGateActivities(deps: GateActivityDeps) {
     /** The profile's gates checked against the base commit before the first model call; runs nothing. */
     async resolveGates(args: ResolveGatesInput): Promise<GateResolution> {
       const base = await gateBase(args);
-      const definitions = await installedDefinitions(args, await baseDefinitions(base, args.workspace.path));
+      const definitions = await installedDefinitions(args, withoutNetworkBuilds(await baseDefinitions(base, args.workspace.path), deps.networkOff));
       const gates = profileGates(args.profile, args.customGates);
       return {
         source: definitions.source,
@@ -239,7 +247,7 @@ export function createGateActivities(deps: GateActivityDeps) {
       try {
         const walkOp = { signal: op.signal, onProgress: () => op.heartbeat() };
         if (sandboxUser) await giveToSandboxUser(dir, sandboxUser, undefined, walkOp);
-        const definitions = await baseDefinitions(base, dir);
+        const definitions = withoutNetworkBuilds(await baseDefinitions(base, dir), deps.networkOff);
         const review = deps.review;
         let paid: { costUsd?: number; spentUsd?: number; refused?: BudgetBreach } = {};
         const ran = await deps.runtime.withRunner({ agentId: args.agentId, taskId: args.taskId, dir, signal: op.signal }, async (runner) => {
@@ -273,8 +281,9 @@ export function createGateActivities(deps: GateActivityDeps) {
             signal: op.signal,
             onProgress: () => op.heartbeat(),
           });
-          // A gate whose program is not installed is missing, not a failure of the agent's work.
-          return withAbsentProgramsMissing(results, runner, definitions, op.signal);
+          // A gate whose program is not installed, or that needed the network, is missing, not a failure of the agent's work.
+          const installed = await withAbsentProgramsMissing(results, runner, definitions, op.signal);
+          return withNameResolutionMissing(installed, deps.networkOff, (gate) => missingFails(args.profile, gate));
         });
         const results = args.missingGates === 'skip' ? ran.map((r) => (r.outcome === 'missing' ? { ...r, outcome: 'skipped' as const } : r)) : ran;
         return { ...(await settle(args, results, reportRequired)), ...paid, ...(args.commitSha ? {} : { tree }) };
@@ -292,7 +301,14 @@ export function createGateActivities(deps: GateActivityDeps) {
 
 function judge(args: RunGatesInput, results: GateResult[], reportRequired: boolean): RunGatesResult {
   const evaluation = evaluateGates(args.profile, results);
-  return { results, passed: evaluation.passed, feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds), reportRequired };
+  const unavailable = results.filter((r) => r.outcome === 'missing').map((r) => ({ name: r.name, detail: r.detail ?? 'missing', required: missingFails(args.profile, r.name) }));
+  return {
+    results,
+    passed: evaluation.passed,
+    feedback: evaluation.passed ? '' : formatGateFeedback(evaluation.failing, args.round, args.maxRounds),
+    reportRequired,
+    ...(unavailable.length > 0 ? { unavailable } : {}),
+  };
 }
 
 /**

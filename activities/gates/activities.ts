@@ -36,7 +36,8 @@ import { withNameResolutionMissing, withoutNetworkBuilds } from './gate-network'
 import { evaluateGates, missingFails, profileGates } from './profiles';
 import { paidReview, type PaidReviewDeps, type ReviewFn } from './paid-review';
 import { runGates } from './run-gates';
-import { absentPrograms, withAbsentProgramsMissing, withoutAbsentPrograms } from './toolchains';
+import { FoundPrograms } from './found-programs';
+import { absentPrograms, gatePrograms, withAbsentProgramsMissing, withoutAbsentPrograms } from './toolchains';
 import { guardDisk, type DiskBudget } from '../sandbox/disk-budget';
 
 export type { ReviewFn } from './paid-review';
@@ -62,6 +63,8 @@ export interface GateActivityDeps {
   redact: (text: string) => string;
   /** Gate commands run with no network (a sandbox with SANDBOX_NETWORK=none): Maven and Gradle cannot fetch. */
   networkOff: boolean;
+  /** Gate programs the sandbox was seen to have (tests pass their own clock); one per worker by default. */
+  foundPrograms?: FoundPrograms;
 }
 
 export interface RunGatesInput {
@@ -164,11 +167,16 @@ export function createGateActivities(deps: GateActivityDeps) {
    * first model call. Not with docker: that would start a container for the question, and the
    * image is built for the repositories it serves (runGates still asks, in the gates' container).
    */
+  // The bubblewrap sandbox's PATH is the host's, the same for every agent: what it had is asked once (found-programs.ts).
+  const foundPrograms = deps.runtime.kind === 'bubblewrap' ? (deps.foundPrograms ?? new FoundPrograms()) : undefined;
   const installedDefinitions = async (args: ResolveGatesInput, definitions: GateDefinitions): Promise<GateDefinitions> => {
     if (deps.runtime.kind === 'docker' || Object.keys(definitions.commands).length === 0) return definitions;
     const agentId = args.agentId ?? path.basename(args.workspace.path);
     const { signal } = currentOperation();
-    const absent = await deps.runtime.withRunner({ agentId, taskId: args.taskId ?? '', dir: args.workspace.path, signal }, (runner) => absentPrograms(runner, definitions, signal));
+    const toAsk = foundPrograms ? foundPrograms.unknown(gatePrograms(definitions)) : gatePrograms(definitions);
+    if (toAsk.length === 0) return definitions;
+    const absent = await deps.runtime.withRunner({ agentId, taskId: args.taskId ?? '', dir: args.workspace.path, signal }, (runner) => absentPrograms(runner, toAsk, signal));
+    foundPrograms?.remember(toAsk, absent);
     return withoutAbsentPrograms(definitions, absent);
   };
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalRunner } from '../tools/local-runner';
 import type { GateDefinitions } from './definitions';
-import { absentPrograms, programOf, withAbsentProgramsMissing, withoutAbsentPrograms } from './toolchains';
+import { absentPrograms, gatePrograms, programOf, withAbsentProgramsMissing, withoutAbsentPrograms } from './toolchains';
 
 const rust: GateDefinitions = {
   source: 'rust',
@@ -29,7 +29,7 @@ describe('gates whose toolchain is not installed', () => {
     try {
       const runner = new LocalRunner(dir, dir);
       const defs = { ...rust, commands: { tests: { command: 'no-such-program-c3 test' }, lint: { command: 'sh -c true' }, build: { command: 'true' } } };
-      expect([...(await absentPrograms(runner, defs))]).toEqual(['no-such-program-c3']);
+      expect([...(await absentPrograms(runner, gatePrograms(defs)))]).toEqual(['no-such-program-c3']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

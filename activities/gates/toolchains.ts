@@ -20,12 +20,17 @@ export function programOf(command: string): string | undefined {
   return BARE_PROGRAM.test(first) ? first : undefined;
 }
 
+/** The programs `definitions`' commands start, each named bare, once each. */
+export function gatePrograms(definitions: GateDefinitions): string[] {
+  return [...new Set(Object.values(definitions.commands).flatMap((c) => programOf(c.command) ?? []))];
+}
+
 /**
- * The programs of `definitions`' commands that `runner` cannot find (one shell command asks for
- * all). A probe that could not run finds nothing absent: the gates then run and say what they say.
+ * The programs of `programs` (from gatePrograms) that `runner` cannot find (one shell command asks
+ * for all). A probe that could not run finds nothing absent: the gates then run and say what they say.
  */
-export async function absentPrograms(runner: CommandRunner, definitions: GateDefinitions, signal?: AbortSignal): Promise<Set<string>> {
-  const programs = [...new Set(Object.values(definitions.commands).flatMap((c) => programOf(c.command) ?? []))];
+export async function absentPrograms(runner: CommandRunner, programs: readonly string[], signal?: AbortSignal): Promise<Set<string>> {
+  programs = programs.filter((p) => BARE_PROGRAM.test(p));
   if (programs.length === 0) return new Set();
   // Each name matches BARE_PROGRAM: nothing in it the shell would read as syntax.
   const script = `for p in ${programs.join(' ')}; do command -v "$p" >/dev/null 2>&1 || echo "absent:$p"; done; exit 0`;
@@ -65,7 +70,7 @@ export function withoutAbsentPrograms(definitions: GateDefinitions, absent: Read
  */
 export async function withAbsentProgramsMissing(results: GateResult[], runner: CommandRunner, definitions: GateDefinitions, signal?: AbortSignal): Promise<GateResult[]> {
   if (!results.some((r) => r.exitCode === 127)) return results;
-  const absent = await absentPrograms(runner, definitions, signal);
+  const absent = await absentPrograms(runner, gatePrograms(definitions), signal);
   return results.map((r) => {
     const program = r.exitCode === 127 && r.command !== undefined ? programOf(r.command) : undefined;
     if (program === undefined || !absent.has(program)) return r;

@@ -122,6 +122,32 @@ describe('workspace checkpoints', () => {
     await expect(a.checkpoints.restore(wsA2, agentId, { agentId, turn: 4 })).rejects.toMatchObject({ type: 'CheckpointMissing', message: expect.stringContaining('the pack of turn 1') });
   });
 
+  it('writes the commit git would write, byte for byte: the same id as commit-tree, on the base and on a previous checkpoint', async () => {
+    const { remote, a, b, agentId } = setup();
+    const ws = await a.workspaces.prepare(request(remote, agentId));
+    writeFiles(ws.path, { 'one.txt': 'turn 1\n' });
+    const first = await a.checkpoints.save(ws, agentId, 1);
+    writeFiles(ws.path, { 'two.txt': 'turn 2\n' });
+    const second = await a.checkpoints.save(ws, agentId, 2);
+    const repoOf = (on: { path: string }) => path.join(path.dirname(on.path), '..', 'checkpoints', `${agentId}.git`);
+    const repo = repoOf(ws);
+    const env = { ...process.env, GIT_AUTHOR_NAME: 'orchestrator checkpoint', GIT_AUTHOR_EMAIL: 'checkpoint@orchestrator.local', GIT_COMMITTER_NAME: 'orchestrator checkpoint', GIT_COMMITTER_EMAIL: 'checkpoint@orchestrator.local', GIT_AUTHOR_DATE: '@0 +0000', GIT_COMMITTER_DATE: '@0 +0000' };
+    const byGit = (tree: string, parent: string, inRepo = repo) => execFileSync('git', ['--git-dir', inRepo, 'commit-tree', tree, '-p', parent], { env, input: `checkpoint of ${agentId}\n` }).toString().trim();
+    expect(existsSync(repo)).toBe(true);
+    expect(first.commit).toBe(byGit(first.tree, ws.baseSha));
+    expect(second.commit).toBe(byGit(second.tree, first.commit));
+    execFileSync('git', ['--git-dir', repo, 'fsck', '--no-dangling', second.commit]);
+
+    // On a host that restored the chain from packs, git writes the next one (its parent is packed): same chain.
+    const wsB = await b.workspaces.prepare({ ...request(remote, agentId), baseSha: ws.baseSha });
+    await b.checkpoints.restore(wsB, agentId, { agentId, turn: 2 });
+    writeFiles(wsB.path, { 'three.txt': 'turn 3\n' });
+    writeFiles(ws.path, { 'three.txt': 'turn 3\n' });
+    const onB = await b.checkpoints.save(wsB, agentId, 3);
+    expect(onB.parentTurn).toBe(2);
+    expect(onB.commit).toBe(byGit(onB.tree, second.commit, repoOf(wsB)));
+  });
+
   it('goes on without the previous checkpoint\'s objects on this host: unchanged is that checkpoint again, a change starts over on the base', async () => {
     const { remote, a, b, agentId } = setup();
     const ws = await a.workspaces.prepare(request(remote, agentId));

@@ -22,6 +22,7 @@ import type { GitContext, OperationOptions } from './context';
 import { addAll } from './add-all';
 import { GitCommandFailedError, GitInputError } from './errors';
 import { GIT_RULES_MAX_BYTES, inspectTree, MAX_NESTED_GIT, removeGitBlockers, type TreeInspection } from './inspect-tree';
+import { hasLooseObject, isSha1Id, writeLooseCommit } from './loose-commit';
 import { exists } from './mirror';
 import { assertInside } from './paths';
 import { assertAgentId } from './validate';
@@ -113,7 +114,7 @@ export async function snapshotWorktree(
   let previous = previousTree ? options.previousCommit : undefined;
   let commit: string;
   try {
-    commit = (await git(['commit-tree', tree, '-p', previous ?? ws.baseSha], message)).stdout.trim();
+    commit = (await writtenHere(repo, tree, previous, ws.baseSha, message.input)) ?? (await git(['commit-tree', tree, '-p', previous ?? ws.baseSha], message)).stdout.trim();
   } catch (err) {
     if (!(previous && known && err instanceof GitCommandFailedError) || (await commitTree(git, previous))) throw err;
     previous = undefined;
@@ -170,6 +171,20 @@ async function ensureCheckpointRepo(ctx: GitContext, agentId: string, mirrorPath
   // Reads fall back to the mirror (the base and everything before it); writes stay here.
   await writeFile(path.join(repo, 'objects', 'info', 'alternates'), `${path.join(mirrorPath, 'objects')}\n`);
   return repo;
+}
+
+/**
+ * The checkpoint commit written by the worker (loose-commit.ts), saving a git process per save,
+ * when its parent is surely here: the base (in the mirror, which the worktree was made from) or
+ * the previous checkpoint as a loose object of this repository. Otherwise (a checkpoint restored
+ * from packs, or one known only from its record) undefined, and git writes it.
+ */
+async function writtenHere(repo: string, tree: string, previous: string | undefined, baseSha: string, message: string): Promise<string | undefined> {
+  const parent = previous ?? baseSha;
+  if (!isSha1Id(tree) || !isSha1Id(parent)) return undefined;
+  if (previous !== undefined && !(await hasLooseObject(repo, previous))) return undefined;
+  const identity = `${CHECKPOINT_ENV.GIT_COMMITTER_NAME} <${CHECKPOINT_ENV.GIT_COMMITTER_EMAIL}>`;
+  return writeLooseCommit(repo, { tree, parent, identity, epochSeconds: 0, message });
 }
 
 type GitIn = (args: string[], extra?: { input?: string | Buffer; binaryStdout?: boolean; okExitCodes?: readonly number[] }) => ReturnType<GitContext['git']>;

@@ -8,7 +8,8 @@
  * holds it; the first run (mirror clone, workflow bundle) is a warm-up and not counted.
  *
  * Uses the Temporal server at TEMPORAL_ADDRESS and Valkey at VALKEY_HOST:VALKEY_PORT (source
- * /work/devsrv/env.sh); PROCESS_COUNT_RUNS (default 3) counted runs.
+ * /work/devsrv/env.sh); PROCESS_COUNT_RUNS (default 3) counted runs; PROCESS_COUNT_KILLED=1 kills each
+ * run through POST /kill while it waits on its second model call, to count what a kill costs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +29,10 @@ import { benchWorkerEnv } from './service-env';
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.PROCESS_COUNT_RUNS ?? 3);
 const TURNS = 5;
+/** PROCESS_COUNT_KILLED=1: each run is killed while it waits on its second model call (what a kill's cleanup starts). */
+const KILLED = ['1', 'clean'].includes(process.env.PROCESS_COUNT_KILLED ?? '');
+/** PROCESS_COUNT_KILLED=clean: killed while it waits on its first model call (the capacity bench's kill-all shape). */
+const KILLED_CLEAN = process.env.PROCESS_COUNT_KILLED === 'clean';
 const GATES_JSON = JSON.stringify({ gates: { tests: { command: 'test -e notes.txt' } } });
 
 interface Start {
@@ -53,15 +58,24 @@ async function main(): Promise<void> {
   try {
     const run = async () => {
       const taskId = `P-${randomUUID().slice(0, 12)}`;
-      fake.script(taskId, [
-        ...Array.from({ length: TURNS - 1 }, (_, i) => ({ tools: [{ name: 'bash' as const, input: { command: `echo ${i} >> notes.txt` } }] })),
-        { text: 'Done.' },
-      ]);
+      fake.script(
+        taskId,
+        KILLED
+          ? [...(KILLED_CLEAN ? [] : [{ tools: [{ name: 'bash' as const, input: { command: 'echo 0 >> notes.txt' } }] }]), { text: 'never sent', delayMs: 3_600_000 }]
+          : [...Array.from({ length: TURNS - 1 }, (_, i) => ({ tools: [{ name: 'bash' as const, input: { command: `echo ${i} >> notes.txt` } }] })), { text: 'Done.' }],
+      );
       const res = await api.request('POST', '/agents/spawn', { body: { taskId, agentType: 'worker', gateProfile: 'minimal', context: { repository: remote.url, branch: 'main', workItems: ['count'], skills: [] } } });
       if (res.status >= 300) throw new Error(`spawn answered ${res.status}: ${JSON.stringify(res.body)}`);
-      const handle = client.workflow.getHandle(workflowIdFor(String(res.body.agentId)));
+      const agentId = String(res.body.agentId);
+      const handle = client.workflow.getHandle(workflowIdFor(agentId));
+      if (KILLED) {
+        // Killed while it waits on its second model call (one turn done, its checkpoint saved).
+        while (fake.requestsFor(taskId).length < (KILLED_CLEAN ? 1 : 2)) await new Promise((r) => setTimeout(r, 50));
+        const kill = await api.request('POST', `/agents/${agentId}/kill`, { body: { reason: 'process count' } });
+        if (kill.status !== 200) throw new Error(`kill answered ${kill.status}: ${JSON.stringify(kill.body)}`);
+      }
       const outcome = (await handle.result()) as { status?: string };
-      if (outcome.status !== 'completed') throw new Error(`run ended ${JSON.stringify(outcome).slice(0, 500)}`);
+      if (outcome.status !== (KILLED ? 'killed' : 'completed')) throw new Error(`run ended ${JSON.stringify(outcome).slice(0, 500)}`);
       return activityRecords(handle);
     };
     process.stderr.write('warm-up run (bundles the workflows, clones the mirror)\n');

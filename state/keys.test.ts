@@ -11,4 +11,11 @@ describe('keys.spawnClaim', () => {
     expect(keys.spawnClaim('T-1', 'worker', undefined, 'team-b')).toBe('orchestrator:spawn:T-1:worker@team-b');
     expect(keys.spawnClaim('T-1', 'worker', 'prod', 'team-b')).toBe('orchestrator:ns:prod:spawn:T-1:worker@team-b');
   });
+
+  it("names, for another queue, the claim from before queues, and none for the default queue (its claim has that name)", () => {
+    const { TEMPORAL_TASK_QUEUE } = loadConfig({});
+    expect(keys.spawnClaimBeforeQueues('T-1', 'worker', undefined, 'team-b')).toBe('orchestrator:spawn:T-1:worker');
+    expect(keys.spawnClaimBeforeQueues('T-1', 'worker', 'prod', 'team-b')).toBe('orchestrator:ns:prod:spawn:T-1:worker');
+    expect(keys.spawnClaimBeforeQueues('T-1', 'worker', undefined, TEMPORAL_TASK_QUEUE)).toBeUndefined();
+  });
 });

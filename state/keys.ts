@@ -38,6 +38,13 @@ export const keys = {
   spawnClaim: (taskId: string, agentType: string, namespace: string | undefined, taskQueue: string) =>
     `${byNamespace(namespace)}spawn:${taskId}:${agentType}${taskQueue === DEFAULT_TASK_QUEUE ? '' : `@${taskQueue}`}`,
   /**
+   * The claim's name from before queues were in it, which another queue's spawn still reads while
+   * its own is absent (a claim made before the upgrade); `undefined` for the default queue, whose
+   * claim still has that name.
+   */
+  spawnClaimBeforeQueues: (taskId: string, agentType: string, namespace: string | undefined, taskQueue: string) =>
+    taskQueue === DEFAULT_TASK_QUEUE ? undefined : `${byNamespace(namespace)}spawn:${taskId}:${agentType}`,
+  /**
    * Set by a kill while it is under way: a spawn for the agent's task is refused meanwhile
    * (api/killswitch.ts). The killing namespace's own: another deployment's kill of an id it does
    * not know marks and unmarks it, and must not touch ours (absent: the default namespace).

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { AgentRunInput } from '../../domain/agent';
 import { SA } from '../../domain/search-attributes';
+import { AgentStateStore } from '../../state/agent-state-store';
 import { keys } from '../../state/keys';
 import { eventually, spawnBody, startTestApi, type TestApi } from './api-harness';
 
@@ -193,6 +194,102 @@ describe('POST /agents/spawn (real Temporal, no worker)', () => {
       return r.status === 200 ? r : undefined;
     }, 'status');
     expect(status.body.status).toBe('spawning');
+  });
+
+  describe('a claim made before the upgrade put the task queue in its name (this API is not on the default queue)', () => {
+    /** The claim's name then: no queue in it (the default queue's name now). */
+    const oldClaimKey = (taskId: string) => `orchestrator:spawn:${taskId}:worker`;
+    /** How the agent's record was written then: it names no task queue. */
+    const oldStore = () => new AgentStateStore(api.redis, { terminalTtlSeconds: 3600, namespace: api.config.TEMPORAL_NAMESPACE });
+
+    /** A live agent of the task, started before the upgrade: its workflow on `taskQueue`, its claim under the old name. */
+    async function oldLiveAgent(taskId: string, taskQueue = api.taskQueue): Promise<string> {
+      const agentId = randomUUID();
+      await api.client.workflow.start('agentRun', {
+        workflowId: `agent-${agentId}`,
+        taskQueue,
+        args: [{}],
+        typedSearchAttributes: [
+          { key: SA.taskId, value: taskId },
+          { key: SA.agentStatus, value: 'running' },
+        ],
+      });
+      await api.redis.set(oldClaimKey(taskId), JSON.stringify({ agentId, claimedAt: Date.now() - 60_000 }));
+      return agentId;
+    }
+
+    it('answers its live agent (200) and starts no second one', async () => {
+      const body = spawnBody();
+      const taskId = String(body.taskId);
+      const agentId = await oldLiveAgent(taskId);
+      await oldStore().write({ seq: 1, view: { agentId, taskId, agentType: 'worker', status: 'running', spawnedAt: new Date().toISOString() }, at: new Date().toISOString() });
+
+      const res = await api.request('POST', '/agents/spawn', { body });
+      expect({ status: res.status, agentId: res.body.agentId }).toEqual({ status: 200, agentId });
+      expect(await countWorkflowsForTask(taskId)).toBe(1);
+      // Still the agent's: a second spawn answers it again.
+      expect((await api.request('POST', '/agents/spawn', { body })).body.agentId).toBe(agentId);
+    });
+
+    it("answers it when the agent's record is not written yet (its workflow is this queue's)", async () => {
+      const body = spawnBody();
+      const agentId = await oldLiveAgent(String(body.taskId));
+      const res = await api.request('POST', '/agents/spawn', { body });
+      expect({ status: res.status, agentId: res.body.agentId }).toEqual({ status: 200, agentId });
+    });
+
+    it('answers an old claim on every queue, as before the upgrade: its agent runs on another queue, its record names none', async () => {
+      const body = spawnBody();
+      const taskId = String(body.taskId);
+      const otherQueue = `api-test-other-${randomUUID()}`;
+      const agentId = await oldLiveAgent(taskId, otherQueue);
+      try {
+        await oldStore().write({ seq: 1, view: { agentId, taskId, agentType: 'worker', status: 'running', spawnedAt: new Date().toISOString() }, at: new Date().toISOString() });
+        const res = await api.request('POST', '/agents/spawn', { body });
+        expect({ status: res.status, agentId: res.body.agentId }).toEqual({ status: 200, agentId });
+      } finally {
+        await handleOf(agentId).terminate('test cleanup');
+      }
+    });
+
+    it('refuses the spawn (409 agent_stopping) while that agent is being killed', async () => {
+      const body = spawnBody();
+      const taskId = String(body.taskId);
+      const agentId = await oldLiveAgent(taskId);
+      await api.redis.set(keys.killRequested(agentId, api.config.TEMPORAL_NAMESPACE), '1', 'EX', 60);
+      const res = await api.request('POST', '/agents/spawn', { body });
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 409, code: 'agent_stopping' });
+      expect(await countWorkflowsForTask(taskId)).toBe(1);
+    });
+
+    it("starts its own agent when the old claim's agent has finished, and leaves that claim alone", async () => {
+      const body = spawnBody();
+      const taskId = String(body.taskId);
+      const agentId = await oldLiveAgent(taskId);
+      await handleOf(agentId).terminate('finished before the spawn');
+      const before = await api.redis.get(oldClaimKey(taskId));
+      const res = await api.request('POST', '/agents/spawn', { body });
+      expect(res.status).toBe(202);
+      expect(res.body.agentId).not.toBe(agentId);
+      expect(await api.redis.get(oldClaimKey(taskId))).toBe(before);
+      expect(JSON.parse((await api.redis.get(keys.spawnClaim(taskId, 'worker', undefined, api.config.TEMPORAL_TASK_QUEUE)))!).agentId).toBe(res.body.agentId);
+    });
+
+    it("does not answer the default queue's claim made after the upgrade: its agent's record names that queue", async () => {
+      const body = spawnBody();
+      const taskId = String(body.taskId);
+      const otherQueue = `api-test-other-${randomUUID()}`;
+      const agentId = await oldLiveAgent(taskId, otherQueue);
+      try {
+        const theirs = new AgentStateStore(api.redis, { terminalTtlSeconds: 3600, namespace: api.config.TEMPORAL_NAMESPACE, taskQueue: otherQueue });
+        await theirs.write({ seq: 1, view: { agentId, taskId, agentType: 'worker', status: 'running', spawnedAt: new Date().toISOString() }, at: new Date().toISOString() });
+        const res = await api.request('POST', '/agents/spawn', { body });
+        expect(res.status).toBe(202);
+        expect(res.body.agentId).not.toBe(agentId);
+      } finally {
+        await handleOf(agentId).terminate('test cleanup');
+      }
+    });
   });
 });
 

@@ -215,6 +215,23 @@ describe('runs that cannot succeed fail before the first model call', () => {
     expect(h.fakeModel.requestsFor(taskId)).toHaveLength(2);
   }, 120_000);
 
+  it('with missingGates "skip", does not let an agent pass its failing required tests by printing a name that did not resolve', async () => {
+    const taskId = 'T-skip-unknown-host';
+    // The test is the base's (gates.json, inline): the agent writes only the code it checks.
+    const remote = createRemoteRepo({
+      'app.sh': 'echo 42\n',
+      '.orchestrator/gates.json': JSON.stringify({ gates: { tests: { command: 'out=$(sh app.sh); echo "$out"; test "$out" = 42' } } }),
+    });
+    const breakIt = { name: 'str_replace_based_edit_tool' as const, input: { command: 'create', path: 'app.sh', file_text: 'echo "Unknown host repo.example.test"\n' } };
+    h.fakeModel.script(taskId, [{ tools: [breakIt] }, { text: 'Done.' }, { text: 'Still done.' }, { text: 'Still done.' }, { text: 'Still done.' }]);
+    const handle = await h.spawn({ taskId, repository: remote.url, gateProfile: 'minimal', missingGates: 'skip', maxFeedbackRounds: 1 });
+    const final = await handle.result().catch((e: unknown) => e);
+    // Before: the failed tests were taken for a gate without network, made missing, then skipped, and the run completed.
+    expect(final).toBeInstanceOf(WorkflowFailedError);
+    expect(((final as WorkflowFailedError).cause as { type?: string }).type).toBe('GateFailed');
+    expect(remoteBranches(remote.dir).filter((b) => b.includes(taskId))).toEqual([]);
+  }, 120_000);
+
   it('with missingGates "skip", runs anyway and reports the missing gates as skipped in the result and the events', async () => {
     const taskId = 'T-skip-gates';
     const remote = createRemoteRepo({ 'README.md': '# docs only\n' });

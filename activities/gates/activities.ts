@@ -291,7 +291,8 @@ export function createGateActivities(deps: GateActivityDeps) {
           });
           // A gate whose program is not installed, or that needed the network, is missing, not a failure of the agent's work.
           const installed = await withAbsentProgramsMissing(results, runner, definitions, op.signal);
-          return withNameResolutionMissing(installed, deps.networkOff, (gate) => missingFails(args.profile, gate));
+          // Not with missingGates "skip": a missing gate is skipped there, and the agent's code can print the line.
+          return withNameResolutionMissing(installed, deps.networkOff, (gate) => args.missingGates !== 'skip' && missingFails(args.profile, gate));
         });
         const results = args.missingGates === 'skip' ? ran.map((r) => (r.outcome === 'missing' ? { ...r, outcome: 'skipped' as const } : r)) : ran;
         return { ...(await settle(args, results, reportRequired)), ...paid, ...(args.commitSha ? {} : { tree }) };

@@ -47,7 +47,8 @@ export function withoutNetworkBuilds(definitions: GateDefinitions, networkOff: b
  * when the gates have no network: a command that fetched something anyway (a Makefile calling
  * mvn) failed for want of the network, not for the agent's work. Only gates whose absence fails
  * the profile (`failsWhenMissing`): the agent's code can print that line, and a tolerated gate
- * made missing would pass; a required one ends the run, which gains the agent nothing.
+ * made missing would pass; a required one ends the run, which gains the agent nothing (unless the
+ * spawn skips missing gates: the caller then says no for every gate).
  */
 export function withNameResolutionMissing(results: GateResult[], networkOff: boolean, failsWhenMissing: (gate: GateResult['name']) => boolean): GateResult[] {
   if (!networkOff) return results;

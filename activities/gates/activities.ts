@@ -23,6 +23,7 @@ import {
 import type { AgentEventLog } from '../../state/agent-events';
 import type { GitWorkspaces, OperationOptions } from '../git';
 import path from 'node:path';
+import { isAgentBranch } from '../git/empty-base';
 import { isRegularFile } from '../git/read-blob';
 import { currentOperation } from '../operation';
 import type { CoordinatorPort, SandboxRuntime } from '../ports';
@@ -205,10 +206,16 @@ export function createGateActivities(deps: GateActivityDeps) {
       // A reviewer's workspace starts from the branch under review: its baseBranch is that branch.
       const found = await deps.workspaces.defaultBranch(workspace, op);
       if (found === undefined || found === workspace.baseBranch) throw new NoReviewBaseError(workspace.baseBranch, found);
+      // An agent's branch is no base: where the branch under review forks from it can hold gates an agent rewrote.
+      if (isAgentBranch(found)) throw new NoReviewBaseError(workspace.baseBranch, found, 'agent');
       reviewBase = found;
     }
     if (reviewBase === undefined) return workspace;
-    return { mirrorPath: workspace.mirrorPath, baseSha: await deps.workspaces.reviewBase(workspace, reviewBase, op), reviewBase };
+    const baseSha = await deps.workspaces.reviewBase(workspace, reviewBase, op);
+    // A default branch that already holds the whole branch (the same commit by another name) forks
+    // from it at its tip: the gates would be the branch's own, and its diff empty.
+    if (args.reviewBase === undefined && baseSha === workspace.baseSha) throw new NoReviewBaseError(workspace.baseBranch, reviewBase, 'holds');
+    return { mirrorPath: workspace.mirrorPath, baseSha, reviewBase };
   };
 
   return {

@@ -13,17 +13,22 @@ export class InvalidGateSelectionError extends GateError {
 
 /**
  * A reviewer spawned without `context.baseBranch` whose remote names no default branch to review
- * against, or names the branch under review itself. Its gates and its diff would be the branch's
+ * against, names the branch under review itself, an agent's branch, or one that already holds the
+ * whole branch under review. Its gates and its diff would be the branch's
  * own (another agent's): the coordinator has to say what the branch is compared with.
  */
 export class NoReviewBaseError extends GateError {
   readonly type = 'InvalidInput';
-  constructor(branch: string, defaultBranch: string | undefined) {
-    super(
-      `no base to review "${branch}" against: ` +
-        (defaultBranch === undefined ? "the remote's HEAD names no default branch" : `the remote's default branch is "${branch}" itself`) +
-        '; pass context.baseBranch, the branch it is to be compared with',
-    );
+  constructor(branch: string, defaultBranch: string | undefined, why?: 'agent' | 'holds') {
+    const reason =
+      defaultBranch === undefined
+        ? "the remote's HEAD names no default branch"
+        : why === 'agent'
+          ? `the remote's default branch "${defaultBranch}" is an agent's branch`
+          : why === 'holds'
+            ? `the remote's default branch "${defaultBranch}" already holds all of it`
+            : `the remote's default branch is "${branch}" itself`;
+    super(`no base to review "${branch}" against: ${reason}; pass context.baseBranch, the branch it is to be compared with`);
   }
 }
 

@@ -233,6 +233,30 @@ describe.each(MODES)('weakening gates through tool calls (%s sandbox)', (mode) =
     expect(a.h.fakeModel.requestsFor(`T-nobase-unborn-r-${mode}`)).toHaveLength(0);
   });
 
+  it("a reviewer given no baseBranch takes no gates from the branch under review through a default branch that holds it or that an agent wrote", async () => {
+    const remote = mainGates();
+    const spawnReviewer = (taskId: string, branch: string) => {
+      a.h.fakeModel.script(taskId, [{ text: 'Fine.\nFINDINGS:\n- none\nVERDICT: APPROVE' }]);
+      return a.spawn({ taskId, repository: remote.url, agentType: 'reviewer', gateProfile: 'custom', maxFeedbackRounds: 0, context: { repository: remote.url, branch, workItems: [], skills: [], gates: ['tests', 'build'] } });
+    };
+    const rewritten = await pushedGateRewrite(`T-holds-w-${mode}`, remote);
+    // HEAD names the branch under review by another name: where they fork is the branch's own tip.
+    execFileSync('git', ['branch', 'release', rewritten], { cwd: remote.dir });
+    execFileSync('git', ['symbolic-ref', 'HEAD', 'refs/heads/release'], { cwd: remote.dir });
+    const holds = await spawnReviewer(`T-holds-r-${mode}`, rewritten);
+    // Before: tests and build ran the branch's own `true` and passed, and the run completed.
+    await expect(holds.result()).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringMatching(/default branch "release" already holds all of it; pass context\.baseBranch/) } });
+    // A branch forked from the rewrite, its default branch the rewrite itself (an agent's branch): where they fork has the rewritten gates.
+    const onTop = `T-ontop-w-${mode}`;
+    a.h.fakeModel.script(onTop, [{ tools: [bash('echo more > more.txt')] }, { text: 'Done.' }]);
+    const worked = await (await a.spawn({ taskId: onTop, repository: remote.url, gateProfile: 'custom', context: { repository: remote.url, branch: rewritten, workItems: [], skills: [], gates: ['tests'] } })).result();
+    execFileSync('git', ['symbolic-ref', 'HEAD', `refs/heads/${rewritten}`], { cwd: remote.dir });
+    const agentBase = await spawnReviewer(`T-ontop-r-${mode}`, worked.result!.branch!);
+    await expect(agentBase.result()).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringMatching(/is an agent's branch; pass context\.baseBranch/) } });
+    expect(a.h.fakeModel.requestsFor(`T-holds-r-${mode}`)).toHaveLength(0);
+    expect(a.h.fakeModel.requestsFor(`T-ontop-r-${mode}`)).toHaveLength(0);
+  });
+
   // A writer the agent detaches is ended with its command in both sandboxes (in Docker, the sweep
   // after each command; in bubblewrap, the PID namespace). Should one survive anyway, or the
   // worktree change by any other way while the gates run, the commit still takes the tree the gates

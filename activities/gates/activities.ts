@@ -202,6 +202,8 @@ export function createGateActivities(deps: GateActivityDeps) {
   const gateBase = async (args: { workspace: WorkspaceInfo; reviewBase?: string; findReviewBase?: boolean }, op?: OperationOptions): Promise<GateBase> => {
     const { workspace } = args;
     let reviewBase = args.reviewBase;
+    // The branch under review given as its own base: the same, by the coordinator's word.
+    if (reviewBase !== undefined && reviewBase === workspace.baseBranch) throw new NoReviewBaseError(workspace.baseBranch, reviewBase, 'given');
     if (reviewBase === undefined && args.findReviewBase) {
       // A reviewer's workspace starts from the branch under review: its baseBranch is that branch.
       const found = await deps.workspaces.defaultBranch(workspace, op);

@@ -14,20 +14,23 @@ export class InvalidGateSelectionError extends GateError {
 /**
  * A reviewer spawned without `context.baseBranch` whose remote names no default branch to review
  * against, names the branch under review itself, an agent's branch, or one that already holds the
- * whole branch under review. Its gates and its diff would be the branch's
- * own (another agent's): the coordinator has to say what the branch is compared with.
+ * whole branch under review; or one given the branch under review as its `context.baseBranch`.
+ * Its gates and its diff would be the branch's own (another agent's): the coordinator has to say
+ * what the branch is compared with.
  */
 export class NoReviewBaseError extends GateError {
   readonly type = 'InvalidInput';
-  constructor(branch: string, defaultBranch: string | undefined, why?: 'agent' | 'holds') {
+  constructor(branch: string, base: string | undefined, why?: 'agent' | 'holds' | 'given') {
     const reason =
-      defaultBranch === undefined
+      base === undefined
         ? "the remote's HEAD names no default branch"
         : why === 'agent'
-          ? `the remote's default branch "${defaultBranch}" is an agent's branch`
+          ? `the remote's default branch "${base}" is an agent's branch`
           : why === 'holds'
-            ? `the remote's default branch "${defaultBranch}" already holds all of it`
-            : `the remote's default branch is "${branch}" itself`;
+            ? `the remote's default branch "${base}" already holds all of it`
+            : why === 'given'
+              ? `context.baseBranch names the branch under review itself`
+              : `the remote's default branch is "${branch}" itself`;
     super(`no base to review "${branch}" against: ${reason}; pass context.baseBranch, the branch it is to be compared with`);
   }
 }

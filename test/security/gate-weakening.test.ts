@@ -233,11 +233,12 @@ describe.each(MODES)('weakening gates through tool calls (%s sandbox)', (mode) =
     expect(a.h.fakeModel.requestsFor(`T-nobase-unborn-r-${mode}`)).toHaveLength(0);
   });
 
-  it("a reviewer given no baseBranch takes no gates from the branch under review through a default branch that holds it or that an agent wrote", async () => {
+  it("a reviewer takes no gates from the branch under review through a default branch that holds it or that an agent wrote, or the branch given as its own base", async () => {
     const remote = mainGates();
-    const spawnReviewer = (taskId: string, branch: string) => {
+    const spawnReviewer = (taskId: string, branch: string, baseBranch?: string) => {
       a.h.fakeModel.script(taskId, [{ text: 'Fine.\nFINDINGS:\n- none\nVERDICT: APPROVE' }]);
-      return a.spawn({ taskId, repository: remote.url, agentType: 'reviewer', gateProfile: 'custom', maxFeedbackRounds: 0, context: { repository: remote.url, branch, workItems: [], skills: [], gates: ['tests', 'build'] } });
+      const context = { repository: remote.url, branch, workItems: [], skills: [], gates: ['tests' as const, 'build' as const], ...(baseBranch ? { baseBranch } : {}) };
+      return a.spawn({ taskId, repository: remote.url, agentType: 'reviewer', gateProfile: 'custom', maxFeedbackRounds: 0, context });
     };
     const rewritten = await pushedGateRewrite(`T-holds-w-${mode}`, remote);
     // HEAD names the branch under review by another name: where they fork is the branch's own tip.
@@ -246,6 +247,9 @@ describe.each(MODES)('weakening gates through tool calls (%s sandbox)', (mode) =
     const holds = await spawnReviewer(`T-holds-r-${mode}`, rewritten);
     // Before: tests and build ran the branch's own `true` and passed, and the run completed.
     await expect(holds.result()).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringMatching(/default branch "release" already holds all of it; pass context\.baseBranch/) } });
+    // The same branch given as its own base.
+    const itself = await spawnReviewer(`T-itself-r-${mode}`, rewritten, rewritten);
+    await expect(itself.result()).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringMatching(/context\.baseBranch names the branch under review itself/) } });
     // A branch forked from the rewrite, its default branch the rewrite itself (an agent's branch): where they fork has the rewritten gates.
     const onTop = `T-ontop-w-${mode}`;
     a.h.fakeModel.script(onTop, [{ tools: [bash('echo more > more.txt')] }, { text: 'Done.' }]);
@@ -255,6 +259,7 @@ describe.each(MODES)('weakening gates through tool calls (%s sandbox)', (mode) =
     await expect(agentBase.result()).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringMatching(/is an agent's branch; pass context\.baseBranch/) } });
     expect(a.h.fakeModel.requestsFor(`T-holds-r-${mode}`)).toHaveLength(0);
     expect(a.h.fakeModel.requestsFor(`T-ontop-r-${mode}`)).toHaveLength(0);
+    expect(a.h.fakeModel.requestsFor(`T-itself-r-${mode}`)).toHaveLength(0);
   });
 
   // A writer the agent detaches is ended with its command in both sandboxes (in Docker, the sweep

@@ -48,7 +48,13 @@ describe('gates that need the network where the gates have none', () => {
   });
 
   it('leaves a tolerated gate failed, whatever its output says: the agent could print the line to have it pass', () => {
-    const [lint] = withNameResolutionMissing([failed('lint', 'Temporary failure in name resolution')], true, (gate) => gate !== 'lint');
+    const [lint] = withNameResolutionMissing([failed('lint', unknownHost)], true, (gate) => gate !== 'lint');
     expect(lint?.outcome).toBe('failed');
+  });
+
+  it("leaves a required gate failed when only a test's own network call did not resolve (Node, Python, curl): that failure is the agent's to fix", () => {
+    for (const line of ['Error: getaddrinfo ENOTFOUND api.example.test', 'socket.gaierror: [Errno -3] Temporary failure in name resolution', 'curl: (6) Could not resolve host: example.test', 'Name or service not known']) {
+      expect(withNameResolutionMissing([failed('tests', `1 failing\n${line}`)], true, () => true)[0]?.outcome).toBe('failed');
+    }
   });
 });

@@ -13,8 +13,13 @@ import { COMMAND_GATE_NAMES, type CommandGateName, type GateDefinitions } from '
 const FETCHING_TOOLS = new Set(['mvn', 'mvnw', 'gradle', 'gradlew']);
 /** Maven's and Gradle's offline switches: an operator who provides the cache says so in gates.json. */
 const OFFLINE_FLAG = /(^|\s)(-o|--offline)(\s|$)/;
-/** What a resolver says when a name cannot be resolved (Java, glibc, curl, Node). */
-const NAME_RESOLUTION_FAILURE = /UnknownHostException|Unknown host|Temporary failure in name resolution|Name or service not known|Could not resolve host|getaddrinfo (ENOTFOUND|EAI_AGAIN)/;
+/**
+ * What the JVM says when a name cannot be resolved (Maven's "Unknown host", Gradle's
+ * UnknownHostException): the build tools this is for. Not glibc's, curl's or Node's messages
+ * (getaddrinfo ENOTFOUND, "Temporary failure in name resolution"): test suites print those for
+ * mocked or refused network calls next to real failures, which must stay the agent's to fix.
+ */
+const NAME_RESOLUTION_FAILURE = /UnknownHostException|Unknown host/;
 
 /** The fetching build tool a gate command starts (`mvn`, `./gradlew`), unless it runs offline. */
 export function fetchingToolOf(command: string): string | undefined {

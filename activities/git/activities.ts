@@ -216,7 +216,7 @@ export function createGitActivities(deps: GitActivityDeps) {
         }
         // Never remove a worktree whose work could not be salvaged (remove() salvages a dirty one itself).
         if (errors.length === 0) {
-          const removed = await workspaces.remove(location, op).catch((e: unknown) => void errors.push(e));
+          const removed = await workspaces.removeForGood(location, op).catch((e: unknown) => void errors.push(e));
           salvageRef ??= removed?.salvage?.ref;
         }
       }

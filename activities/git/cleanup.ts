@@ -2,9 +2,10 @@
  * Removing worktrees, and the reaper that finds the ones a crashed worker left behind.
  * Nothing is deleted silently: uncommitted work is salvaged to a ref first, and a directory
  * git does not know as a worktree is moved aside rather than deleted. Agent branches stay in
- * the mirror (they are small and may be the only copy when push is disabled).
+ * the mirror while they may be the only copy of work; a removal for good deletes the agent's
+ * other refs there (release-refs.ts).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { GitContext, OperationOptions } from './context';
 import { GitAbortedError } from './errors';
@@ -13,6 +14,7 @@ import { removeTree } from '../host/remove-tree';
 import { listCheckpointRepos, removeCheckpointRepo } from './checkpoint';
 import { assertRealInside } from './paths';
 import { withRepoLock } from './repo-lock';
+import { releaseAgentRefs } from './release-refs';
 import { publishSalvage, snapshotUncommitted, type SalvageResult, type WorktreeLocation } from './salvage';
 import { assertAgentId } from './validate';
 import { allWorktreeEntries, assertWorkspacePaths, findAdminDir, moveAside } from './worktree-admin';
@@ -31,17 +33,40 @@ export interface WorktreeListing {
   mirrorPath?: string;
 }
 
+export interface RemoveOptions {
+  /** False: the salvage stays in this host's mirror. */
+  publish?: boolean;
+  /**
+   * The agent is done on this host (its run ended or is closed): its refs in the mirror go too,
+   * those that are no sole copy of work. `branch` names the agent branch when the worktree whose
+   * HEAD names it is already gone (a retry).
+   */
+  forGood?: { branch?: string };
+}
+
 /**
  * Removes an agent's worktree and its admin entry, salvaging uncommitted work first. Idempotent.
  * With `publish: false` the salvage stays in this host's mirror: work a rebuild replaces is older
  * than the checkpoint, and must not take the remote ref the run's own cleanup is to write.
  */
-export async function removeWorkspace(
+export async function removeWorkspace(ctx: GitContext, ws: WorktreeLocation, options: OperationOptions = {}, removal: RemoveOptions = {}): Promise<RemoveResult> {
+  const result = await removeWorktree(ctx, ws, options, removal);
+  if (removal.forGood && (await exists(ws.mirrorPath))) {
+    const agentId = path.basename(ws.path);
+    const branch = result.branch ?? removal.forGood.branch;
+    const publishedSalvage = result.salvage?.pushed ? result.salvage.commitSha : undefined;
+    await releaseAgentRefs(ctx, ws.mirrorPath, { agentId, ...(branch ? { branch } : {}), ...(publishedSalvage ? { publishedSalvage } : {}) }, options);
+  }
+  const { branch: _, ...removed } = result;
+  return removed;
+}
+
+async function removeWorktree(
   ctx: GitContext,
   ws: WorktreeLocation,
-  options: OperationOptions = {},
-  { publish = true }: { publish?: boolean } = {},
-): Promise<RemoveResult> {
+  options: OperationOptions,
+  { publish = true }: RemoveOptions,
+): Promise<RemoveResult & { branch?: string }> {
   assertWorkspacePaths(ctx.layout, ws);
   const agentId = path.basename(ws.path);
   assertAgentId(agentId);
@@ -66,11 +91,18 @@ export async function removeWorkspace(
   // worktrees the same way), and the admin entry removed last is this worktree's alone (another
   // agent's `worktree add` makes its own; a concurrent `worktree prune` may remove it first).
   const snapshot = await snapshotUncommitted(ctx, ws, agentId, options);
+  const branch = await checkedOutBranch(adminDir);
   await removeWorktreeAndEntry(ws.path, adminDir);
   ctx.log('git: worktree removed', { event: 'worktree-remove', agentId, salvageRef: snapshot.ref });
-  if (!snapshot.ref) return { removed: true };
-  if (!publish) return { removed: true, salvage: { ...snapshot, pushed: false } };
-  return { removed: true, salvage: await publishSalvage(ctx, ws, snapshot, agentId, options) };
+  if (!snapshot.ref) return { removed: true, branch };
+  if (!publish) return { removed: true, branch, salvage: { ...snapshot, pushed: false } };
+  return { removed: true, branch, salvage: await publishSalvage(ctx, ws, snapshot, agentId, options) };
+}
+
+/** The branch the worktree's admin entry (the service's, in the mirror) has checked out. */
+async function checkedOutBranch(adminDir: string): Promise<string | undefined> {
+  const head = (await readFile(path.join(adminDir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  return head.startsWith('ref: refs/heads/') ? head.slice('ref: refs/heads/'.length) : undefined;
 }
 
 /**
@@ -116,7 +148,7 @@ export async function reap(ctx: GitContext, isClosed: (agentId: string) => Promi
         removed++;
         continue;
       }
-      const result = await removeWorkspace(ctx, { path: entry.path, mirrorPath: entry.mirrorPath }, options);
+      const result = await removeWorkspace(ctx, { path: entry.path, mirrorPath: entry.mirrorPath }, options, { forGood: {} });
       if (result.removed) removed++;
       options.onProgress?.();
     } catch (err) {

@@ -85,6 +85,12 @@ export interface GitWorkspaces {
   salvage(ws: WorktreeLocation, agentId: string, options?: OperationOptions): Promise<SalvageResult>;
   /** Removes the worktree and its admin entry (salvaging first if dirty); a missing worktree is fine. */
   remove(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
+  /**
+   * `remove` for an agent done on this host (its run's cleanup): its refs in the mirror go too, but
+   * never a branch or salvage that is the only copy of work (release-refs.ts). `branch`: the agent
+   * branch, for a retry that finds the worktree (whose HEAD names it) already gone.
+   */
+  removeForGood(ws: WorktreeLocation & { branch?: string }, options?: OperationOptions): Promise<RemoveResult>;
   /** Removes a worktree that holds nothing of its own (a copy of a checkpoint): salvaged to this host's mirror at most, never published. */
   discard(ws: WorktreeLocation, options?: OperationOptions): Promise<RemoveResult>;
   listWorktrees(): Promise<WorktreeListing[]>;
@@ -144,6 +150,7 @@ export function createGitWorkspaces(deps: GitDeps): GitWorkspaces {
     push: (ws, options) => pushAgentBranch(ctx, ws, options),
     salvage: (ws, agentId, options) => salvage(ctx, ws, agentId, options),
     remove: (ws, options) => removeWorkspace(ctx, ws, options),
+    removeForGood: (ws, options) => removeWorkspace(ctx, ws, options, { forGood: { ...(ws.branch ? { branch: ws.branch } : {}) } }),
     discard: (ws, options) => removeWorkspace(ctx, ws, options, { publish: false }),
     listWorktrees: () => listWorktrees(ctx),
     snapshot: (ws, agentId, options) => snapshotWorktree(ctx, ws, agentId, options),

@@ -437,8 +437,94 @@ describe('git workspaces', () => {
     expect(asked.sort()).toEqual([AGENT_A, AGENT_B].sort());
     expect(existsSync(closed.path)).toBe(false);
     expect(existsSync(running.path)).toBe(true);
-    expect(git(['show', `refs/agents/${AGENT_A}/salvage:unsaved.txt`], closed.mirrorPath)).toBe('left behind');
+    // Published, so the mirror's copy went with the run's other refs there.
+    expect(git(['show', `refs/agents/${AGENT_A}/salvage:unsaved.txt`], remote.barePath)).toBe('left behind');
     expect(await restarted.listWorktrees()).toEqual([{ agentId: AGENT_B, path: running.path, mirrorPath: running.mirrorPath }]);
+  });
+
+  describe("an agent's refs in the mirror once it is done on the host", () => {
+    /** The mirror's refs of one agent: its marker and salvage, its local branch. */
+    const agentRefs = (mirrorPath: string, agentId: string) =>
+      git(['for-each-ref', '--format=%(refname)', `refs/agents/${agentId}/`, `refs/heads/agent/T-1/${agentId.slice(0, 8)}`], mirrorPath)
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+    async function commitAndPush(workspaces: ReturnType<typeof createGitWorkspaces>, ws: Awaited<ReturnType<typeof workspaces.prepare>>, text: string) {
+      writeFiles(ws.path, { 'work.txt': text });
+      await workspaces.stageAll(ws);
+      const { commitSha } = await workspaces.commit(ws, 'work');
+      return { commitSha, push: await workspaces.push(ws) };
+    }
+
+    it("deletes a pushed agent's base marker, branch and published salvage when its run's cleanup removes it, and no other agent's", async () => {
+      const { remote, workspaces } = setup();
+      const ws = await workspaces.prepare(request(remote, AGENT_A));
+      const other = await workspaces.prepare(request(remote, AGENT_B));
+      const { commitSha, push } = await commitAndPush(workspaces, ws, 'pushed\n');
+      expect(push.pushed).toBe(true);
+      writeFiles(ws.path, { 'unsaved.txt': 'salvaged\n' });
+      expect(agentRefs(ws.mirrorPath, AGENT_A)).toEqual([`refs/agents/${AGENT_A}/base`, `refs/heads/${ws.branch}`]);
+
+      const removed = await workspaces.removeForGood(ws);
+
+      expect(removed.salvage?.pushed).toBe(true);
+      expect(agentRefs(ws.mirrorPath, AGENT_A)).toEqual([]);
+      expect(remote.sha(`refs/heads/${ws.branch}`)).toBe(commitSha);
+      expect(git(['show', `refs/agents/${AGENT_A}/salvage:unsaved.txt`], remote.barePath)).toBe('salvaged');
+      expect(agentRefs(other.mirrorPath, AGENT_B)).toEqual([`refs/agents/${AGENT_B}/base`, `refs/heads/${other.branch}`]);
+      // A retry, the worktree gone: nothing left to do, and the agent may be prepared afresh.
+      expect(await workspaces.removeForGood(ws)).toEqual({ removed: false });
+      const again = await workspaces.prepare({ ...request(remote, AGENT_A), baseSha: ws.baseSha });
+      expect(await workspaces.headSha(again)).toBe(ws.baseSha);
+    });
+
+    it('keeps the branch, its marker and the salvage when push is disabled: the mirror has the only copy', async () => {
+      const { remote, workspaces } = setup({ pushEnabled: false });
+      const ws = await workspaces.prepare(request(remote, AGENT_A));
+      const idle = await workspaces.prepare(request(remote, AGENT_B));
+      const { commitSha } = await commitAndPush(workspaces, ws, 'only here\n');
+      writeFiles(ws.path, { 'unsaved.txt': 'only here too\n' });
+
+      await workspaces.removeForGood(ws);
+      await workspaces.removeForGood(idle);
+
+      expect(agentRefs(ws.mirrorPath, AGENT_A)).toEqual([`refs/agents/${AGENT_A}/base`, `refs/agents/${AGENT_A}/salvage`, `refs/heads/${ws.branch}`]);
+      // A branch still at its base holds no work: it goes, with its marker.
+      expect(agentRefs(idle.mirrorPath, AGENT_B)).toEqual([]);
+      expect(git(['rev-parse', `refs/heads/${ws.branch}`], ws.mirrorPath)).toBe(commitSha);
+      // The run comes back here: its branch is still its own, with the work on it.
+      const again = await workspaces.prepare(request(remote, AGENT_A));
+      expect(await workspaces.headSha(again)).toBe(commitSha);
+    });
+
+    it('keeps a branch whose last commit never reached the remote, and deletes the salvage that did', async () => {
+      const { remote, workspaces } = setup();
+      const ws = await workspaces.prepare(request(remote, AGENT_A));
+      await commitAndPush(workspaces, ws, 'pushed\n');
+      writeFiles(ws.path, { 'work.txt': 'committed after the push\n' });
+      await workspaces.stageAll(ws);
+      const { commitSha } = await workspaces.commit(ws, 'later');
+      writeFiles(ws.path, { 'unsaved.txt': 'salvaged\n' });
+
+      expect((await workspaces.removeForGood(ws)).salvage?.pushed).toBe(true);
+
+      expect(git(['rev-parse', `refs/heads/${ws.branch}`], ws.mirrorPath)).toBe(commitSha);
+      expect(agentRefs(ws.mirrorPath, AGENT_A)).toEqual([`refs/agents/${AGENT_A}/base`, `refs/heads/${ws.branch}`]);
+    });
+
+    it("deletes a closed run's pushed refs when the reaper removes its worktree, and keeps a running one's", async () => {
+      const { remote, deps } = setup();
+      const crashed = createGitWorkspaces(deps);
+      const closed = await crashed.prepare(request(remote, AGENT_A));
+      const running = await crashed.prepare(request(remote, AGENT_B));
+      await commitAndPush(crashed, closed, 'pushed before the crash\n');
+
+      const restarted = createGitWorkspaces(deps);
+      expect(await restarted.reap(async (agentId) => agentId === AGENT_A)).toBe(1);
+
+      expect(agentRefs(closed.mirrorPath, AGENT_A)).toEqual([]);
+      expect(agentRefs(running.mirrorPath, AGENT_B)).toEqual([`refs/agents/${AGENT_B}/base`, `refs/heads/${running.branch}`]);
+    });
   });
 
   describe('after a failover (two hosts: two workspace roots, one remote)', () => {

@@ -79,6 +79,27 @@ describe('repository lock', () => {
     expect(existsSync(repoLockPath(mirror))).toBe(false);
   });
 
+  it("leaves another process its lock when a holder whose lock was taken over releases (a third one waits)", async () => {
+    // The holder stalled past the stale time and another process took the lock over; the holder's release removed
+    // that process's lock, and a third then ran git on the mirror beside it.
+    const m = path.join(dir, 'takeover.git');
+    const lockOptions = { realpath: false, lockfilePath: repoLockPath(m), stale: 30_000 };
+    let endA!: () => void;
+    let aStarted!: () => void;
+    const startedA = new Promise<void>((r) => (aStarted = r));
+    const older = withRepoLock(m, () => (aStarted(), new Promise<void>((r) => (endA = r))));
+    await startedA;
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(repoLockPath(m), past, past);
+    // Stands in for the other process: it takes the stale lock over directly.
+    const releaseB = await lockfile.lock(m, lockOptions);
+    endA();
+    await older;
+    await expect(lockfile.lock(m, lockOptions)).rejects.toMatchObject({ code: 'ELOCKED' });
+    await releaseB();
+    expect(existsSync(repoLockPath(m))).toBe(false);
+  }, 10_000);
+
   it('removes only git lock files old enough to be from a crashed process', async () => {
     const m = path.join(dir, 'locks.git');
     mkdirSync(path.join(m, 'refs', 'heads', 'agent'), { recursive: true });

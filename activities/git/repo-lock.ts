@@ -1,12 +1,12 @@
 /**
  * Serialises changes to one mirror (fetches, worktree add/remove, salvage refs):
- * a promise chain per mirror inside this process, and proper-lockfile on `<hash>.lock` beside
- * the mirror across processes (two workers on one host share the workspace root).
+ * a promise chain per mirror inside this process, and a lock file `<hash>.lock` beside the mirror
+ * across processes (two workers on one host share the workspace root; activities/host/owned-lock.ts).
  * Stale git `*.lock` files left by a crashed git are removed only while this lock is held.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { lockOwned, type ReleaseOwnedLock } from '../host/owned-lock';
 import { GitAbortedError, GitCommandFailedError } from './errors';
 
 /** Tail of the in-process queue per mirror; the only module-level state in the git activities. */
@@ -37,7 +37,7 @@ export async function withRepoLock<T>(mirrorPath: string, fn: () => Promise<T>, 
   inProcessTails.set(mirrorPath, tail);
   const waitTicker = options.onProgress ? setInterval(options.onProgress, 1000) : undefined;
   try {
-    let releaseFile: () => Promise<void>;
+    let releaseFile: ReleaseOwnedLock;
     try {
       await untilAborted(previous, options.signal);
       releaseFile = await acquireFileLock(mirrorPath, options);
@@ -48,7 +48,10 @@ export async function withRepoLock<T>(mirrorPath: string, fn: () => Promise<T>, 
       if (options.signal?.aborted) throw new GitAbortedError('lock');
       return await fn();
     } finally {
-      await releaseFile().catch((err: unknown) => options.log?.('git: releasing repository lock failed', { mirrorPath, error: String(err) }));
+      await releaseFile().then(
+        (own) => own || options.log?.('git: repository lock was taken over; left to its new holder', { mirrorPath }),
+        (err: unknown) => options.log?.('git: releasing repository lock failed', { mirrorPath, error: String(err) }),
+      );
     }
   } finally {
     releaseTurn();
@@ -56,16 +59,16 @@ export async function withRepoLock<T>(mirrorPath: string, fn: () => Promise<T>, 
   }
 }
 
-async function acquireFileLock(mirrorPath: string, options: RepoLockOptions): Promise<() => Promise<void>> {
+async function acquireFileLock(mirrorPath: string, options: RepoLockOptions): Promise<ReleaseOwnedLock> {
   const maxWaitMs = options.maxWaitMs ?? FILE_LOCK_MAX_WAIT_MS;
   try {
-    return await lockfile.lock(mirrorPath, {
-      realpath: false, // the mirror may not exist yet: the lock also guards its creation
+    // The mirror may not exist yet: the lock also guards its creation (lockOwned never resolves its path).
+    return await lockOwned(mirrorPath, {
       lockfilePath: repoLockPath(mirrorPath),
       stale: FILE_LOCK_STALE_MS,
       retries: { retries: Math.ceil(maxWaitMs / 1000), minTimeout: 50, maxTimeout: 1000, factor: 1.5 },
-      // The default throws from a timer and would crash the worker; a compromised lock is logged.
-      onCompromised: (err) => options.log?.('git: repository lock compromised', { mirrorPath, error: err.message }),
+      // The git command already running is not stopped; its release leaves the new holder's lock.
+      onLost: (err) => options.log?.('git: repository lock compromised', { mirrorPath, error: err.message }),
     });
   } catch (err) {
     throw new GitCommandFailedError(`repository lock for ${path.basename(mirrorPath)} is busy: ${(err as Error).message}`, 'lock', null);

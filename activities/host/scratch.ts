@@ -6,7 +6,7 @@
  *
  * Several worker processes may share a workspace root (activities/turn/in-flight.ts), so no
  * process may sweep the whole of it at start-up. Each keeps its scratch in a directory of its own
- * and holds a lock beside it (`<process>.lock`, refreshed by proper-lockfile); a reaper removes
+ * and holds a lock beside it (`<process>.lock`, refreshed: ./owned-lock.ts); a reaper removes
  * another process's directory once its lock is gone or stale, and in its own only what no
  * operation of it uses (a removal that failed).
  */
@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
+import { lockOwned, type ReleaseOwnedLock } from './owned-lock';
 import { assertInside, PathOutsideWorkspaceError } from './paths';
 import { removeTree } from './remove-tree';
 
@@ -49,7 +50,7 @@ export function processScratch(root: string, { log = () => undefined, staleMs = 
   const base = path.resolve(root);
   const lockOptions = { realpath: false, stale: staleMs };
   const inUse = new Set<string>();
-  let own: Promise<{ dir: string; release: () => Promise<void> }> | undefined;
+  let own: Promise<{ dir: string; release: ReleaseOwnedLock }> | undefined;
 
   // Locked before the directory exists: a reaper never sees it unlocked.
   const claim = async (onLost: () => void) => {
@@ -57,9 +58,9 @@ export function processScratch(root: string, { log = () => undefined, staleMs = 
     // The mode on this directory alone: a workspace root created here must stay passable for the sandbox user.
     await mkdir(base, { recursive: true });
     await chmod(base, 0o700);
-    const release = await lockfile.lock(dir, {
-      ...lockOptions,
-      onCompromised: (err) => {
+    const release = await lockOwned(dir, {
+      stale: staleMs,
+      onLost: (err) => {
         // Another process took this one for dead: start over in a new directory.
         log('scratch: lock lost', { dir, error: err.message });
         onLost();

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkspaceLostError } from '../git/errors';
@@ -171,6 +171,35 @@ describe('TurnsInFlight', () => {
     b.end();
     await newer;
   }, 15_000);
+
+  it('leaves a newer holder its lock when a batch whose lock was taken over ends (a third batch waits for the newer one)', async () => {
+    // A stalled past the stale time and B took the lock over; A ended before its refresh noticed. Its release removed
+    // B's lock, and a third batch of the agent then ran beside B in the same worktree.
+    const lockFile = path.join(dir, `${AGENT}.lock`);
+    // The run moved on to a rebuilt worktree when A's host looked lost.
+    const [first, rebuilt] = [path.join(dir, 'wt-first'), path.join(dir, 'wt-rebuilt')];
+    mkdirSync(first);
+    mkdirSync(rebuilt);
+    let endA!: () => void;
+    let aStarted!: () => void;
+    const startedA = new Promise<void>((r) => (aStarted = r));
+    const older = new TurnsInFlight(dir).run(AGENT, op(), () => (aStarted(), new Promise<void>((r) => (endA = r))), first);
+    await startedA;
+    utimesSync(lockFile, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    let endB!: () => void;
+    let bStarted!: () => void;
+    const started = new Promise<void>((r) => (bStarted = r));
+    const newer = new TurnsInFlight(dir).run(AGENT, op(), () => (bStarted(), new Promise<void>((r) => (endB = r))), rebuilt);
+    await started;
+    endA();
+    await older;
+    const log: string[] = [];
+    await new TurnsInFlight(dir, (msg) => log.push(msg), 600).stop(AGENT, op());
+    expect(log).toEqual(['turn: another process still holds the tool lock; cleaning up anyway']);
+    endB();
+    await newer;
+    expect(existsSync(lockFile)).toBe(false);
+  }, 10_000);
 
   it('refuses an agent id that could name a path outside its directory', async () => {
     await expect(new TurnsInFlight(dir).stop('../../etc', op())).rejects.toThrow();

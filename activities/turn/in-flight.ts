@@ -6,19 +6,20 @@
  *
  * In this process: an abort and a promise per agent. Across the processes sharing this workspace
  * root (and so the host id and its queues): a lock file per agent, held while a batch runs
- * (proper-lockfile, taken as stale 30 s after its holder stopped refreshing it; a holder that
- * loses it stops its batch). A batch started in another process stops when its activity learns
- * of the cancellation from a heartbeat, and cleanup waits for its lock. Once stopped, an agent
- * stays stopped: a marker file makes a turn that arrives later (an attempt dispatched just before
- * the kill, or one whose batch ended before it heard of it) refuse its tools and its model call.
+ * (activities/host/owned-lock.ts, taken as stale 30 s after its holder stopped refreshing it; a
+ * holder that loses it stops its batch, and its release leaves the new holder's lock). A batch
+ * started in another process stops when its activity learns of the cancellation from a
+ * heartbeat, and cleanup waits for its lock. Once stopped, an agent stays stopped: a marker file
+ * makes a turn that arrives later (an attempt dispatched just before the kill, or one whose batch
+ * ended before it heard of it) refuse its tools and its model call.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { TypedError } from '../../domain/typed-error';
 import { WorkspaceLostError } from '../git/errors';
 import { assertAgentId } from '../git/validate';
+import { lockOwned, type ReleaseOwnedLock } from '../host/owned-lock';
 import type { Operation } from '../operation';
 
 const LOCK_STALE_MS = 30_000;
@@ -77,7 +78,10 @@ export class TurnsInFlight {
       // Only this attempt's marker: one that lost its lock may end after a newer batch has begun.
       if (started) await rm(marker, { force: true });
       if (this.running.get(agentId)?.done === done) this.running.delete(agentId);
-      await release().catch((err: unknown) => this.log?.('turn: releasing the tool lock failed', { agentId, error: String(err) }));
+      await release().then(
+        (own) => own || this.log?.('turn: the tool lock was taken over; left to its new holder', { agentId }),
+        (err: unknown) => this.log?.('turn: releasing the tool lock failed', { agentId, error: String(err) }),
+      );
       finished();
     }
   }
@@ -162,9 +166,9 @@ export class TurnsInFlight {
     return (await stat(path.join(this.stoppedDir, agentId)).catch(() => undefined)) !== undefined;
   }
 
-  private lock(agentId: string, op: Waiting, onLost?: () => void): Promise<() => Promise<void>>;
-  private lock(agentId: string, op: Waiting, onLost: (() => void) | undefined, deadline: number): Promise<(() => Promise<void>) | undefined>;
-  private async lock(agentId: string, op: Waiting, onLost?: () => void, deadline?: number): Promise<(() => Promise<void>) | undefined> {
+  private lock(agentId: string, op: Waiting, onLost?: () => void): Promise<ReleaseOwnedLock>;
+  private lock(agentId: string, op: Waiting, onLost: (() => void) | undefined, deadline: number): Promise<ReleaseOwnedLock | undefined>;
+  private async lock(agentId: string, op: Waiting, onLost?: () => void, deadline?: number): Promise<ReleaseOwnedLock | undefined> {
     assertAgentId(agentId);
     await mkdir(this.lockDir, { recursive: true });
     const ticker = setInterval(op.onProgress, 1000);
@@ -172,11 +176,10 @@ export class TurnsInFlight {
       for (;;) {
         if (op.signal.aborted) throw op.signal.reason ?? new Error('cancelled while waiting for the tool lock');
         try {
-          return await lockfile.lock(path.join(this.lockDir, agentId), {
-            realpath: false,
+          return await lockOwned(path.join(this.lockDir, agentId), {
             stale: this.lockStaleMs,
             retries: { retries: 5, minTimeout: 50, maxTimeout: 500 },
-            onCompromised: (err) => {
+            onLost: (err) => {
               this.log?.('turn: tool lock compromised', { agentId, error: err.message });
               onLost?.();
             },

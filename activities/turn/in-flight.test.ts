@@ -41,12 +41,27 @@ describe('TurnsInFlight', () => {
     // held, and returned with the batch running; one after its registration but before the batch began aborted a signal no one heard yet.
     for (let ticks = 0; ticks < 60; ticks += 1) {
       const turns = new TurnsInFlight(path.join(dir, String(ticks)), undefined, 200);
-      let ended = false;
-      const running = turns.run(AGENT, op(), (batchOp) => untilStopped([])(batchOp)).catch(() => undefined).finally(() => (ended = true));
+      // A stop that wins the lock before the batch has it returns while run() is still on its way to refusing:
+      // what must hold is that no batch runs then, nor starts after.
+      let inBatch = false;
+      let stopReturned = false;
+      let startedAfterStop = false;
+      const batch = async (batchOp: Parameters<ReturnType<typeof untilStopped>>[0]) => {
+        startedAfterStop ||= stopReturned;
+        inBatch = true;
+        try {
+          await untilStopped([])(batchOp);
+        } finally {
+          inBatch = false;
+        }
+      };
+      const running = turns.run(AGENT, op(), batch).catch(() => undefined);
       for (let i = 0; i < ticks; i += 1) await new Promise((r) => setImmediate(r));
       const stop = await Promise.race([turns.stop(AGENT, op()).then(() => 'returned'), new Promise((r) => setTimeout(r, 3000, 'hung'))]);
-      expect({ ticks, stop, ended }).toEqual({ ticks, stop: 'returned', ended: true });
+      stopReturned = true;
+      const runningAtStop = inBatch;
       await running;
+      expect({ ticks, stop, runningAtStop, startedAfterStop }).toEqual({ ticks, stop: 'returned', runningAtStop: false, startedAfterStop: false });
     }
   }, 60_000);
 

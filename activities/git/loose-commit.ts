@@ -32,13 +32,13 @@ export function isSha1Id(oid: string): boolean {
 }
 
 /** The commit object's body, as `git commit-tree` writes it (message taken verbatim). */
-export function commitBody(fields: CommitFields): Buffer {
+function commitBody(fields: CommitFields): Buffer {
   const signature = `${fields.identity} ${fields.epochSeconds} +0000`;
   return Buffer.from(`tree ${fields.tree}\nparent ${fields.parent}\nauthor ${signature}\ncommitter ${signature}\n\n${fields.message}`, 'utf8');
 }
 
 /** The object id of a commit with `body`. */
-export function commitId(body: Buffer): string {
+function commitId(body: Buffer): string {
   return createHash('sha1').update(`commit ${body.length}\0`).update(body).digest('hex');
 }
 

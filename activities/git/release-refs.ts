@@ -22,7 +22,7 @@ export interface ReleaseRequest {
   publishedSalvage?: string;
 }
 
-/** Returns the refs deleted. A ref that moved since it was read is not deleted (the transaction fails, and is logged). */
+/** Returns the refs deleted. A ref that moved since it was read is not deleted: the transaction fails, and the cleanup's retry (or the next reaper pass) judges the refs again. */
 export async function releaseAgentRefs(ctx: GitContext, mirrorPath: string, req: ReleaseRequest, options: OperationOptions = {}): Promise<string[]> {
   assertAgentId(req.agentId);
   const branch = req.branch !== undefined && isAgentsBranch(req.branch, req.agentId) ? req.branch : undefined;
